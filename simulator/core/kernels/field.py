@@ -1,0 +1,228 @@
+"""One evaluator for every kind of surface the kernels see.
+
+A surface reaches a kernel as a *spec*, a tuple of plain arrays with one fixed numba type
+whatever the surface, so each kernel is compiled once and cached::
+
+    spec = (sid, dim, prm, code, consts, hdr, bumps, X, Y)
+
+``sid``     int64: a built-in id (< SID_EXPR), SID_EXPR, SID_FLAT, SID_LINREG, SID_LOGREG
+``dim``     int64: 1 or 2 (for 1, y is ignored and gy = hxy = hyy = 0)
+``prm``     float64[::1]: built-in parameters
+``code``    int64[:, ::1], ``consts`` float64[::1], ``hdr`` int64[::1]: a formula program
+``bumps``   float64[:, ::1] (n, 4): drawn Gaussian bumps (cx, cy, amplitude, sigma) added
+            on top of the base
+``X``, ``Y`` float64[:, ::1] (N, 2) and float64[::1] (N,): data for data surfaces;
+            the weights are (x, y) and the model's score is z = x X[i,0] + y X[i,1]
+
+Unused parts are empty arrays of the right type (see ``simulator.core.surfaces``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from .surfaces import builtin_fg, builtin_fg_block, builtin_fgh
+from .vm import vm_run, vm_run_block
+
+SID_EXPR = 1000
+SID_FLAT = 1001
+SID_LINREG = 2000  # mean squared error of a linear model
+SID_LOGREG = 2001  # mean binary cross-entropy of a logistic model, labels in {0, 1}
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+# ---- data surfaces ---------------------------------------------------------------------
+@njit(**_JIT)
+def _softplus(z):
+    if z > 0.0:
+        return z + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z))
+
+
+@njit(**_JIT)
+def _sigmoid(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(**_JIT)
+def data_fgh(sid, X, Y, x, y, idx, i0, m, want_h):
+    """Mean loss, gradient and Hessian over examples ``idx[i0:i0+m]`` (all when m < 0)."""
+    f = 0.0
+    gx = 0.0
+    gy = 0.0
+    hxx = 0.0
+    hxy = 0.0
+    hyy = 0.0
+    count = X.shape[0] if m < 0 else m
+    for k in range(count):
+        j = k if m < 0 else idx[i0 + k]
+        a = X[j, 0]
+        b = X[j, 1]
+        z = x * a + y * b
+        if sid == SID_LINREG:
+            r = z - Y[j]
+            f += r * r
+            gx += 2.0 * r * a
+            gy += 2.0 * r * b
+            if want_h:
+                hxx += 2.0 * a * a
+                hxy += 2.0 * a * b
+                hyy += 2.0 * b * b
+        else:
+            f += _softplus(z) - Y[j] * z
+            s = _sigmoid(z)
+            gx += (s - Y[j]) * a
+            gy += (s - Y[j]) * b
+            if want_h:
+                w = s * (1.0 - s)
+                hxx += w * a * a
+                hxy += w * a * b
+                hyy += w * b * b
+    inv = 1.0 / count
+    return f * inv, gx * inv, gy * inv, hxx * inv, hxy * inv, hyy * inv
+
+
+# ---- drawn bumps ---------------------------------------------------------------------------
+@njit(**_JIT)
+def bumps_fgh(bumps, dim, x, y, want_h):
+    f = 0.0
+    gx = 0.0
+    gy = 0.0
+    hxx = 0.0
+    hxy = 0.0
+    hyy = 0.0
+    for k in range(bumps.shape[0]):
+        dx = x - bumps[k, 0]
+        dy = (y - bumps[k, 1]) if dim == 2 else 0.0
+        amp = bumps[k, 2]
+        s2 = bumps[k, 3] * bumps[k, 3]
+        e = amp * math.exp(-(dx * dx + dy * dy) / (2.0 * s2))
+        f += e
+        gx -= e * dx / s2
+        gy -= e * dy / s2
+        if want_h:
+            s4 = s2 * s2
+            hxx += e * (dx * dx / s4 - 1.0 / s2)
+            hxy += e * dx * dy / s4
+            hyy += e * (dy * dy / s4 - 1.0 / s2)
+    return f, gx, gy, hxx, hxy, hyy
+
+
+# ---- single points -----------------------------------------------------------------------
+@njit(**_JIT)
+def fg(spec, x, y, regs):
+    """Value and gradient of the whole surface at (x, y); ``regs`` is VM scratch."""
+    sid = spec[0]
+    dim = spec[1]
+    if sid < SID_EXPR:
+        f, gx, gy = builtin_fg(sid, spec[2], x, y)
+    elif sid == SID_EXPR:
+        hdr = spec[5]
+        vm_run(spec[3], spec[4], hdr[3], hdr[4], x, y, regs)
+        f = regs[0]
+        gx = regs[1]
+        gy = regs[2]
+    elif sid == SID_FLAT:
+        f = 0.0 * x
+        gx = 0.0
+        gy = 0.0
+    else:
+        f, gx, gy, _, _, _ = data_fgh(sid, spec[7], spec[8], x, y, spec[5], 0, -1, False)
+    if spec[6].shape[0] > 0:
+        bf, bgx, bgy, _, _, _ = bumps_fgh(spec[6], dim, x, y, False)
+        f += bf
+        gx += bgx
+        gy += bgy
+    if dim == 1:
+        gy = 0.0
+    return f, gx, gy
+
+
+@njit(**_JIT)
+def fgh(spec, x, y, regs):
+    """Value, gradient and Hessian (hxx, hxy, hyy) at (x, y)."""
+    sid = spec[0]
+    dim = spec[1]
+    if sid < SID_EXPR:
+        f, gx, gy, hxx, hxy, hyy = builtin_fgh(sid, spec[2], x, y)
+    elif sid == SID_EXPR:
+        hdr = spec[5]
+        vm_run(spec[3], spec[4], hdr[5], hdr[6], x, y, regs)
+        f = regs[0]
+        gx = regs[1]
+        gy = regs[2]
+        hxx = regs[3]
+        hxy = regs[4]
+        hyy = regs[5]
+    elif sid == SID_FLAT:
+        f = 0.0 * x
+        gx = 0.0
+        gy = 0.0
+        hxx = 0.0
+        hxy = 0.0
+        hyy = 0.0
+    else:
+        f, gx, gy, hxx, hxy, hyy = data_fgh(
+            sid, spec[7], spec[8], x, y, spec[5], 0, -1, True
+        )
+    if spec[6].shape[0] > 0:
+        bf, bgx, bgy, bxx, bxy, byy = bumps_fgh(spec[6], dim, x, y, True)
+        f += bf
+        gx += bgx
+        gy += bgy
+        hxx += bxx
+        hxy += bxy
+        hyy += byy
+    if dim == 1:
+        gy = 0.0
+        hxy = 0.0
+        hyy = 0.0
+    return f, gx, gy, hxx, hxy, hyy
+
+
+# ---- blocks of points --------------------------------------------------------------------
+@njit(**_JIT)
+def fg_block(spec, xs, ys, f, gx, gy, n, regs2d):
+    """Value and gradient at ``n`` points into ``f``, ``gx``, ``gy``.
+
+    ``regs2d`` is VM scratch of shape (nreg, >= n).
+    """
+    sid = spec[0]
+    dim = spec[1]
+    if sid < SID_EXPR:
+        builtin_fg_block(sid, spec[2], xs, ys, f, gx, gy, n)
+    elif sid == SID_EXPR:
+        hdr = spec[5]
+        vm_run_block(spec[3], spec[4], hdr[3], hdr[4], xs, ys, n, regs2d)
+        for i in range(n):
+            f[i] = regs2d[0, i]
+            gx[i] = regs2d[1, i]
+            gy[i] = regs2d[2, i]
+    elif sid == SID_FLAT:
+        for i in range(n):
+            f[i] = 0.0 * xs[i]
+            gx[i] = 0.0
+            gy[i] = 0.0
+    else:
+        X = spec[7]
+        Y = spec[8]
+        for i in range(n):
+            f[i], gx[i], gy[i], _, _, _ = data_fgh(
+                sid, X, Y, xs[i], ys[i], spec[5], 0, -1, False
+            )
+    bumps = spec[6]
+    if bumps.shape[0] > 0:
+        for i in range(n):
+            bf, bgx, bgy, _, _, _ = bumps_fgh(bumps, dim, xs[i], ys[i], False)
+            f[i] += bf
+            gx[i] += bgx
+            gy[i] += bgy
+    if dim == 1:
+        for i in range(n):
+            gy[i] = 0.0
