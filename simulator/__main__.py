@@ -1,0 +1,7 @@
+"""``python -m simulator``: the same as the ``losslab`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,766 @@
+"""The main window: views in the middle, plots below, panels in docks, transport bar.
+
+The window owns one :class:`~simulator.gui.session.Session` and one
+:class:`~simulator.gui.animation.Animator`; everything else reads from and writes to the
+session. The layout, the theme, the playback speed and the last scene persist through
+:mod:`simulator.gui.settings`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSaveFile, QSignalBlocker, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import palette
+from . import settings as st
+from .animation import SPEEDS, Animator
+from .icons import app_icon, clear_cache, icon
+from .panels.lanes_panel import LanesPanel
+from .panels.surface_panel import SurfacePanel
+from .panels.training_panel import TrainingPanel
+from .session import Session
+
+APP_TITLE = "LossLab"
+FILE_FILTER = "LossLab sessions (*.losslab.json *.json);;All files (*)"
+MAX_SESSION_BYTES = 20_000_000
+
+# Mouse gestures shown in Help > Keyboard shortcuts next to the actions' shortcuts.
+MOUSE_HINTS = (
+    ("Click / drag on the 2-D or 1-D view", "Place the start point (all lanes follow)"),
+    ("Shift+drag or middle-drag on the 2-D view", "Pan"),
+    ("Mouse wheel on a view", "Zoom"),
+    ("Drag on the 3-D view", "Orbit the camera"),
+)
+
+
+def app_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("losslab")
+    except Exception:  # noqa: BLE001 - running from a source tree without metadata
+        return "(development)"
+
+
+def _placeholder(text: str) -> QWidget:
+    lab = QLabel(text)
+    lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    lab.setWordWrap(True)
+    lab.setStyleSheet(f"color: {palette.muted_color()};")
+    return lab
+
+
+class TransportBar(QWidget):
+    """Play/pause, step, reset, timeline scrubber, speed and loop."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.session = window.session
+        self.animator = window.animator
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+        lay.setSpacing(2)
+        for act in (window.act_reset, window.act_step_back, window.act_play,
+                    window.act_step_forward, window.act_to_end):
+            b = QToolButton()
+            b.setDefaultAction(act)
+            b.setAutoRaise(True)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            lay.addWidget(b)
+        self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline.setObjectName("timeline")
+        self.timeline.setToolTip("Timeline: drag to scrub through the steps")
+        self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.timeline.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.timeline.valueChanged.connect(self.session.set_frame)
+        self.timeline.sliderPressed.connect(self.animator.pause)
+        lay.addSpacing(6)
+        lay.addWidget(self.timeline, 1)
+        self.step_label = QLabel()
+        self.step_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("step 100000/100000"))
+        self.step_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        lay.addWidget(self.step_label)
+        lay.addSpacing(8)
+        self.speed = QComboBox()
+        self.speed.setToolTip("Playback speed in optimizer steps per second ([ and ])")
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for v in SPEEDS:
+            self.speed.addItem(f"{v:g} steps/s", float(v))
+        self.speed.currentIndexChanged.connect(
+            lambda i: self.animator.set_speed(self.speed.itemData(i))
+        )
+        lay.addWidget(self.speed)
+        for act in (window.act_loop,):
+            b = QToolButton()
+            b.setDefaultAction(act)
+            b.setAutoRaise(True)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            lay.addWidget(b)
+        self.session.frame_changed.connect(self._on_frame)
+        self.session.training_changed.connect(self._on_training)
+        self.animator.speed_changed.connect(self._on_speed)
+        self._on_training()
+        self._on_speed(self.animator.speed)
+
+    def _on_training(self) -> None:
+        with QSignalBlocker(self.timeline):
+            self.timeline.setRange(0, self.session.steps)
+            self.timeline.setPageStep(max(1, self.session.steps // 20))
+        self._on_frame(self.session.frame)
+
+    def _on_frame(self, i: int) -> None:
+        with QSignalBlocker(self.timeline):
+            self.timeline.setValue(i)
+        self.step_label.setText(f"step {i} / {self.session.steps}")
+
+    def _on_speed(self, v: float) -> None:
+        i = self.speed.findData(float(v))
+        with QSignalBlocker(self.speed):
+            if i >= 0:
+                self.speed.setCurrentIndex(i)
+
+
+class ShortcutsDialog(QDialog):
+    """Help > Keyboard shortcuts: built from the window's actions, so never stale."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Keyboard shortcuts \u2014 LossLab")
+        rows = []
+        for act in window.shortcut_actions():
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                             for k in act.shortcuts())
+            if keys:
+                rows.append((keys, act.text().replace("&", "")))
+        rows.extend(MOUSE_HINTS)
+        table = QTableWidget(len(rows), 2)
+        table.setObjectName("shortcuts")
+        table.setHorizontalHeaderLabels(["Keys / mouse", "Action"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        for r, (k, a) in enumerate(rows):
+            table.setItem(r, 0, QTableWidgetItem(k))
+            table.setItem(r, 1, QTableWidgetItem(a))
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(table)
+        lay.addWidget(buttons)
+        self.table = table
+        self.resize(520, 560)
+
+
+class MainWindow(QMainWindow):
+    """LossLab's main window.
+
+    Parameters
+    ----------
+    session : Session, optional
+        The scene to show; by default a new one, restored from the last run when
+        ``restore`` is true and the stored scene is valid.
+    restore : bool
+        Restore window layout, theme, playback settings and the last scene.
+    with_3d : bool
+        Build the OpenGL 3-D view (off for headless tools without OpenGL).
+    """
+
+    def __init__(self, session: Session | None = None, restore: bool = True,
+                 with_3d: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.settings = st.Settings()
+        self.session = session if session is not None else Session(self)
+        self.animator = Animator(self.session, self)
+        self.file_path: str | None = None
+        self.last_message_box: QMessageBox | None = None
+        self._with_3d = with_3d
+        self.setWindowIcon(app_icon())
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks)
+
+        self._make_actions()
+        self._make_views()
+        self._make_docks()
+        self._make_menus()
+        self._make_toolbar()
+        self._make_status_bar()
+        self._connect()
+        self._default_state = self.saveState()
+        self.resize(1280, 800)
+        if restore:
+            self.restore_settings()
+        self._update_title()
+        self._on_surface_changed()
+
+    # ---- building -------------------------------------------------------------------------
+    def _action(self, text: str, slot=None, shortcut=None, icon_name: str | None = None,
+                tip: str = "", checkable: bool = False) -> QAction:
+        act = QAction(text, self)
+        if icon_name:
+            act.setIcon(icon(icon_name))
+            act.setProperty("icon_name", icon_name)
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            act.setShortcuts(shortcut)
+        elif shortcut is not None:
+            seqs = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+            act.setShortcuts([QKeySequence(s) for s in seqs])
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            act.setToolTip(f"{tip} ({keys})" if keys else tip)
+            act.setStatusTip(tip)
+        act.setCheckable(checkable)
+        if slot is not None:
+            (act.toggled if checkable else act.triggered).connect(slot)
+        self.addAction(act)  # shortcuts work even when menus and toolbars are hidden
+        return act
+
+    def _make_actions(self) -> None:
+        a = self._action
+        an = self.animator
+        self.act_open = a("&Open Session\u2026", self.open_session, QKeySequence.StandardKey.Open,
+                          "open", "Open a saved scene")
+        self.act_save = a("&Save Session", self.save_session, QKeySequence.StandardKey.Save,
+                          "save", "Save the scene")
+        self.act_save_as = a("Save Session &As\u2026", self.save_session_as,
+                             QKeySequence.StandardKey.SaveAs, None, "Save the scene to a new file")
+        self.act_new = a("&New Scene", self.new_scene, QKeySequence.StandardKey.New, None,
+                         "Start again from the default scene")
+        self.act_quit = a("&Quit", self.close, QKeySequence.StandardKey.Quit, "quit")
+        self.act_play = a("&Play / Pause", an.toggle, "Space", "play",
+                          "Play or pause the animation")
+        self.act_step_forward = a("Step &Forward", lambda: an.step_forward(1),
+                                  "Right", "step-forward", "One step forward")
+        self.act_step_back = a("Step &Back", lambda: an.step_back(1), "Left",
+                               "step-back", "One step back")
+        self.act_step_forward10 = a("Forward 10 Steps", lambda: an.step_forward(10),
+                                    "Shift+Right")
+        self.act_step_back10 = a("Back 10 Steps", lambda: an.step_back(10), "Shift+Left")
+        self.act_reset = a("&Reset", an.reset, "R", "reset", "Back to step 0")
+        self.act_to_end = a("Go to &End", an.go_to_end, "End", "to-end",
+                            "Show the whole run")
+        self.act_faster = a("F&aster", an.faster, ["]", "+"], "faster", "Play faster")
+        self.act_slower = a("S&lower", an.slower, ["[", "-"], "slower", "Play slower")
+        self.act_loop = a("&Loop", an.set_loop, "L", "loop",
+                          "Start over after the last step", checkable=True)
+        self.act_log = a("&Log Colour Scale", self._on_log_action, "Ctrl+L", None,
+                         "Colour the surface by log(L - min)", checkable=True)
+        self.act_show_3d = a("Show &3-D View", self._on_show_3d, "F3", "camera",
+                             "Show the 3-D surface next to the contour map", checkable=True)
+        self.act_show_3d.setChecked(True)
+        self.act_reset_layout = a("Reset &Layout", self.reset_layout, None, "layout",
+                                  "Put the panels back where they started")
+        self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts,
+                               QKeySequence.StandardKey.HelpContents, "keyboard")
+        self.act_about = a("&About LossLab", self.show_about, None, "about")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions = {}
+        for scheme, label in (("system", "Follow &System"), ("light", "&Light"),
+                              ("dark", "&Dark")):
+            act = QAction(label, self, checkable=True)
+            act.setData(scheme)
+            self.theme_group.addAction(act)
+            self.theme_actions[scheme] = act
+        self.theme_actions["system"].setChecked(True)
+        self.theme_group.triggered.connect(lambda act: self.set_theme(act.data()))
+        an.playing_changed.connect(self._on_playing)
+        an.loop_changed.connect(self.act_loop.setChecked)
+
+    def _make_views(self) -> None:
+        from .views import ContourView, CurveView, PlotsPanel
+
+        s = self.session
+        self.contour = ContourView(s)
+        self.surface3d = None
+        if self._with_3d:
+            try:
+                from .views import Surface3DView
+
+                self.surface3d = Surface3DView(s)
+            except Exception as e:  # noqa: BLE001 - no OpenGL: the app still works in 2-D
+                self.surface3d = None
+                self._gl_error = str(e)
+        self.views_2d = QSplitter(Qt.Orientation.Horizontal)
+        self.views_2d.setChildrenCollapsible(False)
+        self.views_2d.addWidget(self.contour)
+        if self.surface3d is not None:
+            self.views_2d.addWidget(self.surface3d)
+            self.views_2d.setStretchFactor(0, 1)
+            self.views_2d.setStretchFactor(1, 1)
+        else:
+            self.act_show_3d.setChecked(False)
+            self.act_show_3d.setEnabled(False)
+        self.curve = CurveView(s)
+        self.view_stack = QStackedWidget()
+        self.view_stack.addWidget(self.views_2d)
+        self.view_stack.addWidget(self.curve)
+        self.plots = PlotsPanel(s)
+
+        self.transport = TransportBar(self)
+        self.center_split = QSplitter(Qt.Orientation.Vertical)
+        self.center_split.setObjectName("center_split")
+        self.center_split.setChildrenCollapsible(False)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.setSpacing(0)
+        tl.addWidget(self.view_stack, 1)
+        tl.addWidget(self.transport)
+        self.center_split.addWidget(top)
+        self.center_split.addWidget(self.plots)
+        self.center_split.setStretchFactor(0, 3)
+        self.center_split.setStretchFactor(1, 1)
+        self.setCentralWidget(self.center_split)
+        log = getattr(self.contour, "log_check", None)
+        if log is not None:
+            log.toggled.connect(self._on_view_log_toggled)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, d)
+        return d
+
+    def _make_docks(self) -> None:
+        s = self.session
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.surface_panel = SurfacePanel(s)
+        self.training_panel = TrainingPanel(s)
+        self.lanes_panel = LanesPanel(s)
+        self.diagnostics_panel = self._make_diagnostics()
+        self.dock_lanes = self._dock("Lanes", "dock_lanes", self.lanes_panel, left)
+        self.dock_training = self._dock("Training", "dock_training", self.training_panel, left)
+        self.dock_surface = self._dock("Surface", "dock_surface", self.surface_panel, left)
+        self.dock_diagnostics = self._dock("Diagnostics", "dock_diagnostics",
+                                           self.diagnostics_panel, right)
+        # what is edited most sits in front; the views get the width in the middle
+        self.tabifyDockWidget(self.dock_lanes, self.dock_training)
+        self.tabifyDockWidget(self.dock_training, self.dock_surface)
+        self.dock_lanes.raise_()
+        self.resizeDocks([self.dock_lanes, self.dock_diagnostics], [340, 300],
+                         Qt.Orientation.Horizontal)
+        self.docks = [self.dock_surface, self.dock_lanes, self.dock_training,
+                      self.dock_diagnostics]
+
+    def _make_diagnostics(self) -> QWidget:
+        try:
+            from .panels.diagnostics_panel import DiagnosticsPanel
+        except ImportError:
+            return _placeholder("Diagnostics are not available in this build.")
+        panel = DiagnosticsPanel(self.session)
+        for view in (self.contour, self.curve):
+            sig = getattr(view, "cursor_moved", None)
+            slot = getattr(panel, "set_cursor", None) or getattr(panel, "_on_cursor_moved", None)
+            if sig is not None and slot is not None:
+                sig.connect(slot)
+        return panel
+
+    def _make_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        m.addAction(self.act_new)
+        m.addAction(self.act_open)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        m.addSeparator()
+        m.addAction(self.act_save)
+        m.addAction(self.act_save_as)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+
+        m = mb.addMenu("&View")
+        for d in self.docks:
+            act = d.toggleViewAction()
+            act.setText(f"{d.windowTitle()} Panel")
+            m.addAction(act)
+        m.addAction(self.act_reset_layout)
+        m.addSeparator()
+        m.addAction(self.act_show_3d)
+        m.addAction(self.act_log)
+        tm = m.addMenu(icon("theme"), "&Theme")
+        for act in self.theme_actions.values():
+            tm.addAction(act)
+
+        m = mb.addMenu("&Run")
+        for act in (self.act_play, self.act_step_forward, self.act_step_back,
+                    self.act_step_forward10, self.act_step_back10, self.act_reset,
+                    self.act_to_end):
+            m.addAction(act)
+        m.addSeparator()
+        m.addAction(self.act_faster)
+        m.addAction(self.act_slower)
+        m.addAction(self.act_loop)
+
+        m = mb.addMenu("&Help")
+        m.addAction(self.act_shortcuts)
+        m.addAction(self.act_about)
+
+    def _make_toolbar(self) -> None:
+        tb = QToolBar("Main toolbar", self)
+        tb.setObjectName("toolbar_main")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for act in (self.act_open, self.act_save):
+            tb.addAction(act)
+        tb.addSeparator()
+        for act in (self.act_reset, self.act_step_back, self.act_play, self.act_step_forward,
+                    self.act_to_end):
+            tb.addAction(act)
+        tb.addSeparator()
+        for act in (self.act_slower, self.act_faster, self.act_loop):
+            tb.addAction(act)
+        tb.addSeparator()
+        self.add_lane_button = QToolButton()
+        self.add_lane_button.setIcon(icon("add"))
+        self.add_lane_button.setText("Add lane")
+        self.add_lane_button.setToolTip("Add an optimizer lane")
+        self.add_lane_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.add_lane_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.add_lane_button.setMenu(self.lanes_panel.add_menu)
+        tb.addWidget(self.add_lane_button)
+        tb.addAction(self.act_show_3d)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.toolbar = tb
+
+    def _make_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.scene_label = QLabel()
+        sb.addPermanentWidget(self.scene_label)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.status_message.connect(self._on_status_message)
+        s.surface_changed.connect(self._on_surface_changed)
+        for sig in (s.surface_changed, s.lanes_changed, s.start_changed, s.training_changed):
+            sig.connect(self._on_scene_edited)
+        s.trajectories_changed.connect(self._update_scene_label)
+        if hasattr(QApplication.styleHints(), "colorSchemeChanged"):
+            QApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
+
+    def shortcut_actions(self) -> list[QAction]:
+        """Every action with a keyboard shortcut, in menu order (for Help)."""
+        acts = [self.act_play, self.act_step_forward, self.act_step_back,
+                self.act_step_forward10, self.act_step_back10, self.act_reset,
+                self.act_to_end, self.act_faster, self.act_slower, self.act_loop,
+                self.act_show_3d, self.act_log, self.act_new, self.act_open, self.act_save,
+                self.act_save_as, self.act_shortcuts, self.act_quit]
+        return acts
+
+    # ---- reacting ---------------------------------------------------------------------------
+    def _on_playing(self, playing: bool) -> None:
+        self.act_play.setIcon(icon("pause" if playing else "play"))
+        self.act_play.setProperty("icon_name", "pause" if playing else "play")
+        self.act_play.setText("&Pause" if playing else "&Play")
+
+    def _on_status_message(self, msg: str) -> None:
+        self.statusBar().showMessage(msg, 10000)
+
+    def _on_surface_changed(self) -> None:
+        s = self.session.surface
+        if s is None:
+            return
+        self.view_stack.setCurrentWidget(self.curve if s.dim == 1 else self.views_2d)
+        self.act_show_3d.setEnabled(s.dim == 2 and self.surface3d is not None)
+        log = getattr(self.contour, "log_check", None)
+        self.act_log.setEnabled(s.dim == 2 and log is not None)
+        if log is not None:
+            with QSignalBlocker(self.act_log):
+                self.act_log.setChecked(log.isChecked())
+        self._update_scene_label()
+
+    def _on_scene_edited(self) -> None:
+        self.setWindowModified(True)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        name = Path(self.file_path).name if self.file_path else "untitled"
+        self.setWindowTitle(f"{name}[*] \u2014 {APP_TITLE}")
+
+    def _update_scene_label(self) -> None:
+        s = self.session
+        if s.surface is None:
+            return
+        on = sum(1 for lane in s.lanes if lane.enabled)
+        self.scene_label.setText(
+            f"{s.surface.name}  \u00b7  {on}/{len(s.lanes)} lanes  \u00b7  {s.steps} steps"
+        )
+
+    def _on_log_action(self, on: bool) -> None:
+        log = getattr(self.contour, "log_check", None)
+        if log is not None and log.isChecked() != on:
+            log.setChecked(on)
+        log3 = getattr(self.surface3d, "log_check", None)
+        if log3 is not None and log3.isChecked() != on:
+            log3.setChecked(on)
+
+    def _on_view_log_toggled(self, on: bool) -> None:
+        with QSignalBlocker(self.act_log):
+            self.act_log.setChecked(on)
+
+    def _on_show_3d(self, on: bool) -> None:
+        if getattr(self, "surface3d", None) is not None:
+            self.surface3d.setVisible(on)
+
+    # ---- theme ------------------------------------------------------------------------------
+    def set_theme(self, scheme: str) -> None:
+        if scheme not in palette.SCHEMES:
+            scheme = "system"
+        self.theme_actions[scheme].setChecked(True)
+        palette.apply_scheme(scheme)
+        clear_cache()
+        for act in self.findChildren(QAction):
+            name = act.property("icon_name")
+            if name:
+                act.setIcon(icon(name))
+        self.add_lane_button.setIcon(icon("add"))
+        self.lanes_panel.add_btn.setIcon(icon("add"))
+        self.lanes_panel.remove_btn.setIcon(icon("remove"))
+        self.lanes_panel.dup_btn.setIcon(icon("duplicate"))
+        # panels colour some text by theme: let them redraw from the session
+        self.lanes_panel._rebuild()
+        self.training_panel._sync_all()
+        self.settings.group(st.WINDOW).set(st.KEY_THEME, scheme)
+
+    def _on_system_scheme(self, *_args) -> None:
+        if self.theme_actions["system"].isChecked():
+            self.set_theme("system")
+
+    # ---- layout ------------------------------------------------------------------------------
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for d in self.docks:
+            d.setVisible(True)
+            d.setFloating(False)
+        self.dock_lanes.raise_()
+        self.center_split.setSizes([3 * self.height() // 4, self.height() // 4])
+
+    # ---- files ----------------------------------------------------------------------------------
+    def _message(self, title: str, text: str, detail: str = "",
+                 icon_kind=QMessageBox.Icon.Warning) -> QMessageBox:
+        box = QMessageBox(icon_kind, title, text, QMessageBox.StandardButton.Ok, self)
+        if detail:
+            box.setInformativeText(detail)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()  # not exec(): the window (and tests) keep running
+        self.last_message_box = box
+        return box
+
+    def _last_dir(self) -> str:
+        d = self.settings.group(st.SESSION).get_str(st.KEY_LAST_DIR, "")
+        return d if d and os.path.isdir(d) else str(Path.home())
+
+    def open_session(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Session", self._last_dir(),
+                                              FILE_FILTER)
+        if path:
+            self.open_session_file(path)
+
+    def open_session_file(self, path: str) -> bool:
+        """Load a session file; on any problem show why and keep the current scene."""
+        try:
+            size = os.path.getsize(path)
+            if size > MAX_SESSION_BYTES:
+                raise ValueError(f"the file is {size / 1e6:.0f} MB; sessions are small "
+                                 "JSON files")
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, UnicodeDecodeError) as e:
+            self._message("Cannot open session", f"Could not read {Path(path).name}.",
+                          str(e))
+            return False
+        except json.JSONDecodeError as e:
+            self._message("Not a session file",
+                          f"{Path(path).name} is not a LossLab session: it is not valid JSON.",
+                          f"{e.msg} at line {e.lineno}, column {e.colno}. "
+                          "The current scene was kept.")
+            return False
+        except ValueError as e:
+            self._message("Cannot open session", f"Could not open {Path(path).name}.", str(e))
+            return False
+        self.animator.pause()
+        try:
+            self.session.load_dict(data)
+        except ValueError as e:
+            self._message("Not a session file",
+                          f"{Path(path).name} could not be loaded.",
+                          f"{e}\n\nThe current scene was kept.")
+            return False
+        self.file_path = str(path)
+        self._remember(path)
+        self.setWindowModified(False)
+        self._update_title()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save_session(self) -> bool:
+        if not self.file_path:
+            return self.save_session_as()
+        return self.save_session_file(self.file_path)
+
+    def save_session_as(self) -> bool:
+        start = self.file_path or os.path.join(self._last_dir(), "scene.losslab.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save Session", start, FILE_FILTER)
+        if not path:
+            return False
+        return self.save_session_file(path)
+
+    def save_session_file(self, path: str) -> bool:
+        """Write the scene as JSON (atomically: a failed save never truncates a file)."""
+        text = json.dumps(self.session.to_dict(), indent=2)
+        f = QSaveFile(str(path))
+        ok = f.open(QSaveFile.OpenModeFlag.WriteOnly)
+        if ok:
+            f.write(QByteArray(text.encode("utf-8")))
+            ok = f.commit()
+        if not ok:
+            self._message("Cannot save session", f"Could not write {path}.", f.errorString())
+            return False
+        self.file_path = str(path)
+        self._remember(path)
+        self.setWindowModified(False)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _remember(self, path: str) -> None:
+        g = self.settings.group(st.SESSION)
+        path = str(Path(path).resolve())
+        recent = [p for p in g.get_str_list(st.KEY_RECENT) if p != path]
+        g.set(st.KEY_RECENT, [path, *recent][: st.MAX_RECENT])
+        g.set(st.KEY_LAST_DIR, str(Path(path).parent))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.group(st.SESSION).get_str_list(st.KEY_RECENT)
+        for p in recent:
+            act = self.recent_menu.addAction(Path(p).name)
+            act.setToolTip(p)
+            act.setStatusTip(p)
+            act.triggered.connect(lambda _=False, p=p: self.open_session_file(p))
+        if not recent:
+            a = self.recent_menu.addAction("No recent sessions")
+            a.setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Recent", lambda: self.settings.group(
+                st.SESSION).set(st.KEY_RECENT, []))
+
+    def new_scene(self) -> None:
+        self.animator.pause()
+        self.session.reset_scene()
+        self.file_path = None
+        self.setWindowModified(False)
+        self._update_title()
+
+    # ---- help ------------------------------------------------------------------------------------
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dlg = ShortcutsDialog(self)
+        dlg.open()
+        return dlg
+
+    def show_about(self) -> QMessageBox:
+        version = app_version()
+        box = QMessageBox(self)
+        box.setWindowTitle("About LossLab")
+        box.setIconPixmap(app_icon().pixmap(72, 72))
+        box.setText(f"<h3>LossLab {version}</h3>")
+        box.setInformativeText(
+            "A loss-landscape simulator: pick a surface, place a start point and watch "
+            "optimizers descend it side by side, with the curvature that explains what "
+            "they do.<br><br>Optimizers and schedules follow torch.optim's names, defaults "
+            "and update rules, so the numbers here are the numbers your PyTorch code "
+            "produces.<br><br>Lane colours: Okabe &amp; Ito's colourblind-safe palette."
+            "<br>Built with Qt (PySide6), pyqtgraph, NumPy and Numba. MIT licence."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.open()
+        self.last_message_box = box
+        return box
+
+    # ---- settings --------------------------------------------------------------------------------
+    def restore_settings(self) -> None:
+        g = self.settings.group(st.WINDOW)
+        geo = g.get_bytes(st.KEY_GEOMETRY)
+        if geo is not None and not geo.isEmpty():
+            self.restoreGeometry(geo)
+        state = g.get_bytes(st.KEY_STATE)
+        if state is not None and not state.isEmpty():
+            self.restoreState(state)
+        sizes = g.get_json("center_split")
+        if isinstance(sizes, list) and len(sizes) == 2 and all(
+                isinstance(v, int) and v > 0 for v in sizes):
+            self.center_split.setSizes(sizes)
+        show3d = g.get_bool("show_3d", True)
+        if self.surface3d is not None:
+            self.act_show_3d.setChecked(show3d)
+        self.set_theme(g.get_str(st.KEY_THEME, "system", palette.SCHEMES))
+        a = self.settings.group("animation")
+        self.animator.set_speed(a.get_float("speed", self.animator.speed, 1, SPEEDS[-1]))
+        self.animator.set_loop(a.get_bool("loop", False))
+        scene = self.settings.group(st.SESSION).get_json(st.KEY_LAST_SCENE)
+        if scene is not None:
+            try:
+                self.session.load_dict(scene)
+            except ValueError as e:
+                # a scene from an older or broken settings file: start from the default
+                msg = f"The last scene could not be restored ({e}); showing the default."
+                QTimer.singleShot(0, lambda: self.statusBar().showMessage(msg, 10000))
+        path = self.settings.group(st.SESSION).get_str("file", "")
+        if path and os.path.isfile(path):
+            self.file_path = path
+        self.setWindowModified(False)
+
+    def save_settings(self) -> None:
+        g = self.settings.group(st.WINDOW)
+        g.set(st.KEY_GEOMETRY, self.saveGeometry())
+        g.set(st.KEY_STATE, self.saveState())
+        g.set_json("center_split", [int(v) for v in self.center_split.sizes()])
+        g.set("show_3d", self.act_show_3d.isChecked())
+        a = self.settings.group("animation")
+        a.set("speed", float(self.animator.speed))
+        a.set("loop", bool(self.animator.loop))
+        sg = self.settings.group(st.SESSION)
+        sg.set_json(st.KEY_LAST_SCENE, self.session.to_dict())
+        sg.set("file", self.file_path or "")
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        self.animator.pause()
+        self.save_settings()
+        super().closeEvent(event)
