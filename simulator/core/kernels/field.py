@@ -32,6 +32,7 @@ SID_LINREG = 2000  # mean squared error of a linear model
 SID_LOGREG = 2001  # mean binary cross-entropy of a logistic model, labels in {0, 1}
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
+_INLINE = dict(_JIT, inline="always")
 
 
 # ---- data surfaces ---------------------------------------------------------------------
@@ -50,7 +51,7 @@ def _sigmoid(z):
     return e / (1.0 + e)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def data_fgh(sid, X, Y, x, y, idx, i0, m, want_h):
     """Mean loss, gradient and Hessian over examples ``idx[i0:i0+m]`` (all when m < 0)."""
     f = 0.0
@@ -89,7 +90,7 @@ def data_fgh(sid, X, Y, x, y, idx, i0, m, want_h):
 
 
 # ---- drawn bumps ---------------------------------------------------------------------------
-@njit(**_JIT)
+@njit(**_INLINE)
 def bumps_fgh(bumps, dim, x, y, want_h):
     f = 0.0
     gx = 0.0
@@ -115,7 +116,7 @@ def bumps_fgh(bumps, dim, x, y, want_h):
 
 
 # ---- single points -----------------------------------------------------------------------
-@njit(**_JIT)
+@njit(**_INLINE)
 def fg(spec, x, y, regs):
     """Value and gradient of the whole surface at (x, y); ``regs`` is VM scratch."""
     sid = spec[0]
@@ -144,7 +145,7 @@ def fg(spec, x, y, regs):
     return f, gx, gy
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def fgh(spec, x, y, regs):
     """Value, gradient and Hessian (hxx, hxy, hyy) at (x, y)."""
     sid = spec[0]

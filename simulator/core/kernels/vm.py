@@ -78,6 +78,10 @@ def _apply(op, u, v, bi):
     if op == NEG:
         return -u
     if op == POWI:
+        # numba's integer power raises ZeroDivisionError for 0 ** -n whatever the error
+        # model; invert explicitly so 0 ** -n is inf (or nan) as IEEE says
+        if bi < 0:
+            return 1.0 / (u ** -bi)
         return u ** bi
     if op == SIN:
         return math.sin(u)
@@ -115,14 +119,16 @@ def _apply(op, u, v, bi):
         return 1.0 if u > 0.0 else (-1.0 if u < 0.0 else 0.0 * u)
     if op == HEAVISIDE:
         return 1.0 if u > 0.0 else (0.0 if u < 0.0 else 0.5 + 0.0 * u)
+    # min and max propagate nan whichever side it is on (an undefined operand makes the
+    # result undefined), unlike a bare comparison which would depend on argument order
     if op == MIN:
-        return u if u <= v else v
+        return u if u <= v else (v if v <= u else u + v)
     if op == MAX:
-        return u if u >= v else v
+        return u if u >= v else (v if v >= u else u + v)
     return math.nan
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def vm_run(code, consts, start, end, x, y, regs):
     """Run program rows ``start:end`` at one point; results stay in ``regs``."""
     for k in range(start, end):

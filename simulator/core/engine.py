@@ -1,0 +1,447 @@
+"""Run optimizers on surfaces: ``simulate`` (one recorded run) and ``simulate_batch``.
+
+Both call the numba kernels in ``kernels.loops``; this module validates input, lays out
+arrays, and classifies each run with one set of rules (``classify``):
+
+``diverged``
+    a value became non-finite (the arrays end at the last finite step), or the loss grew
+    more than 1000-fold above its lowest value relative to the initial gap
+    (``L_end - L_min > 1000 * max(L_0 - L_min, 1e-3 * (1 + |L_0|))``), or the point left
+    the domain by more than five domain diagonals.
+``converged``
+    the gradient norm at the end is at most ``GTOL`` (1e-6) and the Hessian there has no
+    negative curvature (smallest eigenvalue >= -``HTOL``) and is not flat away from the
+    known minimum value.
+``stalled``
+    the gradient vanished at a saddle (negative curvature) or on a flat region, or the
+    loss stopped decreasing over the last window while the gradient is not small.
+``oscillating``
+    over the last window (a quarter of the run, 2 to 100 updates) at least 80 % of
+    successive moves reverse direction and the loss is not going down.
+``converging``
+    none of the above and the loss is still going down.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .optimizers import Optimizer
+from .schedules import ConstantSchedule, Schedule
+from .surface import Surface, check_point
+
+STATUSES = ("converged", "converging", "oscillating", "diverged", "stalled")
+CONVERGED, CONVERGING, OSCILLATING, DIVERGED, STALLED = range(5)
+
+GTOL = 1e-6
+HTOL = 1e-8
+MAX_STEPS = 5_000_000
+MAX_BATCH = 4_194_304  # 2048 x 2048 starts
+MAX_BATCH_STEPS = 1_000_000
+
+
+def _exact_one_from(b: float) -> float:
+    """The first step t from which 1 - b**t == 1.0 exactly in float64 (b**t < 2**-54)."""
+    if b <= 0.0:
+        return 1.0
+    if b >= 1.0:
+        return math.inf
+    t = math.floor(54.0 * math.log(2.0) / -math.log(b)) + 2.0
+    while t > 1.0 and 1.0 - b ** (t - 1.0) == 1.0:  # tighten, never loosen
+        t -= 1.0
+    return t
+
+
+def kernel_hp(optimizer: Optimizer) -> np.ndarray:
+    """The optimizer's hyperparameters padded to the kernels' layout (see kernels.optim)."""
+    from .kernels.optim import HP_CUT1, HP_CUT2, HP_SIZE
+
+    hp = np.zeros(HP_SIZE)
+    h = optimizer.hp()
+    hp[: len(h)] = h
+    betas = getattr(optimizer, "betas", None)
+    if betas is not None:
+        hp[HP_CUT1] = _exact_one_from(betas[0])
+        hp[HP_CUT2] = _exact_one_from(betas[1])
+    return hp
+
+
+def _window(steps: int) -> int:
+    return max(1, min(100, max(2, steps // 4), steps))
+
+
+# ---- validation -----------------------------------------------------------------------
+def _check_int(name: str, v, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {v!r}")
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must be between {lo:,} and {hi:,}, got {v:,}")
+    return int(v)
+
+
+def _check_inputs(surface, optimizer, steps, schedule, noise, seed, clip, batch_size,
+                  max_steps):
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a Surface, got {type(surface).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an optimizer such as sim.Adam(), got {optimizer!r}")
+    steps = _check_int("steps", steps, 0, max_steps)
+    seed = _check_int("seed", seed, 0, 2**63 - 1)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (
+        math.isfinite(noise) and noise >= 0
+    ):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if clip is not None and (
+        isinstance(clip, bool) or not isinstance(clip, (int, float))
+        or not (math.isfinite(clip) and clip > 0)
+    ):
+        raise ValueError(f"clip_grad_norm must be None or a number > 0, got {clip!r}")
+    if batch_size is not None:
+        if surface.kind != "data":
+            raise ValueError(
+                "batch_size applies to data surfaces (linear-regression, logistic-regression);"
+                " use noise= for other surfaces"
+            )
+        batch_size = _check_int("batch_size", batch_size, 1, 10**9)
+    schedule = ConstantSchedule() if schedule is None else schedule
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a schedule such as sim.StepLR(...), got {schedule!r}")
+    lrs = schedule.learning_rates(optimizer.lr, steps)
+    if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
+        raise ValueError(f"{schedule.name} produced an invalid learning rate")
+    return steps, seed, float(noise), float(clip or 0.0), int(batch_size or 0), schedule, lrs
+
+
+# ---- classification -----------------------------------------------------------------------
+def classify(f0, f_end, f_min, f_win, flips, window, bad, gnorm, eig_min, eig_maxabs,
+             dist, scale, min_value=None) -> np.ndarray:
+    """Status codes (indices into ``STATUSES``) for arrays of run summaries.
+
+    See the module docstring for the rules. All arguments broadcast; ``bad`` is True where
+    a value became non-finite, ``dist`` is the final distance from the domain's centre,
+    ``scale`` the domain diagonal and ``min_value`` the surface's known minimum value.
+    """
+    f0, f_end, f_min, f_win, flips, gnorm, eig_min, eig_maxabs, dist = (
+        np.asarray(a, dtype=np.float64)
+        for a in (f0, f_end, f_min, f_win, flips, gnorm, eig_min, eig_maxabs, dist)
+    )
+    bad = np.asarray(bad, dtype=bool)
+    out = np.full(np.broadcast(f0, f_end, bad).shape, CONVERGING, dtype=np.int8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        gap = np.maximum(f0 - f_min, 1e-3 * (1.0 + np.abs(f0)))
+        blown = (f_end - f_min) > 1e3 * gap
+        far = dist > 5.0 * scale
+        diverged = bad | blown | far | ~np.isfinite(f_end)
+        small_g = gnorm <= GTOL
+        saddle = eig_min < -HTOL
+        flat = eig_maxabs <= HTOL
+        if min_value is not None:
+            flat = flat & (f_end - min_value > 1e-6 * (1.0 + abs(min_value)))
+        w = np.maximum(np.asarray(window, dtype=np.float64), 1.0)
+        drop = f_win - f_end
+        still_down = drop > 1e-12 * (1.0 + np.abs(f_win))
+        reversing = (flips >= np.maximum(1.0, 0.8 * (w - 1.0))) & ~still_down
+    out[small_g & ~(saddle | flat)] = CONVERGED
+    out[small_g & (saddle | flat)] = STALLED
+    out[~small_g & reversing] = OSCILLATING
+    out[~small_g & ~reversing & ~still_down] = STALLED
+    out[diverged] = DIVERGED
+    return out
+
+
+def _eig_summary(h: np.ndarray, dim: int):
+    """(smallest eigenvalue, largest |eigenvalue|) of 2x2 (or 1x1) Hessians (..., 3)."""
+    hxx, hxy, hyy = h[..., 0], h[..., 1], h[..., 2]
+    if dim == 1:
+        return hxx, np.abs(hxx)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mid = 0.5 * (hxx + hyy)
+        rad = np.sqrt(0.25 * (hxx - hyy) ** 2 + hxy**2)
+        lo, hi = mid - rad, mid + rad
+    return lo, np.maximum(np.abs(lo), np.abs(hi))
+
+
+# ---- results ---------------------------------------------------------------------------------
+@dataclass(eq=False)
+class Trajectory:
+    """One recorded run.
+
+    Attributes
+    ----------
+    positions : ndarray (n+1, dim)
+        The start and the point after every update (n = ``n_steps``).
+    losses : ndarray (n+1,)
+        The (full-batch, noise-free) loss at each position.
+    gradients : ndarray (n+1, dim)
+        The true gradient at each position (before noise, minibatching and clipping).
+    learning_rates : ndarray (n,)
+        The learning rate of each update, after the schedule.
+    status : str
+        One of ``STATUSES`` (rules in ``simulator.core.engine``).
+    status_step : int or None
+        Where the status set in: the first step from which the run stayed converged, the
+        onset of the final oscillation, or the last finite step of a diverged run.
+    status_reason : str
+        A sentence saying why, for the app and for students.
+    """
+
+    surface: Surface
+    optimizer: Optimizer
+    schedule: Schedule
+    start: tuple[float, ...]
+    steps: int
+    noise: float
+    seed: int
+    clip_grad_norm: float | None
+    batch_size: int | None
+    positions: np.ndarray
+    losses: np.ndarray
+    gradients: np.ndarray
+    learning_rates: np.ndarray
+    status: str = "converging"
+    status_step: int | None = None
+    status_reason: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_steps(self) -> int:
+        """Updates actually made (fewer than ``steps`` when the run diverged early)."""
+        return len(self.positions) - 1
+
+    @property
+    def grad_norms(self) -> np.ndarray:
+        return np.sqrt(np.sum(self.gradients**2, axis=1))
+
+    @property
+    def final_position(self) -> np.ndarray:
+        return self.positions[-1]
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.losses[-1])
+
+    @cached_property
+    def saddle_episodes(self) -> list:
+        """Stretches where the run lingered near a saddle (see ``diagnostics``)."""
+        from .diagnostics import saddle_episodes
+
+        return saddle_episodes(self.surface, self.positions)
+
+    def table(self) -> np.ndarray:
+        """Rows (step, position..., loss, gradient..., learning rate) for every step."""
+        n = len(self.positions)
+        lr = np.full(n, np.nan)
+        lr[: len(self.learning_rates)] = self.learning_rates
+        return np.column_stack([np.arange(n), self.positions, self.losses, self.gradients, lr])
+
+
+@dataclass(eq=False)
+class BatchResult:
+    """Summaries of many runs (no per-step arrays: memory does not grow with steps)."""
+
+    surface: Surface
+    optimizer: Optimizer
+    starts: np.ndarray
+    steps: int
+    final_positions: np.ndarray
+    final_losses: np.ndarray
+    final_gradients: np.ndarray
+    initial_losses: np.ndarray
+    min_losses: np.ndarray
+    status_codes: np.ndarray
+
+    @property
+    def status(self) -> np.ndarray:
+        """Status names, one per start."""
+        return np.asarray(STATUSES, dtype=object)[self.status_codes]
+
+
+# ---- the two entry points ---------------------------------------------------------------------
+def simulate(
+    surface: Surface,
+    optimizer: Optimizer,
+    start,
+    steps: int = 1000,
+    schedule: Schedule | None = None,
+    noise: float = 0.0,
+    seed: int = 0,
+    clip_grad_norm: float | None = None,
+    batch_size: int | None = None,
+    stream: int = 0,
+) -> Trajectory:
+    """Run ``optimizer`` on ``surface`` from ``start`` for ``steps`` updates.
+
+    Parameters
+    ----------
+    surface : Surface
+    optimizer : Optimizer
+        e.g. ``sim.Adam(lr=0.01)``; its ``lr`` is the base learning rate.
+    start : sequence of float
+        ``dim`` finite coordinates.
+    steps : int
+        Number of updates, 0 to ``MAX_STEPS``.
+    schedule : Schedule, optional
+        Learning-rate schedule stepped once per update (default: constant).
+    noise : float
+        Standard deviation of additive Gaussian noise on each gradient coordinate
+        (the minibatch noise level). Seeded: the same seed gives the same run bit for bit.
+    seed : int
+        Seed of the noise and of the minibatch order.
+    clip_grad_norm : float, optional
+        ``torch.nn.utils.clip_grad_norm_`` with this max_norm, applied after the noise.
+    batch_size : int, optional
+        Data surfaces only: the gradient of each update is the mean over a minibatch of
+        this size, drawn from a fresh shuffle every epoch (drop_last). None: full batch.
+    stream : int
+        Noise stream; particle i of ``simulate_batch`` uses stream i.
+
+    Returns
+    -------
+    Trajectory
+    """
+    from .kernels.loops import run_trajectory
+
+    steps, seed, noise, clip, batch, schedule, lrs = _check_inputs(
+        surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size, MAX_STEPS
+    )
+    p0 = check_point(surface, start)
+    pos = np.empty((steps + 1, 2))
+    loss = np.empty(steps + 1)
+    grad = np.empty((steps + 1, 2))
+    x0 = float(p0[0])
+    y0 = float(p0[1]) if surface.dim == 2 else 0.0
+    k, reason = run_trajectory(
+        surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, x0, y0, steps, noise, seed,
+        int(stream), clip, batch, surface.nreg, pos, loss, grad,
+    )
+    d = surface.dim
+    if k == 0:
+        raise ValueError(
+            f"the surface {surface.name!r} is undefined at the start {tuple(p0.tolist())}"
+        )
+    traj = Trajectory(
+        surface=surface, optimizer=optimizer, schedule=schedule,
+        start=tuple(float(v) for v in p0), steps=steps, noise=noise, seed=seed,
+        clip_grad_norm=clip_grad_norm, batch_size=batch_size,
+        positions=pos[:k, :d], losses=loss[:k], gradients=grad[:k, :d],
+        learning_rates=lrs[: k - 1],
+    )
+    _classify_trajectory(traj, k, steps, int(reason))
+    return traj
+
+
+def _classify_trajectory(traj: Trajectory, k: int, steps: int, reason: int) -> None:
+    s = traj.surface
+    n = k - 1
+    losses = traj.losses
+    f0, f_end = losses[0], losses[-1]
+    w = _window(n) if n > 0 else 1
+    f_win = losses[max(0, n - w)]
+    P = traj.positions
+    moves = np.diff(P[max(0, len(P) - w - 1):], axis=0)
+    flips = int(np.sum(np.sum(moves[1:] * moves[:-1], axis=1) < 0)) if len(moves) > 1 else 0
+    h = s.hessian(P[-1])
+    hv = np.array([h[0, 0], h[0, 1] if s.dim == 2 else 0.0, h[-1, -1]])
+    eig_min, eig_maxabs = _eig_summary(hv, s.dim)
+    dist = float(np.linalg.norm(P[-1] - np.asarray(s.center)))
+    code = int(
+        classify(f0, f_end, losses.min(), f_win, flips, w, reason != 0,
+                 np.linalg.norm(traj.gradients[-1]), eig_min, eig_maxabs, dist, s.scale,
+                 s.min_value)
+    )
+    traj.status = STATUSES[code]
+    pt = ", ".join(f"{v:.4g}" for v in P[-1])
+    if code == DIVERGED:
+        traj.status_step = n
+        if reason == 1:
+            traj.status_reason = (
+                f"the loss or gradient is not finite at step {k} "
+                f"(undefined or overflowing beyond ({pt})); the run stops at step {n}"
+            )
+        elif reason == 2:
+            traj.status_reason = f"the update at step {k} overflowed; the run stops at step {n}"
+        else:
+            traj.status_reason = (
+                f"the loss grew from {f0:.4g} to {f_end:.4g}: each step overshoots by more "
+                "than it corrects"
+            )
+    elif code == CONVERGED:
+        gn = traj.grad_norms
+        above = np.nonzero(gn > GTOL)[0]
+        traj.status_step = int(above[-1] + 1) if len(above) else 0
+        traj.status_reason = f"the gradient vanished at a minimum ({pt})"
+    elif code == OSCILLATING:
+        rev = np.sum(np.diff(P, axis=0)[1:] * np.diff(P, axis=0)[:-1], axis=1) < 0
+        nonrev = np.nonzero(~rev)[0]
+        traj.status_step = int(nonrev[-1] + 2) if len(nonrev) else 1
+        traj.status_reason = "each step jumps across the valley and the loss stops falling"
+    elif code == STALLED:
+        if np.linalg.norm(traj.gradients[-1]) <= GTOL and eig_min < -HTOL:
+            traj.status_reason = f"stuck at a saddle point near ({pt}): zero gradient, but " \
+                "the surface curves down in some direction"
+        elif np.linalg.norm(traj.gradients[-1]) <= GTOL:
+            traj.status_reason = f"stuck on a flat region near ({pt}): the gradient vanished"
+        else:
+            traj.status_reason = "the loss stopped going down"
+    else:
+        traj.status_reason = "the loss is still going down"
+
+
+def simulate_batch(
+    surface: Surface,
+    optimizer: Optimizer,
+    starts,
+    steps: int = 200,
+    schedule: Schedule | None = None,
+    noise: float = 0.0,
+    seed: int = 0,
+    clip_grad_norm: float | None = None,
+    batch_size: int | None = None,
+) -> BatchResult:
+    """Run ``optimizer`` from every row of ``starts`` (n, dim), in parallel.
+
+    Same arguments as ``simulate``; start i uses noise stream i, so
+    ``simulate(..., start=starts[i], stream=i)`` reproduces run i exactly. Only summaries
+    are kept, so memory is O(n) whatever ``steps`` is.
+    """
+    from .kernels.loops import B_NCOL, run_batch
+
+    steps, seed, noise, clip, batch, schedule, lrs = _check_inputs(
+        surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size,
+        MAX_BATCH_STEPS,
+    )
+    S = np.asarray(starts, dtype=np.float64)
+    if surface.dim == 1 and S.ndim == 1:
+        S = S.reshape(-1, 1)
+    if S.ndim != 2 or S.shape[1] != surface.dim:
+        raise ValueError(f"starts must have shape (n, {surface.dim}), got {np.shape(starts)}")
+    if len(S) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH:,} starts per batch, got {len(S):,}")
+    if not np.all(np.isfinite(S)):
+        raise ValueError("starts must be finite")
+    S2 = np.zeros((len(S), 2))
+    S2[:, : surface.dim] = S
+    out = np.empty((len(S), B_NCOL))
+    w = _window(steps) if steps else 1
+    run_batch(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, S2, steps, w, noise, seed,
+              clip, batch, surface.nreg, out)
+    d = surface.dim
+    h = out[:, 5:8]
+    eig_min, eig_maxabs = _eig_summary(h, d)
+    g = out[:, 3 : 3 + d]
+    dist = np.linalg.norm(out[:, :d] - np.asarray(surface.center), axis=1)
+    codes = classify(
+        out[:, 8], out[:, 2], out[:, 12], out[:, 10], out[:, 9], w, out[:, 11] >= 0,
+        np.linalg.norm(g, axis=1), eig_min, eig_maxabs, dist, surface.scale, surface.min_value,
+    )
+    return BatchResult(
+        surface=surface, optimizer=optimizer, starts=S, steps=steps,
+        final_positions=out[:, :d].copy(), final_losses=out[:, 2].copy(),
+        final_gradients=g.copy(), initial_losses=out[:, 8].copy(), min_losses=out[:, 12].copy(),
+        status_codes=codes,
+    )

@@ -1,0 +1,1 @@
+"""Export of animations, images and data (headless too)."""
