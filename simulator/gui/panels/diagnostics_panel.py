@@ -1,0 +1,588 @@
+"""The diagnostics panel: what the Hessian says where a lane is and where the mouse is.
+
+Two boxes show, for the selected lane's current position and for the point under the
+mouse (fed by the 2-D/1-D view's ``cursor_moved`` signal through :meth:`show_cursor`):
+the value, gradient, Hessian, its eigenvalues with their signs, the condition number,
+the kind of point and the largest learning rate plain gradient descent is stable with,
+2 / lambda_max. When a lane's learning rate is above its limit here a red warning names
+the lane: that is exactly when the steps start overshooting along the steepest
+direction and the run oscillates with growing amplitude.
+
+Below, three tabs: the step table of the selected lane (select rows and Ctrl+C, or
+"Copy all", to paste into a spreadsheet and work the exercises by hand), the surface's
+critical points (double-click one to start the lanes there), and every lane's saddle
+episodes in words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import palette
+from ..views.common import (
+    critical_points,
+    critical_points_notifier,
+    fmt,
+    fmt_point,
+    lane_lr,
+    lane_step,
+    selected_lane,
+    shown_lanes,
+)
+
+_FIELDS = (
+    ("position", "Position"),
+    ("value", "Value L"),
+    ("gradient", "Gradient"),
+    ("hessian", "Hessian"),
+    ("eigenvalues", "Eigenvalues"),
+    ("condition", "Condition number"),
+    ("kind", "Kind of point"),
+    ("max_lr", "Max stable lr"),
+)
+_TIPS = {
+    "gradient": "The direction of steepest ascent and its length |g|; steps go against it",
+    "hessian": "Second derivatives: how the slope itself changes in each direction",
+    "eigenvalues": (
+        "Curvatures along the principal directions: positive curves up (a valley), "
+        "negative curves down (a ridge); mixed signs at a critical point make a saddle"
+    ),
+    "condition": (
+        "|lambda|max / |lambda|min: large means a narrow ravine where one learning rate "
+        "is too big across it and too small along it"
+    ),
+    "max_lr": (
+        "2 / lambda_max: plain gradient descent on the local quadratic model diverges "
+        "above this learning rate (it overshoots along the steepest direction)"
+    ),
+}
+
+
+def sgd_limit(optimizer, lam_max: float) -> float | None:
+    """The largest stable learning rate of an SGD-family lane on a quadratic with
+    curvature ``lam_max``; None for optimizers that rescale their steps (Adam, ...).
+
+    Plain steps: 2/lambda. Heavy-ball momentum mu (torch's SGD, dampening d):
+    2 (1 + mu) / ((1 - d) lambda). Nesterov: 2 (1 + mu) / ((1 + 2 mu) lambda).
+    """
+    if type(optimizer).__name__ != "SGD" or not lam_max > 0:
+        return None
+    mu = float(getattr(optimizer, "momentum", 0.0) or 0.0)
+    d = float(getattr(optimizer, "dampening", 0.0) or 0.0)
+    if mu <= 0:
+        return 2.0 / lam_max
+    if getattr(optimizer, "nesterov", False):
+        return 2.0 * (1 + mu) / ((1 + 2 * mu) * lam_max)
+    return 2.0 * (1 + mu) / (max(1e-12, 1 - d) * lam_max)
+
+
+def _matrix_text(h) -> str:
+    h = np.atleast_2d(np.asarray(h, dtype=float))
+    cells = [[fmt(v) for v in row] for row in h]
+    w = max(len(c) for row in cells for c in row)
+    return "\n".join("[ " + "  ".join(c.rjust(w) for c in row) + " ]" for row in cells)
+
+
+class PointBox(QGroupBox):
+    """The analysis of one point, as a labelled form plus a teaching sentence."""
+
+    def __init__(self, title: str, parent=None):
+        super().__init__(title, parent)
+        self.labels: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setContentsMargins(6, 4, 6, 4)
+        form.setVerticalSpacing(2)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        mono = QGuiApplication.font()
+        mono.setFamily("monospace")
+        mono.setStyleHint(mono.StyleHint.Monospace)
+        for key, text in _FIELDS:
+            lab = QLabel("-")
+            lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if key in ("hessian", "gradient", "eigenvalues", "position"):
+                lab.setFont(mono)
+            name = QLabel(text)
+            if key in _TIPS:
+                name.setToolTip(_TIPS[key])
+                lab.setToolTip(_TIPS[key])
+            form.addRow(name, lab)
+            self.labels[key] = lab
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setTextFormat(Qt.TextFormat.RichText)
+        self.warning.setVisible(False)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(f"color: {palette.muted_color()};")
+        self.describe = QLabel()
+        self.describe.setWordWrap(True)
+        self.describe.setStyleSheet(f"color: {palette.muted_color()};")
+        self.describe.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(2)
+        lay.addLayout(form)
+        lay.addWidget(self.warning)
+        lay.addWidget(self.note)
+        lay.addWidget(self.describe)
+        self.clear("-")
+
+    def clear(self, message: str) -> None:
+        for lab in self.labels.values():
+            lab.setText("-")
+        self.warning.setVisible(False)
+        self.note.setVisible(False)
+        self.describe.setText(message)
+        self.analysis = None
+
+    def show_analysis(self, pa, lanes_lr: list) -> None:
+        """Fill the form from a PointAnalysis; ``lanes_lr`` is ``[(lane, lr), ...]``."""
+        self.analysis = pa
+        L = self.labels
+        L["position"].setText(fmt_point(pa.position))
+        if not pa.defined:
+            for key in L:
+                if key != "position":
+                    L[key].setText("undefined here")
+            self.warning.setVisible(False)
+            self.note.setVisible(False)
+            self.describe.setText(pa.describe())
+            return
+        L["value"].setText(fmt(pa.value, 6))
+        L["gradient"].setText(f"{fmt_point(pa.gradient)}   |g| = {fmt(pa.grad_norm)}")
+        L["hessian"].setText(_matrix_text(pa.hessian))
+        pos, neg = palette_colors()
+        parts = []
+        for i, lam in enumerate(np.atleast_1d(pa.eigenvalues)):
+            color = pos if lam > 0 else neg if lam < 0 else palette.muted_color()
+            sign = "+" if lam > 0 else "\u2212" if lam < 0 else "\u00b1"
+            parts.append(
+                f'<span style="color:{color}">\u03bb{i + 1} = {sign}{fmt(abs(lam))}</span>'
+            )
+        L["eigenvalues"].setTextFormat(Qt.TextFormat.RichText)
+        L["eigenvalues"].setText("&nbsp;&nbsp;".join(parts))
+        L["condition"].setText(fmt(pa.condition_number))
+        L["kind"].setText(pa.kind)
+        lam_max = float(np.max(pa.eigenvalues))
+        L["max_lr"].setText(
+            f"2/\u03bbmax = {fmt(pa.max_stable_lr)}"
+            if np.isfinite(pa.max_stable_lr)
+            else "no limit (no upward curvature)"
+        )
+        warn, notes = [], []
+        for lane, lr in lanes_lr:
+            limit = sgd_limit(lane.optimizer, lam_max)
+            if limit is not None:
+                if lr > limit * (1 + 1e-9):
+                    rule = "2/\u03bbmax" if limit == 2.0 / lam_max else "its momentum limit"
+                    warn.append(
+                        f"<b>{lane.name}</b>: learning rate {fmt(lr)} &gt; {rule} = "
+                        f"{fmt(limit)}: its steps overshoot and grow here"
+                    )
+            elif np.isfinite(pa.max_stable_lr) and lr > pa.max_stable_lr:
+                notes.append(
+                    f"{lane.name}: learning rate {fmt(lr)} > 2/\u03bbmax, but "
+                    f"{type(lane.optimizer).__name__} rescales its steps, so the bound "
+                    "is only a guide"
+                )
+        if warn:
+            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+            path = _icon_uri(icon)
+            err = palette.error_color()
+            img = f'<img src="{path}" width="16" height="16"> ' if path else "\u26a0 "
+            self.warning.setText(f'<span style="color:{err}">{img}' + "<br>".join(warn) + "</span>")
+            self.warning.setVisible(True)
+        else:
+            self.warning.setVisible(False)
+        self.note.setText("\n".join(notes))
+        self.note.setVisible(bool(notes))
+        self.describe.setText(pa.describe())
+
+    def warning_shown(self) -> bool:
+        return not self.warning.isHidden()
+
+
+_ICON_CACHE: dict[int, str] = {}
+
+
+def _icon_uri(icon) -> str:
+    """A data: URI of ``icon`` (rich text labels cannot show a QIcon directly)."""
+    key = icon.cacheKey()
+    if key not in _ICON_CACHE:
+        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+        ba = QByteArray()
+        buf = QBuffer(ba)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        icon.pixmap(16, 16).save(buf, "PNG")
+        _ICON_CACHE[key] = "data:image/png;base64," + bytes(ba.toBase64()).decode()
+    return _ICON_CACHE[key]
+
+
+def palette_colors() -> tuple[str, str]:
+    """Colours for positive / negative eigenvalues (match the arrows on the map)."""
+    if palette.is_dark():
+        return "#56B4E9", "#FF8A5C"
+    return "#0072B2", "#D55E00"
+
+
+# ---- the step table ----------------------------------------------------------------------------
+class StepTableModel(QAbstractTableModel):
+    """Rows of a run: step, position, loss, gradient, learning rate used for that step."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._table = np.zeros((0, 0))
+        self._headers: list[str] = []
+        self.current = -1
+
+    def set_run(self, run, variables) -> None:
+        self.beginResetModel()
+        if run is None:
+            self._table = np.zeros((0, 0))
+            self._headers = []
+        else:
+            self._table = np.asarray(run.table(), dtype=float)
+            v = list(variables)
+            self._headers = ["step"] + v + ["loss"] + [f"dL/d{n}" for n in v] + ["learning rate"]
+        self.current = -1
+        self.endResetModel()
+
+    def set_current(self, row: int) -> None:
+        old = self.current
+        self.current = row
+        cols = max(0, self.columnCount() - 1)
+        for r in (old, row):
+            if 0 <= r < self.rowCount():
+                self.dataChanged.emit(self.index(r, 0), self.index(r, cols))
+
+    def rowCount(self, parent=QModelIndex()):  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else self._table.shape[0]
+
+    def columnCount(self, parent=QModelIndex()):  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._headers)
+
+    def cell_text(self, row: int, col: int, digits: int = 6) -> str:
+        v = self._table[row, col]
+        if col == 0:
+            return str(int(v))
+        if not np.isfinite(v):
+            return "" if col == len(self._headers) - 1 and row == self.rowCount() - 1 else fmt(v)
+        return f"{v:.{digits}g}"
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.cell_text(index.row(), index.column())
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole and index.row() == self.current:
+            c = QColor(palette_colors()[0])
+            c.setAlpha(70)
+            return QBrush(c)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self._headers):
+                return self._headers[section]
+        return None
+
+    def tsv(self, rows=None, cols=None) -> str:
+        """Tab-separated text with a header line, full precision (for spreadsheets)."""
+        rows = range(self.rowCount()) if rows is None else rows
+        cols = list(range(self.columnCount())) if cols is None else list(cols)
+        lines = ["\t".join(self._headers[c] for c in cols)]
+        for r in rows:
+            lines.append("\t".join(self.cell_text(r, c, digits=17) for c in cols))
+        return "\n".join(lines) + "\n"
+
+
+class StepTable(QTableView):
+    """The step table: Ctrl+C copies the selected cells as tab-separated text."""
+
+    def keyPressEvent(self, ev):  # noqa: N802 - Qt API
+        if ev.matches(QKeySequence.StandardKey.Copy):
+            self.copy_selection()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+    def copy_selection(self) -> str:
+        idx = self.selectionModel().selectedIndexes() if self.selectionModel() else []
+        model = self.model()
+        if not idx:
+            text = ""
+        else:
+            rows = sorted({i.row() for i in idx})
+            cols = sorted({i.column() for i in idx})
+            text = model.tsv(rows, cols)
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+
+# ---- the panel -----------------------------------------------------------------------------------
+class DiagnosticsPanel(QWidget):
+    """Curvature at the selected lane and under the cursor; steps, critical points,
+    saddle episodes.
+
+    Connect a view's ``cursor_moved`` to :meth:`show_cursor`.
+    """
+
+    #: a critical point was picked in the list (its position, an ndarray)
+    point_activated = Signal(object)
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self._surface = None
+        self._run_uid = None
+        self._cursor = None
+
+        self.lane_box = PointBox("Selected lane")
+        self.cursor_box = PointBox("Under the mouse")
+        self.cursor_box.clear("Move the mouse over the map to see the curvature there.")
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.lane_box)
+        tl.addWidget(self.cursor_box)
+        tl.addStretch(1)
+
+        # steps
+        self.steps_label = QLabel("")
+        self.model = StepTableModel(self)
+        self.table = StepTable()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip("Select rows and press Ctrl+C to copy them as tab-separated text")
+        self.copy_button = QPushButton("Copy all")
+        self.copy_button.setToolTip("Copy every step of the selected lane (tab-separated)")
+        self.follow_check = QCheckBox("Follow frame")
+        self.follow_check.setChecked(True)
+        self.follow_check.setToolTip("Scroll the table to the current step while playing")
+        steps = QWidget()
+        sl = QVBoxLayout(steps)
+        sl.setContentsMargins(2, 2, 2, 2)
+        row = QHBoxLayout()
+        row.addWidget(self.steps_label, 1)
+        row.addWidget(self.follow_check)
+        row.addWidget(self.copy_button)
+        sl.addLayout(row)
+        sl.addWidget(self.table, 1)
+
+        # critical points
+        self.cp_table = QTableWidget(0, 4)
+        self.cp_table.setHorizontalHeaderLabels(["kind", "position", "value", "eigenvalues"])
+        self.cp_table.verticalHeader().setVisible(False)
+        self.cp_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.cp_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.cp_table.horizontalHeader().setStretchLastSection(True)
+        self.cp_table.setToolTip(
+            "Click a point to see its analysis; double-click to start the lanes there"
+        )
+        # saddle episodes
+        self.saddle_list = QListWidget()
+        self.saddle_list.setWordWrap(True)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(steps, "Steps")
+        self.tabs.addTab(self.cp_table, "Critical points")
+        self.tabs.addTab(self.saddle_list, "Saddle episodes")
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+        self.copy_button.clicked.connect(self.copy_all)
+        self.cp_table.cellClicked.connect(self._on_cp_clicked)
+        self.cp_table.cellDoubleClicked.connect(self._on_cp_double_clicked)
+        critical_points_notifier().ready.connect(
+            self._on_critical_points_ready, Qt.ConnectionType.QueuedConnection
+        )
+        s = session
+        s.surface_changed.connect(self._on_surface_changed)
+        s.lanes_changed.connect(self._on_trajectories_changed)
+        s.trajectories_changed.connect(self._on_trajectories_changed)
+        s.frame_changed.connect(self._on_frame_changed)
+        s.selected_lane_changed.connect(self._on_trajectories_changed)
+        self._on_surface_changed()
+
+    # ---- session handlers ------------------------------------------------------------------
+    def _on_surface_changed(self):
+        self._surface = getattr(self.session, "surface", None)
+        self._cursor = None
+        self.cursor_box.clear("Move the mouse over the map to see the curvature there.")
+        self._fill_critical_points()
+        self._on_trajectories_changed()
+
+    def _on_critical_points_ready(self, surface):
+        if surface is self._surface:
+            self._fill_critical_points()
+            self._fill_saddles()
+
+    def _on_trajectories_changed(self, *_):
+        lane = selected_lane(self.session)
+        run = self.session.results.get(lane.uid) if lane is not None else None
+        variables = self._surface.variables if self._surface is not None else ()
+        self.model.set_run(run, variables)
+        self._run_uid = lane.uid if run is not None else None
+        if lane is None:
+            self.steps_label.setText("Select a lane to see its steps.")
+        elif run is None:
+            self.steps_label.setText(f"{lane.name}: no run (disabled?)")
+        else:
+            self.steps_label.setText(f"<b>{lane.name}</b>: {run.n_steps} steps, {run.status}")
+        self.table.resizeColumnsToContents()
+        self._fill_saddles()
+        self._on_frame_changed(getattr(self.session, "frame", 0))
+
+    def _on_frame_changed(self, frame=None):
+        if frame is None:
+            frame = getattr(self.session, "frame", 0)
+        lane = selected_lane(self.session)
+        run = self.session.results.get(lane.uid) if lane is not None else None
+        if run is None or self._surface is None:
+            self.lane_box.setTitle("Selected lane")
+            self.lane_box.clear("Select a lane to see the curvature where it is.")
+            self.model.set_current(-1)
+            return
+        k = lane_step(run, frame)
+        self.lane_box.setTitle(f"{lane.name} at step {k}")
+        self.lane_box.show_analysis(self._analyze(run.positions[k]), self._lanes_lr(frame))
+        self.model.set_current(k)
+        if self.follow_check.isChecked() and self.tabs.currentIndex() == 0:
+            self.table.scrollTo(self.model.index(k, 0))
+        if self._cursor is not None:
+            self.show_cursor(self._cursor)
+
+    def _lanes_lr(self, frame) -> list:
+        return [
+            (lane, lane_lr(self.session, lane, run, frame))
+            for lane, run in shown_lanes(self.session)
+        ]
+
+    def _analyze(self, p):
+        from simulator.core.diagnostics import analyze_point
+
+        return analyze_point(self._surface, np.asarray(p, dtype=float))
+
+    # ---- cursor ---------------------------------------------------------------------------------
+    def show_cursor(self, p) -> None:
+        """Show the analysis at ``p`` (from a view's ``cursor_moved``); None clears."""
+        if p is None or self._surface is None:
+            self._cursor = None
+            self.cursor_box.clear("Move the mouse over the map to see the curvature there.")
+            return
+        p = np.asarray(p, dtype=float).reshape(-1)
+        if p.shape[0] != self._surface.dim:
+            return
+        self._cursor = p
+        self.cursor_box.setTitle("Under the mouse")
+        frame = getattr(self.session, "frame", 0)
+        self.cursor_box.show_analysis(self._analyze(p), self._lanes_lr(frame))
+
+    # ---- critical points and saddles ---------------------------------------------------
+    def _fill_critical_points(self):
+        cps = critical_points(self._surface, wait=False)
+        self._cps = cps or []
+        self.cp_table.setRowCount(0)
+        if cps is None:
+            self.cp_table.setRowCount(1)
+            self.cp_table.setItem(0, 0, QTableWidgetItem("searching\u2026"))
+            return
+        self.cp_table.setRowCount(len(cps))
+        for r, cp in enumerate(cps):
+            eig = ", ".join(
+                ("+" if v > 0 else "\u2212" if v < 0 else "") + fmt(abs(v))
+                for v in np.atleast_1d(cp.eigenvalues)
+            )
+            cells = (cp.kind, fmt_point(cp.position), fmt(cp.value, 6), eig)
+            for c, text in enumerate(cells):
+                it = QTableWidgetItem(text)
+                it.setToolTip(cp.describe())
+                self.cp_table.setItem(r, c, it)
+        self.cp_table.resizeColumnsToContents()
+
+    def _on_cp_clicked(self, row, _col):
+        if 0 <= row < len(self._cps):
+            p = np.asarray(self._cps[row].position, dtype=float)
+            self.point_activated.emit(p)
+            self.show_cursor(p)
+            self.cursor_box.setTitle(f"Critical point {fmt_point(p)}")
+
+    def _on_cp_double_clicked(self, row, _col):
+        if 0 <= row < len(self._cps):
+            p = tuple(float(v) for v in np.ravel(self._cps[row].position))
+            try:
+                self.session.set_start(p)
+            except ValueError:
+                pass  # the session reports it on its status line
+
+    def _fill_saddles(self):
+        self.saddle_list.clear()
+        if self._surface is None:
+            return
+        if critical_points(self._surface, wait=False) is None:
+            self.saddle_list.addItem("Looking for the surface's saddles\u2026")
+            return
+        from simulator.core.diagnostics import describe_episode
+
+        lines = []
+        for lane, run in shown_lanes(self.session):
+            try:
+                eps = run.saddle_episodes
+            except Exception:  # noqa: BLE001 - a diverged run may not be analysable
+                eps = []
+            lines.extend(describe_episode(ep, lane.name) for ep in eps)
+        if not lines:
+            has = any(getattr(c, "saddle_like", False) for c in self._cps)
+            lines = [
+                "No lane lingered near a saddle."
+                if has
+                else "This surface has no saddle in its domain."
+            ]
+        self.saddle_list.addItems(lines)
+
+    # ---- copying -----------------------------------------------------------------------
+    def copy_all(self) -> str:
+        """Copy every step of the selected lane to the clipboard; returns the text."""
+        text = self.model.tsv() if self.model.rowCount() else ""
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+    def saddle_texts(self) -> list[str]:
+        return [self.saddle_list.item(i).text() for i in range(self.saddle_list.count())]

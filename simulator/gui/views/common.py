@@ -1,0 +1,362 @@
+"""Helpers the views and the diagnostics panel share (no widgets here).
+
+Everything a view draws comes from the Session: its surface, its lanes and the whole
+precomputed runs in ``session.results``. These helpers read those in one consistent way
+(which lanes are shown, which step a lane is at for the current frame, how the colour
+scale is transformed) so the 2-D, 3-D and 1-D views always agree with each other.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+#: Marker shape, fill and legend label per kind of critical point. Shapes differ (not only
+#: colours) so the kinds stay distinguishable in greyscale prints and for colour-blind users.
+KIND_STYLE = {
+    "minimum": ("star", "#ffffff", "minimum"),
+    "maximum": ("t1", "#ff5c5c", "maximum"),
+    "saddle": ("d", "#ffd23f", "saddle"),
+    "degenerate": ("s", "#c8c8c8", "degenerate"),
+}
+#: Colours of the eigen-direction arrows: curving up (positive eigenvalue) / down.
+EIG_POS = "#56B4E9"  # Okabe-Ito sky blue
+EIG_NEG = "#D55E00"  # Okabe-Ito vermillion
+START_COLOR = "#ffffff"
+
+
+def shown_lanes(session):
+    """Enabled lanes that have a run, in lane order: ``[(lane, trajectory), ...]``."""
+    out = []
+    results = getattr(session, "results", None) or {}
+    for lane in getattr(session, "lanes", []):
+        if not getattr(lane, "enabled", True):
+            continue
+        run = results.get(lane.uid)
+        if run is None or len(run.positions) == 0:
+            continue
+        out.append((lane, run))
+    return out
+
+
+def selected_lane(session):
+    """The selected lane, or None (``session.selected_lane`` is an index into lanes)."""
+    lane = getattr(session, "current_lane", None)
+    if lane is not None:
+        return lane
+    i = getattr(session, "selected_lane", -1)
+    lanes = list(getattr(session, "lanes", []))
+    if isinstance(i, int) and 0 <= i < len(lanes):
+        return lanes[i]
+    return None
+
+
+def is_selected(session, lane) -> bool:
+    sel = selected_lane(session)
+    return sel is not None and sel.uid == lane.uid
+
+
+def lane_step(run, frame: int) -> int:
+    """The step a run is at for ``frame``: runs that ended early stay at their end."""
+    n = len(run.positions)
+    return int(max(0, min(int(frame), n - 1)))
+
+
+def lane_lr(session, lane, run=None, frame: int | None = None) -> float:
+    """The learning rate a lane actually uses at ``frame`` (schedules included)."""
+    if run is not None and frame is not None and len(getattr(run, "learning_rates", ())):
+        lrs = run.learning_rates
+        k = min(max(int(frame), 0), len(lrs) - 1)
+        v = float(lrs[k])
+        if np.isfinite(v):
+            return v
+    try:
+        eff = session.effective(lane)
+        if isinstance(eff, dict) and "lr" in eff:
+            return float(eff["lr"])
+    except Exception:  # noqa: BLE001 - a half-built session must not break a view
+        pass
+    return float(getattr(lane.optimizer, "lr", np.nan))
+
+
+def finite_range(values) -> tuple[float, float]:
+    """(min, max) of the finite values; (0, 1) when there are none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+class HeightScale:
+    """Maps loss values to displayed heights/colours, linear or logarithmic.
+
+    The log scale is ``log10(L - L_min + eps)`` with ``L_min`` the smallest finite value
+    on the grid, so surfaces that go negative (or touch zero) still get a log scale whose
+    low end is the valley floor. ``eps`` is a millionth of the grid's value range: small
+    enough to keep the valley detail, large enough that one grid point sitting exactly on
+    the minimum does not stretch the colour range by decades.
+    """
+
+    def __init__(self, grid_values, log: bool):
+        self.log = bool(log)
+        lo, hi = finite_range(grid_values)
+        self.fmin = lo
+        self.fmax = hi
+        self.eps = max(1e-12, 1e-6 * (hi - lo))
+
+    def __call__(self, values) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        if not self.log:
+            return v.copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.log10(np.maximum(v - self.fmin, 0.0) + self.eps)
+
+    def label(self, name: str = "L") -> str:
+        return f"log10({name} - min)" if self.log else name
+
+
+def robust_levels(t) -> tuple[float, float]:
+    """Colour levels for transformed grid values: ignore the few most extreme pixels."""
+    v = np.asarray(t, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo = float(np.percentile(v, 0.5))
+    hi = float(v.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+def contour_levels(t, n: int = 18) -> np.ndarray:
+    """Evenly spaced levels over the (transformed) values, excluding the two ends."""
+    lo, hi = robust_levels(t)
+    return np.linspace(lo, hi, n + 2)[1:-1]
+
+
+def contour_segments(z, xs, ys, levels) -> tuple[np.ndarray, np.ndarray]:
+    """Marching squares, vectorised: line segments of the iso-lines of ``z``.
+
+    ``z[j, i]`` is the value at ``(xs[i], ys[j])``. Returns ``(x, y)`` arrays of segment
+    end points in pairs (for ``connect="pairs"``). Cells touching an undefined (nan)
+    value draw nothing, so contour lines stop at the edge of a gap. Only the cells a
+    level passes through are visited, so 20 levels on a 200 x 200 grid take a few ms.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    xs = np.asarray(xs, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    ny, nx = z.shape
+    if ny < 2 or nx < 2:
+        return np.zeros(0), np.zeros(0)
+    c = np.stack([z[:-1, :-1], z[:-1, 1:], z[1:, 1:], z[1:, :-1]], -1).reshape(-1, 4)
+    valid = np.isfinite(c).all(axis=1)
+    c = c[valid]
+    cell = np.flatnonzero(valid)
+    ci = cell % (nx - 1)
+    cj = cell // (nx - 1)
+    cmin = c.min(axis=1)
+    cmax = c.max(axis=1)
+    # corner coordinates in order 00, 10, 11, 01 (counter-clockwise)
+    cx = np.stack([xs[ci], xs[ci + 1], xs[ci + 1], xs[ci]], -1)
+    cy = np.stack([ys[cj], ys[cj], ys[cj + 1], ys[cj + 1]], -1)
+    nxt = np.array([1, 2, 3, 0])
+    out_x: list[np.ndarray] = []
+    out_y: list[np.ndarray] = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for lev in np.atleast_1d(levels):
+            hit = np.flatnonzero((cmin <= lev) & (cmax > lev))
+            if hit.size == 0:
+                continue
+            v = c[hit]
+            above = v > lev
+            # edge e joins corner e and corner e+1: bottom, right, top, left
+            cross = above != above[:, nxt]
+            t = (lev - v) / (v[:, nxt] - v)
+            ex = cx[hit] + t * (cx[hit][:, nxt] - cx[hit])
+            ey = cy[hit] + t * (cy[hit][:, nxt] - cy[hit])
+            count = cross.sum(axis=1)
+            two = np.flatnonzero(count == 2)
+            if two.size:
+                f = cross[two]
+                first = np.argmax(f, axis=1)
+                last = 3 - np.argmax(f[:, ::-1], axis=1)
+                out_x.append(np.stack([ex[two, first], ex[two, last]], -1).ravel())
+                out_y.append(np.stack([ey[two, first], ey[two, last]], -1).ravel())
+            four = np.flatnonzero(count == 4)
+            if four.size:
+                # saddle cell: the centre value decides which corners are joined
+                centre = v[four].mean(axis=1)
+                same = (centre > lev) == above[four, 0]
+                # same: cut off corners 1 (edges 0-1) and 3 (edges 2-3);
+                # else: cut off corners 0 (edges 3-0) and 2 (edges 1-2)
+                p1 = np.where(same, 0, 3)
+                q1 = np.where(same, 1, 0)
+                p2 = np.where(same, 2, 1)
+                q2 = np.where(same, 3, 2)
+                sx = np.stack([ex[four, p1], ex[four, q1], ex[four, p2], ex[four, q2]], -1).ravel()
+                sy = np.stack([ey[four, p1], ey[four, q1], ey[four, p2], ey[four, q2]], -1).ravel()
+                out_x.append(sx)
+                out_y.append(sy)
+    if not out_x:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(out_x), np.concatenate(out_y)
+
+
+def clip_far(points: np.ndarray, domain, factor: float = 20.0) -> np.ndarray:
+    """Clip coordinates to ``factor`` domain widths around the domain.
+
+    Diverging runs reach 1e30 and beyond; Qt's painter misdraws (or stalls on) lines
+    that long, and nothing past a few widths is visible anyway.
+    """
+    p = np.array(points, dtype=np.float64, copy=True)
+    for d, (lo, hi) in enumerate(domain):
+        w = hi - lo
+        col = p[:, d]
+        col[~np.isfinite(col)] = np.nan
+        np.clip(col, lo - factor * w, hi + factor * w, out=col)
+    return p
+
+
+_CP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CP_PENDING: weakref.WeakSet = weakref.WeakSet()
+_CP_LOCK = threading.Lock()
+
+
+class _CriticalPointsNotifier(QObject):
+    """Announces, in the GUI thread, that a surface's critical points are ready.
+
+    The worker thread never touches Qt: it appends to ``_CP_DONE`` and a GUI-thread
+    timer polls that list (emitting Qt signals carrying Python objects from a plain
+    Python thread crashes PySide6 now and then).
+    """
+
+    ready = Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.timer = QTimer(self)
+        self.timer.setInterval(30)
+        self.timer.timeout.connect(self._poll)
+
+    def _poll(self):
+        with _CP_LOCK:
+            done = list(_CP_DONE)
+            _CP_DONE.clear()
+            if not _CP_PENDING:
+                self.timer.stop()
+        for ref in done:
+            surface = ref()
+            if surface is not None:
+                self.ready.emit(surface)
+
+
+_notifier: _CriticalPointsNotifier | None = None
+_CP_DONE: list = []
+
+
+def critical_points_notifier() -> _CriticalPointsNotifier:
+    """Its ``ready(surface)`` signal fires (in the GUI thread) when a search is done."""
+    global _notifier
+    if _notifier is None:
+        _notifier = _CriticalPointsNotifier()
+    return _notifier
+
+
+def _search(surface) -> list:
+    from simulator.core.diagnostics import find_critical_points
+
+    try:
+        return list(find_critical_points(surface))
+    except Exception:  # noqa: BLE001 - a surface the search cannot handle shows none
+        return []
+
+
+def critical_points(surface, wait: bool = True):
+    """The surface's critical points (``diagnostics.find_critical_points``), cached.
+
+    The search takes a few hundred ms on some surfaces, too long for the GUI thread
+    when a surface is picked. With ``wait=False`` this returns None at once and runs the
+    search in a worker thread; ``critical_points_notifier().ready`` then fires with the
+    surface and the next call returns the list.
+    """
+    if surface is None:
+        return []
+    with _CP_LOCK:
+        cps = _CP_CACHE.get(surface)
+        if cps is not None:
+            return cps
+        if not wait:
+            if surface not in _CP_PENDING:
+                _CP_PENDING.add(surface)
+                critical_points_notifier().timer.start()
+                threading.Thread(
+                    target=_search_async, args=(surface,), daemon=True, name="critical-points"
+                ).start()
+            return None
+    cps = _search(surface)
+    with _CP_LOCK:
+        _CP_CACHE[surface] = cps
+    return cps
+
+
+def _search_async(surface) -> None:
+    cps = _search(surface)
+    with _CP_LOCK:
+        _CP_CACHE[surface] = cps
+        _CP_PENDING.discard(surface)
+        _CP_DONE.append(weakref.ref(surface))
+
+
+def fmt(v, digits: int = 4) -> str:
+    """A number for people: 4 significant digits, signed zero removed, nan as '-'."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not np.isfinite(x):
+        return "inf" if x == np.inf else "-inf" if x == -np.inf else "-"
+    if x == 0:
+        return "0"
+    return f"{x:.{digits}g}"
+
+
+def fmt_point(p, digits: int = 4) -> str:
+    a = np.atleast_1d(np.asarray(p, dtype=np.float64))
+    return "(" + ", ".join(fmt(v, digits) for v in a) + ")"
+
+
+def arrow_heads(x0, y0, x1, y1, px: float, py: float, size: float = 9.0, spread=26.0):
+    """Arrowhead strokes at ``(x1, y1)`` for arrows from ``(x0, y0)``, in data units.
+
+    ``px, py`` are data units per screen pixel along x and y, so the heads have the same
+    size and angle on screen whatever the axis scales. Returns ``(x, y)`` in pairs (two
+    strokes per arrow, for ``connect="pairs"``); zero-length arrows get no head.
+    """
+    x0, y0, x1, y1 = (np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in (x0, y0, x1, y1))
+    if x1.size == 0 or not (px > 0 and py > 0):
+        return np.zeros(0), np.zeros(0)
+    u = (x1 - x0) / px
+    v = (y1 - y0) / py
+    n = np.hypot(u, v)
+    ok = np.isfinite(n) & (n > 1e-9)
+    u, v, n = u[ok], v[ok], n[ok]
+    u /= n
+    v /= n
+    tx, ty = x1[ok], y1[ok]
+    a = np.deg2rad(spread)
+    ca, sa = np.cos(a), np.sin(a)
+    # the two strokes: the reversed direction rotated by +-spread
+    hx1 = -(u * ca - v * sa) * size
+    hy1 = -(u * sa + v * ca) * size
+    hx2 = -(u * ca + v * sa) * size
+    hy2 = -(-u * sa + v * ca) * size
+    xs = np.stack([tx, tx + hx1 * px, tx, tx + hx2 * px], -1).ravel()
+    ys = np.stack([ty, ty + hy1 * py, ty, ty + hy2 * py], -1).ravel()
+    return xs, ys

@@ -1,0 +1,455 @@
+"""The 2-D view: the surface as a colour map with contour lines, and the lanes' paths.
+
+A student reads this view the way a hiker reads a map: colour is height, contour lines
+are paths of equal loss, and the gradient is always perpendicular to them. Each lane's
+path is drawn up to the current frame with a marker where the lane is now; the start
+point is moved by clicking or dragging (Shift+drag or the middle button pans, the wheel
+zooms); minima, maxima and saddles are marked with distinct shapes; and the Hessian's
+eigen-directions at the selected lane's position are drawn as arrows.
+
+Drawing is split by cost: the colour map and contour lines are rebuilt only when the
+surface (or the colour scale) changes; a frame change only calls ``setData`` on the
+existing trail and marker items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from .common import (
+    EIG_NEG,
+    EIG_POS,
+    KIND_STYLE,
+    START_COLOR,
+    HeightScale,
+    arrow_heads,
+    clip_far,
+    contour_levels,
+    contour_segments,
+    critical_points,
+    critical_points_notifier,
+    fmt,
+    is_selected,
+    lane_step,
+    robust_levels,
+    selected_lane,
+    shown_lanes,
+)
+
+GRID_N = 200
+ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
+
+
+class _StartViewBox(pg.ViewBox):
+    """A ViewBox where the left button places the start point instead of panning."""
+
+    def __init__(self, owner: ContourView):
+        super().__init__()
+        self._owner = owner
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self._owner._place_start(self.mapSceneToView(ev.scenePos()))
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None):
+        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if ev.button() == Qt.MouseButton.LeftButton and not shift:
+            ev.accept()
+            self._owner._place_start(self.mapSceneToView(ev.scenePos()))
+        else:
+            super().mouseDragEvent(ev, axis)
+
+
+class ContourView(QWidget):
+    """Colour map + contour lines of a 2-D surface with the lanes' paths on top.
+
+    Signals
+    -------
+    cursor_moved(object)
+        The point under the mouse as a float array ``(x, y)``, or None when the mouse
+        leaves the plot (the diagnostics panel shows the curvature there).
+    """
+
+    cursor_moved = Signal(object)
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self._surface = None
+        self._scale: HeightScale | None = None
+        self._grid = None  # (xs, ys, values)
+        self._lane_items: dict[int, pg.PlotCurveItem] = {}
+        self._paths: dict[int, np.ndarray] = {}
+        self._eig_cache = None  # (point, eigenvalues, eigenvectors)
+
+        # ---- controls -------------------------------------------------------------------
+        self.log_check = QCheckBox("Log colour scale")
+        self.log_check.setToolTip(
+            "Colour by log10(L - min): shows the valley floor of surfaces whose values span "
+            "many decades (Rosenbrock, Goldstein-Price)"
+        )
+        self.contours_check = QCheckBox("Contours")
+        self.contours_check.setChecked(True)
+        self.contours_check.setToolTip(
+            "Lines of equal loss; the gradient is always perpendicular to them"
+        )
+        self.eigen_check = QCheckBox("Eigen-directions")
+        self.eigen_check.setChecked(True)
+        self.eigen_check.setToolTip(
+            "The Hessian's eigenvectors at the selected lane's position: blue where the "
+            "surface curves up (eigenvalue > 0), red where it curves down (< 0); the longer "
+            "arrow is the sharper curvature"
+        )
+        self.fit_button = QToolButton()
+        self.fit_button.setText("Fit")
+        self.fit_button.setToolTip("Show the whole domain")
+        self.readout = QLabel("")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setMinimumWidth(10)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        for w in (self.log_check, self.contours_check, self.eigen_check, self.fit_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.readout)
+
+        # ---- plot ------------------------------------------------------------------------
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setToolTip(
+            "Click or drag to place the start point. Shift+drag or middle-drag pans, the "
+            "wheel zooms, right-click for more."
+        )
+        self.viewbox = _StartViewBox(self)
+        self.plot = self.graphics.addPlot(viewBox=self.viewbox)
+        self.plot.showGrid(x=False, y=False)
+        self.plot.setMenuEnabled(True)
+
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        self.plot.addItem(self.image)
+        self.cmap = pg.colormap.get("viridis")
+        self.image.setColorMap(self.cmap)
+        self.colorbar = pg.ColorBarItem(
+            colorMap=self.cmap, interactive=False, width=14, colorMapMenu=False
+        )
+        self.colorbar.setImageItem(self.image, insert_in=self.plot)
+
+        self.contours = pg.PlotCurveItem(
+            connect="pairs", pen=pg.mkPen(255, 255, 255, 90, width=1), skipFiniteCheck=True
+        )
+        self.contours.setZValue(-5)
+        self.plot.addItem(self.contours)
+
+        self.legend = pg.LegendItem(
+            offset=(8, 8), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 150)
+        )
+        self.legend.setParentItem(self.viewbox)
+        self.legend.setZValue(50)
+        self._cp_items: dict[str, pg.ScatterPlotItem] = {}
+        for kind, (symbol, color, label) in KIND_STYLE.items():
+            it = pg.ScatterPlotItem(
+                symbol=symbol,
+                size=13 if kind != "minimum" else 16,
+                brush=pg.mkBrush(color),
+                pen=pg.mkPen("#000000", width=1.2),
+                name=label,
+            )
+            it.setZValue(5)
+            self.plot.addItem(it)
+            self._cp_items[kind] = it
+
+        self.markers = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#000000", width=1.5))
+        self.markers.setZValue(20)
+        self.plot.addItem(self.markers)
+
+        self.start_item = pg.ScatterPlotItem(
+            symbol="o",
+            size=14,
+            brush=pg.mkBrush(START_COLOR),
+            pen=pg.mkPen("#000000", width=2),
+            name="start",
+        )
+        self.start_item.setZValue(25)
+        self.plot.addItem(self.start_item)
+
+        self.eig_lines = [pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True) for _ in range(2)]
+        self.eig_labels = [pg.TextItem(anchor=(0, 1)) for _ in range(2)]
+        for it in self.eig_lines + self.eig_labels:
+            it.setZValue(30)
+            self.plot.addItem(it)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.graphics, 1)
+
+        # ---- wiring ----------------------------------------------------------------------
+        self.log_check.toggled.connect(self._on_log_toggled)
+        self.contours_check.toggled.connect(self.contours.setVisible)
+        self.eigen_check.toggled.connect(self._update_eigen)
+        self.fit_button.clicked.connect(self.fit)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.graphics.viewport().installEventFilter(self)
+        self.viewbox.sigRangeChanged.connect(self._update_eigen)
+        self.viewbox.sigResized.connect(self._update_eigen)
+
+        critical_points_notifier().ready.connect(
+            self._on_critical_points_ready, Qt.ConnectionType.QueuedConnection
+        )
+        s = session
+        s.surface_changed.connect(self._on_surface_changed)
+        s.lanes_changed.connect(self._on_lanes_changed)
+        s.start_changed.connect(self._on_start_changed)
+        s.trajectories_changed.connect(self._on_trajectories_changed)
+        s.frame_changed.connect(self._on_frame_changed)
+        s.selected_lane_changed.connect(self._on_selected_lane_changed)
+        self._on_surface_changed()
+
+    # ---- session handlers ---------------------------------------------------------------
+    def _on_surface_changed(self):
+        surface = getattr(self.session, "surface", None)
+        self._surface = surface
+        if surface is None or surface.dim != 2:
+            self.image.clear()
+            self.contours.setData([], [])
+            self._grid = None
+            return
+        (xs, ys), values = surface.grid(GRID_N)
+        self._grid = (xs, ys, values)
+        self.log_check.blockSignals(True)
+        self.log_check.setChecked(bool(surface.log_scale))
+        self.log_check.blockSignals(False)
+        x0, x1 = xs[0], xs[-1]
+        y0, y1 = ys[0], ys[-1]
+        dx = (x1 - x0) / (len(xs) - 1)
+        dy = (y1 - y0) / (len(ys) - 1)
+        self._image_rect = QRectF(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy)
+        names = surface.variables
+        self.plot.setLabel("bottom", names[0])
+        self.plot.setLabel("left", names[1])
+        self._draw_surface()
+        self._draw_critical_points()
+        w = surface.domain[0][1] - surface.domain[0][0]
+        h = surface.domain[1][1] - surface.domain[1][0]
+        self.viewbox.setAspectLocked(1.0 / 3.0 <= w / h <= 3.0, ratio=1.0)
+        self.fit()
+        self._on_start_changed()
+        self._on_trajectories_changed()
+
+    def _on_log_toggled(self, _checked=None):
+        if self._grid is not None:
+            self._draw_surface()
+            self._update_eigen()
+
+    def _on_lanes_changed(self):
+        self._on_trajectories_changed()
+
+    def _on_start_changed(self):
+        start = getattr(self.session, "start", None)
+        if self._surface is None or start is None or len(start) != 2:
+            self.start_item.setData([], [])
+            return
+        self.start_item.setData([float(start[0])], [float(start[1])])
+
+    def _on_trajectories_changed(self):
+        """New runs: keep one trail item per lane, refill the cached path arrays."""
+        surface = self._surface
+        shown = shown_lanes(self.session) if surface is not None and surface.dim == 2 else []
+        uids = {lane.uid for lane, _ in shown}
+        for uid in list(self._lane_items):
+            if uid not in uids:
+                self.plot.removeItem(self._lane_items.pop(uid))
+                self._paths.pop(uid, None)
+        for lane, run in shown:
+            item = self._lane_items.get(lane.uid)
+            if item is None:
+                item = pg.PlotCurveItem(connect="finite", skipFiniteCheck=False)
+                item.setZValue(10)
+                self.plot.addItem(item)
+                self._lane_items[lane.uid] = item
+            sel = is_selected(self.session, lane)
+            item.setPen(pg.mkPen(lane.color, width=2.6 if sel else 1.8))
+            self._paths[lane.uid] = clip_far(np.asarray(run.positions), surface.domain)
+        self._marker_brushes = [pg.mkBrush(lane.color) for lane, _ in shown]
+        self._shown = shown
+        self._on_frame_changed(getattr(self.session, "frame", 0))
+
+    def _on_frame_changed(self, frame=None):
+        if frame is None:
+            frame = getattr(self.session, "frame", 0)
+        shown = getattr(self, "_shown", [])
+        mx = np.empty(len(shown))
+        my = np.empty(len(shown))
+        for i, (lane, run) in enumerate(shown):
+            p = self._paths[lane.uid]
+            k = lane_step(run, frame)
+            self._lane_items[lane.uid].setData(p[: k + 1, 0], p[: k + 1, 1])
+            mx[i], my[i] = p[k, 0], p[k, 1]
+        self.markers.setData(mx, my, brush=self._marker_brushes)
+        self._update_eigen()
+
+    def _on_selected_lane_changed(self, _i=None):
+        for lane, _run in getattr(self, "_shown", []):
+            sel = is_selected(self.session, lane)
+            self._lane_items[lane.uid].setPen(pg.mkPen(lane.color, width=2.6 if sel else 1.8))
+        self._update_eigen()
+
+    # ---- drawing ------------------------------------------------------------------------------
+    def _draw_surface(self):
+        xs, ys, values = self._grid
+        self._scale = HeightScale(values, self.log_check.isChecked())
+        t = self._scale(values)
+        lo, hi = robust_levels(t)
+        # nan stays nan: ImageItem draws it transparent, so undefined regions are gaps
+        self.image.setImage(t.astype(np.float32), levels=(lo, hi), autoLevels=False)
+        self.image.setRect(self._image_rect)
+        self.colorbar.setLevels((lo, hi))
+        self.colorbar.getAxis("left").setLabel(self._scale.label())
+        cx, cy = contour_segments(t, xs, ys, contour_levels(t))
+        self.contours.setData(cx, cy)
+
+    def _on_critical_points_ready(self, surface):
+        if surface is self._surface:
+            self._draw_critical_points()
+
+    def _draw_critical_points(self):
+        surface = self._surface
+        cps = critical_points(surface, wait=False) or []
+        by_kind: dict[str, list] = {k: [] for k in KIND_STYLE}
+        for cp in cps:
+            if cp.kind in by_kind:
+                by_kind[cp.kind].append(np.asarray(cp.position, dtype=float))
+        # known minima the search may have missed (e.g. outside its domain)
+        for m in getattr(surface, "minima", ()):
+            m = np.asarray(m, dtype=float)
+            if not any(np.allclose(m, q, atol=1e-6 * surface.scale) for q in by_kind["minimum"]):
+                by_kind["minimum"].append(m)
+        self.legend.clear()
+        for kind, pts in by_kind.items():
+            item = self._cp_items[kind]
+            if pts:
+                a = np.array(pts)
+                item.setData(a[:, 0], a[:, 1])
+                self.legend.addItem(item, KIND_STYLE[kind][2])
+            else:
+                item.setData([], [])
+        self.legend.addItem(self.start_item, "start")
+
+    def _update_eigen(self, *_):
+        """Eigen-direction arrows of the Hessian at the selected lane's current point."""
+        for it in self.eig_lines:
+            it.setData([], [])
+        for lab in self.eig_labels:
+            lab.setText("")
+        if not self.eigen_check.isChecked() or self._surface is None:
+            return
+        lane = selected_lane(self.session)
+        if lane is None or lane.uid not in self._paths:
+            return
+        run = self.session.results.get(lane.uid)
+        if run is None:
+            return
+        k = lane_step(run, getattr(self.session, "frame", 0))
+        p = np.asarray(run.positions[k], dtype=float)
+        if not np.all(np.isfinite(p)):
+            return
+        pa = self._analysis(p)
+        if pa is None or not getattr(pa, "defined", True):
+            return
+        lam = np.asarray(pa.eigenvalues, dtype=float)
+        vec = np.asarray(pa.eigenvectors, dtype=float)
+        if lam.shape != (2,) or not np.all(np.isfinite(lam)):
+            return
+        px, py = self.viewbox.viewPixelSize()
+        if not (px > 0 and py > 0):
+            return
+        big = max(np.abs(lam).max(), 1e-300)
+        for i in range(2):
+            v = vec[:, i]
+            # length on screen, proportional to |lambda|, with a floor to stay visible
+            length = ARROW_PX * max(0.22, abs(lam[i]) / big) / 2
+            u = np.array([v[0] / px, v[1] / py])
+            nrm = np.hypot(*u)
+            if nrm == 0:
+                continue
+            d = u / nrm * length
+            ex, ey = p[0] + d[0] * px, p[1] + d[1] * py
+            sx, sy = p[0] - d[0] * px, p[1] - d[1] * py
+            hx, hy = arrow_heads([p[0], p[0]], [p[1], p[1]], [ex, sx], [ey, sy], px, py, 7.0)
+            color = EIG_POS if lam[i] >= 0 else EIG_NEG
+            self.eig_lines[i].setData(np.r_[sx, ex, hx], np.r_[sy, ey, hy])
+            self.eig_lines[i].setPen(pg.mkPen(color, width=2.4))
+            self.eig_labels[i].setColor(color)
+            self.eig_labels[i].setText(f"\u03bb{i + 1} = {lam[i]:+.3g}")
+            self.eig_labels[i].setPos(ex, ey)
+
+    def _analysis(self, p):
+        key = tuple(np.round(p, 12))
+        if self._eig_cache is not None and self._eig_cache[0] == key:
+            return self._eig_cache[1]
+        from simulator.core.diagnostics import analyze_point
+
+        try:
+            pa = analyze_point(self._surface, p)
+        except Exception:  # noqa: BLE001 - diverged points may not be analysable
+            pa = None
+        self._eig_cache = (key, pa)
+        return pa
+
+    # ---- interaction -----------------------------------------------------------------------------
+    def fit(self):
+        """Show the surface's whole domain."""
+        if self._surface is None:
+            return
+        (x0, x1), (y0, y1) = self._surface.domain
+        self.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+
+    def _place_start(self, point: QPointF):
+        if self._surface is None or self._surface.dim != 2:
+            return
+        p = (float(point.x()), float(point.y()))
+        if not all(np.isfinite(p)):
+            return
+        self.session.set_start(p)
+
+    def _on_mouse_moved(self, scene_pos):
+        if self._surface is None or not self.viewbox.sceneBoundingRect().contains(scene_pos):
+            self._emit_cursor(None)
+            return
+        q = self.viewbox.mapSceneToView(scene_pos)
+        p = np.array([q.x(), q.y()])
+        self._emit_cursor(p)
+
+    def _emit_cursor(self, p):
+        if p is None:
+            self.readout.setText("")
+        else:
+            names = self._surface.variables
+            try:
+                val = float(self._surface.value(p))
+            except Exception:  # noqa: BLE001
+                val = float("nan")
+            txt = "undefined" if not np.isfinite(val) else fmt(val)
+            self.readout.setText(
+                f"{names[0]} = {fmt(p[0], 3)}   {names[1]} = {fmt(p[1], 3)}   L = {txt}"
+            )
+        self.cursor_moved.emit(p)
+
+    def eventFilter(self, obj, ev):
+        if ev.type() == QEvent.Type.Leave:
+            self._emit_cursor(None)
+        return super().eventFilter(obj, ev)
+
+    # ---- for tests and the benchmark ------------------------------------------------------------
+    def lane_item(self, uid: int) -> pg.PlotCurveItem:
+        return self._lane_items[uid]
+
+    def view_to_scene(self, x: float, y: float) -> QPointF:
+        return self.viewbox.mapViewToScene(QPointF(x, y))

@@ -1,0 +1,293 @@
+"""The 3-D view: the loss surface as a lit mesh, with the lanes' paths drawn on it.
+
+The domain is mapped to the square [-1, 1] x [-1, 1] and the height to [0, HEIGHT]
+whatever the surface's units, so Rosenbrock (values in the thousands) and a quadratic
+bowl (values below ten) both look like landscapes one can read. The log height option
+(default from the surface) flattens surfaces whose values span decades so the valley
+floor is visible. Paths are drawn slightly above the mesh at the height of their loss,
+and the current positions are drawn on top of everything so a lane behind a hill stays
+findable.
+
+Drag to orbit, the wheel zooms, middle-drag pans (pyqtgraph's GLViewWidget); "Reset
+camera" returns to the default view. The mesh is ~100 x 100 so Mesa's software OpenGL
+(llvmpipe) stays interactive; a frame change only updates the line and marker items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.opengl as gl
+from OpenGL import GL
+from pyqtgraph.opengl import shaders
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
+
+from .common import START_COLOR, HeightScale, lane_step, robust_levels, shown_lanes
+
+MESH_N = 100
+HEIGHT = 1.0  # the mesh's height in units where the domain is 2 wide
+LIFT = 0.012  # paths float this far above the mesh so they are not swallowed by it
+CLIP = 3.0  # normalised coordinates are clipped to +-CLIP (diverged runs)
+
+# markers are drawn without the depth test: always visible, even behind a hill
+_ON_TOP = {
+    GL.GL_DEPTH_TEST: False,
+    GL.GL_BLEND: True,
+    GL.GL_CULL_FACE: False,
+    "glBlendFunc": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA),
+}
+
+
+# Two-sided soft lighting: pyqtgraph's "shaded" program turns faces away from its light
+# almost black, which hides half a landscape; here every face keeps most of its colour.
+_SHADER = shaders.ShaderProgram(
+    "losslab_soft",
+    [
+        shaders.VertexShader(
+            """
+            uniform mat4 u_mvp;
+            uniform mat3 u_normal;
+            attribute vec4 a_position;
+            attribute vec3 a_normal;
+            attribute vec4 a_color;
+            varying vec4 v_color;
+            varying vec3 v_normal;
+            void main() {
+                v_normal = normalize(u_normal * a_normal);
+                v_color = a_color;
+                gl_Position = u_mvp * a_position;
+            }
+            """
+        ),
+        shaders.FragmentShader(
+            """
+            #ifdef GL_ES
+            precision mediump float;
+            #endif
+            varying vec4 v_color;
+            varying vec3 v_normal;
+            void main() {
+                float p = abs(dot(normalize(v_normal), normalize(vec3(0.3, 0.5, 1.0))));
+                vec3 rgb = v_color.rgb * (0.45 + 0.6 * p);
+                gl_FragColor = vec4(min(rgb, vec3(1.0)), v_color.a);
+            }
+            """
+        ),
+    ],
+)
+
+
+def _rgba(color, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    c = pg.mkColor(color)
+    return (c.redF(), c.greenF(), c.blueF(), alpha)
+
+
+class Surface3DView(QWidget):
+    """Mesh of the surface (coloured and lit by height) with paths and markers."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self._surface = None
+        self._scale: HeightScale | None = None
+        self._levels = (0.0, 1.0)
+        self._grid = None
+        self._lines: dict[int, gl.GLLinePlotItem] = {}
+        self._paths: dict[int, np.ndarray] = {}
+        self._shown: list = []
+
+        self.log_check = QCheckBox("Log height")
+        self.log_check.setToolTip(
+            "Height and colour by log10(L - min): shows the valley floor of surfaces whose "
+            "values span many decades"
+        )
+        self.reset_button = QToolButton()
+        self.reset_button.setText("Reset camera")
+        self.reset_button.setToolTip("Back to the default view (drag orbits, wheel zooms)")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.addWidget(self.log_check)
+        bar.addWidget(self.reset_button)
+        bar.addStretch(1)
+
+        self.gl = gl.GLViewWidget()
+        self.gl.setBackgroundColor(pg.mkColor("#202124"))
+        self.gl.setMinimumSize(120, 120)
+        self.gl.setToolTip("Drag to orbit, wheel to zoom, middle-drag (or Ctrl+drag) to pan")
+
+        self.floor = gl.GLGridItem()
+        self.floor.setSize(2.0, 2.0, 1.0)
+        self.floor.setSpacing(0.25, 0.25, 1.0)
+        self.floor.setColor((255, 255, 255, 40))
+        self.gl.addItem(self.floor)
+
+        self.mesh = gl.GLSurfacePlotItem(shader=_SHADER, smooth=True, glOptions="opaque")
+        self.gl.addItem(self.mesh)
+
+        self.markers = gl.GLScatterPlotItem(size=12.0, pxMode=True, glOptions=_ON_TOP)
+        self.gl.addItem(self.markers)
+        self.start_item = gl.GLScatterPlotItem(
+            size=14.0, pxMode=True, color=_rgba(START_COLOR), glOptions=_ON_TOP
+        )
+        self.gl.addItem(self.start_item)
+        self.axis_labels = []
+        if hasattr(gl, "GLTextItem"):
+            for pos in ((0.0, -1.2, 0.0), (1.2, 0.0, 0.0)):
+                it = gl.GLTextItem(pos=pos, text="", color=(230, 230, 230, 255))
+                self.gl.addItem(it)
+                self.axis_labels.append(it)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.gl, 1)
+
+        self.log_check.toggled.connect(self._on_log_toggled)
+        self.reset_button.clicked.connect(self.reset_camera)
+        s = session
+        s.surface_changed.connect(self._on_surface_changed)
+        s.lanes_changed.connect(self._on_trajectories_changed)
+        s.start_changed.connect(self._on_start_changed)
+        s.trajectories_changed.connect(self._on_trajectories_changed)
+        s.frame_changed.connect(self._on_frame_changed)
+        self.reset_camera()
+        self._on_surface_changed()
+
+    # ---- coordinates --------------------------------------------------------------------
+    def _xy(self, p: np.ndarray) -> np.ndarray:
+        """Domain coordinates -> the [-1, 1] square (clipped to +-CLIP)."""
+        (x0, x1), (y0, y1) = self._surface.domain
+        u = (np.asarray(p[:, 0], dtype=float) - 0.5 * (x0 + x1)) * (2.0 / (x1 - x0))
+        v = (np.asarray(p[:, 1], dtype=float) - 0.5 * (y0 + y1)) * (2.0 / (y1 - y0))
+        return np.clip(np.column_stack([u, v]), -CLIP, CLIP)
+
+    def _z(self, values) -> np.ndarray:
+        """Loss -> height: transformed, normalised to [0, HEIGHT], clipped above."""
+        lo, hi = self._levels
+        t = self._scale(values)
+        z = (t - lo) * (HEIGHT / (hi - lo))
+        return np.clip(z, 0.0, 1.5 * HEIGHT)
+
+    # ---- session handlers ---------------------------------------------------------------
+    def _on_surface_changed(self):
+        surface = getattr(self.session, "surface", None)
+        self._surface = surface if surface is not None and surface.dim == 2 else None
+        if self._surface is None:
+            self.mesh.setVisible(False)
+            self._grid = None
+            self._on_trajectories_changed()
+            return
+        (xs, ys), values = self._surface.grid(MESH_N)
+        self._grid = (xs, ys, values)
+        self.log_check.blockSignals(True)
+        self.log_check.setChecked(bool(surface.log_scale))
+        self.log_check.blockSignals(False)
+        for it, name in zip(self.axis_labels, surface.variables):
+            it.setData(text=name)
+        self._draw_mesh()
+        self._on_start_changed()
+        self._on_trajectories_changed()
+
+    def _on_log_toggled(self, _checked=None):
+        if self._grid is not None:
+            self._draw_mesh()
+            self._on_start_changed()
+            self._on_trajectories_changed()
+
+    def _draw_mesh(self):
+        xs, ys, values = self._grid
+        self._scale = HeightScale(values, self.log_check.isChecked())
+        t = self._scale(values)
+        self._levels = robust_levels(t)
+        z = self._z(values)  # (ny, nx)
+        defined = np.isfinite(z)
+        frac = np.clip(z / HEIGHT, 0.0, 1.0)
+        colors = self._cmap().map(np.where(defined, frac, 0.0), mode="float")
+        colors = np.asarray(colors, dtype=np.float32).reshape(len(ys), len(xs), 4)
+        if not defined.all():
+            # undefined points: sink to the floor, fully transparent -> a hole in the mesh
+            z = np.where(defined, z, 0.0)
+            colors[~defined] = (0.0, 0.0, 0.0, 0.0)
+            self.mesh.setGLOptions("translucent")
+        else:
+            self.mesh.setGLOptions("opaque")
+        u = np.linspace(-1.0, 1.0, len(xs))
+        v = np.linspace(-1.0, 1.0, len(ys))
+        # GLSurfacePlotItem wants z[i, j] at (x[i], y[j]): transpose the grid
+        self.mesh.setData(
+            x=u,
+            y=v,
+            z=np.ascontiguousarray(z.T),
+            colors=np.ascontiguousarray(colors.transpose(1, 0, 2)),
+        )
+        self.mesh.setVisible(True)
+
+    def _cmap(self):
+        return pg.colormap.get("viridis")
+
+    def _on_start_changed(self):
+        start = getattr(self.session, "start", None)
+        if self._surface is None or start is None or len(start) != 2:
+            self.start_item.setData(pos=np.zeros((0, 3)))
+            return
+        p = np.asarray([start], dtype=float)
+        z = self._z(self._surface.value(p)) + 2 * LIFT
+        pos = np.column_stack([self._xy(p), np.nan_to_num(z)])
+        self.start_item.setData(pos=pos)
+
+    def _on_trajectories_changed(self):
+        shown = shown_lanes(self.session) if self._surface is not None else []
+        uids = {lane.uid for lane, _ in shown}
+        for uid in list(self._lines):
+            if uid not in uids:
+                self.gl.removeItem(self._lines.pop(uid))
+                self._paths.pop(uid, None)
+        for lane, run in shown:
+            item = self._lines.get(lane.uid)
+            if item is None:
+                item = gl.GLLinePlotItem(
+                    mode="line_strip", width=2.5, antialias=True, glOptions="opaque"
+                )
+                self.gl.addItem(item)
+                self._lines[lane.uid] = item
+            item.setData(color=_rgba(lane.color))
+            xy = self._xy(np.asarray(run.positions, dtype=float))
+            z = self._z(np.asarray(run.losses, dtype=float)) + LIFT
+            path = np.column_stack([xy, z]).astype(np.float32)
+            # a non-finite vertex would break the strip: repeat the last good one
+            bad = ~np.isfinite(path).all(axis=1)
+            if bad.any():
+                good = np.where(~bad, np.arange(len(path)), 0)
+                np.maximum.accumulate(good, out=good)
+                path = path[good]
+            self._paths[lane.uid] = path
+        self._shown = shown
+        self._colors = np.array([_rgba(lane.color) for lane, _ in shown], dtype=np.float32)
+        self._on_frame_changed(getattr(self.session, "frame", 0))
+
+    def _on_frame_changed(self, frame=None):
+        if frame is None:
+            frame = getattr(self.session, "frame", 0)
+        pos = np.zeros((len(self._shown), 3), dtype=np.float32)
+        for i, (lane, run) in enumerate(self._shown):
+            path = self._paths[lane.uid]
+            k = lane_step(run, frame)
+            self._lines[lane.uid].setData(pos=path[: k + 1])
+            pos[i] = path[k]
+            pos[i, 2] += LIFT
+        if len(pos):
+            self.markers.setData(pos=pos, color=self._colors)
+        else:
+            self.markers.setData(pos=np.zeros((0, 3)))
+
+    # ---- camera -------------------------------------------------------------------------
+    def reset_camera(self):
+        """The default view: from the front-left, a little above, the whole mesh."""
+        self.gl.opts["center"] = pg.Vector(0.0, 0.0, 0.35 * HEIGHT)
+        self.gl.setCameraPosition(distance=4.6, elevation=32.0, azimuth=-62.0)
+
+    # ---- for tests, the benchmark and the screenshot script --------------------------------
+    def render_image(self):
+        """The current frame as a QImage (needs a real OpenGL context: xcb, not offscreen)."""
+        return self.gl.grabFramebuffer()

@@ -1,0 +1,181 @@
+"""The diagnostics panel: numbers at a known point, the stability warning, the step
+table and its copy text, critical points and saddle episodes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+
+from simulator.core.expressions import surface_from_expression
+from simulator.core.optimizers import SGD, Adam
+from simulator.core.surfaces import get_surface
+from simulator.gui.panels.diagnostics_panel import DiagnosticsPanel, sgd_limit
+from simulator.gui.session import Session
+from simulator.gui.views.common import critical_points
+
+
+@pytest.fixture
+def quad(qtbot):
+    """x^2 + 10 y^2: Hessian diag(2, 20), so 2/lambda_max = 0.1 everywhere."""
+    s = Session()
+    s.set_surface(surface_from_expression("x**2 + 10*y**2", domain=((-2, 2), (-2, 2))))
+    s.set_start((1.5, 1.0))
+    while len(s.lanes) > 1:
+        s.remove_lane(len(s.lanes) - 1)
+    s.update_lane(0, optimizer=SGD(lr=0.05), name="GD")
+    s.select_lane(0)
+    s.flush()
+    yield s
+    s._timer.stop()
+
+
+def _panel(qtbot, s):
+    p = DiagnosticsPanel(s)
+    qtbot.addWidget(p)
+    p.resize(420, 800)
+    return p
+
+
+def test_numbers_at_a_known_point(qtbot, quad):
+    p = _panel(qtbot, quad)
+    p.show_cursor(np.array([0.5, -0.2]))
+    box = p.cursor_box
+    pa = box.analysis
+    np.testing.assert_allclose(pa.eigenvalues, [2.0, 20.0])
+    assert pa.max_stable_lr == pytest.approx(0.1)
+    L = box.labels
+    assert "0.1" in L["max_lr"].text()
+    assert "+2" in L["eigenvalues"].text() and "+20" in L["eigenvalues"].text()
+    assert L["condition"].text() == "10"
+    assert L["value"].text() == f"{0.25 + 10 * 0.04:.6g}"
+    assert "(1, -4)" in L["gradient"].text()
+    assert "20" in L["hessian"].text()
+    assert L["kind"].text() == "regular"
+    assert not box.warning_shown()
+    # the selected lane's box shows the lane's current point
+    k = min(quad.frame, quad.results[quad.lanes[0].uid].n_steps)
+    np.testing.assert_allclose(
+        p.lane_box.analysis.position, quad.results[quad.lanes[0].uid].positions[k]
+    )
+    assert p.lane_box.title().startswith("GD at step")
+
+
+def test_warning_when_learning_rate_exceeds_limit(qtbot, quad):
+    p = _panel(qtbot, quad)
+    assert not p.lane_box.warning_shown()
+    quad.update_lane(0, lr=0.12)
+    quad.flush()
+    quad.set_frame(0)
+    assert p.lane_box.warning_shown()
+    text = p.lane_box.warning.text()
+    assert "GD" in text and "0.12" in text and "0.1" in text
+    p.show_cursor([0.1, 0.1])
+    assert p.cursor_box.warning_shown()
+    quad.update_lane(0, lr=0.09)
+    quad.flush()
+    assert not p.lane_box.warning_shown()
+
+
+def test_adaptive_lanes_get_a_note_not_a_warning(qtbot, quad):
+    quad.update_lane(0, optimizer=Adam(lr=0.5))
+    quad.flush()
+    p = _panel(qtbot, quad)
+    assert not p.lane_box.warning_shown()
+    assert not p.lane_box.note.isHidden()
+    assert "Adam" in p.lane_box.note.text()
+
+
+def test_momentum_limit():
+    assert sgd_limit(SGD(lr=0.1), 20.0) == pytest.approx(0.1)
+    assert sgd_limit(SGD(lr=0.1, momentum=0.9), 20.0) == pytest.approx(0.19)
+    assert sgd_limit(Adam(), 20.0) is None
+
+
+def test_undefined_here(qtbot, quad):
+    quad.set_surface(surface_from_expression("log(x) + y**2", domain=((-1, 2), (-1, 1))))
+    quad.set_start((1.0, 0.5))
+    quad.flush()
+    p = _panel(qtbot, quad)
+    p.show_cursor([-0.5, 0.0])
+    assert p.cursor_box.labels["value"].text() == "undefined here"
+    assert p.cursor_box.labels["eigenvalues"].text() == "undefined here"
+    p.show_cursor(None)
+    assert p.cursor_box.analysis is None
+
+
+def test_step_table_and_copy(qtbot, quad):
+    p = _panel(qtbot, quad)
+    run = quad.results[quad.lanes[0].uid]
+    m = p.model
+    assert m.rowCount() == len(run.positions)
+    headers = [m.headerData(c, Qt.Orientation.Horizontal) for c in range(m.columnCount())]
+    assert headers == ["step", "x", "y", "loss", "dL/dx", "dL/dy", "learning rate"]
+    # select rows 1-2 and press Ctrl+C
+    sel = p.table.selectionModel()
+    for r in (1, 2):
+        sel.select(
+            m.index(r, 0),
+            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+        )
+    p.table.setFocus()
+    QTest.keySequence(p.table, "Ctrl+C")
+    text = QGuiApplication.clipboard().text()
+    lines = text.strip().split("\n")
+    assert lines[0].split("\t") == headers
+    assert len(lines) == 3
+    cells = lines[1].split("\t")
+    assert cells[0] == "1"
+    assert float(cells[1]) == pytest.approx(run.positions[1, 0], rel=1e-12)
+    assert float(cells[3]) == pytest.approx(run.losses[1], rel=1e-12)
+    assert float(cells[6]) == pytest.approx(0.05)
+    # by hand: x1 = x0 - lr * 2 x0 = 1.5 - 0.05 * 3 = 1.35
+    assert float(cells[1]) == pytest.approx(1.35)
+
+    text = p.copy_all()
+    assert QGuiApplication.clipboard().text() == text
+    assert len(text.strip().split("\n")) == len(run.positions) + 1
+
+
+def test_step_table_follows_selected_lane_and_frame(qtbot):
+    s = Session()
+    s.flush()
+    p = _panel(qtbot, s)
+    s.select_lane(2)
+    assert s.lanes[2].name in p.steps_label.text()
+    s.set_frame(7)
+    assert p.model.current == 7
+    s._timer.stop()
+
+
+def test_critical_points_listed_and_double_click_sets_start(qtbot):
+    s = Session()
+    s.set_surface(get_surface("himmelblau"))
+    s.flush()
+    critical_points(s.surface)
+    p = _panel(qtbot, s)
+    kinds = [p.cp_table.item(r, 0).text() for r in range(p.cp_table.rowCount())]
+    assert kinds.count("minimum") == 4 and kinds.count("saddle") == 4
+    row = kinds.index("saddle")
+    p._on_cp_clicked(row, 0)
+    assert p.cursor_box.labels["kind"].text() == "saddle"
+    p._on_cp_double_clicked(row, 0)
+    np.testing.assert_allclose(s.start, p._cps[row].position)
+    s._timer.stop()
+
+
+def test_saddle_episodes_in_words(qtbot):
+    s = Session()
+    s.set_surface(get_surface("saddle"))
+    s.set_start((1.0, 1e-4))
+    while len(s.lanes) > 1:
+        s.remove_lane(len(s.lanes) - 1)
+    s.update_lane(0, optimizer=SGD(lr=0.05), name="GD")
+    s.flush()
+    critical_points(s.surface)
+    p = _panel(qtbot, s)
+    texts = p.saddle_texts()
+    assert any(t.startswith("GD ") and "saddle" in t for t in texts), texts
+    s._timer.stop()

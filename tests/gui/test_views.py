@@ -1,0 +1,311 @@
+"""The 2-D, 1-D and plot views redraw from the real Session and move its start point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from simulator.core.expressions import surface_from_expression
+from simulator.core.optimizers import SGD
+from simulator.core.surfaces import get_surface
+from simulator.gui.session import Session
+from simulator.gui.views import ContourView, CurveView, PlotsPanel
+from simulator.gui.views.common import (
+    HeightScale,
+    arrow_heads,
+    clip_far,
+    contour_segments,
+    critical_points,
+    lane_step,
+)
+
+
+@pytest.fixture
+def session(qtbot):
+    s = Session()
+    s.flush()
+    yield s
+    s._timer.stop()
+
+
+def _curve_data(item):
+    x, y = item.getData()
+    return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
+
+
+def _scatter_xy(item):
+    pts = item.getData()
+    return np.asarray(pts[0]), np.asarray(pts[1])
+
+
+# ---- pure helpers ------------------------------------------------------------------------
+def test_contour_segments_lie_on_the_level():
+    xs = np.linspace(-2, 2, 120)
+    ys = np.linspace(-2, 2, 100)
+    X, Y = np.meshgrid(xs, ys)
+    x, y = contour_segments(X**2 + Y**2, xs, ys, [1.0])
+    assert len(x) > 100 and len(x) % 2 == 0
+    np.testing.assert_allclose(np.hypot(x, y), 1.0, atol=2e-3)
+    # saddle cells (x^2 - y^2 = 0 crosses the grid's cell centres) are handled
+    x, y = contour_segments(X**2 - Y**2, xs, ys, [0.0])
+    np.testing.assert_allclose(np.abs(x), np.abs(y), atol=0.05)
+
+
+def test_contour_segments_stop_at_nan_gaps():
+    xs = np.linspace(-2, 2, 80)
+    X, Y = np.meshgrid(xs, xs)
+    Z = X**2 + Y**2
+    Z[:, :40] = np.nan  # left half undefined
+    x, _ = contour_segments(Z, xs, xs, [1.0, 2.0])
+    assert len(x) and np.all(x >= xs[39])
+
+
+def test_log_scale_handles_negative_values():
+    values = np.array([[-3.0, -1.0], [10.0, np.nan]])
+    t = HeightScale(values, log=True)(values)
+    assert np.isfinite(t[:1]).all() and np.isfinite(t[1, 0]) and np.isnan(t[1, 1])
+    assert t[0, 0] < t[0, 1] < t[1, 0]
+
+
+def test_arrow_heads_are_symmetric_on_screen():
+    hx, hy = arrow_heads([0.0], [0.0], [1.0], [0.0], 0.01, 0.1, size=10)
+    assert len(hx) == 4
+    # tip at (1, 0), strokes go back (x < 1) and spread symmetrically in y
+    assert hx[0] == 1.0 and hx[1] < 1.0 and hx[3] < 1.0
+    assert hy[1] == pytest.approx(-hy[3])
+
+
+# ---- contour view ----------------------------------------------------------------------------
+def test_contour_draws_surface_and_paths(qtbot, session):
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    v.resize(600, 500)
+    img = v.image.image
+    assert img is not None and img.shape == (200, 200)
+    assert len(_curve_data(v.contours)[0]) > 100
+    assert v.plot.getAxis("bottom").labelText == session.surface.variables[0]
+    for lane in session.lanes:
+        run = session.results[lane.uid]
+        x, y = _curve_data(v.lane_item(lane.uid))
+        k = lane_step(run, session.frame)
+        assert len(x) == k + 1
+        np.testing.assert_allclose(x[-1], run.positions[k, 0])
+    # Rosenbrock's minimum (1, 1) is marked
+    mx, my = _scatter_xy(v._cp_items["minimum"])
+    assert np.any(np.hypot(mx - 1.0, my - 1.0) < 1e-3)
+
+
+def test_contour_redraws_when_trajectories_change(qtbot, session):
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    lane = session.lanes[0]
+    before = _curve_data(v.lane_item(lane.uid))[0].copy()
+    session.update_lane(0, lr=session.lanes[0].optimizer.lr * 1.5)
+    session.flush()
+    after = _curve_data(v.lane_item(lane.uid))[0]
+    run = session.results[lane.uid]
+    k = lane_step(run, session.frame)
+    # far-away points of a diverging run are clipped for drawing, nothing else changes
+    expect = clip_far(run.positions, session.surface.domain)[: k + 1, 0]
+    np.testing.assert_allclose(after, expect)
+    assert not np.array_equal(before, after)
+
+
+def test_frame_change_moves_trails_and_markers(qtbot, session):
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    session.set_frame(10)
+    for lane in session.lanes:
+        x, _ = _curve_data(v.lane_item(lane.uid))
+        assert len(x) == 11
+    mx, my = _scatter_xy(v.markers)
+    expect = np.array([session.results[lane.uid].positions[10] for lane in session.lanes])
+    np.testing.assert_allclose(np.column_stack([mx, my]), expect)
+
+
+def test_frame_is_clamped_for_runs_that_ended_early(qtbot, session):
+    session.update_lane(0, optimizer=SGD(lr=5.0))  # diverges on Rosenbrock quickly
+    session.flush()
+    run = session.results[session.lanes[0].uid]
+    assert run.n_steps < session.steps
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    session.set_frame(session.steps)
+    x, _ = _curve_data(v.lane_item(session.lanes[0].uid))
+    assert len(x) == len(run.positions)
+
+
+def test_click_and_drag_move_the_start(qtbot, session):
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    v.resize(700, 600)
+    v.show()
+    qtbot.waitExposed(v)
+    v.fit()
+    target = (0.5, -0.25)
+    pos = v.graphics.mapFromScene(v.view_to_scene(*target))
+    QTest.mouseClick(v.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert session.start == pytest.approx(target, abs=0.05)
+    session.flush()
+    for lane in session.lanes:
+        np.testing.assert_allclose(session.results[lane.uid].positions[0], session.start)
+    sx, sy = _scatter_xy(v.start_item)
+    assert (sx[0], sy[0]) == pytest.approx(session.start)
+
+    # a drag moves the start live: every intermediate position reaches the session
+    seen = []
+    session.start_changed.connect(lambda: seen.append(session.start))
+    a = v.graphics.mapFromScene(v.view_to_scene(-1.0, 2.0))
+    b = v.graphics.mapFromScene(v.view_to_scene(1.0, 0.0))
+    vp = v.graphics.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, pos=a)
+    for t in np.linspace(0.1, 1.0, 6):
+        p = a + (b - a) * float(t)
+        QTest.mouseMove(vp, p)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=b)
+    assert len(seen) >= 3
+    assert session.start == pytest.approx((1.0, 0.0), abs=0.05)
+
+
+def test_place_start_handler(qtbot, session):
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    v._place_start(QPointF(0.25, 0.75))
+    assert session.start == pytest.approx((0.25, 0.75))
+
+
+def test_cursor_signal(qtbot, session):
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    v.resize(600, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    v.fit()
+    got = []
+    v.cursor_moved.connect(got.append)
+    v._on_mouse_moved(v.view_to_scene(0.5, 0.5))
+    assert got[-1] == pytest.approx([0.5, 0.5], abs=1e-6)
+    assert "L =" in v.readout.text()
+    v._emit_cursor(None)
+    assert got[-1] is None
+
+
+def test_eigen_arrows_follow_selected_lane(qtbot, session):
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    v.resize(600, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    session.select_lane(1)
+    session.set_frame(5)
+    x, y = _curve_data(v.eig_lines[0])
+    assert len(x) >= 2
+    p = session.results[session.lanes[1].uid].positions[5]
+    # the arrow is centred on the lane's position
+    assert 0.5 * (x[0] + x[1]) == pytest.approx(p[0], abs=1e-9)
+    assert 0.5 * (y[0] + y[1]) == pytest.approx(p[1], abs=1e-9)
+    assert "\u03bb" in v.eig_labels[0].textItem.toPlainText()
+    v.eigen_check.setChecked(False)
+    assert len(_curve_data(v.eig_lines[0])[0]) == 0
+
+
+def test_log_toggle_and_nan_gaps(qtbot, session):
+    session.set_surface(surface_from_expression("log(x) + y**2", domain=((-1, 2), (-1, 1))))
+    session.set_start((1.0, 0.5))
+    session.flush()
+    assert session.surface.name == "log(x) + y**2"
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    img = v.image.image
+    assert np.isnan(img).any() and np.isfinite(img).any()  # x <= 0 is a gap
+    v.log_check.setChecked(True)
+    assert v.colorbar.getAxis("left").labelText.startswith("log10")
+    assert np.isfinite(v.image.image).any()
+
+
+def test_critical_points_marked_by_kind(qtbot, session):
+    session.set_surface(get_surface("himmelblau"))
+    session.flush()
+    critical_points(session.surface)  # make sure the search finished
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    kinds = {k: len(_scatter_xy(it)[0]) for k, it in v._cp_items.items()}
+    assert kinds["minimum"] == 4 and kinds["saddle"] == 4 and kinds["maximum"] == 1
+
+
+# ---- 1-D view --------------------------------------------------------------------------------
+@pytest.fixture
+def curve_session(session):
+    session.set_surface(get_surface("parabola"))
+    session.flush()
+    session.update_lane(0, optimizer=SGD(lr=0.9))  # oscillates across the valley
+    session.flush()
+    return session
+
+
+def test_curve_view_draws_steps_and_jumps(qtbot, curve_session):
+    s = curve_session
+    v = CurveView(s)
+    qtbot.addWidget(v)
+    v.resize(600, 400)
+    v.show()
+    qtbot.waitExposed(v)
+    s.set_frame(6)
+    lane = s.lanes[0]
+    L = v._lanes[lane.uid]
+    run = s.results[lane.uid]
+    px, py = _scatter_xy(L.points)
+    np.testing.assert_allclose(px, run.positions[:7, 0])
+    np.testing.assert_allclose(py, run.losses[:7])
+    ax, _ = _curve_data(L.arcs)
+    assert np.isnan(ax).sum() == 6  # one arc per jump, nan-separated
+    hx, _ = _curve_data(L.heads)
+    assert len(hx) == 6 * 4  # two strokes per arrowhead
+    # lr 0.9 on a parabola overshoots: successive steps land on alternate sides
+    c = s.surface.minima[0][0]
+    sides = np.sign(run.positions[:7, 0] - c)
+    assert np.all(sides[1:] != sides[:-1])
+
+
+def test_curve_view_moves_start_along_w(qtbot, curve_session):
+    s = curve_session
+    v = CurveView(s)
+    qtbot.addWidget(v)
+    v.resize(600, 400)
+    v.show()
+    qtbot.waitExposed(v)
+    v.fit()
+    pos = v.graphics.mapFromScene(v.view_to_scene(4.0, 10.0))
+    QTest.mouseClick(v.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert s.start == pytest.approx((4.0,), abs=0.05)
+    sx, _ = _scatter_xy(v.start_item)
+    assert sx[0] == pytest.approx(s.start[0])
+
+
+# ---- plots -----------------------------------------------------------------------------------
+def test_plots_one_curve_per_lane_and_frame_line(qtbot, session):
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    for lane in session.lanes:
+        run = session.results[lane.uid]
+        x, y = p.curve(lane.uid, "lr").getData()
+        np.testing.assert_allclose(y, run.learning_rates)
+        x, _ = p.curve(lane.uid, "grad").getData()
+        assert len(x) == len(run.losses)
+    session.set_frame(42)
+    assert p.frame_lines["loss"].value() == 42
+    p.log_check.setChecked(False)
+    lane = session.lanes[0]
+    _, y = p.curve(lane.uid, "loss").getData()
+    np.testing.assert_allclose(y, session.results[lane.uid].losses)
+
+
+def test_plots_follow_lane_removal(qtbot, session):
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    uid = session.lanes[-1].uid
+    session.remove_lane(len(session.lanes) - 1)
+    session.flush()
+    assert uid not in p._curves
