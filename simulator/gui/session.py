@@ -309,8 +309,17 @@ class Session(QObject):
             self._append_lane(opt, name=name)
         self.selected_lane = 0
         self.frame = self.steps
+        self._recompute_silently()
         self._emit_all()
-        self.flush_now()
+        self.trajectories_changed.emit()
+
+    def _recompute_silently(self) -> None:
+        """Compute the runs for the current state without signals (used when the
+        surface changes: views then never see runs from another surface)."""
+        self._timer.stop()
+        self.results, self.errors = self._compute()
+        if not self.errors:
+            self._good = self._state()
 
     def _emit_all(self) -> None:
         self.surface_changed.emit()
@@ -340,10 +349,14 @@ class Session(QObject):
         if old_dim is not None and old_dim != s.dim:
             for lane in self.lanes:
                 lane.start = None
+        # runs for the new surface exist before anyone hears of it
+        self._recompute_silently()
         self.surface_changed.emit()
         if start_moved:
             self.start_changed.emit()
-        self.recompute()
+        if self.errors:
+            self.status_message.emit("; ".join(self.errors.values()))
+        self.trajectories_changed.emit()
 
     def set_start(self, p) -> None:
         """Move the shared start point (lanes without their own start follow it)."""
@@ -740,8 +753,11 @@ class Session(QObject):
             else (0 if self.lanes else -1)
         self.frame = max(0, min(st["frame"], self.steps))
         self._good = None
+        self._recompute_silently()
         self._emit_all()
-        self.flush_now()
+        if self.errors:
+            self.status_message.emit("; ".join(self.errors.values()))
+        self.trajectories_changed.emit()
 
     def _parse(self, d) -> dict:
         if not isinstance(d, dict) or d.get("format") != FORMAT:

@@ -1,0 +1,266 @@
+"""The main window driven as a user would: keys, files, menus, persistence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from simulator.core.surfaces import get_surface
+from simulator.gui import settings as st
+from simulator.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(with_3d=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
+    w.session.flush()
+    yield w
+    w.animator.pause()
+
+
+def test_title_and_default_scene(window):
+    assert "LossLab" in window.windowTitle()
+    assert len(window.session.lanes) == 4
+    assert window.lanes_panel.tree.topLevelItemCount() == 4
+    assert window.view_stack.currentWidget() is window.views_2d
+
+
+def test_space_right_left_r_shortcuts(window, qtbot):
+    s, an = window.session, window.animator
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert s.frame == 0 and not an.playing
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert s.frame == 2
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert s.frame == 1
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert an.playing
+    qtbot.waitUntil(lambda: s.frame > 5, timeout=3000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not an.playing
+    frozen = s.frame
+    qtbot.wait(100)
+    assert s.frame == frozen  # paused means paused
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert s.frame == 0
+    assert window.transport.timeline.value() == 0
+    assert window.transport.step_label.text().startswith("step 0 /")
+
+
+def test_playback_stops_at_the_end_or_loops(window, qtbot):
+    s, an = window.session, window.animator
+    s.set_training(steps=30)
+    an.set_speed(2000)
+    an.reset()
+    an.play()
+    qtbot.waitUntil(lambda: not an.playing, timeout=3000)
+    assert s.frame == 30
+    an.set_loop(True)
+    assert window.act_loop.isChecked()
+    an.play()  # from the end: starts over
+    qtbot.waitUntil(lambda: s.frame == 30, timeout=3000)
+    qtbot.waitUntil(lambda: s.frame < 30, timeout=3000)  # looped
+    assert an.playing
+    an.pause()
+
+
+def test_speed_controls(window):
+    an = window.animator
+    an.set_speed(100)
+    window.act_faster.trigger()
+    assert an.speed == 200
+    window.act_slower.trigger()
+    window.act_slower.trigger()
+    assert an.speed == 50
+    assert window.transport.speed.currentData() == 50
+
+
+def test_timeline_scrubs_frames(window):
+    window.transport.timeline.setValue(123)
+    assert window.session.frame == 123
+
+
+def test_session_file_round_trip(window, tmp_path):
+    s = window.session
+    s.set_surface(get_surface("ravine", condition=30.0))
+    s.add_preset("Lion")
+    s.update_lane(0, lr=0.05)
+    s.flush()
+    path = tmp_path / "scene.losslab.json"
+    assert window.save_session_file(str(path))
+    data = json.loads(path.read_text())
+    assert data["format"] == "losslab-session" and data["version"] == 1
+    saved = s.to_dict()
+    window.new_scene()
+    assert s.surface.name == "rosenbrock"
+    assert window.open_session_file(str(path))
+    assert s.to_dict() == saved
+    assert window.file_path == str(path)
+    assert "scene.losslab.json" in window.windowTitle()
+    recent = st.Settings(st.SESSION).get_str_list(st.KEY_RECENT)
+    assert recent and recent[0].endswith("scene.losslab.json")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{ not json",
+        json.dumps({"format": "other-app", "version": 1}),
+        json.dumps({"format": "losslab-session", "version": 1, "lanes": "x"}),
+        "\x00\x01\x02",
+    ],
+)
+def test_corrupt_session_file_shows_message_and_keeps_scene(window, tmp_path, content):
+    s = window.session
+    s.update_lane(1, lr=0.0002)
+    s.flush()
+    before = s.to_dict()
+    positions = s.results[s.lanes[1].uid].positions.copy()
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    assert not window.open_session_file(str(path))
+    box = window.last_message_box
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "bad.json" in box.text()
+    box.close()
+    assert s.to_dict() == before
+    np.testing.assert_array_equal(s.results[s.lanes[1].uid].positions, positions)
+    assert window.file_path is None
+
+
+def test_missing_session_file_shows_message(window, tmp_path):
+    assert not window.open_session_file(str(tmp_path / "nope.json"))
+    assert window.last_message_box.isVisible()
+    window.last_message_box.close()
+
+
+def test_bad_learning_rate_entry_shows_message_and_keeps_value(window, qtbot):
+    s = window.session
+    panel = window.training_panel
+    s.select_lane(0)
+    lr = s.lanes[0].optimizer.lr
+    entry = panel.lr_field.entry
+    for bad in ("-0.1", "fast"):
+        entry.setText(bad)
+        entry.editingFinished.emit()
+        assert panel.lr_field.error.isVisibleTo(panel)
+        assert panel.lr_field.error.text()
+        s.flush()
+        assert s.lanes[0].optimizer.lr == lr
+    # a huge rate is legitimate: it is accepted and the lane diverges
+    entry.setText("1e9")
+    entry.editingFinished.emit()
+    assert not panel.lr_field.error.isVisibleTo(panel)
+    s.flush()
+    assert s.lanes[0].optimizer.lr == 1e9
+    assert s.results[s.lanes[0].uid].status == "diverged"
+    window.lanes_panel._update_badges()
+    assert "diverged" in window.lanes_panel.tree.topLevelItem(0).text(1)
+
+
+def test_learning_rate_slider_reshapes_the_path(window):
+    s = window.session
+    s.select_lane(3)
+    before = s.results[s.lanes[3].uid].positions[-1].copy()
+    slider = window.training_panel.lr_field.slider
+    slider.setValue(slider.value() - 150)
+    s.flush()
+    assert s.lanes[3].optimizer.lr < 0.05
+    assert not np.allclose(before, s.results[s.lanes[3].uid].positions[-1])
+
+
+def test_one_d_surface_switches_to_the_curve_view(window):
+    window.session.set_surface(get_surface("parabola"))
+    assert window.view_stack.currentWidget() is window.curve
+    assert not window.act_show_3d.isEnabled()
+    window.session.set_surface(get_surface("quadratic"))
+    assert window.view_stack.currentWidget() is window.views_2d
+
+
+def test_shortcuts_dialog_lists_the_keys(window):
+    dlg = window.show_shortcuts()
+    rows = {dlg.table.item(r, 0).text(): dlg.table.item(r, 1).text()
+            for r in range(dlg.table.rowCount())}
+    for key in ("Space", "Right", "Left", "R"):
+        assert key in rows
+    assert "Play" in rows["Space"]
+    dlg.close()
+
+
+def test_about_box(window):
+    box = window.show_about()
+    assert "LossLab" in box.text()
+    box.close()
+
+
+def test_menus_exist(window):
+    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert titles == ["File", "View", "Run", "Help"]
+    assert window.toolbar.actions()
+    for dock in window.docks:
+        assert dock.toggleViewAction() is not None
+
+
+def test_theme_switch(window):
+    from simulator.gui import palette
+
+    window.set_theme("dark")
+    assert palette.is_dark()
+    assert st.Settings(st.WINDOW).get_str(st.KEY_THEME, "") == "dark"
+    window.set_theme("light")
+    assert not palette.is_dark()
+
+
+def test_scene_and_layout_persist_across_restarts(qtbot):
+    w = MainWindow(with_3d=False)
+    qtbot.addWidget(w)
+    w.show()
+    s = w.session
+    s.update_lane(2, lr=0.003)
+    s.add_preset("Nesterov")
+    s.set_training(steps=321)
+    w.animator.set_speed(20)
+    w.dock_diagnostics.hide()
+    w.close()
+
+    w2 = MainWindow(with_3d=False)
+    qtbot.addWidget(w2)
+    w2.show()
+    s2 = w2.session
+    assert s2.lanes[2].optimizer.lr == 0.003
+    assert [lane.name for lane in s2.lanes][-1] == "Nesterov"
+    assert s2.steps == 321
+    assert w2.animator.speed == 20
+    assert not w2.dock_diagnostics.isVisible()
+    w2.close()
+
+
+def test_settings_start_clean_in_every_test(qtbot):
+    # the previous test stored a 321-step scene; isolation means we never see it
+    w = MainWindow(with_3d=False)
+    qtbot.addWidget(w)
+    assert w.session.steps == 1000
+    assert len(w.session.lanes) == 4
+
+
+def test_corrupt_stored_scene_falls_back_to_default(qtbot):
+    g = st.Settings(st.SESSION)
+    g.set(st.KEY_LAST_SCENE, "{broken json")
+    st.Settings(st.WINDOW).set(st.KEY_GEOMETRY, "not bytes")
+    w = MainWindow(with_3d=False)
+    qtbot.addWidget(w)
+    assert w.session.surface.name == "rosenbrock" and len(w.session.lanes) == 4
+    g.set_json(st.KEY_LAST_SCENE, {"format": "losslab-session", "version": 1})
+    w2 = MainWindow(with_3d=False)
+    qtbot.addWidget(w2)
+    assert len(w2.session.lanes) == 4
