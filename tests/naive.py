@@ -155,3 +155,151 @@ def cross_entropy(X, y, w):
         g += (p - yi) * xi
         H += p * (1 - p) * np.outer(xi, xi)
     return f / n, g / n, H / n
+
+
+# ---- optimizers: one update at a time, lists of floats, from the published algorithms ----
+#
+# Written from the pseudocode in torch.optim's documentation (SGD ... Adadelta), Chen et
+# al. 2023, Program 1 (Lion), and the textbook damped Newton step, never from the kernels.
+# ``grad(p)`` returns the gradient at the list ``p``; ``lrs[k]`` is the rate of update k.
+# Returns the list of positions (steps + 1 lists).
+
+
+def _sign(v):
+    return 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
+
+
+def optimize(name, hp, grad, start, lrs, hessian=None):
+    """Run optimizer ``name`` (LossLab/torch class name) with hyperparameters ``hp`` (a
+    dict of the class's fields, lr excluded) for ``len(lrs)`` updates from ``start``."""
+    p = [float(v) for v in start]
+    n = len(p)
+    path = [list(p)]
+    wd = hp.get("weight_decay", 0.0)
+    b1, b2 = hp.get("betas", (0.9, 0.999))
+    eps = hp.get("eps", 0.0)
+    # per-coordinate state
+    m = [0.0] * n  # first moment / momentum buffer / Adadelta's square avg
+    v = [hp.get("initial_accumulator_value", 0.0)] * n  # second moment / state_sum
+    u = [0.0] * n  # amsgrad's max / RMSprop's grad avg / Adadelta's acc_delta / inf norm
+    mom_buf = [0.0] * n  # RMSprop momentum
+    mu_product = 1.0
+    for k, lr in enumerate(lrs):
+        t = k + 1
+        g = [float(c) for c in grad(list(p))]
+        if name == "Newton":
+            H = hessian(list(p))
+            lam = hp.get("damping", 0.0)
+            if n == 1:
+                p = [p[0] - lr * g[0] / (H[0][0] + lam)]
+            else:
+                a, b, c, d = H[0][0] + lam, H[0][1], H[1][0], H[1][1] + lam
+                det = a * d - b * c
+                # (H + lam I)^-1 g by the 2x2 inverse [[d, -b], [-c, a]] / det
+                s0 = (d * g[0] - b * g[1]) / det
+                s1 = (-c * g[0] + a * g[1]) / det
+                p = [p[0] - lr * s0, p[1] - lr * s1]
+            path.append(list(p))
+            continue
+        if name == "NAdam":
+            psi = hp.get("momentum_decay", 4e-3)
+            mu_t = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+            mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+            prod_t = mu_product * mu_t
+            prod_next = prod_t * mu_next
+            mu_product = prod_t
+        for i in range(n):
+            gi = g[i]
+            x = p[i]
+            if name == "SGD":
+                mu = hp.get("momentum", 0.0)
+                tau = hp.get("dampening", 0.0)
+                gi = gi + wd * x
+                if mu != 0:
+                    m[i] = gi if t == 1 else mu * m[i] + (1 - tau) * gi
+                    gi = gi + mu * m[i] if hp.get("nesterov", False) else m[i]
+                x = x - lr * gi
+            elif name == "Adagrad":
+                clr = lr / (1 + (t - 1) * hp.get("lr_decay", 0.0))
+                gi = gi + wd * x
+                v[i] = v[i] + gi * gi
+                x = x - clr * gi / (math.sqrt(v[i]) + eps)
+            elif name == "RMSprop":
+                alpha = hp.get("alpha", 0.99)
+                mu = hp.get("momentum", 0.0)
+                gi = gi + wd * x
+                v[i] = alpha * v[i] + (1 - alpha) * gi * gi
+                vt = v[i]
+                if hp.get("centered", False):
+                    u[i] = alpha * u[i] + (1 - alpha) * gi
+                    vt = vt - u[i] * u[i]
+                if mu > 0:
+                    mom_buf[i] = mu * mom_buf[i] + gi / (math.sqrt(vt) + eps)
+                    x = x - lr * mom_buf[i]
+                else:
+                    x = x - lr * gi / (math.sqrt(vt) + eps)
+            elif name in ("Adam", "AdamW"):
+                if name == "AdamW":
+                    x = x - lr * wd * x
+                else:
+                    gi = gi + wd * x
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                mhat = m[i] / (1 - b1**t)
+                if hp.get("amsgrad", False):
+                    u[i] = max(u[i], v[i])
+                    vhat = u[i] / (1 - b2**t)
+                else:
+                    vhat = v[i] / (1 - b2**t)
+                x = x - lr * mhat / (math.sqrt(vhat) + eps)
+            elif name == "NAdam":
+                if hp.get("decoupled_weight_decay", False):
+                    x = x - lr * wd * x
+                else:
+                    gi = gi + wd * x
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                mhat = mu_next * m[i] / (1 - prod_next) + (1 - mu_t) * gi / (1 - prod_t)
+                vhat = v[i] / (1 - b2**t)
+                x = x - lr * mhat / (math.sqrt(vhat) + eps)
+            elif name == "RAdam":
+                if hp.get("decoupled_weight_decay", False):
+                    x = x - lr * wd * x
+                else:
+                    gi = gi + wd * x
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                mhat = m[i] / (1 - b1**t)
+                rho_inf = 2 / (1 - b2) - 1
+                rho_t = rho_inf - 2 * t * b2**t / (1 - b2**t)
+                if rho_t > 5:
+                    lt = math.sqrt(1 - b2**t) / (math.sqrt(v[i]) + eps)
+                    rt = math.sqrt(
+                        (rho_t - 4) * (rho_t - 2) * rho_inf
+                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                    )
+                    x = x - lr * mhat * rt * lt
+                else:
+                    x = x - lr * mhat
+            elif name == "Adamax":
+                gi = gi + wd * x
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                u[i] = max(b2 * u[i], abs(gi) + eps)
+                x = x - lr * m[i] / ((1 - b1**t) * u[i])
+            elif name == "Adadelta":
+                rho = hp.get("rho", 0.9)
+                gi = gi + wd * x
+                m[i] = rho * m[i] + (1 - rho) * gi * gi
+                dx = math.sqrt(u[i] + eps) / math.sqrt(m[i] + eps) * gi
+                u[i] = rho * u[i] + (1 - rho) * dx * dx
+                x = x - lr * dx
+            elif name == "Lion":
+                lb1, lb2 = hp.get("betas", (0.9, 0.99))
+                c = lb1 * m[i] + (1 - lb1) * gi
+                x = x - lr * (_sign(c) + wd * x)
+                m[i] = lb2 * m[i] + (1 - lb2) * gi
+            else:
+                raise KeyError(name)
+            p[i] = x
+        path.append(list(p))
+    return path
