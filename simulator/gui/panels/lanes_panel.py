@@ -110,6 +110,7 @@ class LaneEditor(QWidget):
         self.hp_form = form_layout()
         self.hp_host.setLayout(self.hp_form)
         self._hp_fields: dict[str, QWidget] = {}
+        self._hp_class = None  # the optimizer class the fields were built for
 
         # per-lane overrides of the training panel's settings
         self.sched_editor = ScheduleEditor(allow_global=True)
@@ -162,8 +163,7 @@ class LaneEditor(QWidget):
             self._uid = None
             self.title.setText("Lane (none selected)")
             return
-        rebuild = self._uid != lane.uid or type(lane.optimizer).__name__ != \
-            self.opt_combo.currentData() or not self._hp_fields
+        rebuild = self._uid != lane.uid or type(lane.optimizer) is not self._hp_class
         self._uid = lane.uid
         self.title.setText(f"Lane \u2014 {lane.name}")
         self.name_edit.setText(lane.name)
@@ -201,6 +201,7 @@ class LaneEditor(QWidget):
         while self.hp_form.rowCount():
             self.hp_form.removeRow(0)
         self._hp_fields.clear()
+        self._hp_class = type(opt)
         for hp in opt.schema:
             v = getattr(opt, hp.name)
             if hp.kind == "bool":
