@@ -172,6 +172,7 @@ class CosineAnnealingWarmRestarts(Schedule):
             t_i = np.full(k.shape, float(T0))
         else:
             n = np.floor(np.log(k / T0 * (Tm - 1) + 1) / math.log(Tm))
+            n += T0 * (Tm ** (n + 1) - 1) / (Tm - 1) <= k  # log(Tm**j)/log(Tm) < j: fix up
             t_cur = k - T0 * (Tm**n - 1) / (Tm - 1)
             t_i = T0 * Tm**n
         return self.eta_min + (base - self.eta_min) * (1 + np.cos(math.pi * t_cur / t_i)) / 2

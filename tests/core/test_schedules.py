@@ -1,0 +1,224 @@
+"""Learning-rate schedules: PyTorch's numbers, hand-worked values, validation.
+
+``tests/data/torch_golden.json`` holds ``optimizer.param_groups[0]["lr"]`` at each of 60
+``optimizer.step()`` calls of real torch.optim.lr_scheduler schedulers (stepped after
+each update), recorded by ``tests/data/make_torch_golden.py``. torch computes most of them
+recursively (``lr *= gamma``, the chainable cosine form), we use the closed forms, so
+values agree to rounding: 1e-12 relative to the base rate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import simulator as sim
+from simulator.core.schedules import schedule_from_dict
+
+GOLDEN = json.loads((Path(__file__).parents[1] / "data" / "torch_golden.json").read_text())
+RTOL = 1e-12
+
+
+@pytest.mark.parametrize("case", GOLDEN["schedulers"], ids=lambda c: c["id"])
+def test_matches_torch(case):
+    sched = schedule_from_dict(case["schedule"])
+    ref = np.array(case["lrs"])
+    base = GOLDEN["sched_base_lr"]
+    ours = sched.learning_rates(base, len(ref))
+    assert ours.shape == ref.shape and ours.dtype == np.float64
+    scale = max(base, float(np.max(ref)))
+    np.testing.assert_allclose(ours, ref, rtol=RTOL, atol=RTOL * scale)
+
+
+def test_golden_covers_every_torch_schedule():
+    names = {c["schedule"]["name"] for c in GOLDEN["schedulers"]}
+    assert names == set(sim.SCHEDULES) - {"ConstantSchedule"}
+    modes = {c["schedule"].get("mode") for c in GOLDEN["schedulers"]}
+    assert {"triangular", "triangular2", "exp_range"} <= modes
+    t_mults = {c["schedule"].get("T_mult") for c in GOLDEN["schedulers"]}
+    assert {1, 2} <= t_mults
+
+
+def test_schedule_drives_the_run():
+    sched = sim.StepLR(step_size=3, gamma=0.5)
+    run = sim.simulate(sim.get_surface("quadratic"), sim.SGD(lr=0.1), start=(1.0, 1.0),
+                       steps=10, schedule=sched)
+    np.testing.assert_array_equal(run.learning_rates, sched.learning_rates(0.1, 10))
+    # on x^2 + y^2 each update multiplies by (1 - 2 lr_k)
+    expected = np.cumprod(np.r_[1.0, 1.0 - 2.0 * run.learning_rates])
+    np.testing.assert_allclose(run.positions[:, 0], expected, rtol=1e-14)
+
+
+# ---- hand-computed values ----------------------------------------------------------------
+def lrs(sched, steps, base=1.0):
+    return sched.learning_rates(base, steps)
+
+
+def test_constant():
+    np.testing.assert_array_equal(lrs(sim.ConstantSchedule(), 4, 0.3), [0.3] * 4)
+
+
+def test_step_lr():
+    np.testing.assert_allclose(lrs(sim.StepLR(step_size=2, gamma=0.5), 7),
+                               [1, 1, 0.5, 0.5, 0.25, 0.25, 0.125])
+
+
+def test_multistep_lr():
+    np.testing.assert_allclose(lrs(sim.MultiStepLR(milestones=(2, 5), gamma=0.1), 7),
+                               [1, 1, 0.1, 0.1, 0.1, 0.01, 0.01], rtol=1e-15)
+
+
+def test_exponential_lr():
+    np.testing.assert_allclose(lrs(sim.ExponentialLR(gamma=0.5), 4), [1, 0.5, 0.25, 0.125])
+
+
+def test_cosine_annealing():
+    # eta_min + (lr - eta_min) (1 + cos(pi k / T_max)) / 2 with T_max = 4, eta_min = 0.2
+    c = math.cos(math.pi / 4)
+    np.testing.assert_allclose(
+        lrs(sim.CosineAnnealingLR(T_max=4, eta_min=0.2), 5),
+        [1.0, 0.2 + 0.8 * (1 + c) / 2, 0.6, 0.2 + 0.8 * (1 - c) / 2, 0.2], rtol=1e-15)
+
+
+def test_warm_restarts():
+    # T_mult = 1: T_cur runs 0, 1, 2, 0, 1, 2, ...
+    r = lrs(sim.CosineAnnealingWarmRestarts(T_0=3), 7)
+    assert r[0] == r[3] == r[6] == 1.0
+    np.testing.assert_allclose(r[1], (1 + math.cos(math.pi / 3)) / 2)
+    # T_mult = 2, T_0 = 2: periods 2, 4, 8: restarts at steps 0, 2, 6, 14
+    r = lrs(sim.CosineAnnealingWarmRestarts(T_0=2, T_mult=2), 16)
+    assert [k for k in range(16) if r[k] == 1.0] == [0, 2, 6, 14]
+    np.testing.assert_allclose(r[3], (1 + math.cos(math.pi / 4)) / 2)
+    np.testing.assert_allclose(r[13], (1 + math.cos(math.pi * 7 / 8)) / 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(T_0=st.integers(1, 9), T_mult=st.integers(2, 4))
+def test_warm_restarts_land_exactly_on_restarts(T_0, T_mult):
+    # the closed form uses a logarithm: restarts must fall on the right step anyway
+    steps = 400
+    r = lrs(sim.CosineAnnealingWarmRestarts(T_0=T_0, T_mult=T_mult), steps)
+    starts, T, k = [], T_0, 0
+    while k < steps:
+        starts.append(k)
+        k += T
+        T *= T_mult
+    assert np.all(r[starts] == 1.0)
+    # and the step just before each restart is at the bottom of the cycle, not the top
+    before = [k - 1 for k in starts[1:] if k - 1 not in starts]
+    assert np.all(r[before] < 1.0)
+
+
+def test_linear_lr_warmup():
+    np.testing.assert_allclose(
+        lrs(sim.LinearLR(start_factor=0.25, end_factor=1.0, total_iters=3), 6),
+        [0.25, 0.5, 0.75, 1, 1, 1])
+
+
+def test_constant_lr():
+    np.testing.assert_allclose(lrs(sim.ConstantLR(factor=0.5, total_iters=2), 4),
+                               [0.5, 0.5, 1, 1])
+
+
+def test_cyclic_lr_modes():
+    tri = sim.CyclicLR(base_lr=1.0, max_lr=3.0, step_size_up=2)
+    np.testing.assert_allclose(lrs(tri, 9, base=123.0), [1, 2, 3, 2, 1, 2, 3, 2, 1])
+    tri2 = sim.CyclicLR(base_lr=1.0, max_lr=3.0, step_size_up=2, mode="triangular2")
+    np.testing.assert_allclose(lrs(tri2, 9), [1, 2, 3, 2, 1, 1.5, 2, 1.5, 1])
+    exp = sim.CyclicLR(base_lr=1.0, max_lr=3.0, step_size_up=2, mode="exp_range", gamma=0.5)
+    np.testing.assert_allclose(lrs(exp, 4), [1, 1 + 1 * 0.5, 1 + 2 * 0.25, 1 + 1 * 0.125])
+    asym = sim.CyclicLR(base_lr=0.0, max_lr=1.0, step_size_up=1, step_size_down=3)
+    np.testing.assert_allclose(lrs(asym, 5), [0, 1, 2 / 3, 1 / 3, 0], atol=1e-15)
+
+
+def test_one_cycle():
+    # total 10, pct 0.3: warm up over steps 0..2 (end_step = 3 - 1) from max/25 to max,
+    # then cosine down to max/25/1e4 at step 9
+    r = lrs(sim.OneCycleLR(max_lr=1.0, total_steps=10, pct_start=0.3), 10, base=7.0)
+    assert r[0] == pytest.approx(1 / 25)
+    assert r[2] == pytest.approx(1.0)
+    assert r[9] == pytest.approx(1 / 25 / 1e4)
+    assert np.all(np.diff(r[:3]) > 0) and np.all(np.diff(r[2:]) < 0)
+    lin = lrs(sim.OneCycleLR(max_lr=1.0, total_steps=10, pct_start=0.3,
+                             anneal_strategy="linear", div_factor=4.0,
+                             final_div_factor=1.0), 10)
+    np.testing.assert_allclose(lin[:3], [0.25, 0.625, 1.0])
+    np.testing.assert_allclose(lin[2:], np.linspace(1.0, 0.25, 8))
+    # the run defaults total_steps to its own length
+    np.testing.assert_allclose(lrs(sim.OneCycleLR(max_lr=1.0), 10), r)
+
+
+def test_one_cycle_too_short_for_the_run_is_a_value_error():
+    with pytest.raises(ValueError, match="total_steps"):
+        sim.OneCycleLR(total_steps=10).learning_rates(0.1, 11)
+    with pytest.raises(ValueError, match="total_steps"):
+        sim.simulate(sim.get_surface("quadratic"), sim.SGD(), start=(1, 1), steps=20,
+                     schedule=sim.OneCycleLR(total_steps=10))
+
+
+def test_sequential_warmup_then_cosine():
+    s = sim.SequentialLR(
+        schedulers=(sim.LinearLR(start_factor=0.5, total_iters=2),
+                    sim.CosineAnnealingLR(T_max=2)),
+        milestones=(2,))
+    np.testing.assert_allclose(lrs(s, 5), [0.5, 0.75, 1.0, 0.5, 0.0], atol=1e-16)
+
+
+@pytest.mark.parametrize("name", sorted(set(sim.SCHEDULES) - {"SequentialLR"}))
+@settings(max_examples=10, deadline=None)
+@given(steps=st.integers(0, 300), base=st.floats(1e-5, 10.0))
+def test_length_dtype_and_finite(name, steps, base):
+    sched = sim.SCHEDULES[name]()
+    if name == "OneCycleLR":
+        sched = sim.OneCycleLR(total_steps=max(steps, 1))
+    r = sched.learning_rates(base, steps)
+    assert r.shape == (steps,) and r.dtype == np.float64 and r.flags.c_contiguous
+    assert np.all(np.isfinite(r)) and np.all(r >= 0)
+
+
+@pytest.mark.parametrize(
+    "make, word",
+    [
+        (lambda: sim.StepLR(step_size=0), "step_size"),
+        (lambda: sim.StepLR(step_size=2.5), "step_size"),
+        (lambda: sim.StepLR(gamma=-0.1), "gamma"),
+        (lambda: sim.StepLR(gamma=float("inf")), "gamma"),
+        (lambda: sim.MultiStepLR(milestones=(5, 2)), "milestones"),
+        (lambda: sim.MultiStepLR(milestones=(0,)), "milestone"),
+        (lambda: sim.ExponentialLR(gamma=float("nan")), "gamma"),
+        (lambda: sim.CosineAnnealingLR(T_max=0), "T_max"),
+        (lambda: sim.CosineAnnealingLR(eta_min=-1), "eta_min"),
+        (lambda: sim.CosineAnnealingWarmRestarts(T_0=0), "T_0"),
+        (lambda: sim.CosineAnnealingWarmRestarts(T_mult=0), "T_mult"),
+        (lambda: sim.LinearLR(start_factor=0.0), "start_factor"),
+        (lambda: sim.LinearLR(end_factor=1.5), "end_factor"),
+        (lambda: sim.ConstantLR(factor=2.0), "factor"),
+        (lambda: sim.CyclicLR(mode="sawtooth"), "mode"),
+        (lambda: sim.CyclicLR(step_size_up=0), "step_size_up"),
+        (lambda: sim.OneCycleLR(anneal_strategy="cubic"), "anneal_strategy"),
+        (lambda: sim.OneCycleLR(pct_start=1.5), "pct_start"),
+        (lambda: sim.OneCycleLR(div_factor=0.0), "div_factor"),
+        (lambda: sim.SequentialLR(schedulers=(), milestones=()), "schedulers"),
+        (lambda: sim.SequentialLR(schedulers=(sim.StepLR(), sim.StepLR()), milestones=()),
+         "milestones"),
+        (lambda: schedule_from_dict({"name": "Nope"}), "unknown schedule"),
+        (lambda: schedule_from_dict({"name": "StepLR", "stepsize": 3}), "stepsize"),
+    ],
+)
+def test_invalid_parameters_raise_value_error_naming_them(make, word):
+    with pytest.raises(ValueError, match=word):
+        make()
+
+
+@pytest.mark.parametrize("case", GOLDEN["schedulers"], ids=lambda c: c["id"])
+def test_to_dict_round_trips(case):
+    sched = schedule_from_dict(case["schedule"])
+    again = schedule_from_dict(json.loads(json.dumps(sched.to_dict())))
+    assert again == sched
+    np.testing.assert_array_equal(again.learning_rates(0.1, 50), sched.learning_rates(0.1, 50))
