@@ -1,0 +1,81 @@
+"""LossLab: watch optimizers descend loss landscapes.
+
+The scripting API (stable; documented in the README)::
+
+    import simulator as sim
+    s = sim.get_surface("rosenbrock")
+    run = sim.simulate(s, sim.Adam(lr=0.05), start=(-1.5, 2.0), steps=500)
+    run.positions, run.losses, run.status
+
+Everything here is pure numpy + numba (no Qt); the desktop app lives in
+``simulator.gui`` and is started with ``losslab``.
+"""
+
+from .core.diagnostics import (
+    CriticalPoint,
+    PointAnalysis,
+    SaddleEpisode,
+    analyze_point,
+    describe_episode,
+    find_critical_points,
+    saddle_episodes,
+)
+from .core.engine import (
+    MAX_STEPS,
+    STATUSES,
+    BatchResult,
+    Trajectory,
+    simulate,
+    simulate_batch,
+)
+from .core.expressions import ExpressionError, surface_from_expression
+from .core.optimizers import (
+    OPTIMIZERS,
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    Adamax,
+    AdamW,
+    Lion,
+    NAdam,
+    Newton,
+    Optimizer,
+    RAdam,
+    RMSprop,
+    optimizer_from_dict,
+)
+from .core.schedules import (
+    SCHEDULES,
+    ConstantLR,
+    ConstantSchedule,
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    ExponentialLR,
+    LinearLR,
+    MultiStepLR,
+    OneCycleLR,
+    Schedule,
+    SequentialLR,
+    StepLR,
+    schedule_from_dict,
+)
+from .core.surface import Surface
+from .core.surfaces import get_surface, list_surfaces, surface_parameters
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MAX_STEPS", "OPTIMIZERS", "SCHEDULES", "STATUSES",
+    "SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Newton", "RAdam",
+    "RMSprop", "Lion", "Optimizer", "optimizer_from_dict",
+    "ConstantLR", "ConstantSchedule", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+    "CyclicLR", "ExponentialLR", "LinearLR", "MultiStepLR", "OneCycleLR", "Schedule",
+    "SequentialLR", "StepLR", "schedule_from_dict",
+    "Surface", "get_surface", "list_surfaces", "surface_parameters",
+    "ExpressionError", "surface_from_expression",
+    "BatchResult", "Trajectory", "simulate", "simulate_batch",
+    "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
+    "find_critical_points", "saddle_episodes",
+]

@@ -18,6 +18,7 @@ from .field import SID_EXPR, SID_LINREG, data_fgh, fg, fg_block, fgh
 from .optim import (
     O_ADAM,
     O_NEWTON,
+    hp_tuple,
     initial_slot0,
     newton_step,
     opt_update_block,
@@ -31,15 +32,18 @@ BLOCK = 256
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+@njit(**_JIT)
 def eval_points(spec, xs, ys, order, out, nreg):
     """Evaluate at ``len(xs)`` points into ``out`` (n, 6): f, gx, gy, hxx, hxy, hyy.
 
     Orders 0 and 1 fill columns 0..2 (Hessian columns are left as nan); order 2 fills all.
+    Serial on purpose: most calls are small (a cursor point, a critical-point search),
+    where waking a thread pool costs more than the work; a 512 x 512 grid of a built-in
+    surface still takes only milliseconds.
     """
     n = xs.shape[0]
     nblocks = (n + BLOCK - 1) // BLOCK
-    for blk in prange(nblocks):
+    for blk in range(nblocks):
         i0 = blk * BLOCK
         m = min(BLOCK, n - i0)
         if order >= 2:
@@ -119,10 +123,11 @@ def _trajectory_loop(
     B, nb = _minibatch(spec, batch)
     epoch = -1
     newton = oid == O_NEWTON
-    lam = hp[0]
+    h = hp_tuple(hp)
+    lam = h[0]
     x = x0
     y = y0 if dim == 2 else 0.0
-    sx0 = initial_slot0(oid, hp)
+    sx0 = initial_slot0(oid, h)
     sy0 = sx0
     sx1 = 0.0
     sx2 = 0.0
@@ -154,11 +159,11 @@ def _trajectory_loop(
             _, _, _, hxx, hxy, hyy = fgh(spec, x, y, regs)
             x, y = newton_step(lr, lam, dim, x, y, gx, gy, hxx, hxy, hyy)
         else:
-            k0, k1, k2, k3, mu_prod = step_coefs(oid, hp, t + 1, lr, mu_prod)
-            x, sx0, sx1, sx2 = update_coord(oid, hp, t + 1, lr, k0, k1, k2, k3, x, gx,
+            k0, k1, k2, k3, mu_prod = step_coefs(oid, h, t + 1, lr, mu_prod)
+            x, sx0, sx1, sx2 = update_coord(oid, h, t + 1, lr, k0, k1, k2, k3, x, gx,
                                             sx0, sx1, sx2)
             if dim == 2:
-                y, sy0, sy1, sy2 = update_coord(oid, hp, t + 1, lr, k0, k1, k2, k3, y, gy,
+                y, sy0, sy1, sy2 = update_coord(oid, h, t + 1, lr, k0, k1, k2, k3, y, gy,
                                                 sy0, sy1, sy2)
         if not (math.isfinite(x) and math.isfinite(y)):
             return t + 1, 2
@@ -210,14 +215,16 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, cl
     B, nb = _minibatch(spec, batch)
     epoch = -1
     newton = oid == O_NEWTON
-    s0 = initial_slot0(oid, hp)
+    h = hp_tuple(hp)
+    lam = h[0]
+    s0 = initial_slot0(oid, h)
+    fmin = np.empty(BLOCK)
     for i in range(m):
         P[0, i] = starts[i0 + i, 0]
         P[1, i] = starts[i0 + i, 1] if dim == 2 else 0.0
         S[0, 0, i] = s0
         S[0, 1, i] = s0
         out[i0 + i, B_FLIPS] = 0.0
-        out[i0 + i, B_BAD] = -1.0
     mu_prod = 1.0
     tail = steps - window
     for t in range(steps):
@@ -225,13 +232,11 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, cl
         if t == 0:
             for i in range(m):
                 out[i0 + i, B_F0] = F[i]
-                out[i0 + i, B_FMIN] = F[i]
+                fmin[i] = F[i]
         else:
+            # non-finite values propagate to the end, where they mark the run diverged
             for i in range(m):
-                out[i0 + i, B_FMIN] = min(out[i0 + i, B_FMIN], F[i])
-        for i in range(m):
-            if not math.isfinite(F[i] + G[0, i] + G[1, i]) and out[i0 + i, B_BAD] < 0.0:
-                out[i0 + i, B_BAD] = t
+                fmin[i] = min(fmin[i], F[i])
         if t == tail:
             for i in range(m):
                 out[i0 + i, B_FWIN] = F[i]
@@ -254,10 +259,10 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, cl
         if newton:
             for i in range(m):
                 _, _, _, hxx, hxy, hyy = fgh(spec, P[0, i], P[1, i], regs)
-                P[0, i], P[1, i] = newton_step(lrs[t], hp[0], dim, P[0, i], P[1, i], G[0, i],
+                P[0, i], P[1, i] = newton_step(lrs[t], lam, dim, P[0, i], P[1, i], G[0, i],
                                                G[1, i], hxx, hxy, hyy)
         else:
-            mu_prod = opt_update_block(oid, hp, t + 1, lrs[t], P, G, S, m, dim, mu_prod)
+            mu_prod = opt_update_block(oid, h, t + 1, lrs[t], P, G, S, m, dim, mu_prod)
         if t >= tail:
             # count direction reversals: successive moves pointing against each other
             for i in range(m):
@@ -271,8 +276,8 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, cl
         x = P[0, i]
         y = P[1, i]
         f, gx, gy, hxx, hxy, hyy = fgh(spec, x, y, regs)
-        if not math.isfinite(f + gx + gy) and out[i0 + i, B_BAD] < 0.0:
-            out[i0 + i, B_BAD] = steps
+        finite = math.isfinite(f + gx + gy + x + y)
+        out[i0 + i, B_BAD] = -1.0 if finite and (steps == 0 or math.isfinite(fmin[i])) else steps
         out[i0 + i, B_X] = x
         out[i0 + i, B_Y] = y
         out[i0 + i, B_F] = f
@@ -286,7 +291,7 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, cl
             out[i0 + i, B_FMIN] = f
             out[i0 + i, B_FWIN] = f
         else:
-            out[i0 + i, B_FMIN] = min(out[i0 + i, B_FMIN], f)
+            out[i0 + i, B_FMIN] = min(fmin[i], f)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
@@ -297,7 +302,7 @@ def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, clip, batc
     ``stream=i`` bit for bit. ``out`` (n, B_NCOL) receives the final point, its value,
     gradient and Hessian, the initial and smallest loss, the loss at the start of the last
     ``window`` updates, the number of direction reversals in that window, and the first
-    step at which a value was non-finite (-1 if none).
+    step count if a value ended non-finite (-1 if none).
     """
     n = starts.shape[0]
     nblocks = (n + BLOCK - 1) // BLOCK
