@@ -216,10 +216,12 @@ class MainWindow(QMainWindow):
         self._make_toolbar()
         self._make_status_bar()
         self._connect()
-        self._default_state = self.saveState()
         self.resize(1280, 800)
+        self._restored_layout = False
         if restore:
             self.restore_settings()
+        if not self._restored_layout:
+            QTimer.singleShot(0, self._initial_sizes)
         self._update_title()
         self._on_surface_changed()
 
@@ -562,13 +564,33 @@ class MainWindow(QMainWindow):
             self.set_theme("system")
 
     # ---- layout ------------------------------------------------------------------------------
+    def _initial_sizes(self) -> None:
+        # docks as narrow as their contents allow: the views get the width
+        w = self.width()
+        side = max(300, min(380, w // 5))
+        self.resizeDocks([self.dock_lanes, self.dock_diagnostics], [side, side],
+                         Qt.Orientation.Horizontal)
+        h = self.center_split.height()
+        self.center_split.setSizes([int(h * 0.74), h - int(h * 0.74)])
+        if self.surface3d is not None:
+            vw = self.views_2d.width()
+            self.views_2d.setSizes([int(vw * 0.55), vw - int(vw * 0.55)])
+
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
         for d in self.docks:
-            d.setVisible(True)
             d.setFloating(False)
+            d.setVisible(True)
+        self.removeDockWidget(self.dock_diagnostics)
+        for d in (self.dock_lanes, self.dock_training, self.dock_surface):
+            self.removeDockWidget(d)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock_lanes)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_diagnostics)
+        self.tabifyDockWidget(self.dock_lanes, self.dock_training)
+        self.tabifyDockWidget(self.dock_training, self.dock_surface)
+        for d in self.docks:
+            d.show()
         self.dock_lanes.raise_()
-        self.center_split.setSizes([3 * self.height() // 4, self.height() // 4])
+        self._initial_sizes()
 
     # ---- files ----------------------------------------------------------------------------------
     def _message(self, title: str, text: str, detail: str = "",
@@ -721,11 +743,15 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
         state = g.get_bytes(st.KEY_STATE)
         if state is not None and not state.isEmpty():
-            self.restoreState(state)
+            self._restored_layout = bool(self.restoreState(state))
         sizes = g.get_json("center_split")
         if isinstance(sizes, list) and len(sizes) == 2 and all(
                 isinstance(v, int) and v > 0 for v in sizes):
             self.center_split.setSizes(sizes)
+        sizes = g.get_json("views_split")
+        if isinstance(sizes, list) and len(sizes) == 2 and all(
+                isinstance(v, int) and v > 0 for v in sizes):
+            self.views_2d.setSizes(sizes)
         show3d = g.get_bool("show_3d", True)
         if self.surface3d is not None:
             self.act_show_3d.setChecked(show3d)
@@ -751,6 +777,8 @@ class MainWindow(QMainWindow):
         g.set(st.KEY_GEOMETRY, self.saveGeometry())
         g.set(st.KEY_STATE, self.saveState())
         g.set_json("center_split", [int(v) for v in self.center_split.sizes()])
+        if self.surface3d is not None and self.surface3d.isVisible():
+            g.set_json("views_split", [int(v) for v in self.views_2d.sizes()])
         g.set("show_3d", self.act_show_3d.isChecked())
         a = self.settings.group("animation")
         a.set("speed", float(self.animator.speed))

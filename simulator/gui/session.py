@@ -114,17 +114,32 @@ def _nice(v: float) -> float:
     return float(f"{m * 10**e:.3g}")
 
 
+def _curvature(surface, start) -> float:
+    """A curvature scale for gradient steps: the largest |eigenvalue| of the Hessian at
+    the start, or the median of it over the domain when that is larger (a start on a
+    flat spot must not give a rate that explodes one step later)."""
+    try:
+        pts = [np.asarray(start, dtype=float).reshape(-1)]
+        axes = [np.linspace(lo, hi, 9) for lo, hi in surface.domain]
+        grid = np.stack(np.meshgrid(*axes), -1).reshape(-1, surface.dim)
+        h = surface.hessian(np.vstack([pts[0][None, :], grid]))
+        h = h.reshape(-1, surface.dim, surface.dim)
+        eig = np.abs(np.linalg.eigvalsh(0.5 * (h + np.swapaxes(h, 1, 2)))).max(axis=1)
+    except Exception:  # noqa: BLE001 - undefined Hessian: fall back to the domain size
+        return float("nan")
+    eig = eig[np.isfinite(eig)]
+    if not len(eig):
+        return float("nan")
+    return float(max(eig[0], np.median(eig)))
+
+
 def preset_lr(rule: tuple[str, float], surface, start) -> float:
     kind, c = rule
     if kind == "fixed":
         return c
     if kind == "size":
         return _nice(c * surface.scale)
-    try:
-        h = np.atleast_2d(surface.hessian(np.asarray(start, dtype=float)))
-        lam = float(np.max(np.abs(np.linalg.eigvalsh(0.5 * (h + h.T)))))
-    except Exception:  # noqa: BLE001 - undefined Hessian: fall back to the domain size
-        lam = float("nan")
+    lam = _curvature(surface, start)
     if not (lam > 1e-12 and math.isfinite(lam)):
         return _nice(0.01 * surface.scale)
     return _nice(c / lam)
@@ -138,6 +153,19 @@ def make_preset(name: str, surface, start) -> tuple[Optimizer, dict]:
     except KeyError:
         raise ValueError(f"unknown preset {name!r}: use one of {', '.join(PRESETS)}") from None
     return cls(lr=preset_lr(rule, surface, start), **fixed), dict(lane_kw)
+
+
+def suggested_lr(optimizer: Optimizer, surface, start) -> float:
+    """A learning rate for ``optimizer`` that visibly moves on ``surface`` from ``start``
+    (the rule of the preset it resembles)."""
+    rule = ("size", 0.01)
+    for cls, fixed, r, _kw in PRESETS.values():
+        if type(optimizer) is cls:
+            if cls is SGD and (optimizer.momentum > 0) != ("momentum" in fixed):
+                continue
+            rule = r
+            break
+    return preset_lr(rule, surface, start)
 
 
 # ---- (de)serialisation helpers ------------------------------------------------------------
@@ -471,6 +499,25 @@ class Session(QObject):
         """Add a lane from a preset name (``"Momentum"``), tuned to the current scene."""
         opt, kw = make_preset(preset, self.surface, self.start)
         return self.add_lane(opt, name=preset, **kw)
+
+    def suggest_learning_rates(self) -> None:
+        """Give every lane a learning rate suited to the current surface and start
+        (after switching surfaces, the old rates may crawl or explode)."""
+        changed = False
+        for lane in self.lanes:
+            start = lane.start if lane.start is not None else self.start
+            lr = suggested_lr(lane.optimizer, self.surface, start)
+            try:
+                opt = lane.optimizer.replace(lr=lr)
+                self._check_schedule(lane.schedule or self.schedule, lr, self.steps)
+            except ValueError:
+                continue
+            if opt != lane.optimizer:
+                lane.optimizer = opt
+                changed = True
+        if changed:
+            self.lanes_changed.emit()
+            self.recompute()
 
     def remove_lane(self, i: int) -> None:
         if not 0 <= i < len(self.lanes):

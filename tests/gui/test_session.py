@@ -280,3 +280,14 @@ def test_corrupt_content_leaves_the_scene_untouched(session, edit):
     with pytest.raises(ValueError):
         s.load_dict(d)
     assert s.to_dict() == before
+
+
+def test_suggested_learning_rates_move_on_a_new_surface(session):
+    s = session
+    s.set_surface(get_surface("parabola"))
+    s.suggest_learning_rates()
+    s.flush()
+    for lane in s.lanes:
+        run = s.results[lane.uid]
+        assert run.status != "diverged", lane.name
+        assert abs(run.positions[-1][0] - s.start[0]) > 1.0, lane.name

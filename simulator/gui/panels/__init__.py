@@ -305,6 +305,7 @@ class PairField(QWidget):
         super().__init__(parent)
         self.integer = integer
         self.entries = []
+        self.labels = []
         self.error = ErrorLabel()
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -314,6 +315,7 @@ class PairField(QWidget):
                 ql = QLabel(lab)
                 ql.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
                 row.addWidget(ql)
+            self.labels.append(ql if lab else None)
             e = QLineEdit()
             e.setAlignment(Qt.AlignmentFlag.AlignRight)
             e.setMinimumWidth(48)
@@ -330,7 +332,17 @@ class PairField(QWidget):
     def value(self) -> tuple:
         return self._value
 
+    def set_count(self, n: int) -> None:
+        """Show only the first ``n`` entries (a 1-D start point has no y)."""
+        for i, (e, lab) in enumerate(zip(self.entries, self.labels)):
+            e.setVisible(i < n)
+            if lab is not None:
+                lab.setVisible(i < n)
+
     def set_value(self, v) -> None:
+        v = tuple(v)
+        if len(v) < len(self.entries):  # keep hidden entries' text
+            v = v + tuple(self._value[len(v):])
         self._value = tuple(float(x) for x in v)
         for e, x in zip(self.entries, self._value):
             e.setText(fmt_number(x, self.integer))
@@ -346,7 +358,9 @@ class PairField(QWidget):
         if texts == [fmt_number(x, self.integer) for x in self._value]:
             return
         try:
-            v = tuple(float(parse_number(t, self.integer)) for t in texts)
+            v = tuple(float(parse_number(t, self.integer))
+                      for t, e in zip(texts, self.entries) if not e.isHidden())
+            v = v + tuple(self._value[len(v):])
         except ValueError as e:
             self.error.show_message(str(e))
             return

@@ -194,7 +194,7 @@ class LaneEditor(QWidget):
         dim = s.surface.dim if s.surface is not None else 2
         self.start_field.setEnabled(lane.start is not None)
         self.start_field.set_value(lane.start if lane.start is not None else s.start)
-        self.start_field.entries[-1].setVisible(dim == 2)
+        self.start_field.set_count(dim)
         self.message.clear_message()
 
     def _build_hp(self, opt: Optimizer) -> None:
@@ -326,6 +326,14 @@ class LanesPanel(QWidget):
         self.dup_btn.setToolTip("Duplicate the selected lane (then change one setting to "
                                 "compare)")
         self.dup_btn.clicked.connect(self.duplicate_selected)
+        self.tune_btn = QToolButton()
+        self.tune_btn.setText("Fit learning rates")
+        self.tune_btn.setToolTip(
+            "Give every lane a learning rate that suits this surface: about 1/curvature at "
+            "the start for gradient descent and momentum, a step of about 1% of the domain "
+            "for adaptive methods"
+        )
+        self.tune_btn.clicked.connect(session.suggest_learning_rates)
         self.message = ErrorLabel()
 
         buttons = QHBoxLayout()
@@ -334,6 +342,7 @@ class LanesPanel(QWidget):
         buttons.addWidget(self.dup_btn)
         buttons.addWidget(self.remove_btn)
         buttons.addStretch(1)
+        buttons.addWidget(self.tune_btn)
 
         self.editor = LaneEditor(session)
         scroll = QScrollArea()

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -262,15 +263,18 @@ class SchedulePreview(pg.PlotWidget):
         pi.setLabel("left", "learning rate")
         for ax in ("left", "bottom"):
             pi.getAxis(ax).setStyle(tickFont=self.font())
+            pi.getAxis(ax).enableAutoSIPrefix(False)  # "(x1e-3)" labels confuse with log
         self.setToolTip("The learning rate each lane uses at every step, after the schedule")
 
     def show_session(self, session) -> None:
         pi = self.getPlotItem()
         pi.clear()
-        fg = self.palette().color(self.foregroundRole())
+        fg = self.palette().color(QPalette.ColorRole.WindowText)
         for ax in ("left", "bottom"):
             pi.getAxis(ax).setPen(fg)
             pi.getAxis(ax).setTextPen(fg)
+        pi.setLabel("bottom", "step", color=fg.name())
+        pi.setLabel("left", "learning rate", color=fg.name())
         steps = session.steps
         for lane in session.lanes:
             if not lane.enabled:
