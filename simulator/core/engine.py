@@ -357,7 +357,7 @@ def _classify_trajectory(traj: Trajectory, k: int, steps: int, reason: int) -> N
     traj.status = STATUSES[code]
     pt = ", ".join(f"{v:.4g}" for v in P[-1])
     if code == DIVERGED:
-        traj.status_step = n
+        traj.status_step = n if reason else _divergence_onset(traj)
         if reason == 1:
             traj.status_reason = (
                 f"the loss or gradient is not finite at step {k} "
@@ -390,6 +390,18 @@ def _classify_trajectory(traj: Trajectory, k: int, steps: int, reason: int) -> N
             traj.status_reason = "the loss stopped going down"
     else:
         traj.status_reason = "the loss is still going down"
+
+
+def _divergence_onset(traj: Trajectory) -> int:
+    """The first step at which the divergence rule held (see ``classify``)."""
+    L = traj.losses
+    s = traj.surface
+    low = np.minimum.accumulate(L)
+    with np.errstate(invalid="ignore", over="ignore"):
+        gap = np.maximum(L[0] - low, 1e-3 * (1.0 + abs(L[0])))
+        far = np.linalg.norm(traj.positions - np.asarray(s.center), axis=1) > 5.0 * s.scale
+        hit = np.nonzero(((L - low) > 1e3 * gap) | far)[0]
+    return int(hit[0]) if len(hit) else traj.n_steps
 
 
 def simulate_batch(
