@@ -365,6 +365,15 @@ def _classify_trajectory(traj: Trajectory, k: int, steps: int, reason: int) -> N
             )
         elif reason == 2:
             traj.status_reason = f"the update at step {k} overflowed; the run stops at step {n}"
+        elif f_end < f0:
+            traj.status_reason = (
+                f"the run left the domain (now at ({pt})) while the loss kept falling, to "
+                f"{f_end:.4g}: the surface has no minimum in that direction"
+            )
+        elif dist > 5.0 * s.scale and f_end - losses.min() <= 1e3 * max(
+            f0 - losses.min(), 1e-3 * (1.0 + abs(f0))
+        ):
+            traj.status_reason = f"the run left the domain: now at ({pt})"
         else:
             traj.status_reason = (
                 f"the loss grew from {f0:.4g} to {f_end:.4g}: each step overshoots by more "
