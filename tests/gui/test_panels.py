@@ -211,12 +211,16 @@ def test_training_bad_entry_keeps_value(session, qtbot):
 def test_training_schedule_steps_seed_noise_clip(session, qtbot):
     p = TrainingPanel(session)
     qtbot.addWidget(p)
+    p.show()  # the preview draws only while visible
     ed = p.schedule_editor
     ed.combo.setCurrentIndex(ed.combo.findData("CosineAnnealingLR"))
     assert session.schedule.name == "CosineAnnealingLR"
     assert session.schedule.T_max == session.steps  # defaults fitted to the run
     assert "cos" in ed.formula.text()
     assert len(p.preview.getPlotItem().listDataItems()) == 4
+    session.update_lane(0, enabled=False)
+    assert len(p.preview.getPlotItem().listDataItems()) == 3
+    session.update_lane(0, enabled=True)
     w, kind = ed._inputs["eta_min"]
     w.setText("-1")
     w.editingFinished.emit()

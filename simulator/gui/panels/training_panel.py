@@ -267,33 +267,60 @@ class SchedulePreview(pg.PlotWidget):
         self.setToolTip("The learning rate each lane uses at every step, after the schedule")
 
     def show_session(self, session) -> None:
+        """Redraw from ``session`` (only what changed; later if hidden behind a tab)."""
+        self._session = session
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
         pi = self.getPlotItem()
-        pi.clear()
         fg = self.palette().color(QPalette.ColorRole.WindowText)
-        for ax in ("left", "bottom"):
-            pi.getAxis(ax).setPen(fg)
-            pi.getAxis(ax).setTextPen(fg)
-        pi.setLabel("bottom", "step", color=fg.name())
-        pi.setLabel("left", "learning rate", color=fg.name())
+        if fg.name() != getattr(self, "_fg", None):
+            self._fg = fg.name()
+            for ax in ("left", "bottom"):
+                pi.getAxis(ax).setPen(fg)
+                pi.getAxis(ax).setTextPen(fg)
+            pi.setLabel("bottom", "step", color=fg.name())
+            pi.setLabel("left", "learning rate", color=fg.name())
+        if not hasattr(self, "_curves"):
+            self._curves: dict[int, tuple[object, pg.PlotDataItem]] = {}
         steps = session.steps
+        seen = set()
         for lane in session.lanes:
             if not lane.enabled:
                 continue
             sched = session.effective(lane)["schedule"]
+            color = palette.display_color(lane.color).name()
+            key = (sched, lane.optimizer.lr, steps, color)
+            seen.add(lane.uid)
+            old = self._curves.get(lane.uid)
+            if old is not None and old[0] == key:
+                continue
             try:
                 lrs = sched.learning_rates(lane.optimizer.lr, steps)
             except ValueError:
                 continue
             lrs = np.where(lrs > 0, lrs, np.nan)
-            if not np.any(np.isfinite(lrs)):
-                continue
             k = np.arange(len(lrs))
             if len(lrs) > 2000:  # a preview: 2000 points are plenty
                 idx = np.linspace(0, len(lrs) - 1, 2000).astype(int)
                 k, lrs = k[idx], lrs[idx]
-            pen = pg.mkPen(palette.display_color(lane.color), width=2)
-            pi.plot(k, lrs, pen=pen, connect="finite")
+            pen = pg.mkPen(color, width=2)
+            if old is None:
+                item = pi.plot(k, lrs, pen=pen, connect="finite")
+            else:
+                item = old[1]
+                item.setData(k, lrs, connect="finite")
+                item.setPen(pen)
+            self._curves[lane.uid] = (key, item)
+        for uid in [u for u in self._curves if u not in seen]:
+            pi.removeItem(self._curves.pop(uid)[1])
         pi.enableAutoRange()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        super().showEvent(event)
+        if getattr(self, "_dirty", False):
+            self.show_session(self._session)
 
 
 class TrainingPanel(QWidget):
