@@ -156,8 +156,10 @@ class ShortcutsDialog(QDialog):
         self.setWindowTitle("Keyboard shortcuts \u2014 LossLab")
         rows = []
         for act in window.shortcut_actions():
+            # standard keys also bind multimedia keys ("Open", "Save"): list real keys
             keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
-                             for k in act.shortcuts())
+                             for k in act.shortcuts()
+                             if k.count() and k[0].key().value < 0x01000060)
             if keys:
                 rows.append((keys, act.text().replace("&", "")))
         rows.extend(MOUSE_HINTS)
@@ -165,6 +167,8 @@ class ShortcutsDialog(QDialog):
         table.setObjectName("shortcuts")
         table.setHorizontalHeaderLabels(["Keys / mouse", "Action"])
         table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+        table.setAlternatingRowColors(True)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         for r, (k, a) in enumerate(rows):
