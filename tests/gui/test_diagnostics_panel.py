@@ -85,7 +85,7 @@ def test_adaptive_lanes_get_a_note_not_a_warning(qtbot, quad):
     p = _panel(qtbot, quad)
     assert not p.lane_box.warning_shown()
     assert not p.lane_box.note.isHidden()
-    assert "Adam" in p.lane_box.note.text()
+    assert "GD" in p.lane_box.note.text() and "adaptive" in p.lane_box.note.text()
 
 
 def test_momentum_limit():

@@ -98,10 +98,9 @@ def sgd_limit(optimizer, lam_max: float) -> float | None:
 
 
 def _matrix_text(h) -> str:
+    """One line, rows separated by ';' (the panel is narrow and short)."""
     h = np.atleast_2d(np.asarray(h, dtype=float))
-    cells = [[fmt(v) for v in row] for row in h]
-    w = max(len(c) for row in cells for c in row)
-    return "\n".join("[ " + "  ".join(c.rjust(w) for c in row) + " ]" for row in cells)
+    return "[" + ";  ".join("  ".join(fmt(v) for v in row) for row in h) + "]"
 
 
 class PointBox(QGroupBox):
@@ -201,11 +200,7 @@ class PointBox(QGroupBox):
                         f"{fmt(limit)}: its steps overshoot and grow here"
                     )
             elif np.isfinite(pa.max_stable_lr) and lr > pa.max_stable_lr:
-                notes.append(
-                    f"{lane.name}: learning rate {fmt(lr)} > 2/\u03bbmax, but "
-                    f"{type(lane.optimizer).__name__} rescales its steps, so the bound "
-                    "is only a guide"
-                )
+                notes.append(lane.name)
         if warn:
             icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
             path = _icon_uri(icon)
@@ -215,7 +210,12 @@ class PointBox(QGroupBox):
             self.warning.setVisible(True)
         else:
             self.warning.setVisible(False)
-        self.note.setText("\n".join(notes))
+        self.note.setText(
+            ", ".join(notes) + ": learning rate above 2/\u03bbmax, but adaptive optimizers "
+            "rescale their steps, so the bound is only a guide"
+            if notes
+            else ""
+        )
         self.note.setVisible(bool(notes))
         self.describe.setText(pa.describe())
 
@@ -382,6 +382,9 @@ class DiagnosticsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        # sizing columns to contents must not read every row of a 100 000-step run
+        self.table.horizontalHeader().setResizeContentsPrecision(40)
+        self._columns_for = None
         self.table.setToolTip("Select rows and press Ctrl+C to copy them as tab-separated text")
         self.copy_button = QPushButton("Copy all")
         self.copy_button.setToolTip("Copy every step of the selected lane (tab-separated)")
@@ -466,7 +469,10 @@ class DiagnosticsPanel(QWidget):
             self.steps_label.setText(f"{lane.name}: no run (disabled?)")
         else:
             self.steps_label.setText(f"<b>{lane.name}</b>: {run.n_steps} steps, {run.status}")
-        self.table.resizeColumnsToContents()
+        key = (self._run_uid, tuple(variables))
+        if key != self._columns_for:
+            self._columns_for = key
+            self.table.resizeColumnsToContents()
         self._fill_saddles()
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
@@ -514,6 +520,8 @@ class DiagnosticsPanel(QWidget):
         self.cursor_box.setTitle("Under the mouse")
         frame = getattr(self.session, "frame", 0)
         self.cursor_box.show_analysis(self._analyze(p), self._lanes_lr(frame))
+
+    set_cursor = show_cursor  # the name the main window connects cursor_moved to
 
     # ---- critical points and saddles ---------------------------------------------------
     def _fill_critical_points(self):

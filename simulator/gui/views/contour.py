@@ -17,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .common import (
     EIG_NEG,
@@ -144,6 +152,10 @@ class ContourView(QWidget):
             connect="pairs", pen=pg.mkPen(255, 255, 255, 90, width=1), skipFiniteCheck=True
         )
         self.contours.setZValue(-5)
+        # the colour map and the contour lines only change with the surface or the view:
+        # cache them as pixmaps so a frame repaints the paths, not 20 000 line segments
+        self.contours.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.addItem(self.contours)
 
         self.legend = pg.LegendItem(
@@ -215,12 +227,18 @@ class ContourView(QWidget):
     # ---- session handlers ---------------------------------------------------------------
     def _on_surface_changed(self):
         surface = getattr(self.session, "surface", None)
-        self._surface = surface
         if surface is None or surface.dim != 2:
+            # a 1-D curve is shown by the CurveView: draw nothing here
+            self._surface = None
             self.image.clear()
             self.contours.setData([], [])
+            for it in self._cp_items.values():
+                it.setData([], [])
             self._grid = None
+            self._on_start_changed()
+            self._on_trajectories_changed()
             return
+        self._surface = surface
         (xs, ys), values = surface.grid(GRID_N)
         self._grid = (xs, ys, values)
         self.log_check.blockSignals(True)

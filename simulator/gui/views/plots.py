@@ -12,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .common import is_selected, shown_lanes
 
@@ -104,6 +111,9 @@ class PlotsPanel(QWidget):
                 items = {}
                 for key, p in self.plots.items():
                     it = pg.PlotDataItem(connect="finite")
+                    # the curves only change with the runs: cache them as pixmaps so
+                    # moving the frame line each frame does not repaint 3 x 8 curves
+                    it.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                     p.addItem(it)
                     items[key] = it
                 self._curves[lane.uid] = items

@@ -1,0 +1,144 @@
+"""GUI benchmark: frame time of the 2-D view and learning-rate-change-to-redraw latency.
+
+Prints figures, asserts nothing. Scene: 8 lanes x 2000 steps on Rosenbrock.
+
+* frame time: ``session.set_frame(i)`` + event processing + painting the whole contour
+  view into an image (``QWidget.render``), over N frames; mean and 95th percentile.
+* latency: a learning-rate change (``session.update_lane(i, lr=...)``, what the slider
+  does) -> the coalesced recompute of all 8 lanes -> the views' setData -> painted;
+  mean and 95th percentile (target: < 16 ms at p95, one frame at 60 Hz).
+
+Usage::
+
+    python bench/bench_gui.py [--frames 300] [--changes 60] [--size 1000x700] [--3d]
+
+Runs offscreen by default; ``--3d`` also times the 3-D view, which needs a display
+(``QT_QPA_PLATFORM=xcb`` with ``DISPLAY`` set, e.g. under ``xvfb-run``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _stats(ms):
+    import numpy as np
+
+    a = np.asarray(ms)
+    return f"mean {a.mean():6.2f} ms   p95 {np.percentile(a, 95):6.2f} ms   max {a.max():6.2f} ms"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--changes", type=int, default=60)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--lanes", type=int, default=8)
+    ap.add_argument("--size", default="1000x700")
+    ap.add_argument("--3d", dest="gl", action="store_true", help="also time the 3-D view")
+    args = ap.parse_args(argv)
+    if not args.gl:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from simulator.gui.panels.diagnostics_panel import DiagnosticsPanel
+    from simulator.gui.session import PRESETS, Session
+    from simulator.gui.views import ContourView, PlotsPanel
+
+    s = Session()
+    s.set_training(steps=args.steps)
+    names = [n for n in PRESETS if n != "Newton"]
+    while len(s.lanes) < args.lanes:
+        s.add_preset(names[len(s.lanes) % len(names)])
+    s.flush()
+    w, h = (int(v) for v in args.size.split("x"))
+    contour = ContourView(s)
+    contour.resize(w, h)
+    plots = PlotsPanel(s)
+    plots.resize(w, 260)
+    diag = DiagnosticsPanel(s)
+    diag.resize(420, 800)
+    for wid in (contour, plots, diag):
+        wid.show()
+    app.processEvents()
+    image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+
+    def paint(widget):
+        widget.render(image)
+
+    lens = [len(r.positions) for r in s.results.values()]
+    print(
+        f"scene: {len(s.lanes)} lanes x {args.steps} steps on {s.surface.name} "
+        f"(points per lane: {min(lens)}-{max(lens)}), view {w}x{h}, "
+        f"platform {app.platformName()}"
+    )
+
+    # ---- frame time -----------------------------------------------------------------------
+    for i in range(20):  # warm-up
+        s.set_frame(i)
+        app.processEvents()
+        paint(contour)
+    frame_ms = []
+    update_ms = []
+    for i in range(args.frames):
+        frame = (i * 7) % (args.steps + 1)
+        t0 = time.perf_counter()
+        s.set_frame(frame)
+        t1 = time.perf_counter()
+        app.processEvents()
+        paint(contour)
+        t2 = time.perf_counter()
+        update_ms.append((t1 - t0) * 1e3)
+        frame_ms.append((t2 - t0) * 1e3)
+    print(f"frame (set_frame, all views' handlers):  {_stats(update_ms)}")
+    print(f"frame + paint of the 2-D view:           {_stats(frame_ms)}")
+
+    # ---- learning-rate change -> redrawn paths ----------------------------------------------
+    lat = []
+    compute = []
+    base = s.lanes[0].optimizer.lr
+    for i in range(args.changes):
+        lr = base * (1.0 + 0.5 * ((i % 10) / 10.0))
+        t0 = time.perf_counter()
+        s.update_lane(0, lr=lr)
+        # the session recomputes on a zero-delay timer: let the event loop run it
+        while s._timer.isActive():
+            app.processEvents()
+        t1 = time.perf_counter()
+        paint(contour)
+        t2 = time.perf_counter()
+        compute.append((t1 - t0) * 1e3)
+        lat.append((t2 - t0) * 1e3)
+    print(f"lr change -> recompute + views updated:  {_stats(compute)}")
+    print(f"lr change -> 2-D view repainted:         {_stats(lat)}   (target p95 < 16 ms)")
+
+    if args.gl:
+        from simulator.gui.views.surface3d import Surface3DView
+
+        v3 = Surface3DView(s)
+        v3.resize(w, h)
+        v3.show()
+        for _ in range(10):
+            app.processEvents()
+        ms = []
+        for i in range(min(args.frames, 120)):
+            t0 = time.perf_counter()
+            s.set_frame((i * 7) % (args.steps + 1))
+            v3.gl.repaint()
+            app.processEvents()
+            ms.append((time.perf_counter() - t0) * 1e3)
+        print(f"3-D view frame (repaint):               {_stats(ms)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
