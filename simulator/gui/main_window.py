@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         self._make_toolbar()
         self._make_status_bar()
         self._connect()
-        self.resize(1280, 800)
+        self._default_geometry()
         self._restored_layout = False
         if restore:
             self.restore_settings()
@@ -568,6 +568,20 @@ class MainWindow(QMainWindow):
             self.set_theme("system")
 
     # ---- layout ------------------------------------------------------------------------------
+    def _default_geometry(self) -> None:
+        # first start: most of the screen (all of a small one), centred
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        avail = screen.availableGeometry()
+        if avail.width() <= 1440 or avail.height() <= 900:
+            w, h = avail.width(), avail.height()
+        else:
+            w, h = min(int(avail.width() * 0.9), 2200), min(int(avail.height() * 0.9), 1300)
+        self.resize(w, h)
+        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
+
     def _initial_sizes(self) -> None:
         # docks as narrow as their contents allow: the views get the width
         w = self.width()
