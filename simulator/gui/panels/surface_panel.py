@@ -123,6 +123,11 @@ class SurfacePanel(QWidget):
         session.surface_changed.connect(self._on_surface_changed)
         self._on_surface_changed()
 
+        from .formula_field import FormulaField
+
+        self.formula_field = FormulaField(session)
+        self.add_section("Type a formula", self.formula_field)
+
     def add_section(self, title: str, widget: QWidget) -> None:
         """Add a way of making surfaces (formula entry, brush) under the library."""
         self.extra.addWidget(section_label(title))
