@@ -295,10 +295,37 @@ def bench_warm_start(args) -> None:
 
 
 # ---- (d) memory ------------------------------------------------------------------------------
-def _rss_peak_mb() -> float:
+def _status_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return float(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return None
+
+
+def _rss_mark() -> float:
+    """Reset the peak-RSS mark (Linux: clear_refs 5) and return the current RSS in MB."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    now = _status_mb("VmRSS")
+    if now is not None:
+        return now
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _rss_peak_mb() -> float:
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return peak
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def child_memory(what: str) -> None:
@@ -312,7 +339,7 @@ def child_memory(what: str) -> None:
     s = sim.get_surface("rosenbrock")
     if what == "traj":
         sim.simulate(s, sim.Adam(lr=LR), start=ROSEN_START, steps=10)  # load kernels
-        rss0 = _rss_peak_mb()
+        rss0 = _rss_mark()
         tracemalloc.start()
         run = sim.simulate(s, sim.Adam(lr=LR), start=ROSEN_START, steps=10**6)
         peak = tracemalloc.get_traced_memory()[1]
@@ -328,7 +355,7 @@ def child_memory(what: str) -> None:
         steps = int(what.split(":")[1])
         starts = np.random.default_rng(0).uniform(-1, 1, size=(100_000, 2))
         sim.simulate_batch(s, sim.Adam(lr=LR), starts[:10], 5)  # load kernels
-        rss0 = _rss_peak_mb()
+        rss0 = _rss_mark()
         tracemalloc.start()
         sim.simulate_batch(s, sim.Adam(lr=LR), starts, steps)
         peak = tracemalloc.get_traced_memory()[1]
