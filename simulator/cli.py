@@ -21,7 +21,12 @@ import importlib
 import sys
 
 # name -> module implementing HELP, add_arguments(parser) and run(args)
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    # teaching labs and export (simulator/cli_commands.py)
+    "labs": "simulator.cli_commands.labs",
+    "open": "simulator.cli_commands.open",
+    "export": "simulator.cli_commands.export",
+}
 
 
 def _version() -> str:

@@ -1,0 +1,312 @@
+"""The ``losslab labs``, ``losslab open`` and ``losslab export`` commands.
+
+``simulator.cli`` maps each command name to a module with ``HELP``,
+``add_arguments(parser)`` and ``run(args)``. The three commands live together here and
+are exposed to that registry as ``simulator.cli_commands.labs`` / ``.open`` /
+``.export`` (small module objects registered in ``sys.modules`` when this module is
+imported, which is how ``importlib.import_module`` finds them).
+
+Exit status: 0 on success; 2 on bad input, with one line on stderr and no traceback (an
+invalid lab file, an unknown lab id, an unwritable path, an unknown extension, a bad
+option, or the 3-D view asked for without an OpenGL display); 1 when the export itself
+fails (the encoder crashed, the disk filled up); 130 when interrupted. A failed or
+interrupted export never leaves a half-written file at ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+import types
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+DEFAULT_FPS = 30
+DEFAULT_SIZE = (960, 540)
+MAX_FRAMES = 100_000
+
+
+class BadInput(Exception):
+    """Bad input: reported as one line and exit status 2."""
+
+
+def _fail(msg: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f"losslab: {msg}", file=sys.stderr)
+    return code
+
+
+def _load(ref: str):
+    """The lab ``ref`` (built-in id or file) or BadInput with a one-line reason."""
+    from simulator.core.labs import LabError, load_lab
+
+    try:
+        return load_lab(ref)
+    except LookupError as e:
+        raise BadInput(str(e).strip("'\"")) from None
+    except LabError as e:
+        raise BadInput(f"invalid lab: {e.one_line()}") from None
+
+
+# ---- labs ----------------------------------------------------------------------------------
+LABS_HELP = "list the built-in teaching labs, one line each"
+
+
+def labs_add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ids", action="store_true", help="print only the ids")
+
+
+def labs_run(args) -> int:
+    from simulator.core.labs import LabError, list_labs
+
+    try:
+        infos = list_labs()
+    except (LabError, LookupError) as e:
+        return _fail(f"a built-in lab is broken: {e}", EXIT_FAILED)
+    width = max((len(i.id) for i in infos), default=0)
+    for info in infos:
+        if args.ids:
+            print(info.id)
+        else:
+            print(f"{info.id:<{width}}  {info.title}: {info.summary}")
+    return EXIT_OK
+
+
+# ---- open ----------------------------------------------------------------------------------
+OPEN_HELP = "open the app on a lab (a built-in lab id or a lab file)"
+
+
+def open_add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("lab", metavar="LAB_ID_OR_FILE",
+                   help="a built-in lab id (see `losslab labs`) or a .json lab file")
+
+
+def open_run(args) -> int:
+    try:
+        lab = _load(args.lab)
+    except BadInput as e:
+        return _fail(str(e))
+    from simulator.gui import lab_dialogs
+    from simulator.gui.app import main as gui_main
+
+    lab_dialogs.open_on_start(lab)
+    return gui_main([sys.argv[0] if sys.argv else "losslab"])
+
+
+# ---- export --------------------------------------------------------------------------------
+EXPORT_HELP = ("export a lab as an animation (.mp4 .gif), an image (.png .svg) or data "
+               "(.csv .json); the format follows --out's extension")
+
+
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[xX\u00d7]\s*(\d+)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 960x540, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _fps(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 1 <= v <= 120:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 120, got {text}")
+    return v
+
+
+def export_add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("lab", metavar="LAB_ID_OR_FILE",
+                   help="a built-in lab id (see `losslab labs`) or a .json lab file")
+    p.add_argument("--out", "-o", required=True, metavar="PATH",
+                   help="output file: .mp4, .gif, .png, .svg (2-D only), .csv or .json")
+    p.add_argument("--frames", type=_positive_int, default=None, metavar="N",
+                   help="frames in an animation, from the start to the end of the run "
+                        "(default: one per step, at most 150)")
+    p.add_argument("--fps", type=_fps, default=DEFAULT_FPS, metavar="N",
+                   help=f"frames per second of an animation (default {DEFAULT_FPS})")
+    p.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="WxH",
+                   help="pixel size of an animation or image (default 960x540)")
+    p.add_argument("--view", choices=("2d", "3d", "both"), default="2d",
+                   help="2-D map, 3-D surface, or both side by side, above the loss plots "
+                        "(default 2d; 3d and both need an OpenGL display)")
+    p.add_argument("--step", type=int, default=None, metavar="K",
+                   help="the step an image shows (default: the lab's, else the last)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+class _Progress:
+    """Progress on stderr: a rewritten line on a terminal, every 10 % otherwise."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label = label
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last = -1
+        self.t0 = time.perf_counter()
+
+    def __call__(self, i: int, n: int) -> None:
+        if self.quiet or n <= 0:
+            return
+        pct = int(100 * i / n)
+        if self.tty:
+            print(f"\r{self.label}: {i}/{n} ({pct}%)", end="", file=sys.stderr, flush=True)
+        elif pct // 10 != self.last // 10 or i == n:
+            print(f"{self.label}: {i}/{n} ({pct}%)", file=sys.stderr, flush=True)
+        self.last = pct
+        if i == n and self.tty:
+            print(file=sys.stderr)
+
+
+def _prepare_qt(view: str) -> None:
+    """Choose the Qt platform before Qt is imported: offscreen for the 2-D view (no
+    display needed); the 3-D view needs a real or virtual X display."""
+    if "PySide6.QtGui" in sys.modules:
+        return
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if view == "2d":
+        if not os.environ.get("QT_QPA_PLATFORM"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform in ("offscreen", "minimal") or not has_display:
+        raise BadInput(
+            f"--view {view}: the 3-D view needs an OpenGL display and there is none "
+            f"({'QT_QPA_PLATFORM=' + platform if platform else 'DISPLAY is not set'}); "
+            f"run it under a virtual display, e.g. `xvfb-run -a losslab export ...`, "
+            f"or use --view 2d")
+
+
+def _qt_app():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["losslab"])
+    from simulator.gui import palette
+
+    palette.apply_scheme("light")  # exports look the same whatever the desktop theme
+    return app
+
+
+def export_run(args) -> int:
+    from simulator.export.data import Cancelled, check_writable
+    from simulator.export.render import export_kind
+    from simulator.export.video import EncoderError, check_size
+
+    try:
+        try:
+            kind = export_kind(args.out)
+        except ValueError as e:
+            raise BadInput(str(e)) from None
+        lab = _load(args.lab)
+        try:
+            check_writable(args.out)
+        except OSError as e:
+            raise BadInput(f"cannot write {args.out}: {e}") from None
+        if kind in ("mp4", "gif", "png", "svg"):
+            try:
+                check_size(args.size, kind)
+            except ValueError as e:
+                raise BadInput(f"--size: {e}") from None
+            if args.frames is not None and args.frames > MAX_FRAMES:
+                raise BadInput(f"--frames: at most {MAX_FRAMES:,}")
+            if kind == "svg" and args.view != "2d":
+                raise BadInput("--view: SVG is for the 2-D view; use .png for the 3-D view")
+            if lab.surface.dim == 1 and args.view != "2d":
+                raise BadInput(f"--view {args.view}: {lab.id} has a one-variable loss, "
+                               "shown by the 2-D curve view only")
+        if args.step is not None and not 0 <= args.step <= lab.steps:
+            raise BadInput(f"--step: must be from 0 to {lab.steps}")
+        return _export(lab, kind, args)
+    except BadInput as e:
+        return _fail(str(e))
+    except Cancelled:
+        return _fail("export cancelled; nothing was written", EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+    except (EncoderError, OSError) as e:
+        return _fail(f"export failed: {e}", EXIT_FAILED)
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback
+        return _fail(f"export failed: {type(e).__name__}: {e}", EXIT_FAILED)
+
+
+def _export(lab, kind: str, args) -> int:
+    from simulator.export import data
+
+    progress = _Progress(f"export {os.path.basename(args.out)}", args.quiet)
+    if kind in ("csv", "json"):
+        runs = data.runs_from_lab(lab)
+        if kind == "csv":
+            n = data.write_csv(runs, args.out, dim=lab.surface.dim, progress=progress)
+            what = f"{n} rows"
+        else:
+            data.write_json(lab.session_dict(), runs, args.out, lab=lab.to_dict())
+            what = f"{len(runs)} runs"
+        if not args.quiet:
+            print(f"wrote {args.out} ({what})", file=sys.stderr)
+        return EXIT_OK
+
+    _prepare_qt(args.view)
+    _qt_app()
+    from simulator.export.render import FrameRenderer, RenderError, render_animation
+    from simulator.export.render import session_for_lab as make_session
+
+    try:
+        session = make_session(lab)
+    except ValueError as e:
+        raise BadInput(f"the app refused the lab: {e}") from None
+    try:
+        renderer = FrameRenderer(session, args.view, args.size, title=lab.title,
+                                 log_scale=lab.view.log_scale, camera=lab.view.camera,
+                                 own_session=True)
+    except RenderError as e:
+        raise BadInput(str(e)) from None
+    try:
+        w, h = args.size
+        if kind in ("png", "svg"):
+            step = args.step
+            if step is None:
+                step = lab.view.frame if lab.view.frame is not None else lab.steps
+            (renderer.save_png if kind == "png" else renderer.save_svg)(args.out, step)
+            if not args.quiet:
+                print(f"wrote {args.out} (step {step}, {w}x{h})", file=sys.stderr)
+            return EXIT_OK
+        frames = args.frames or min(lab.steps + 1, 150)
+        t0 = time.perf_counter()
+        render_animation(renderer, args.out, frames, args.fps, progress=progress)
+        if not args.quiet:
+            dt = time.perf_counter() - t0
+            print(f"wrote {args.out} ({frames} frames, {w}x{h}, {args.fps:g} fps; "
+                  f"{frames / dt:.1f} frames/s)", file=sys.stderr)
+        return EXIT_OK
+    finally:
+        renderer.close()
+
+
+# ---- the registry's view: one module object per command ----------------------------------
+def _command_module(name: str, help_: str, add_arguments, run) -> types.ModuleType:
+    mod = types.ModuleType(f"{__name__}.{name}", help_)
+    mod.HELP = help_
+    mod.add_arguments = add_arguments
+    mod.run = run
+    sys.modules[mod.__name__] = mod
+    return mod
+
+
+labs = _command_module("labs", LABS_HELP, labs_add_arguments, labs_run)
+open = _command_module("open", OPEN_HELP, open_add_arguments, open_run)  # noqa: A001
+export = _command_module("export", EXPORT_HELP, export_add_arguments, export_run)

@@ -1,0 +1,242 @@
+"""Run data export: CSV (one row per lane and step) and JSON (the scene and every run).
+
+Headless: works from a :class:`~simulator.core.labs.Lab` (command line) or from the
+app's Session (duck-typed: ``lanes``, ``results``, ``to_dict()``), never imports Qt.
+Files are written to a temporary file next to the target and renamed over it only when
+complete, so a failed or cancelled export never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "losslab-export"
+VERSION = 1
+CSV_COLUMNS_2D = ("optimizer", "step", "x", "y", "loss", "grad_norm", "lr")
+CSV_COLUMNS_1D = ("optimizer", "step", "w", "loss", "grad_norm", "lr")
+
+
+class Cancelled(Exception):
+    """Raised inside an export when its ``cancel`` callback says stop."""
+
+
+@dataclass(frozen=True)
+class ExportRun:
+    """One lane's run as exported: its name, colour, optimizer and trajectory."""
+
+    name: str
+    color: str | None
+    optimizer: Any  # simulator.core.optimizers.Optimizer
+    run: Any  # simulator.core.engine.Trajectory
+    settings: dict | None = None  # the lane's effective schedule/noise/start, for JSON
+
+
+def runs_from_lab(lab, runs=None) -> list[ExportRun]:
+    """Simulate (or take ``runs`` from :meth:`Lab.run`) every enabled lane of ``lab``."""
+    pairs = lab.run() if runs is None else runs
+    out = []
+    for lane, run in pairs:
+        eff = lab.effective(lane)
+        out.append(ExportRun(lane.name, lane.color, lane.optimizer, run, _settings(eff)))
+    return out
+
+
+def runs_from_session(session) -> list[ExportRun]:
+    """The computed runs of the app's session, in lane order (enabled lanes only)."""
+    out = []
+    for lane in session.lanes:
+        run = session.results.get(lane.uid)
+        if run is None or not lane.enabled:
+            continue
+        eff = session.effective(lane) if hasattr(session, "effective") else {}
+        out.append(ExportRun(lane.name, lane.color, lane.optimizer, run, _settings(eff)))
+    return out
+
+
+def _settings(eff: dict) -> dict:
+    out = {}
+    for k, v in eff.items():
+        if k == "schedule":
+            out[k] = v.to_dict() if v is not None else None
+        elif isinstance(v, tuple):
+            out[k] = list(v)
+        else:
+            out[k] = v
+    return _jsonable(out)
+
+
+# ---- atomic files ----------------------------------------------------------------------------
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise OSError (with a readable message) when ``path`` cannot be written."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise OSError(f"{p} is a folder")
+    if not parent.is_dir():
+        raise OSError(f"the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OSError(f"cannot write in {parent} (permission denied)")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise OSError(f"cannot overwrite {p} (permission denied)")
+
+
+def temp_path_for(path: str | os.PathLike) -> str:
+    """A fresh temporary file next to ``path`` with the same extension (encoders pick
+    the format from it); the caller renames or removes it."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=f".part{p.suffix}",
+                               dir=str(p.parent) if str(p.parent) else ".")
+    os.close(fd)
+    return tmp
+
+
+def remove_quietly(path: str | os.PathLike) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
+    """Open a temporary file for writing; on success it replaces ``path``, on any
+    exception (including :class:`Cancelled`) it is removed and ``path`` is untouched."""
+    check_writable(path)
+    tmp = temp_path_for(path)
+    try:
+        kw = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+        with open(tmp, mode, **kw) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+# ---- CSV ---------------------------------------------------------------------------------------
+def _num(v: float) -> str:
+    if v is None or not math.isfinite(v):
+        return ""
+    return repr(float(v))
+
+
+def csv_rows(runs: list[ExportRun]) -> Iterator[list[str]]:
+    """Data rows (no header): optimizer, step, x, y (or w), loss, grad_norm, lr."""
+    for r in runs:
+        t = r.run
+        pos = np.asarray(t.positions)
+        loss = np.asarray(t.losses)
+        gn = np.asarray(t.grad_norms)
+        lrs = np.asarray(t.learning_rates)
+        for k in range(len(pos)):
+            lr = _num(lrs[k]) if k < len(lrs) else ""
+            yield [r.name, str(k), *(_num(v) for v in pos[k]), _num(loss[k]), _num(gn[k]), lr]
+
+
+def write_csv(runs: list[ExportRun], path: str | os.PathLike, dim: int | None = None,
+              cancel: Callable[[], bool] | None = None,
+              progress: Callable[[int, int], None] | None = None) -> int:
+    """Write every run as CSV: one row per lane and step; ``lr`` is the learning rate of
+    the update taken *from* that row's position (empty on a run's last row). Returns the
+    number of data rows."""
+    if dim is None:
+        dim = np.asarray(runs[0].run.positions).shape[1] if runs else 2
+    header = CSV_COLUMNS_1D if dim == 1 else CSV_COLUMNS_2D
+    total = sum(len(r.run.positions) for r in runs)
+    n = 0
+    with atomic_output(path) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        for row in csv_rows(runs):
+            w.writerow(row)
+            n += 1
+            if n % 5000 == 0:
+                if cancel is not None and cancel():
+                    raise Cancelled()
+                if progress is not None:
+                    progress(n, total)
+    if progress is not None:
+        progress(total, total)
+    return n
+
+
+def csv_text(runs: list[ExportRun]) -> str:
+    buf = io.StringIO()
+    dim = np.asarray(runs[0].run.positions).shape[1] if runs else 2
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS_1D if dim == 1 else CSV_COLUMNS_2D)
+    w.writerows(csv_rows(runs))
+    return buf.getvalue()
+
+
+# ---- JSON --------------------------------------------------------------------------------------
+def _jsonable(v):
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return v
+
+
+def run_record(r: ExportRun) -> dict:
+    t = r.run
+    rec = {
+        "name": r.name,
+        "color": r.color,
+        "optimizer": r.optimizer.to_dict(),
+        "settings": r.settings,
+        "status": t.status,
+        "status_step": getattr(t, "status_step", None),
+        "status_reason": getattr(t, "status_reason", None),
+        "steps": int(len(t.positions) - 1),
+        "positions": np.asarray(t.positions),
+        "losses": np.asarray(t.losses),
+        "grad_norms": np.asarray(t.grad_norms),
+        "gradients": np.asarray(t.gradients),
+        "learning_rates": np.asarray(t.learning_rates),
+    }
+    return _jsonable(rec)
+
+
+def export_document(scene: dict, runs: list[ExportRun], lab: dict | None = None) -> dict:
+    """The JSON export: the scene (a ``losslab-session`` dict), the lab it came from
+    (when there is one) and every run with all its steps. Non-finite numbers are null."""
+    from simulator import __version__
+
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        "losslab": __version__,
+        "scene": _jsonable(scene),
+    }
+    if lab is not None:
+        doc["lab"] = _jsonable(lab)
+    doc["runs"] = [run_record(r) for r in runs]
+    return doc
+
+
+def write_json(scene: dict, runs: list[ExportRun], path: str | os.PathLike,
+               lab: dict | None = None) -> None:
+    doc = export_document(scene, runs, lab)
+    with atomic_output(path) as f:
+        json.dump(doc, f, allow_nan=False, separators=(",", ":"))
+        f.write("\n")

@@ -1,0 +1,130 @@
+"""The ``losslab labs`` / ``open`` / ``export`` commands: output, files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from simulator import cli
+from simulator.core import labs
+
+
+def run_cli(*args, env_extra=None, drop_display=True):
+    env = dict(os.environ)
+    if drop_display:
+        env.pop("DISPLAY", None)
+        env.pop("WAYLAND_DISPLAY", None)
+        env.pop("QT_QPA_PLATFORM", None)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def one_line_error(proc):
+    err = proc.stderr.strip()
+    assert "Traceback" not in err, err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_registered():
+    assert {"labs", "open", "export"} <= set(cli.SUBCOMMANDS)
+    help_text = cli.build_parser().format_help()
+    for name in ("labs", "open", "export"):
+        assert name in help_text
+
+
+def test_labs_lists_one_line_each(capsys):
+    assert cli.main(["labs"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in out] == labs.builtin_lab_ids()
+    assert all(":" in line for line in out)
+    assert cli.main(["labs", "--ids"]) == 0
+    assert capsys.readouterr().out.split() == labs.builtin_lab_ids()
+
+
+def test_export_csv_and_json_in_process(tmp_path, capsys):
+    out = tmp_path / "race.csv"
+    assert cli.main(["export", "race", "--out", str(out), "-q"]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "optimizer,step,x,y,loss,grad_norm,lr"
+    assert len(lines) == 1 + 4 * 1001
+    out = tmp_path / "race.json"
+    assert cli.main(["export", "race", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert len(doc["runs"]) == 4 and doc["lab"]["id"] == "race"
+    assert "wrote" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["export", "no-such-lab", "--out", "{d}/x.csv"], "no built-in lab 'no-such-lab'"),
+    (["export", "race", "--out", "{d}/x.txt"], "unknown file type '.txt'"),
+    (["export", "race", "--out", "{d}/missing/x.csv"], "does not exist"),
+    (["export", "race", "--out", "{d}/x.mp4", "--size", "961x540"], "even width"),
+    (["export", "{d}/bad.json", "--out", "{d}/x.csv"], "lanes[0].optimizer.lr: must be a positive"),
+    (["export", "{d}/newer.json", "--out", "{d}/x.csv"], "version 2"),
+    (["export", "{d}/missing.json", "--out", "{d}/x.csv"], "no such file"),
+    (["open", "{d}/bad.json"], "lanes[0].optimizer.lr"),
+    (["open", "nope"], "no built-in lab 'nope'"),
+])
+def test_bad_input_exit_2_one_line(tmp_path, capsys, args, needle):
+    bad = labs.builtin_lab("race").to_dict()
+    bad["lanes"][0]["optimizer"]["lr"] = -1
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    newer = labs.builtin_lab("race").to_dict()
+    newer["version"] = 2
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    argv = [a.replace("{d}", str(tmp_path)) for a in args]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert needle in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "newer.json"]
+
+
+def test_unwritable_path(tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        assert cli.main(["export", "race", "--out", str(ro / "x.csv")]) == 2
+        assert "permission denied" in capsys.readouterr().err
+    finally:
+        ro.chmod(0o700)
+
+
+@pytest.mark.parametrize("ext,frames,size", [("gif", 12, (480, 270)), ("mp4", 16, (640, 360))])
+def test_export_animation_headless(tmp_path, ext, frames, size):
+    import imageio.v3 as iio
+
+    out = tmp_path / f"race.{ext}"
+    proc = run_cli("export", "race", "--out", str(out), "--frames", str(frames),
+                   "--fps", "12", "--size", f"{size[0]}x{size[1]}")
+    assert proc.returncode == 0, proc.stderr
+    assert "100%" in proc.stderr  # progress on stderr
+    got = iio.imread(out, index=None)
+    assert got.shape == (frames, size[1], size[0], 3)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_export_png_headless(tmp_path):
+    import imageio.v3 as iio
+
+    out = tmp_path / "lr.png"
+    proc = run_cli("export", "lr-1d", "--out", str(out), "--size", "400x300", "--step", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert iio.imread(out).shape[:2] == (300, 400)
+
+
+def test_3d_without_display_says_so(tmp_path):
+    proc = run_cli("export", "race", "--out", str(tmp_path / "x.mp4"), "--view", "3d")
+    assert proc.returncode == 2
+    err = one_line_error(proc)
+    assert "OpenGL display" in err and "xvfb-run" in err
+    assert list(tmp_path.iterdir()) == []

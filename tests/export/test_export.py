@@ -1,0 +1,206 @@
+"""Exports: CSV/JSON data, streaming MP4/GIF encoders, offscreen rendering of every lab."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from simulator.core import labs
+from simulator.export import data, video
+from simulator.export.data import Cancelled
+
+BUILTIN = labs.builtin_lab_ids()
+
+
+def _frames(n, w=64, h=48):
+    for i in range(n):
+        f = np.zeros((h, w, 3), np.uint8)
+        f[:, :, 2] = 40
+        f[h // 3: h // 2, (i * 3) % w: (i * 3) % w + 8] = (230, 159, 0)
+        yield f
+
+
+def _no_partials(folder):
+    return [p for p in os.listdir(folder) if ".part" in p]
+
+
+# ---- data ------------------------------------------------------------------------------------
+def test_csv_columns_and_rows(tmp_path):
+    lab = labs.builtin_lab("race")
+    runs = data.runs_from_lab(lab)
+    out = tmp_path / "race.csv"
+    n = data.write_csv(runs, out)
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["optimizer", "step", "x", "y", "loss", "grad_norm", "lr"]
+    assert n == len(rows) == sum(lab.steps + 1 for _ in lab.lanes)
+    assert [r["optimizer"] for r in rows[:: lab.steps + 1]] == [ln.name for ln in lab.lanes]
+    first = rows[0]
+    assert float(first["x"]) == -1.5 and float(first["y"]) == 2.0
+    assert float(first["lr"]) == lab.lanes[0].optimizer.lr
+    assert rows[lab.steps]["lr"] == ""  # no update from the last position
+    t = runs[0].run
+    assert float(rows[5]["loss"]) == pytest.approx(t.losses[5])
+    assert float(rows[5]["grad_norm"]) == pytest.approx(np.linalg.norm(t.gradients[5]))
+
+
+def test_csv_1d_uses_w(tmp_path):
+    out = tmp_path / "lr.csv"
+    data.write_csv(data.runs_from_lab(labs.builtin_lab("lr-1d")), out)
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["optimizer", "step", "w", "loss", "grad_norm", "lr"]
+    assert rows[1] == ["lr = 0.1", "0", "8.0", "36.0", "12.0", "0.1"]
+    assert rows[2][2] == "6.8"
+
+
+def test_json_holds_scene_and_runs(tmp_path):
+    lab = labs.builtin_lab("saddle")  # has diverging runs: huge numbers, no NaN allowed
+    runs = data.runs_from_lab(lab)
+    out = tmp_path / "saddle.json"
+    data.write_json(lab.session_dict(), runs, out, lab=lab.to_dict())
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "losslab-export" and doc["version"] == 1
+    assert doc["scene"]["format"] == "losslab-session"
+    assert doc["lab"]["id"] == "saddle"
+    assert [r["name"] for r in doc["runs"]] == [ln.name for ln in lab.lanes]
+    r0 = doc["runs"][0]
+    assert r0["status"] == "stalled" and r0["optimizer"]["name"] == "SGD"
+    assert len(r0["positions"]) == lab.steps + 1 and len(r0["learning_rates"]) == lab.steps
+    assert doc["runs"][3]["settings"]["start"] == [1.5, 1.0]
+
+
+def test_cancelled_csv_leaves_old_file(tmp_path):
+    out = tmp_path / "x.csv"
+    out.write_text("precious")
+    runs = data.runs_from_lab(labs.builtin_lab("adaptive"))  # 6003 rows
+    with pytest.raises(Cancelled):
+        data.write_csv(runs, out, cancel=lambda: True)
+    assert out.read_text() == "precious"
+    assert _no_partials(tmp_path) == []
+
+
+def test_check_writable(tmp_path):
+    with pytest.raises(OSError, match="does not exist"):
+        data.check_writable(tmp_path / "nope" / "x.csv")
+    with pytest.raises(OSError, match="is a folder"):
+        data.check_writable(tmp_path)
+
+
+# ---- encoders ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("ext", ["mp4", "gif"])
+def test_streamed_animation_reads_back(tmp_path, ext):
+    import imageio.v3 as iio
+
+    out = tmp_path / f"a.{ext}"
+    with video.open_writer(out, fps=10, size=(64, 48)) as w:
+        for f in _frames(23):
+            w.write(f)
+    frames = iio.imread(out, index=None)
+    assert frames.shape == (23, 48, 64, 3)
+    # the moving orange block survived encoding
+    assert abs(int(frames[0, 20, 3, 0]) - 230) < 40
+    assert _no_partials(tmp_path) == []
+
+
+@pytest.mark.parametrize("ext", ["mp4", "gif"])
+def test_aborted_animation_leaves_nothing(tmp_path, ext):
+    out = tmp_path / f"a.{ext}"
+    out.write_bytes(b"old")
+    with pytest.raises(Cancelled):
+        with video.open_writer(out, fps=10, size=(64, 48)) as w:
+            for i, f in enumerate(_frames(10)):
+                if i == 5:
+                    raise Cancelled()
+                w.write(f)
+    assert out.read_bytes() == b"old"
+    assert _no_partials(tmp_path) == []
+
+
+def test_bad_sizes_and_formats(tmp_path):
+    with pytest.raises(ValueError, match="even width"):
+        video.open_writer(tmp_path / "a.mp4", 10, (65, 48))
+    with pytest.raises(ValueError, match="unknown animation format"):
+        video.open_writer(tmp_path / "a.avi", 10, (64, 48))
+    with pytest.raises(ValueError, match="fps"):
+        video.open_writer(tmp_path / "a.gif", 0, (64, 48))
+    with video.open_writer(tmp_path / "a.gif", 10, (64, 48)) as w:
+        with pytest.raises(ValueError, match="frames must be"):
+            w.write(np.zeros((10, 10, 3), np.uint8))
+        w.write(next(_frames(1)))
+    assert _no_partials(tmp_path) == []
+
+
+def test_gif_memory_is_flat_in_frame_count(tmp_path):
+    def peak(n):
+        tracemalloc.start()
+        with video.GifWriter(tmp_path / f"m{n}.gif", 20, (320, 180)) as w:
+            for f in _frames(n, 320, 180):
+                w.write(f)
+        _, p = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return p
+
+    peak(5)  # warm imports and caches
+    small, big = peak(20), peak(200)
+    assert big < 1.5 * small + 2_000_000, (small, big)
+
+
+# ---- rendering every lab -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def qapp_offscreen():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    yield app
+
+
+@pytest.mark.parametrize("lab_id", BUILTIN)
+def test_every_lab_exports_an_animation(tmp_path, qapp_offscreen, lab_id):
+    import imageio.v3 as iio
+
+    from simulator.export.render import FrameRenderer, render_animation, session_for_lab
+
+    lab = labs.builtin_lab(lab_id)
+    r = FrameRenderer(session_for_lab(lab), "2d", (320, 180), title=lab.title,
+                      log_scale=lab.view.log_scale, own_session=True)
+    try:
+        out = tmp_path / f"{lab_id}.gif"
+        seen = []
+        render_animation(r, out, 6, 10, progress=lambda i, n: seen.append((i, n)))
+        assert seen[-1] == (6, 6)
+        frames = iio.imread(out, index=None)
+        assert frames.shape == (6, 180, 320, 3)
+        assert frames[0].std() > 10  # not a blank image
+        assert not np.array_equal(frames[1], frames[-1])  # the paths move
+        png = tmp_path / f"{lab_id}.png"
+        r.save_png(png, lab.steps)
+        assert iio.imread(png).shape[:2] == (180, 320)
+    finally:
+        r.close()
+
+
+def test_cancelled_render_leaves_old_file(tmp_path, qapp_offscreen):
+    from simulator.export.render import FrameRenderer, render_animation, session_for_lab
+
+    lab = labs.builtin_lab("race")
+    r = FrameRenderer(session_for_lab(lab), "2d", (320, 180), own_session=True)
+    out = tmp_path / "race.mp4"
+    out.write_bytes(b"old")
+    calls = []
+    with pytest.raises(Cancelled):
+        render_animation(r, out, 50, 10, cancel=lambda: len(calls) > 3,
+                         progress=lambda i, n: calls.append(i))
+    r.close()
+    assert out.read_bytes() == b"old"
+    assert _no_partials(tmp_path) == []
+
+
+def test_step_for_frame():
+    from simulator.export.render import step_for_frame
+
+    assert [step_for_frame(i, 5, 100) for i in range(5)] == [0, 25, 50, 75, 100]
+    assert step_for_frame(0, 1, 100) == 100
