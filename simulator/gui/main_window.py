@@ -195,12 +195,13 @@ class MainWindow(QMainWindow):
         ``restore`` is true and the stored scene is valid.
     restore : bool
         Restore window layout, theme, playback settings and the last scene.
-    with_3d : bool
-        Build the OpenGL 3-D view (off for headless tools without OpenGL).
+    with_3d : bool, optional
+        Build the OpenGL 3-D view. Default: yes, except on the offscreen and minimal
+        platforms, which have no OpenGL (pyqtgraph's GL view crashes there).
     """
 
     def __init__(self, session: Session | None = None, restore: bool = True,
-                 with_3d: bool = True) -> None:
+                 with_3d: bool | None = None) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.settings = st.Settings()
@@ -208,6 +209,8 @@ class MainWindow(QMainWindow):
         self.animator = Animator(self.session, self)
         self.file_path: str | None = None
         self.last_message_box: QMessageBox | None = None
+        if with_3d is None:
+            with_3d = QApplication.platformName() not in ("offscreen", "minimal")
         self._with_3d = with_3d
         self.setWindowIcon(app_icon())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
@@ -436,6 +439,9 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Help")
         m.addAction(self.act_shortcuts)
         m.addAction(self.act_about)
+
+        from .explorer_panel import install_explorer  # Explore > Basin / Hyperparameter map
+        install_explorer(self)
 
     def _make_toolbar(self) -> None:
         tb = QToolBar("Main toolbar", self)

@@ -453,6 +453,8 @@ class Session(QObject):
                 if not isinstance(v, str) or not v.strip():
                     raise ValueError("a lane needs a name")
                 v = v.strip()
+                if base is not None and v != base.name:
+                    v = self._unique_name(v)  # names tell lanes apart in legends
             elif key == "optimizer":
                 if not isinstance(v, Optimizer):
                     raise ValueError(f"not an optimizer: {v!r}")
@@ -559,7 +561,7 @@ class Session(QObject):
         lane_vals = {k: v for k, v in changes.items() if k in _LANE_FIELDS}
         hyper = {k: v for k, v in changes.items() if k not in _LANE_FIELDS}
         try:
-            vals = self._validate_lane_values(lane_vals)
+            vals = self._validate_lane_values(lane_vals, base=lane)
             opt = vals.get("optimizer", lane.optimizer)
             if hyper:
                 try:

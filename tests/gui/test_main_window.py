@@ -264,3 +264,39 @@ def test_corrupt_stored_scene_falls_back_to_default(qtbot):
     w2 = MainWindow(with_3d=False)
     qtbot.addWidget(w2)
     assert len(w2.session.lanes) == 4
+
+
+def test_no_opengl_means_no_3d_view_not_a_crash(qtbot, monkeypatch):
+    import simulator.gui.views as views
+
+    class Broken:
+        def __init__(self, *a, **k):
+            raise RuntimeError("no OpenGL here")
+
+    monkeypatch.setattr(views, "Surface3DView", Broken, raising=False)
+    w = MainWindow(with_3d=True)
+    qtbot.addWidget(w)
+    assert w.surface3d is None
+    assert not w.act_show_3d.isEnabled()
+    assert w.contour is not None
+
+
+def test_offscreen_platform_skips_the_3d_view(qtbot):
+    # the GL view is tested in a subprocess on a real (virtual) display; in-process
+    # offscreen GL crashes, so the window must not build it there by default
+    w = MainWindow()
+    qtbot.addWidget(w)
+    assert w.surface3d is None
+
+
+def test_cli_parser(capsys):
+    import pytest as _pytest
+
+    from simulator import cli
+
+    args = cli.build_parser().parse_args([])
+    assert args.command is None  # no arguments: the GUI
+    with _pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0
+    assert "losslab" in capsys.readouterr().out

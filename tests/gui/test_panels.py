@@ -126,11 +126,13 @@ def test_editor_edits_reach_the_session(session, qtbot):
     p.editor._hp_fields["nesterov"].setChecked(True)
     assert not session.lanes[1].optimizer.nesterov
     assert not p.editor.message.isHidden()
-    # switching the optimizer keeps the learning rate and shows the new schema
-    lr = session.lanes[1].optimizer.lr
+    # switching the optimizer: torch defaults, a learning rate that moves on this
+    # surface, the lane renamed after it, and the new schema in the editor
     p.editor.opt_combo.setCurrentIndex(p.editor.opt_combo.findData("RMSprop"))
-    assert type(session.lanes[1].optimizer).__name__ == "RMSprop"
-    assert session.lanes[1].optimizer.lr == lr
+    opt = session.lanes[1].optimizer
+    assert type(opt).__name__ == "RMSprop"
+    assert opt.alpha == 0.99 and opt.lr == 0.01
+    assert session.lanes[1].name == "RMSprop 2"  # "RMSprop" is taken by lane 3
     assert "alpha" in p.editor._hp_fields
     # name
     p.editor.name_edit.setText("mine")

@@ -28,7 +28,7 @@ from simulator.core.optimizers import OPTIMIZERS, Optimizer
 
 from .. import palette
 from ..icons import icon, swatch
-from ..session import PRESETS
+from ..session import PRESETS, suggested_lr
 from . import (
     ErrorLabel,
     NumberField,
@@ -265,11 +265,15 @@ class LaneEditor(QWidget):
         if lane is None:
             return
         cls = OPTIMIZERS[self.opt_combo.currentData()]
-        try:
-            opt = cls(lr=lane.optimizer.lr)  # keep the learning rate, torch defaults else
-        except ValueError:
-            opt = cls()
-        self._apply(optimizer=opt)
+        s = self.session
+        start = lane.start if lane.start is not None else s.start
+        # torch's defaults, with a learning rate that moves on this surface
+        opt = cls(lr=suggested_lr(cls(), s.surface, start))
+        changes = {"optimizer": opt}
+        old = lane.optimizer
+        if lane.name.split(" ")[0] in (old.title, old.name, *PRESETS):
+            changes["name"] = opt.title  # the lane was named after its optimizer
+        self._apply(**changes)
 
     def _on_start_toggle(self, on: bool) -> None:
         s = self.session
