@@ -360,3 +360,19 @@ def arrow_heads(x0, y0, x1, y1, px: float, py: float, size: float = 9.0, spread=
     xs = np.stack([tx, tx + hx1 * px, tx, tx + hx2 * px], -1).ravel()
     ys = np.stack([ty, ty + hy1 * py, ty, ty + hy2 * py], -1).ravel()
     return xs, ys
+
+
+def cache_axes(*plot_items) -> None:
+    """Cache the axes of pyqtgraph PlotItems as pixmaps.
+
+    An axis only changes when its range or size does, but pyqtgraph replays its tick text
+    on every repaint of the view (several ms each with eight axes on screen). A device
+    cache turns that into a pixmap blit, so an animation frame repaints just the paths.
+    """
+    from PySide6.QtWidgets import QGraphicsItem
+
+    for pi in plot_items:
+        for name in ("left", "bottom", "right", "top"):
+            ax = pi.getAxis(name)
+            if ax is not None:
+                ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)

@@ -34,6 +34,7 @@ from .common import (
     START_COLOR,
     HeightScale,
     arrow_heads,
+    cache_axes,
     clip_far,
     contour_levels,
     contour_segments,
@@ -157,6 +158,7 @@ class ContourView(QWidget):
         self.contours.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.addItem(self.contours)
+        cache_axes(self.plot, self.colorbar)
 
         self.legend = pg.LegendItem(
             offset=(8, 8), labelTextSize="8pt", brush=pg.mkBrush(0, 0, 0, 150)

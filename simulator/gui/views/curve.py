@@ -17,6 +17,7 @@ from .common import (
     KIND_STYLE,
     START_COLOR,
     arrow_heads,
+    cache_axes,
     critical_points,
     critical_points_notifier,
     finite_range,
@@ -106,6 +107,7 @@ class CurveView(QWidget):
         )
         self.viewbox = _StartViewBox(self)
         self.plot = self.graphics.addPlot(viewBox=self.viewbox)
+        cache_axes(self.plot)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.curve = pg.PlotCurveItem(connect="finite", pen=pg.mkPen("#e8e8e8", width=2.2))
         self.plot.addItem(self.curve)

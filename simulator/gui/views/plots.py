@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .common import is_selected, shown_lanes
+from .common import cache_axes, is_selected, shown_lanes
 
 TINY = 1e-300
 
@@ -51,6 +51,7 @@ class PlotsPanel(QWidget):
         self.loss_plot = self.graphics.addPlot(col=0)
         self.grad_plot = self.graphics.addPlot(col=1)
         self.lr_plot = self.graphics.addPlot(col=2)
+        cache_axes(self.loss_plot, self.grad_plot, self.lr_plot)
         self.plots = {"loss": self.loss_plot, "grad": self.grad_plot, "lr": self.lr_plot}
         titles = {"loss": "loss", "grad": "gradient norm |g|", "lr": "learning rate used"}
         self.frame_lines = {}
