@@ -107,6 +107,16 @@ class Animator(QObject):
         self.pause()
         self.session.set_frame(self.session.steps)
 
+    # ---- settings (the friture pattern: each object keeps its own group) -----------------
+    def save_state(self, group) -> None:
+        """Store speed and loop in a :class:`~simulator.gui.settings.Settings` group."""
+        group.set("speed", float(self._speed))
+        group.set("loop", bool(self._loop))
+
+    def restore_state(self, group) -> None:
+        self.set_speed(group.get_float("speed", DEFAULT_SPEED, SPEEDS[0], SPEEDS[-1]))
+        self.set_loop(group.get_bool("loop", False))
+
     def _tick(self) -> None:
         dt = self._clock.restart() / 1000.0
         dt = min(dt, 0.25)  # after a stall, don't leap ahead

@@ -231,6 +231,9 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._initial_sizes)
         self._update_title()
         self._on_surface_changed()
+        self.statusBar().showMessage(
+            "Click or drag on the map to move the start point \u00b7 Space plays \u00b7 "
+            "Right/Left step \u00b7 R resets", 15000)
 
     # ---- building -------------------------------------------------------------------------
     def _action(self, text: str, slot=None, shortcut=None, icon_name: str | None = None,
@@ -780,9 +783,7 @@ class MainWindow(QMainWindow):
         if self.surface3d is not None:
             self.act_show_3d.setChecked(show3d)
         self.set_theme(g.get_str(st.KEY_THEME, "system", palette.SCHEMES))
-        a = self.settings.group("animation")
-        self.animator.set_speed(a.get_float("speed", self.animator.speed, 1, SPEEDS[-1]))
-        self.animator.set_loop(a.get_bool("loop", False))
+        self.animator.restore_state(self.settings.group("animation"))
         scene = self.settings.group(st.SESSION).get_json(st.KEY_LAST_SCENE)
         if scene is not None:
             try:
@@ -804,9 +805,7 @@ class MainWindow(QMainWindow):
         if self.surface3d is not None and self.surface3d.isVisible():
             g.set_json("views_split", [int(v) for v in self.views_2d.sizes()])
         g.set("show_3d", self.act_show_3d.isChecked())
-        a = self.settings.group("animation")
-        a.set("speed", float(self.animator.speed))
-        a.set("loop", bool(self.animator.loop))
+        self.animator.save_state(self.settings.group("animation"))
         sg = self.settings.group(st.SESSION)
         sg.set_json(st.KEY_LAST_SCENE, self.session.to_dict())
         sg.set("file", self.file_path or "")

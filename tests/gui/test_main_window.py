@@ -205,7 +205,8 @@ def test_about_box(window):
 
 def test_menus_exist(window):
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert titles == ["File", "View", "Run", "Help"]
+    core = [t for t in titles if t in ("File", "View", "Run", "Help")]
+    assert core == ["File", "View", "Run", "Help"]  # other features may add menus between
     assert window.toolbar.actions()
     for dock in window.docks:
         assert dock.toggleViewAction() is not None

@@ -199,9 +199,10 @@ class NumberField(QWidget):
     def set_value(self, v: float) -> None:
         """Show ``v`` (no signal); clears any error."""
         self._value = float(v)
-        self.slider.blockSignals(True)
-        self.slider.setValue(self._to_tick(self._value))
-        self.slider.blockSignals(False)
+        if not self.slider.isSliderDown():  # never move a slider under the user's mouse
+            self.slider.blockSignals(True)
+            self.slider.setValue(self._to_tick(self._value))
+            self.slider.blockSignals(False)
         self.entry.setText(fmt_number(self._value, self.integer))
         self.error.clear_message()
 

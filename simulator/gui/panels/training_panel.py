@@ -522,10 +522,3 @@ class TrainingPanel(QWidget):
                 field.reject(str(e), prev if isinstance(prev, (int, float)) and not
                              isinstance(prev, bool) and math.isfinite(prev) else None)
             self.message.show_message(str(e))
-
-    # ---- settings ------------------------------------------------------------------------
-    def save_state(self, settings) -> None:
-        pass  # everything here is part of the scene, which the main window saves
-
-    def restore_state(self, settings) -> None:
-        pass
