@@ -145,10 +145,11 @@ class NumberField(QWidget):
         self.slider.setRange(0, SLIDER_TICKS)
         self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.slider.setVisible(slider)
+        self.slider.setMinimumWidth(60)  # in a narrow dock the entry gives way first
         self.entry = QLineEdit()
         self.entry.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.entry.setMinimumWidth(64)
-        self.entry.setMaximumWidth(96 if slider else 16777215)
+        self.entry.setMinimumWidth(56)
+        self.entry.setMaximumWidth(84 if slider else 16777215)
         self.error = ErrorLabel()
 
         row = QHBoxLayout()
