@@ -854,7 +854,8 @@ def hyper_map(
             hv = np.stack([h[:, 0, 0], h[:, 0, 1] if d == 2 else np.zeros(len(h)),
                            h[:, -1, -1]], -1)
             eig_min, eig_maxabs = _eig_summary(hv, d)
-            dist = np.linalg.norm(fin - center[None, :d], axis=1)
+            with np.errstate(over="ignore", invalid="ignore"):
+                dist = np.sqrt(np.sum((fin - center[None, :d]) ** 2, axis=1))
             codes = classify(np.asarray(a[2]), np.asarray(a[3]), np.asarray(a[4]),
                              np.asarray(a[5]), np.asarray(a[6]), np.asarray(a[7]),
                              np.asarray(a[1]) != 0, np.asarray(a[8]), eig_min, eig_maxabs,

@@ -1,0 +1,1007 @@
+"""Landscape explorer panel: basin-of-attraction maps and hyperparameter maps.
+
+The maps come from ``simulator.core.explorer``; this panel only chooses what to compute,
+runs it on one worker thread (a job at a time, so numba's parallel kernels are never
+launched from two threads at once) and draws the rows as they arrive. Any change of a
+setting, the surface, the lanes or the training settings cancels the running job and
+starts a new one after a short pause (the worker stops at the end of its current chunk,
+a fraction of a second).
+
+``install_explorer(window)`` adds the "Explore" menu to the main window and creates the
+panel (in a dock) the first time it is asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import explorer as ex
+
+BASIN, HYPER = "basin", "hyper"
+COLOR_BY = (("Final loss", "loss"), ("Steps to converge", "steps"), ("Status", "status"))
+DEBOUNCE_MS = 250
+PARAM_LABELS = {"lr": "learning rate", "beta1": "beta1", "beta2": "beta2",
+                "noise": "noise", "weight_decay": "weight decay"}
+# default sweep per hyperparameter: (lo, hi, log)
+PARAM_RANGES = {
+    "lr": (1e-4, 1.0, True), "momentum": (0.0, 0.99, False), "noise": (0.0, 2.0, False),
+    "beta1": (0.0, 0.99, False), "beta2": (0.9, 0.9999, False),
+    "weight_decay": (0.0, 1.0, False), "eps": (1e-10, 1e-2, True),
+    "alpha": (0.5, 0.999, False), "dampening": (0.0, 0.9, False),
+    "rho": (0.5, 0.99, False), "lr_decay": (0.0, 0.1, False), "damping": (1e-3, 10.0, True),
+}
+
+
+def _param_label(name: str) -> str:
+    return PARAM_LABELS.get(name, name.replace("_", " "))
+
+
+# ---- worker ---------------------------------------------------------------------------------
+@dataclass
+class Job:
+    """Everything a map needs, captured on the GUI thread."""
+
+    kind: str
+    gen: int
+    surface: Any
+    runs: list[dict]  # per map: optimizer + simulate settings (+ name, uid)
+    resolution: tuple[int, int] = (128, 128)
+    steps: int = 500
+    hyper: dict = field(default_factory=dict)
+
+
+class ExplorerWorker(QThread):
+    """Runs the latest submitted job; submitting another cancels the running one.
+
+    The thread lives only while there is work (it exits when idle and restarts on the
+    next job), so closing the panel never leaves a thread waiting forever.
+    """
+
+    # gen, index of the map in the job, the (partial) map, rows done, rows total
+    partial = Signal(int, int, object, int, int)
+    finished_job = Signal(int, bool)  # gen, complete
+    failed = Signal(int, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._pending: Job | None = None
+        self._gen = 0  # generation of the newest job: anything older cancels itself
+        self._cancelled_gen = -1
+        self._alive = False
+
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            self._pending = job
+            self._gen = job.gen
+            start = not self._alive
+            self._alive = True
+        if start:
+            self.wait()  # the previous run() has returned or is returning
+            self.start()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled_gen = self._gen
+            self._pending = None
+
+    def stop(self) -> None:
+        self.cancel()
+        self.wait(10000)
+
+    def _should_cancel(self, gen: int) -> bool:
+        return gen != self._gen or gen <= self._cancelled_gen
+
+    def run(self) -> None:  # noqa: D401 - QThread API
+        while True:
+            with self._lock:
+                job, self._pending = self._pending, None
+                if job is None:
+                    self._alive = False
+                    return
+            try:
+                complete = self._run_job(job)
+            except Exception as e:  # noqa: BLE001 - shown to the user, the app goes on
+                self.failed.emit(job.gen, str(e))
+                continue
+            self.finished_job.emit(job.gen, complete)
+
+    def _run_job(self, job: Job) -> bool:
+        gen = job.gen
+
+        def cancel():
+            return self._should_cancel(gen)
+
+        complete = True
+        for k, run in enumerate(job.runs):
+            if cancel():
+                return False
+
+            def progress(done, total, m, k=k):
+                self.partial.emit(gen, k, m, done, total)
+
+            kw = {key: run[key] for key in ("schedule", "noise", "seed", "clip_grad_norm",
+                                             "batch_size")}
+            if job.kind == BASIN:
+                m = ex.basin_map(job.surface, run["optimizer"], job.resolution, job.steps,
+                                 progress=progress, cancel=cancel, **kw)
+            else:
+                h = job.hyper
+                m = ex.hyper_map(job.surface, run["optimizer"], run["start"], h["px"],
+                                 h["vx"], h["py"], h["vy"], job.steps, progress=progress,
+                                 cancel=cancel, **kw)
+            self.partial.emit(gen, k, m, m.rows_done, len(m.labels if job.kind == BASIN
+                                                          else m.values_y))
+            complete = complete and m.complete
+        return complete
+
+
+# ---- the panel -----------------------------------------------------------------------------
+class _MapPlot:
+    """One map picture: image, markers, boundary curve and a caption."""
+
+    def __init__(self, layout: pg.GraphicsLayout, col: int) -> None:
+        self.plot = layout.addPlot(row=0, col=col)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setAspectLocked(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.marks = pg.ScatterPlotItem(symbol="+", size=14, pen=pg.mkPen("#000000", width=2),
+                                        brush=pg.mkBrush("#ffffff"))
+        self.marks.setZValue(10)
+        self.plot.addItem(self.marks)
+        self.start = pg.ScatterPlotItem(symbol="o", size=10, pen=pg.mkPen("#000000", width=2),
+                                        brush=pg.mkBrush("#ffffff"))
+        self.start.setZValue(11)
+        self.plot.addItem(self.start)
+        self.boundary = pg.PlotCurveItem(pen=pg.mkPen("#ff2020", width=2.5))
+        self.boundary.setZValue(12)
+        self.plot.addItem(self.boundary)
+        self.map = None
+
+    def clear(self) -> None:
+        self.image.clear()
+        self.marks.setData([], [])
+        self.start.setData([], [])
+        self.boundary.setData([], [])
+        self.map = None
+
+
+class ExplorerPanel(QWidget):
+    """Basin and hyperparameter maps for the session's lanes (see the module docstring).
+
+    Signals
+    -------
+    map_updated(int, int)
+        rows done, rows total, after every streamed chunk.
+    job_finished(bool)
+        a job ended (True: complete, False: cancelled).
+    """
+
+    map_updated = Signal(int, int)
+    job_finished = Signal(bool)
+
+    def __init__(self, session, contour=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.contour = contour
+        self.maps: list = [None, None]
+        self._gen = 0
+        self._running = False
+        self._dirty = True
+        self._overlay: pg.ImageItem | None = None
+        self._overlay_legend: pg.LegendItem | None = None
+
+        self.worker = ExplorerWorker(self)
+        self.worker.partial.connect(self._on_partial, Qt.ConnectionType.QueuedConnection)
+        self.worker.finished_job.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self.worker.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.restart)
+
+        # ---- controls ----------------------------------------------------------------------
+        self.mode = QComboBox()
+        self.mode.addItem("Basin map", BASIN)
+        self.mode.addItem("Hyperparameter map", HYPER)
+        self.mode.setToolTip("Basin map: where every start ends. Hyperparameter map: how one "
+                             "start fares over a grid of two hyperparameters.")
+        self.lane = QComboBox()
+        self.lane.setToolTip("The lane whose optimizer and settings are mapped")
+        self.compare = QComboBox()
+        self.compare.setToolTip("A second lane's basin map, side by side")
+        self.resolution = QSpinBox()
+        self.resolution.setRange(8, 512)
+        self.resolution.setValue(128)
+        self.resolution.setSuffix(" px")
+        self.resolution.setToolTip("Cells per side (basin maps up to 512 x 512)")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 100_000)
+        self.steps.setValue(min(int(getattr(session, "steps", 500) or 500), 5000))
+        self.steps.setSingleStep(100)
+        self.steps.setToolTip("Updates per run")
+        self.overlay_check = QCheckBox("Show on 2-D view")
+        self.overlay_check.setChecked(True)
+        self.overlay_check.setToolTip("Tint the contour map with the basins")
+
+        self.px, self.py = QComboBox(), QComboBox()
+        self.x_lo, self.x_hi = self._spin(), self._spin()
+        self.y_lo, self.y_hi = self._spin(), self._spin()
+        self.x_log, self.y_log = QCheckBox("log"), QCheckBox("log")
+        self.color_by = QComboBox()
+        for text, key in COLOR_BY:
+            self.color_by.addItem(text, key)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.png_button = QPushButton("Export PNG\u2026")
+        self.csv_button = QPushButton("Export CSV\u2026")
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        self.legends = [QLabel(""), QLabel("")]
+        for lab in self.legends:
+            lab.setTextFormat(Qt.TextFormat.RichText)
+            lab.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            lab.setWordWrap(True)
+
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QLabel("Map"), 0, 0)
+        grid.addWidget(self.mode, 0, 1)
+        grid.addWidget(QLabel("Lane"), 0, 2)
+        grid.addWidget(self.lane, 0, 3)
+        grid.addWidget(QLabel("Cells"), 1, 0)
+        grid.addWidget(self.resolution, 1, 1)
+        grid.addWidget(QLabel("Steps"), 1, 2)
+        grid.addWidget(self.steps, 1, 3)
+        self.basin_row = QWidget()
+        br = QHBoxLayout(self.basin_row)
+        br.setContentsMargins(0, 0, 0, 0)
+        br.addWidget(QLabel("Compare with"))
+        br.addWidget(self.compare, 1)
+        br.addWidget(self.overlay_check)
+        self.hyper_box = QWidget()
+        hb = QGridLayout(self.hyper_box)
+        hb.setContentsMargins(0, 0, 0, 0)
+        for r, (name, combo, lo, hi, log) in enumerate(
+                (("x", self.px, self.x_lo, self.x_hi, self.x_log),
+                 ("y", self.py, self.y_lo, self.y_hi, self.y_log))):
+            hb.addWidget(QLabel(name), r, 0)
+            hb.addWidget(combo, r, 1)
+            hb.addWidget(lo, r, 2)
+            hb.addWidget(QLabel("to"), r, 3)
+            hb.addWidget(hi, r, 4)
+            hb.addWidget(log, r, 5)
+        hb.addWidget(QLabel("Colour"), 2, 0)
+        hb.addWidget(self.color_by, 2, 1, 1, 2)
+        bar = QHBoxLayout()
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.cancel_button)
+        ebar = QHBoxLayout()
+        ebar.addWidget(self.png_button)
+        ebar.addWidget(self.csv_button)
+        ebar.addStretch(1)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(None)
+        self.graphics.setMinimumHeight(220)
+        self.plots = [_MapPlot(self.graphics.ci, 0), _MapPlot(self.graphics.ci, 1)]
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap="viridis", width=12,
+                                        interactive=False, colorMapMenu=False)
+        self.graphics.ci.addItem(self.colorbar, row=0, col=2)
+        self.plots[1].plot.setXLink(self.plots[0].plot)
+        self.plots[1].plot.setYLink(self.plots[0].plot)
+        legend_row = QHBoxLayout()
+        for lab in self.legends:
+            legend_row.addWidget(lab, 1)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(grid)
+        lay.addWidget(self.basin_row)
+        lay.addWidget(self.hyper_box)
+        lay.addLayout(bar)
+        lay.addWidget(self.graphics, 1)
+        lay.addLayout(legend_row)
+        lay.addWidget(self.info)
+        lay.addLayout(ebar)
+
+        # ---- wiring ------------------------------------------------------------------------
+        self.mode.currentIndexChanged.connect(self._on_mode)
+        self.lane.currentIndexChanged.connect(self._on_lane_choice)
+        self.px.currentIndexChanged.connect(lambda *_: self._on_param(0))
+        self.py.currentIndexChanged.connect(lambda *_: self._on_param(1))
+        for w in (self.compare, self.color_by):
+            w.currentIndexChanged.connect(self._settings_changed)
+        for w in (self.resolution, self.steps, self.x_lo, self.x_hi, self.y_lo, self.y_hi):
+            w.valueChanged.connect(self._settings_changed)
+        for w in (self.x_log, self.y_log):
+            w.toggled.connect(self._settings_changed)
+        self.color_by.currentIndexChanged.connect(self._redraw)
+        self.overlay_check.toggled.connect(self._update_overlay)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.png_button.clicked.connect(self._ask_png)
+        self.csv_button.clicked.connect(self._ask_csv)
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+        s = session
+        s.surface_changed.connect(self._on_scene_changed)
+        s.lanes_changed.connect(self._on_lanes_changed)
+        s.training_changed.connect(self._settings_changed)
+        s.start_changed.connect(self._on_start_changed)
+        s.selected_lane_changed.connect(self._on_selected_lane)
+        self._fill_lanes()
+        self._fill_params()
+        self._on_mode()
+
+    # ---- small helpers ---------------------------------------------------------------------
+    @staticmethod
+    def _spin() -> QDoubleSpinBox:
+        sp = QDoubleSpinBox()
+        sp.setDecimals(6)
+        sp.setRange(0.0, 1e6)
+        sp.setKeyboardTracking(False)
+        sp.setMinimumWidth(80)
+        return sp
+
+    @property
+    def kind(self) -> str:
+        return self.mode.currentData()
+
+    def _lane_index(self, uid) -> int:
+        for i, lane in enumerate(self.session.lanes):
+            if lane.uid == uid:
+                return i
+        return -1
+
+    def _selected_lane(self):
+        i = self._lane_index(self.lane.currentData())
+        return self.session.lanes[i] if i >= 0 else None
+
+    # ---- populating the controls -------------------------------------------------------------
+    def _fill_lanes(self) -> None:
+        lanes = self.session.lanes
+        cur = self.lane.currentData()
+        if cur is None or self._lane_index(cur) < 0:
+            sel = self.session.current_lane
+            cur = sel.uid if sel is not None else (lanes[0].uid if lanes else None)
+        cmp_cur = self.compare.currentData()
+        for combo in (self.lane, self.compare):
+            combo.blockSignals(True)
+            combo.clear()
+        self.compare.addItem("(none)", None)
+        for lane in lanes:
+            self.lane.addItem(lane.name, lane.uid)
+            self.compare.addItem(lane.name, lane.uid)
+        i = self.lane.findData(cur)
+        self.lane.setCurrentIndex(max(0, i))
+        j = self.compare.findData(cmp_cur) if cmp_cur is not None else 0
+        self.compare.setCurrentIndex(max(0, j))
+        for combo in (self.lane, self.compare):
+            combo.blockSignals(False)
+
+    def _fill_params(self) -> None:
+        lane = self._selected_lane()
+        names = ex.sweepable_params(lane.optimizer) if lane is not None else ["lr", "noise"]
+        old = (self.px.currentData(), self.py.currentData())
+        for combo in (self.px, self.py):
+            combo.blockSignals(True)
+            combo.clear()
+            for n in names:
+                combo.addItem(_param_label(n), n)
+        default_y = "momentum" if "momentum" in names else ("beta1" if "beta1" in names
+                                                            else "noise")
+        x = old[0] if old[0] in names else "lr"
+        y = old[1] if old[1] in names and old[1] != x else default_y
+        self.px.setCurrentIndex(self.px.findData(x))
+        self.py.setCurrentIndex(self.py.findData(y))
+        for combo in (self.px, self.py):
+            combo.blockSignals(False)
+        if x != old[0]:
+            self._set_range(0)
+        if y != old[1]:
+            self._set_range(1)
+
+    def _set_range(self, axis: int) -> None:
+        combo, lo, hi, log = ((self.px, self.x_lo, self.x_hi, self.x_log) if axis == 0 else
+                              (self.py, self.y_lo, self.y_hi, self.y_log))
+        name = combo.currentData()
+        a, b, lg = PARAM_RANGES.get(name, (0.0, 1.0, False))
+        if name == "lr":
+            lane = self._selected_lane()
+            cur = lane.optimizer.lr if lane is not None else 0.01
+            a, b = cur / 100.0, cur * 100.0
+            a, b = 10 ** math.floor(math.log10(a)), 10 ** math.ceil(math.log10(b))
+        for w, v in ((lo, a), (hi, b)):
+            w.blockSignals(True)
+            w.setValue(v)
+            w.blockSignals(False)
+        log.blockSignals(True)
+        log.setChecked(lg)
+        log.blockSignals(False)
+
+    def set_hyper_axes(self, px: str, lo_x: float, hi_x: float, log_x: bool,
+                       py: str, lo_y: float, hi_y: float, log_y: bool) -> None:
+        """Choose the swept hyperparameters and their ranges (recomputes once)."""
+        widgets = (self.px, self.x_lo, self.x_hi, self.x_log, self.py, self.y_lo, self.y_hi,
+                   self.y_log)
+        for w in widgets:
+            w.blockSignals(True)
+        self.px.setCurrentIndex(self.px.findData(px))
+        self.py.setCurrentIndex(self.py.findData(py))
+        self.x_lo.setValue(lo_x)
+        self.x_hi.setValue(hi_x)
+        self.x_log.setChecked(log_x)
+        self.y_lo.setValue(lo_y)
+        self.y_hi.setValue(hi_y)
+        self.y_log.setChecked(log_y)
+        for w in widgets:
+            w.blockSignals(False)
+        self._settings_changed()
+
+    # ---- reacting ----------------------------------------------------------------------------
+    def _on_mode(self, *_args) -> None:
+        basin = self.kind == BASIN
+        self.basin_row.setVisible(basin)
+        self.hyper_box.setVisible(not basin)
+        self.resolution.setMaximum(512 if basin else 256)
+        self.resolution.blockSignals(True)
+        self.resolution.setValue(128 if basin else 40)
+        self.resolution.blockSignals(False)
+        self.colorbar.setVisible(False)
+        for p in self.plots:
+            p.clear()
+        self.maps = [None, None]
+        self._update_overlay()
+        self._settings_changed()
+
+    def _on_lane_choice(self, *_args) -> None:
+        self._fill_params()
+        self._settings_changed()
+
+    def _on_param(self, axis: int) -> None:
+        if self.px.currentData() == self.py.currentData():
+            other = self.py if axis == 0 else self.px
+            for k in range(other.count()):
+                if other.itemData(k) != (self.px if axis == 0 else self.py).currentData():
+                    other.blockSignals(True)
+                    other.setCurrentIndex(k)
+                    other.blockSignals(False)
+                    self._set_range(1 - axis)
+                    break
+        self._set_range(axis)
+        self._settings_changed()
+
+    def _on_lanes_changed(self) -> None:
+        self._fill_lanes()
+        self._fill_params()
+        self._settings_changed()
+
+    def _on_selected_lane(self, i: int) -> None:
+        if 0 <= i < len(self.session.lanes) and not self._running_click:
+            j = self.lane.findData(self.session.lanes[i].uid)
+            if j >= 0 and j != self.lane.currentIndex():
+                self.lane.setCurrentIndex(j)
+
+    _running_click = False
+
+    def _on_start_changed(self) -> None:
+        if self.kind == HYPER:
+            self._settings_changed()
+        else:
+            self._draw_start()
+
+    def _on_scene_changed(self) -> None:
+        for p in self.plots:
+            p.clear()
+        self.maps = [None, None]
+        self._update_overlay()
+        self._settings_changed()
+
+    def _settings_changed(self, *_args) -> None:
+        """Cancel what runs and restart after a short pause (coalesces slider drags)."""
+        self._dirty = True
+        if self.isVisible():
+            self.worker.cancel()
+            self._timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        super().showEvent(event)
+        if self._dirty:
+            self._timer.start()
+
+    # ---- running -----------------------------------------------------------------------------
+    def _run_settings(self, lane) -> dict:
+        eff = self.session.effective(lane)
+        return {"name": lane.name, "uid": lane.uid, "optimizer": lane.optimizer,
+                "schedule": eff["schedule"], "noise": float(eff["noise"] or 0.0),
+                "seed": int(eff["seed"]), "clip_grad_norm": eff["clip_grad_norm"],
+                "batch_size": eff["batch_size"], "start": eff["start"]}
+
+    def make_job(self) -> Job | None:
+        """The job the current settings describe, or None (with a message) if none."""
+        s = self.session
+        surface = s.surface
+        lane = self._selected_lane()
+        if surface is None or lane is None:
+            self.info.setText("Add a lane to map it.")
+            return None
+        n = self.resolution.value()
+        self._gen += 1
+        job = Job(kind=self.kind, gen=self._gen, surface=surface,
+                  runs=[self._run_settings(lane)], steps=self.steps.value())
+        if self.kind == BASIN:
+            job.resolution = (n, n) if surface.dim == 2 else (n, 1)
+            other = self.compare.currentData()
+            j = self._lane_index(other) if other is not None else -1
+            if j >= 0 and s.lanes[j].uid != lane.uid:
+                job.runs.append(self._run_settings(s.lanes[j]))
+        else:
+            try:
+                vx = ex.grid_values(self.x_lo.value(), self.x_hi.value(), n,
+                                    self.x_log.isChecked())
+                vy = ex.grid_values(self.y_lo.value(), self.y_hi.value(), n,
+                                    self.y_log.isChecked())
+            except ValueError as e:
+                self.info.setText(str(e))
+                return None
+            job.hyper = {"px": self.px.currentData(), "vx": vx, "py": self.py.currentData(),
+                         "vy": vy}
+        return job
+
+    def restart(self) -> None:
+        """Cancel the running map and compute the current settings' map."""
+        self._timer.stop()
+        job = self.make_job()
+        if job is None:
+            return
+        self._dirty = False
+        self._running = True
+        self._job = job
+        self.plots[1].plot.setVisible(len(job.runs) > 1)
+        self.legends[1].setVisible(len(job.runs) > 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p %")
+        self.cancel_button.setEnabled(True)
+        self.info.setText("Computing\u2026")
+        self.worker.submit(job)
+
+    def cancel(self) -> None:
+        """Stop the running map; what was computed stays on screen."""
+        self.worker.cancel()
+        self._timer.stop()
+        if self._running:
+            self._running = False
+            self.cancel_button.setEnabled(False)
+            self.progress.setFormat("cancelled at %p %")
+            self.info.setText("Cancelled: change a setting to compute again.")
+
+    def wait_idle(self, timeout_ms: int = 30000) -> None:
+        """Block until the worker has nothing to do (tests and scripts)."""
+        import time
+
+        from PySide6.QtWidgets import QApplication
+
+        t0 = time.monotonic()
+        while (self._running or self._timer.isActive()) and \
+                time.monotonic() - t0 < timeout_ms / 1000:
+            QApplication.processEvents()
+            time.sleep(0.005)
+
+    def _on_partial(self, gen: int, k: int, m, done: int, total: int) -> None:
+        if gen != self._gen:
+            return  # a cancelled job's last chunk
+        self.maps[k] = m
+        nmaps = len(self._job.runs)
+        frac = (k + done / max(1, total)) / nmaps
+        self.progress.setValue(int(1000 * frac))
+        self._draw_map(k)
+        if k == 0:
+            self._update_overlay()
+        self.map_updated.emit(done, total)
+
+    def _on_finished(self, gen: int, complete: bool) -> None:
+        if gen != self._gen:
+            return
+        self._running = False
+        self.cancel_button.setEnabled(False)
+        if complete:
+            self.progress.setValue(1000)
+            self._describe()
+        self.job_finished.emit(complete)
+
+    def _on_failed(self, gen: int, msg: str) -> None:
+        if gen != self._gen:
+            return
+        self._running = False
+        self.cancel_button.setEnabled(False)
+        self.info.setText(f"Could not compute the map: {msg}")
+        self.job_finished.emit(False)
+
+    # ---- drawing -------------------------------------------------------------------------------
+    def _redraw(self, *_args) -> None:
+        for k in range(2):
+            if self.maps[k] is not None:
+                self._draw_map(k)
+
+    def _draw_map(self, k: int) -> None:
+        m = self.maps[k]
+        p = self.plots[k]
+        p.map = m
+        if isinstance(m, ex.BasinMap):
+            self._draw_basin(p, m, k)
+        elif isinstance(m, ex.HyperMap):
+            self._draw_hyper(p, m)
+
+    def _draw_basin(self, p: _MapPlot, bm, k: int) -> None:
+        p.image.setImage(bm.rgba(), autoLevels=False)
+        (x0, x1), *rest = bm.domain
+        y0, y1 = rest[0] if rest else (-0.5, 0.5)
+        p.image.setRect(x0, y0, x1 - x0, y1 - y0)
+        for ax in ("bottom", "left"):
+            p.plot.getAxis(ax).setLogMode(False)
+        p.plot.setLabel("bottom", bm.surface.variables[0] if bm.surface.variables else "x")
+        p.plot.setLabel("left", bm.surface.variables[1] if bm.surface.dim == 2 else "")
+        if len(bm.minima):
+            mx = bm.minima[:, 0]
+            my = bm.minima[:, 1] if bm.surface.dim == 2 else np.zeros(len(mx))
+            p.marks.setData(mx, my)
+        p.boundary.setData([], [])
+        if not bm.rows_done or bm.rows_done <= bm.chunk or bm.complete:
+            p.plot.disableAutoRange()
+            p.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
+        name = self._job.runs[k]["name"] if hasattr(self, "_job") and \
+            k < len(self._job.runs) else bm.optimizer.name
+        p.plot.setTitle(f"{name}: {bm.optimizer.name} lr={bm.optimizer.lr:.3g}", size="9pt")
+        self.colorbar.setVisible(False)
+        self._draw_start()
+        self.legends[k].setText(self._basin_legend(bm))
+
+    def _draw_start(self) -> None:
+        st = tuple(getattr(self.session, "start", ()) or ())
+        for p in self.plots:
+            if isinstance(p.map, ex.BasinMap) and len(st) >= 1:
+                p.start.setData([st[0]], [st[1] if len(st) > 1 else 0.0])
+
+    @staticmethod
+    def _basin_legend(bm) -> str:
+        rows = []
+        for label, name, share, rgb in bm.legend():
+            if share == 0 and label < 0:
+                continue
+            col = "#{:02x}{:02x}{:02x}".format(*rgb)
+            rows.append(f"<span style='color:{col}; font-size:14px'>\u25a0</span> "
+                        f"{name}: <b>{share:.1%}</b>")
+        done = "" if bm.complete else f" (rows {bm.rows_done}/{len(bm.ys)})"
+        return "<br>".join(rows) + done
+
+    @staticmethod
+    def _axis_coords(values, log) -> tuple[float, float]:
+        v = np.log10(values) if log else np.asarray(values, dtype=np.float64)
+        if len(v) == 1:
+            return float(v[0]) - 0.5, 1.0
+        h = (v[-1] - v[0]) / (len(v) - 1)
+        return float(v[0] - h / 2), float(v[-1] - v[0] + h)
+
+    def _draw_hyper(self, p: _MapPlot, hm) -> None:
+        by = self.color_by.currentData()
+        p.image.setImage(hm.rgba(by), autoLevels=False)
+        x0, w = self._axis_coords(hm.values_x, hm.log_x)
+        y0, h = self._axis_coords(hm.values_y, hm.log_y)
+        p.image.setRect(x0, y0, w, h)
+        p.plot.getAxis("bottom").setLogMode(hm.log_x)
+        p.plot.getAxis("left").setLogMode(hm.log_y)
+        p.plot.setLabel("bottom", _param_label(hm.param_x) + (" (log)" if hm.log_x else ""))
+        p.plot.setLabel("left", _param_label(hm.param_y) + (" (log)" if hm.log_y else ""))
+        p.marks.setData([], [])
+        p.start.setData([], [])
+        if hm.boundary:
+            bx, byy = hm.boundary[0]
+            p.boundary.setData(np.log10(bx) if hm.log_x else bx,
+                               np.log10(byy) if hm.log_y else byy)
+        else:
+            p.boundary.setData([], [])
+        if hm.rows_done <= 1 or hm.complete:
+            p.plot.disableAutoRange()
+            p.plot.setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0.0)
+        p.plot.setTitle(f"{hm.optimizer.name} from ({', '.join(f'{v:.3g}' for v in hm.start)})",
+                        size="9pt")
+        rng = ex.color_range(hm, by)
+        if rng is not None and by in ("loss", "steps"):
+            lo, hi = rng
+            if by == "loss":
+                lo, hi = math.log10(lo), math.log10(hi)
+            self.colorbar.setLevels((lo, hi if hi > lo else lo + 1))
+            self.colorbar.setVisible(True)
+        else:
+            self.colorbar.setVisible(False)
+        self.legends[0].setText(self._hyper_legend(hm, by))
+        self.legends[1].setText("")
+
+    @staticmethod
+    def _hyper_legend(hm, by: str) -> str:
+        if by == "status":
+            names, counts = np.unique(hm.status[: hm.rows_done], return_counts=True)
+            cnt = dict(zip(names, counts, strict=True))
+            parts = []
+            for name, rgb in ex.STATUS_COLORS.items():
+                if cnt.get(name):
+                    col = "#{:02x}{:02x}{:02x}".format(*rgb)
+                    parts.append(f"<span style='color:{col}; font-size:14px'>\u25a0</span> "
+                                 f"{name} {cnt[name]}")
+            text = " &nbsp; ".join(parts)
+        elif by == "loss":
+            text = ("colour: log10 of the final loss above the minimum; "
+                    "<span style='color:#282828'>\u25a0</span> diverged")
+        else:
+            text = ("colour: steps until the gradient stayed below 1e-6; "
+                    "<span style='color:#bebebe'>\u25a0</span> not converged, "
+                    "<span style='color:#282828'>\u25a0</span> diverged")
+        if hm.boundary:
+            text += "<br><span style='color:#ff2020'>\u2014</span> theoretical stability " \
+                "boundary (quadratic)"
+        return text + "<br><i>Click a cell to load its hyperparameters into the lane.</i>"
+
+    def _describe(self) -> None:
+        m = self.maps[0]
+        if isinstance(m, ex.BasinMap):
+            nx, ny = m.resolution
+            total = sum(x.elapsed for x in self.maps if x is not None)
+            nmaps = sum(x is not None for x in self.maps)
+            rate = nmaps * nx * ny * m.steps / max(total, 1e-9)
+            self.info.setText(
+                f"{nx} x {ny} starts x {m.steps} steps"
+                f"{' (x2 maps)' if nmaps > 1 else ''} in {total:.2f} s "
+                f"({rate / 1e6:.0f} M particle-steps/s). Click the map to start the lanes "
+                "there.")
+        elif isinstance(m, ex.HyperMap):
+            self.info.setText(
+                f"{len(m.values_x)} x {len(m.values_y)} runs of {m.steps} steps in "
+                f"{m.elapsed:.2f} s.")
+
+    # ---- overlay on the 2-D view ---------------------------------------------------------------
+    def _update_overlay(self, *_args) -> None:
+        view = self.contour
+        if view is None or not hasattr(view, "plot"):
+            return
+        bm = self.maps[0]
+        show = (self.kind == BASIN and self.overlay_check.isChecked()
+                and isinstance(bm, ex.BasinMap) and bm.surface is self.session.surface
+                and bm.surface.dim == 2)
+        if not show:
+            if self._overlay is not None:
+                self._overlay.setVisible(False)
+            if self._overlay_legend is not None:
+                self._overlay_legend.setVisible(False)
+            return
+        if self._overlay is None:
+            self._overlay = pg.ImageItem(axisOrder="row-major")
+            self._overlay.setZValue(-7)  # above the colour map (-10), below contours (-5)
+            view.plot.addItem(self._overlay)
+            self._overlay_legend = pg.LegendItem(offset=(-8, -8), labelTextSize="8pt",
+                                                 brush=pg.mkBrush(0, 0, 0, 170))
+            self._overlay_legend.setParentItem(view.plot.getViewBox())
+            self._overlay_legend.setZValue(50)
+        self._overlay.setImage(bm.rgba(alpha=120), autoLevels=False)
+        (x0, x1), (y0, y1) = bm.domain
+        self._overlay.setRect(x0, y0, x1 - x0, y1 - y0)
+        self._overlay.setVisible(True)
+        leg = self._overlay_legend
+        leg.clear()
+        for label, name, share, rgb in bm.legend():
+            if share == 0 and label < 0:
+                continue
+            sample = pg.ScatterPlotItem(symbol="s", size=10, brush=pg.mkBrush(*rgb),
+                                        pen=pg.mkPen("#000000"))
+            leg.addItem(sample, f"{name}: {share:.1%}")
+        leg.setVisible(True)
+
+    def overlay_item(self) -> pg.ImageItem | None:
+        return self._overlay
+
+    # ---- clicks --------------------------------------------------------------------------------
+    def _on_click(self, ev) -> None:
+        for p in self.plots:
+            if p.map is None or not p.plot.isVisible():
+                continue
+            vb = p.plot.getViewBox()
+            if not vb.sceneBoundingRect().contains(ev.scenePos()):
+                continue
+            pt = vb.mapSceneToView(ev.scenePos())
+            self.click_at(p.map, pt.x(), pt.y())
+            ev.accept()
+            return
+
+    def click_at(self, m, x: float, y: float) -> None:
+        """A click at view coordinates (x, y) of map ``m``: a hyper map loads the cell's
+        hyperparameters into the lane, a basin map moves the start there."""
+        if isinstance(m, ex.HyperMap):
+            vx = 10 ** x if m.log_x else x
+            vy = 10 ** y if m.log_y else y
+            cell = m.cell_at(vx, vy)
+            if cell is not None:
+                self.load_cell(*cell)
+        elif isinstance(m, ex.BasinMap):
+            cell = m.cell_at(x, y)
+            if cell is not None:
+                try:
+                    self.session.set_start(m.cell_start(*cell))
+                except ValueError as e:
+                    self.info.setText(str(e))
+
+    def load_cell(self, i: int, j: int) -> bool:
+        """Load cell (i, j) of the hyper map into its lane (``session.update_lane``)."""
+        hm = self.maps[0]
+        if not isinstance(hm, ex.HyperMap):
+            return False
+        idx = self._lane_index(self._job.runs[0]["uid"])
+        if idx < 0:
+            return False
+        params = hm.cell_params(i, j)
+        changes: dict[str, Any] = {}
+        betas = list(getattr(self.session.lanes[idx].optimizer, "betas", None) or ())
+        for name, v in params.items():
+            if name == "noise":
+                changes["noise"] = v
+            elif name in ("beta1", "beta2"):
+                betas[0 if name == "beta1" else 1] = v
+                changes["betas"] = tuple(betas)
+            else:
+                changes[name] = v
+        text = ", ".join(f"{_param_label(k)} = {v:.4g}" for k, v in params.items())
+        try:
+            # the map does not depend on the lane's values it sweeps: keep it on screen
+            self._running_click = True
+            self.session.update_lane(idx, **changes)
+        except ValueError as e:
+            self.info.setText(f"Cannot load {text}: {e}")
+            return False
+        finally:
+            self._running_click = False
+        self._timer.stop()
+        self.worker.cancel()
+        self._dirty = False
+        if self._running:
+            self._running = False
+            self.cancel_button.setEnabled(False)
+        self.info.setText(f"Loaded {text} into {self.session.lanes[idx].name} "
+                          f"({hm.status[j, i]}).")
+        return True
+
+    # ---- export --------------------------------------------------------------------------------
+    def export_png(self, path: str) -> list[str]:
+        """Write the shown map(s) as PNG; a second map goes to ``<stem>-2.png``."""
+        return self._export(path, png=True)
+
+    def export_csv(self, path: str) -> list[str]:
+        """Write the shown map(s)' data as CSV; a second map goes to ``<stem>-2.csv``."""
+        return self._export(path, png=False)
+
+    def _export(self, path: str, png: bool) -> list[str]:
+        from pathlib import Path
+
+        out = []
+        for k, m in enumerate(self.maps):
+            if m is None:
+                continue
+            p = Path(path)
+            if k > 0:
+                p = p.with_name(f"{p.stem}-{k + 1}{p.suffix}")
+            if png:
+                if isinstance(m, ex.HyperMap):
+                    m.save_png(p, color_by=self.color_by.currentData())
+                else:
+                    m.save_png(p)
+            else:
+                m.to_csv(p)
+            out.append(str(p))
+        return out
+
+    def _ask(self, what: str, ext: str) -> str | None:
+        if not any(m is not None for m in self.maps):
+            self.info.setText("Nothing to export yet.")
+            return None
+        name = f"{self.kind}-map.{ext}"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {what}", name,
+                                              f"{what} (*.{ext})")
+        return path or None
+
+    def _ask_png(self) -> None:
+        path = self._ask("PNG image", "png")
+        if path:
+            try:
+                files = self.export_png(path)
+                self.info.setText("Saved " + ", ".join(files))
+            except OSError as e:
+                self.info.setText(f"Could not save: {e}")
+
+    def _ask_csv(self) -> None:
+        path = self._ask("CSV data", "csv")
+        if path:
+            try:
+                files = self.export_csv(path)
+                self.info.setText("Saved " + ", ".join(files))
+            except OSError as e:
+                self.info.setText(f"Could not save: {e}")
+
+    def shutdown(self) -> None:
+        """Stop the worker thread (the window is closing)."""
+        self.worker.stop()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        self.cancel()
+        super().closeEvent(event)
+
+
+# ---- main window hook ---------------------------------------------------------------------------
+def install_explorer(window) -> None:
+    """Add "Explore > Basin map / Hyperparameter map" to ``window`` (a MainWindow); the
+    panel and its dock are created on first use."""
+    act_basin = window._action("&Basin Map", lambda: show_explorer(window, BASIN),
+                               "Ctrl+Shift+B", None,
+                               "Where does every start end? Colour the domain by basin")
+    act_hyper = window._action("&Hyperparameter Map", lambda: show_explorer(window, HYPER),
+                               "Ctrl+Shift+H", None,
+                               "Which hyperparameters work? Sweep two of them")
+    window.act_basin_map, window.act_hyper_map = act_basin, act_hyper
+    mb = window.menuBar()
+    menu = None
+    help_act = next((a for a in mb.actions() if a.text().replace("&", "") == "Help"), None)
+    from PySide6.QtWidgets import QMenu
+
+    menu = QMenu("E&xplore", window)
+    menu.addAction(act_basin)
+    menu.addAction(act_hyper)
+    if help_act is not None:
+        mb.insertMenu(help_act, menu)
+    else:
+        mb.addMenu(menu)
+    window.explore_menu = menu
+
+
+def show_explorer(window, kind: str = BASIN) -> ExplorerPanel:
+    """Show (creating on first use) the explorer dock of ``window`` in ``kind`` mode."""
+    panel = getattr(window, "explorer_panel", None)
+    if panel is None:
+        panel = ExplorerPanel(window.session, getattr(window, "contour", None))
+        dock = QDockWidget("Explorer", window)
+        dock.setObjectName("dock_explorer")
+        dock.setWidget(panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        window.resizeDocks([dock], [480], Qt.Orientation.Horizontal)
+        window.explorer_panel, window.dock_explorer = panel, dock
+        app = pg.QtWidgets.QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(panel.shutdown)
+    i = panel.mode.findData(kind)
+    if i != panel.mode.currentIndex():
+        panel.mode.setCurrentIndex(i)
+    window.dock_explorer.show()
+    window.dock_explorer.raise_()
+    return panel

@@ -1,0 +1,219 @@
+"""The explorer panel: streaming progress, cancel and restart, clicks, overlay, export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simulator as sim
+from simulator.core import explorer as ex
+
+
+@pytest.fixture
+def session(qtbot):
+    from simulator.gui.session import Session
+
+    s = Session(default_scene=False)
+    s.set_surface(sim.get_surface("two-wells"))
+    s.add_lane(sim.SGD(lr=0.05), name="GD")
+    s.add_lane(sim.SGD(lr=0.02, momentum=0.9), name="Momentum")
+    s.set_start((-2.0, 2.0))
+    return s
+
+
+@pytest.fixture
+def panel(qtbot, session):
+    from simulator.gui.explorer_panel import ExplorerPanel
+    from simulator.gui.views.contour import ContourView
+
+    view = ContourView(session)
+    qtbot.addWidget(view)
+    p = ExplorerPanel(session, view)
+    qtbot.addWidget(p)
+    p.steps.setValue(300)
+    p.resolution.setValue(64)
+    p.show()
+    yield p
+    p.shutdown()
+
+
+def test_basin_map_streams_rows_with_progress(qtbot, panel):
+    updates = []
+    panel.map_updated.connect(lambda d, t: updates.append((d, t)))
+    with qtbot.waitSignal(panel.job_finished, timeout=30000) as blocker:
+        panel.restart()
+    assert blocker.args == [True]
+    bm = panel.maps[0]
+    assert isinstance(bm, ex.BasinMap) and bm.complete and bm.resolution == (64, 64)
+    assert updates[-1] == (64, 64)
+    assert panel.progress.value() == panel.progress.maximum()
+    # the same map as the core computes
+    ref = ex.basin_map(bm.surface, sim.SGD(lr=0.05), 64, 300)
+    assert np.array_equal(bm.labels, ref.labels)
+    # legend with shares, overlay on the 2-D view
+    assert "minimum 1" in panel.legends[0].text() and "%" in panel.legends[0].text()
+    ov = panel.overlay_item()
+    assert ov is not None and ov.isVisible() and ov.image.shape[:2] == (64, 64)
+    panel.overlay_check.setChecked(False)
+    assert not ov.isVisible()
+
+
+def test_progress_streams_partial_rows(qtbot, panel):
+    panel.resolution.setValue(256)
+    panel.steps.setValue(2000)
+    seen = []
+    panel.map_updated.connect(lambda d, t: seen.append(d))
+    with qtbot.waitSignal(panel.job_finished, timeout=60000):
+        panel.restart()
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == 256
+
+
+def test_cancel_keeps_partial_map(qtbot, panel):
+    panel.resolution.setValue(256)
+    panel.steps.setValue(20000)  # long: about 1.3 G particle-steps
+    first = []
+    panel.map_updated.connect(lambda d, t: first.append(d))
+    with qtbot.waitSignal(panel.map_updated, timeout=60000):
+        panel.restart()
+    panel.cancel()
+    assert not panel.cancel_button.isEnabled()
+    assert "cancel" in panel.progress.format().lower()
+    qtbot.wait(300)
+    panel.worker.wait(30000)
+    bm = panel.maps[0]
+    assert not bm.complete
+    assert np.all(bm.labels[bm.rows_done:] == ex.NOT_COMPUTED)
+    assert panel.progress.value() < panel.progress.maximum()
+
+
+def test_setting_change_cancels_and_restarts(qtbot, panel):
+    panel.steps.setValue(20000)
+    panel.resolution.setValue(256)
+    with qtbot.waitSignal(panel.map_updated, timeout=60000):
+        panel.restart()
+    gen = panel._gen
+    # a change: the running job is cancelled and, after the debounce, a new one starts
+    panel.steps.setValue(200)
+    panel.resolution.setValue(32)
+    with qtbot.waitSignal(panel.job_finished, timeout=60000,
+                          check_params_cb=lambda ok: ok is True):
+        pass
+    assert panel._gen == gen + 1  # both changes coalesced into one restart
+    assert panel.maps[0].resolution == (32, 32) and panel.maps[0].steps == 200
+
+
+def test_compare_two_lanes_side_by_side(qtbot, panel):
+    panel.compare.setCurrentIndex(panel.compare.findText("Momentum"))
+    with qtbot.waitSignal(panel.job_finished, timeout=30000):
+        panel.restart()
+    a, b = panel.maps
+    assert a.optimizer.momentum == 0.0 and b.optimizer.momentum == 0.9
+    assert panel.plots[1].plot.isVisible()
+    assert "minimum" in panel.legends[1].text()
+    assert not np.array_equal(a.labels, b.labels)
+
+
+def _hyper(qtbot, panel, session):
+    panel.mode.setCurrentIndex(panel.mode.findData("hyper"))
+    session.set_surface(sim.get_surface("quadratic"))
+    session.set_start((1.0, 1.0))
+    panel.resolution.setValue(12)
+    panel.set_hyper_axes("lr", 0.01, 10.0, True, "momentum", 0.0, 0.9, False)
+    with qtbot.waitSignal(panel.job_finished, timeout=30000):
+        panel.restart()
+    return panel.maps[0]
+
+
+def test_hyper_map_click_loads_hyperparameters(qtbot, panel, session):
+    hm = _hyper(qtbot, panel, session)
+    assert isinstance(hm, ex.HyperMap) and hm.complete and hm.log_x
+    assert hm.boundary  # quadratic + SGD: the heavy-ball boundary is drawn
+    bx, by = hm.boundary[0]
+    assert np.allclose(bx, 2 * (1 + by) / 2.0)
+    assert panel.plots[0].boundary.xData is not None
+    # click in the middle of cell (i, j) = (3, 5), in plot coordinates (log10 lr)
+    i, j = 3, 5
+    panel.click_at(hm, np.log10(hm.values_x[i]), hm.values_y[j])
+    lane = session.lanes[0]
+    assert lane.optimizer.lr == pytest.approx(hm.values_x[i])
+    assert lane.optimizer.momentum == pytest.approx(hm.values_y[j])
+    assert "Loaded" in panel.info.text()
+    # the lane's run now matches the map's cell
+    run = sim.simulate(session.surface, lane.optimizer, (1.0, 1.0), hm.steps)
+    assert run.status == hm.status[j, i]
+
+
+def test_hyper_click_via_mouse(qtbot, panel, session):
+    from PySide6.QtCore import QPoint, Qt
+
+    hm = _hyper(qtbot, panel, session)
+    vb = panel.plots[0].plot.getViewBox()
+    i, j = 8, 2
+    scene = vb.mapViewToScene(pg_point(np.log10(hm.values_x[i]), hm.values_y[j]))
+    pos = panel.graphics.mapFromScene(scene)
+    qtbot.mouseClick(panel.graphics.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(int(pos.x()), int(pos.y())))
+    lane = session.lanes[0]
+    assert lane.optimizer.lr == pytest.approx(hm.values_x[i])
+    assert lane.optimizer.momentum == pytest.approx(hm.values_y[j])
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(float(x), float(y))
+
+
+def test_hyper_noise_and_betas_click(qtbot, panel, session):
+    session.add_lane(sim.Adam(lr=0.05), name="Adam")
+    panel.lane.setCurrentIndex(panel.lane.findText("Adam"))
+    panel.mode.setCurrentIndex(panel.mode.findData("hyper"))
+    panel.resolution.setValue(8)
+    panel.set_hyper_axes("beta1", 0.0, 0.9, False, "noise", 0.0, 1.0, False)
+    with qtbot.waitSignal(panel.job_finished, timeout=30000):
+        panel.restart()
+    hm = panel.maps[0]
+    assert (hm.param_x, hm.param_y) == ("beta1", "noise")
+    assert panel.load_cell(2, 3)
+    lane = next(la for la in session.lanes if la.name == "Adam")
+    assert lane.optimizer.betas == (pytest.approx(hm.values_x[2]), 0.999)
+    assert lane.noise == pytest.approx(hm.values_y[3])
+
+
+def test_basin_click_moves_start(qtbot, panel, session):
+    with qtbot.waitSignal(panel.job_finished, timeout=30000):
+        panel.restart()
+    panel.click_at(panel.maps[0], 1.5, -2.0)
+    assert session.start[0] == pytest.approx(1.5, abs=0.1)
+    assert session.start[1] == pytest.approx(-2.0, abs=0.1)
+
+
+def test_export_png_and_csv(qtbot, panel, tmp_path):
+    panel.compare.setCurrentIndex(panel.compare.findText("Momentum"))
+    with qtbot.waitSignal(panel.job_finished, timeout=30000):
+        panel.restart()
+    files = panel.export_png(str(tmp_path / "basins.png"))
+    assert [f.rsplit("/", 1)[1] for f in files] == ["basins.png", "basins-2.png"]
+    files = panel.export_csv(str(tmp_path / "basins.csv"))
+    text = (tmp_path / "basins-2.csv").read_text()
+    assert '"momentum": 0.9' in text and text.count("\n") > 64 * 64
+
+
+def test_main_window_menu_opens_explorer(qtbot):
+    from simulator.gui.explorer_panel import show_explorer
+    from simulator.gui.main_window import MainWindow
+
+    w = MainWindow(restore=False, with_3d=False)
+    qtbot.addWidget(w)
+    titles = [a.text().replace("&", "") for a in w.menuBar().actions()]
+    assert "Explore" in titles and titles.index("Explore") < titles.index("Help")
+    w.show()
+    w.act_hyper_map.trigger()
+    panel = w.explorer_panel
+    assert panel.kind == "hyper" and w.dock_explorer.isVisible()
+    assert show_explorer(w, "basin") is panel and panel.kind == "basin"
+    panel.resolution.setValue(16)
+    panel.steps.setValue(50)
+    with qtbot.waitSignal(panel.job_finished, timeout=30000):
+        panel.restart()
+    panel.shutdown()
