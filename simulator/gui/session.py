@@ -182,63 +182,18 @@ def _jsonable(v):
 
 
 def surface_to_dict(s) -> dict:
-    d = {
-        "kind": s.kind,
-        "name": s.name,
-        "params": _jsonable(dict(s.params)),
-        "domain": [list(p) for p in s.domain],
-    }
-    if s.kind == "expression":
-        d["formula"] = s.formula or s.name
-    if len(s.bumps):
-        d["bumps"] = s.bumps.tolist()
-    return d
+    """Any surface as JSON-ready data (see :func:`simulator.core.drawn.surface_to_dict`)."""
+    from simulator.core.drawn import surface_to_dict as to_dict
+
+    return to_dict(s)
 
 
 def surface_from_dict(d) -> Any:
-    """Rebuild a surface from :func:`surface_to_dict` output (ValueError when unknown)."""
-    from simulator.core import surfaces as lib
+    """Rebuild a surface from :func:`surface_to_dict` output, or the older session form
+    (ValueError naming the place, e.g. ``surface.bumps[3][3]: sigma must be > 0``)."""
+    from simulator.core.drawn import surface_from_dict as from_dict
 
-    if not isinstance(d, dict):
-        raise ValueError("surface must be an object")
-    domain = d.get("domain")
-    if domain is not None:
-        try:
-            domain = tuple((float(lo), float(hi)) for lo, hi in domain)
-        except (TypeError, ValueError):
-            raise ValueError(f"surface domain must be pairs of numbers, got {domain!r}") \
-                from None
-    kind = d.get("kind", "builtin")
-    name = d.get("name")
-    if kind == "expression":
-        from simulator.core.expressions import surface_from_expression
-
-        text = d.get("formula") or name
-        if not isinstance(text, str):
-            raise ValueError("expression surface without a formula")
-        return surface_from_expression(text, domain=domain)
-    if not isinstance(name, str):
-        raise ValueError("surface needs a name")
-    params = d.get("params") or {}
-    if not isinstance(params, dict):
-        raise ValueError("surface params must be an object")
-    try:
-        known = {p.name for p in lib.surface_parameters(name)}
-    except (LookupError, ValueError) as e:
-        raise ValueError(str(e)) from None
-    params = {k: v for k, v in params.items() if k in known}
-    try:
-        s = lib.get_surface(name, **params)
-    except LookupError as e:
-        raise ValueError(str(e)) from None
-    except TypeError as e:
-        raise ValueError(f"surface {name!r}: {e}") from None
-    bumps = d.get("bumps")
-    if bumps:
-        s = s.with_bumps(np.asarray(bumps, dtype=float))
-    if domain is not None and domain != s.domain:
-        s = dataclasses.replace(s, domain=domain)
-    return s
+    return from_dict(d, "surface")
 
 
 def _check_noise(v, what="noise") -> float:
@@ -576,14 +531,15 @@ class Session(QObject):
             self._check_schedule(sched, opt.lr, self.steps)
         except ValueError as e:
             raise self._error(str(e)) from None
-        changed = False
+        changed = set()
         for k, v in vals.items():
             if getattr(lane, k) != v or k == "optimizer":
                 setattr(lane, k, v)
-                changed = True
+                changed.add(k)
         if changed:
             self.lanes_changed.emit()
-            self.recompute()
+            if changed - {"name", "color"}:  # a new name or colour runs nothing again
+                self.recompute()
 
     # ---- training ------------------------------------------------------------------------
     def set_training(self, **changes) -> None:

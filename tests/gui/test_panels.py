@@ -309,3 +309,25 @@ def test_surface_panel_has_room_for_more_sections(session, qtbot):
     extra = QLabel("formula goes here")
     p.add_section("Formula", extra)
     assert extra.parent() is not None
+
+
+def test_schedule_editor_shows_a_sequential_schedule(qtbot):
+    from simulator.core.schedules import CosineAnnealingLR, LinearLR, SequentialLR
+
+    ed = ScheduleEditor()
+    qtbot.addWidget(ed)
+    seq = SequentialLR(schedulers=(LinearLR(total_iters=10), CosineAnnealingLR(T_max=90)),
+                       milestones=(10,))
+    ed.set_schedule(seq)
+    assert ed.combo.currentData() == "SequentialLR"
+    assert ed.schedule() is seq
+    ed.combo.setCurrentIndex(ed.combo.findData("StepLR"))
+    assert ed.schedule().name == "StepLR"
+
+
+def test_renaming_a_lane_does_not_rerun(session, qtbot):
+    count = []
+    session.trajectories_changed.connect(lambda: count.append(1))
+    session.update_lane(0, name="slow", color="#E69F00")
+    qtbot.wait(30)
+    assert count == [] and session.lanes[0].name == "slow"

@@ -297,6 +297,17 @@ class LanesPanel(QWidget):
         self.tree = QTreeWidget()
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Lane", "Status"])
+        self.tree.headerItem().setToolTip(0, "Tick to run a lane, untick to hide it")
+        self.tree.headerItem().setToolTip(
+            1,
+            "How each run ended, judged over its last quarter (up to 100 steps):\n"
+            "converged: the gradient vanished at a minimum\n"
+            "converging: the loss is still going down\n"
+            "oscillating: most moves reverse direction and the loss is not falling\n"
+            "diverged: the loss blew up or became infinite\n"
+            "stalled: stuck at a saddle, on a flat region, or the loss stopped falling\n"
+            "Hover a badge for the reason.",
+        )
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
