@@ -534,13 +534,13 @@ def surface_from_dict(d, place: str = "") -> Surface:
         return drawn_surface(base, bumps, name=name if isinstance(name, str) and name
                              else None)
     if kind == "flat":
-        _keys(d, ("kind", "domain", "dim", "name"), place)
+        _keys(d, ("kind", "domain", "dim", "name", "params"), place)
         if d.get("dim", 2) != 2:
             raise _err(_at(place, "dim"), f"a flat base is 2-D, got {_show(d.get('dim'))}")
         dom = _domain(dom_raw, 2, _at(place, "domain")) if dom_raw is not None else None
         return flat_surface(dom or DEFAULT_DOMAIN)
     if kind == "expression":
-        _keys(d, ("kind", "formula", "domain", "name"), place)
+        _keys(d, ("kind", "formula", "domain", "name", "params"), place)
         from .expressions import ExpressionError, surface_from_expression
 
         text = d.get("formula")
