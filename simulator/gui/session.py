@@ -182,18 +182,23 @@ def _jsonable(v):
 
 
 def surface_to_dict(s) -> dict:
-    """Any surface as JSON-ready data (see :func:`simulator.core.drawn.surface_to_dict`)."""
+    """The surface as JSON-ready data: the one form sessions, labs and surface files
+    share (``simulator.core.drawn.surface_to_dict``: builtin, data, formula, flat and
+    drawn surfaces alike)."""
     from simulator.core.drawn import surface_to_dict as to_dict
 
     return to_dict(s)
 
 
 def surface_from_dict(d) -> Any:
-    """Rebuild a surface from :func:`surface_to_dict` output, or the older session form
-    (ValueError naming the place, e.g. ``surface.bumps[3][3]: sigma must be > 0``)."""
+    """Rebuild a surface from :func:`surface_to_dict` output (ValueError naming the
+    place when anything is wrong)."""
     from simulator.core.drawn import surface_from_dict as from_dict
 
-    return from_dict(d, "surface")
+    try:
+        return from_dict(d, "surface")
+    except LookupError as e:
+        raise ValueError(str(e)) from None
 
 
 def _check_noise(v, what="noise") -> float:
