@@ -291,3 +291,26 @@ def test_suggested_learning_rates_move_on_a_new_surface(session):
         run = s.results[lane.uid]
         assert run.status != "diverged", lane.name
         assert abs(run.positions[-1][0] - s.start[0]) > 1.0, lane.name
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: get_surface("ravine", condition=42.0, angle=10.0),
+        lambda: get_surface("rosenbrock").with_bumps([[0.0, 1.0, 2.0, 0.3]]),
+        lambda: get_surface("linear-regression"),
+        lambda: get_surface("double-well"),
+    ],
+)
+def test_every_kind_of_surface_survives_a_session_file(session, make):
+    from simulator.core.expressions import surface_from_expression
+
+    s = session
+    s.set_surface(make())
+    t = Session()
+    t.load_dict(json.loads(json.dumps(s.to_dict())))
+    assert t.to_dict() == s.to_dict()
+    assert t.surface.kind == s.surface.kind and t.surface.dim == s.surface.dim
+    s.set_surface(surface_from_expression("x**2 + 3*y**2", domain=((-2, 2), (-1, 1))))
+    t.load_dict(json.loads(json.dumps(s.to_dict())))
+    assert t.surface.kind == "expression" and t.surface.domain == ((-2, 2), (-1, 1))
