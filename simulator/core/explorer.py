@@ -1068,3 +1068,110 @@ def save_png(path, rgba: np.ndarray, size: int = 512, title: str = "",
         dr.text((pad_l + 18, y + 2), text, fill=(0, 0, 0))
         y += 18
     canvas.convert("RGB").save(path, "PNG")
+
+
+# ---- command line: ``losslab export LAB --map basin|hyper`` ----------------------------------
+def parse_axis(text: str) -> tuple[str, float, float, bool]:
+    """``"lr:1e-4:1:log"`` -> ("lr", 1e-4, 1.0, True); ``"momentum:0:0.99"`` -> linear."""
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "lin")):
+        raise ValueError(f"expected NAME:LO:HI[:log|lin], such as lr:1e-4:1:log, got {text!r}")
+    try:
+        lo, hi = float(parts[1]), float(parts[2])
+    except ValueError:
+        raise ValueError(f"bounds must be numbers in {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"need finite bounds with LO < HI in {text!r}")
+    return parts[0], lo, hi, len(parts) == 4 and parts[3] == "log"
+
+
+def export_map(lab, kind: str, out: str, *, lane: int | None = None,
+               resolution: int | None = None, steps: int | None = None,
+               x: str | None = None, y: str | None = None, color_by: str = "loss",
+               progress: Callable[[int, int], None] | None = None):
+    """Compute a basin or hyperparameter map of one lane of ``lab`` and write it to
+    ``out`` (``.png`` picture or ``.csv`` data). Returns the map.
+
+    ``lane`` is a 1-based lane number (default: the first enabled lane); ``x``/``y``
+    are axis specs for :func:`parse_axis` (default: ``lr`` over two decades either side
+    of the lane's, against momentum, beta1 or noise).
+    """
+    from pathlib import Path
+
+    ext = Path(out).suffix.lower()
+    if ext not in (".png", ".csv"):
+        raise ValueError(f"a map is written as .png or .csv, not {ext or 'no extension'!r}")
+    if kind not in ("basin", "hyper"):
+        raise ValueError(f"--map must be basin or hyper, got {kind!r}")
+    lanes = list(lab.lanes)
+    if lane is None:
+        pick = next((la for la in lanes if la.enabled), lanes[0] if lanes else None)
+    elif 1 <= lane <= len(lanes):
+        pick = lanes[lane - 1]
+    else:
+        raise ValueError(f"--lane must be from 1 to {len(lanes)}")
+    if pick is None:
+        raise ValueError("the lab has no lanes")
+    eff = lab.effective(pick)
+    kw = dict(schedule=eff["schedule"], noise=float(eff["noise"] or 0.0), seed=lab.seed,
+              clip_grad_norm=lab.clip_grad_norm, batch_size=eff["batch_size"])
+    steps = lab.steps if steps is None else int(steps)
+    prog = None if progress is None else (lambda d, t, m: progress(d, t))
+    opt = pick.optimizer
+    if kind == "basin":
+        n = 256 if resolution is None else int(resolution)
+        m = basin_map(lab.surface, opt, n, steps, domain=lab.domain, progress=prog, **kw)
+    else:
+        n = 40 if resolution is None else int(resolution)
+        names = sweepable_params(opt)
+        if x is None:
+            x = f"lr:{opt.lr / 100:g}:{opt.lr * 100:g}:log"
+        if y is None:
+            y = ("momentum:0:0.99" if "momentum" in names else
+                 "beta1:0:0.99" if "beta1" in names else "noise:0:2")
+        ax, ay = parse_axis(x), parse_axis(y)
+        vx = grid_values(ax[1], ax[2], n, ax[3])
+        vy = grid_values(ay[1], ay[2], n, ay[3])
+        m = hyper_map(lab.surface, opt, eff["start"], ax[0], vx, ay[0], vy, steps,
+                      progress=prog, **kw)
+    if ext == ".csv":
+        m.to_csv(out)
+    elif kind == "basin":
+        m.save_png(out, title=f"{lab.title}: {pick.name}, {steps} steps")
+    else:
+        m.save_png(out, color_by=color_by, title=f"{lab.title}: {pick.name} ({color_by})")
+    return m
+
+
+def add_map_arguments(p) -> None:
+    """The ``--map`` options of ``losslab export`` (argparse)."""
+    g = p.add_argument_group("maps (--map): a basin or hyperparameter map instead of runs")
+    g.add_argument("--map", choices=("basin", "hyper"), default=None,
+                   help="write a basin-of-attraction map or a hyperparameter map of one "
+                   "lane (.png picture or .csv data)")
+    g.add_argument("--lane", type=int, default=None, metavar="N",
+                   help="the lane to map, from 1 (default: the first enabled lane)")
+    g.add_argument("--resolution", type=int, default=None, metavar="N",
+                   help="cells per side (default 256 for basin maps, 40 for hyper maps)")
+    g.add_argument("--map-steps", type=int, default=None, metavar="N",
+                   help="updates per run (default: the lab's steps)")
+    g.add_argument("--x", default=None, metavar="NAME:LO:HI[:log]",
+                   help="hyper map x axis, e.g. lr:1e-4:1:log (default: lr around the lane's)")
+    g.add_argument("--y", default=None, metavar="NAME:LO:HI[:log]",
+                   help="hyper map y axis, e.g. momentum:0:0.99")
+    g.add_argument("--color-by", choices=("loss", "steps", "status"), default="loss",
+                   help="hyper map colour: final loss, steps to converge or status")
+
+
+def run_map_export(lab, args, progress=None) -> str:
+    """Run ``losslab export LAB --map ...``; returns a one-line summary (ValueError on
+    bad input)."""
+    m = export_map(lab, args.map, args.out, lane=args.lane, resolution=args.resolution,
+                   steps=args.map_steps, x=args.x, y=args.y, color_by=args.color_by,
+                   progress=progress)
+    if isinstance(m, BasinMap):
+        nx, ny = m.resolution
+        return f"wrote {args.out} (basin map {nx}x{ny}, {m.steps} steps, " \
+            f"{m.elapsed:.2f} s: {m.describe()})"
+    return f"wrote {args.out} (hyper map {m.param_x} x {m.param_y}, " \
+        f"{len(m.values_x)}x{len(m.values_y)}, {m.elapsed:.2f} s)"

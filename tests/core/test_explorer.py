@@ -323,3 +323,25 @@ def test_quadratic_curvature_detection():
     assert ex.max_stable_lr(sim.Adam(), 2.0) == math.inf
     assert ex.max_stable_lr(sim.SGD(weight_decay=1.0), 2.0) == pytest.approx(2 / 3)
     assert ex.max_stable_lr(sim.SGD(momentum=1.0), 2.0) == 0.0
+
+
+# ---- command line -------------------------------------------------------------------------------
+def test_losslab_export_map(tmp_path, capsys):
+    from simulator.cli import main
+
+    out = tmp_path / "basin.csv"
+    assert main(["export", "sharp-flat", "--map", "basin", "--resolution", "24",
+                 "--map-steps", "200", "--out", str(out), "-q"]) == 0
+    rows = [ln for ln in out.read_text().splitlines() if not ln.startswith("#")]
+    assert len(rows) == 1 + 24 * 24
+    png = tmp_path / "hyper.png"
+    assert main(["export", "ravine", "--map", "hyper", "--resolution", "8", "--x",
+                 "lr:1e-3:1:log", "--y", "momentum:0:0.9", "--color-by", "status",
+                 "--out", str(png)]) == 0
+    assert "hyper map lr x momentum" in capsys.readouterr().err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["export", "ravine", "--map", "hyper", "--x", "lr:1:0",
+                 "--out", str(png)]) == 2
+    assert "LO < HI" in capsys.readouterr().err
+    assert main(["export", "ravine", "--map", "basin", "--lane", "9",
+                 "--out", str(png)]) == 2
