@@ -148,6 +148,9 @@ def export_add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--step", type=int, default=None, metavar="K",
                    help="the step an image shows (default: the lab's, else the last)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    from simulator.core.explorer import add_map_arguments  # --map basin|hyper (explorer)
+
+    add_map_arguments(p)
 
 
 class _Progress:
@@ -217,6 +220,16 @@ def export_run(args) -> int:
             check_writable(args.out)
         except OSError as e:
             raise BadInput(f"cannot write {args.out}: {e}") from None
+        if getattr(args, "map", None):  # a basin or hyperparameter map (core.explorer)
+            from simulator.core.explorer import run_map_export
+
+            try:
+                msg = run_map_export(lab, args, _Progress(f"map {args.out}", args.quiet))
+            except ValueError as e:
+                raise BadInput(str(e)) from None
+            if not args.quiet:
+                print(msg, file=sys.stderr)
+            return EXIT_OK
         if kind in ("mp4", "gif", "png", "svg"):
             try:
                 check_size(args.size, kind)
