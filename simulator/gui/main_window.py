@@ -223,6 +223,10 @@ class MainWindow(QMainWindow):
         self._make_toolbar()
         self._make_status_bar()
         self._connect()
+        # teaching labs and export (gui/lab_dialogs.py): Instructions dock, File menu, drops
+        from .lab_dialogs import install_lab_and_export_actions
+
+        install_lab_and_export_actions(self)
         self._default_geometry()
         self._restored_layout = False
         if restore:

@@ -1,0 +1,477 @@
+"""Labs in the app: File > Open Lab, File > Save as Lab, drag and drop, the start page.
+
+:func:`install_lab_and_export_actions` is the one hook the main window calls: it adds
+the Instructions dock (the start page when no lab is open), the lab and export entries
+of the File menu, and drag and drop of lab files onto the window.
+
+Opening a lab is all or nothing: the file is validated completely first
+(:func:`simulator.core.labs.parse_lab`), then the session's own checks run
+(``Session.load_dict`` keeps the current scene when it refuses); only then do the views
+and the instructions change.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from simulator.core import labs as core_labs
+from simulator.core.labs import Lab, LabError
+
+from .instructions_panel import InstructionsPanel
+
+LAB_FILTER = "LossLab labs (*.json);;All files (*)"
+_pending: list[Lab] = []
+
+
+def open_on_start(lab: Lab) -> None:
+    """Open ``lab`` in the next main window that installs the lab actions
+    (``losslab open LAB``)."""
+    _pending.append(lab)
+
+
+# ---- messages -------------------------------------------------------------------------------
+def _message(window, title: str, text: str, detail: str = "",
+             icon=QMessageBox.Icon.Warning) -> QMessageBox:
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, window)
+    if detail:
+        box.setInformativeText(detail)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    box.open()
+    window.last_message_box = box
+    return box
+
+
+def _problems_text(err: LabError, limit: int = 12) -> str:
+    lines = [str(p) for p in err.problems]
+    more = len(lines) - limit
+    text = "\n".join(lines[:limit])
+    if more > 0:
+        text += f"\n(and {more} more)"
+    return text
+
+
+# ---- opening ---------------------------------------------------------------------------------
+def open_lab(window, lab: Lab) -> bool:
+    """Load ``lab`` into the window's scene and show its instructions. On refusal the
+    scene is kept and a message says why."""
+    from simulator.export.render import load_lab_into
+
+    window.animator.pause()
+    try:
+        load_lab_into(window.session, lab)
+    except ValueError as e:
+        _message(window, "Cannot open lab", f"The lab \u201c{lab.title}\u201d could not be "
+                 "loaded.", f"{e}\n\nThe current scene was kept.")
+        return False
+    _apply_view(window, lab)
+    window.lab = lab
+    window.instructions_panel.show_lab(lab)
+    _bring_forward(window)
+    window.file_path = None
+    window.setWindowModified(False)
+    window._update_title()
+    window.setWindowTitle(f"{lab.title}[*] \u2014 LossLab")
+    window.statusBar().showMessage(f"Opened lab: {lab.title}", 5000)
+    return True
+
+
+def _bring_forward(window) -> None:
+    dock = window.dock_instructions
+    other = getattr(window, "dock_diagnostics", None)
+    if (other is not None and not dock.isFloating() and not window.tabifiedDockWidgets(dock)
+            and window.dockWidgetArea(other) == window.dockWidgetArea(dock)):
+        window.tabifyDockWidget(other, dock)  # a restored layout may have split them
+    dock.show()
+    dock.raise_()
+
+
+def _apply_view(window, lab: Lab) -> None:
+    v = lab.view
+    act3d = getattr(window, "act_show_3d", None)
+    if act3d is not None and act3d.isEnabled():
+        act3d.setChecked("3d" in v.views)
+    if v.log_scale is not None:
+        for view in (getattr(window, "contour", None), getattr(window, "surface3d", None)):
+            chk = getattr(view, "log_check", None)
+            if chk is not None:
+                chk.setChecked(v.log_scale)
+    s3 = getattr(window, "surface3d", None)
+    if s3 is not None:
+        if v.camera:
+            s3.gl.setCameraPosition(**v.camera)
+        elif hasattr(s3, "reset_camera"):
+            s3.reset_camera()
+
+
+def open_lab_ref(window, ref: str) -> bool:
+    """Open a built-in lab by id or a lab file by path, reporting any problem."""
+    name = Path(ref).name
+    try:
+        lab = core_labs.load_lab(ref)
+    except LookupError as e:
+        _message(window, "No such lab", str(e).strip("'\""))
+        return False
+    except LabError as e:
+        _message(window, "Not a valid lab", f"{name} is not a lab LossLab can open.",
+                 f"{_problems_text(e)}\n\nThe current scene was kept.")
+        return False
+    return open_lab(window, lab)
+
+
+def browse_lab_file(window) -> bool:
+    path, _ = QFileDialog.getOpenFileName(window, "Open Lab File", window._last_dir(),
+                                          LAB_FILTER)
+    return bool(path) and open_lab_ref(window, path)
+
+
+class OpenLabDialog(QDialog):
+    """File > Open Lab: the built-in labs with their descriptions, or a file."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("Open Lab \u2014 LossLab")
+        self.list = QListWidget()
+        self.list.setObjectName("lab_list")
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        for info in core_labs.list_labs():
+            it = QListWidgetItem(f"{info.title}\n{info.summary}")
+            it.setData(Qt.ItemDataRole.UserRole, info.id)
+            it.setToolTip(f"id: {info.id}")
+            self.list.addItem(it)
+        self.list.setCurrentRow(0)
+        self.list.itemDoubleClicked.connect(lambda _it: self.accept())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        self.file_button = QPushButton("From File\u2026")
+        buttons.addButton(self.file_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.file_button.clicked.connect(self._from_file)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Each lab loads a scene and shows instructions and questions "
+                             "beside the views. Your current scene is replaced."))
+        lay.addWidget(self.list, 1)
+        lay.addWidget(buttons)
+        self.resize(560, 520)
+
+    def selected_id(self) -> str | None:
+        it = self.list.currentItem()
+        return None if it is None else it.data(Qt.ItemDataRole.UserRole)
+
+    def accept(self) -> None:
+        lab_id = self.selected_id()
+        super().accept()
+        if lab_id:
+            open_lab_ref(self.window_, lab_id)
+
+    def _from_file(self) -> None:
+        self.reject()
+        browse_lab_file(self.window_)
+
+
+# ---- saving ----------------------------------------------------------------------------------
+def _to_rich(text: str) -> str:
+    """Plain text (paragraphs split by blank lines) to lab rich text; text that already
+    uses the allowed tags is kept as it is."""
+    text = text.strip()
+    if not text:
+        return ""
+    if re.search(r"</?(p|b|i|ul|ol|li|br|em|strong|code|sub|sup|u)\b", text):
+        return text
+    paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paras)
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (s or "my-lab")[:64]
+
+
+def _current_view(window) -> dict:
+    views = ["2d"]
+    act3d = getattr(window, "act_show_3d", None)
+    if act3d is not None and act3d.isEnabled() and act3d.isChecked():
+        views.append("3d")
+    d: dict = {"views": views}
+    chk = getattr(getattr(window, "contour", None), "log_check", None)
+    if chk is not None:
+        d["log_scale"] = bool(chk.isChecked())
+    s3 = getattr(window, "surface3d", None)
+    if s3 is not None and act3d is not None and act3d.isChecked():
+        o = s3.gl.opts
+        d["camera"] = {"elevation": round(float(o["elevation"]), 1),
+                       "azimuth": round(float((o["azimuth"] + 180) % 360 - 180), 1),
+                       "distance": round(float(o["distance"]), 3)}
+    d["frame"] = int(window.session.frame)
+    return d
+
+
+class SaveLabDialog(QDialog):
+    """File > Save as Lab: title, summary, instructions and questions for the scene."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("Save as Lab \u2014 LossLab")
+        lab = getattr(window, "lab", None)
+        self.title = QLineEdit(lab.title if lab else "")
+        self.title.setPlaceholderText("e.g. Momentum in a narrow valley")
+        self.lab_id = QLineEdit(lab.id if lab else "")
+        self.lab_id.setPlaceholderText("from the title")
+        self.summary = QLineEdit(lab.summary if lab else "")
+        self.summary.setPlaceholderText("one line shown in lab lists")
+        self.instructions = QPlainTextEdit(lab.instructions if lab else "")
+        self.instructions.setPlaceholderText(
+            "What students should do. Blank lines separate paragraphs; <b>, <i>, <ul>/<li> "
+            "and <code> may be used.")
+        self.questions = QPlainTextEdit("\n".join(lab.questions) if lab else "")
+        self.questions.setPlaceholderText("One question per line")
+        self.error = QLabel("")
+        self.error.setObjectName("save_lab_error")
+        self.error.setWordWrap(True)
+        from . import palette
+
+        self.error.setStyleSheet(f"color: {palette.error_color()};")
+        form = QFormLayout()
+        form.addRow("Title", self.title)
+        form.addRow("Id", self.lab_id)
+        form.addRow("Summary", self.summary)
+        form.addRow("Instructions", self.instructions)
+        form.addRow("Questions", self.questions)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addWidget(self.buttons)
+        self.resize(620, 560)
+        self.data: dict | None = None
+
+    def lab_data(self) -> dict:
+        """The lab dict for the current scene and the text typed here (unvalidated)."""
+        w = self.window_
+        title = self.title.text().strip()
+        qs = [_to_rich(q) for q in self.questions.toPlainText().splitlines() if q.strip()]
+        qs = [q[3:-4] if q.startswith("<p>") and q.endswith("</p>") else q for q in qs]
+        return core_labs.lab_from_session(
+            w.session.to_dict(), w.session.surface,
+            lab_id=self.lab_id.text().strip() or _slug(title), title=title,
+            summary=self.summary.text().strip(),
+            instructions=_to_rich(self.instructions.toPlainText()), questions=qs,
+            view=_current_view(w))
+
+    def validate(self) -> bool:
+        try:
+            d = self.lab_data()
+            core_labs.parse_lab(d)
+        except LabError as e:
+            self.error.setText(_problems_text(e, 6))
+            return False
+        except ValueError as e:
+            self.error.setText(str(e))
+            return False
+        self.error.setText("")
+        self.data = d
+        return True
+
+    def accept(self) -> None:
+        if self.validate():
+            super().accept()
+
+
+def save_lab_as(window, path: str | None = None, dialog: SaveLabDialog | None = None) -> bool:
+    """Ask for the lab's texts (unless ``dialog`` is given, already accepted) and a file
+    name, then write the lab (atomically)."""
+    if dialog is None:
+        dialog = SaveLabDialog(window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+    elif not dialog.validate():
+        return False
+    d = dialog.data
+    if path is None:
+        start = os.path.join(window._last_dir(), f"{d['id']}.json")
+        path, _ = QFileDialog.getSaveFileName(window, "Save as Lab", start, LAB_FILTER)
+        if not path:
+            return False
+    try:
+        core_labs.save_lab(d, path)
+    except (OSError, LabError) as e:
+        _message(window, "Cannot save lab", f"Could not write {path}.", str(e))
+        return False
+    window.lab = core_labs.parse_lab(d, str(path))
+    window.instructions_panel.show_lab(window.lab)
+    window.statusBar().showMessage(f"Saved lab {path}", 5000)
+    return True
+
+
+# ---- drag and drop ----------------------------------------------------------------------------
+class _DropFilter(QObject):
+    """Accepts .json files dropped anywhere on the window: labs open as labs, session
+    files as sessions."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window_ = window
+
+    @staticmethod
+    def _path(event) -> str | None:
+        md = event.mimeData()
+        if md is None or not md.hasUrls():
+            return None
+        for url in md.urls():
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(".json"):
+                return url.toLocalFile()
+        return None
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt naming
+        t = event.type()
+        if t not in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
+            return False
+        if not hasattr(obj, "window") or obj.window() is not self.window_:
+            return False
+        path = self._path(event)
+        if path is None:
+            return False
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        if t == QEvent.Type.Drop:
+            QTimer.singleShot(0, lambda: drop_file(self.window_, path))
+        return True
+
+
+def drop_file(window, path: str) -> bool:
+    """Open a dropped .json file: a lab, or else a session file."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            head = json.loads(f.read(core_labs.MAX_FILE_BYTES + 1) or b"null")
+        fmt = head.get("format") if isinstance(head, dict) else None
+    except (OSError, ValueError):
+        fmt = None
+    if fmt == "losslab-session":
+        return window.open_session_file(path)
+    return open_lab_ref(window, path)
+
+
+# ---- the hook -----------------------------------------------------------------------------------
+def _insert_after(menu, anchor: QAction | None, actions) -> None:
+    acts = menu.actions()
+    before = None
+    if anchor is not None and anchor in acts:
+        i = acts.index(anchor)
+        before = acts[i + 1] if i + 1 < len(acts) else None
+    for a in actions:
+        if a is None:
+            if before is None:
+                menu.addSeparator()
+            else:
+                menu.insertSeparator(before)
+        elif before is None:
+            menu.addAction(a)
+        else:
+            menu.insertAction(before, a)
+
+
+def install_lab_and_export_actions(window) -> None:
+    """Add labs and export to ``window`` (a MainWindow): the Instructions dock, File menu
+    entries, drag and drop, and the lab given to ``losslab open``."""
+    from . import export_dialogs
+
+    window.lab = None
+    panel = InstructionsPanel()
+    window.instructions_panel = panel
+    dock = QDockWidget("Instructions", window)
+    dock.setObjectName("dock_instructions")
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    other = getattr(window, "dock_diagnostics", None)
+    if other is not None:
+        window.tabifyDockWidget(other, dock)
+    dock.raise_()
+    window.dock_instructions = dock
+    if isinstance(getattr(window, "docks", None), list):
+        window.docks.append(dock)
+
+    def close_lab() -> None:
+        window.lab = None
+        panel.show_start_page()
+        window._update_title()
+
+    panel.open_lab_requested.connect(lambda lab_id: open_lab_ref(window, lab_id))
+    panel.browse_requested.connect(lambda: browse_lab_file(window))
+    panel.close_requested.connect(close_lab)
+
+    def act(text, slot, shortcut=None, tip=""):
+        a = QAction(text, window)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        window.addAction(a)
+        return a
+
+    window.act_open_lab = act("Open &Lab\u2026", lambda: OpenLabDialog(window).open(),
+                              "Ctrl+Shift+O", "Open a teaching lab")
+    window.act_save_lab = act("Save as La&b\u2026", lambda: save_lab_as(window), None,
+                              "Save the scene with instructions and questions as a lab")
+    window.act_export_animation = act(
+        "Export &Animation\u2026", lambda: export_dialogs.ExportAnimationDialog(window).open(),
+        "Ctrl+E", "Save the run as an MP4 or GIF animation")
+    window.act_export_image = act(
+        "Export &Image\u2026", lambda: export_dialogs.ExportImageDialog(window).open(), None,
+        "Save the current frame as PNG (or the 2-D map as SVG)")
+    window.act_export_data = act(
+        "Export &Data\u2026", lambda: export_dialogs.export_data(window), None,
+        "Save every run's steps as CSV, or the scene and runs as JSON")
+    file_menu = next((a.menu() for a in window.menuBar().actions()
+                      if a.menu() is not None and a.text().replace("&", "") == "File"), None)
+    if file_menu is not None:
+        _insert_after(file_menu, getattr(window, "act_open", None), [window.act_open_lab])
+        _insert_after(file_menu, getattr(window, "act_save_as", None),
+                      [window.act_save_lab, None, window.act_export_animation,
+                       window.act_export_image, window.act_export_data])
+    view_menu = next((a.menu() for a in window.menuBar().actions()
+                      if a.menu() is not None and a.text().replace("&", "") == "View"), None)
+    if view_menu is not None:
+        t = dock.toggleViewAction()
+        t.setText("Instructions Panel")
+        acts = view_menu.actions()
+        view_menu.insertAction(acts[0] if acts else None, t)
+
+    window.setAcceptDrops(True)
+    window._lab_drop_filter = _DropFilter(window)
+    QApplication.instance().installEventFilter(window._lab_drop_filter)
+    if _pending:
+        lab = _pending.pop(0)
+        QTimer.singleShot(0, lambda: open_lab(window, lab))

@@ -1,0 +1,218 @@
+"""Labs and export in the app: open (menu, start page, drop, command line), save, export."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from simulator.core import labs
+from simulator.gui import export_dialogs, lab_dialogs
+
+BUILTIN = labs.builtin_lab_ids()
+
+
+@pytest.fixture
+def window(qtbot):
+    from simulator.gui.main_window import MainWindow
+
+    w = MainWindow(restore=False, with_3d=False)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def scene(w):
+    d = w.session.to_dict()
+    d.pop("frame", None)
+    return d
+
+
+@pytest.mark.parametrize("lab_id", BUILTIN)
+def test_every_builtin_lab_loads_in_the_app(window, lab_id):
+    lab = labs.builtin_lab(lab_id)
+    assert lab_dialogs.open_lab_ref(window, lab_id)
+    s = window.session
+    assert [ln.name for ln in s.lanes] == [ln.name for ln in lab.lanes]
+    assert [ln.optimizer for ln in s.lanes] == [ln.optimizer for ln in lab.lanes]
+    assert s.steps == lab.steps and s.noise == lab.noise
+    assert tuple(s.start) == lab.start
+    assert s.surface.dim == lab.surface.dim
+    np.testing.assert_allclose(s.surface.value(np.array(lab.start)),
+                               lab.surface.value(np.array(lab.start)))
+    assert not s.errors and len(s.results) == len(lab.lanes)
+    text = window.instructions_panel.text()
+    assert lab.title in text and "Questions" in text
+    assert window.lab.to_dict() == lab.to_dict()
+    for lane, (_l, run) in zip(s.lanes, lab.run()):  # the app computes the same runs
+        np.testing.assert_array_equal(s.results[lane.uid].positions, run.positions)
+
+
+def test_invalid_lab_keeps_the_scene(window, tmp_path):
+    before = scene(window)
+    bad = labs.builtin_lab("ravine").to_dict()
+    bad["lanes"][2]["optimizer"]["lr"] = -0.1
+    bad["surface"]["params"]["condition"] = 0.5
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(bad))
+    assert not lab_dialogs.open_lab_ref(window, str(p))
+    box = window.last_message_box
+    detail = box.informativeText()
+    assert "lanes[2].optimizer.lr: must be a positive number" in detail
+    assert "surface.params.condition" in detail and "current scene was kept" in detail
+    assert scene(window) == before
+    newer = labs.builtin_lab("race").to_dict()
+    newer["version"] = 7
+    p.write_text(json.dumps(newer))
+    assert not lab_dialogs.open_lab_ref(window, str(p))
+    assert "version 7" in window.last_message_box.informativeText()
+    assert scene(window) == before
+    assert window.lab is None
+
+
+def test_start_page_and_open_dialog(window, qtbot):
+    text = window.instructions_panel.text()
+    for info in labs.list_labs():
+        assert info.title in text and info.summary in text
+    window.instructions_panel.open_lab_requested.emit("saddle")
+    assert window.lab.id == "saddle"
+    window.instructions_panel.close_requested.emit()
+    assert window.lab is None and "Labs" in window.instructions_panel.text()
+    dlg = lab_dialogs.OpenLabDialog(window)
+    assert dlg.list.count() == len(BUILTIN)
+    dlg.list.setCurrentRow(BUILTIN.index("adamw"))
+    dlg.accept()
+    assert window.lab.id == "adamw"
+    assert window.session.surface.kind == "expression"
+
+
+def test_menu_entries(window):
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    texts = [a.text() for a in file_menu.actions()]
+    for t in ("Open &Lab\u2026", "Save as La&b\u2026", "Export &Animation\u2026",
+              "Export &Image\u2026", "Export &Data\u2026"):
+        assert t in texts
+
+
+def test_drop_lab_file(window, qtbot, tmp_path):
+    from PySide6.QtGui import QDragEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    p = tmp_path / "mine.json"
+    labs.save_lab(labs.builtin_lab("sharp-flat"), p)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(p))])
+    # the drag is accepted through Qt's event delivery (the filter sits on the app)
+    enter = QDragEnterEvent(QPointF(20, 20).toPoint(), Qt.DropAction.CopyAction, md,
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window.contour, enter)
+    assert enter.isAccepted()
+    # Qt does not deliver synthetic drops without a drag in progress: hand it over
+    drop = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, md,
+                      Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    assert window._lab_drop_filter.eventFilter(window.contour, drop)
+    qtbot.waitUntil(lambda: window.lab is not None and window.lab.id == "sharp-flat")
+    assert len(window.session.lanes) == 5
+    # a dragged text file is left alone
+    md2 = QMimeData()
+    md2.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    enter2 = QDragEnterEvent(QPointF(20, 20).toPoint(), Qt.DropAction.CopyAction, md2,
+                             Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    assert not window._lab_drop_filter.eventFilter(window.contour, enter2)
+
+
+def test_save_as_lab_round_trip(window, tmp_path):
+    assert lab_dialogs.open_lab_ref(window, "schedules")
+    window.session.update_lane(0, lr=0.3)
+    dlg = lab_dialogs.SaveLabDialog(window)
+    dlg.title.setText("My schedules")
+    dlg.lab_id.setText("")
+    dlg.summary.setText("A copy with a smaller constant rate.")
+    dlg.instructions.setPlainText("First paragraph with x < 1.\n\nSecond one.")
+    dlg.questions.setPlainText("Why?\nHow <b>much</b>?")
+    out = tmp_path / "mine.json"
+    assert lab_dialogs.save_lab_as(window, str(out), dialog=dlg)
+    lab = labs.load_lab(out)
+    assert lab.id == "my-schedules" and lab.title == "My schedules"
+    assert lab.instructions == "<p>First paragraph with x &lt; 1.</p><p>Second one.</p>"
+    assert lab.questions == ("Why?", "How <b>much</b>?")
+    assert lab.lanes[0].optimizer.lr == 0.3
+    assert [ln.schedule for ln in lab.lanes[1:]] == \
+        [ln.schedule for ln in labs.builtin_lab("schedules").lanes[1:]]
+    # and it opens again
+    assert lab_dialogs.open_lab_ref(window, str(out))
+
+
+def test_save_as_lab_shows_problems(window):
+    dlg = lab_dialogs.SaveLabDialog(window)
+    dlg.title.setText("")
+    dlg.summary.setText("two\nlines")
+    assert not dlg.validate()
+    assert "title" in dlg.error.text()
+
+
+def test_open_on_start(qtbot):
+    from simulator.gui.main_window import MainWindow
+
+    lab_dialogs.open_on_start(labs.builtin_lab("lr-1d"))
+    w = MainWindow(restore=False, with_3d=False)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.lab is not None)
+    assert w.lab.id == "lr-1d" and w.session.surface.dim == 1
+
+
+def test_export_data_from_the_app(window, tmp_path):
+    assert lab_dialogs.open_lab_ref(window, "lr-1d")
+    out = tmp_path / "runs.csv"
+    assert export_dialogs.export_data(window, str(out))
+    lines = out.read_text().splitlines()
+    assert lines[0] == "optimizer,step,w,loss,grad_norm,lr"
+    assert len(lines) == 1 + 4 * 21
+    out = tmp_path / "runs.json"
+    assert export_dialogs.export_data(window, str(out))
+    doc = json.loads(out.read_text())
+    assert doc["lab"]["id"] == "lr-1d" and len(doc["runs"]) == 4
+
+
+def test_export_animation_from_the_app(window, tmp_path):
+    import imageio.v3 as iio
+
+    assert lab_dialogs.open_lab_ref(window, "race")
+    frame_before = window.session.frame
+    out = tmp_path / "race.gif"
+    assert export_dialogs.export_animation(window, str(out), "2d", (320, 180), 10, 7,
+                                           show_progress=False)
+    assert iio.imread(out, index=None).shape == (7, 180, 320, 3)
+    assert window.session.frame == frame_before  # the app's own views were not moved
+    png = tmp_path / "race.png"
+    assert export_dialogs.export_image(window, str(png), "2d", (400, 300))
+    assert iio.imread(png).shape[:2] == (300, 400)
+
+
+def test_cancelled_export_writes_nothing(window, tmp_path, monkeypatch):
+    class Cancelling(export_dialogs.QProgressDialog):
+        def wasCanceled(self):  # noqa: N802
+            return self.value() >= 2
+
+    monkeypatch.setattr(export_dialogs, "QProgressDialog", Cancelling)
+    out = tmp_path / "race.mp4"
+    out.write_bytes(b"old")
+    assert not export_dialogs.export_animation(window, str(out), "2d", (320, 180), 10, 40,
+                                               show_progress=False)
+    assert out.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["race.mp4"]
+    assert "cancelled" in window.statusBar().currentMessage()
+
+
+def test_export_dialog_checks_the_path(window, tmp_path):
+    dlg = export_dialogs.ExportAnimationDialog(window)
+    dlg.path.setText(str(tmp_path / "x.avi"))
+    dlg.accept()
+    assert ".mp4 or .gif" in dlg.error.text()
+    dlg.path.setText(str(tmp_path / "missing" / "x.mp4"))
+    dlg.accept()
+    assert "does not exist" in dlg.error.text()
+    assert dlg.frames() == 150
