@@ -221,6 +221,9 @@ class MainWindow(QMainWindow):
         self._make_docks()
         self._make_menus()
         self._make_toolbar()
+        from .panels.draw_panel import install_draw
+
+        install_draw(self)  # draw mode: tool, dock, D, Edit > Undo/Redo
         self._make_status_bar()
         self._connect()
         # teaching labs and export (gui/lab_dialogs.py): Instructions dock, File menu, drops
@@ -499,6 +502,7 @@ class MainWindow(QMainWindow):
                 self.act_to_end, self.act_faster, self.act_slower, self.act_loop,
                 self.act_show_3d, self.act_log, self.act_new, self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
+        acts += [self.act_draw, self.act_undo, self.act_redo]
         return acts
 
     # ---- reacting ---------------------------------------------------------------------------
