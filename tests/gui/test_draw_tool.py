@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 from simulator.core import drawn as D
 from simulator.core.expressions import surface_from_expression
@@ -234,3 +235,33 @@ def test_drawn_surfaces_travel_in_sessions(qtbot, scene):
     _assert_same_surface(other.surface, session.surface)
     np.testing.assert_array_equal(other.surface.value(np.array([[0.2, 1.2]])),
                                   session.surface.value(np.array([[0.2, 1.2]])))
+
+
+def test_main_window_draw_action_dock_and_shortcuts(qtbot):
+    from simulator.gui.main_window import MainWindow
+
+    w = MainWindow(restore=False, with_3d=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
+    assert not w.dock_draw.isVisible()
+    qtbot.keyClick(w, Qt.Key.Key_D)
+    assert w.act_draw.isChecked() and w.draw_tool.active and w.dock_draw.isVisible()
+    menus = [a.text().replace("&", "") for a in w.menuBar().actions()]
+    assert menus[:2] == ["File", "Edit"]
+    assert w.act_draw in w.toolbar.actions()
+    w.session.set_surface(D.flat_surface())
+    before = w.session.surface
+    _drag(qtbot, w.contour, [(-1.0, 0.0), (1.0, 0.0)])
+    assert w.session.surface.kind == "drawn"
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert w.session.surface is before
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert w.session.surface.kind == "drawn"
+    keys = {a.text().replace("&", "") for a in w.shortcut_actions()}
+    assert "Draw on the Surface" in keys
+    qtbot.keyClick(w, Qt.Key.Key_D)
+    assert not w.draw_tool.active
