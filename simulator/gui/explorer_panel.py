@@ -994,6 +994,11 @@ def show_explorer(window, kind: str = BASIN) -> ExplorerPanel:
         dock.setObjectName("dock_explorer")
         dock.setWidget(panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        # join the right-hand tab group so the maps get the whole column's height
+        buddy = getattr(window, "dock_diagnostics", None)
+        if buddy is not None and window.dockWidgetArea(buddy) == \
+                Qt.DockWidgetArea.RightDockWidgetArea and not buddy.isFloating():
+            window.tabifyDockWidget(buddy, dock)
         window.resizeDocks([dock], [480], Qt.Orientation.Horizontal)
         window.explorer_panel, window.dock_explorer = panel, dock
         app = pg.QtWidgets.QApplication.instance()
