@@ -281,9 +281,13 @@ class FrameRenderer:
         if view is None:
             raise ValueError("SVG export is for the 2-D views; the 3-D view is a bitmap")
         self.render(step)
-        exporter = pgx.SVGExporter(view.graphics.scene())
+        try:
+            data = pgx.SVGExporter(view.plot).export(toBytes=True)
+        except Exception as e:  # noqa: BLE001 - pyqtgraph 0.14's exporter vs Qt 6.11
+            raise RenderError(
+                f"SVG export failed in pyqtgraph's SVG exporter ({type(e).__name__}: {e}); "
+                "save a PNG instead") from None
         with atomic_output(path, "wb") as f:
-            data = exporter.export(toBytes=True)
             f.write(data if isinstance(data, bytes) else bytes(data))
 
     def close(self) -> None:
