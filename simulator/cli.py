@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from .gui.app import main as gui_main
 
-        return gui_main([sys.argv[0]])
+        return gui_main(["losslab"])
     return int(args.run(args) or 0)
 
 

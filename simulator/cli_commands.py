@@ -95,7 +95,7 @@ def open_run(args) -> int:
     from simulator.gui.app import main as gui_main
 
     lab_dialogs.open_on_start(lab)
-    return gui_main([sys.argv[0] if sys.argv else "losslab"])
+    return gui_main(["losslab"])
 
 
 # ---- export --------------------------------------------------------------------------------
