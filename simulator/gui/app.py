@@ -181,9 +181,19 @@ def main(argv: list[str] | None = None, session_file: str | None = None) -> int:
     state: dict = {}
 
     def open_window() -> None:
-        from .main_window import MainWindow
+        try:
+            from .main_window import MainWindow
 
-        win = MainWindow()
+            win = MainWindow()
+        except Exception:  # noqa: BLE001 - say why instead of vanishing
+            splash.close()
+            box = QMessageBox(QMessageBox.Icon.Critical, "LossLab",
+                              "LossLab could not open its window.",
+                              QMessageBox.StandardButton.Close)
+            box.setDetailedText(traceback.format_exc())
+            box.exec()
+            app.exit(1)
+            return
         state["window"] = win
         win.show()
         splash.finish(win)
