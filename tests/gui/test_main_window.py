@@ -301,3 +301,17 @@ def test_cli_parser(capsys):
         cli.main(["--version"])
     assert e.value.code == 0
     assert "losslab" in capsys.readouterr().out
+
+
+def test_warmup_steps_and_splash(qtbot):
+    from simulator.gui.app import Splash, warmup_steps
+
+    splash = Splash()
+    qtbot.addWidget(splash)
+    steps = warmup_steps()
+    assert steps
+    for i, (label, fn) in enumerate(steps):
+        splash.set_progress(i, len(steps), f"Preparing {label}")
+        fn()  # every kernel the app calls compiles (or loads) without error
+    splash.set_progress(len(steps), len(steps), "done")
+    assert not splash.grab().isNull()
