@@ -170,3 +170,17 @@ def test_undefined_here_in_the_diagnostics_panel(qtbot, session):
     slot(np.array([-1.0, 0.0]))
     texts = [w.text() for w in panel.findChildren(QLabel)]
     assert any("undefined here" in t for t in texts)
+
+
+def test_start_moves_where_an_undefined_formula_is_defined(qtbot, field, session):
+    msgs = []
+    session.status_message.connect(msgs.append)
+    session.set_start((-1.5, 2.0))
+    _type(qtbot, field, "log(x) + sin(3*y)")
+    field.apply()
+    qtbot.waitUntil(lambda: session.surface.kind == "expression", timeout=5000)
+    session.flush()
+    x, y = session.start
+    assert x > 0.2 and np.isfinite(session.surface.value(session.start))
+    assert session.results and not session.errors
+    assert "start moved" in msgs[-1]

@@ -96,12 +96,25 @@ class DrawPanel(QWidget):
         self.eraser_check.setToolTip("Drag to remove the hills and wells under the brush")
         self.eraser_check.toggled.connect(tool.set_eraser)
 
+        # menus say what is undone ("Undo Raise a hill"); the buttons keep a short, fixed
+        # label (a growing label would widen the dock) and say it in their tooltip
+        stack = tool.undo_stack
+        self.undo_action = stack.createUndoAction(self, "Undo")
+        self.redo_action = stack.createRedoAction(self, "Redo")
         self.undo_button = QToolButton()
+        self.undo_button.setText("Undo")
+        self.undo_button.clicked.connect(stack.undo)
         self.redo_button = QToolButton()
-        self.undo_action = tool.undo_stack.createUndoAction(self, "Undo")
-        self.redo_action = tool.undo_stack.createRedoAction(self, "Redo")
-        self.undo_button.setDefaultAction(self.undo_action)
-        self.redo_button.setDefaultAction(self.redo_action)
+        self.redo_button.setText("Redo")
+        self.redo_button.clicked.connect(stack.redo)
+        stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        stack.canRedoChanged.connect(self.redo_button.setEnabled)
+        stack.undoTextChanged.connect(
+            lambda t: self.undo_button.setToolTip(f"Undo {t} (Ctrl+Z)" if t else "Undo"))
+        stack.redoTextChanged.connect(
+            lambda t: self.redo_button.setToolTip(f"Redo {t} (Ctrl+Shift+Z)" if t else "Redo"))
+        self.undo_button.setEnabled(stack.canUndo())
+        self.redo_button.setEnabled(stack.canRedo())
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove every hill and well (can be undone)")
         self.clear_button.clicked.connect(tool.clear)

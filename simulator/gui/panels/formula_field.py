@@ -348,11 +348,54 @@ class FormulaField(QWidget):
         except ValueError as e:
             self._show_message(str(e), error=True)
             return
+        self._move_start_where_defined(surface)
         self.last_apply_seconds = time.perf_counter() - self._apply_t0
         self._dirty = False
         self._remember(surface.formula)
         self._show_message("")
         self.applied.emit(self.last_apply_seconds)
+
+    def _move_start_where_defined(self, surface) -> None:
+        """A formula undefined at the start (log(x) from x < 0) would leave every lane
+        without a run: move the start to the nearest point where it is defined."""
+        import numpy as np
+
+        start = np.asarray(self.session.start, dtype=float)
+        try:
+            if np.isfinite(surface.value(start)):
+                return
+            axes = [np.linspace(lo + 0.02 * (hi - lo), hi - 0.02 * (hi - lo), 41)
+                    for lo, hi in surface.domain]
+            pts = np.stack(np.meshgrid(*axes), -1).reshape(-1, surface.dim)
+            f, g, _h = surface.evaluate(pts, order=1)
+        except (ValueError, FloatingPointError):
+            return
+        ok = np.isfinite(f) & np.all(np.isfinite(np.reshape(g, (len(pts), -1))), axis=1)
+        if not ok.any():
+            self._show_message("This formula is undefined everywhere in the range shown",
+                               error=True)
+            return
+        if surface.dim == 2:
+            # keep away from the edge of the defined region (log(x) near x = 0 is steep)
+            grid = ok.reshape(41, 41)
+            inner = grid.copy()
+            for _ in range(3):
+                inner[1:, :] &= inner[:-1, :].copy()
+                inner[:-1, :] &= inner[1:, :].copy()
+                inner[:, 1:] &= inner[:, :-1].copy()
+                inner[:, :-1] &= inner[:, 1:].copy()
+            if inner.any():
+                ok = inner.reshape(-1)
+        cand = pts[ok]
+        p = cand[np.argmin(((cand - start) ** 2).sum(1))]
+        p = tuple(float(f"{v:.3g}") for v in p)
+        try:
+            self.session.set_start(p)
+        except ValueError:
+            return
+        self.session.status_message.emit(
+            f"The formula is undefined at the old start; the start moved to "
+            f"({', '.join(f'{v:g}' for v in p)})")
 
     # ---- history ------------------------------------------------------------------------
     def _history(self) -> list[str]:
