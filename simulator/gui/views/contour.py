@@ -341,6 +341,8 @@ class ContourView(QWidget):
 
     def _draw_critical_points(self):
         surface = self._surface
+        if surface is None or surface.dim != 2:
+            return  # the search finished after the scene switched to a 1-D curve
         cps = critical_points(surface, wait=False) or []
         by_kind: dict[str, list] = {k: [] for k in KIND_STYLE}
         for cp in cps:
