@@ -109,10 +109,8 @@ class DrawPanel(QWidget):
         self.redo_button.clicked.connect(stack.redo)
         stack.canUndoChanged.connect(self.undo_button.setEnabled)
         stack.canRedoChanged.connect(self.redo_button.setEnabled)
-        stack.undoTextChanged.connect(
-            lambda t: self.undo_button.setToolTip(f"Undo {t} (Ctrl+Z)" if t else "Undo"))
-        stack.redoTextChanged.connect(
-            lambda t: self.redo_button.setToolTip(f"Redo {t} (Ctrl+Shift+Z)" if t else "Redo"))
+        stack.undoTextChanged.connect(self._on_undo_text)
+        stack.redoTextChanged.connect(self._on_redo_text)
         self.undo_button.setEnabled(stack.canUndo())
         self.redo_button.setEnabled(stack.canRedo())
         self.clear_button = QPushButton("Clear")
@@ -243,6 +241,12 @@ class DrawPanel(QWidget):
         else:
             self.info.setText("The surface is a 1-D curve: pick a 2-D base to draw on.")
         self.clear_button.setEnabled(n > 0)
+
+    def _on_undo_text(self, t: str) -> None:
+        self.undo_button.setToolTip(f"Undo {t} (Ctrl+Z)" if t else "Undo")
+
+    def _on_redo_text(self, t: str) -> None:
+        self.redo_button.setToolTip(f"Redo {t} (Ctrl+Shift+Z)" if t else "Redo")
 
     def _on_message(self, text: str) -> None:
         self.error.show_message(text)
