@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Smoke test of the frozen bundle (what `make package-test` runs after `make package`).
+#
+#   packaging/smoke_test.sh [BUNDLE_DIR]        (default: dist/losslab)
+#
+# Every run uses `env -i`: no virtual environment, no PATH, no PYTHONPATH, nothing from
+# the developer's shell, so the bundle must carry everything itself. Checks:
+#   1. `losslab --version` and `losslab --help` start and exit 0;
+#   2. `losslab labs` lists the built-in labs (resources found inside the bundle);
+#   3. headless export: `losslab export race --out race.gif` writes an animated GIF, twice
+#      with a fresh HOME and from two different folders: the first run compiles the numba
+#      kernels into the user's cache folder (~/.cache/LossLab/LossLab/numba), the second
+#      must load them from there (no cache file rewritten) and is reported with both times;
+#   4. the same export with a completely empty environment (`env -i`, no HOME);
+#   5. the window: `env -i DISPLAY=:N losslab` on a private Xvfb shows a window titled
+#      "... LossLab" (found with xdotool), which is screenshotted to $OUT/window.png;
+#   6. the output of every run has no ImportError, ModuleNotFoundError, "No such file",
+#      Traceback, missing Qt plugin or numba cache failure.
+# Artifacts (logs, race.gif, window.png, times.txt) go to $OUT (default build/smoke).
+# Exit status 0 when everything passed; the failures are listed otherwise.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+BUNDLE="$(cd "${1:-$ROOT/dist/losslab}" 2>/dev/null && pwd)" || {
+    echo "smoke_test: no bundle at ${1:-$ROOT/dist/losslab} (run make package)" >&2; exit 2; }
+APP="$BUNDLE/losslab"
+OUT="${OUT:-$ROOT/build/smoke}"
+WINDOW_TIMEOUT="${WINDOW_TIMEOUT:-300}"  # seconds; the first start compiles kernels
+RUN_TIMEOUT="${RUN_TIMEOUT:-900}"
+[ -x "$APP" ] || { echo "smoke_test: $APP is not an executable" >&2; exit 2; }
+rm -rf "$OUT"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/losslab-smoke.XXXXXX")"
+FAKE_HOME="$WORK/home"
+mkdir -p "$FAKE_HOME" "$WORK/cwd-a" "$WORK/cwd-b"
+FAILURES=()
+XVFB_PID=""
+APP_PID=""
+
+cleanup() {
+    [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null
+    [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { FAILURES+=("$1"); echo "FAIL: $1"; }
+pass() { echo "ok:   $1"; }
+
+# Patterns that mean something is missing from the bundle, whatever the exit status.
+BAD='ImportError|ModuleNotFoundError|No such file|Traceback \(most recent call last\)|'\
+'Could not load the Qt platform plugin|Could not find the Qt platform plugin|'\
+'cannot cache function|NumbaWarning|Failed to execute script|FileNotFoundError|'\
+'resource .* not found|was not found'
+
+scan() {  # scan LOG NAME: fail on any bad pattern in the log
+    local hits
+    hits="$(grep -E "$BAD" "$1" | head -5)"
+    if [ -n "$hits" ]; then
+        fail "$2: the output shows a missing piece:"
+        printf '        %s\n' "$hits"
+    fi
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+run() {  # run NAME CWD ENV... -- ARGS...: runs the app, logs to $OUT/NAME.log, sets RC, SECS
+    local name="$1" cwd="$2"; shift 2
+    local envs=()
+    while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    local t0
+    t0="$(now)"
+    (cd "$cwd" && timeout "$RUN_TIMEOUT" env -i "${envs[@]}" "$APP" "$@") \
+        >"$OUT/$name.log" 2>&1
+    RC=$?
+    SECS="$(elapsed "$t0" "$(now)")"
+    scan "$OUT/$name.log" "$name"
+}
+
+cache_listing() {  # file names and mtimes under the numba cache folder
+    find "$1" -type f \( -name '*.nbi' -o -name '*.nbc' \) -printf '%P %T@\n' 2>/dev/null | sort
+}
+
+echo "== LossLab frozen smoke test: $APP"
+echo "   bundle size: $(du -sh "$BUNDLE" | cut -f1)"
+
+# -- 1, 2: start-up -------------------------------------------------------------------------
+run version "$WORK" HOME="$FAKE_HOME" -- --version
+if [ "$RC" = 0 ] && grep -q '^losslab ' "$OUT/version.log"; then
+    pass "--version: $(head -1 "$OUT/version.log")"
+else fail "--version exited $RC: $(head -3 "$OUT/version.log")"; fi
+
+run help "$WORK" HOME="$FAKE_HOME" -- --help
+if [ "$RC" = 0 ]; then pass "--help"; else fail "--help exited $RC"; fi
+HAS_EXPORT=0
+grep -qE '^\s+export\b' "$OUT/help.log" && HAS_EXPORT=1
+HAS_LABS=0
+grep -qE '^\s+labs\b' "$OUT/help.log" && HAS_LABS=1
+
+if [ "$HAS_LABS" = 1 ]; then
+    run labs "$WORK" HOME="$FAKE_HOME" -- labs
+    if [ "$RC" = 0 ] && grep -q 'race' "$OUT/labs.log"; then
+        pass "labs: $(grep -c . "$OUT/labs.log") lines, lab 'race' listed"
+    else fail "labs exited $RC or did not list 'race': $(head -3 "$OUT/labs.log")"; fi
+else
+    fail "the 'labs' command is missing from losslab --help"
+fi
+
+# -- 3, 4: headless export, first and second start ----------------------------------------
+CACHE="$FAKE_HOME/.cache/LossLab/LossLab/numba"
+check_gif() {  # check_gif FILE NAME
+    if [ ! -s "$1" ]; then fail "$2: $1 was not written"; return; fi
+    local frames
+    frames="$(identify "$1" 2>/dev/null | wc -l)"
+    if [ "${frames:-0}" -ge 2 ]; then pass "$2: $(basename "$1") has $frames frames"
+    else fail "$2: $1 is not an animated GIF (frames: ${frames:-0})"; fi
+}
+
+if [ "$HAS_EXPORT" = 1 ]; then
+    run export-first "$WORK/cwd-a" HOME="$FAKE_HOME" -- export race --out "$WORK/race1.gif"
+    T1="$SECS"
+    [ "$RC" = 0 ] || fail "export (first start) exited $RC: $(tail -3 "$OUT/export-first.log")"
+    check_gif "$WORK/race1.gif" "export (first start)"
+    before="$(cache_listing "$CACHE")"
+    n_cached="$(printf '%s\n' "$before" | grep -c '\.nbi ')"
+    if [ "$n_cached" -gt 0 ]; then pass "numba cache: $n_cached kernel index file(s) in $CACHE"
+    else fail "numba cache: nothing written to $CACHE"; fi
+
+    run export-second "$WORK/cwd-b" HOME="$FAKE_HOME" -- export race --out "$WORK/race2.gif"
+    T2="$SECS"
+    [ "$RC" = 0 ] || fail "export (second start) exited $RC: $(tail -3 "$OUT/export-second.log")"
+    check_gif "$WORK/race2.gif" "export (second start)"
+    after="$(cache_listing "$CACHE")"
+    if [ "$before" = "$after" ]; then
+        pass "second start, from another folder, loaded every kernel from the cache"
+    else
+        fail "second start rewrote the numba cache (it compiled again):"
+        diff <(echo "$before") <(echo "$after") | head -6 | sed 's/^/        /'
+    fi
+    echo "   first start:  ${T1} s (compiles the kernels)"
+    echo "   second start: ${T2} s (kernels from the cache)"
+    printf 'first_start_s %s\nsecond_start_s %s\n' "$T1" "$T2" > "$OUT/times.txt"
+    awk -v a="$T1" -v b="$T2" 'BEGIN { exit !(b < a) }' \
+        || fail "the second start (${T2} s) was not faster than the first (${T1} s)"
+    cp "$WORK/race1.gif" "$OUT/race.gif" 2>/dev/null
+
+    # The brief's literal command: nothing at all in the environment.
+    run export-env-i "$WORK" -- export race --out "$WORK/race3.gif"
+    [ "$RC" = 0 ] || fail "env -i export exited $RC: $(tail -3 "$OUT/export-env-i.log")"
+    check_gif "$WORK/race3.gif" "export (env -i, no HOME)"
+else
+    fail "the 'export' command is missing from losslab --help"
+fi
+
+# -- 5: the window on Xvfb ---------------------------------------------------------------
+if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null; then
+    fail "window: Xvfb and xdotool are needed (apt-get install xvfb xdotool imagemagick)"
+else
+    N=91
+    while [ -e "/tmp/.X11-unix/X$N" ] || [ -e "/tmp/.X$N-lock" ]; do N=$((N + 1)); done
+    Xvfb ":$N" -screen 0 1600x1000x24 -nolisten tcp >"$OUT/xvfb.log" 2>&1 &
+    XVFB_PID=$!
+    for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$N" ] && break; sleep 0.1; done
+    (cd "$WORK/cwd-a" && exec env -i DISPLAY=":$N" HOME="$FAKE_HOME" "$APP") \
+        >"$OUT/window.log" 2>&1 &
+    APP_PID=$!
+    t0="$(now)"
+    WID=""
+    deadline=$(( $(date +%s) + WINDOW_TIMEOUT ))
+    while [ "$(date +%s)" -lt "$deadline" ] && kill -0 "$APP_PID" 2>/dev/null; do
+        for w in $(DISPLAY=":$N" xdotool search --onlyvisible --name 'LossLab' 2>/dev/null); do
+            name="$(DISPLAY=":$N" xdotool getwindowname "$w" 2>/dev/null)"
+            # the splash is titled exactly "LossLab"; the main window "<scene> - LossLab"
+            if [ "$name" != "LossLab" ]; then WID="$w"; break 2; fi
+        done
+        sleep 1
+    done
+    if [ -n "$WID" ]; then
+        pass "window: \"$name\" after $(elapsed "$t0" "$(now)") s"
+        sleep 3  # let the first frame of every view paint
+        geom="$(DISPLAY=":$N" xdotool getwindowgeometry "$WID" | tr -s ' \n' ' ')"
+        echo "   $geom"
+        if DISPLAY=":$N" import -window root "$OUT/window.png" 2>>"$OUT/xvfb.log"; then
+            pass "screenshot: $OUT/window.png"
+        else fail "screenshot failed (see $OUT/xvfb.log)"; fi
+        if command -v xprop >/dev/null; then
+            DISPLAY=":$N" xprop -id "$WID" WM_CLASS >>"$OUT/window.log" 2>&1
+        fi
+    elif kill -0 "$APP_PID" 2>/dev/null; then
+        fail "window: no LossLab main window within $WINDOW_TIMEOUT s"
+        DISPLAY=":$N" import -window root "$OUT/window.png" 2>/dev/null
+    else
+        wait "$APP_PID"
+        fail "window: losslab exited ($?) before showing its window: $(tail -3 "$OUT/window.log")"
+    fi
+    if kill -0 "$APP_PID" 2>/dev/null; then
+        kill "$APP_PID" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$APP_PID" 2>/dev/null
+    fi
+    APP_PID=""
+    scan "$OUT/window.log" "window"
+fi
+
+echo
+if [ "${#FAILURES[@]}" -eq 0 ]; then
+    echo "== smoke test passed (logs and screenshots in $OUT)"
+    exit 0
+fi
+echo "== smoke test FAILED: ${#FAILURES[@]} problem(s); logs in $OUT"
+printf '  - %s\n' "${FAILURES[@]}"
+exit 1
