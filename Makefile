@@ -22,7 +22,7 @@ TEST_STAMP := $(VENV)/.losslab-install-test.stamp
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench clean system-deps-run system-deps-test
+.PHONY: run test lint bench clean system-deps-run system-deps-test package package-test
 
 run: system-deps-run $(STAMP)
 	@if [ -z "$${DISPLAY:-}" ] && [ -z "$${WAYLAND_DISPLAY:-}" ] && [ -z "$${QT_QPA_PLATFORM:-}" ]; then \
@@ -90,6 +90,25 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	@touch $@ $(STAMP)
+
+# Standalone build (packaging/README.md): a PyInstaller one-folder bundle, dist/losslab/.
+# `make package-test` also runs the frozen smoke test (needs Xvfb, xdotool, ImageMagick);
+# it takes minutes, so `make test` does not run it.
+PACKAGE_STAMP := $(VENV)/.losslab-install-package.stamp
+
+$(PACKAGE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[package]'
+	@touch $@ $(STAMP)
+
+package: system-deps-run $(PACKAGE_STAMP)
+	@start=$$(date +%s); \
+	$(BIN)/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller \
+		packaging/losslab.spec || exit $$?; \
+	echo "Built dist/losslab/losslab in $$(( $$(date +%s) - start )) s," \
+		"$$(du -sh dist/losslab | cut -f1)"
+
+package-test: package
+	bash packaging/smoke_test.sh dist/losslab
 
 # Build and test leftovers, numba caches included; keeps .venv (rm -rf .venv for that).
 clean:
