@@ -423,12 +423,15 @@ def simulate_batch(
     seed: int = 0,
     clip_grad_norm: float | None = None,
     batch_size: int | None = None,
+    stream_offset: int = 0,
 ) -> BatchResult:
     """Run ``optimizer`` from every row of ``starts`` (n, dim), in parallel.
 
-    Same arguments as ``simulate``; start i uses noise stream i, so
-    ``simulate(..., start=starts[i], stream=i)`` reproduces run i exactly. Only summaries
-    are kept, so memory is O(n) whatever ``steps`` is.
+    Same arguments as ``simulate``; start i uses noise stream ``stream_offset + i``, so
+    ``simulate(..., start=starts[i], stream=stream_offset + i)`` reproduces run i exactly,
+    and a large grid run in chunks (each with the offset of its first start) gives the
+    same numbers as one call. Only summaries are kept, so memory is O(n) whatever
+    ``steps`` is.
     """
     from .kernels.loops import B_NCOL, run_batch
 
@@ -449,8 +452,9 @@ def simulate_batch(
     S2[:, : surface.dim] = S
     out = np.empty((len(S), B_NCOL))
     w = _window(steps) if steps else 1
+    offset = _check_int("stream_offset", stream_offset, 0, 2**62)
     run_batch(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, S2, steps, w, noise, seed,
-              clip, batch, surface.nreg, out)
+              offset, clip, batch, surface.nreg, out)
     d = surface.dim
     h = out[:, 5:8]
     eig_min, eig_maxabs = _eig_summary(h, d)

@@ -38,11 +38,9 @@ The minima are the ``"minimum"`` points of :func:`find_critical_points` in the d
 
 Noise
 -----
-Noisy maps are reproducible bit for bit: the runs of the row chunk starting at row
-``r0`` use seed ``chunk_seed(seed, r0)`` and streams ``0, 1, ...`` in row-major order
-inside the chunk, so :meth:`BasinMap.replay` re-runs any cell exactly with
-``simulate``. The same ``seed`` and ``chunk`` give the same map; another ``chunk`` gives
-another (statistically equivalent) draw. A hyperparameter map uses ``seed`` and stream 0
+Noisy maps are reproducible bit for bit: cell (i, j) uses ``seed`` and noise stream
+``j * nx + i`` (row-major), whatever the chunk size, so :meth:`BasinMap.replay` re-runs
+any cell exactly with ``simulate``. A hyperparameter map uses ``seed`` and stream 0
 in every cell (common random numbers: cells differ by their hyperparameters only).
 
 Steps to converge
@@ -97,7 +95,6 @@ __all__ = [
     "BasinMap",
     "HyperMap",
     "basin_map",
-    "chunk_seed",
     "grid_values",
     "hyper_map",
     "max_stable_lr",
@@ -164,17 +161,6 @@ def viridis(t: np.ndarray) -> np.ndarray:
 
 
 # ---- helpers ------------------------------------------------------------------------------
-def chunk_seed(seed: int, row0: int) -> int:
-    """The noise seed of the row chunk that starts at ``row0`` (SplitMix64 of both)."""
-    if row0 == 0:
-        return int(seed)
-    m = (1 << 64) - 1
-    z = (int(seed) * 0x9E3779B97F4A7C15 + (row0 + 1) * 0xBF58476D1CE4E5B9) & m
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
-    return (z ^ (z >> 31)) & ((1 << 63) - 1)
-
-
 def grid_values(lo: float, hi: float, n: int, log: bool = False) -> np.ndarray:
     """``n`` grid values from ``lo`` to ``hi``, evenly spaced or (``log``) geometric."""
     n = int(n)
@@ -368,12 +354,10 @@ class BasinMap:
 
     def replay(self, i: int, j: int, steps: int | None = None):
         """The recorded Trajectory of cell (i, j), exactly as the map ran it."""
-        nx = len(self.xs)
-        r0 = (j // self.chunk) * self.chunk
-        stream = (j - r0) * nx + i
+        stream = j * len(self.xs) + i
         return simulate(self.surface, self.optimizer, self.cell_start(i, j),
                         self.steps if steps is None else steps, schedule=self.schedule,
-                        noise=self.noise, seed=chunk_seed(self.seed, r0),
+                        noise=self.noise, seed=self.seed,
                         clip_grad_norm=self.clip_grad_norm, batch_size=self.batch_size,
                         stream=stream)
 
@@ -522,7 +506,7 @@ def basin_map(
         gx, gy = np.meshgrid(xs, ys[r0:r1])
         starts = np.column_stack([gx.ravel(), gy.ravel()])[:, :d]
         res = simulate_batch(surface, optimizer, starts, steps, schedule=schedule,
-                             noise=noise, seed=chunk_seed(seed, r0),
+                             noise=noise, seed=seed, stream_offset=r0 * len(xs),
                              clip_grad_norm=clip_grad_norm, batch_size=batch_size)
         fp = res.final_positions
         codes = res.status_codes

@@ -573,3 +573,18 @@ def test_unbounded_below_is_not_described_as_growing():
     assert run.losses[-1] < run.losses[0]
     assert "grew" not in run.status_reason
     assert "domain" in run.status_reason
+
+
+def test_batch_stream_offset_continues_the_streams():
+    s = sim.get_surface("quadratic")
+    starts = np.random.default_rng(3).uniform(-2, 2, size=(40, 2))
+    whole = sim.simulate_batch(s, sim.SGD(lr=0.05), starts, steps=30, noise=0.3, seed=5)
+    first = sim.simulate_batch(s, sim.SGD(lr=0.05), starts[:17], steps=30, noise=0.3, seed=5)
+    rest = sim.simulate_batch(s, sim.SGD(lr=0.05), starts[17:], steps=30, noise=0.3, seed=5,
+                              stream_offset=17)
+    assert np.array_equal(whole.final_positions,
+                          np.vstack([first.final_positions, rest.final_positions]))
+    run = sim.simulate(s, sim.SGD(lr=0.05), starts[20], steps=30, noise=0.3, seed=5, stream=20)
+    assert np.array_equal(run.final_position, rest.final_positions[3])
+    with pytest.raises(ValueError, match="stream_offset"):
+        sim.simulate_batch(s, sim.SGD(lr=0.05), starts, steps=3, stream_offset=-1)

@@ -108,6 +108,9 @@ def test_replay_and_noise_reproducible(two_wells):
         assert run.status == a.status[j, i]
     # every chunk draws its own noise (rows are not copies of each other)
     assert not np.array_equal(a.final_positions[0], a.final_positions[6])
+    # and the chunk size is not part of the draw: one noise stream per cell
+    d = ex.basin_map(s, sim.SGD(lr=0.05), **{**kw, "chunk": 5})
+    assert np.array_equal(a.final_positions, d.final_positions, equal_nan=True)
 
 
 def test_progress_and_cancel(two_wells):

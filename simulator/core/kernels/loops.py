@@ -199,8 +199,8 @@ B_NCOL = 13
 
 
 @njit(**_JIT)
-def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, clip, batch,
-               nreg, out):
+def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, stream0, clip,
+               batch, nreg, out):
     dim = spec[1]
     P = np.empty((2, BLOCK))
     G = np.zeros((2, BLOCK))
@@ -254,8 +254,8 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, cl
                 G[1, i] = gy if dim == 2 else 0.0
         if noise > 0.0 or clip > 0.0:
             for i in range(m):
-                G[0, i], G[1, i] = _noise_clip(G[0, i], G[1, i], dim, noise, seed, i0 + i, t,
-                                               clip)
+                G[0, i], G[1, i] = _noise_clip(G[0, i], G[1, i], dim, noise, seed,
+                                               stream0 + i0 + i, t, clip)
         if newton:
             for i in range(m):
                 _, _, _, hxx, hxy, hyy = fgh(spec, P[0, i], P[1, i], regs)
@@ -295,11 +295,12 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, cl
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, clip, batch, nreg, out):
+def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, stream0, clip, batch,
+              nreg, out):
     """Run every start in ``starts`` (n, 2) for ``steps`` updates; memory is O(n).
 
-    Particle ``i`` uses noise stream ``i``, so it reproduces ``run_trajectory`` with
-    ``stream=i`` bit for bit. ``out`` (n, B_NCOL) receives the final point, its value,
+    Particle ``i`` uses noise stream ``stream0 + i``, so it reproduces ``run_trajectory``
+    with that stream bit for bit. ``out`` (n, B_NCOL) receives the final point, its value,
     gradient and Hessian, the initial and smallest loss, the loss at the start of the last
     ``window`` updates, the number of direction reversals in that window, and the first
     step count if a value ended non-finite (-1 if none).
@@ -309,5 +310,5 @@ def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, clip, batc
     for blk in prange(nblocks):
         i0 = blk * BLOCK
         m = min(BLOCK, n - i0)
-        _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, clip, batch,
-                   nreg, out)
+        _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, stream0, clip,
+                   batch, nreg, out)
