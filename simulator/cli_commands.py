@@ -274,6 +274,18 @@ def _export(lab, kind: str, args) -> int:
         return EXIT_OK
 
     _prepare_qt(args.view)
+    if kind == "svg":  # written from the lab's runs by our own SVG writer: no Qt window
+        from simulator.export.svg import scene_from_lab, write_svg
+
+        step = args.step
+        if step is None:
+            step = lab.view.frame if lab.view.frame is not None else lab.steps
+        write_svg(scene_from_lab(lab, step), args.out, args.size)
+        if not args.quiet:
+            w, h = args.size
+            print(f"wrote {args.out} (step {step}, {w}x{h})", file=sys.stderr)
+        return EXIT_OK
+
     _qt_app()
     from simulator.export.render import FrameRenderer, RenderError, render_animation
     from simulator.export.render import session_for_lab as make_session
@@ -290,11 +302,11 @@ def _export(lab, kind: str, args) -> int:
         raise BadInput(str(e)) from None
     try:
         w, h = args.size
-        if kind in ("png", "svg"):
+        if kind == "png":
             step = args.step
             if step is None:
                 step = lab.view.frame if lab.view.frame is not None else lab.steps
-            (renderer.save_png if kind == "png" else renderer.save_svg)(args.out, step)
+            renderer.save_png(args.out, step)
             if not args.quiet:
                 print(f"wrote {args.out} (step {step}, {w}x{h})", file=sys.stderr)
             return EXIT_OK

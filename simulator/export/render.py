@@ -274,21 +274,24 @@ class FrameRenderer:
             Image.fromarray(frame, "RGB").save(f, format="PNG", optimize=False)
 
     def save_svg(self, path, step: int | None = None) -> None:
-        """The 2-D view (contour map or curve) as SVG, a vector image for slides."""
-        import pyqtgraph.exporters as pgx
+        """The 2-D view (contour map or curve) and the plots as SVG, a vector image for
+        slides, written by :mod:`simulator.export.svg` from this scene's data (pyqtgraph's
+        SVG exporter fails with PySide6 6.11). Written atomically."""
+        from simulator.gui.views.common import critical_points
+
+        from .svg import scene_from_session, write_svg
 
         view = self.contour or self.curve
         if view is None:
             raise ValueError("SVG export is for the 2-D views; the 3-D view is a bitmap")
-        self.render(step)
-        try:
-            data = pgx.SVGExporter(view.plot).export(toBytes=True)
-        except Exception as e:  # noqa: BLE001 - pyqtgraph 0.14's exporter vs Qt 6.11
-            raise RenderError(
-                f"SVG export failed in pyqtgraph's SVG exporter ({type(e).__name__}: {e}); "
-                "save a PNG instead") from None
-        with atomic_output(path, "wb") as f:
-            f.write(data if isinstance(data, bytes) else bytes(data))
+        s = self.session
+        if step is not None:
+            s.set_frame(int(step))
+        log_scale = self.contour.log_check.isChecked() if self.contour is not None else None
+        log_y = self.plots.log_check.isChecked() if self.plots is not None else True
+        scene = scene_from_session(s, title=self.title, log_scale=log_scale, log_y=log_y,
+                                   critical_points=critical_points(s.surface, wait=True))
+        write_svg(scene, path, (self.width, self.height), plots=self.plots is not None)
 
     def close(self) -> None:
         self.container.close()
