@@ -235,6 +235,15 @@ def default_start(surface) -> tuple[float, ...]:
     return tuple(float(f"{v:.3g}") for v in pts)
 
 
+def _same(a: tuple, b: tuple) -> bool:
+    """Run inputs equal, value by value and of the same types (1 == 1.0 == True must not
+    reuse a run computed for another type; values that cannot be compared never match)."""
+    try:
+        return all(type(x) is type(y) and bool(x == y) for x, y in zip(a, b, strict=True))
+    except Exception:  # noqa: BLE001 - e.g. array-valued fields: compute again
+        return False
+
+
 def _inside(surface, p) -> bool:
     if len(p) != surface.dim:
         return False
@@ -266,6 +275,11 @@ class Session(QObject):
         self.schedule: Schedule = ConstantSchedule()
         self.results: dict = {}
         self.errors: dict[int, str] = {}
+        #: uids whose run changed (new, recomputed or gone) in the last recompute; None
+        #: when unknown (views then redraw every lane)
+        self.changed_uids: set[int] | None = None
+        # uid -> (surface, other inputs, Trajectory): the last run of each lane
+        self._run_cache: dict[int, tuple[Any, tuple, Any]] = {}
         self.frame = 0
         self.selected_lane = -1
         self._next_uid = 1
@@ -305,7 +319,9 @@ class Session(QObject):
         """Compute the runs for the current state without signals (used when the
         surface changes: views then never see runs from another surface)."""
         self._timer.stop()
+        self._run_cache.clear()  # a new surface (or scene): every lane runs again
         self.results, self.errors = self._compute()
+        self.changed_uids = None
         if not self.errors:
             self._good = self._state()
 
@@ -642,6 +658,9 @@ class Session(QObject):
             errors = errors2
         elif not errors:
             self._good = self._state()
+        old = self.results
+        self.changed_uids = {uid for uid, run in results.items() if old.get(uid) is not run}
+        self.changed_uids.update(uid for uid in old if uid not in results)
         self.results = results
         self.errors = errors
         if errors:
@@ -654,18 +673,34 @@ class Session(QObject):
         results, errors = {}, {}
         if self.surface is None:
             return results, errors
+        cache = self._run_cache
+        uids = {lane.uid for lane in self.lanes}
+        for uid in [u for u in cache if u not in uids]:
+            del cache[uid]
         for lane in self.lanes:
             if not lane.enabled:
                 continue
             e = self.effective(lane)
+            # a run depends only on these: a lane whose inputs did not change keeps its
+            # run (editing one lane's learning rate re-runs that lane, not all of them)
+            key = (lane.optimizer, e["schedule"], e["noise"], e["batch_size"], e["start"],
+                   self.clip_grad_norm, self.steps, self.seed)
+            hit = cache.get(lane.uid)
+            if hit is not None and hit[0] is self.surface and _same(hit[1], key):
+                results[lane.uid] = hit[2]
+                continue
+            cache.pop(lane.uid, None)
             try:
-                results[lane.uid] = simulate(
+                run = simulate(
                     self.surface, lane.optimizer, e["start"], steps=self.steps,
                     schedule=e["schedule"], noise=e["noise"], seed=self.seed,
                     clip_grad_norm=self.clip_grad_norm, batch_size=e["batch_size"],
                 )
             except ValueError as err:
                 errors[lane.uid] = f"{lane.name}: {err}"
+                continue
+            results[lane.uid] = run
+            cache[lane.uid] = (self.surface, key, run)
         return results, errors
 
     def _state(self) -> dict:

@@ -179,3 +179,25 @@ def test_saddle_episodes_in_words(qtbot):
     texts = p.saddle_texts()
     assert any(t.startswith("GD ") and "saddle" in t for t in texts), texts
     s._timer.stop()
+
+
+def test_step_table_is_reset_only_when_the_selected_lanes_run_changes(qtbot):
+    s = Session()
+    s.flush()
+    p = DiagnosticsPanel(s)
+    qtbot.addWidget(p)
+    s.select_lane(0)
+    resets = []
+    p.model.modelReset.connect(lambda: resets.append(1))
+    s.update_lane(1, lr=s.lanes[1].optimizer.lr * 2)  # another lane
+    s.flush()
+    assert resets == []
+    s.update_lane(0, lr=s.lanes[0].optimizer.lr * 2)  # the selected lane
+    s.flush()
+    assert resets == [1]
+    run = s.results[s.lanes[0].uid]
+    assert p.model.rowCount() == len(run.table())
+    assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)
+    s.select_lane(1)
+    assert len(resets) == 2
+    assert p.model.rowCount() == len(s.results[s.lanes[1].uid].table())

@@ -314,3 +314,51 @@ def test_every_kind_of_surface_survives_a_session_file(session, make):
     s.set_surface(surface_from_expression("x**2 + 3*y**2", domain=((-2, 2), (-1, 1))))
     t.load_dict(json.loads(json.dumps(s.to_dict())))
     assert t.surface.kind == "expression" and t.surface.domain == ((-2, 2), (-1, 1))
+
+
+def test_an_edit_reruns_only_the_lanes_whose_inputs_changed(session):
+    s = session
+    before = dict(s.results)
+    s.update_lane(1, lr=s.lanes[1].optimizer.lr * 2)
+    s.flush()
+    changed = s.lanes[1].uid
+    assert s.changed_uids == {changed}
+    assert s.results[changed] is not before[changed]
+    for lane in s.lanes:
+        if lane.uid != changed:
+            assert s.results[lane.uid] is before[lane.uid]  # kept, not re-run
+    # the kept runs are the runs a fresh computation gives
+    fresh = Session(default_scene=False)
+    fresh.load_dict(s.to_dict())
+    for a, b in zip(s.lanes, fresh.lanes):
+        assert np.array_equal(s.results[a.uid].positions, fresh.results[b.uid].positions,
+                              equal_nan=True)
+    # a training setting every lane uses re-runs every lane
+    s.set_training(seed=s.seed + 1)
+    s.flush()
+    assert s.changed_uids == {lane.uid for lane in s.lanes}
+    # back to a previous value: the lane runs again with that value
+    lr = s.lanes[0].optimizer.lr
+    s.update_lane(0, lr=lr * 3)
+    s.flush()
+    s.update_lane(0, lr=lr)
+    s.flush()
+    assert s.changed_uids == {s.lanes[0].uid}
+    assert s.results[s.lanes[0].uid].optimizer.lr == lr
+
+
+def test_changed_uids_track_disabled_removed_and_new_surfaces(session):
+    s = session
+    uid = s.lanes[2].uid
+    s.update_lane(2, enabled=False)
+    s.flush()
+    assert s.changed_uids == {uid} and uid not in s.results
+    s.update_lane(2, enabled=True)
+    s.flush()
+    assert s.changed_uids == {uid} and uid in s.results
+    s.update_lane(0, color="#123456")  # a colour runs nothing again
+    s.flush()
+    assert s.changed_uids == set()
+    s.set_surface(get_surface("quadratic"))
+    assert s.changed_uids is None  # a new surface: every view redraws everything
+    assert all(r.surface is s.surface for r in s.results.values())

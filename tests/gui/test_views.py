@@ -325,3 +325,56 @@ def test_views_survive_switching_dimension(qtbot, session):
     session.set_surface(get_surface("rosenbrock"))
     session.flush()
     assert c._lane_items and not cv._lanes
+
+
+def test_an_edit_of_one_lane_resets_only_its_curves(qtbot, session, monkeypatch):
+    c = ContourView(session)
+    p = PlotsPanel(session)
+    qtbot.addWidget(c)
+    qtbot.addWidget(p)
+    calls = []
+    for lane in session.lanes:
+        for key in ("loss", "grad", "lr"):
+            it = p.curve(lane.uid, key)
+            monkeypatch.setattr(it, "setData", lambda *a, _u=lane.uid, _it=it, **k: (
+                calls.append(("plot", _u)), type(_it).setData(_it, *a, **k))[1])
+        trail = c.lane_item(lane.uid)
+        monkeypatch.setattr(trail, "setData", lambda *a, _u=lane.uid, _it=trail, **k: (
+            calls.append(("trail", _u)), type(_it).setData(_it, *a, **k))[1])
+    uid = session.lanes[1].uid
+    session.update_lane(1, lr=session.lanes[1].optimizer.lr * 2)
+    session.flush()
+    assert calls and {u for _, u in calls} == {uid}
+    assert sorted(k for k, _ in calls) == ["plot"] * 3 + ["trail"]
+    # what is drawn is what a fresh view of the same runs draws
+    p2 = PlotsPanel(session)
+    c2 = ContourView(session)
+    qtbot.addWidget(p2)
+    qtbot.addWidget(c2)
+    for lane in session.lanes:
+        for key in ("loss", "grad", "lr"):
+            a, b = _curve_data(p.curve(lane.uid, key)), _curve_data(p2.curve(lane.uid, key))
+            assert np.array_equal(a[1], b[1], equal_nan=True)
+        a, b = _curve_data(c.lane_item(lane.uid)), _curve_data(c2.lane_item(lane.uid))
+        assert np.array_equal(a[0], b[0], equal_nan=True)
+    # a frame change still moves every trail that has not ended
+    calls.clear()
+    session.set_frame(5)
+    assert {u for _, u in calls} == {lane.uid for lane in session.lanes}
+    calls.clear()
+    session.set_frame(5)  # same frame: nothing to set
+    assert calls == []
+
+
+def test_a_colour_change_repens_without_new_data(qtbot, session):
+    c = ContourView(session)
+    p = PlotsPanel(session)
+    qtbot.addWidget(c)
+    qtbot.addWidget(p)
+    uid = session.lanes[0].uid
+    data_before = p.curve(uid, "loss").getData()[1]
+    session.update_lane(0, color="#123456")
+    session.flush()
+    assert p.curve(uid, "loss").opts["pen"].color().name() == "#123456"
+    assert c.lane_item(uid).opts["pen"].color().name() == "#123456"
+    assert p.curve(uid, "loss").getData()[1] is data_before

@@ -359,6 +359,7 @@ class DiagnosticsPanel(QWidget):
         self.session = session
         self._surface = None
         self._run_uid = None
+        self._table_of = None  # (run, variables) the step table shows
         self._cursor = None
 
         self.lane_box = PointBox("Selected lane")
@@ -461,7 +462,12 @@ class DiagnosticsPanel(QWidget):
         lane = selected_lane(self.session)
         run = self.session.results.get(lane.uid) if lane is not None else None
         variables = self._surface.variables if self._surface is not None else ()
-        self.model.set_run(run, variables)
+        shown = (run, tuple(variables))
+        if self._table_of is None or self._table_of[0] is not run or self._table_of[1] != shown[1]:
+            # resetting the model rebuilds the whole table view: only when the selected
+            # lane's run changed (an edit of another lane leaves the table as it is)
+            self.model.set_run(run, variables)
+            self._table_of = shown
         self._run_uid = lane.uid if run is not None else None
         if lane is None:
             self.steps_label.setText("Select a lane to see its steps.")

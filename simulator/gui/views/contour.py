@@ -95,6 +95,10 @@ class ContourView(QWidget):
         self._grid = None  # (xs, ys, values)
         self._lane_items: dict[int, pg.PlotCurveItem] = {}
         self._paths: dict[int, np.ndarray] = {}
+        self._path_of: dict[int, tuple] = {}  # uid -> (run, surface) the path is from
+        self._trail_k: dict[int, int] = {}  # uid -> last step its trail was set to
+        self._pens: dict[int, tuple[str, float]] = {}  # uid -> (colour, width) set
+        self._markers_at = None  # (x, y, brushes) the markers were last set to
         self._eig_cache = None  # (point, eigenvalues, eigenvectors)
 
         # ---- controls -------------------------------------------------------------------
@@ -279,7 +283,10 @@ class ContourView(QWidget):
         self.start_item.setData([float(start[0])], [float(start[1])])
 
     def _on_trajectories_changed(self):
-        """New runs: keep one trail item per lane, refill the cached path arrays."""
+        """New runs: keep one trail item per lane, refill the cached path arrays.
+
+        Only lanes whose run changed get new paths and trails (a lane's run object is
+        kept by the session while its inputs stay the same); the others keep theirs."""
         surface = self._surface
         shown = shown_lanes(self.session) if surface is not None and surface.dim == 2 else []
         uids = {lane.uid for lane, _ in shown}
@@ -287,6 +294,9 @@ class ContourView(QWidget):
             if uid not in uids:
                 self.plot.removeItem(self._lane_items.pop(uid))
                 self._paths.pop(uid, None)
+                self._path_of.pop(uid, None)
+                self._trail_k.pop(uid, None)
+                self._pens.pop(uid, None)
         for lane, run in shown:
             item = self._lane_items.get(lane.uid)
             if item is None:
@@ -294,12 +304,24 @@ class ContourView(QWidget):
                 item.setZValue(10)
                 self.plot.addItem(item)
                 self._lane_items[lane.uid] = item
-            sel = is_selected(self.session, lane)
-            item.setPen(pg.mkPen(lane.color, width=2.6 if sel else 1.8))
-            self._paths[lane.uid] = clip_far(np.asarray(run.positions), surface.domain)
-        self._marker_brushes = [pg.mkBrush(lane.color) for lane, _ in shown]
+            self._set_pen(lane, item)
+            of = self._path_of.get(lane.uid)
+            if of is None or of[0] is not run or of[1] is not surface:
+                self._paths[lane.uid] = clip_far(np.asarray(run.positions), surface.domain)
+                self._path_of[lane.uid] = (run, surface)
+                self._trail_k.pop(lane.uid, None)  # the trail must be set again
+        brushes = [lane.color for lane, _ in shown]
+        if brushes != getattr(self, "_marker_colors", None):
+            self._marker_colors = brushes
+            self._marker_brushes = [pg.mkBrush(c) for c in brushes]
         self._shown = shown
         self._on_frame_changed(getattr(self.session, "frame", 0))
+
+    def _set_pen(self, lane, item) -> None:
+        width = 2.6 if is_selected(self.session, lane) else 1.8
+        if self._pens.get(lane.uid) != (lane.color, width):
+            self._pens[lane.uid] = (lane.color, width)
+            item.setPen(pg.mkPen(lane.color, width=width))
 
     def _on_frame_changed(self, frame=None):
         if frame is None:
@@ -310,15 +332,25 @@ class ContourView(QWidget):
         for i, (lane, run) in enumerate(shown):
             p = self._paths[lane.uid]
             k = lane_step(run, frame)
-            self._lane_items[lane.uid].setData(p[: k + 1, 0], p[: k + 1, 1])
+            if self._trail_k.get(lane.uid) != k:
+                # a lane that ended before this frame (or whose run did not change)
+                # keeps its trail: no new data, no repaint of its path
+                self._lane_items[lane.uid].setData(p[: k + 1, 0], p[: k + 1, 1])
+                self._trail_k[lane.uid] = k
             mx[i], my[i] = p[k, 0], p[k, 1]
-        self.markers.setData(mx, my, brush=self._marker_brushes)
+        if (
+            self._markers_at is None
+            or self._markers_at[2] is not self._marker_brushes
+            or not np.array_equal(self._markers_at[0], mx, equal_nan=True)
+            or not np.array_equal(self._markers_at[1], my, equal_nan=True)
+        ):
+            self.markers.setData(mx, my, brush=self._marker_brushes)
+            self._markers_at = (mx, my, self._marker_brushes)
         self._update_eigen()
 
     def _on_selected_lane_changed(self, _i=None):
         for lane, _run in getattr(self, "_shown", []):
-            sel = is_selected(self.session, lane)
-            self._lane_items[lane.uid].setPen(pg.mkPen(lane.color, width=2.6 if sel else 1.8))
+            self._set_pen(lane, self._lane_items[lane.uid])
         self._update_eigen()
 
     # ---- drawing ------------------------------------------------------------------------------

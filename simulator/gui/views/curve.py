@@ -70,6 +70,9 @@ class _Lane:
         self.arc_x = np.zeros(0)
         self.arc_y = np.zeros(0)
         self.ctrl = np.zeros((0, 2))
+        self.drawn = None  # (run, surface, y range, x span) the arrays were made from
+        self.k = None  # the step the items were last set to
+        self.color = None  # the colour of the points' brush
 
     def remove(self, plot):
         for it in (self.arcs, self.heads, self.points):
@@ -243,15 +246,24 @@ class CurveView(QWidget):
             L = self._lanes.get(lane.uid)
             if L is None:
                 L = self._lanes[lane.uid] = _Lane(self.plot)
-            w = np.clip(
-                np.asarray(run.positions, dtype=float)[:, 0], w0 - 20 * span, w1 + 20 * span
-            )
-            f = np.clip(
-                np.asarray(run.losses, dtype=float), y0 - 50 * self._yspan, y1 + 50 * self._yspan
-            )
-            L.w, L.f = w, f
-            L.arc_x, L.arc_y, L.ctrl = self._arcs(w, f, span)
-            L.points.setBrush(pg.mkBrush(lane.color))
+            d = L.drawn
+            if (d is None or d[0] is not run or d[1] is not self._surface
+                    or d[2:] != (self._yrange, span)):
+                # only a lane whose run (or the scale) changed gets new arcs
+                w = np.clip(
+                    np.asarray(run.positions, dtype=float)[:, 0], w0 - 20 * span, w1 + 20 * span
+                )
+                f = np.clip(
+                    np.asarray(run.losses, dtype=float), y0 - 50 * self._yspan,
+                    y1 + 50 * self._yspan,
+                )
+                L.w, L.f = w, f
+                L.arc_x, L.arc_y, L.ctrl = self._arcs(w, f, span)
+                L.drawn = (run, self._surface, self._yrange, span)
+                L.k = None
+            if L.color != lane.color:
+                L.points.setBrush(pg.mkBrush(lane.color))
+                L.color = lane.color
             self._style(lane, L)
         self._shown = shown
         self._on_frame_changed(getattr(self.session, "frame", 0))
@@ -289,8 +301,10 @@ class CurveView(QWidget):
         for lane, run in self._shown:
             L = self._lanes[lane.uid]
             k = lane_step(run, frame)
-            L.points.setData(L.w[: k + 1], L.f[: k + 1])
-            L.arcs.setData(L.arc_x[: k * per], L.arc_y[: k * per])
+            if L.k != k:
+                L.points.setData(L.w[: k + 1], L.f[: k + 1])
+                L.arcs.setData(L.arc_x[: k * per], L.arc_y[: k * per])
+                L.k = k
             mx.append(L.w[k])
             my.append(L.f[k])
             brushes.append(pg.mkBrush(lane.color))

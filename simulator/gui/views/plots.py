@@ -33,6 +33,9 @@ class PlotsPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self._curves: dict[int, dict[str, pg.PlotDataItem]] = {}
+        self._drawn: dict[int, tuple] = {}  # uid -> (run drawn, (log, loss floor))
+        self._pens: dict[int, tuple[str, float]] = {}  # uid -> (colour, width) set
+        self._log: bool | None = None  # the log mode the plots are in
 
         self.log_check = QCheckBox("Log y")
         self.log_check.setChecked(True)
@@ -95,17 +98,22 @@ class PlotsPanel(QWidget):
             if uid not in uids:
                 for key, item in self._curves.pop(uid).items():
                     self.plots[key].removeItem(item)
+                self._drawn.pop(uid, None)
+                self._pens.pop(uid, None)
         log = self.log_check.isChecked()
         surface = getattr(self.session, "surface", None)
         floor = self._loss_floor(surface, shown) if log else 0.0
-        for key in ("loss", "grad"):
-            self.plots[key].setLogMode(x=False, y=log)
-        if log:
-            self.loss_plot.setTitle("loss gap L - L*  (log)", size="9pt")
-            self.grad_plot.setTitle("gradient norm |g|  (log)", size="9pt")
-        else:
-            self.loss_plot.setTitle("loss L", size="9pt")
-            self.grad_plot.setTitle("gradient norm |g|", size="9pt")
+        if log != self._log:
+            # setLogMode and setTitle touch every curve and the layout: only on a change
+            self._log = log
+            for key in ("loss", "grad"):
+                self.plots[key].setLogMode(x=False, y=log)
+            if log:
+                self.loss_plot.setTitle("loss gap L - L*  (log)", size="9pt")
+                self.grad_plot.setTitle("gradient norm |g|  (log)", size="9pt")
+            else:
+                self.loss_plot.setTitle("loss L", size="9pt")
+                self.grad_plot.setTitle("gradient norm |g|", size="9pt")
         for lane, run in shown:
             items = self._curves.get(lane.uid)
             if items is None:
@@ -118,21 +126,13 @@ class PlotsPanel(QWidget):
                     p.addItem(it)
                     items[key] = it
                 self._curves[lane.uid] = items
-            n = len(run.losses)
-            steps = np.arange(n, dtype=float)
-            loss = np.asarray(run.losses, dtype=float)
-            grad = np.sqrt(np.sum(np.asarray(run.gradients, dtype=float) ** 2, axis=1))
-            if log:
-                with np.errstate(invalid="ignore"):
-                    loss = np.maximum(loss - floor, TINY)
-                    grad = np.maximum(grad, TINY)
-            lrs = np.asarray(run.learning_rates, dtype=float)
-            items["loss"].setData(steps, self._finite(loss))
-            items["grad"].setData(steps, self._finite(grad))
-            items["lr"].setData(np.arange(len(lrs), dtype=float), self._finite(lrs))
-            width = 2.4 if is_selected(self.session, lane) else 1.5
-            for it in items.values():
-                it.setPen(pg.mkPen(lane.color, width=width))
+            # a lane whose run (and loss floor) is the one drawn keeps its curves: an
+            # edit of one lane re-sets 3 curves, not 3 x 8 (and repaints only those)
+            drawn = self._drawn.get(lane.uid)
+            if drawn is None or drawn[0] is not run or drawn[1] != (log, floor):
+                self._set_curves(items, run, log, floor)
+                self._drawn[lane.uid] = (run, (log, floor))
+            self._set_pen(lane, items)
         self.note.setText(f"L* = {floor:.6g}" if log and shown else "")
         steps = getattr(self.session, "steps", None)
         if steps:
@@ -140,6 +140,27 @@ class PlotsPanel(QWidget):
         for p in self.plots.values():
             p.enableAutoRange(axis="y")
         self._on_frame_changed(getattr(self.session, "frame", 0))
+
+    def _set_curves(self, items, run, log: bool, floor: float) -> None:
+        n = len(run.losses)
+        steps = np.arange(n, dtype=float)
+        loss = np.asarray(run.losses, dtype=float)
+        grad = np.sqrt(np.sum(np.asarray(run.gradients, dtype=float) ** 2, axis=1))
+        if log:
+            with np.errstate(invalid="ignore"):
+                loss = np.maximum(loss - floor, TINY)
+                grad = np.maximum(grad, TINY)
+        lrs = np.asarray(run.learning_rates, dtype=float)
+        items["loss"].setData(steps, self._finite(loss))
+        items["grad"].setData(steps, self._finite(grad))
+        items["lr"].setData(np.arange(len(lrs), dtype=float), self._finite(lrs))
+
+    def _set_pen(self, lane, items) -> None:
+        width = 2.4 if is_selected(self.session, lane) else 1.5
+        if self._pens.get(lane.uid) != (lane.color, width):
+            self._pens[lane.uid] = (lane.color, width)
+            for it in items.values():
+                it.setPen(pg.mkPen(lane.color, width=width))
 
     @staticmethod
     def _finite(a):
@@ -173,9 +194,7 @@ class PlotsPanel(QWidget):
         for lane, _run in shown_lanes(self.session):
             items = self._curves.get(lane.uid)
             if items:
-                width = 2.4 if is_selected(self.session, lane) else 1.5
-                for it in items.values():
-                    it.setPen(pg.mkPen(lane.color, width=width))
+                self._set_pen(lane, items)
 
     # ---- for tests ----------------------------------------------------------------------------
     def curve(self, uid: int, key: str) -> pg.PlotDataItem:
