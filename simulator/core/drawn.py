@@ -38,13 +38,13 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write_text
 from .kernels.field import SID_LINREG, SID_LOGREG
 from .surface import SID_EXPR, SID_FLAT, Surface
 
@@ -662,20 +662,7 @@ def surface_from_file_dict(d) -> Surface:
 def save_surface(path: str | os.PathLike, surface: Surface) -> None:
     """Write ``surface`` as a JSON surface file (atomically: a failed save never leaves a
     truncated file)."""
-    text = json.dumps(surface_file_dict(surface), indent=1)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".surface-", suffix=".json", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_text(path, json.dumps(surface_file_dict(surface), indent=1) + "\n")
 
 
 def load_surface(path: str | os.PathLike) -> Surface:

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .files import atomic_write_text
 from .optimizers import OPTIMIZERS, Optimizer
 from .schedules import SCHEDULES, ConstantSchedule, Schedule, schedule_from_dict
 from .surface import SID_EXPR, SID_FLAT, Surface
@@ -1050,23 +1050,6 @@ def loads_lab(text: str | bytes, source: str | None = None) -> Lab:
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not allowed in a lab (use finite numbers)")
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, renamed
-    over the target only when complete (a failure never leaves a half-written file)."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def dumps_lab(lab: Lab | dict) -> str:

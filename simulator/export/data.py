@@ -13,7 +13,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..core.files import remove_quietly, temp_path_for
 
 FORMAT = "losslab-export"
 VERSION = 1
@@ -90,23 +91,6 @@ def check_writable(path: str | os.PathLike) -> None:
         raise OSError(f"cannot write in {parent} (permission denied)")
     if p.exists() and not os.access(p, os.W_OK):
         raise OSError(f"cannot overwrite {p} (permission denied)")
-
-
-def temp_path_for(path: str | os.PathLike) -> str:
-    """A fresh temporary file next to ``path`` with the same extension (encoders pick
-    the format from it); the caller renames or removes it."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=f".part{p.suffix}",
-                               dir=str(p.parent) if str(p.parent) else ".")
-    os.close(fd)
-    return tmp
-
-
-def remove_quietly(path: str | os.PathLike) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 @contextmanager
