@@ -184,3 +184,12 @@ def test_start_moves_where_an_undefined_formula_is_defined(qtbot, field, session
     assert x > 0.2 and np.isfinite(session.surface.value(session.start))
     assert session.results and not session.errors
     assert "start moved" in msgs[-1]
+
+
+def test_text_set_by_program_is_checked_before_it_applies(qtbot, field, session):
+    _type(qtbot, field, "x^2 + y^2")
+    field.apply()
+    qtbot.waitUntil(lambda: session.surface.formula == "x^2 + y^2", timeout=5000)
+    field.set_text("x^2 - y^2", check=False)  # no pause, no check: Apply compiles it
+    field.apply()
+    qtbot.waitUntil(lambda: session.surface.formula == "x^2 - y^2", timeout=5000)

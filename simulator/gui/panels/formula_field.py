@@ -214,8 +214,12 @@ class FormulaField(QWidget):
     def set_text(self, text: str, check: bool = True) -> None:
         """Put ``text`` in the field (as if typed) and check it after the usual pause."""
         self.edit.setText(text)
+        self._dirty = True
+        self._apply_pending = False
+        self._gen += 1  # any earlier result belongs to other text
+        self._result = None
         if check:
-            self._on_text_edited(text)
+            self._timer.start()
 
     def domain(self) -> tuple[tuple[float, float], tuple[float, float]]:
         return (tuple(self.domain_x.value()), tuple(self.domain_y.value()))
