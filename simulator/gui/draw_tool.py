@@ -37,6 +37,9 @@ DEFAULT_RADIUS = 0.08
 DEFAULT_STRENGTH = 0.25
 MAX_UNDO = 200
 BASES = ("flat", "bowl", "library", "formula")
+DRAW_TIP = ("Draw mode: drag to raise a hill, Shift+drag or right-drag to dig a well "
+            "(with the eraser on, drag to erase). Middle-drag pans, the wheel zooms; "
+            "D leaves draw mode.")
 
 _HILL = "#E69F00"  # Okabe-Ito orange: raising
 _WELL = "#56B4E9"  # sky blue: digging
@@ -96,6 +99,7 @@ class DrawTool(QObject):
         self._stroke_erase = False
         self._stroke_before = None
         self._hover: tuple[float, float] | None = None
+        self._tooltip: str | None = None  # the view's own tooltip, while ours is shown
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -166,8 +170,13 @@ class DrawTool(QObject):
                 self.message.emit("Draw mode works on 2-D surfaces: pick a base in the "
                                   "Draw panel (flat, bowl, a library surface or a formula)")
             self._viewport.setCursor(Qt.CursorShape.CrossCursor)
+            self._tooltip = self.view.graphics.toolTip()
+            self.view.graphics.setToolTip(DRAW_TIP)
         else:
             self._viewport.unsetCursor()
+            if self._tooltip is not None:
+                self.view.graphics.setToolTip(self._tooltip)
+                self._tooltip = None
         self.brush_item.setVisible(False)
         self.path_item.setVisible(False)
         self.active_changed.emit(on)

@@ -265,3 +265,10 @@ def test_main_window_draw_action_dock_and_shortcuts(qtbot):
     assert "Draw on the Surface" in keys
     qtbot.keyClick(w, Qt.Key.Key_D)
     assert not w.draw_tool.active
+
+
+def test_view_tooltip_says_what_dragging_does(qtbot, scene):
+    session, view, tool = scene
+    assert "raise a hill" in view.graphics.toolTip()
+    tool.set_active(False)
+    assert "start point" in view.graphics.toolTip()
