@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .drawn import MAX_BUMPS  # one limit for drawn surfaces everywhere
 from .files import atomic_write_text
 from .optimizers import OPTIMIZERS, Optimizer
 from .schedules import SCHEDULES, ConstantSchedule, Schedule, schedule_from_dict
@@ -47,7 +48,6 @@ SUFFIX = ".json"
 MAX_FILE_BYTES = 1_000_000
 MAX_STEPS = 100_000  # the app keeps every step of every lane in memory
 MAX_LANES = 12
-MAX_BUMPS = 500
 MAX_TEXT = 20_000
 VIEWS = ("2d", "3d")
 
@@ -496,7 +496,9 @@ def _build_surface(ck: _Checker, spec, place: str, domain) -> Surface | None:
         ck.add(place, "must be an object such as {\"kind\": \"library\", \"name\": "
                       "\"rosenbrock\"}")
         return None
+    # session and surface files spell the first two kinds "builtin" and "expression"
     kind = spec.get("kind", "library")
+    kind = {"builtin": "library", "expression": "formula"}.get(kind, kind)
     kinds = ("library", "formula", "drawn", "flat")
     if kind not in kinds:
         ck.add(_join(place, "kind"), f"must be one of {', '.join(kinds)}, got {_show(kind)}")
@@ -1119,6 +1121,12 @@ def load_lab(ref: str | os.PathLike) -> Lab:
 # ---- from a scene --------------------------------------------------------------------------
 def surface_spec_of(surface: Surface) -> dict:
     """The lab ``surface`` object that rebuilds ``surface``."""
+    from .drawn import base_of, bumps_of
+
+    if len(surface.bumps) or surface.kind == "drawn":
+        # a drawn surface is named after its base ("drawn on rosenbrock"): describe the base
+        return {"kind": "drawn", "base": surface_spec_of(base_of(surface)),
+                "bumps": bumps_of(surface).tolist()}
     if surface.sid == SID_EXPR:
         base = {"kind": "formula", "formula": surface.formula or surface.name}
     elif surface.sid == SID_FLAT:

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+import simulator as sim
 from simulator.core import labs
 from simulator.core.labs import LabError, parse_lab
 
@@ -370,3 +371,32 @@ def test_parse_does_not_mutate_input():
     lab = parse_lab(d)
     assert d == before
     assert lab.lanes[0].optimizer.betas == (0.8, 0.9)
+
+
+def test_a_drawn_surface_on_a_library_base_saves_as_a_lab_and_loads_back():
+    from simulator.core import drawn
+
+    surface = drawn.drawn_surface(sim.get_surface("rosenbrock"), [[0.0, 1.0, 2.0, 0.3],
+                                                                 [-1.0, 2.0, -1.5, 0.4]])
+    data = labs.lab_from_session(
+        {"training": {"steps": 50}, "lanes": [{"name": "GD", "optimizer": {"name": "SGD",
+                                                                           "lr": 1e-3}}],
+         "start": [-1.5, 2.0]},
+        surface, lab_id="drawn-test", title="Drawn", summary="a drawn scene")
+    lab = labs.parse_lab(data)
+    assert lab.surface_spec["kind"] == "drawn"
+    assert lab.surface_spec["base"]["name"] == "rosenbrock"
+    p = np.array([[0.1, 0.9], [-1.2, 1.8]])
+    np.testing.assert_array_equal(lab.surface.value(p), surface.value(p))
+
+
+def test_session_spellings_of_surface_kinds_are_accepted():
+
+
+    base = {"format": "losslab-lab", "version": 1, "id": "spell", "title": "t",
+            "summary": "s", "start": [1.0, 1.0],
+            "lanes": [{"name": "GD", "optimizer": {"name": "SGD"}}]}
+    a = labs.parse_lab({**base, "surface": {"kind": "builtin", "name": "himmelblau"}})
+    b = labs.parse_lab({**base, "surface": {"kind": "expression", "formula": "x**2 + y**2"}})
+    assert a.surface.name == "himmelblau"
+    assert b.surface.kind == "expression"
