@@ -302,13 +302,17 @@ def _fill_vertex_normals(md) -> None:
     stroke). This is the same sum of (unnormalised) face normals per vertex, normalised,
     done with numpy; pyqtgraph then finds them already computed.
     """
+    # read the raw arrays: md.faceNormals() would cache face-indexed vertexes, which
+    # switches GLMeshItem to its face-indexed drawing path (and our grid-shaped colours)
     if md is None or getattr(md, "_vertexNormals", 1) is not None:
         return
-    faces = md.faces()
-    if faces is None or len(faces) == 0:
+    verts = getattr(md, "_vertexes", None)
+    faces = getattr(md, "_faces", None)
+    if verts is None or faces is None or len(faces) == 0:
         return
-    fn = md.faceNormals()
-    vn = np.zeros((len(md.vertexes()), 3))
+    v0, v1, v2 = (verts[faces[:, k]].astype(np.float64) for k in range(3))
+    fn = np.cross(v1 - v0, v2 - v0)
+    vn = np.zeros((len(verts), 3))
     for k in range(3):
         np.add.at(vn, faces[:, k], fn)
     norm = np.sqrt((vn**2).sum(axis=1, keepdims=True))
