@@ -11,9 +11,14 @@
 #      with a fresh HOME and from two different folders: the first run compiles the numba
 #      kernels into the user's cache folder (~/.cache/LossLab/LossLab/numba), the second
 #      must load them from there (no cache file rewritten) and is reported with both times;
-#   4. the same export with a completely empty environment (`env -i`, no HOME);
-#   5. the window: `env -i DISPLAY=:N losslab` on a private Xvfb shows a window titled
-#      "... LossLab" (found with xdotool), which is screenshotted to $OUT/window.png;
+#   4. an MP4 export through the bundled ffmpeg (decoded again to check it), a CSV export
+#      of a lab whose surface is a formula using every function (sympy), and the GIF
+#      export with a completely empty environment (`env -i`, no HOME);
+#   5. the window: `env -i DISPLAY=:N HOME=<temporary> losslab` on a private Xvfb shows a
+#      window titled "... LossLab" (found with xdotool), screenshotted to $OUT/window.png
+#      (the temporary HOME keeps the test's settings out of the user's own), with no
+#      message box (a kernel that failed to warm up opens one); and an export of the 2-D
+#      and 3-D views together (OpenGL through PyOpenGL) on that display;
 #   6. the output of every run has no ImportError, ModuleNotFoundError, "No such file",
 #      Traceback, missing Qt plugin or numba cache failure.
 # Artifacts (logs, race.gif, window.png, times.txt) go to $OUT (default build/smoke).
@@ -141,12 +146,42 @@ if [ "$HAS_EXPORT" = 1 ]; then
         fail "second start rewrote the numba cache (it compiled again):"
         diff <(echo "$before") <(echo "$after") | head -6 | sed 's/^/        /'
     fi
-    echo "   first start:  ${T1} s (compiles the kernels)"
-    echo "   second start: ${T2} s (kernels from the cache)"
+    echo "   first start:  ${T1} s (empty cache: compiles the kernels)"
+    echo "   second start: ${T2} s (another folder; should load every kernel from the cache)"
     printf 'first_start_s %s\nsecond_start_s %s\n' "$T1" "$T2" > "$OUT/times.txt"
     awk -v a="$T1" -v b="$T2" 'BEGIN { exit !(b < a) }' \
         || fail "the second start (${T2} s) was not faster than the first (${T1} s)"
     cp "$WORK/race1.gif" "$OUT/race.gif" 2>/dev/null
+
+    # MP4 goes through the bundled ffmpeg executable (imageio-ffmpeg's binaries/).
+    run export-mp4 "$WORK/cwd-b" HOME="$FAKE_HOME" -- export race --out "$WORK/race.mp4"
+    FFMPEG="$(find "$BUNDLE" -path '*imageio_ffmpeg/binaries/ffmpeg*' -type f | head -1)"
+    if [ "$RC" != 0 ] || [ ! -s "$WORK/race.mp4" ]; then
+        fail "export mp4 exited $RC: $(tail -3 "$OUT/export-mp4.log")"
+    elif [ -z "$FFMPEG" ]; then
+        fail "export mp4: no ffmpeg executable in the bundle"
+    elif "$FFMPEG" -v error -i "$WORK/race.mp4" -f null - >"$OUT/ffmpeg-decode.log" 2>&1; then
+        pass "export mp4: race.mp4 decodes ($(du -h "$WORK/race.mp4" | cut -f1), ${SECS} s)"
+        echo "   third start (mp4): ${SECS} s"
+        printf 'third_start_mp4_s %s\n' "$SECS" >> "$OUT/times.txt"
+    else
+        fail "export mp4: race.mp4 does not decode: $(head -3 "$OUT/ffmpeg-decode.log")"
+    fi
+
+    # A typed formula goes through sympy (exact derivatives), which imports lazily.
+    cat > "$WORK/formula-lab.json" <<'LAB'
+{"format": "losslab-lab", "version": 1, "id": "smoke-formula", "title": "Smoke formula",
+ "summary": "every function of the formula language",
+ "surface": {"kind": "formula", "formula":
+   "sin(x)*cos(y) + tan(x/4) + asin(x/4) + acos(y/4) + atan(x) + sinh(x/3) + cosh(y/3) + tanh(x*y) + exp(-x**2) + log(2 + y**2) + log10(2 + x**2) + sqrt(1 + y**2) + abs(x - y) + min(x, y) + max(x, y) + pi*e"},
+ "domain": [[-2, 2], [-2, 2]], "start": [1.0, 1.0], "steps": 50,
+ "lanes": [{"name": "Adam", "optimizer": {"name": "Adam", "lr": 0.05}}]}
+LAB
+    run export-formula "$WORK" HOME="$FAKE_HOME" -- \
+        export "$WORK/formula-lab.json" --out "$WORK/formula.csv"
+    if [ "$RC" = 0 ] && [ "$(grep -c . "$WORK/formula.csv" 2>/dev/null)" -ge 50 ]; then
+        pass "export of a formula lab (sympy): $(grep -c . "$WORK/formula.csv") CSV lines"
+    else fail "formula lab export exited $RC: $(tail -3 "$OUT/export-formula.log")"; fi
 
     # The brief's literal command: nothing at all in the environment.
     run export-env-i "$WORK" -- export race --out "$WORK/race3.gif"
@@ -184,6 +219,12 @@ else
         sleep 3  # let the first frame of every view paint
         geom="$(DISPLAY=":$N" xdotool getwindowgeometry "$WID" | tr -s ' \n' ' ')"
         echo "   $geom"
+        # A warm-up failure opens a message box titled "LossLab" over the window.
+        for w in $(DISPLAY=":$N" xdotool search --onlyvisible --name '^LossLab$' 2>/dev/null)
+        do
+            fail "window: a message box \"LossLab\" is open (see window.png)"
+            break
+        done
         if DISPLAY=":$N" import -window root "$OUT/window.png" 2>>"$OUT/xvfb.log"; then
             pass "screenshot: $OUT/window.png"
         else fail "screenshot failed (see $OUT/xvfb.log)"; fi
@@ -204,6 +245,13 @@ else
     fi
     APP_PID=""
     scan "$OUT/window.log" "window"
+
+    # The 3-D view offscreen through PyOpenGL (needs the display's GLX).
+    run export-3d "$WORK" DISPLAY=":$N" HOME="$FAKE_HOME" -- \
+        export race --view both --out "$OUT/race-both.png"
+    if [ "$RC" = 0 ] && [ -s "$OUT/race-both.png" ]; then
+        pass "export --view both (OpenGL): $(identify -format '%wx%h' "$OUT/race-both.png")"
+    else fail "export --view both exited $RC: $(tail -3 "$OUT/export-3d.log")"; fi
 fi
 
 echo

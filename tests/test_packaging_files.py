@@ -72,6 +72,14 @@ def test_desktop_entry_keys():
     assert MAIN_CATEGORIES & set(entry["Categories"].split(";")), "no main category"
 
 
+@pytest.mark.skipif(shutil.which("desktop-file-validate") is None,
+                    reason="desktop-file-validate not installed")
+def test_desktop_file_passes_desktop_file_validate():
+    r = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and not r.stdout.strip(), r.stdout + r.stderr
+
+
 def test_desktop_exec_runs_the_losslab_command():
     entry = _desktop()
     argv = entry["Exec"].split()
