@@ -37,6 +37,16 @@ def _cache_dirs(pkg) -> list[Path]:
     except (TypeError, OSError):
         pass
     root = os.environ.get("NUMBA_CACHE_DIR")
+    if root:
+        # the folder numba will use for these kernels: stamp it before the first write too
+        try:
+            from numba.core.caching import _CacheLocator
+
+            sub = _CacheLocator.get_suitable_cache_subpath(str(Path(str(pkg)) / "loops.py"))
+            (Path(root) / sub).mkdir(parents=True, exist_ok=True)
+            dirs.append(Path(root) / sub)
+        except (ImportError, AttributeError, TypeError, OSError):
+            pass
     if root and Path(root).is_dir():
         dirs += [p.parent for p in Path(root).rglob("loops.*.nbi") if "kernels" in str(p)]
     return [d for d in dict.fromkeys(dirs) if d.is_dir()]
