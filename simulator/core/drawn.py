@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_write_text
+from .files import jsonable as _jsonable
 from .kernels.field import SID_LINREG, SID_LOGREG
 from .surface import SID_EXPR, SID_FLAT, Surface
 
@@ -422,18 +423,6 @@ def height_scale(base: Surface, n: int = 41) -> float:
 
 
 # ---- serialisation ---------------------------------------------------------------------------
-def _jsonable(v):
-    if isinstance(v, (np.floating, np.integer)):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
-
-
 def _domain_list(s: Surface) -> list:
     return [[float(lo), float(hi)] for lo, hi in s.domain]
 

@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 
 def _default_mode() -> int:
     mask = os.umask(0)
@@ -54,3 +56,16 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         remove_quietly(tmp)
         raise
+
+
+def jsonable(v):
+    """``v`` with numpy scalars and arrays turned into plain Python for ``json.dumps``."""
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    return v

@@ -38,6 +38,7 @@ import numpy as np
 
 from .drawn import MAX_BUMPS  # one limit for drawn surfaces everywhere
 from .files import atomic_write_text
+from .files import jsonable as _jsonable
 from .optimizers import OPTIMIZERS, Optimizer
 from .schedules import SCHEDULES, ConstantSchedule, Schedule, schedule_from_dict
 from .surface import SID_EXPR, SID_FLAT, Surface
@@ -445,18 +446,6 @@ class LabInfo:
     id: str
     title: str
     summary: str
-
-
-def _jsonable(v):
-    if isinstance(v, (np.floating, np.integer)):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
 
 
 # ---- parsing and validation -------------------------------------------------------------

@@ -17,18 +17,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-# kernel ids: keep in step with kernels.optim
-O_SGD = 0
-O_ADAGRAD = 1
-O_RMSPROP = 2
-O_ADAM = 3
-O_ADAMW = 4
-O_NADAM = 5
-O_RADAM = 6
-O_ADAMAX = 7
-O_ADADELTA = 8
-O_LION = 9
-O_NEWTON = 10
+from .kernels.optim import (  # the kernel ids, defined once beside the update rules
+    O_ADADELTA,
+    O_ADAGRAD,
+    O_ADAM,
+    O_ADAMAX,
+    O_ADAMW,
+    O_LION,
+    O_NADAM,
+    O_NEWTON,
+    O_RADAM,
+    O_RMSPROP,
+    O_SGD,
+)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor
 
+from simulator.core.files import jsonable as _jsonable
 from simulator.core.optimizers import (
     SGD,
     Adadelta,
@@ -169,18 +170,6 @@ def suggested_lr(optimizer: Optimizer, surface, start) -> float:
 
 
 # ---- (de)serialisation helpers ------------------------------------------------------------
-def _jsonable(v):
-    if isinstance(v, (np.floating, np.integer)):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
-
-
 def surface_to_dict(s) -> dict:
     """The surface as JSON-ready data: the one form sessions, labs and surface files
     share (``simulator.core.drawn.surface_to_dict``: builtin, data, formula, flat and
