@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from pathlib import Path
@@ -102,10 +103,27 @@ def qt_isolation(tmp_path_factory, monkeypatch):
     QCoreApplication.setOrganizationName("LossLabTests")
     QCoreApplication.setOrganizationDomain("tests.losslab.invalid")
     QCoreApplication.setApplicationName("losslab-tests")
-    yield settings_dir
-    QCoreApplication.setOrganizationName(saved[0])
-    QCoreApplication.setOrganizationDomain(saved[1])
-    QCoreApplication.setApplicationName(saved[2])
+    # Python's cyclic GC must not run inside a Qt paint event: collecting a pyqtgraph item
+    # left over from an earlier test there aborted a run ("pure virtual method called").
+    # Collect at teardown instead, after qtbot has closed this test's widgets and the
+    # deferred deletes have run (this fixture is torn down after qtbot's).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield settings_dir
+    finally:
+        app = QCoreApplication.instance()
+        if app is not None:
+            from PySide6.QtCore import QEvent
+
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            app.processEvents()
+        gc.collect()
+        if gc_was_enabled:
+            gc.enable()
+        QCoreApplication.setOrganizationName(saved[0])
+        QCoreApplication.setOrganizationDomain(saved[1])
+        QCoreApplication.setApplicationName(saved[2])
 
 
 # --- OpenGL display -----------------------------------------------------------------
