@@ -76,6 +76,12 @@ def _check_betas(betas) -> tuple[float, float]:
     return (b1, b2)
 
 
+_SHARED_NONNEG = (
+    ("eps", "epsilon value"),
+    ("weight_decay", "weight_decay value"),
+    ("momentum", "momentum value"),
+)
+
 _LR = HyperParam("lr", "learning rate", 1e-6, 10.0, log=True, help="step size (torch: lr)")
 _WD = HyperParam(
     "weight_decay", "weight decay", 0.0, 1.0, help="L2 penalty added to the gradient: g + wd*x"
@@ -99,7 +105,13 @@ class Optimizer:
     schema: ClassVar[tuple[HyperParam, ...]] = ()
 
     def __post_init__(self) -> None:
+        # the checks torch makes for the hyperparameters many optimizers share
         _check_lr(self.lr)
+        if hasattr(self, "betas"):
+            object.__setattr__(self, "betas", _check_betas(self.betas))
+        for field_name, label in _SHARED_NONNEG:
+            if hasattr(self, field_name):
+                _check_nonneg(label, getattr(self, field_name))
 
     @property
     def name(self) -> str:
@@ -147,9 +159,7 @@ class SGD(Optimizer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_nonneg("momentum value", self.momentum)
         _check_nonneg("dampening value", self.dampening)
-        _check_nonneg("weight_decay value", self.weight_decay)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
@@ -184,9 +194,7 @@ class Adagrad(Optimizer):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_nonneg("lr_decay value", self.lr_decay)
-        _check_nonneg("weight_decay value", self.weight_decay)
         _check_nonneg("initial_accumulator_value", self.initial_accumulator_value)
-        _check_nonneg("epsilon value", self.eps)
 
     def hp(self) -> np.ndarray:
         return np.array(
@@ -220,9 +228,6 @@ class RMSprop(Optimizer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_nonneg("epsilon value", self.eps)
-        _check_nonneg("momentum value", self.momentum)
-        _check_nonneg("weight_decay value", self.weight_decay)
         _check_nonneg("alpha value", self.alpha)
 
     def hp(self) -> np.ndarray:
@@ -249,11 +254,6 @@ class Adam(Optimizer):
         _LR, _BETAS, _EPS, _WD, HyperParam("amsgrad", "AMSGrad", 0, 1, kind="bool"),
     )
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "betas", _check_betas(self.betas))
-        _check_nonneg("epsilon value", self.eps)
-        _check_nonneg("weight_decay value", self.weight_decay)
 
     def hp(self) -> np.ndarray:
         b1, b2 = self.betas
@@ -298,9 +298,6 @@ class NAdam(Optimizer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        object.__setattr__(self, "betas", _check_betas(self.betas))
-        _check_nonneg("epsilon value", self.eps)
-        _check_nonneg("weight_decay value", self.weight_decay)
         _check_nonneg("momentum_decay value", self.momentum_decay)
 
     def hp(self) -> np.ndarray:
@@ -331,11 +328,6 @@ class RAdam(Optimizer):
         HyperParam("decoupled_weight_decay", "decoupled decay", 0, 1, kind="bool"),
     )
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "betas", _check_betas(self.betas))
-        _check_nonneg("epsilon value", self.eps)
-        _check_nonneg("weight_decay value", self.weight_decay)
 
     def hp(self) -> np.ndarray:
         b1, b2 = self.betas
@@ -358,11 +350,6 @@ class Adamax(Optimizer):
     )
     schema: ClassVar[tuple[HyperParam, ...]] = (_LR, _BETAS, _EPS, _WD)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "betas", _check_betas(self.betas))
-        _check_nonneg("epsilon value", self.eps)
-        _check_nonneg("weight_decay value", self.weight_decay)
 
     def hp(self) -> np.ndarray:
         b1, b2 = self.betas
@@ -389,8 +376,6 @@ class Adadelta(Optimizer):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_range("rho value", self.rho, 0.0, 1.0, hi_open=False)
-        _check_nonneg("epsilon value", self.eps)
-        _check_nonneg("weight_decay value", self.weight_decay)
 
     def hp(self) -> np.ndarray:
         return np.array([self.rho, self.eps, self.weight_decay])
@@ -410,10 +395,6 @@ class Lion(Optimizer):
     )
     schema: ClassVar[tuple[HyperParam, ...]] = (_LR, _BETAS, _WD)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "betas", _check_betas(self.betas))
-        _check_nonneg("weight_decay value", self.weight_decay)
 
     def hp(self) -> np.ndarray:
         b1, b2 = self.betas
