@@ -12,7 +12,8 @@ import threading
 import weakref
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 #: Marker shape, fill and legend label per kind of critical point. Shapes differ (not only
 #: colours) so the kinds stay distinguishable in greyscale prints and for colour-blind users.
@@ -376,3 +377,30 @@ def cache_axes(*plot_items) -> None:
             ax = pi.getAxis(name)
             if ax is not None:
                 ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class StartViewBox(pg.ViewBox):
+    """A ViewBox where the left button places the start point instead of panning.
+
+    Shift+drag and the middle button still pan; ``owner._place_start(point)`` receives
+    the clicked or dragged-to point in data coordinates (2-D map and 1-D curve alike).
+    """
+
+    def __init__(self, owner):
+        super().__init__()
+        self._owner = owner
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self._owner._place_start(self.mapSceneToView(ev.scenePos()))
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None):
+        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if ev.button() == Qt.MouseButton.LeftButton and not shift:
+            ev.accept()
+            self._owner._place_start(self.mapSceneToView(ev.scenePos()))
+        else:
+            super().mouseDragEvent(ev, axis)

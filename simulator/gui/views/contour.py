@@ -33,6 +33,7 @@ from .common import (
     KIND_STYLE,
     START_COLOR,
     HeightScale,
+    StartViewBox,
     arrow_heads,
     cache_axes,
     clip_far,
@@ -50,29 +51,6 @@ from .common import (
 
 GRID_N = 200
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
-
-
-class _StartViewBox(pg.ViewBox):
-    """A ViewBox where the left button places the start point instead of panning."""
-
-    def __init__(self, owner: ContourView):
-        super().__init__()
-        self._owner = owner
-
-    def mouseClickEvent(self, ev):
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            self._owner._place_start(self.mapSceneToView(ev.scenePos()))
-        else:
-            super().mouseClickEvent(ev)
-
-    def mouseDragEvent(self, ev, axis=None):
-        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if ev.button() == Qt.MouseButton.LeftButton and not shift:
-            ev.accept()
-            self._owner._place_start(self.mapSceneToView(ev.scenePos()))
-        else:
-            super().mouseDragEvent(ev, axis)
 
 
 class ContourView(QWidget):
@@ -138,7 +116,7 @@ class ContourView(QWidget):
             "Click or drag to place the start point. Shift+drag or middle-drag pans, the "
             "wheel zooms, right-click for more."
         )
-        self.viewbox = _StartViewBox(self)
+        self.viewbox = StartViewBox(self)
         self.plot = self.graphics.addPlot(viewBox=self.viewbox)
         self.plot.showGrid(x=False, y=False)
         self.plot.setMenuEnabled(True)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 from .common import (
     KIND_STYLE,
     START_COLOR,
+    StartViewBox,
     arrow_heads,
     cache_axes,
     critical_points,
@@ -30,27 +31,6 @@ from .common import (
 GRID_N = 800
 ARC_SAMPLES = 12
 HEADS = 80  # arrowheads on the last HEADS jumps only: older ones would be clutter
-
-
-class _StartViewBox(pg.ViewBox):
-    def __init__(self, owner: CurveView):
-        super().__init__()
-        self._owner = owner
-
-    def mouseClickEvent(self, ev):
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            self._owner._place_start(self.mapSceneToView(ev.scenePos()))
-        else:
-            super().mouseClickEvent(ev)
-
-    def mouseDragEvent(self, ev, axis=None):
-        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if ev.button() == Qt.MouseButton.LeftButton and not shift:
-            ev.accept()
-            self._owner._place_start(self.mapSceneToView(ev.scenePos()))
-        else:
-            super().mouseDragEvent(ev, axis)
 
 
 class _Lane:
@@ -108,7 +88,7 @@ class CurveView(QWidget):
             "Click or drag to move the start point along the axis. Shift+drag or "
             "middle-drag pans, the wheel zooms."
         )
-        self.viewbox = _StartViewBox(self)
+        self.viewbox = StartViewBox(self)
         self.plot = self.graphics.addPlot(viewBox=self.viewbox)
         cache_axes(self.plot)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
