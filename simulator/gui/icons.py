@@ -64,8 +64,10 @@ def app_icon() -> QIcon:
     return _icon("losslab", "#000000", "#000000")
 
 
+@lru_cache(maxsize=256)
 def swatch(color: str, size: int = 14, border: str | None = None) -> QIcon:
-    """A small rounded colour square for a lane (in lists and menus)."""
+    """A small rounded colour square for a lane (in lists and menus); cached, since a
+    lane list refreshes its swatches on every edit."""
     pm = QPixmap(size * 2, size * 2)
     pm.setDevicePixelRatio(2.0)
     pm.fill(Qt.GlobalColor.transparent)
@@ -82,3 +84,4 @@ def swatch(color: str, size: int = 14, border: str | None = None) -> QIcon:
 def clear_cache() -> None:
     """Forget rendered icons (after a theme change)."""
     _icon.cache_clear()
+    swatch.cache_clear()

@@ -458,8 +458,8 @@ class Session(QObject):
             raise self._error(str(e)) from None
         vals.pop("optimizer")
         lane = self._append_lane(optimizer, **vals)
+        self.recompute()  # first: views skip lanes_changed while a run is pending
         self.lanes_changed.emit()
-        self.recompute()
         return lane
 
     def add_preset(self, preset: str) -> Lane:
@@ -483,8 +483,8 @@ class Session(QObject):
                 lane.optimizer = opt
                 changed = True
         if changed:
-            self.lanes_changed.emit()
             self.recompute()
+            self.lanes_changed.emit()
 
     def remove_lane(self, i: int) -> None:
         if not 0 <= i < len(self.lanes):
@@ -494,11 +494,11 @@ class Session(QObject):
         sel = self.selected_lane
         if sel > i or sel >= len(self.lanes):
             sel -= 1
+        self.recompute()
         self.lanes_changed.emit()
         if sel != self.selected_lane:
             self.selected_lane = sel
         self.selected_lane_changed.emit(self.selected_lane)
-        self.recompute()
 
     def duplicate_lane(self, i: int) -> Lane | None:
         if not 0 <= i < len(self.lanes):
@@ -513,8 +513,8 @@ class Session(QObject):
         )
         if self.selected_lane > i:
             self.selected_lane += 1
-        self.lanes_changed.emit()
         self.recompute()
+        self.lanes_changed.emit()
         return lane
 
     def update_lane(self, i: int, **changes) -> None:
@@ -547,9 +547,9 @@ class Session(QObject):
                 setattr(lane, k, v)
                 changed.add(k)
         if changed:
-            self.lanes_changed.emit()
             if changed - {"name", "color"}:  # a new name or colour runs nothing again
                 self.recompute()
+            self.lanes_changed.emit()
 
     # ---- training ------------------------------------------------------------------------
     def set_training(self, **changes) -> None:
@@ -629,6 +629,12 @@ class Session(QObject):
         """Schedule one recompute of every enabled lane (coalesced per event-loop turn)."""
         if not self._timer.isActive():
             self._timer.start()
+
+    @property
+    def pending(self) -> bool:
+        """True while a recompute is scheduled: ``trajectories_changed`` will follow, so
+        a view can skip redrawing on ``lanes_changed`` (an edit then draws once)."""
+        return self._timer.isActive()
 
     def flush(self) -> None:
         """Run a pending recompute now (tests and exports call this to be synchronous)."""

@@ -201,3 +201,39 @@ def test_step_table_is_reset_only_when_the_selected_lanes_run_changes(qtbot):
     s.select_lane(1)
     assert len(resets) == 2
     assert p.model.rowCount() == len(s.results[s.lanes[1].uid].table())
+
+
+def test_step_table_text_is_cached_per_run(qtbot, quad):
+    from PySide6.QtCore import QModelIndex
+
+    p = _panel(qtbot, quad)
+    m = p.model
+    assert m.data(QModelIndex()) is None
+    run = quad.results[quad.lanes[0].uid]
+    assert m.data(m.index(1, 1)) == f"{run.positions[1][0]:.6g}"
+    assert m.data(m.index(1, 1), Qt.ItemDataRole.TextAlignmentRole) == int(
+        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    quad.update_lane(0, lr=0.02)
+    quad.flush()
+    run2 = quad.results[quad.lanes[0].uid]
+    assert run2 is not run
+    assert m.data(m.index(1, 1)) == f"{run2.positions[1][0]:.6g}"  # not the old text
+
+
+def test_point_box_does_not_shrink_while_the_lane_plays(qtbot, quad):
+    p = _panel(qtbot, quad)
+    p.show()
+    box = p.lane_box
+    quad.update_lane(0, lr=0.15)  # above 2/lambda_max: a warning makes the box taller
+    quad.flush()
+    quad.set_frame(0)
+    assert box.warning_shown()
+    tall = box.minimumHeight()
+    assert tall > 0
+    quad.update_lane(0, lr=0.05)  # no warning: the box keeps its height (no relayout)
+    quad.flush()
+    assert not box.warning_shown()
+    assert box.minimumHeight() == tall
+    quad.select_lane(-1)
+    quad.select_lane(0)  # another selection: the box fits its text again
+    assert box.minimumHeight() <= tall

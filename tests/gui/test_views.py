@@ -31,7 +31,9 @@ def session(qtbot):
 
 
 def _curve_data(item):
-    x, y = item.getData()
+    # the data set on the item (a PlotDataItem draws a peak-downsampled copy of it)
+    get = getattr(item, "getOriginalDataset", item.getData)
+    x, y = get()
     return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
 
 
@@ -290,15 +292,15 @@ def test_plots_one_curve_per_lane_and_frame_line(qtbot, session):
     qtbot.addWidget(p)
     for lane in session.lanes:
         run = session.results[lane.uid]
-        x, y = p.curve(lane.uid, "lr").getData()
+        x, y = _curve_data(p.curve(lane.uid, "lr"))
         np.testing.assert_allclose(y, run.learning_rates)
-        x, _ = p.curve(lane.uid, "grad").getData()
+        x, _ = _curve_data(p.curve(lane.uid, "grad"))
         assert len(x) == len(run.losses)
     session.set_frame(42)
     assert p.frame_lines["loss"].value() == 42
     p.log_check.setChecked(False)
     lane = session.lanes[0]
-    _, y = p.curve(lane.uid, "loss").getData()
+    _, y = _curve_data(p.curve(lane.uid, "loss"))
     np.testing.assert_allclose(y, session.results[lane.uid].losses)
 
 
@@ -378,3 +380,77 @@ def test_a_colour_change_repens_without_new_data(qtbot, session):
     assert p.curve(uid, "loss").opts["pen"].color().name() == "#123456"
     assert c.lane_item(uid).opts["pen"].color().name() == "#123456"
     assert p.curve(uid, "loss").getData()[1] is data_before
+
+
+# ---- drawing costs: y ranges, one redraw per edit --------------------------------------------
+def test_nice_range_snaps_to_decades_and_round_steps():
+    from simulator.gui.views.plots import MAX_DECADES, nice_range
+
+    assert nice_range(-3.2, 1.4, log=True) == (-4.0, 2.0)
+    assert nice_range(-2.0, -2.0, log=True) == (-2.5, -1.5)  # a flat curve gets a decade
+    assert nice_range(-300.0, 2.0, log=True) == (2.0 - MAX_DECADES, 2.0)
+    lo, hi = nice_range(0.013, 0.87, log=False)
+    assert (lo, hi) == pytest.approx((0.0, 1.0))  # steps of 0.2 (span / 8 = 0.107)
+    assert nice_range(5.0, 5.0, log=False)[0] < 5.0 < nice_range(5.0, 5.0, log=False)[1]
+    assert nice_range(np.nan, 1.0, log=False) is None
+
+
+def test_plots_keep_their_y_range_for_a_small_edit_and_respect_a_user_zoom(qtbot, session):
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    vb = p.loss_plot.getViewBox()
+    before = vb.viewRange()[1]
+    lo, hi = p._fitted["loss"]
+    assert lo == int(lo) and hi == int(hi)  # whole decades on the log axis
+    # every finite point of every curve is inside the range
+    for items in p._curves.values():
+        _, y = _curve_data(items["loss"])
+        ly = np.log10(y[np.isfinite(y) & (y > 0)])
+        assert ly.min() >= lo - 1e-9 and ly.max() <= hi + 1e-9
+    session.update_lane(0, lr=session.lanes[0].optimizer.lr * 1.001)
+    session.flush()
+    assert vb.viewRange()[1] == before  # the axis (and the other curves' caches) stay
+    # the user zooms: the panel stops fitting until the auto button
+    vb.setYRange(-1.0, 0.0, padding=0)
+    vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])
+    session.update_lane(0, lr=session.lanes[0].optimizer.lr * 3)
+    session.flush()
+    assert vb.viewRange()[1] == pytest.approx([-1.0, 0.0])
+    p.loss_plot.autoBtn.clicked.emit(p.loss_plot.autoBtn)
+    assert p._auto_y["loss"]
+    assert vb.viewRange()[1] != pytest.approx([-1.0, 0.0])
+
+
+def test_an_edit_that_reruns_a_lane_redraws_each_view_once(qtbot, session, monkeypatch):
+    c = ContourView(session)
+    p = PlotsPanel(session)
+    qtbot.addWidget(c)
+    qtbot.addWidget(p)
+    calls = []
+    for view in (c, p):
+        orig = view._on_trajectories_changed
+        monkeypatch.setattr(view, "_on_trajectories_changed",
+                            lambda *a, _o=orig, _v=view: (calls.append(_v), _o(*a))[1])
+    session.update_lane(0, lr=session.lanes[0].optimizer.lr * 2)
+    assert session.pending and calls == []  # lanes_changed drew nothing
+    session.flush()
+    assert calls.count(c) == 1 and calls.count(p) == 1
+    calls.clear()
+    session.update_lane(0, color="#654321")  # runs nothing: drawn at once
+    assert not session.pending
+    assert c.lane_item(session.lanes[0].uid).opts["pen"].color().name() == "#654321"
+
+
+def test_trails_and_static_layers_are_device_cached(qtbot, session):
+    from PySide6.QtGui import QPixmapCache
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from simulator.gui.views.common import PIXMAP_CACHE_KB
+
+    c = ContourView(session)
+    qtbot.addWidget(c)
+    cached = QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for lane in session.lanes:
+        assert c.lane_item(lane.uid).cacheMode() == cached
+    assert c.image.cacheMode() == cached and c.start_item.cacheMode() == cached
+    assert QPixmapCache.cacheLimit() >= PIXMAP_CACHE_KB

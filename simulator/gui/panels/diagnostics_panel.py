@@ -41,12 +41,14 @@ from PySide6.QtWidgets import (
 
 from .. import palette
 from ..views.common import (
+    analysis,
     critical_points,
     critical_points_notifier,
     fmt,
     fmt_point,
     lane_lr,
     lane_step,
+    on_lane_edits,
     selected_lane,
     shown_lanes,
 )
@@ -109,6 +111,7 @@ class PointBox(QGroupBox):
     def __init__(self, title: str, parent=None):
         super().__init__(title, parent)
         self.labels: dict[str, QLabel] = {}
+        self._shape = None  # the multi-line texts the height was last fitted to
         form = QFormLayout()
         form.setContentsMargins(6, 4, 6, 4)
         form.setVerticalSpacing(2)
@@ -167,6 +170,7 @@ class PointBox(QGroupBox):
             self.warning.setVisible(False)
             self.note.setVisible(False)
             self.describe.setText(pa.describe())
+            self._hold_height()
             return
         L["value"].setText(fmt(pa.value, 6))
         L["gradient"].setText(f"{fmt_point(pa.gradient)}   |g| = {fmt(pa.grad_norm)}")
@@ -218,6 +222,24 @@ class PointBox(QGroupBox):
         )
         self.note.setVisible(bool(notes))
         self.describe.setText(pa.describe())
+        shape = (self.describe.text(), self.warning.text() if warn else "", tuple(notes))
+        if shape != self._shape:  # the other fields are one line each: same height
+            self._shape = shape
+            self._hold_height()
+
+    def _hold_height(self) -> None:
+        """Never shrink while the same lane is shown: a box whose height follows its
+        text moves everything below it, and the whole panel is repainted on every
+        frame and slider tick. ``release_height`` lets it fit again."""
+        h = self.sizeHint().height()
+        if self.hasHeightForWidth() and self.width() > 0:
+            h = max(h, self.heightForWidth(self.width()))
+        if h > self.minimumHeight():
+            self.setMinimumHeight(h)
+
+    def release_height(self) -> None:
+        self.setMinimumHeight(0)
+        self._shape = None
 
     def warning_shown(self) -> bool:
         return not self.warning.isHidden()
@@ -248,6 +270,12 @@ def palette_colors() -> tuple[str, str]:
 
 
 # ---- the step table ----------------------------------------------------------------------------
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
 class StepTableModel(QAbstractTableModel):
     """Rows of a run: step, position, loss, gradient, learning rate used for that step."""
 
@@ -255,10 +283,12 @@ class StepTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._table = np.zeros((0, 0))
         self._headers: list[str] = []
+        self._texts: dict[int, list[str]] = {}
         self.current = -1
 
     def set_run(self, run, variables) -> None:
         self.beginResetModel()
+        self._texts = {}  # row -> its cells' text, filled as rows are shown
         if run is None:
             self._table = np.zeros((0, 0))
             self._headers = []
@@ -291,14 +321,22 @@ class StepTableModel(QAbstractTableModel):
             return "" if col == len(self._headers) - 1 and row == self.rowCount() - 1 else fmt(v)
         return f"{v:.{digits}g}"
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.cell_text(index.row(), index.column())
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.BackgroundRole and index.row() == self.current:
+    def data(self, index, role=_DISPLAY):
+        # a table repaint asks every visible cell for about ten roles: answer the
+        # unused ones first and fast (enum members are singletons: ``is``, not ``==``)
+        if role is _DISPLAY:
+            row = index.row()
+            if row < 0:
+                return None  # an invalid index
+            texts = self._texts.get(row)
+            if texts is None:
+                texts = self._texts[row] = [
+                    self.cell_text(row, c) for c in range(len(self._headers))
+                ]
+            return texts[index.column()]
+        if role is _ALIGN:
+            return _RIGHT
+        if role is _BACKGROUND and index.row() == self.current:
             c = QColor(palette_colors()[0])
             c.setAlpha(70)
             return QBrush(c)
@@ -439,16 +477,22 @@ class DiagnosticsPanel(QWidget):
         )
         s = session
         s.surface_changed.connect(self._on_surface_changed)
-        s.lanes_changed.connect(self._on_trajectories_changed)
+        on_lane_edits(s, self._on_trajectories_changed)
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
-        s.selected_lane_changed.connect(self._on_trajectories_changed)
+        s.selected_lane_changed.connect(self._on_selected_lane_changed)
         self._on_surface_changed()
 
     # ---- session handlers ------------------------------------------------------------------
+    def _on_selected_lane_changed(self, *_):
+        self.lane_box.release_height()  # another lane: its box may be shorter
+        self._on_trajectories_changed()
+
     def _on_surface_changed(self):
         self._surface = getattr(self.session, "surface", None)
         self._cursor = None
+        for box in (self.lane_box, self.cursor_box):
+            box.release_height()
         self.cursor_box.clear("Move the mouse over the map to see the curvature there.")
         self._fill_critical_points()
         self._on_trajectories_changed()
@@ -508,9 +552,7 @@ class DiagnosticsPanel(QWidget):
         ]
 
     def _analyze(self, p):
-        from simulator.core.diagnostics import analyze_point
-
-        return analyze_point(self._surface, np.asarray(p, dtype=float))
+        return analysis(self._surface, p)
 
     # ---- cursor ---------------------------------------------------------------------------------
     def show_cursor(self, p) -> None:

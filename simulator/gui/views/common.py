@@ -363,6 +363,61 @@ def arrow_heads(x0, y0, x1, y1, px: float, py: float, size: float = 9.0, spread=
     return xs, ys
 
 
+_ANALYSES: dict = {}  # (id(surface), point) -> (surface, PointAnalysis), most recent last
+
+
+def analysis(surface, p):
+    """``analyze_point(surface, p)``, remembered for the last few points.
+
+    The map's eigen-arrows and the diagnostics panel analyse the same point on every
+    frame and edit; the second asks for it for free. Errors are not remembered."""
+    from simulator.core.diagnostics import analyze_point
+
+    p = np.asarray(p, dtype=float)
+    key = (id(surface), p.tobytes())
+    hit = _ANALYSES.get(key)
+    if hit is not None and hit[0] is surface:
+        return hit[1]
+    pa = analyze_point(surface, p)
+    _ANALYSES[key] = (surface, pa)  # the surface is kept alive, so its id stays its own
+    while len(_ANALYSES) > 32:
+        del _ANALYSES[next(iter(_ANALYSES))]
+    return pa
+
+
+def on_lane_edits(session, slot) -> None:
+    """Call ``slot`` on ``session.lanes_changed``, unless a recompute is pending.
+
+    An edit that re-runs a lane (a learning rate, say) is followed by
+    ``trajectories_changed`` in the same event-loop turn; drawing on both would draw
+    twice. A rename or a new colour runs nothing, so it is drawn at once.
+    """
+    session.lanes_changed.connect(
+        lambda *_a: None if getattr(session, "pending", False) else slot()
+    )
+
+
+PIXMAP_CACHE_KB = 192 * 1024  # Qt's default (10 MB) holds about three full-view layers
+
+
+def device_cached(*items) -> None:
+    """Cache graphics items as device pixmaps (``DeviceCoordinateCache``).
+
+    A cached item is drawn again only when its data or the view changes; every other
+    repaint is a blit. For wide pens this also halves the cost of the redraw itself
+    (the stroker works on an unclipped pixmap). Device caches live in QPixmapCache,
+    whose 10 MB default would evict the layers of one large view every frame, so the
+    first call raises its limit.
+    """
+    from PySide6.QtGui import QPixmapCache
+    from PySide6.QtWidgets import QGraphicsItem
+
+    if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+        QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
+    for it in items:
+        it.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 def cache_axes(*plot_items) -> None:
     """Cache the axes of pyqtgraph PlotItems as pixmaps.
 
@@ -370,13 +425,11 @@ def cache_axes(*plot_items) -> None:
     on every repaint of the view (several ms each with eight axes on screen). A device
     cache turns that into a pixmap blit, so an animation frame repaints just the paths.
     """
-    from PySide6.QtWidgets import QGraphicsItem
-
     for pi in plot_items:
         for name in ("left", "bottom", "right", "top"):
             ax = pi.getAxis(name)
             if ax is not None:
-                ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                device_cached(ax)
 
 
 class StartViewBox(pg.ViewBox):

@@ -19,7 +19,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QToolButton,
@@ -34,6 +33,7 @@ from .common import (
     START_COLOR,
     HeightScale,
     StartViewBox,
+    analysis,
     arrow_heads,
     cache_axes,
     clip_far,
@@ -41,9 +41,11 @@ from .common import (
     contour_segments,
     critical_points,
     critical_points_notifier,
+    device_cached,
     fmt,
     is_selected,
     lane_step,
+    on_lane_edits,
     robust_levels,
     selected_lane,
     shown_lanes,
@@ -77,7 +79,6 @@ class ContourView(QWidget):
         self._trail_k: dict[int, int] = {}  # uid -> last step its trail was set to
         self._pens: dict[int, tuple[str, float]] = {}  # uid -> (colour, width) set
         self._markers_at = None  # (x, y, brushes) the markers were last set to
-        self._eig_cache = None  # (point, eigenvalues, eigenvectors)
 
         # ---- controls -------------------------------------------------------------------
         self.log_check = QCheckBox("Log colour scale")
@@ -137,8 +138,7 @@ class ContourView(QWidget):
         self.contours.setZValue(-5)
         # the colour map and the contour lines only change with the surface or the view:
         # cache them as pixmaps so a frame repaints the paths, not 20 000 line segments
-        self.contours.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        device_cached(self.contours, self.image)
         self.plot.addItem(self.contours)
         cache_axes(self.plot, self.colorbar)
 
@@ -174,8 +174,13 @@ class ContourView(QWidget):
         self.start_item.setZValue(25)
         self.plot.addItem(self.start_item)
 
+        # static layers (they change with the surface or the start point): pixmaps too
+        device_cached(self.legend, self.start_item, *self._cp_items.values())
+
         self.eig_lines = [pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True) for _ in range(2)]
         self.eig_labels = [pg.TextItem(anchor=(0, 1)) for _ in range(2)]
+        self._eig_shown = [False, False]
+        self._eig_style: list = [None, None]  # (colour, text) each arrow was set to
         for it in self.eig_lines + self.eig_labels:
             it.setZValue(30)
             self.plot.addItem(it)
@@ -201,7 +206,7 @@ class ContourView(QWidget):
         )
         s = session
         s.surface_changed.connect(self._on_surface_changed)
-        s.lanes_changed.connect(self._on_lanes_changed)
+        on_lane_edits(s, self._on_trajectories_changed)
         s.start_changed.connect(self._on_start_changed)
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
@@ -250,9 +255,6 @@ class ContourView(QWidget):
             self._draw_surface()
             self._update_eigen()
 
-    def _on_lanes_changed(self):
-        self._on_trajectories_changed()
-
     def _on_start_changed(self):
         start = getattr(self.session, "start", None)
         if self._surface is None or start is None or len(start) != 2:
@@ -280,6 +282,9 @@ class ContourView(QWidget):
             if item is None:
                 item = pg.PlotCurveItem(connect="finite", skipFiniteCheck=False)
                 item.setZValue(10)
+                # a trail whose run did not change is a blit; drawing the wide pen into
+                # the unclipped pixmap costs half the direct draw (bench/bench_gui.py)
+                device_cached(item)
                 self.plot.addItem(item)
                 self._lane_items[lane.uid] = item
             self._set_pen(lane, item)
@@ -376,33 +381,40 @@ class ContourView(QWidget):
 
     def _update_eigen(self, *_):
         """Eigen-direction arrows of the Hessian at the selected lane's current point."""
-        for it in self.eig_lines:
-            it.setData([], [])
-        for lab in self.eig_labels:
-            lab.setText("")
+        drawn = self._draw_eigen()
+        for i in range(len(self.eig_lines)):
+            if i not in drawn and self._eig_shown[i]:
+                self.eig_lines[i].setData([], [])
+                self.eig_labels[i].setText("")
+                self._eig_shown[i] = False
+                self._eig_style[i] = None
+
+    def _draw_eigen(self) -> set:
+        """Draw the arrows; return the indices drawn (the others are cleared)."""
         if not self.eigen_check.isChecked() or self._surface is None:
-            return
+            return set()
         lane = selected_lane(self.session)
         if lane is None or lane.uid not in self._paths:
-            return
+            return set()
         run = self.session.results.get(lane.uid)
         if run is None:
-            return
+            return set()
         k = lane_step(run, getattr(self.session, "frame", 0))
         p = np.asarray(run.positions[k], dtype=float)
         if not np.all(np.isfinite(p)):
-            return
+            return set()
         pa = self._analysis(p)
         if pa is None or not getattr(pa, "defined", True):
-            return
+            return set()
         lam = np.asarray(pa.eigenvalues, dtype=float)
         vec = np.asarray(pa.eigenvectors, dtype=float)
         if lam.shape != (2,) or not np.all(np.isfinite(lam)):
-            return
+            return set()
         px, py = self.viewbox.viewPixelSize()
         if not (px > 0 and py > 0):
-            return
+            return set()
         big = max(np.abs(lam).max(), 1e-300)
+        drawn = set()
         for i in range(2):
             v = vec[:, i]
             # length on screen, proportional to |lambda|, with a floor to stay visible
@@ -417,23 +429,23 @@ class ContourView(QWidget):
             hx, hy = arrow_heads([p[0], p[0]], [p[1], p[1]], [ex, sx], [ey, sy], px, py, 7.0)
             color = EIG_POS if lam[i] >= 0 else EIG_NEG
             self.eig_lines[i].setData(np.r_[sx, ex, hx], np.r_[sy, ey, hy])
-            self.eig_lines[i].setPen(pg.mkPen(color, width=2.4))
-            self.eig_labels[i].setColor(color)
-            self.eig_labels[i].setText(f"\u03bb{i + 1} = {lam[i]:+.3g}")
-            self.eig_labels[i].setPos(ex, ey)
+            label = self.eig_labels[i]
+            text = f"\u03bb{i + 1} = {lam[i]:+.3g}"
+            if self._eig_style[i] != (color, text):  # new text is laid out again: slow
+                self._eig_style[i] = (color, text)
+                self.eig_lines[i].setPen(pg.mkPen(color, width=2.4))
+                label.setColor(color)
+                label.setText(text)
+            label.setPos(ex, ey)
+            self._eig_shown[i] = True
+            drawn.add(i)
+        return drawn
 
     def _analysis(self, p):
-        key = tuple(np.round(p, 12))
-        if self._eig_cache is not None and self._eig_cache[0] == key:
-            return self._eig_cache[1]
-        from simulator.core.diagnostics import analyze_point
-
         try:
-            pa = analyze_point(self._surface, p)
+            return analysis(self._surface, p)
         except Exception:  # noqa: BLE001 - diverged points may not be analysable
-            pa = None
-        self._eig_cache = (key, pa)
-        return pa
+            return None
 
     # ---- interaction -----------------------------------------------------------------------------
     def fit(self):

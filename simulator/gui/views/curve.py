@@ -25,6 +25,7 @@ from .common import (
     fmt,
     is_selected,
     lane_step,
+    on_lane_edits,
     shown_lanes,
 )
 
@@ -139,7 +140,7 @@ class CurveView(QWidget):
         )
         s = session
         s.surface_changed.connect(self._on_surface_changed)
-        s.lanes_changed.connect(self._on_trajectories_changed)
+        on_lane_edits(s, self._on_trajectories_changed)
         s.start_changed.connect(self._on_start_changed)
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)

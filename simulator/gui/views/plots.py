@@ -5,6 +5,13 @@ vertical line at the current frame. "Log y" shows loss and gradient norm on a lo
 where a linearly converging run is a straight line and the end of progress is obvious;
 the loss is then shown as ``L - L*`` (the gap to the known minimum value, or to the
 lowest loss any lane reached) so it can be logged even where L goes negative.
+
+Speed: the y ranges are fitted by the panel, not by pyqtgraph's auto-range, and snapped
+to round values (whole decades on a log axis). Dragging a learning-rate slider then
+rarely moves an axis, so the axes and the other lanes' cached curves stay as they are
+and only the edited lane's three curves are drawn again. Curves are drawn with at most
+two points per pixel column (peak downsampling keeps every spike) and thin cosmetic
+pens, except the selected lane's.
 """
 
 from __future__ import annotations
@@ -14,16 +21,37 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QVBoxLayout,
     QWidget,
 )
 
-from .common import cache_axes, is_selected, shown_lanes
+from .common import cache_axes, device_cached, is_selected, on_lane_edits, shown_lanes
 
 TINY = 1e-300
+MAX_DECADES = 30  # a log axis shows at most this many decades below the largest value
+
+
+def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:
+    """``[lo, hi]`` widened to round values: whole decades when ``log`` (the bounds are
+    then log10 values), else multiples of a 1-2-5 step about a tenth of the span."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    if log:
+        lo = max(lo, hi - MAX_DECADES)
+        a, b = np.floor(lo + 1e-9), np.ceil(hi - 1e-9)
+        if b <= a:
+            a, b = a - 0.5, b + 0.5
+        return float(a), float(b)
+    span = hi - lo
+    if span <= 0:
+        pad = max(abs(hi) * 0.05, 1e-12)
+        return float(lo - pad), float(hi + pad)
+    raw = span / 8.0
+    mag = 10.0 ** np.floor(np.log10(raw))
+    step = next((m * mag for m in (1.0, 2.0, 5.0, 10.0) if m * mag >= raw), 10.0 * mag)
+    return float(np.floor(lo / step) * step), float(np.ceil(hi / step) * step)
 
 
 class PlotsPanel(QWidget):
@@ -36,6 +64,10 @@ class PlotsPanel(QWidget):
         self._drawn: dict[int, tuple] = {}  # uid -> (run drawn, (log, loss floor))
         self._pens: dict[int, tuple[str, float]] = {}  # uid -> (colour, width) set
         self._log: bool | None = None  # the log mode the plots are in
+        self._bounds: dict[int, dict[str, tuple[float, float]]] = {}  # uid -> key -> y
+        self._auto_y = {"loss": True, "grad": True, "lr": True}  # the panel fits y
+        self._fitting = False
+        self._fitted: dict[str, tuple[float, float]] = {}  # key -> y range last set
 
         self.log_check = QCheckBox("Log y")
         self.log_check.setChecked(True)
@@ -64,6 +96,11 @@ class PlotsPanel(QWidget):
             p.showGrid(x=True, y=True, alpha=0.15)
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
+            vb = p.getViewBox()
+            vb.disableAutoRange(axis="y")
+            # a zoom or pan by the user stops the fitting until "A" (auto) is pressed
+            vb.sigRangeChangedManually.connect(lambda *_a, k=key: self._user_range(k))
+            p.autoBtn.clicked.connect(lambda *_a, k=key: self._auto_again(k))
             p.getAxis("left").setWidth(46)
             line = pg.InfiniteLine(
                 angle=90,
@@ -85,7 +122,7 @@ class PlotsPanel(QWidget):
         self.log_check.toggled.connect(self._on_trajectories_changed)
         s = session
         s.surface_changed.connect(self._on_trajectories_changed)
-        s.lanes_changed.connect(self._on_trajectories_changed)
+        on_lane_edits(s, self._on_trajectories_changed)
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
         s.selected_lane_changed.connect(self._on_selected_lane_changed)
@@ -100,6 +137,7 @@ class PlotsPanel(QWidget):
                     self.plots[key].removeItem(item)
                 self._drawn.pop(uid, None)
                 self._pens.pop(uid, None)
+                self._bounds.pop(uid, None)
         log = self.log_check.isChecked()
         surface = getattr(self.session, "surface", None)
         floor = self._loss_floor(surface, shown) if log else 0.0
@@ -108,6 +146,8 @@ class PlotsPanel(QWidget):
             self._log = log
             for key in ("loss", "grad"):
                 self.plots[key].setLogMode(x=False, y=log)
+                self._auto_y[key] = True  # the old zoom means nothing on the new scale
+                self._fitted.pop(key, None)
             if log:
                 self.loss_plot.setTitle("loss gap L - L*  (log)", size="9pt")
                 self.grad_plot.setTitle("gradient norm |g|  (log)", size="9pt")
@@ -119,10 +159,10 @@ class PlotsPanel(QWidget):
             if items is None:
                 items = {}
                 for key, p in self.plots.items():
-                    it = pg.PlotDataItem(connect="finite")
+                    it = pg.PlotDataItem(connect="finite", autoDownsampleFactor=1.0)
                     # the curves only change with the runs: cache them as pixmaps so
                     # moving the frame line each frame does not repaint 3 x 8 curves
-                    it.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                    device_cached(it.curve)
                     p.addItem(it)
                     items[key] = it
                 self._curves[lane.uid] = items
@@ -130,20 +170,17 @@ class PlotsPanel(QWidget):
             # edit of one lane re-sets 3 curves, not 3 x 8 (and repaints only those)
             drawn = self._drawn.get(lane.uid)
             if drawn is None or drawn[0] is not run or drawn[1] != (log, floor):
-                self._set_curves(items, run, log, floor)
+                self._bounds[lane.uid] = self._set_curves(items, run, log, floor)
                 self._drawn[lane.uid] = (run, (log, floor))
             self._set_pen(lane, items)
         self.note.setText(f"L* = {floor:.6g}" if log and shown else "")
         steps = getattr(self.session, "steps", None)
         if steps:
             self.loss_plot.setXRange(0, steps, padding=0.01)
-        for p in self.plots.values():
-            p.enableAutoRange(axis="y")
+        self._fit_y()
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
-    def _set_curves(self, items, run, log: bool, floor: float) -> None:
-        n = len(run.losses)
-        steps = np.arange(n, dtype=float)
+    def _set_curves(self, items, run, log: bool, floor: float) -> dict:
         loss = np.asarray(run.losses, dtype=float)
         grad = np.sqrt(np.sum(np.asarray(run.gradients, dtype=float) ** 2, axis=1))
         if log:
@@ -151,12 +188,52 @@ class PlotsPanel(QWidget):
                 loss = np.maximum(loss - floor, TINY)
                 grad = np.maximum(grad, TINY)
         lrs = np.asarray(run.learning_rates, dtype=float)
-        items["loss"].setData(steps, self._finite(loss))
-        items["grad"].setData(steps, self._finite(grad))
-        items["lr"].setData(np.arange(len(lrs), dtype=float), self._finite(lrs))
+        data = {"loss": self._finite(loss), "grad": self._finite(grad), "lr": self._finite(lrs)}
+        bounds = {}
+        for key, y in data.items():
+            items[key].setData(np.arange(len(y), dtype=float), y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.log10(y[y > TINY]) if log and key != "lr" else y[np.isfinite(y)]
+            bounds[key] = (float(v.min()), float(v.max())) if v.size else (np.nan, np.nan)
+        return bounds
+
+    # ---- y ranges ------------------------------------------------------------------------------
+    def _fit_y(self) -> None:
+        """Set each plot's y range to the data's, snapped (see the module docstring)."""
+        for key, p in self.plots.items():
+            if not self._auto_y[key]:
+                continue
+            lows = [b[key][0] for b in self._bounds.values() if np.isfinite(b[key][0])]
+            highs = [b[key][1] for b in self._bounds.values() if np.isfinite(b[key][1])]
+            if not lows:
+                continue
+            log = bool(self._log) and key != "lr"
+            r = nice_range(min(lows), max(highs), log)
+            if r is None:
+                continue
+            if self._fitted.get(key) == r:
+                continue
+            self._fitted[key] = r
+            self._fitting = True
+            try:
+                p.getViewBox().setYRange(*r, padding=0.02)
+            finally:
+                self._fitting = False
+
+    def _user_range(self, key: str) -> None:
+        if not self._fitting:
+            self._auto_y[key] = False
+            self._fitted.pop(key, None)
+
+    def _auto_again(self, key: str) -> None:
+        self._auto_y[key] = True
+        self._fitted.pop(key, None)
+        self.plots[key].getViewBox().disableAutoRange(axis="y")
+        self._fit_y()
 
     def _set_pen(self, lane, items) -> None:
-        width = 2.4 if is_selected(self.session, lane) else 1.5
+        # a pen wider than one pixel is stroked as a polygon: several times slower
+        width = 2.2 if is_selected(self.session, lane) else 1.0
         if self._pens.get(lane.uid) != (lane.color, width):
             self._pens[lane.uid] = (lane.color, width)
             for it in items.values():

@@ -22,7 +22,14 @@ from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
-from .common import START_COLOR, HeightScale, lane_step, robust_levels, shown_lanes
+from .common import (
+    START_COLOR,
+    HeightScale,
+    lane_step,
+    on_lane_edits,
+    robust_levels,
+    shown_lanes,
+)
 
 MESH_N = 100
 HEIGHT = 1.0  # the mesh's height in units where the domain is 2 wide
@@ -147,7 +154,7 @@ class Surface3DView(QWidget):
         self.reset_button.clicked.connect(self.reset_camera)
         s = session
         s.surface_changed.connect(self._on_surface_changed)
-        s.lanes_changed.connect(self._on_trajectories_changed)
+        on_lane_edits(s, self._on_trajectories_changed)
         s.start_changed.connect(self._on_start_changed)
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
