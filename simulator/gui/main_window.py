@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
         from .lab_dialogs import install_lab_and_export_actions
 
         install_lab_and_export_actions(self)
+        self._make_panel_actions()
         self._default_geometry()
         self._restored_layout = False
         if restore:
@@ -495,6 +496,27 @@ class MainWindow(QMainWindow):
         if hasattr(QApplication.styleHints(), "colorSchemeChanged"):
             QApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
 
+    def _make_panel_actions(self) -> None:
+        """View > Go to Panel: Ctrl+1... shows a dock and brings its tab to the front
+        (its View menu check box only shows or hides it)."""
+        self.panel_actions = []
+        menu = None
+        for act in self.menuBar().actions():
+            if act.text().replace("&", "") == "View":
+                menu = act.menu().addMenu("&Go to Panel")
+        for i, dock in enumerate(self.docks[:9]):
+            act = self._action(f"{dock.windowTitle()} Panel",
+                               lambda _=False, d=dock: self.go_to_panel(d),
+                               f"Ctrl+{i + 1}", None, f"Show the {dock.windowTitle()} panel")
+            self.panel_actions.append(act)
+            if menu is not None:
+                menu.addAction(act)
+
+    def go_to_panel(self, dock) -> None:
+        dock.setVisible(True)
+        dock.raise_()
+        dock.widget().setFocus(Qt.FocusReason.ShortcutFocusReason)
+
     def shortcut_actions(self) -> list[QAction]:
         """Every action with a keyboard shortcut, in menu order (for Help)."""
         acts = [self.act_play, self.act_step_forward, self.act_step_back,
@@ -503,6 +525,7 @@ class MainWindow(QMainWindow):
                 self.act_show_3d, self.act_log, self.act_new, self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
         acts += [self.act_draw, self.act_undo, self.act_redo]
+        acts += getattr(self, "panel_actions", [])
         return acts
 
     # ---- reacting ---------------------------------------------------------------------------

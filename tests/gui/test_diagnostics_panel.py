@@ -211,6 +211,7 @@ def test_step_table_text_is_cached_per_run(qtbot, quad):
     assert m.data(QModelIndex()) is None
     run = quad.results[quad.lanes[0].uid]
     assert m.data(m.index(1, 1)) == f"{run.positions[1][0]:.6g}"
+    assert m.data(m.index(1, 1), 0) == f"{run.positions[1][0]:.6g}"  # a view passes ints
     assert m.data(m.index(1, 1), Qt.ItemDataRole.TextAlignmentRole) == int(
         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     quad.update_lane(0, lr=0.02)

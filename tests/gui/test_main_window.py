@@ -315,3 +315,22 @@ def test_warmup_steps_and_splash(qtbot):
         fn()  # every kernel the app calls compiles (or loads) without error
     splash.set_progress(len(steps), len(steps), "done")
     assert not splash.grab().isNull()
+
+
+def test_ctrl_digit_brings_a_panel_to_the_front(window, qtbot):
+    window.dock_instructions.raise_()
+    qtbot.wait(10)
+    assert window.dock_diagnostics.visibleRegion().isEmpty()  # behind its tab
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.dock_diagnostics.visibleRegion().isEmpty())
+    window.dock_lanes.hide()
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.dock_lanes.isVisible()
+    listed = [a.text() for a in window.shortcut_actions()]
+    assert "Diagnostics Panel" in listed and "Lanes Panel" in listed
+
+
+def test_diagnostics_dock_does_not_force_a_wide_or_tall_window(window, qtbot):
+    # at 1280 x 800 the docks must leave the views room (their content wraps/scrolls)
+    assert window.dock_diagnostics.minimumSizeHint().width() <= 300
+    assert window.minimumSizeHint().height() <= 760

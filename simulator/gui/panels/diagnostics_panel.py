@@ -23,12 +23,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStyle,
     QTableView,
@@ -124,6 +126,8 @@ class PointBox(QGroupBox):
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             if key in ("hessian", "gradient", "eigenvalues", "position"):
                 lab.setFont(mono)
+            # long values break at their spaces in a narrow dock instead of widening it
+            lab.setWordWrap(True)
             name = QLabel(text)
             if key in _TIPS:
                 name.setToolTip(_TIPS[key])
@@ -173,7 +177,8 @@ class PointBox(QGroupBox):
             self._hold_height()
             return
         L["value"].setText(fmt(pa.value, 6))
-        L["gradient"].setText(f"{fmt_point(pa.gradient)}   |g| = {fmt(pa.grad_norm)}")
+        # no-break spaces: a narrow dock wraps between the parts, never inside one
+        L["gradient"].setText(f"{fmt_point(pa.gradient)}   |g|\u00a0=\u00a0{fmt(pa.grad_norm)}")
         L["hessian"].setText(_matrix_text(pa.hessian))
         pos, neg = palette_colors()
         parts = []
@@ -181,10 +186,11 @@ class PointBox(QGroupBox):
             color = pos if lam > 0 else neg if lam < 0 else palette.muted_color()
             sign = "+" if lam > 0 else "\u2212" if lam < 0 else "\u00b1"
             parts.append(
-                f'<span style="color:{color}">\u03bb{i + 1} = {sign}{fmt(abs(lam))}</span>'
+                f'<span style="color:{color}">\u03bb{i + 1}&nbsp;=&nbsp;{sign}{fmt(abs(lam))}'
+                "</span>"
             )
         L["eigenvalues"].setTextFormat(Qt.TextFormat.RichText)
-        L["eigenvalues"].setText("&nbsp;&nbsp;".join(parts))
+        L["eigenvalues"].setText("&nbsp; ".join(parts))
         L["condition"].setText(fmt(pa.condition_number))
         L["kind"].setText(pa.kind)
         lam_max = float(np.max(pa.eigenvalues))
@@ -230,7 +236,10 @@ class PointBox(QGroupBox):
     def _hold_height(self) -> None:
         """Never shrink while the same lane is shown: a box whose height follows its
         text moves everything below it, and the whole panel is repainted on every
-        frame and slider tick. ``release_height`` lets it fit again."""
+        frame and slider tick. ``release_height`` lets it fit again (the boxes sit in a
+        scroll area, so a tall box never makes the window taller)."""
+        if not self.isVisible() or self.width() < 150:
+            return  # not laid out yet: its height for this width means nothing
         h = self.sizeHint().height()
         if self.hasHeightForWidth() and self.width() > 0:
             h = max(h, self.heightForWidth(self.width()))
@@ -270,9 +279,10 @@ def palette_colors() -> tuple[str, str]:
 
 
 # ---- the step table ----------------------------------------------------------------------------
-_DISPLAY = Qt.ItemDataRole.DisplayRole
-_ALIGN = Qt.ItemDataRole.TextAlignmentRole
-_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+# roles as plain ints: a view calls data() with an int, Python code with the enum
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
@@ -322,9 +332,9 @@ class StepTableModel(QAbstractTableModel):
         return f"{v:.{digits}g}"
 
     def data(self, index, role=_DISPLAY):
-        # a table repaint asks every visible cell for about ten roles: answer the
-        # unused ones first and fast (enum members are singletons: ``is``, not ``==``)
-        if role is _DISPLAY:
+        # a table repaint asks every visible cell for about ten roles: answer fast
+        role = getattr(role, "value", role)
+        if role == _DISPLAY:
             row = index.row()
             if row < 0:
                 return None  # an invalid index
@@ -334,9 +344,9 @@ class StepTableModel(QAbstractTableModel):
                     self.cell_text(row, c) for c in range(len(self._headers))
                 ]
             return texts[index.column()]
-        if role is _ALIGN:
+        if role == _ALIGN:
             return _RIGHT
-        if role is _BACKGROUND and index.row() == self.current:
+        if role == _BACKGROUND and index.row() == self.current:
             c = QColor(palette_colors()[0])
             c.setAlpha(70)
             return QBrush(c)
@@ -433,6 +443,7 @@ class DiagnosticsPanel(QWidget):
         steps = QWidget()
         sl = QVBoxLayout(steps)
         sl.setContentsMargins(2, 2, 2, 2)
+        self.steps_label.setWordWrap(True)  # the dock may be narrow: wrap, do not widen
         row = QHBoxLayout()
         row.addWidget(self.steps_label, 1)
         row.addWidget(self.follow_check)
@@ -459,8 +470,16 @@ class DiagnosticsPanel(QWidget):
         self.tabs.addTab(self.cp_table, "Critical points")
         self.tabs.addTab(self.saddle_list, "Saddle episodes")
 
+        # the point boxes scroll rather than making the dock (and the window) taller
+        top_scroll = QScrollArea()
+        top_scroll.setWidget(top)
+        top_scroll.setWidgetResizable(True)
+        top_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        top_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        top_scroll.setMinimumHeight(120)
+        self._top = top
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(top)
+        split.addWidget(top_scroll)
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)

@@ -15,11 +15,14 @@ camera" returns to the default view. The mesh is ~100 x 100 so Mesa's software O
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from .common import (
@@ -121,6 +124,7 @@ class Surface3DView(QWidget):
         self.gl.setBackgroundColor(pg.mkColor("#202124"))
         self.gl.setMinimumSize(120, 120)
         self.gl.setToolTip("Drag to orbit, wheel to zoom, middle-drag (or Ctrl+drag) to pan")
+        self.gl.installEventFilter(self)
 
         self.floor = gl.GLGridItem()
         self.floor.setSize(2.0, 2.0, 1.0)
@@ -293,7 +297,32 @@ class Surface3DView(QWidget):
     def reset_camera(self):
         """The default view: from the front-left, a little above, the whole mesh."""
         self.gl.opts["center"] = pg.Vector(0.0, 0.0, 0.35 * HEIGHT)
-        self.gl.setCameraPosition(distance=4.6, elevation=32.0, azimuth=-62.0)
+        self._fitted_distance = self._fit_distance()
+        self.gl.setCameraPosition(
+            distance=self._fitted_distance, elevation=32.0, azimuth=-62.0
+        )
+
+    def _fit_distance(self) -> float:
+        """The camera distance at which the mesh (and its axis labels) fills the pane.
+
+        pyqtgraph's field of view (60 degrees) is horizontal: a tall narrow pane has a
+        wider vertical view, a wide short one a narrower. The mesh's bounding sphere
+        (the square [-1, 1]^2 up to HEIGHT, seen from its centre) must fit the narrower.
+        """
+        w, h = max(self.gl.width(), 1), max(self.gl.height(), 1)
+        half_h = math.radians(self.gl.opts.get("fov", 60.0)) / 2
+        half_v = math.atan(math.tan(half_h) * h / w)
+        radius = math.sqrt(1.2**2 + 1.2**2 + (0.65 * HEIGHT) ** 2) * 0.92
+        return radius / math.sin(min(half_h, half_v))
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+        # a resized pane refits the camera unless the user zoomed it
+        if obj is self.gl and ev.type() == QEvent.Type.Resize:
+            if abs(self.gl.opts["distance"] - getattr(self, "_fitted_distance", -1)) < 1e-9:
+                self._fitted_distance = self._fit_distance()
+                self.gl.opts["distance"] = self._fitted_distance
+                self.gl.update()
+        return super().eventFilter(obj, ev)
 
     # ---- for tests, the benchmark and the screenshot script --------------------------------
     def render_image(self):
