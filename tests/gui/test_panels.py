@@ -331,3 +331,42 @@ def test_renaming_a_lane_does_not_rerun(session, qtbot):
     session.update_lane(0, name="slow", color="#E69F00")
     qtbot.wait(30)
     assert count == [] and session.lanes[0].name == "slow"
+
+
+def _wheel(widget, dy=-120):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    ev = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                     QPoint(0, dy), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                     Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, ev)
+    return ev
+
+
+def test_the_wheel_scrolls_the_panel_not_the_slider_under_the_mouse(qtbot):
+    from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+
+    area = QScrollArea()
+    host = QWidget()
+    lay = QVBoxLayout(host)
+    f = NumberField(1e-4, 1.0, log=True, value=0.01, minimum=0.0)
+    lay.addWidget(f)
+    lay.addSpacing(2000)
+    area.setWidget(host)
+    area.resize(300, 200)
+    qtbot.addWidget(area)
+    area.show()
+    qtbot.waitExposed(area)
+    tick = f.slider.value()
+    ev = _wheel(f.slider)
+    assert f.slider.value() == tick  # unfocused: the slider kept its value...
+    # ...and left the event unaccepted, so Qt hands a real (spontaneous) wheel event
+    # on to the scroll area (synthesized events like this one are not propagated)
+    assert not ev.isAccepted()
+    f.slider.setFocus()
+    qtbot.waitUntil(f.slider.hasFocus)
+    _wheel(f.slider)
+    assert f.slider.value() != tick  # focused: the wheel moves it

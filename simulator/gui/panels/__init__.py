@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -146,6 +146,7 @@ class NumberField(QWidget):
         self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.slider.setVisible(slider)
         self.slider.setMinimumWidth(60)  # in a narrow dock the entry gives way first
+        guard_wheel(self.slider)
         self.entry = QLineEdit()
         self.entry.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.entry.setMinimumWidth(56)
@@ -371,10 +372,36 @@ class PairField(QWidget):
         self.edited.emit(v)
 
 
+class _WheelGuard(QObject):
+    """Scrolling a panel must not change the slider or list under the mouse.
+
+    A guarded widget takes the wheel only once it has focus (a click or Tab); before,
+    the wheel event is ignored here and Qt passes it on to the parent, which scrolls."""
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+        if ev.type() == QEvent.Type.Wheel and not obj.hasFocus():
+            ev.ignore()
+            return True
+        return False
+
+
+_WHEEL_GUARD: list = []
+
+
+def guard_wheel(widget) -> None:
+    """Give ``widget`` (a slider, combo box, spin box) the wheel only when focused."""
+    if not _WHEEL_GUARD:
+        _WHEEL_GUARD.append(_WheelGuard())
+    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    widget.installEventFilter(_WHEEL_GUARD[0])
+
+
 def shrinkable(combo) -> None:
-    """Let a combo box be narrower than its longest item (docks must not clip)."""
+    """Let a combo box be narrower than its longest item (docks must not clip); the
+    wheel changes it only when it has focus."""
     from PySide6.QtWidgets import QComboBox
 
+    guard_wheel(combo)
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(10)
     combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
