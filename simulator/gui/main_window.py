@@ -404,6 +404,8 @@ class MainWindow(QMainWindow):
         except ImportError:
             return _placeholder("Diagnostics are not available in this build.")
         panel = DiagnosticsPanel(self.session)
+        # while playing, its numbers refresh a few times a second, not every frame
+        self.animator.playing_changed.connect(panel.set_playing)
         for view in (self.contour, self.curve):
             sig = getattr(view, "cursor_moved", None)
             slot = getattr(panel, "set_cursor", None) or getattr(panel, "_on_cursor_moved", None)

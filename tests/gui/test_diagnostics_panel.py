@@ -238,3 +238,22 @@ def test_point_box_does_not_shrink_while_the_lane_plays(qtbot, quad):
     quad.select_lane(-1)
     quad.select_lane(0)  # another selection: the box fits its text again
     assert box.minimumHeight() <= tall
+
+
+def test_readouts_refresh_a_few_times_a_second_while_playing(qtbot, quad):
+    from simulator.gui.panels.diagnostics_panel import PLAY_REFRESH_MS
+
+    p = _panel(qtbot, quad)
+    quad.set_frame(3)
+    assert p.lane_box.title().endswith("step 3")
+    p.set_playing(True)
+    quad.set_frame(4)
+    quad.set_frame(5)
+    assert p.lane_box.title().endswith("step 3")  # not yet: the next refresh is timed
+    qtbot.waitUntil(lambda: p.lane_box.title().endswith("step 5"),
+                    timeout=PLAY_REFRESH_MS * 20)
+    quad.set_frame(6)
+    p.set_playing(False)  # pausing shows the exact frame at once
+    assert p.lane_box.title().endswith("step 6")
+    quad.set_frame(7)
+    assert p.lane_box.title().endswith("step 7")

@@ -17,7 +17,7 @@ episodes in words.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -286,6 +286,9 @@ _BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
+PLAY_REFRESH_MS = 120  # the diagnostics refresh this often while the animation plays
+
+
 class StepTableModel(QAbstractTableModel):
     """Rows of a run: step, position, loss, gradient, learning rate used for that step."""
 
@@ -498,7 +501,13 @@ class DiagnosticsPanel(QWidget):
         s.surface_changed.connect(self._on_surface_changed)
         on_lane_edits(s, self._on_trajectories_changed)
         s.trajectories_changed.connect(self._on_trajectories_changed)
-        s.frame_changed.connect(self._on_frame_changed)
+        s.frame_changed.connect(self._on_frame)
+        # during playback the readouts refresh at PLAY_REFRESH_MS: numbers changing 60
+        # times a second cannot be read, and repainting them costs a third of a frame
+        self._playing = False
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setSingleShot(True)
+        self._frame_timer.timeout.connect(self._on_frame_changed)
         s.selected_lane_changed.connect(self._on_selected_lane_changed)
         self._on_surface_changed()
 
@@ -545,7 +554,21 @@ class DiagnosticsPanel(QWidget):
         self._fill_saddles()
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
+    def set_playing(self, playing: bool) -> None:
+        """Throttle the per-frame refresh while the animation plays; exact when paused."""
+        self._playing = bool(playing)
+        if not self._playing:
+            self._frame_timer.stop()
+            self._on_frame_changed()
+
+    def _on_frame(self, frame=None):
+        if not self._playing:
+            self._on_frame_changed(frame)
+        elif not self._frame_timer.isActive():
+            self._frame_timer.start(PLAY_REFRESH_MS)
+
     def _on_frame_changed(self, frame=None):
+        self._frame_timer.stop()
         if frame is None:
             frame = getattr(self.session, "frame", 0)
         lane = selected_lane(self.session)
