@@ -454,3 +454,23 @@ def test_trails_and_static_layers_are_device_cached(qtbot, session):
         assert c.lane_item(lane.uid).cacheMode() == cached
     assert c.image.cacheMode() == cached and c.start_item.cacheMode() == cached
     assert QPixmapCache.cacheLimit() >= PIXMAP_CACHE_KB
+
+
+def test_trail_bounds_from_prefix_extremes_match_a_scan(qtbot):
+    import pyqtgraph as pg
+
+    from simulator.gui.views.contour import TrailItem
+
+    rng = np.random.default_rng(3)
+    path = rng.normal(size=(300, 2)).cumsum(axis=0)
+    path[40:45] = np.nan  # clipped far points are gaps
+    trail = TrailItem(connect="finite")
+    trail.set_path(path)
+    plain = pg.PlotCurveItem(connect="finite")
+    for k in (0, 1, 39, 42, 120, 299):
+        trail.set_trail(path, k)
+        plain.setData(path[: k + 1, 0], path[: k + 1, 1])
+        for ax in (0, 1):
+            assert trail.dataBounds(ax) == pytest.approx(plain.dataBounds(ax))
+    # other requests (a percentile, an orthogonal range) still scan
+    assert trail.dataBounds(0, frac=0.5) == pytest.approx(plain.dataBounds(0, frac=0.5))

@@ -55,6 +55,37 @@ GRID_N = 200
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
 
 
+class TrailItem(pg.PlotCurveItem):
+    """A lane's path up to the current frame.
+
+    Its bounds come from prefix minima and maxima of the whole path, computed once per
+    run: pyqtgraph would scan the points (nanmin, nanmax) on every frame of playback.
+    """
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._prefix = None  # (min x, max x, min y, max y) over path[: i + 1], per i
+        self._k = 0
+
+    def set_path(self, path: np.ndarray) -> None:
+        with np.errstate(invalid="ignore"):
+            self._prefix = (np.fmin.accumulate(path[:, 0]), np.fmax.accumulate(path[:, 0]),
+                            np.fmin.accumulate(path[:, 1]), np.fmax.accumulate(path[:, 1]))
+
+    def set_trail(self, path: np.ndarray, k: int) -> None:
+        """Show ``path[: k + 1]``."""
+        self._k = k
+        self.setData(path[: k + 1, 0], path[: k + 1, 1])
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802 - pyqtgraph API
+        pre = self._prefix
+        if pre is not None and frac >= 1.0 and orthoRange is None and ax in (0, 1):
+            lo, hi = float(pre[2 * ax][self._k]), float(pre[2 * ax + 1][self._k])
+            if np.isfinite(lo) and np.isfinite(hi):
+                return lo, hi
+        return super().dataBounds(ax, frac, orthoRange)
+
+
 class ContourView(QWidget):
     """Colour map + contour lines of a 2-D surface with the lanes' paths on top.
 
@@ -280,7 +311,7 @@ class ContourView(QWidget):
         for lane, run in shown:
             item = self._lane_items.get(lane.uid)
             if item is None:
-                item = pg.PlotCurveItem(connect="finite", skipFiniteCheck=False)
+                item = TrailItem(connect="finite", skipFiniteCheck=False)
                 item.setZValue(10)
                 # a trail whose run did not change is a blit; drawing the wide pen into
                 # the unclipped pixmap costs half the direct draw (bench/bench_gui.py)
@@ -291,6 +322,7 @@ class ContourView(QWidget):
             of = self._path_of.get(lane.uid)
             if of is None or of[0] is not run or of[1] is not surface:
                 self._paths[lane.uid] = clip_far(np.asarray(run.positions), surface.domain)
+                item.set_path(self._paths[lane.uid])
                 self._path_of[lane.uid] = (run, surface)
                 self._trail_k.pop(lane.uid, None)  # the trail must be set again
         brushes = [lane.color for lane, _ in shown]
@@ -318,7 +350,7 @@ class ContourView(QWidget):
             if self._trail_k.get(lane.uid) != k:
                 # a lane that ended before this frame (or whose run did not change)
                 # keeps its trail: no new data, no repaint of its path
-                self._lane_items[lane.uid].setData(p[: k + 1, 0], p[: k + 1, 1])
+                self._lane_items[lane.uid].set_trail(p, k)
                 self._trail_k[lane.uid] = k
             mx[i], my[i] = p[k, 0], p[k, 1]
         if (

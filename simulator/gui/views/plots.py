@@ -67,6 +67,7 @@ class PlotsPanel(QWidget):
         self._bounds: dict[int, dict[str, tuple[float, float]]] = {}  # uid -> key -> y
         self._auto_y = {"loss": True, "grad": True, "lr": True}  # the panel fits y
         self._fitting = False
+        self._line_column = None  # (pixel column, view start, pixel size) of the lines
         self._fitted: dict[str, tuple[float, float]] = {}  # key -> y range last set
 
         self.log_check = QCheckBox("Log y")
@@ -110,6 +111,8 @@ class PlotsPanel(QWidget):
             line.setZValue(50)
             p.addItem(line)
             self.frame_lines[key] = line
+        # a zoom makes a sub-pixel difference visible: put the frame lines exactly again
+        self.loss_plot.getViewBox().sigXRangeChanged.connect(self._exact_frame_lines)
         self.grad_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
 
@@ -264,8 +267,21 @@ class PlotsPanel(QWidget):
     def _on_frame_changed(self, frame=None):
         if frame is None:
             frame = getattr(self.session, "frame", 0)
+        # a line moved within its pixel column looks the same, but repaints all three
+        # plots: while playing, most frames advance the line by less than a pixel
+        vb = self.loss_plot.getViewBox()
+        px = vb.viewPixelSize()[0]
+        x0 = vb.viewRange()[0][0]
+        column = (round((frame - x0) / px) if px > 0 else frame, x0, px)
+        if column == self._line_column:
+            return
+        self._line_column = column
         for line in self.frame_lines.values():
             line.setPos(frame)
+
+    def _exact_frame_lines(self, *_):
+        self._line_column = None
+        self._on_frame_changed()
 
     def _on_selected_lane_changed(self, _i=None):
         for lane, _run in shown_lanes(self.session):

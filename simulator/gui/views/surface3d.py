@@ -61,10 +61,12 @@ _SHADER = shaders.ShaderProgram(
             attribute vec3 a_normal;
             attribute vec4 a_color;
             varying vec4 v_color;
-            varying vec3 v_normal;
             void main() {
-                v_normal = normalize(u_normal * a_normal);
-                v_color = a_color;
+                // lit per vertex (Gouraud): Mesa's software renderer shades every
+                // fragment on the CPU, and a 100 x 100 mesh is smooth enough for it
+                vec3 n = normalize(u_normal * a_normal);
+                float p = abs(dot(n, normalize(vec3(0.3, 0.5, 1.0))));
+                v_color = vec4(min(a_color.rgb * (0.45 + 0.6 * p), vec3(1.0)), a_color.a);
                 gl_Position = u_mvp * a_position;
             }
             """
@@ -75,11 +77,8 @@ _SHADER = shaders.ShaderProgram(
             precision mediump float;
             #endif
             varying vec4 v_color;
-            varying vec3 v_normal;
             void main() {
-                float p = abs(dot(normalize(v_normal), normalize(vec3(0.3, 0.5, 1.0))));
-                vec3 rgb = v_color.rgb * (0.45 + 0.6 * p);
-                gl_FragColor = vec4(min(rgb, vec3(1.0)), v_color.a);
+                gl_FragColor = v_color;
             }
             """
         ),
@@ -258,8 +257,10 @@ class Surface3DView(QWidget):
         for lane, run in shown:
             item = self._lines.get(lane.uid)
             if item is None:
+                # no line smoothing: on Mesa's software renderer it costs a third of
+                # a frame (bench/bench_gui.py --3d), and wide lines read well without
                 item = gl.GLLinePlotItem(
-                    mode="line_strip", width=2.5, antialias=True, glOptions="opaque"
+                    mode="line_strip", width=2.5, antialias=False, glOptions="opaque"
                 )
                 self.gl.addItem(item)
                 self._lines[lane.uid] = item
