@@ -450,23 +450,29 @@ def simulate_batch(
         raise ValueError("starts must be finite")
     S2 = np.zeros((len(S), 2))
     S2[:, : surface.dim] = S
-    out = np.empty((len(S), B_NCOL))
+    out = np.empty((B_NCOL, len(S)))  # one contiguous row per quantity
     w = _window(steps) if steps else 1
     offset = _check_int("stream_offset", stream_offset, 0, 2**62)
     run_batch(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, S2, steps, w, noise, seed,
               offset, clip, batch, surface.nreg, out)
     d = surface.dim
-    h = out[:, 5:8]
-    eig_min, eig_maxabs = _eig_summary(h, d)
-    g = out[:, 3 : 3 + d]
-    dist = np.linalg.norm(out[:, :d] - np.asarray(surface.center), axis=1)
+    eig_min, eig_maxabs = _eig_summary(out[5:8].T, d)
+    # np.linalg.norm(., axis=1) written out on contiguous rows (the same operations)
+    gsq = out[3] * out[3]
+    dx = out[0] - surface.center[0]
+    dsq = dx * dx
+    if d == 2:
+        gsq += out[4] * out[4]
+        dy = out[1] - surface.center[1]
+        dsq += dy * dy
     codes = classify(
-        out[:, 8], out[:, 2], out[:, 12], out[:, 10], out[:, 9], w, out[:, 11] >= 0,
-        np.linalg.norm(g, axis=1), eig_min, eig_maxabs, dist, surface.scale, surface.min_value,
+        out[8], out[2], out[12], out[10], out[9], w, out[11] >= 0, np.sqrt(gsq), eig_min,
+        eig_maxabs, np.sqrt(dsq), surface.scale, surface.min_value,
     )
     return BatchResult(
         surface=surface, optimizer=optimizer, starts=S, steps=steps,
-        final_positions=out[:, :d].copy(), final_losses=out[:, 2].copy(),
-        final_gradients=g.copy(), initial_losses=out[:, 8].copy(), min_losses=out[:, 12].copy(),
+        final_positions=np.ascontiguousarray(out[:d].T), final_losses=out[2].copy(),
+        final_gradients=np.ascontiguousarray(out[3 : 3 + d].T),
+        initial_losses=out[8].copy(), min_losses=out[12].copy(),
         status_codes=codes,
     )

@@ -26,7 +26,13 @@ from .optim import (
     update_coord,
 )
 from .rng import normal_pair, permutation
-from .surfaces import builtin_fg
+from .surfaces import (
+    S_ROSENBROCK,
+    builtin_fg,
+    builtin_fg_block,
+    builtin_fgh,
+    rosenbrock_fg,
+)
 
 BLOCK = 256
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -193,9 +199,90 @@ def run_trajectory(
 
 
 # ---- many trajectories -------------------------------------------------------------------
-# columns of run_batch's output
+# rows of run_batch's output (B_NCOL, n)
 B_X, B_Y, B_F, B_GX, B_GY, B_HXX, B_HXY, B_HYY, B_F0, B_FLIPS, B_FWIN, B_BAD, B_FMIN = range(13)
 B_NCOL = 13
+
+
+@njit(**_JIT)
+def _adam_steps(sid, prm, h, lrs, i0, m, steps, tail, P, fmin, out):
+    """All ``steps`` plain Adam updates of a block on a built-in 2-D surface (no bumps, noise,
+    clipping, minibatches or AMSGrad): ``_run_block``'s loop, fused for speed.
+
+    The same operations in the same order as the general loop (so the same bits), in one
+    pass over the particles per step: Rosenbrock's value and gradient are computed in the
+    loop that updates (other surfaces fill F, GX, GY first with their block loop), so the
+    loop vectorises (sqrt and division four particles at a time). Hot loops take only
+    scalars and local arrays (an array passed to a helper costs reference counting), and
+    never store conditionally (masked stores are slow): positions and the running minimum
+    alternate between the two rows of XS, YS, FM, so the previous points stay available
+    for the reversal count. On return ``P`` holds the final points and ``fmin`` the lowest
+    loss before them.
+    """
+    XS = np.empty((2, BLOCK))
+    YS = np.empty((2, BLOCK))
+    FM = np.empty((2, BLOCK))
+    MX = np.zeros(BLOCK)
+    MY = np.zeros(BLOCK)
+    VX = np.zeros(BLOCK)
+    VY = np.zeros(BLOCK)
+    F = np.empty(BLOCK)
+    GX = np.empty(BLOCK)
+    GY = np.empty(BLOCK)
+    DX = np.zeros(BLOCK)
+    DY = np.zeros(BLOCK)
+    FL = np.zeros(BLOCK)
+    for i in range(m):
+        XS[0, i] = P[0, i]
+        YS[0, i] = P[1, i]
+    rosen = sid == S_ROSENBROCK
+    pr = (prm[0], prm[1]) if rosen else (0.0, 0.0)  # scalars: hoisted out of the loop
+    mu_prod = 1.0
+    for t in range(steps):
+        lr = lrs[t]
+        k0, k1, k2, k3, mu_prod = step_coefs(O_ADAM, h, t + 1, lr, mu_prod)
+        r = t & 1
+        w = 1 - r
+        if t == 0 or t == tail or not rosen:
+            builtin_fg_block(sid, prm, XS[r], YS[r], F, GX, GY, m)
+            if t == 0:
+                for i in range(m):
+                    out[B_F0, i0 + i] = F[i]
+                    FM[0, i] = F[i]  # min(f0, f0) below keeps f0, as fmin = F does
+            if t == tail:
+                for i in range(m):
+                    out[B_FWIN, i0 + i] = F[i]
+        if rosen:
+            for i in range(m):
+                x = XS[r, i]
+                y = YS[r, i]
+                f, gx, gy = rosenbrock_fg(pr, x, y)
+                FM[w, i] = min(FM[r, i], f)
+                XS[w, i], MX[i], VX[i], _ = update_coord(O_ADAM, h, t + 1, lr, k0, k1, k2, k3,
+                                                         x, gx, MX[i], VX[i], 0.0)
+                YS[w, i], MY[i], VY[i], _ = update_coord(O_ADAM, h, t + 1, lr, k0, k1, k2, k3,
+                                                         y, gy, MY[i], VY[i], 0.0)
+        else:
+            for i in range(m):
+                FM[w, i] = min(FM[r, i], F[i])
+                XS[w, i], MX[i], VX[i], _ = update_coord(O_ADAM, h, t + 1, lr, k0, k1, k2, k3,
+                                                         XS[r, i], GX[i], MX[i], VX[i], 0.0)
+                YS[w, i], MY[i], VY[i], _ = update_coord(O_ADAM, h, t + 1, lr, k0, k1, k2, k3,
+                                                         YS[r, i], GY[i], MY[i], VY[i], 0.0)
+        if t >= tail:
+            for i in range(m):
+                dx = XS[w, i] - XS[r, i]
+                dy = YS[w, i] - YS[r, i]
+                rev = dx * DX[i] + dy * DY[i] < 0.0 and t > tail
+                FL[i] += 1.0 if rev else 0.0
+                DX[i] = dx
+                DY[i] = dy
+    r = steps & 1
+    for i in range(m):
+        P[0, i] = XS[r, i]
+        P[1, i] = YS[r, i]
+        fmin[i] = FM[r, i]
+        out[B_FLIPS, i0 + i] = FL[i]
 
 
 @njit(**_JIT)
@@ -224,14 +311,18 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, st
         P[1, i] = starts[i0 + i, 1] if dim == 2 else 0.0
         S[0, 0, i] = s0
         S[0, 1, i] = s0
-        out[i0 + i, B_FLIPS] = 0.0
+        out[B_FLIPS, i0 + i] = 0.0
     mu_prod = 1.0
     tail = steps - window
-    for t in range(steps):
+    fused = (oid == O_ADAM and dim == 2 and spec[0] < SID_EXPR and spec[6].shape[0] == 0
+             and B == 0 and not (noise > 0.0 or clip > 0.0) and h[4] == 0.0)
+    if fused and steps > 0:
+        _adam_steps(spec[0], spec[2], h, lrs, i0, m, steps, tail, P, fmin, out)
+    for t in range(0 if fused else steps):
         fg_block(spec, P[0], P[1], F, G[0], G[1], m, regs2d)
         if t == 0:
             for i in range(m):
-                out[i0 + i, B_F0] = F[i]
+                out[B_F0, i0 + i] = F[i]
                 fmin[i] = F[i]
         else:
             # non-finite values propagate to the end, where they mark the run diverged
@@ -239,7 +330,7 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, st
                 fmin[i] = min(fmin[i], F[i])
         if t == tail:
             for i in range(m):
-                out[i0 + i, B_FWIN] = F[i]
+                out[B_FWIN, i0 + i] = F[i]
         if t >= tail:
             for c in range(2):
                 for i in range(m):
@@ -269,29 +360,39 @@ def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, st
                 dx = P[0, i] - Pold[0, i]
                 dy = P[1, i] - Pold[1, i]
                 if t > tail and dx * Dprev[0, i] + dy * Dprev[1, i] < 0.0:
-                    out[i0 + i, B_FLIPS] += 1.0
+                    out[B_FLIPS, i0 + i] += 1.0
                 Dprev[0, i] = dx
                 Dprev[1, i] = dy
+    sid = spec[0]
+    prm = spec[2]
+    builtin = sid < SID_EXPR and spec[6].shape[0] == 0
     for i in range(m):
         x = P[0, i]
         y = P[1, i]
-        f, gx, gy, hxx, hxy, hyy = fgh(spec, x, y, regs)
-        finite = math.isfinite(f + gx + gy + x + y)
-        out[i0 + i, B_BAD] = -1.0 if finite and (steps == 0 or math.isfinite(fmin[i])) else steps
-        out[i0 + i, B_X] = x
-        out[i0 + i, B_Y] = y
-        out[i0 + i, B_F] = f
-        out[i0 + i, B_GX] = gx
-        out[i0 + i, B_GY] = gy
-        out[i0 + i, B_HXX] = hxx
-        out[i0 + i, B_HXY] = hxy
-        out[i0 + i, B_HYY] = hyy
-        if steps == 0:
-            out[i0 + i, B_F0] = f
-            out[i0 + i, B_FMIN] = f
-            out[i0 + i, B_FWIN] = f
+        if builtin:  # what fgh computes, without indexing the spec tuple per particle
+            f, gx, gy, hxx, hxy, hyy = builtin_fgh(sid, prm, x, y)
+            if dim == 1:
+                gy = 0.0
+                hxy = 0.0
+                hyy = 0.0
         else:
-            out[i0 + i, B_FMIN] = min(fmin[i], f)
+            f, gx, gy, hxx, hxy, hyy = fgh(spec, x, y, regs)
+        finite = math.isfinite(f + gx + gy + x + y)
+        out[B_BAD, i0 + i] = -1.0 if finite and (steps == 0 or math.isfinite(fmin[i])) else steps
+        out[B_X, i0 + i] = x
+        out[B_Y, i0 + i] = y
+        out[B_F, i0 + i] = f
+        out[B_GX, i0 + i] = gx
+        out[B_GY, i0 + i] = gy
+        out[B_HXX, i0 + i] = hxx
+        out[B_HXY, i0 + i] = hxy
+        out[B_HYY, i0 + i] = hyy
+        if steps == 0:
+            out[B_F0, i0 + i] = f
+            out[B_FMIN, i0 + i] = f
+            out[B_FWIN, i0 + i] = f
+        else:
+            out[B_FMIN, i0 + i] = min(fmin[i], f)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
@@ -300,10 +401,11 @@ def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, stream0, c
     """Run every start in ``starts`` (n, 2) for ``steps`` updates; memory is O(n).
 
     Particle ``i`` uses noise stream ``stream0 + i``, so it reproduces ``run_trajectory``
-    with that stream bit for bit. ``out`` (n, B_NCOL) receives the final point, its value,
-    gradient and Hessian, the initial and smallest loss, the loss at the start of the last
-    ``window`` updates, the number of direction reversals in that window, and the first
-    step count if a value ended non-finite (-1 if none).
+    with that stream bit for bit. ``out`` (B_NCOL, n), one contiguous row per quantity so
+    that the classification after the run reads contiguous arrays, receives the final
+    point, its value, gradient and Hessian, the initial and smallest loss, the loss at the
+    start of the last ``window`` updates, the number of direction reversals in that window,
+    and the first step count if a value ended non-finite (-1 if none).
     """
     n = starts.shape[0]
     nblocks = (n + BLOCK - 1) // BLOCK
