@@ -121,6 +121,13 @@ def qt_isolation(tmp_path_factory, monkeypatch):
         gc.collect()
         if gc_was_enabled:
             gc.enable()
+        # a test that pressed a slider and never released it must not leave the app
+        # believing a drag goes on (the diagnostics panel would wait for its end)
+        import sys
+
+        panels = sys.modules.get("simulator.gui.panels")
+        if panels is not None:
+            panels.DRAG.set(False)
         QCoreApplication.setOrganizationName(saved[0])
         QCoreApplication.setOrganizationDomain(saved[1])
         QCoreApplication.setApplicationName(saved[2])

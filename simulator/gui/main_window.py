@@ -42,6 +42,7 @@ from . import palette
 from . import settings as st
 from .animation import SPEEDS, Animator
 from .icons import app_icon, clear_cache, icon
+from .panels import DRAG
 from .panels.lanes_panel import LanesPanel
 from .panels.surface_panel import SurfacePanel
 from .panels.training_panel import TrainingPanel
@@ -96,6 +97,7 @@ class TransportBar(QWidget):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             lay.addWidget(b)
         self.timeline = QSlider(Qt.Orientation.Horizontal)
+        DRAG.track(self.timeline)  # scrubbing: the readouts follow on release
         self.timeline.setObjectName("timeline")
         self.timeline.setToolTip("Timeline: drag to scrub through the steps")
         self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -181,26 +181,34 @@ def test_saddle_episodes_in_words(qtbot):
     s._timer.stop()
 
 
-def test_step_table_is_reset_only_when_the_selected_lanes_run_changes(qtbot):
+def test_step_table_is_refilled_only_when_the_selected_lanes_run_changes(qtbot):
     s = Session()
     s.flush()
     p = DiagnosticsPanel(s)
     qtbot.addWidget(p)
     s.select_lane(0)
-    resets = []
+    resets, changed = [], []
     p.model.modelReset.connect(lambda: resets.append(1))
+    p.model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
     s.update_lane(1, lr=s.lanes[1].optimizer.lr * 2)  # another lane
     s.flush()
-    assert resets == []
-    s.update_lane(0, lr=s.lanes[0].optimizer.lr * 2)  # the selected lane
+    assert resets == [] and all(a == b for a, b in changed)  # at most the current row
+    changed.clear()
+    s.update_lane(0, lr=s.lanes[0].optimizer.lr * 2)  # the selected lane: same shape
+    s.flush()
+    run = s.results[s.lanes[0].uid]
+    n = len(run.table())
+    assert resets == [] and (0, n - 1) in changed  # new values in place, no re-layout
+    assert p.model.rowCount() == n
+    assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)
+    s.set_training(steps=s.steps // 2)  # fewer rows: the model is reset
     s.flush()
     assert resets == [1]
-    run = s.results[s.lanes[0].uid]
-    assert p.model.rowCount() == len(run.table())
-    assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)
+    assert p.model.rowCount() == len(s.results[s.lanes[0].uid].table())
     s.select_lane(1)
-    assert len(resets) == 2
     assert p.model.rowCount() == len(s.results[s.lanes[1].uid].table())
+    assert np.allclose(p.model._table, np.asarray(s.results[s.lanes[1].uid].table(),
+                                                  dtype=float), equal_nan=True)
 
 
 def test_step_table_text_is_cached_per_run(qtbot, quad):
@@ -257,3 +265,24 @@ def test_readouts_refresh_a_few_times_a_second_while_playing(qtbot, quad):
     assert p.lane_box.title().endswith("step 6")
     quad.set_frame(7)
     assert p.lane_box.title().endswith("step 7")
+
+
+def test_readouts_wait_for_the_end_of_a_slider_drag(qtbot, quad):
+    from simulator.gui.panels import DRAG, NumberField
+
+    p = _panel(qtbot, quad)
+    field = NumberField(1e-4, 1.0, log=True, value=0.05, minimum=0.0)
+    qtbot.addWidget(field)
+    field.edited.connect(lambda v: (quad.update_lane(0, lr=v), quad.flush()))
+    before = p.lane_box.analysis
+    field.slider.sliderPressed.emit()  # what a press on the handle emits
+    assert DRAG.active
+    field.slider.setValue(field.slider.value() - 40)  # dragging: runs change...
+    run = quad.results[quad.lanes[0].uid]
+    assert quad.lanes[0].optimizer.lr != 0.05
+    assert p.lane_box.analysis is before  # ...the readouts wait
+    field.slider.sliderReleased.emit()
+    assert not DRAG.active
+    k = min(quad.frame, run.n_steps)
+    np.testing.assert_allclose(p.lane_box.analysis.position, run.positions[k])
+    assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)

@@ -147,6 +147,7 @@ class NumberField(QWidget):
         self.slider.setVisible(slider)
         self.slider.setMinimumWidth(60)  # in a narrow dock the entry gives way first
         guard_wheel(self.slider)
+        DRAG.track(self.slider)
         self.entry = QLineEdit()
         self.entry.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.entry.setMinimumWidth(56)
@@ -370,6 +371,32 @@ class PairField(QWidget):
         self._value = v
         self.error.clear_message()
         self.edited.emit(v)
+
+
+class SliderDrag(QObject):
+    """Whether the user is dragging a slider (one mouse: one drag at a time).
+
+    While a drag lasts, the views that show the paths redraw on every tick and the
+    costly text readouts (the diagnostics panel) wait for the release: they would
+    otherwise double the time from a tick to redrawn paths."""
+
+    changed = Signal(bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = False
+
+    def set(self, on: bool) -> None:
+        if bool(on) != self.active:
+            self.active = bool(on)
+            self.changed.emit(self.active)
+
+    def track(self, slider) -> None:
+        slider.sliderPressed.connect(lambda: self.set(True))
+        slider.sliderReleased.connect(lambda: self.set(False))
+
+
+DRAG = SliderDrag()
 
 
 class _WheelGuard(QObject):

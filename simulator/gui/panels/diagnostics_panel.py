@@ -54,6 +54,7 @@ from ..views.common import (
     selected_lane,
     shown_lanes,
 )
+from . import DRAG
 
 _FIELDS = (
     ("position", "Position"),
@@ -300,15 +301,24 @@ class StepTableModel(QAbstractTableModel):
         self.current = -1
 
     def set_run(self, run, variables) -> None:
+        if run is None:
+            table, headers = np.zeros((0, 0)), []
+        else:
+            table = np.asarray(run.table(), dtype=float)
+            v = list(variables)
+            headers = ["step"] + v + ["loss"] + [f"dL/d{n}" for n in v] + ["learning rate"]
+        if table.shape == self._table.shape and headers == self._headers and table.size:
+            # same rows and columns (a slider moved): new values in place. A reset would
+            # make the view lay out its header and rows again, every slider tick.
+            self._table = table
+            self._texts = {}
+            self.current = -1
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(table.shape[0] - 1, table.shape[1] - 1))
+            return
         self.beginResetModel()
         self._texts = {}  # row -> its cells' text, filled as rows are shown
-        if run is None:
-            self._table = np.zeros((0, 0))
-            self._headers = []
-        else:
-            self._table = np.asarray(run.table(), dtype=float)
-            v = list(variables)
-            self._headers = ["step"] + v + ["loss"] + [f"dL/d{n}" for n in v] + ["learning rate"]
+        self._table, self._headers = table, headers
         self.current = -1
         self.endResetModel()
 
@@ -499,9 +509,12 @@ class DiagnosticsPanel(QWidget):
         )
         s = session
         s.surface_changed.connect(self._on_surface_changed)
-        on_lane_edits(s, self._on_trajectories_changed)
-        s.trajectories_changed.connect(self._on_trajectories_changed)
+        on_lane_edits(s, self._on_runs)
+        s.trajectories_changed.connect(self._on_runs)
         s.frame_changed.connect(self._on_frame)
+        # while a slider is dragged the readouts wait for the release (see SliderDrag)
+        self._stale = False
+        DRAG.changed.connect(self._on_drag)
         # during playback the readouts refresh at PLAY_REFRESH_MS: numbers changing 60
         # times a second cannot be read, and repainting them costs a third of a frame
         self._playing = False
@@ -561,7 +574,21 @@ class DiagnosticsPanel(QWidget):
             self._frame_timer.stop()
             self._on_frame_changed()
 
+    def _on_runs(self, *_):
+        if DRAG.active:
+            self._stale = True
+        else:
+            self._on_trajectories_changed()
+
+    def _on_drag(self, dragging: bool) -> None:
+        if not dragging and self._stale:
+            self._stale = False
+            self._on_trajectories_changed()
+
     def _on_frame(self, frame=None):
+        if DRAG.active:
+            self._stale = True
+            return
         if not self._playing:
             self._on_frame_changed(frame)
         elif not self._frame_timer.isActive():
