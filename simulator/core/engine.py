@@ -458,16 +458,20 @@ def simulate_batch(
     d = surface.dim
     eig_min, eig_maxabs = _eig_summary(out[5:8].T, d)
     # np.linalg.norm(., axis=1) written out on contiguous rows (the same operations)
-    gsq = out[3] * out[3]
-    dx = out[0] - surface.center[0]
-    dsq = dx * dx
+    gnorm = out[3] * out[3]
+    dist = out[0] - surface.center[0]
+    dist *= dist
     if d == 2:
-        gsq += out[4] * out[4]
+        gnorm += out[4] * out[4]
         dy = out[1] - surface.center[1]
-        dsq += dy * dy
+        dy *= dy
+        dist += dy
+        del dy
+    np.sqrt(gnorm, out=gnorm)
+    np.sqrt(dist, out=dist)
     codes = classify(
-        out[8], out[2], out[12], out[10], out[9], w, out[11] >= 0, np.sqrt(gsq), eig_min,
-        eig_maxabs, np.sqrt(dsq), surface.scale, surface.min_value,
+        out[8], out[2], out[12], out[10], out[9], w, out[11] >= 0, gnorm, eig_min, eig_maxabs,
+        dist, surface.scale, surface.min_value,
     )
     return BatchResult(
         surface=surface, optimizer=optimizer, starts=S, steps=steps,
