@@ -474,3 +474,18 @@ def test_trail_bounds_from_prefix_extremes_match_a_scan(qtbot):
             assert trail.dataBounds(ax) == pytest.approx(plain.dataBounds(ax))
     # other requests (a percentile, an orthogonal range) still scan
     assert trail.dataBounds(0, frac=0.5) == pytest.approx(plain.dataBounds(0, frac=0.5))
+
+
+def test_a_removed_lanes_items_are_deleted_between_events(qtbot, session):
+    import shiboken6
+
+    c = ContourView(session)
+    p = PlotsPanel(session)
+    qtbot.addWidget(c)
+    qtbot.addWidget(p)
+    uid = session.lanes[-1].uid
+    trail, curve = c.lane_item(uid), p.curve(uid, "loss")
+    session.remove_lane(len(session.lanes) - 1)
+    session.flush()
+    assert trail.scene() is None and shiboken6.isValid(trail)  # removed, not yet deleted
+    qtbot.waitUntil(lambda: not shiboken6.isValid(trail) and not shiboken6.isValid(curve))

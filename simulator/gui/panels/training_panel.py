@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from simulator.core.schedules import SCHEDULES, ConstantSchedule, Schedule, SequentialLR
 
 from .. import palette
+from ..views.common import retire
 from . import (
     ErrorLabel,
     NumberField,
@@ -314,7 +315,7 @@ class SchedulePreview(pg.PlotWidget):
                 item.setPen(pen)
             self._curves[lane.uid] = (key, item)
         for uid in [u for u in self._curves if u not in seen]:
-            pi.removeItem(self._curves.pop(uid)[1])
+            retire(pi, self._curves.pop(uid)[1])
         pi.enableAutoRange()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt naming

@@ -363,6 +363,33 @@ def arrow_heads(x0, y0, x1, y1, px: float, py: float, size: float = 9.0, spread=
     return xs, ys
 
 
+_RETIRED: list = []  # graphics items removed from a plot, deleted on the next idle turn
+
+
+def retire(plot, item) -> None:
+    """Remove ``item`` from ``plot`` and delete it on the next event-loop turn.
+
+    Left to Python's cyclic garbage collector, a removed pyqtgraph item is destroyed
+    whenever a collection happens to run, which can be inside another item's paint
+    (that aborted a test run with "pure virtual method called"). Deleting it from a
+    zero-delay timer destroys it between events instead.
+    """
+    plot.removeItem(item)
+    _RETIRED.append(item)
+    if len(_RETIRED) == 1:
+        QTimer.singleShot(0, _bury)
+
+
+def _bury() -> None:
+    import shiboken6
+
+    items = list(_RETIRED)
+    _RETIRED.clear()
+    for item in items:
+        if shiboken6.isValid(item) and item.scene() is None:
+            shiboken6.delete(item)
+
+
 _ANALYSES: dict = {}  # (id(surface), point) -> (surface, PointAnalysis), most recent last
 
 

@@ -46,6 +46,7 @@ from .common import (
     is_selected,
     lane_step,
     on_lane_edits,
+    retire,
     robust_levels,
     selected_lane,
     shown_lanes,
@@ -303,7 +304,7 @@ class ContourView(QWidget):
         uids = {lane.uid for lane, _ in shown}
         for uid in list(self._lane_items):
             if uid not in uids:
-                self.plot.removeItem(self._lane_items.pop(uid))
+                retire(self.plot, self._lane_items.pop(uid))
                 self._paths.pop(uid, None)
                 self._path_of.pop(uid, None)
                 self._trail_k.pop(uid, None)

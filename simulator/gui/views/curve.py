@@ -26,6 +26,7 @@ from .common import (
     is_selected,
     lane_step,
     on_lane_edits,
+    retire,
     shown_lanes,
 )
 
@@ -57,7 +58,7 @@ class _Lane:
 
     def remove(self, plot):
         for it in (self.arcs, self.heads, self.points):
-            plot.removeItem(it)
+            retire(plot, it)
 
 
 class CurveView(QWidget):

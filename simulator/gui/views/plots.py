@@ -27,7 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .common import cache_axes, device_cached, is_selected, on_lane_edits, shown_lanes
+from .common import (
+    cache_axes,
+    device_cached,
+    is_selected,
+    on_lane_edits,
+    retire,
+    shown_lanes,
+)
 
 TINY = 1e-300
 MAX_DECADES = 30  # a log axis shows at most this many decades below the largest value
@@ -137,7 +144,7 @@ class PlotsPanel(QWidget):
         for uid in list(self._curves):
             if uid not in uids:
                 for key, item in self._curves.pop(uid).items():
-                    self.plots[key].removeItem(item)
+                    retire(self.plots[key], item)
                 self._drawn.pop(uid, None)
                 self._pens.pop(uid, None)
                 self._bounds.pop(uid, None)
