@@ -555,12 +555,17 @@ class MainWindow(QMainWindow):
         self._update_scene_label()
 
     def _on_scene_edited(self) -> None:
-        self.setWindowModified(True)
+        # every slider tick edits the scene: touch the title only when it changes
+        # (each change is a round trip to the window system)
+        if not self.isWindowModified():
+            self.setWindowModified(True)
         self._update_title()
 
     def _update_title(self) -> None:
         name = Path(self.file_path).name if self.file_path else "untitled"
-        self.setWindowTitle(f"{name}[*] \u2014 {APP_TITLE}")
+        title = f"{name}[*] \u2014 {APP_TITLE}"
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
 
     def _update_scene_label(self) -> None:
         s = self.session

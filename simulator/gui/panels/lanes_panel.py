@@ -77,6 +77,9 @@ def preset_tooltip(name: str) -> str:
     return f"{head}\n{cls.rule}"
 
 
+SWATCH_ROLE = Qt.ItemDataRole.UserRole + 1  # the colour an item's swatch shows
+
+
 class LaneEditor(QWidget):
     """Name, colour, optimizer, its hyperparameters (from ``schema``) and overrides."""
 
@@ -396,6 +399,7 @@ class LanesPanel(QWidget):
                 it.setCheckState(0, Qt.CheckState.Checked if lane.enabled
                                  else Qt.CheckState.Unchecked)
                 it.setIcon(0, swatch(lane.color))
+                it.setData(0, SWATCH_ROLE, lane.color)
                 it.setData(0, Qt.ItemDataRole.UserRole, lane.uid)
                 self.tree.addTopLevelItem(it)
             if 0 <= s.selected_lane < self.tree.topLevelItemCount():
@@ -443,10 +447,15 @@ class LanesPanel(QWidget):
         with QSignalBlocker(self.tree):
             for i, lane in enumerate(s.lanes):
                 it = self.tree.topLevelItem(i)
-                it.setText(0, lane.name)
-                it.setIcon(0, swatch(lane.color))
-                it.setCheckState(0, Qt.CheckState.Checked if lane.enabled
-                                 else Qt.CheckState.Unchecked)
+                # a slider tick changes none of these: setting them anyway repaints
+                if it.text(0) != lane.name:
+                    it.setText(0, lane.name)
+                if it.data(0, SWATCH_ROLE) != lane.color:
+                    it.setIcon(0, swatch(lane.color))
+                    it.setData(0, SWATCH_ROLE, lane.color)
+                state = Qt.CheckState.Checked if lane.enabled else Qt.CheckState.Unchecked
+                if it.checkState(0) != state:
+                    it.setCheckState(0, state)
         self._update_badges()
         self.editor.show_lane(s.current_lane)
 
