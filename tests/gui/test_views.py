@@ -157,8 +157,11 @@ def test_click_and_drag_move_the_start(qtbot, session):
     assert (sx[0], sy[0]) == pytest.approx(session.start)
 
     # a drag moves the start live: every intermediate position reaches the session
-    seen = []
-    session.start_changed.connect(lambda: seen.append(session.start))
+    from simulator.gui.panels import DRAG
+
+    seen, dragging = [], []
+    session.start_changed.connect(lambda: (seen.append(session.start),
+                                           dragging.append(DRAG.active)))
     a = v.graphics.mapFromScene(v.view_to_scene(-1.0, 2.0))
     b = v.graphics.mapFromScene(v.view_to_scene(1.0, 0.0))
     vp = v.graphics.viewport()
@@ -169,6 +172,7 @@ def test_click_and_drag_move_the_start(qtbot, session):
     QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=b)
     assert len(seen) >= 2  # moved while dragging, not only on release
     assert session.start == pytest.approx((1.0, 0.0), abs=0.05)
+    assert all(dragging) and not DRAG.active  # a drag while moving, over on release
 
 
 def test_place_start_handler(qtbot, session):

@@ -374,7 +374,8 @@ class PairField(QWidget):
 
 
 class SliderDrag(QObject):
-    """Whether the user is dragging a slider (one mouse: one drag at a time).
+    """Whether the user is dragging a slider or the start point (one mouse: one drag
+    at a time).
 
     While a drag lasts, the views that show the paths redraw on every tick and the
     costly text readouts (the diagnostics panel) wait for the release: they would

@@ -480,7 +480,13 @@ class StartViewBox(pg.ViewBox):
     def mouseDragEvent(self, ev, axis=None):
         shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if ev.button() == Qt.MouseButton.LeftButton and not shift:
+            from ..panels import DRAG
+
             ev.accept()
+            if ev.isStart():
+                DRAG.set(True)  # the readouts wait for the release, the paths follow
             self._owner._place_start(self.mapSceneToView(ev.scenePos()))
+            if ev.isFinish():
+                DRAG.set(False)
         else:
             super().mouseDragEvent(ev, axis)
