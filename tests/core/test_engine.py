@@ -201,6 +201,33 @@ def test_batch_row_i_is_simulate_stream_i(name, opt, noise, clip, seed, n):
         assert b.status[i] == r.status, (i, r.status_reason)
 
 
+@pytest.mark.parametrize("opt", [sim.Adam(lr=0.05), sim.Adam(lr=0.3, weight_decay=0.1)],
+                         ids=["adam", "adam-wd"])
+def test_batch_fused_adam_path_is_simulate_on_every_surface(opt):
+    """Plain Adam without noise/clipping takes run_batch's fused loop: same bits as simulate."""
+    rng = np.random.default_rng(7)
+    for name in sim.list_surfaces():
+        s = sim.get_surface(name)
+        if s.kind == "data" or s.dim != 2:
+            continue
+        lo = np.array([d[0] for d in s.domain])
+        hi = np.array([d[1] for d in s.domain])
+        starts = lo + (hi - lo) * rng.uniform(0.1, 0.9, size=(300, 2))  # two blocks
+        steps = 40
+        b = sim.simulate_batch(s, opt, starts, steps)
+        for i in (0, 151, 257, 299):
+            r = sim.simulate(s, opt, start=starts[i], steps=steps, stream=i)
+            if r.n_steps < steps:
+                assert b.status[i] == "diverged"
+                continue
+            np.testing.assert_array_equal(b.final_positions[i], r.positions[-1])
+            np.testing.assert_array_equal(b.final_gradients[i], r.gradients[-1])
+            assert b.final_losses[i] == r.losses[-1], name
+            assert b.initial_losses[i] == r.losses[0], name
+            assert b.min_losses[i] == r.losses.min(), name
+            assert b.status[i] == r.status, (name, i, r.status_reason)
+
+
 def test_batch_memory_is_independent_of_steps():
     import tracemalloc
 
