@@ -12,6 +12,7 @@ Prints figures, asserts nothing. Scene: 8 lanes x 2000 steps on Rosenbrock.
   loop's repaint of everything that changed; mean and 95th percentile (target: < 16 ms
   at p95, one frame at 60 Hz). Measured twice: during a slider drag (the diagnostics
   readouts wait for the release, as in the app) and as single edits (all redraw).
+* the same for a drag of the start point, which re-runs every lane.
 * for comparison, a full repaint of the 2-D view (``QWidget.render`` into an image, as
   after a resize or an expose): what a frame would cost without the pixmap caches.
 
@@ -181,6 +182,22 @@ def main(argv=None) -> int:
     _row("slider released, readouts refreshed:", f"{(time.perf_counter() - t0) * 1e3:6.2f} ms")
     # single edits (an entry typed, a key press): everything redraws at once
     changes("lr typed (one edit)")
+
+    # dragging the start point re-runs every lane
+    x0, y0 = s.start
+    (a, b), (c, d) = s.surface.domain
+    lat = []
+    DRAG.set(True)
+    for i in range(args.changes):
+        t0 = time.perf_counter()
+        u = i / max(args.changes - 1, 1)  # along a line, as a hand drags it
+        s.set_start((x0 + 0.1 * (b - a) * u, y0 - 0.05 * (d - c) * u))
+        s.flush()
+        turn()
+        lat.append((time.perf_counter() - t0) * 1e3)
+    DRAG.set(False)
+    turn()
+    _row(f"start dragged ({len(s.lanes)} lanes re-run), repainted:", _stats(lat))
 
     if args.gl:
         from simulator.gui.views.surface3d import Surface3DView

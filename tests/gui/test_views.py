@@ -493,3 +493,45 @@ def test_a_removed_lanes_items_are_deleted_between_events(qtbot, session):
     session.flush()
     assert trail.scene() is None and shiboken6.isValid(trail)  # removed, not yet deleted
     qtbot.waitUntil(lambda: not shiboken6.isValid(trail) and not shiboken6.isValid(curve))
+
+
+def test_peak_decimation_keeps_every_extreme_and_gap():
+    from simulator.gui.views.plots import peak_decimate
+
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=1001)
+    y[300:340] = np.nan  # a diverged stretch stays a gap
+    y[777] = 50.0  # a spike survives
+    x, d = peak_decimate(y, 0, len(y), width_px=100)
+    assert len(d) <= 2 * 100 + 2 * 5 + 1  # about two points per pixel column
+    assert np.nanmax(d) == 50.0 and np.nanmin(d) == np.nanmin(y)
+    # a plain reference: per block of ds steps, its min then its max
+    ds = len(y) // 100
+    for b in range(len(y) // ds):
+        blk = y[b * ds : (b + 1) * ds]
+        lo, hi = d[2 * b], d[2 * b + 1]
+        if np.isnan(blk).all():
+            assert np.isnan(lo) and np.isnan(hi)
+        else:
+            assert lo == np.nanmin(blk) and hi == np.nanmax(blk)
+            assert x[2 * b] == b * ds and x[2 * b + 1] == b * ds + ds - 1
+    # few points: drawn as they are
+    x, d = peak_decimate(y, 10, 60, width_px=400)
+    assert np.array_equal(x, np.arange(10, 60)) and np.array_equal(d, y[10:60], equal_nan=True)
+
+
+def test_plot_curves_follow_a_zoom(qtbot, session):
+    session.set_training(steps=5000)
+    session.flush()
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    p.resize(900, 250)
+    p.show()
+    qtbot.waitExposed(p)
+    curve = p.curve(session.lanes[0].uid, "grad")
+    full = len(curve.getData()[0])
+    assert full < 5000 / 2  # decimated to the plot's width
+    p.loss_plot.setXRange(100, 140, padding=0)  # zoomed in: every step of the window
+    x, _ = curve.getData()
+    assert x[0] <= 100 and x[-1] >= 140 and np.all(np.diff(x) == 1)
+    assert len(curve.getOriginalDataset()[1]) == 5001

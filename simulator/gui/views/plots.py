@@ -61,13 +61,87 @@ def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:
     return float(np.floor(lo / step) * step), float(np.ceil(hi / step) * step)
 
 
+def peak_decimate(y: np.ndarray, i0: int, i1: int, width_px: int):
+    """Steps ``i0 .. i1 - 1`` of ``y`` reduced to about two points per pixel column:
+    the smallest and largest value of each run of steps (NaN-aware), so every spike
+    and every gap stays visible. Returns ``(x, y)``."""
+    i0, i1 = max(0, i0), min(len(y), i1)
+    n = i1 - i0
+    ds = n // max(1, width_px)  # one block (its min and max) per pixel column
+    if ds <= 1:
+        return np.arange(i0, i1, dtype=float), y[i0:i1]
+    m = n // ds * ds
+    blocks = y[i0 : i0 + m].reshape(-1, ds)
+    with np.errstate(invalid="ignore"):
+        lo = np.fmin.reduce(blocks, axis=1)
+        hi = np.fmax.reduce(blocks, axis=1)
+    starts = np.arange(i0, i0 + m, ds, dtype=float)
+    x = np.column_stack([starts, starts + (ds - 1)]).ravel()
+    yy = np.column_stack([lo, hi]).ravel()
+    if m < n:
+        x = np.concatenate([x, np.arange(i0 + m, i1, dtype=float)])
+        yy = np.concatenate([yy, y[i0 + m : i1]])
+    return x, yy
+
+
+class LaneCurve(pg.PlotCurveItem):
+    """One lane's series in one plot: the full series is kept, a peak-decimated copy
+    of the visible part (about two points per pixel column) is drawn.
+
+    Lighter than pyqtgraph's PlotDataItem (whose per-``setData`` machinery costs about
+    a millisecond per curve: 24 curves when the start point is dragged). On a log axis
+    the drawn values are log10 of the series, as pyqtgraph's log mode would draw them.
+    """
+
+    def __init__(self):
+        super().__init__(connect="finite", skipFiniteCheck=True)
+        self.series = np.zeros(0)  # the values, as given (not logged)
+        self._shown = np.zeros(0)  # what is decimated: the values or their log10
+        self.log = False
+
+    def set_series(self, y: np.ndarray, log: bool, view) -> None:
+        self.series = y
+        self.log = log
+        if log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._shown = np.where(y > 0, np.log10(y), np.nan)
+        else:
+            self._shown = y
+        self.redecimate(view)
+
+    def redecimate(self, view) -> None:
+        """Decimate again for ``(x0, x1, width in pixels)`` of the view."""
+        x0, x1, width = view
+        n = len(self._shown)
+        i0 = int(np.floor(x0)) - 1 if np.isfinite(x0) else 0
+        i1 = int(np.ceil(x1)) + 2 if np.isfinite(x1) else n
+        x, y = peak_decimate(self._shown, i0, i1, int(width))
+        self.setData(x, y)
+
+    def getOriginalDataset(self):  # noqa: N802 - pyqtgraph's name for the same thing
+        return np.arange(len(self.series), dtype=float), self.series
+
+
+def _still_fits(current: tuple[float, float], lo: float, hi: float, log: bool) -> bool:
+    """Whether data spanning ``[lo, hi]`` still fit the axis range ``current`` well:
+    inside it, without too much empty room (a converged run's tiny loss gap flickers
+    across decades while the start point is dragged; the axis should not)."""
+    a, b = current
+    if not (a <= lo and hi <= b):
+        return False
+    span = max(hi - lo, 1e-300)
+    if log:
+        return lo - a <= max(3.0, 0.3 * span) and b - hi <= 1.0
+    return (lo - a) <= 0.3 * span and (b - hi) <= 0.3 * span
+
+
 class PlotsPanel(QWidget):
     """Loss, gradient norm and learning rate against step, per lane."""
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self._curves: dict[int, dict[str, pg.PlotDataItem]] = {}
+        self._curves: dict[int, dict[str, LaneCurve]] = {}
         self._drawn: dict[int, tuple] = {}  # uid -> (run drawn, (log, loss floor))
         self._pens: dict[int, tuple[str, float]] = {}  # uid -> (colour, width) set
         self._log: bool | None = None  # the log mode the plots are in
@@ -102,8 +176,6 @@ class PlotsPanel(QWidget):
             p.setTitle(titles[key], size="9pt")
             p.setLabel("bottom", "step")
             p.showGrid(x=True, y=True, alpha=0.15)
-            p.setClipToView(True)
-            p.setDownsampling(auto=True, mode="peak")
             vb = p.getViewBox()
             vb.disableAutoRange(axis="y")
             # a zoom or pan by the user stops the fitting until "A" (auto) is pressed
@@ -118,8 +190,12 @@ class PlotsPanel(QWidget):
             line.setZValue(50)
             p.addItem(line)
             self.frame_lines[key] = line
-        # a zoom makes a sub-pixel difference visible: put the frame lines exactly again
-        self.loss_plot.getViewBox().sigXRangeChanged.connect(self._exact_frame_lines)
+        # a zoom makes a sub-pixel difference visible: put the frame lines exactly again;
+        # a zoom or a resize also changes how many steps share a pixel column
+        lvb = self.loss_plot.getViewBox()
+        lvb.sigXRangeChanged.connect(self._exact_frame_lines)
+        lvb.sigXRangeChanged.connect(self._redecimate)
+        lvb.sigResized.connect(self._redecimate)
         self.grad_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
 
@@ -169,10 +245,10 @@ class PlotsPanel(QWidget):
             if items is None:
                 items = {}
                 for key, p in self.plots.items():
-                    it = pg.PlotDataItem(connect="finite", autoDownsampleFactor=1.0)
+                    it = LaneCurve()
                     # the curves only change with the runs: cache them as pixmaps so
                     # moving the frame line each frame does not repaint 3 x 8 curves
-                    device_cached(it.curve)
+                    device_cached(it)
                     p.addItem(it)
                     items[key] = it
                 self._curves[lane.uid] = items
@@ -192,7 +268,8 @@ class PlotsPanel(QWidget):
 
     def _set_curves(self, items, run, log: bool, floor: float) -> dict:
         loss = np.asarray(run.losses, dtype=float)
-        grad = np.sqrt(np.sum(np.asarray(run.gradients, dtype=float) ** 2, axis=1))
+        # hypot does not overflow where the squares would (a diverging run's gradient)
+        grad = np.hypot.reduce(np.abs(np.asarray(run.gradients, dtype=float)), axis=1)
         if log:
             with np.errstate(invalid="ignore"):
                 loss = np.maximum(loss - floor, TINY)
@@ -200,12 +277,28 @@ class PlotsPanel(QWidget):
         lrs = np.asarray(run.learning_rates, dtype=float)
         data = {"loss": self._finite(loss), "grad": self._finite(grad), "lr": self._finite(lrs)}
         bounds = {}
+        view = self._view()
         for key, y in data.items():
-            items[key].setData(np.arange(len(y), dtype=float), y)
+            items[key].set_series(y, log and key != "lr", view)
             with np.errstate(divide="ignore", invalid="ignore"):
                 v = np.log10(y[y > TINY]) if log and key != "lr" else y[np.isfinite(y)]
             bounds[key] = (float(v.min()), float(v.max())) if v.size else (np.nan, np.nan)
         return bounds
+
+    def _view(self) -> tuple[float, float, int]:
+        """The visible steps and the plot's width in pixels (the plots share x)."""
+        vb = self.loss_plot.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        return x0, x1, max(int(vb.width()), 50)
+
+    def _redecimate(self, *_):
+        view = self._view()
+        if view == getattr(self, "_decimated_for", None):
+            return
+        self._decimated_for = view
+        for items in self._curves.values():
+            for it in items.values():
+                it.redecimate(view)
 
     # ---- y ranges ------------------------------------------------------------------------------
     def _fit_y(self) -> None:
@@ -218,10 +311,21 @@ class PlotsPanel(QWidget):
             if not lows:
                 continue
             log = bool(self._log) and key != "lr"
-            r = nice_range(min(lows), max(highs), log)
+            lo, hi = min(lows), max(highs)
+            if log:
+                lo = max(lo, hi - MAX_DECADES)  # what the axis could show anyway
+            cur = self._fitted.get(key)
+            if cur is not None and _still_fits(cur, lo, hi, log):
+                continue  # dragging: the axis stays put while the data fit it well
+            if cur is not None and np.isfinite(lo) and np.isfinite(hi):
+                # the data outgrew the axis (a drag under way?): leave some headroom
+                # so the next ticks fit without moving it again
+                pad = 1.5 if log else 0.15 * max(hi - lo, 1e-300)
+                lo, hi = lo - (pad if lo < cur[0] else 0), hi + (pad if hi > cur[1] else 0)
+            r = nice_range(lo, hi, log)
             if r is None:
                 continue
-            if self._fitted.get(key) == r:
+            if cur == r:
                 continue
             self._fitted[key] = r
             self._fitting = True
@@ -297,6 +401,6 @@ class PlotsPanel(QWidget):
                 self._set_pen(lane, items)
 
     # ---- for tests ----------------------------------------------------------------------------
-    def curve(self, uid: int, key: str) -> pg.PlotDataItem:
-        """The PlotDataItem of lane ``uid`` in plot ``key`` ("loss", "grad" or "lr")."""
+    def curve(self, uid: int, key: str) -> LaneCurve:
+        """The curve of lane ``uid`` in plot ``key`` ("loss", "grad" or "lr")."""
         return self._curves[uid][key]
