@@ -1331,7 +1331,11 @@ class _Emitter:
         except (TypeError, ValueError, OverflowError):
             raise ExpressionError(f"cannot differentiate: constant {e} is not a number") from None
         if v.imag != 0.0:
-            raise ExpressionError(f"cannot differentiate: constant {e} is complex")
+            # e.g. log(-0.5) from the derivative of (-0.5)**x
+            raise ExpressionError(
+                f"not a real function: its derivative needs the complex number {v:.6g} "
+                "(a negative number raised to a power that depends on the variables?)"
+            )
         return v.real
 
     def _add(self, e) -> int:

@@ -613,8 +613,10 @@ def test_random_formulas_derivatives_match_finite_differences(tree, method, seed
         parsed = parse_expression(text)
     try:
         prog = ex._compile_tree(parsed, "k", method=method)
-    except ExpressionError as e:  # only the size limits may refuse a valid tree
-        assert "too" in str(e)
+    except ExpressionError as e:
+        # only the size limits, or a function that is not real (a negative number to a
+        # variable power, such as (-0.5)**x), may refuse a valid tree
+        assert "too" in str(e) or "not a real function" in str(e), str(e)
         return
     s = _surface(prog)
     rng = np.random.default_rng(seed)
@@ -644,3 +646,9 @@ def test_random_formulas_derivatives_match_finite_differences(tree, method, seed
             if np.all(np.isfinite(gd[0])) and np.allclose(gd[0], gd[1], atol=1e-5 * hscale):
                 np.testing.assert_allclose(hs[k][:, i], gd[0], atol=1e-4 * hscale, err_msg=text)
         np.testing.assert_allclose(hs[k], hs[k].T, atol=1e-9 * (1 + np.max(np.abs(hs[k]))))
+
+
+def test_a_negative_base_to_a_variable_power_is_refused_in_words():
+    with pytest.raises(ExpressionError, match="not a real function"):
+        surface_from_expression("(-0.5)**x")
+    surface_from_expression("(-0.5)**2 * x**2")  # a constant power is fine

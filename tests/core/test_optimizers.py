@@ -306,7 +306,16 @@ def test_kernel_matches_naive_reference(name, data):
     ref = _naive_path(opt, s, start, steps)
     assert run.positions.shape == ref.shape
     scale = max(1.0, float(np.max(np.abs(ref))))
-    np.testing.assert_allclose(run.positions, ref, rtol=NAIVE_RTOL, atol=NAIVE_RTOL * scale)
+    # Some draws are chaotic (beta1 = 0 and a tiny eps make Adam a sign-like map that
+    # multiplies a difference by ~15 per step near the minimum): there the one-ulp gap
+    # between torch's lerp and the textbook average grows to 1e-5 in 25 steps. The
+    # reference can only agree up to the run's own sensitivity, measured by nudging the
+    # start by 1e-15; well-conditioned draws are still held to NAIVE_RTOL.
+    nudged = sim.simulate(s, opt, start=(start[0] + 1e-15, start[1]), steps=steps)
+    n = min(len(nudged.positions), len(run.positions))
+    sensitivity = float(np.max(np.abs(nudged.positions[:n] - run.positions[:n]), initial=0.0))
+    np.testing.assert_allclose(run.positions, ref, rtol=NAIVE_RTOL,
+                               atol=NAIVE_RTOL * scale + 100.0 * sensitivity)
 
 
 @pytest.mark.parametrize("name", ["Adam", "SGD", "RMSprop"])
