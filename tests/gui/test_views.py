@@ -90,7 +90,7 @@ def test_contour_draws_surface_and_paths(qtbot, session):
     assert v.plot.getAxis("bottom").labelText == session.surface.variables[0]
     for lane in session.lanes:
         run = session.results[lane.uid]
-        x, y = _curve_data(v.lane_item(lane.uid))
+        x, y = v.lane_item(lane.uid).trail_xy()
         k = lane_step(run, session.frame)
         assert len(x) == k + 1
         np.testing.assert_allclose(x[-1], run.positions[k, 0])
@@ -103,10 +103,10 @@ def test_contour_redraws_when_trajectories_change(qtbot, session):
     v = ContourView(session)
     qtbot.addWidget(v)
     lane = session.lanes[0]
-    before = _curve_data(v.lane_item(lane.uid))[0].copy()
+    before = v.lane_item(lane.uid).trail_xy()[0].copy()
     session.update_lane(0, lr=session.lanes[0].optimizer.lr * 1.5)
     session.flush()
-    after = _curve_data(v.lane_item(lane.uid))[0]
+    after = v.lane_item(lane.uid).trail_xy()[0]
     run = session.results[lane.uid]
     k = lane_step(run, session.frame)
     # far-away points of a diverging run are clipped for drawing, nothing else changes
@@ -120,7 +120,7 @@ def test_frame_change_moves_trails_and_markers(qtbot, session):
     qtbot.addWidget(v)
     session.set_frame(10)
     for lane in session.lanes:
-        x, _ = _curve_data(v.lane_item(lane.uid))
+        x, _ = v.lane_item(lane.uid).trail_xy()
         assert len(x) == 11
     mx, my = _scatter_xy(v.markers)
     expect = np.array([session.results[lane.uid].positions[10] for lane in session.lanes])
@@ -135,7 +135,7 @@ def test_frame_is_clamped_for_runs_that_ended_early(qtbot, session):
     v = ContourView(session)
     qtbot.addWidget(v)
     session.set_frame(session.steps)
-    x, _ = _curve_data(v.lane_item(session.lanes[0].uid))
+    x, _ = v.lane_item(session.lanes[0].uid).trail_xy()
     assert len(x) == len(run.positions)
 
 
@@ -361,7 +361,7 @@ def test_an_edit_of_one_lane_resets_only_its_curves(qtbot, session, monkeypatch)
         for key in ("loss", "grad", "lr"):
             a, b = _curve_data(p.curve(lane.uid, key)), _curve_data(p2.curve(lane.uid, key))
             assert np.array_equal(a[1], b[1], equal_nan=True)
-        a, b = _curve_data(c.lane_item(lane.uid)), _curve_data(c2.lane_item(lane.uid))
+        a, b = c.lane_item(lane.uid).trail_xy(), c2.lane_item(lane.uid).trail_xy()
         assert np.array_equal(a[0], b[0], equal_nan=True)
     # a frame change still moves every trail that has not ended
     calls.clear()
@@ -473,11 +473,31 @@ def test_trail_bounds_from_prefix_extremes_match_a_scan(qtbot):
     plain = pg.PlotCurveItem(connect="finite")
     for k in (0, 1, 39, 42, 120, 299):
         trail.set_trail(path, k)
-        plain.setData(path[: k + 1, 0], path[: k + 1, 1])
+        x, y = trail.trail_xy()
+        np.testing.assert_array_equal(np.column_stack([x, y]), path[: k + 1])
+        plain.setData(*trail.getData())  # the cached part: its bounds are the item's
         for ax in (0, 1):
             assert trail.dataBounds(ax) == pytest.approx(plain.dataBounds(ax))
     # other requests (a percentile, an orthogonal range) still scan
     assert trail.dataBounds(0, frac=0.5) == pytest.approx(plain.dataBounds(0, frac=0.5))
+
+
+def test_a_trail_redraws_its_cached_part_once_per_chunk(qtbot):
+    from simulator.gui.views.contour import TrailItem
+
+    path = np.column_stack([np.arange(500.0), np.arange(500.0) ** 0.5])
+    trail = TrailItem(connect="finite", offset=5)
+    trail.set_path(path)
+    cached_sets = []
+    orig = trail.setData
+    trail.setData = lambda *a, **k: (cached_sets.append(len(a[0])), orig(*a, **k))[1]
+    for k in range(0, 300):
+        trail.set_trail(path, k)
+        x, _ = trail.trail_xy()
+        assert len(x) == k + 1 and x[-1] == k
+        assert len(trail.head.getData()[0]) <= TrailItem.CHUNK + 1
+    # the cached part changed at steps 5, 69, 133, 197, 261 (and 0 at the start)
+    assert cached_sets == [1, 6, 70, 134, 198, 262]
 
 
 def test_a_removed_lanes_items_are_deleted_between_events(qtbot, session):
