@@ -122,9 +122,17 @@ def test_frame_change_moves_trails_and_markers(qtbot, session):
     for lane in session.lanes:
         x, _ = v.lane_item(lane.uid).trail_xy()
         assert len(x) == 11
-    mx, my = _scatter_xy(v.markers)
     expect = np.array([session.results[lane.uid].positions[10] for lane in session.lanes])
-    np.testing.assert_allclose(np.column_stack([mx, my]), expect)
+    np.testing.assert_allclose(v.marker_positions(), expect)
+    # one fixed-size marker per lane, in the lane's colour
+    session.update_lane(0, color="#123456")
+    session.flush()
+    m = v._markers[session.lanes[0].uid]
+    assert m.brush().color().name() == "#123456"
+    assert m.flags() & m.GraphicsItemFlag.ItemIgnoresTransformations
+    session.remove_lane(len(session.lanes) - 1)
+    session.flush()
+    assert len(v._markers) == len(session.lanes) == len(v.marker_positions())
 
 
 def test_frame_is_clamped_for_runs_that_ended_early(qtbot, session):
