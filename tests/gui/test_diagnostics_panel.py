@@ -260,9 +260,16 @@ def test_readouts_refresh_a_few_times_a_second_while_playing(qtbot, quad):
     assert p.lane_box.title().endswith("step 3")  # not yet: the next refresh is timed
     qtbot.waitUntil(lambda: p.lane_box.title().endswith("step 5"),
                     timeout=PLAY_REFRESH_MS * 20)
+    top = p.table.rowAt(0)
+    quad.set_frame(40)
+    qtbot.waitUntil(lambda: p.lane_box.title().endswith("step 40"),
+                    timeout=PLAY_REFRESH_MS * 20)
+    assert p.table.rowAt(0) == top  # the table does not scroll while playing
     quad.set_frame(6)
     p.set_playing(False)  # pausing shows the exact frame at once
     assert p.lane_box.title().endswith("step 6")
+    quad.set_frame(45)
+    assert p.table.rowAt(0) <= 45 <= p.table.rowAt(p.table.viewport().height() - 1)
     quad.set_frame(7)
     assert p.lane_box.title().endswith("step 7")
 

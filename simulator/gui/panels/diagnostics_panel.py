@@ -609,7 +609,9 @@ class DiagnosticsPanel(QWidget):
         self.lane_box.setTitle(f"{lane.name} at step {k}")
         self.lane_box.show_analysis(self._analyze(run.positions[k]), self._lanes_lr(frame))
         self.model.set_current(k)
-        if self.follow_check.isChecked() and self.tabs.currentIndex() == 0:
+        # while playing the table stays put (scrolling it costs a repaint of every
+        # visible row, and rows flying by cannot be read); pausing scrolls to the step
+        if self.follow_check.isChecked() and self.tabs.currentIndex() == 0 and not self._playing:
             self.table.scrollTo(self.model.index(k, 0))
         if self._cursor is not None:
             self.show_cursor(self._cursor)
