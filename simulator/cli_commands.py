@@ -198,7 +198,12 @@ def _prepare_qt(view: str) -> None:
 def _qt_app():
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(["losslab"])
+    app = QApplication.instance()
+    if app is None:
+        from simulator.gui.app import share_opengl_contexts
+
+        share_opengl_contexts()
+        app = QApplication(["losslab"])
     from simulator.gui import palette
 
     palette.apply_scheme("light")  # exports look the same whatever the desktop theme

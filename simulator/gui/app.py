@@ -151,6 +151,18 @@ class Splash(QSplashScreen):
                    "The first start compiles the kernels; later starts are quick.")
 
 
+def share_opengl_contexts() -> None:
+    """Let every OpenGL view share one set of GL objects (call before the QApplication).
+
+    pyqtgraph compiles each shader program once, in whichever context comes first. A
+    second 3-D view in its own context (an export of the 3-D animation while the window
+    shows its 3-D view) then drew with program ids that mean nothing there: GL errors
+    and frames without the mesh."""
+    from PySide6.QtCore import QCoreApplication
+
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
 def make_application(argv: list[str]) -> QApplication:
     """The QApplication with LossLab's names, icon, style and palette."""
     app = QApplication.instance()
@@ -158,6 +170,7 @@ def make_application(argv: list[str]) -> QApplication:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
         )
+        share_opengl_contexts()
         app = QApplication(argv)
     app.setApplicationName("LossLab")
     app.setOrganizationName(st.ORGANIZATION)

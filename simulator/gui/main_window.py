@@ -631,6 +631,48 @@ class MainWindow(QMainWindow):
         self.resize(w, h)
         self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not getattr(self, "_strays_checked", False):
+            self._strays_checked = True
+            for ms in (0, 400):  # once the first layout pass has placed the docks
+                QTimer.singleShot(ms, self.hide_stray_tab_bars)
+
+    def hide_stray_tab_bars(self) -> None:
+        """Hide the duplicate dock tab bars Qt leaves behind.
+
+        Tabifying a second group of docks before the window is first shown (as building
+        the window and restoreState do) leaves a second tab bar of that group as a
+        child of the window, visible where it was made: a clipped "...t" showed between
+        the 3-D view and the right dock (Qt 6.11; a bare QMainWindow shows it too). Of
+        two bars with the same tabs, the one against a dock of its group is in use; the
+        other is hidden. Nothing is hidden unless that is clear.
+        """
+        from PySide6.QtWidgets import QTabBar
+
+        docks = [d for d in self.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+
+        def tabs(tb):
+            return tuple(sorted(tb.tabText(i) for i in range(tb.count())))
+
+        def touches(tb) -> bool:
+            r = tb.geometry()
+            return any(
+                d.windowTitle() in tabs(tb)
+                and r.left() < d.geometry().right() and d.geometry().left() < r.right()
+                and (abs(r.top() - d.geometry().bottom()) <= 3
+                     or abs(r.bottom() - d.geometry().top()) <= 3)
+                for d in docks
+            )
+
+        bars = [tb for tb in self.findChildren(
+            QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            if tb.isVisible() and tb.count()]
+        for tb in bars:
+            twins = [o for o in bars if o is not tb and tabs(o) == tabs(tb)]
+            if twins and not touches(tb) and any(touches(o) for o in twins):
+                tb.hide()
+
     def _initial_sizes(self) -> None:
         # docks as narrow as their contents allow: the views get the width
         w = self.width()
@@ -647,17 +689,23 @@ class MainWindow(QMainWindow):
         for d in self.docks:
             d.setFloating(False)
             d.setVisible(True)
-        self.removeDockWidget(self.dock_diagnostics)
-        for d in (self.dock_lanes, self.dock_training, self.dock_surface):
-            self.removeDockWidget(d)
+        instructions = getattr(self, "dock_instructions", None)
+        for d in (self.dock_diagnostics, instructions, self.dock_lanes, self.dock_training,
+                  self.dock_surface):
+            if d is not None:
+                self.removeDockWidget(d)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock_lanes)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_diagnostics)
         self.tabifyDockWidget(self.dock_lanes, self.dock_training)
         self.tabifyDockWidget(self.dock_training, self.dock_surface)
+        if instructions is not None:  # as at the first start: a tab next to Diagnostics
+            self.tabifyDockWidget(self.dock_diagnostics, instructions)
         for d in self.docks:
             d.show()
         self.dock_lanes.raise_()
         self._initial_sizes()
+        for ms in (0, 400):
+            QTimer.singleShot(ms, self.hide_stray_tab_bars)
 
     # ---- files ----------------------------------------------------------------------------------
     def _message(self, title: str, text: str, detail: str = "",

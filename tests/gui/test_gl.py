@@ -19,13 +19,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-def _render(tmp_path, display, surface):
-    out = tmp_path / f"gl_{surface}.png"
+def _render(tmp_path, display, surface, *extra):
+    out = tmp_path / f"gl_{surface}{'_'.join(extra)}.png"
     env = dict(os.environ)
     env.update(QT_QPA_PLATFORM="xcb", DISPLAY=display)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
-        [sys.executable, str(HERE / "gl_render.py"), str(out), surface],
+        [sys.executable, str(HERE / "gl_render.py"), str(out), surface, *extra],
         env=env,
         capture_output=True,
         text=True,
@@ -48,7 +48,17 @@ def _pixels(path):
 @pytest.mark.gl
 @pytest.mark.parametrize("surface", ["rosenbrock", "himmelblau"])
 def test_surface3d_renders_mesh(tmp_path, gl_display, surface):
-    out = _render(tmp_path, gl_display, surface)
+    _assert_mesh(_render(tmp_path, gl_display, surface))
+
+
+@pytest.mark.gl
+def test_exported_3d_frame_has_the_mesh_while_the_window_shows_it(tmp_path, gl_display):
+    # two 3-D views, two GL contexts: without shared contexts the exporter's frame
+    # had no mesh (pyqtgraph's shader programs belonged to the first context)
+    _assert_mesh(_render(tmp_path, gl_display, "rosenbrock", "--export"))
+
+
+def _assert_mesh(out):
     px = _pixels(out)
     assert px.shape[0] >= 200 and px.shape[1] >= 200
     flat = px.reshape(-1, 3)

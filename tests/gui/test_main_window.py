@@ -334,3 +334,20 @@ def test_diagnostics_dock_does_not_force_a_wide_or_tall_window(window, qtbot):
     # at 1280 x 800 the docks must leave the views room (their content wraps/scrolls)
     assert window.dock_diagnostics.minimumSizeHint().width() <= 300
     assert window.minimumSizeHint().height() <= 760
+
+
+def test_no_stray_dock_tab_bars(window, qtbot):
+    # tabifying docks while the window is built leaves duplicate tab bars behind; one
+    # showed as a clipped "...t" between the 3-D view and the right dock
+    from PySide6.QtWidgets import QTabBar
+
+    def visible_groups():
+        bars = [tb for tb in window.findChildren(QTabBar) if tb.parent() is window
+                and tb.isVisible() and tb.count()]
+        return sorted(tuple(sorted(tb.tabText(i) for i in range(tb.count()))) for tb in bars)
+
+    both = [("Diagnostics", "Instructions"), ("Lanes", "Surface", "Training")]
+    qtbot.waitUntil(lambda: visible_groups() == both)  # each group once, none stray
+    window.reset_layout()  # the default layout again: the same two groups
+    qtbot.waitUntil(lambda: visible_groups() == both)
+    assert window.tabifiedDockWidgets(window.dock_diagnostics) == [window.dock_instructions]

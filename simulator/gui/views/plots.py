@@ -37,7 +37,7 @@ from .common import (
 )
 
 TINY = 1e-300
-MAX_DECADES = 30  # a log axis shows at most this many decades below the largest value
+MAX_DECADES = 60  # a log axis shows at most this many decades below the largest value
 
 
 def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:
