@@ -153,10 +153,13 @@ def main(argv=None) -> int:
 
     base = s.lanes[0].optimizer.lr
 
-    def changes(label: str) -> None:
+    def changes(label: str, drag: bool) -> None:
         lat, compute, missed = [], [], 0
         for i in range(args.changes):
-            lr = base * (1.0 + 0.5 * ((i % 10) / 10.0))
+            if drag:  # a hand moving the slider: the rate grows tick by tick
+                lr = base * (1.0 + 0.5 * i / max(args.changes - 1, 1))
+            else:  # separate edits, up and down
+                lr = base * (1.0 + 0.5 * ((i % 10) / 10.0))
             n0 = painted.count
             t0 = time.perf_counter()
             s.update_lane(0, lr=lr)
@@ -175,13 +178,13 @@ def main(argv=None) -> int:
     # a slider drag: the paths, map and plots follow every tick; the diagnostics
     # readouts wait for the release (panels.SliderDrag)
     DRAG.set(True)
-    changes("lr slider dragged")
+    changes("lr slider dragged", drag=True)
     t0 = time.perf_counter()
     DRAG.set(False)
     turn()
     _row("slider released, readouts refreshed:", f"{(time.perf_counter() - t0) * 1e3:6.2f} ms")
     # single edits (an entry typed, a key press): everything redraws at once
-    changes("lr typed (one edit)")
+    changes("lr typed (one edit)", drag=False)
 
     # dragging the start point re-runs every lane
     x0, y0 = s.start
