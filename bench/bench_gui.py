@@ -111,6 +111,17 @@ def main(argv=None) -> int:
             app.processEvents()
         app.processEvents()
 
+    def measure(change) -> tuple[float, float, bool]:
+        """ms for ``change()`` (the views' handlers), ms until repainted, and whether
+        the 2-D view was not repainted at all."""
+        n0 = painted.count
+        t0 = time.perf_counter()
+        change()
+        t1 = time.perf_counter()
+        turn()
+        t2 = time.perf_counter()
+        return (t1 - t0) * 1e3, (t2 - t0) * 1e3, painted.count == n0
+
     lens = [len(r.positions) for r in s.results.values()]
     print(
         f"scene: {len(s.lanes)} lanes x {args.steps} steps on {s.surface.name} "
@@ -125,16 +136,10 @@ def main(argv=None) -> int:
     frame_ms, update_ms, missed = [], [], 0
     diag.set_playing(True)  # as during playback: its readouts refresh a few times a second
     for i in range(args.frames):
-        frame = (i * 7) % (args.steps + 1)
-        n0 = painted.count
-        t0 = time.perf_counter()
-        s.set_frame(frame)
-        t1 = time.perf_counter()
-        turn()
-        t2 = time.perf_counter()
-        missed += painted.count == n0
-        update_ms.append((t1 - t0) * 1e3)
-        frame_ms.append((t2 - t0) * 1e3)
+        handlers, total, none = measure(lambda i=i: s.set_frame((i * 7) % (args.steps + 1)))
+        missed += none
+        update_ms.append(handlers)
+        frame_ms.append(total)
     diag.set_playing(False)
     _row("frame (set_frame, views' handlers):", _stats(update_ms))
     _row("frame, views updated and repainted:", f"{_stats(frame_ms)}   (60 fps: 16.7 ms)")
@@ -160,16 +165,11 @@ def main(argv=None) -> int:
                 lr = base * (1.0 + 0.5 * i / max(args.changes - 1, 1))
             else:  # separate edits, up and down
                 lr = base * (1.0 + 0.5 * ((i % 10) / 10.0))
-            n0 = painted.count
-            t0 = time.perf_counter()
-            s.update_lane(0, lr=lr)
-            s.flush()  # what the zero-delay timer runs in the next turn
-            t1 = time.perf_counter()
-            turn()
-            t2 = time.perf_counter()
-            missed += painted.count == n0
-            compute.append((t1 - t0) * 1e3)
-            lat.append((t2 - t0) * 1e3)
+            # the flush is what the zero-delay timer runs in the next turn
+            handlers, total, none = measure(lambda lr=lr: (s.update_lane(0, lr=lr), s.flush()))
+            missed += none
+            compute.append(handlers)
+            lat.append(total)
         _row(f"{label}, setData:", _stats(compute))
         _row(f"{label}, all views repainted:", f"{_stats(lat)}   (target p95 < 16 ms)")
         if missed:
