@@ -293,3 +293,12 @@ def test_readouts_wait_for_the_end_of_a_slider_drag(qtbot, quad):
     k = min(quad.frame, run.n_steps)
     np.testing.assert_allclose(p.lane_box.analysis.position, run.positions[k])
     assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)
+    # a surface parameter dragged: the same
+    DRAG.set(True)
+    shown = p.lane_box.analysis
+    quad.set_surface(surface_from_expression("x**2 + 20*y**2", domain=((-2, 2), (-2, 2))))
+    quad.flush()
+    assert p.lane_box.analysis is shown
+    DRAG.set(False)
+    assert p.lane_box.analysis is not shown
+    assert p.lane_box.analysis.hessian[1][1] == pytest.approx(40.0)

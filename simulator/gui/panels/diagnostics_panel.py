@@ -536,7 +536,7 @@ class DiagnosticsPanel(QWidget):
             box.release_height()
         self.cursor_box.clear("Move the mouse over the map to see the curvature there.")
         self._fill_critical_points()
-        self._on_trajectories_changed()
+        self._on_runs()  # a surface parameter dragged: the readouts follow on release
 
     def _on_critical_points_ready(self, surface):
         if surface is self._surface:
