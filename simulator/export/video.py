@@ -73,13 +73,36 @@ class _Writer:
     def write(self, frame) -> None:
         raise NotImplementedError
 
+    def _finish(self) -> None:
+        """Complete the temporary file (the format's trailer); raise EncoderError."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Let go of the encoder or file, ignoring errors (the file is thrown away)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Finish the file and move it to the target path."""
-        raise NotImplementedError
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._finish()
+        except EncoderError:
+            remove_quietly(self.tmp)
+            raise
+        if self.frames == 0:
+            remove_quietly(self.tmp)
+            raise EncoderError("no frames were written")
+        os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
         """Stop and delete the partial file; the target is left untouched."""
-        raise NotImplementedError
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+        remove_quietly(self.tmp)
 
     def __enter__(self):
         return self
@@ -123,29 +146,17 @@ class Mp4Writer(_Writer):
             raise EncoderError(f"the MP4 encoder failed: {e}") from e
         self.frames += 1
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _finish(self) -> None:
         try:
             self._gen.close()
         except Exception as e:  # noqa: BLE001
-            remove_quietly(self.tmp)
             raise EncoderError(f"the MP4 encoder failed while finishing: {e}") from e
-        if self.frames == 0:
-            remove_quietly(self.tmp)
-            raise EncoderError("no frames were written")
-        os.replace(self.tmp, self.path)
 
-    def abort(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         try:
             self._gen.close()
         except Exception:  # noqa: BLE001 - we are throwing the file away anyway
             pass
-        remove_quietly(self.tmp)
 
 
 class GifWriter(_Writer):
@@ -209,30 +220,18 @@ class GifWriter(_Writer):
             raise EncoderError(f"cannot write the GIF: {e}") from e
         self.frames += 1
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _finish(self) -> None:
         try:
             self._fp.write(b";")
             self._fp.close()
         except OSError as e:
-            remove_quietly(self.tmp)
             raise EncoderError(f"cannot write the GIF: {e}") from e
-        if self.frames == 0:
-            remove_quietly(self.tmp)
-            raise EncoderError("no frames were written")
-        os.replace(self.tmp, self.path)
 
-    def abort(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         try:
             self._fp.close()
         except OSError:
             pass
-        remove_quietly(self.tmp)
 
 
 def open_writer(path: str | os.PathLike, fps: float, size: tuple[int, int]) -> _Writer:
