@@ -54,13 +54,8 @@ def open_on_start(lab: Lab) -> None:
 # ---- messages -------------------------------------------------------------------------------
 def _message(window, title: str, text: str, detail: str = "",
              icon=QMessageBox.Icon.Warning) -> QMessageBox:
-    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, window)
-    if detail:
-        box.setInformativeText(detail)
-    box.setWindowModality(Qt.WindowModality.WindowModal)
-    box.open()
-    window.last_message_box = box
-    return box
+    """The main window's own message box (window-modal, kept as last_message_box)."""
+    return window._message(title, text, detail, icon)
 
 
 def _problems_text(err: LabError, limit: int = 12) -> str:
