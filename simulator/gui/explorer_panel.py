@@ -932,23 +932,20 @@ class ExplorerPanel(QWidget):
                                               f"{what} (*.{ext})")
         return path or None
 
-    def _ask_png(self) -> None:
-        path = self._ask("PNG image", "png")
+    def _ask_and_export(self, what: str, ext: str, export) -> None:
+        path = self._ask(what, ext)
         if path:
             try:
-                files = self.export_png(path)
+                files = export(path)
                 self.info.setText("Saved " + ", ".join(files))
             except OSError as e:
                 self.info.setText(f"Could not save: {e}")
 
+    def _ask_png(self) -> None:
+        self._ask_and_export("PNG image", "png", self.export_png)
+
     def _ask_csv(self) -> None:
-        path = self._ask("CSV data", "csv")
-        if path:
-            try:
-                files = self.export_csv(path)
-                self.info.setText("Saved " + ", ".join(files))
-            except OSError as e:
-                self.info.setText(f"Could not save: {e}")
+        self._ask_and_export("CSV data", "csv", self.export_csv)
 
     def shutdown(self) -> None:
         """Stop the worker thread (the window is closing)."""
