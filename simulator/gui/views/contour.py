@@ -78,7 +78,6 @@ class TrailItem(pg.PlotCurveItem):
     def __init__(self, *args, offset: int = 0, **kw):
         super().__init__(*args, **kw)
         self._prefix = None  # (min x, max x, min y, max y) over path[: i + 1], per i
-        self._k = 0
         self._cut = None  # the checkpoint the cached part was drawn to
         self.offset = offset % self.CHUNK
         self.head = pg.PlotCurveItem(connect="finite", skipFiniteCheck=False)
@@ -97,7 +96,6 @@ class TrailItem(pg.PlotCurveItem):
     def set_trail(self, path: np.ndarray, k: int) -> None:
         """Show ``path[: k + 1]``."""
         c = k - (k - self.offset) % self.CHUNK if k >= self.offset else 0
-        self._k = c
         if c != self._cut:
             self._cut = c
             self.setData(path[: c + 1, 0], path[: c + 1, 1])
@@ -115,9 +113,10 @@ class TrailItem(pg.PlotCurveItem):
 
     def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802 - pyqtgraph API
         # the cached part's bounds (the head is a child with its own)
-        pre = self._prefix
-        if pre is not None and frac >= 1.0 and orthoRange is None and ax in (0, 1):
-            lo, hi = float(pre[2 * ax][self._k]), float(pre[2 * ax + 1][self._k])
+        pre, c = self._prefix, self._cut
+        if pre is not None and c is not None and frac >= 1.0 and orthoRange is None and (
+                ax in (0, 1)):
+            lo, hi = float(pre[2 * ax][c]), float(pre[2 * ax + 1][c])
             if np.isfinite(lo) and np.isfinite(hi):
                 return lo, hi
         return super().dataBounds(ax, frac, orthoRange)
@@ -276,8 +275,7 @@ class ContourView(QWidget):
 
         self.eig_lines = [pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True) for _ in range(2)]
         self.eig_labels = [pg.TextItem(anchor=(0, 1)) for _ in range(2)]
-        self._eig_shown = [False, False]
-        self._eig_style: list = [None, None]  # (colour, text) each arrow was set to
+        self._eig_style: list = [None, None]  # (colour, text) of each arrow shown, or None
         for it in self.eig_lines + self.eig_labels:
             it.setZValue(30)
             self.plot.addItem(it)
@@ -415,9 +413,7 @@ class ContourView(QWidget):
         if frame is None:
             frame = getattr(self.session, "frame", 0)
         shown = getattr(self, "_shown", [])
-        mx = np.empty(len(shown))
-        my = np.empty(len(shown))
-        for i, (lane, run) in enumerate(shown):
+        for lane, run in shown:
             p = self._paths[lane.uid]
             k = lane_step(run, frame)
             if self._trail_k.get(lane.uid) != k:
@@ -425,9 +421,7 @@ class ContourView(QWidget):
                 # keeps its trail: no new data, no repaint of its path
                 self._lane_items[lane.uid].set_trail(p, k)
                 self._trail_k[lane.uid] = k
-            mx[i], my[i] = p[k, 0], p[k, 1]
-        for i, (lane, _run) in enumerate(shown):
-            self._markers[lane.uid].move_to(mx[i], my[i])
+            self._markers[lane.uid].move_to(p[k, 0], p[k, 1])
         self._update_eigen()
 
     def _on_selected_lane_changed(self, _i=None):
@@ -482,10 +476,9 @@ class ContourView(QWidget):
         """Eigen-direction arrows of the Hessian at the selected lane's current point."""
         drawn = self._draw_eigen()
         for i in range(len(self.eig_lines)):
-            if i not in drawn and self._eig_shown[i]:
+            if i not in drawn and self._eig_style[i] is not None:  # shown: clear it
                 self.eig_lines[i].setData([], [])
                 self.eig_labels[i].setText("")
-                self._eig_shown[i] = False
                 self._eig_style[i] = None
 
     def _draw_eigen(self) -> set:
@@ -536,7 +529,6 @@ class ContourView(QWidget):
                 label.setColor(color)
                 label.setText(text)
             label.setPos(ex, ey)
-            self._eig_shown[i] = True
             drawn.add(i)
         return drawn
 
