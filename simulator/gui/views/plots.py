@@ -96,7 +96,7 @@ class LaneCurve(pg.PlotCurveItem):
     def __init__(self):
         super().__init__(connect="finite", skipFiniteCheck=True)
         self.series = np.zeros(0)  # the values, as given (not logged)
-        self._shown = np.zeros(0)  # what is decimated: the values or their log10
+        self.values = np.zeros(0)  # what is drawn (decimated): the series or its log10
         self.log = False
 
     def set_series(self, y: np.ndarray, log: bool, view) -> None:
@@ -104,18 +104,18 @@ class LaneCurve(pg.PlotCurveItem):
         self.log = log
         if log:
             with np.errstate(divide="ignore", invalid="ignore"):
-                self._shown = np.where(y > 0, np.log10(y), np.nan)
+                self.values = np.where(y > 0, np.log10(y), np.nan)
         else:
-            self._shown = y
+            self.values = y
         self.redecimate(view)
 
     def redecimate(self, view) -> None:
         """Decimate again for ``(x0, x1, width in pixels)`` of the view."""
         x0, x1, width = view
-        n = len(self._shown)
+        n = len(self.values)
         i0 = int(np.floor(x0)) - 1 if np.isfinite(x0) else 0
         i1 = int(np.ceil(x1)) + 2 if np.isfinite(x1) else n
-        x, y = peak_decimate(self._shown, i0, i1, int(width))
+        x, y = peak_decimate(self.values, i0, i1, int(width))
         self.setData(x, y)
 
     def getOriginalDataset(self):  # noqa: N802 - pyqtgraph's name for the same thing
@@ -279,9 +279,10 @@ class PlotsPanel(QWidget):
         bounds = {}
         view = self._view()
         for key, y in data.items():
-            items[key].set_series(y, log and key != "lr", view)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                v = np.log10(y[y > TINY]) if log and key != "lr" else y[np.isfinite(y)]
+            it = items[key]
+            it.set_series(y, log and key != "lr", view)
+            # the bounds of what is drawn (log10 already taken); floored values excluded
+            v = it.values[y > TINY] if it.log else y[np.isfinite(y)]
             bounds[key] = (float(v.min()), float(v.max())) if v.size else (np.nan, np.nan)
         return bounds
 
