@@ -307,20 +307,19 @@ class StepTableModel(QAbstractTableModel):
             table = np.asarray(run.table(), dtype=float)
             v = list(variables)
             headers = ["step"] + v + ["loss"] + [f"dL/d{n}" for n in v] + ["learning rate"]
-        if table.shape == self._table.shape and headers == self._headers and table.size:
-            # same rows and columns (a slider moved): new values in place. A reset would
-            # make the view lay out its header and rows again, every slider tick.
-            self._table = table
-            self._texts = {}
-            self.current = -1
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(table.shape[0] - 1, table.shape[1] - 1))
-            return
-        self.beginResetModel()
+        # same rows and columns (a slider moved): new values in place. A reset would make
+        # the view lay out its header and rows again, every slider tick.
+        in_place = table.shape == self._table.shape and headers == self._headers and table.size
+        if not in_place:
+            self.beginResetModel()
         self._texts = {}  # row -> its cells' text, filled as rows are shown
         self._table, self._headers = table, headers
         self.current = -1
-        self.endResetModel()
+        if in_place:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(table.shape[0] - 1, table.shape[1] - 1))
+        else:
+            self.endResetModel()
 
     def set_current(self, row: int) -> None:
         old = self.current
@@ -490,7 +489,6 @@ class DiagnosticsPanel(QWidget):
         top_scroll.setFrameShape(QFrame.Shape.NoFrame)
         top_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         top_scroll.setMinimumHeight(120)
-        self._top = top
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top_scroll)
         split.addWidget(self.tabs)
