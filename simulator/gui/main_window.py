@@ -428,7 +428,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_quit)
 
-        m = mb.addMenu("&View")
+        m = self.view_menu = mb.addMenu("&View")
         for d in self.docks:
             act = d.toggleViewAction()
             act.setText(f"{d.windowTitle()} Panel")
@@ -504,17 +504,13 @@ class MainWindow(QMainWindow):
         """View > Go to Panel: Ctrl+1... shows a dock and brings its tab to the front
         (its View menu check box only shows or hides it)."""
         self.panel_actions = []
-        menu = None
-        for act in self.menuBar().actions():
-            if act.text().replace("&", "") == "View":
-                menu = act.menu().addMenu("&Go to Panel")
+        menu = self.view_menu.addMenu("&Go to Panel")
         for i, dock in enumerate(self.docks[:9]):
             act = self._action(f"{dock.windowTitle()} Panel",
                                lambda _=False, d=dock: self.go_to_panel(d),
                                f"Ctrl+{i + 1}", None, f"Show the {dock.windowTitle()} panel")
             self.panel_actions.append(act)
-            if menu is not None:
-                menu.addAction(act)
+            menu.addAction(act)
 
     def go_to_panel(self, dock) -> None:
         dock.setVisible(True)
@@ -635,8 +631,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_strays_checked", False):
             self._strays_checked = True
-            for ms in (0, 400):  # once the first layout pass has placed the docks
-                QTimer.singleShot(ms, self.hide_stray_tab_bars)
+            self._check_tab_bars_soon()
+
+    def _check_tab_bars_soon(self) -> None:
+        for ms in (0, 400):  # once the layout pass has placed the docks
+            QTimer.singleShot(ms, self.hide_stray_tab_bars)
 
     def hide_stray_tab_bars(self) -> None:
         """Hide the duplicate dock tab bars Qt leaves behind.
@@ -704,8 +703,7 @@ class MainWindow(QMainWindow):
             d.show()
         self.dock_lanes.raise_()
         self._initial_sizes()
-        for ms in (0, 400):
-            QTimer.singleShot(ms, self.hide_stray_tab_bars)
+        self._check_tab_bars_soon()
 
     # ---- files ----------------------------------------------------------------------------------
     def _message(self, title: str, text: str, detail: str = "",
