@@ -196,15 +196,10 @@ def _prepare_qt(view: str) -> None:
 
 
 def _qt_app():
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    if app is None:
-        from simulator.gui.app import share_opengl_contexts
-
-        share_opengl_contexts()
-        app = QApplication(["losslab"])
     from simulator.gui import palette
+    from simulator.gui.app import qt_application
+
+    app = qt_application(["losslab"])
 
     palette.apply_scheme("light")  # exports look the same whatever the desktop theme
     return app

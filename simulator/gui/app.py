@@ -163,8 +163,9 @@ def share_opengl_contexts() -> None:
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 
-def make_application(argv: list[str]) -> QApplication:
-    """The QApplication with LossLab's names, icon, style and palette."""
+def qt_application(argv: list[str]) -> QApplication:
+    """The running QApplication, or a new one set up before it exists (high-DPI
+    rounding, shared OpenGL contexts): the app, the CLI exports and tests use this."""
     app = QApplication.instance()
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
@@ -172,6 +173,12 @@ def make_application(argv: list[str]) -> QApplication:
         )
         share_opengl_contexts()
         app = QApplication(argv)
+    return app
+
+
+def make_application(argv: list[str]) -> QApplication:
+    """The QApplication with LossLab's names, icon, style and palette."""
+    app = qt_application(argv)
     app.setApplicationName("LossLab")
     app.setOrganizationName(st.ORGANIZATION)
     app.setDesktopFileName("losslab")
