@@ -32,12 +32,10 @@ def _settle(app, seconds: float) -> None:
 def shoot(out_dir: Path, size: tuple[int, int]) -> list[Path]:
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     sys.path.insert(0, str(ROOT))
-    from PySide6.QtCore import QCoreApplication, Qt
-    from PySide6.QtWidgets import QApplication
+    from simulator.gui.app import qt_application
 
-    # a second GL view (the full-size 3-D shot) must share the window's GL resources
-    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    app = QApplication.instance() or QApplication(["losslab"])
+    # shared GL contexts: the full-size 3-D shot is a second GL view beside the window's
+    app = qt_application(["losslab"])
     from simulator.core.optimizers import SGD
     from simulator.core.surfaces import get_surface
     from simulator.gui.main_window import MainWindow
