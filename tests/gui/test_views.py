@@ -225,6 +225,49 @@ def test_eigen_arrows_follow_selected_lane(qtbot, session):
     assert len(_curve_data(v.eig_lines[0])[0]) == 0
 
 
+def test_eigen_arrows_move_with_a_drag_and_are_exact_on_release(qtbot, session):
+    from simulator.gui.panels import DRAG
+
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    v.resize(600, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    session.select_lane(0)
+    session.set_frame(5)
+    calls = []
+    v._analysis = lambda p, f=v._analysis: calls.append(1) or f(p)
+
+    def centre():  # where the arrow is drawn: its data moved by the item's offset
+        x, y = _curve_data(v.eig_lines[0])
+        pos = v.eig_lines[0].pos()
+        return 0.5 * (x[0] + x[1]) + pos.x(), 0.5 * (y[0] + y[1]) + pos.y()
+
+    DRAG.set(True)
+    try:
+        for i in range(5):  # ticks faster than the re-analysis interval
+            session.set_start((-1.0 + 0.05 * i, 1.0))
+            session.flush()
+            p = session.results[session.lanes[0].uid].positions[5]
+            assert centre() == pytest.approx(tuple(p), abs=1e-9)  # moved with the lane
+        assert calls == []  # not analysed again on every tick
+        qtbot.waitUntil(lambda: len(calls) == 1, timeout=2000)  # but once the hand rests
+    finally:
+        DRAG.set(False)
+    n = len(calls)
+    session.set_start((0.3, 0.2))
+    session.flush()
+    assert len(calls) == n + 1  # no drag: exact at once
+    DRAG.set(True)
+    session.set_start((0.35, 0.25))
+    session.flush()
+    DRAG.set(False)  # the release draws the arrows from a fresh analysis
+    assert len(calls) == n + 2
+    p = session.results[session.lanes[0].uid].positions[5]
+    assert v.eig_lines[0].pos().x() == 0.0 and v.eig_lines[0].pos().y() == 0.0
+    assert centre() == pytest.approx(tuple(p), abs=1e-9)
+
+
 def test_log_toggle_and_nan_gaps(qtbot, session):
     session.set_surface(surface_from_expression("log(x) + y**2", domain=((-1, 2), (-1, 1))))
     session.set_start((1.0, 0.5))

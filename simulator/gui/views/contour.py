@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..panels import DRAG
 from .common import (
     EIG_NEG,
     EIG_POS,
@@ -57,6 +58,9 @@ from .common import (
 
 GRID_N = 200
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
+# while a slider or the start point is dragged the arrows move with the lane on every
+# tick; the Hessian under them is analysed again once the hand rests this long (ms)
+EIGEN_SETTLE_MS = 120
 
 
 class TrailItem(pg.PlotCurveItem):
@@ -276,6 +280,11 @@ class ContourView(QWidget):
         self.eig_lines = [pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True) for _ in range(2)]
         self.eig_labels = [pg.TextItem(anchor=(0, 1)) for _ in range(2)]
         self._eig_style: list = [None, None]  # (colour, text) of each arrow shown, or None
+        self._eig_at = None  # the point the arrows were drawn at (moved there while dragging)
+        self._eig_label_at: list = [(0.0, 0.0), (0.0, 0.0)]
+        self._eig_timer = QTimer(self)
+        self._eig_timer.setSingleShot(True)
+        self._eig_timer.timeout.connect(self._redraw_eigen)
         for it in self.eig_lines + self.eig_labels:
             it.setZValue(30)
             self.plot.addItem(it)
@@ -295,6 +304,7 @@ class ContourView(QWidget):
         self.graphics.viewport().installEventFilter(self)
         self.viewbox.sigRangeChanged.connect(self._update_eigen)
         self.viewbox.sigResized.connect(self._update_eigen)
+        DRAG.changed.connect(self._on_drag)
 
         critical_points_notifier().ready.connect(
             self._on_critical_points_ready, Qt.ConnectionType.QueuedConnection
@@ -472,28 +482,64 @@ class ContourView(QWidget):
                 item.setData([], [])
         self.legend.addItem(self.start_item, "start")
 
+    def _on_drag(self, dragging: bool) -> None:
+        if not dragging:
+            self._redraw_eigen()  # exact again on release
+
     def _update_eigen(self, *_):
-        """Eigen-direction arrows of the Hessian at the selected lane's current point."""
+        """Eigen-direction arrows of the Hessian at the selected lane's current point.
+
+        During a drag (``DRAG``) the arrows drawn last are moved to the lane's new point
+        on every tick, and drawn from a fresh analysis when the drag pauses for
+        ``EIGEN_SETTLE_MS`` or ends: the analysis and the relaid-out labels would add a
+        sixth to a tick (bench/bench_gui.py)."""
+        if DRAG.active and self._eig_at is not None and self._shift_eigen():
+            self._eig_timer.start(EIGEN_SETTLE_MS)  # again: it fires once the hand rests
+            return
+        self._redraw_eigen()
+
+    def _redraw_eigen(self) -> None:
+        self._eig_timer.stop()
         drawn = self._draw_eigen()
         for i in range(len(self.eig_lines)):
             if i not in drawn and self._eig_style[i] is not None:  # shown: clear it
                 self.eig_lines[i].setData([], [])
                 self.eig_labels[i].setText("")
                 self._eig_style[i] = None
+        if not drawn:
+            self._eig_at = None
+
+    def _shift_eigen(self) -> bool:
+        """Move the arrows drawn last to the selected lane's point; False if it has none."""
+        p = self._selected_point()
+        if p is None:
+            return False
+        dx, dy = p[0] - self._eig_at[0], p[1] - self._eig_at[1]
+        for i in range(len(self.eig_lines)):
+            if self._eig_style[i] is not None:
+                self.eig_lines[i].setPos(dx, dy)
+                lx, ly = self._eig_label_at[i]
+                self.eig_labels[i].setPos(lx + dx, ly + dy)
+        return True
+
+    def _selected_point(self):
+        """The selected lane's point at the current frame (finite), or None."""
+        if not self.eigen_check.isChecked() or self._surface is None:
+            return None
+        lane = selected_lane(self.session)
+        if lane is None or lane.uid not in self._paths:
+            return None
+        run = self.session.results.get(lane.uid)
+        if run is None:
+            return None
+        k = lane_step(run, getattr(self.session, "frame", 0))
+        p = np.asarray(run.positions[k], dtype=float)
+        return p if p.shape == (2,) and np.all(np.isfinite(p)) else None
 
     def _draw_eigen(self) -> set:
         """Draw the arrows; return the indices drawn (the others are cleared)."""
-        if not self.eigen_check.isChecked() or self._surface is None:
-            return set()
-        lane = selected_lane(self.session)
-        if lane is None or lane.uid not in self._paths:
-            return set()
-        run = self.session.results.get(lane.uid)
-        if run is None:
-            return set()
-        k = lane_step(run, getattr(self.session, "frame", 0))
-        p = np.asarray(run.positions[k], dtype=float)
-        if not np.all(np.isfinite(p)):
+        p = self._selected_point()
+        if p is None:
             return set()
         pa = self._analysis(p)
         if pa is None or not getattr(pa, "defined", True):
@@ -520,16 +566,20 @@ class ContourView(QWidget):
             sx, sy = p[0] - d[0] * px, p[1] - d[1] * py
             hx, hy = arrow_heads([p[0], p[0]], [p[1], p[1]], [ex, sx], [ey, sy], px, py, 7.0)
             color = EIG_POS if lam[i] >= 0 else EIG_NEG
-            self.eig_lines[i].setData(np.r_[sx, ex, hx], np.r_[sy, ey, hy])
+            line = self.eig_lines[i]
+            line.setPos(0.0, 0.0)
+            line.setData(np.r_[sx, ex, hx], np.r_[sy, ey, hy])
             label = self.eig_labels[i]
             text = f"\u03bb{i + 1} = {lam[i]:+.3g}"
             if self._eig_style[i] != (color, text):  # new text is laid out again: slow
                 self._eig_style[i] = (color, text)
-                self.eig_lines[i].setPen(pg.mkPen(color, width=2.4))
+                line.setPen(pg.mkPen(color, width=2.4))
                 label.setColor(color)
                 label.setText(text)
             label.setPos(ex, ey)
+            self._eig_label_at[i] = (ex, ey)
             drawn.add(i)
+        self._eig_at = (float(p[0]), float(p[1]))
         return drawn
 
     def _analysis(self, p):
