@@ -10,8 +10,9 @@ Speed: the y ranges are fitted by the panel, not by pyqtgraph's auto-range, and 
 to round values (whole decades on a log axis). Dragging a learning-rate slider then
 rarely moves an axis, so the axes and the other lanes' cached curves stay as they are
 and only the edited lane's three curves are drawn again. Curves are drawn with at most
-two points per pixel column (peak downsampling keeps every spike) and thin cosmetic
-pens, except the selected lane's.
+two points per pixel column (peak downsampling keeps every spike) and one-pixel
+cosmetic pens; the selected lane stands out by being drawn on top at full strength
+while the others are dimmed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -32,11 +34,13 @@ from .common import (
     device_cached,
     is_selected,
     on_lane_edits,
+    repaint_bounding_rect,
     retire,
     shown_lanes,
 )
 
 TINY = 1e-300
+DIMMED_ALPHA = 120  # the lanes not selected, drawn behind the selected one
 MAX_DECADES = 60  # a log axis shows at most this many decades below the largest value
 
 
@@ -143,7 +147,7 @@ class PlotsPanel(QWidget):
         self.session = session
         self._curves: dict[int, dict[str, LaneCurve]] = {}
         self._drawn: dict[int, tuple] = {}  # uid -> (run drawn, (log, loss floor))
-        self._pens: dict[int, tuple[str, float]] = {}  # uid -> (colour, width) set
+        self._pens: dict[int, tuple[str, bool]] = {}  # uid -> (colour, selected) set
         self._log: bool | None = None  # the log mode the plots are in
         self._bounds: dict[int, dict[str, tuple[float, float]]] = {}  # uid -> key -> y
         self._auto_y = {"loss": True, "grad": True, "lr": True}  # the panel fits y
@@ -165,6 +169,7 @@ class PlotsPanel(QWidget):
         bar.addWidget(self.note, 1)
 
         self.graphics = pg.GraphicsLayoutWidget()
+        repaint_bounding_rect(self.graphics)
         self.loss_plot = self.graphics.addPlot(col=0)
         self.grad_plot = self.graphics.addPlot(col=1)
         self.lr_plot = self.graphics.addPlot(col=2)
@@ -347,12 +352,18 @@ class PlotsPanel(QWidget):
         self._fit_y()
 
     def _set_pen(self, lane, items) -> None:
-        # a pen wider than one pixel is stroked as a polygon: several times slower
-        width = 2.2 if is_selected(self.session, lane) else 1.0
-        if self._pens.get(lane.uid) != (lane.color, width):
-            self._pens[lane.uid] = (lane.color, width)
+        # the selected lane is drawn on top at full strength, the others dimmed; all with
+        # one-pixel pens: a wider pen is stroked as a polygon, and the selected lane is
+        # the one whose slider is dragged (its 3 curves cost 1.2 ms more per tick)
+        selected = is_selected(self.session, lane)
+        if self._pens.get(lane.uid) != (lane.color, selected):
+            self._pens[lane.uid] = (lane.color, selected)
+            color = QColor(lane.color)
+            if not selected:
+                color.setAlpha(DIMMED_ALPHA)
             for it in items.values():
-                it.setPen(pg.mkPen(lane.color, width=width))
+                it.setPen(pg.mkPen(color, width=1.0))
+                it.setZValue(2 if selected else 1)
 
     @staticmethod
     def _finite(a):
