@@ -50,6 +50,7 @@ from .common import (
     is_selected,
     lane_step,
     on_lane_edits,
+    repaint_bounding_rect,
     retire,
     robust_levels,
     selected_lane,
@@ -215,6 +216,7 @@ class ContourView(QWidget):
 
         # ---- plot ------------------------------------------------------------------------
         self.graphics = pg.GraphicsLayoutWidget()
+        repaint_bounding_rect(self.graphics)
         self.graphics.setToolTip(
             "Click or drag to place the start point. Shift+drag or middle-drag pans, the "
             "wheel zooms, right-click for more."

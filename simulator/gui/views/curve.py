@@ -26,6 +26,7 @@ from .common import (
     is_selected,
     lane_step,
     on_lane_edits,
+    repaint_bounding_rect,
     retire,
     shown_lanes,
 )
@@ -86,6 +87,7 @@ class CurveView(QWidget):
         bar.addWidget(self.readout)
 
         self.graphics = pg.GraphicsLayoutWidget()
+        repaint_bounding_rect(self.graphics)
         self.graphics.setToolTip(
             "Click or drag to move the start point along the axis. Shift+drag or "
             "middle-drag pans, the wheel zooms."
