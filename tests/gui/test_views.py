@@ -476,6 +476,66 @@ def test_plots_keep_their_y_range_for_a_small_edit_and_respect_a_user_zoom(qtbot
     assert vb.viewRange()[1] != pytest.approx([-1.0, 0.0])
 
 
+def test_plots_axes_only_grow_during_a_drag_and_fit_again_on_release(qtbot, session):
+    from simulator.gui.panels import DRAG
+    from simulator.gui.views.plots import still_fits
+
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    ranges = []
+    DRAG.set(True)
+    try:
+        # a slider dragged up into divergence and back: the diverging lane's peak loss
+        # jumps by tens of decades from one learning rate to the next
+        for lr in list(np.geomspace(1e-3, 5e-3, 25)) + [1e-3]:
+            session.update_lane(0, lr=float(lr))
+            session.flush()
+            ranges.append(p._fitted["loss"])
+        assert session.results[session.lanes[0].uid].status == "converging"  # back down
+        assert session.lanes[0].optimizer.lr == 1e-3
+        changes = sum(a != b for a, b in zip(ranges, ranges[1:]))
+        assert 1 <= changes <= 3  # grew a few times (it refitted on 20 ticks before)
+        for a, b in zip(ranges, ranges[1:]):
+            assert b[1] >= a[1]  # the top never came down during the drag
+    finally:
+        DRAG.set(False)
+    # released: fitted to what is drawn now (no diverged lane any more)
+    lo, hi = p._fitted["loss"]
+    assert hi < ranges[-1][1]
+    data = [b["loss"] for b in p._bounds.values()]
+    dlo, dhi = min(d[0] for d in data), max(d[1] for d in data)
+    assert still_fits((lo, hi), max(dlo, dhi - 60), dhi, log=True)
+
+
+def test_schedule_preview_axis_grows_during_a_drag_and_fits_on_release(qtbot, session):
+    from simulator.gui.panels import DRAG
+    from simulator.gui.panels.training_panel import TrainingPanel
+
+    t = TrainingPanel(session)
+    qtbot.addWidget(t)
+    t.show()  # the preview draws only while visible
+    qtbot.waitExposed(t)
+    pv = t.preview
+    lo0, hi0 = pv.fitted_range()
+    assert lo0 <= np.log10(1e-3) and hi0 >= np.log10(max(la.optimizer.lr for la in session.lanes))
+    DRAG.set(True)
+    try:
+        seen = set()
+        for lr in np.geomspace(1e-3, 3.0, 20):
+            session.update_lane(0, lr=float(lr))
+            session.flush()
+            lo, hi = pv.fitted_range()
+            assert lo <= np.log10(lr) <= hi  # the curve is always inside the axis
+            seen.add((lo, hi))
+        assert len(seen) <= 4  # grown a few times, not refitted on every tick
+        session.update_lane(0, lr=1e-3)
+        session.flush()
+        assert pv.fitted_range()[1] >= np.log10(3.0)  # no shrinking while dragging
+    finally:
+        DRAG.set(False)
+    assert pv.fitted_range()[1] < np.log10(3.0)  # released: fitted again
+
+
 def test_an_edit_that_reruns_a_lane_redraws_each_view_once(qtbot, session, monkeypatch):
     c = ContourView(session)
     p = PlotsPanel(session)

@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
 from simulator.core.schedules import SCHEDULES, ConstantSchedule, Schedule, SequentialLR
 
 from .. import palette
-from ..views.common import retire
+from ..views.common import cache_axes, device_cached, retire
+from ..views.plots import headroom, nice_range, still_fits
 from . import (
+    DRAG,
     ErrorLabel,
     NumberField,
     OptionalNumberField,
@@ -266,6 +268,11 @@ class SchedulePreview(pg.PlotWidget):
             pi.getAxis(ax).setStyle(tickFont=self.font())
             pi.getAxis(ax).enableAutoSIPrefix(False)  # "(x1e-3)" labels confuse with log
         self.setToolTip("The learning rate each lane uses at every step, after the schedule")
+        DRAG.changed.connect(self._on_drag)
+
+    def _on_drag(self, dragging: bool) -> None:
+        if not dragging and getattr(self, "_bounds", None):
+            self._fit(self._steps_shown)  # the axis only grew during the drag
 
     def show_session(self, session) -> None:
         """Redraw from ``session`` (only what changed; later if hidden behind a tab)."""
@@ -285,6 +292,11 @@ class SchedulePreview(pg.PlotWidget):
             pi.setLabel("left", "learning rate", color=fg.name())
         if not hasattr(self, "_curves"):
             self._curves: dict[int, tuple[object, pg.PlotDataItem]] = {}
+            self._bounds: dict[int, tuple[float, float]] = {}  # uid -> log10 lr range
+            self._fitted: tuple[float, float] | None = None
+            self._steps_shown = None
+            pi.disableAutoRange()
+            cache_axes(pi)
         steps = session.steps
         seen = set()
         for lane in session.lanes:
@@ -309,14 +321,50 @@ class SchedulePreview(pg.PlotWidget):
             pen = pg.mkPen(color, width=2)
             if old is None:
                 item = pi.plot(k, lrs, pen=pen, connect="finite")
+                device_cached(item)  # the other lanes' curves are blits during a drag
             else:
                 item = old[1]
                 item.setData(k, lrs, connect="finite")
                 item.setPen(pen)
             self._curves[lane.uid] = (key, item)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                logs = np.log10(lrs[np.isfinite(lrs)])
+            self._bounds[lane.uid] = (
+                (float(logs.min()), float(logs.max())) if logs.size else (np.nan, np.nan)
+            )
         for uid in [u for u in self._curves if u not in seen]:
             retire(pi, self._curves.pop(uid)[1])
-        pi.enableAutoRange()
+            self._bounds.pop(uid, None)
+        self._fit(steps)
+
+    def _fit(self, steps: int) -> None:
+        """Fit the axes to the curves, the y axis snapped to whole decades.
+
+        Like the plots under the views, the y axis stays put while the curves still fit
+        it well (during a drag: while they fit in it; the release fits it again), so
+        dragging a learning-rate slider leaves the axes and the other lanes' curves as
+        they are instead of drawing them all again."""
+        vb = self.getPlotItem().getViewBox()
+        if steps != self._steps_shown:
+            self._steps_shown = steps
+            vb.setXRange(0, max(int(steps), 1), padding=0.02)
+        lows = [b[0] for b in self._bounds.values() if np.isfinite(b[0])]
+        highs = [b[1] for b in self._bounds.values() if np.isfinite(b[1])]
+        if not lows:
+            return
+        lo, hi = min(lows), max(highs)
+        cur = self._fitted
+        if cur is not None and still_fits(cur, lo, hi, True, DRAG.active):
+            return
+        lo, hi = headroom(cur, lo, hi, True, DRAG.active)
+        r = nice_range(lo, hi, log=True)
+        if r is not None and r != cur:
+            self._fitted = r
+            vb.setYRange(*r, padding=0.02)
+
+    def fitted_range(self) -> tuple[float, float] | None:
+        """The y range shown, as log10 of the learning rate (for tests)."""
+        return self._fitted
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt naming
         super().showEvent(event)

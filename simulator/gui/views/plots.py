@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..panels import DRAG
 from .common import (
     cache_axes,
     device_cached,
@@ -41,6 +42,7 @@ from .common import (
 
 TINY = 1e-300
 DIMMED_ALPHA = 120  # the lanes not selected, drawn behind the selected one
+LOG_TOP = 151.0  # no drawn value is above 1e150 (see _finite): a log axis ends here
 MAX_DECADES = 60  # a log axis shows at most this many decades below the largest value
 
 
@@ -126,17 +128,43 @@ class LaneCurve(pg.PlotCurveItem):
         return np.arange(len(self.series), dtype=float), self.series
 
 
-def _still_fits(current: tuple[float, float], lo: float, hi: float, log: bool) -> bool:
+def still_fits(
+    current: tuple[float, float], lo: float, hi: float, log: bool, dragging: bool = False
+) -> bool:
     """Whether data spanning ``[lo, hi]`` still fit the axis range ``current`` well:
     inside it, without too much empty room (a converged run's tiny loss gap flickers
-    across decades while the start point is dragged; the axis should not)."""
+    across decades while the start point is dragged; the axis should not).
+
+    While ``dragging`` (a slider or the start point) inside is enough: a new range
+    re-renders every curve of the plot and its axis (about 10 ms), so the axis only
+    grows during a drag and is fitted tightly again on release."""
     a, b = current
     if not (a <= lo and hi <= b):
         return False
+    if dragging:
+        return True
     span = max(hi - lo, 1e-300)
     if log:
         return lo - a <= max(3.0, 0.3 * span) and b - hi <= 1.0
     return (lo - a) <= 0.3 * span and (b - hi) <= 0.3 * span
+
+
+def headroom(
+    current: tuple[float, float] | None, lo: float, hi: float, log: bool, dragging: bool
+) -> tuple[float, float]:
+    """``[lo, hi]`` widened on the side(s) where the data outgrew ``current``, so the
+    next ticks of a drag still fit: 1.5 decades (log) or 15 % of the span, and during
+    a drag as much again as the data moved past the old bound."""
+    if current is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return lo, hi
+    a, b = current
+    span = max(hi - lo, 1e-300)
+    pad = 1.5 if log else 0.15 * span
+    if lo < a:
+        lo -= pad + (a - lo if dragging else 0.0)
+    if hi > b:
+        hi += pad + (hi - b if dragging else 0.0)
+    return lo, hi
 
 
 class PlotsPanel(QWidget):
@@ -217,7 +245,12 @@ class PlotsPanel(QWidget):
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
         s.selected_lane_changed.connect(self._on_selected_lane_changed)
+        DRAG.changed.connect(self._on_drag)
         self._on_trajectories_changed()
+
+    def _on_drag(self, dragging: bool) -> None:
+        if not dragging:
+            self._fit_y()  # the axes only grew during the drag: fit them again
 
     def _on_trajectories_changed(self, *_):
         shown = shown_lanes(self.session)
@@ -318,16 +351,19 @@ class PlotsPanel(QWidget):
                 continue
             log = bool(self._log) and key != "lr"
             lo, hi = min(lows), max(highs)
-            if log:
-                lo = max(lo, hi - MAX_DECADES)  # what the axis could show anyway
             cur = self._fitted.get(key)
-            if cur is not None and _still_fits(cur, lo, hi, log):
-                continue  # dragging: the axis stays put while the data fit it well
-            if cur is not None and np.isfinite(lo) and np.isfinite(hi):
-                # the data outgrew the axis (a drag under way?): leave some headroom
-                # so the next ticks fit without moving it again
-                pad = 1.5 if log else 0.15 * max(hi - lo, 1e-300)
-                lo, hi = lo - (pad if lo < cur[0] else 0), hi + (pad if hi > cur[1] else 0)
+            dragging = DRAG.active and cur is not None
+            if log:
+                # what the axis could show anyway: MAX_DECADES below its top, which
+                # during a drag is the axis's own top (a diverging lane's peak jumps
+                # by tens of decades from tick to tick; the axis should not follow)
+                top = max(hi, cur[1]) if dragging else hi
+                lo = max(lo, top - MAX_DECADES)
+            if cur is not None and still_fits(cur, lo, hi, log, DRAG.active):
+                continue  # dragging: the axis stays put while the data fit it
+            lo, hi = headroom(cur, lo, hi, log, DRAG.active)
+            if log:
+                hi = min(hi, LOG_TOP)
             r = nice_range(lo, hi, log)
             if r is None:
                 continue
