@@ -331,7 +331,10 @@ def simulate(
         positions=pos[:k, :d], losses=loss[:k], gradients=grad[:k, :d],
         learning_rates=lrs[: k - 1],
     )
-    _classify_trajectory(traj, k, steps, int(reason))
+    # a diverged run's last gradient may be ~1e200: its norm is inf (which classifies
+    # it correctly), without numpy's overflow warning on stderr for every slider tick
+    with np.errstate(over="ignore", invalid="ignore"):
+        _classify_trajectory(traj, k, steps, int(reason))
     return traj
 
 

@@ -615,3 +615,19 @@ def test_batch_stream_offset_continues_the_streams():
     assert np.array_equal(run.final_position, rest.final_positions[3])
     with pytest.raises(ValueError, match="stream_offset"):
         sim.simulate_batch(s, sim.SGD(lr=0.05), starts, steps=3, stream_offset=-1)
+
+
+def test_a_diverging_run_is_classified_without_numpy_warnings():
+    import warnings
+
+    from simulator.core.engine import simulate
+    from simulator.core.optimizers import SGD
+    from simulator.core.surfaces import get_surface
+
+    statuses = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning would be an error
+        for lr in np.geomspace(0.002, 0.02, 12):  # some end with a gradient near 1e200
+            run = simulate(get_surface("rosenbrock"), SGD(lr=float(lr)), (-1.5, 2.0), steps=2000)
+            statuses.add(run.status)
+    assert "diverged" in statuses
