@@ -15,10 +15,15 @@ Prints figures, asserts nothing. Scene: 8 lanes x 2000 steps on Rosenbrock.
 * the same for a drag of the start point, which re-runs every lane.
 * for comparison, a full repaint of the 2-D view (``QWidget.render`` into an image, as
   after a resize or an expose): what a frame would cost without the pixmap caches.
+* the whole app window (``--window WxH``, as a user sees it: lane list, training panel
+  with its schedule preview, plots, diagnostics; the 3-D view too with ``--3d``): its
+  learning-rate slider dragged tick by tick (two slider steps per tick, up into
+  divergence and on), each tick timed until the window has repainted.
 
 Usage::
 
     python bench/bench_gui.py [--frames 300] [--changes 60] [--size 1000x700] [--3d]
+                              [--window 1280x800]
 
 Runs offscreen by default; ``--3d`` also times the 3-D view (alone, the other views
 hidden), which needs a display (``QT_QPA_PLATFORM=xcb`` with ``DISPLAY`` set, e.g. under
@@ -74,14 +79,18 @@ def main(argv=None) -> int:
     ap.add_argument("--lanes", type=int, default=8)
     ap.add_argument("--size", default="1000x700")
     ap.add_argument("--3d", dest="gl", action="store_true", help="also time the 3-D view")
+    ap.add_argument("--window", default="1280x800", help="app window size ('' to skip)")
     args = ap.parse_args(argv)
     if not args.gl:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+    from PySide6.QtCore import QStandardPaths
     from PySide6.QtGui import QImage
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([])
+    QStandardPaths.setTestModeEnabled(True)  # the user's settings stay untouched
+    from simulator.gui.app import make_application
+
+    app = make_application(["bench_gui"])  # the app's style, palette and GL sharing
     from simulator.gui.panels.diagnostics_panel import DiagnosticsPanel
     from simulator.gui.session import PRESETS, Session
     from simulator.gui.views import ContourView, PlotsPanel
@@ -228,7 +237,66 @@ def main(argv=None) -> int:
         wid.close()
         wid.deleteLater()
     app.processEvents()
+    if args.window:
+        _app_window(app, args)
     return 0
+
+
+def _app_window(app, args) -> None:
+    """The learning-rate slider of the whole app window, dragged (see the docstring)."""
+    from simulator.gui.main_window import MainWindow
+    from simulator.gui.session import PRESETS
+
+    win = MainWindow(restore=False, with_3d=args.gl)
+    w, h = (int(v) for v in args.window.split("x"))
+    win.resize(w, h)
+    win.show()
+    s = win.session
+    s.set_training(steps=args.steps)
+    names = [n for n in PRESETS if n != "Newton"]
+    while len(s.lanes) < args.lanes:
+        s.add_preset(names[len(s.lanes) % len(names)])
+    s.flush()
+    s.select_lane(0)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
+    painted = _PaintCounter(win.contour.graphics.viewport())
+
+    def turn():
+        while s._timer.isActive():
+            app.processEvents()
+        app.processEvents()
+
+    slider = win.training_panel.lr_field.slider
+    slider.setSliderDown(True)  # pressed: the same DRAG state as a hand on it
+    v0 = slider.value()
+    lat, missed = [], 0
+    for i in range(args.changes + 10):
+        n0 = painted.count
+        t0 = time.perf_counter()
+        slider.setValue(v0 + 2 * i)
+        turn()
+        if i >= 10:  # the first ticks warm up
+            lat.append((time.perf_counter() - t0) * 1e3)
+            missed += painted.count == n0
+    lr0, lr1 = (win.training_panel.lr_field._from_tick(v) for v in (v0, v0 + 2 * i))
+    slider.setSliderDown(False)
+    t0 = time.perf_counter()
+    turn()
+    release = (time.perf_counter() - t0) * 1e3
+    status = s.results[s.lanes[0].uid].status
+    print(
+        f"app window {w}x{h}{' with the 3-D view' if args.gl else ''}, "
+        f"{s.lanes[0].name} lr {lr0:.3g} -> {lr1:.3g} ({status} at the end):"
+    )
+    _row("  lr slider dragged, window repainted:", f"{_stats(lat)}   (target p95 < 16 ms)")
+    _row("  slider released, all readouts:", f"{release:6.2f} ms")
+    if missed:
+        print(f"  warning: {missed} ticks did not repaint the 2-D view")
+    win.close()
+    win.deleteLater()
+    app.processEvents()
 
 
 if __name__ == "__main__":
