@@ -171,7 +171,7 @@ def main(argv=None) -> int:
         lat, compute, missed = [], [], 0
         for i in range(args.changes):
             if drag:  # a hand moving the slider: the rate grows tick by tick
-                lr = base * (1.0 + 0.5 * i / max(args.changes - 1, 1))
+                lr = base * (1.0 + 0.5 * (i + 1) / args.changes)  # each tick a new rate
             else:  # separate edits, up and down
                 lr = base * (1.0 + 0.5 * ((i % 10) / 10.0))
             # the flush is what the zero-delay timer runs in the next turn
@@ -258,6 +258,7 @@ def _app_window(app, args) -> None:
         s.add_preset(names[len(s.lanes) % len(names)])
     s.flush()
     s.select_lane(0)
+    win.go_to_panel(win.dock_training)  # the slider's panel is in front, as for a user
     for _ in range(20):
         app.processEvents()
         time.sleep(0.01)
