@@ -36,6 +36,8 @@ def _panel(qtbot, s):
     p = DiagnosticsPanel(s)
     qtbot.addWidget(p)
     p.resize(420, 800)
+    p.show()  # a hidden panel (behind another tab) waits until it is shown
+    qtbot.waitExposed(p)
     return p
 
 
@@ -184,8 +186,7 @@ def test_saddle_episodes_in_words(qtbot):
 def test_step_table_is_refilled_only_when_the_selected_lanes_run_changes(qtbot):
     s = Session()
     s.flush()
-    p = DiagnosticsPanel(s)
-    qtbot.addWidget(p)
+    p = _panel(qtbot, s)
     s.select_lane(0)
     resets, changed = [], []
     p.model.modelReset.connect(lambda: resets.append(1))
@@ -302,3 +303,18 @@ def test_readouts_wait_for_the_end_of_a_slider_drag(qtbot, quad):
     DRAG.set(False)
     assert p.lane_box.analysis is not shown
     assert p.lane_box.analysis.hessian[1][1] == pytest.approx(40.0)
+
+
+def test_a_hidden_panel_waits_and_catches_up_when_shown(qtbot, quad):
+    p = _panel(qtbot, quad)
+    uid = quad.lanes[0].uid
+    assert p._table_of[0] is quad.results[uid]
+    p.hide()  # e.g. the Instructions tab is in front of it
+    quad.update_lane(0, lr=0.07)
+    quad.flush()
+    quad.set_frame(3)
+    assert p._table_of[0] is not quad.results[uid]  # nothing done while hidden
+    p.show()
+    qtbot.waitExposed(p)
+    assert p._table_of[0] is quad.results[uid]  # caught up on showing
+    assert p.lane_box.title().endswith("at step 3")

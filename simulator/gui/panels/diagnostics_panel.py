@@ -241,9 +241,11 @@ class PointBox(QGroupBox):
         scroll area, so a tall box never makes the window taller)."""
         if not self.isVisible() or self.width() < 150:
             return  # not laid out yet: its height for this width means nothing
-        h = self.sizeHint().height()
-        if self.hasHeightForWidth() and self.width() > 0:
-            h = max(h, self.heightForWidth(self.width()))
+        # the height its wrapped text needs at this width (one layout pass; the size
+        # hint would lay the text out a second time, at its preferred width)
+        h = self.heightForWidth(self.width()) if self.hasHeightForWidth() else -1
+        if h < 0:
+            h = self.sizeHint().height()
         if h > self.minimumHeight():
             self.setMinimumHeight(h)
 
@@ -570,22 +572,34 @@ class DiagnosticsPanel(QWidget):
         self._playing = bool(playing)
         if not self._playing:
             self._frame_timer.stop()
-            self._on_frame_changed()
+            if not self._waits():
+                self._on_frame_changed()
+
+    def _waits(self) -> bool:
+        """Whether the readouts wait: during a drag (until the release) and while the
+        panel is hidden, e.g. behind the Instructions tab (until it is shown)."""
+        if DRAG.active or not self.isVisible():
+            self._stale = True
+            return True
+        return False
 
     def _on_runs(self, *_):
-        if DRAG.active:
-            self._stale = True
-        else:
+        if not self._waits():
             self._on_trajectories_changed()
 
     def _on_drag(self, dragging: bool) -> None:
-        if not dragging and self._stale:
+        if not dragging and self._stale and self.isVisible():
+            self._stale = False
+            self._on_trajectories_changed()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self._stale and not DRAG.active:
             self._stale = False
             self._on_trajectories_changed()
 
     def _on_frame(self, frame=None):
-        if DRAG.active:
-            self._stale = True
+        if self._waits():
             return
         if not self._playing:
             self._on_frame_changed(frame)
@@ -634,6 +648,9 @@ class DiagnosticsPanel(QWidget):
         if p.shape[0] != self._surface.dim:
             return
         self._cursor = p
+        if not self.isVisible():
+            self._stale = True  # shown when the panel is (see showEvent)
+            return
         self.cursor_box.setTitle("Under the mouse")
         frame = getattr(self.session, "frame", 0)
         self.cursor_box.show_analysis(self._analyze(p), self._lanes_lr(frame))
