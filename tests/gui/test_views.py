@@ -476,6 +476,25 @@ def test_plots_keep_their_y_range_for_a_small_edit_and_respect_a_user_zoom(qtbot
     assert vb.viewRange()[1] != pytest.approx([-1.0, 0.0])
 
 
+def test_a_diverged_lane_leaves_the_top_of_the_loss_axis(qtbot, session):
+    from simulator.gui.views.plots import DIVERGED_DECADES
+
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    session.update_lane(0, lr=0.003)  # GD on Rosenbrock: diverges within a few steps
+    session.flush()
+    run = session.results[session.lanes[0].uid]
+    assert run.status == "diverged" and np.nanmax(run.losses) > 1e100
+    lo, hi = p._fitted["loss"]
+    start = np.log10(run.losses[0] - p._loss_floor(session.surface, [(None, run)]))
+    assert hi <= start + DIVERGED_DECADES + 3  # with headroom; not up to its peak (>100)
+    for lane in session.lanes[1:]:  # the others are all on the axis
+        y = np.asarray(session.results[lane.uid].losses, dtype=float)
+        gap = np.log10(y - p._loss_floor(session.surface, [(None, session.results[lane.uid])]))
+        gap = gap[np.isfinite(gap)]
+        assert gap.max() <= hi and max(gap.min(), hi - 60) >= lo
+
+
 def test_plots_axes_only_grow_during_a_drag_and_fit_again_on_release(qtbot, session):
     from simulator.gui.panels import DRAG
     from simulator.gui.views.plots import still_fits

@@ -4,7 +4,9 @@ One curve per lane in the lane's colour, all three plots sharing the step axis, 
 vertical line at the current frame. "Log y" shows loss and gradient norm on a log scale,
 where a linearly converging run is a straight line and the end of progress is obvious;
 the loss is then shown as ``L - L*`` (the gap to the known minimum value, or to the
-lowest loss any lane reached) so it can be logged even where L goes negative.
+lowest loss any lane reached) so it can be logged even where L goes negative. A
+diverged lane is followed only a few decades up a log axis, then its curve leaves
+through the top: its peak (up to 1e150) would push every other lane off the axis.
 
 Speed: the y ranges are fitted by the panel, not by pyqtgraph's auto-range, and snapped
 to round values (whole decades on a log axis). Dragging a learning-rate slider then
@@ -42,6 +44,7 @@ from .common import (
 
 TINY = 1e-300
 DIMMED_ALPHA = 120  # the lanes not selected, drawn behind the selected one
+DIVERGED_DECADES = 4.0  # how far up a log axis follows a diverged lane (see _set_curves)
 LOG_TOP = 151.0  # no drawn value is above 1e150 (see _finite): a log axis ends here
 MAX_DECADES = 60  # a log axis shows at most this many decades below the largest value
 
@@ -321,7 +324,16 @@ class PlotsPanel(QWidget):
             it.set_series(y, log and key != "lr", view)
             # the bounds of what is drawn (log10 already taken); floored values excluded
             v = it.values[y > TINY] if it.log else y[np.isfinite(y)]
-            bounds[key] = (float(v.min()), float(v.max())) if v.size else (np.nan, np.nan)
+            if not v.size:
+                bounds[key] = (np.nan, np.nan)
+                continue
+            lo, hi = float(v.min()), float(v.max())
+            if it.log and getattr(run, "status", "") == "diverged":
+                # the axis follows a diverged lane only DIVERGED_DECADES above where it
+                # started; its curve then leaves through the top, as a teacher draws
+                # it, and the other lanes stay readable (its peak can be 1e150)
+                hi = max(lo, min(hi, float(v[0]) + DIVERGED_DECADES))
+            bounds[key] = (lo, hi)
         return bounds
 
     def _view(self) -> tuple[float, float, int]:
