@@ -166,6 +166,8 @@ def test_undefined_here_in_the_diagnostics_panel(qtbot, session):
     session.set_surface(surface_from_expression("log(x) + y^2"))
     panel = DiagnosticsPanel(session)
     qtbot.addWidget(panel)
+    panel.show()  # hidden, it would wait until shown
+    qtbot.waitExposed(panel)
     slot = panel.set_cursor
     slot(np.array([-1.0, 0.0]))
     texts = [w.text() for w in panel.findChildren(QLabel)]
