@@ -655,16 +655,24 @@ def test_peak_decimation_keeps_every_extreme_and_gap():
     x, d = peak_decimate(y, 0, len(y), width_px=100)
     assert len(d) <= 2 * 100 + 2 * 5 + 1  # about two points per pixel column
     assert np.nanmax(d) == 50.0 and np.nanmin(d) == np.nanmin(y)
-    # a plain reference: per block of ds steps, its min then its max
-    ds = len(y) // 100
-    for b in range(len(y) // ds):
-        blk = y[b * ds : (b + 1) * ds]
-        lo, hi = d[2 * b], d[2 * b + 1]
-        if np.isnan(blk).all():
-            assert np.isnan(lo) and np.isnan(hi)
-        else:
-            assert lo == np.nanmin(blk) and hi == np.nanmax(blk)
-            assert x[2 * b] == b * ds and x[2 * b + 1] == b * ds + ds - 1
+    # a plain reference: per block of ds steps, its min then its max, then the steps
+    # left over as they are; short blocks (ds <= 64) and long ones take different paths
+    long = np.r_[y, rng.normal(size=19000)]
+    for v, i0, width in ((y, 0, 100), (long, 7, 100)):
+        x, d = peak_decimate(v, i0, len(v), width_px=width)
+        ds = (len(v) - i0) // width
+        nb = (len(v) - i0) // ds
+        for b in range(nb):
+            blk = v[i0 + b * ds : i0 + (b + 1) * ds]
+            lo, hi = d[2 * b], d[2 * b + 1]
+            if np.isnan(blk).all():
+                assert np.isnan(lo) and np.isnan(hi)
+            else:
+                assert lo == np.nanmin(blk) and hi == np.nanmax(blk)
+            assert x[2 * b] == i0 + b * ds and x[2 * b + 1] == i0 + b * ds + ds - 1
+        rest = i0 + nb * ds
+        assert np.array_equal(x[2 * nb :], np.arange(rest, len(v)))
+        assert np.array_equal(d[2 * nb :], v[rest:], equal_nan=True)
     # few points: drawn as they are
     x, d = peak_decimate(y, 10, 60, width_px=400)
     assert np.array_equal(x, np.arange(10, 60)) and np.array_equal(d, y[10:60], equal_nan=True)
