@@ -58,6 +58,20 @@ def test_exported_3d_frame_has_the_mesh_while_the_window_shows_it(tmp_path, gl_d
     _assert_mesh(_render(tmp_path, gl_display, "rosenbrock", "--export"))
 
 
+@pytest.mark.gl
+def test_3d_view_waits_for_the_end_of_a_drag_on_a_software_renderer(tmp_path, gl_display):
+    # gl_render.py --drag exits with 3 and says why if the paths were redrawn during
+    # the drag or did not catch up when it rested or ended
+    _assert_mesh(_render(tmp_path, gl_display, "rosenbrock", "--drag"))
+
+
+@pytest.mark.gl
+def test_main_window_3d_view_is_a_native_gl_window_that_renders(tmp_path, gl_display):
+    # a QOpenGLWidget would make Qt compose the whole window through OpenGL on every
+    # repaint (35 ms per slider tick on Mesa); the window's view is a QOpenGLWindow
+    _assert_mesh(_render(tmp_path, gl_display, "rosenbrock", "--window", "--drag"))
+
+
 def _assert_mesh(out):
     px = _pixels(out)
     assert px.shape[0] >= 200 and px.shape[1] >= 200

@@ -11,6 +11,9 @@ findable.
 Drag to orbit, the wheel zooms, middle-drag pans (pyqtgraph's GLViewWidget); "Reset
 camera" returns to the default view. The mesh is ~100 x 100 so Mesa's software OpenGL
 (llvmpipe) stays interactive; a frame change only updates the line and marker items.
+On a software renderer a frame of this view costs several times a whole 2-D tick, so
+while a slider or the start point is dragged the view waits and draws once the hand
+rests or lets go; the 2-D map and the plots follow every tick.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
-from PySide6.QtCore import QEvent
+from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer
+from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
+from ..panels import DRAG
 from .common import (
     START_COLOR,
     HeightScale,
@@ -38,6 +44,56 @@ MESH_N = 100
 HEIGHT = 1.0  # the mesh's height in units where the domain is 2 wide
 LIFT = 0.012  # paths float this far above the mesh so they are not swallowed by it
 CLIP = 3.0  # normalised coordinates are clipped to +-CLIP (diverged runs)
+# GL_RENDERER names of software rasterisers (Mesa's llvmpipe, softpipe, swrast; Google's
+# SwiftShader; Windows' "GDI Generic" is matched by "generic")
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software", "swiftshader", "generic")
+SOFTWARE_SETTLE_MS = 150  # on a software renderer, a drag redraws once it rests this long
+
+
+class _KnowsRenderer:
+    """Mixin: which OpenGL renderer draws the view (read once its context exists)."""
+
+    renderer = ""  # GL_RENDERER
+    software = False  # a software rasteriser (see SOFTWARE_RENDERERS)
+
+    def initializeGL(self):  # noqa: N802 - Qt API
+        super().initializeGL()
+        try:
+            name = GL.glGetString(GL.GL_RENDERER)
+        except Exception:  # noqa: BLE001 - no answer: assume hardware
+            name = None
+        self.renderer = name.decode("ascii", "replace") if name else ""
+        low = self.renderer.lower()
+        self.software = any(k in low for k in SOFTWARE_RENDERERS)
+
+
+class GLView(_KnowsRenderer, gl.GLViewWidget):
+    """pyqtgraph's GLViewWidget (a QOpenGLWidget): renders hidden, for export."""
+
+
+class GLWindow(_KnowsRenderer, GLViewMixin, QOpenGLWindow):
+    """The same view as a native OpenGL window, for the app's window.
+
+    A QOpenGLWidget anywhere in a window makes Qt compose the whole window through
+    OpenGL on every repaint; on a software renderer that cost 35 ms for each slider
+    tick at 1280 x 800 even when the 3-D view itself did not change. A QOpenGLWindow in
+    a window container draws only itself; the rest of the window stays raster."""
+
+    def __init__(self):
+        super().__init__()
+        # keyboard focus stays in the main window: Space, arrows and R keep working
+        # after a drag on the mesh (they would turn the camera here)
+        self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus, True)
+
+    def setMinimumSize(self, w, h=None):  # noqa: N802 - QWidget's signature
+        super().setMinimumSize(QSize(w, h) if h is not None else w)
+
+    def setToolTip(self, _text):  # noqa: N802 - a native window has no tool tip
+        pass
+
+    def rect(self) -> QRect:  # QWidget's, which GLTextItem places its text with
+        return QRect(0, 0, self.width(), self.height())
+
 
 # markers are drawn without the depth test: always visible, even behind a hill
 _ON_TOP = {
@@ -94,7 +150,9 @@ def _rgba(color, alpha: float = 1.0) -> tuple[float, float, float, float]:
 class Surface3DView(QWidget):
     """Mesh of the surface (coloured and lit by height) with paths and markers."""
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, native: bool = False):
+        """``native``: draw in a native OpenGL window (the app's window, see GLWindow);
+        else in a QOpenGLWidget, which also renders while hidden (export)."""
         super().__init__(parent)
         self.session = session
         self._surface = None
@@ -119,11 +177,19 @@ class Surface3DView(QWidget):
         bar.addWidget(self.reset_button)
         bar.addStretch(1)
 
-        self.gl = gl.GLViewWidget()
+        self.gl = GLWindow() if native else GLView()
         self.gl.setBackgroundColor(pg.mkColor("#202124"))
         self.gl.setMinimumSize(120, 120)
         self.gl.setToolTip("Drag to orbit, wheel to zoom, middle-drag (or Ctrl+drag) to pan")
         self.gl.installEventFilter(self)
+        if native:
+            self.gl_pane = QWidget.createWindowContainer(self.gl, self)
+            self.gl_pane.setMinimumSize(120, 120)
+            self.gl_pane.setToolTip(
+                "Drag to orbit, wheel to zoom, middle-drag (or Ctrl+drag) to pan"
+            )
+        else:
+            self.gl_pane = self.gl
 
         self.floor = gl.GLGridItem()
         self.floor.setSize(2.0, 2.0, 1.0)
@@ -151,18 +217,58 @@ class Surface3DView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(bar)
-        layout.addWidget(self.gl, 1)
+        layout.addWidget(self.gl_pane, 1)
 
         self.log_check.toggled.connect(self._on_log_toggled)
         self.reset_button.clicked.connect(self.reset_camera)
+        self._deferred: set[str] = set()  # what changed while a drag made the view wait
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.timeout.connect(self._catch_up)
         s = session
-        s.surface_changed.connect(self._on_surface_changed)
-        on_lane_edits(s, self._on_trajectories_changed)
-        s.start_changed.connect(self._on_start_changed)
-        s.trajectories_changed.connect(self._on_trajectories_changed)
-        s.frame_changed.connect(self._on_frame_changed)
+        s.surface_changed.connect(lambda: self._later("surface") or self._on_surface_changed())
+        on_lane_edits(s, self._runs_changed)
+        s.start_changed.connect(lambda: self._later("start") or self._on_start_changed())
+        s.trajectories_changed.connect(self._runs_changed)
+        s.frame_changed.connect(lambda *_: self._later("frame") or self._on_frame_changed())
+        DRAG.changed.connect(self._on_drag)
         self.reset_camera()
         self._on_surface_changed()
+
+    # ---- waiting for the end of a drag on a software renderer ------------------------------
+    def _runs_changed(self, *_):
+        if not self._later("runs"):
+            self._on_trajectories_changed()
+
+    def _later(self, what: str) -> bool:
+        """During a drag on a software renderer: note that ``what`` changed, to be drawn
+        once the hand rests (``SOFTWARE_SETTLE_MS``) or lets go, and return True."""
+        if not (DRAG.active and self.gl.software):
+            return False
+        self._deferred.add(what)
+        self._settle.start(SOFTWARE_SETTLE_MS)
+        return True
+
+    def _on_drag(self, dragging: bool) -> None:
+        if not dragging and self._deferred:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        self._settle.stop()
+        done, self._deferred = self._deferred, set()
+        if "surface" in done:
+            self._on_surface_changed()  # the mesh, the start point and the paths
+            return
+        if "start" in done:
+            self._on_start_changed()
+        if "runs" in done:
+            self._on_trajectories_changed()  # the paths and the markers
+        elif "frame" in done:
+            self._on_frame_changed()
+
+    def waiting(self) -> bool:
+        """Whether changes wait for the end of a drag (for tests)."""
+        return bool(self._deferred)
 
     # ---- coordinates --------------------------------------------------------------------
     def _xy(self, p: np.ndarray) -> np.ndarray:
