@@ -4,8 +4,8 @@ Usage: python scripts/screenshots.py [OUT_DIR] [--size 1280x800]
 
 Needs an X display for OpenGL: with DISPLAY unset it starts its own Xvfb (``Xvfb`` must
 be installed) and stops it afterwards. The main window is captured with Qt's own
-``QWidget.grab()`` (the GL view is read back from its framebuffer), so no external
-screenshot tool is needed. Writes ``losslab-2d.png``, ``losslab-3d.png`` and
+``QWidget.grab()`` (the GL views are read back from their framebuffers), so no
+external screenshot tool is needed. Writes ``losslab-2d.png``, ``losslab-3d.png`` and
 ``losslab-1d.png`` (default folder: docs/screenshots).
 """
 
@@ -52,7 +52,19 @@ def shoot(out_dir: Path, size: tuple[int, int]) -> list[Path]:
     def save(name: str, widget=None) -> None:
         _settle(app, 0.8)
         path = out_dir / name
-        (widget or win).grab().save(str(path))
+        shot = (widget or win).grab()
+        v3 = win.surface3d
+        if widget is None and v3 is not None and v3.isVisible() and v3.gl_pane is not v3.gl:
+            # the window's 3-D view is a native OpenGL window, which grab() leaves
+            # blank: draw its framebuffer where it sits
+            from PySide6.QtCore import QPoint, QRect
+            from PySide6.QtGui import QPainter
+
+            pane = v3.gl_pane
+            painter = QPainter(shot)
+            painter.drawImage(QRect(pane.mapTo(win, QPoint(0, 0)), pane.size()), v3.render_image())
+            painter.end()
+        shot.save(str(path))
         written.append(path)
         print("wrote", path)
 

@@ -329,7 +329,8 @@ class MainWindow(QMainWindow):
             try:
                 from .views import Surface3DView
 
-                self.surface3d = Surface3DView(s)
+                # a native OpenGL window: the rest of the window stays raster (GLWindow)
+                self.surface3d = Surface3DView(s, native=True)
             except Exception as e:  # noqa: BLE001 - no OpenGL: the app still works in 2-D
                 self.surface3d = None
                 self._gl_error = str(e)
