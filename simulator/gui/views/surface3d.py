@@ -18,6 +18,7 @@ rests or lets go; the 2-D map and the plots follow every tick.
 
 from __future__ import annotations
 
+import atexit
 import math
 
 import numpy as np
@@ -69,6 +70,33 @@ class _KnowsRenderer:
 
 class GLView(_KnowsRenderer, gl.GLViewWidget):
     """pyqtgraph's GLViewWidget (a QOpenGLWidget): renders hidden, for export."""
+
+
+_NATIVE: dict = {}  # id(container) -> (container, its GLWindow), while both live
+
+
+def _hold_native(pane, window) -> None:
+    """Qt's container owns the window and deletes it, but PySide thinks Python does
+    (it was created in Python). At exit PySide deletes the objects it owns in any
+    order, and a container left pointing at a window deleted first crashed the
+    interpreter's exit. So the window is held here, and at exit, before PySide's own
+    clean-up, the top-level windows holding containers are deleted (containers first
+    delete their windows) while the QApplication still exists."""
+    if not _NATIVE:
+        atexit.register(_delete_native)  # runs before PySide's clean-up (LIFO)
+    key = id(pane)
+    _NATIVE[key] = (pane, window)
+    pane.destroyed.connect(lambda *_a, k=key: _NATIVE.pop(k, None))
+
+
+def _delete_native() -> None:
+    import shiboken6
+
+    for pane, _window in list(_NATIVE.values()):
+        if shiboken6.isValid(pane):
+            top = pane.window()
+            shiboken6.delete(top if top is not None else pane)
+    _NATIVE.clear()
 
 
 class GLWindow(_KnowsRenderer, GLViewMixin, QOpenGLWindow):
@@ -184,6 +212,7 @@ class Surface3DView(QWidget):
         self.gl.installEventFilter(self)
         if native:
             self.gl_pane = QWidget.createWindowContainer(self.gl, self)
+            _hold_native(self.gl_pane, self.gl)
             self.gl_pane.setMinimumSize(120, 120)
             self.gl_pane.setToolTip(
                 "Drag to orbit, wheel to zoom, middle-drag (or Ctrl+drag) to pan"
