@@ -18,7 +18,8 @@ Prints figures, asserts nothing. Scene: 8 lanes x 2000 steps on Rosenbrock.
 * the whole app window (``--window WxH``, as a user sees it: lane list, training panel
   with its schedule preview, plots, diagnostics; the 3-D view too with ``--3d``): its
   learning-rate slider dragged tick by tick (two slider steps per tick, up into
-  divergence and on), each tick timed until the window has repainted.
+  divergence and on), each tick timed until the window has repainted; then playback
+  frames in the same window.
 
 Usage::
 
@@ -295,6 +296,14 @@ def _app_window(app, args) -> None:
     _row("  slider released, all readouts:", f"{release:6.2f} ms")
     if missed:
         print(f"  warning: {missed} ticks did not repaint the 2-D view")
+    # playback in the whole window: a frame moves every view (the 3-D one too)
+    frames = []
+    for i in range(min(args.frames, 150)):
+        t0 = time.perf_counter()
+        s.set_frame((i * 7) % (args.steps + 1))
+        turn()
+        frames.append((time.perf_counter() - t0) * 1e3)
+    _row("  playback frame, window repainted:", f"{_stats(frames[10:])}   (60 fps: 16.7 ms)")
     win.close()
     win.deleteLater()
     app.processEvents()
