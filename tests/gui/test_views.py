@@ -30,6 +30,16 @@ def session(qtbot):
     s._timer.stop()
 
 
+def _shown_contour(qtbot, session) -> ContourView:
+    """A 2-D view of ``session``, shown at 600 x 500 (as laid out in a window)."""
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    v.resize(600, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
 def _curve_data(item):
     # the data set on the item (a PlotDataItem draws a peak-downsampled copy of it)
     get = getattr(item, "getOriginalDataset", item.getData)
@@ -191,11 +201,7 @@ def test_place_start_handler(qtbot, session):
 
 
 def test_cursor_signal(qtbot, session):
-    v = ContourView(session)
-    qtbot.addWidget(v)
-    v.resize(600, 500)
-    v.show()
-    qtbot.waitExposed(v)
+    v = _shown_contour(qtbot, session)
     v.fit()
     got = []
     v.cursor_moved.connect(got.append)
@@ -207,11 +213,7 @@ def test_cursor_signal(qtbot, session):
 
 
 def test_eigen_arrows_follow_selected_lane(qtbot, session):
-    v = ContourView(session)
-    qtbot.addWidget(v)
-    v.resize(600, 500)
-    v.show()
-    qtbot.waitExposed(v)
+    v = _shown_contour(qtbot, session)
     session.select_lane(1)
     session.set_frame(5)
     x, y = _curve_data(v.eig_lines[0])
@@ -228,11 +230,7 @@ def test_eigen_arrows_follow_selected_lane(qtbot, session):
 def test_eigen_arrows_move_with_a_drag_and_are_exact_on_release(qtbot, session):
     from simulator.gui.panels import DRAG
 
-    v = ContourView(session)
-    qtbot.addWidget(v)
-    v.resize(600, 500)
-    v.show()
-    qtbot.waitExposed(v)
+    v = _shown_contour(qtbot, session)
     session.select_lane(0)
     session.set_frame(5)
     calls = []
