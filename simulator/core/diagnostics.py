@@ -539,7 +539,7 @@ def analyze_point(
     H = 0.5 * (H + H.T)
     eigs, vecs = np.linalg.eigh(H)
     vecs = _fix_signs(vecs)
-    gn = float(np.linalg.norm(g))
+    gn = float(np.hypot.reduce(np.abs(g)))  # no overflow where the squares would (1e200)
     kind = "regular" if gn > gtol else _classify(eigs, etol)
     lam_max = float(eigs[-1])
     return PointAnalysis(

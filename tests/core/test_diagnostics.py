@@ -409,3 +409,15 @@ def test_gd_crawls_into_the_monkey_saddle():
     eps = saddle_episodes(s, run.positions)
     assert len(eps) == 1 and eps[0].exit is None
     assert "flat saddle" in describe_episode(eps[0], "GD")
+
+
+def test_analysis_far_out_on_a_diverged_path_warns_nothing():
+    import warnings
+
+    from simulator.core.diagnostics import analyze_point
+    from simulator.core.surfaces import get_surface
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning would be an error
+        pa = analyze_point(get_surface("rosenbrock"), [1e51, 0.0])  # |g| ~ 4e155
+    assert pa.grad_norm > 1e155 and np.isfinite(pa.grad_norm)
