@@ -27,7 +27,7 @@ import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QRect, Qt, QTimer
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
@@ -112,12 +112,6 @@ class GLWindow(_KnowsRenderer, GLViewMixin, QOpenGLWindow):
         # keyboard focus stays in the main window: Space, arrows and R keep working
         # after a drag on the mesh (they would turn the camera here)
         self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus, True)
-
-    def setMinimumSize(self, w, h=None):  # noqa: N802 - QWidget's signature
-        super().setMinimumSize(QSize(w, h) if h is not None else w)
-
-    def setToolTip(self, _text):  # noqa: N802 - a native window has no tool tip
-        pass
 
     def rect(self) -> QRect:  # QWidget's, which GLTextItem places its text with
         return QRect(0, 0, self.width(), self.height())
@@ -207,18 +201,14 @@ class Surface3DView(QWidget):
 
         self.gl = GLWindow() if native else GLView()
         self.gl.setBackgroundColor(pg.mkColor("#202124"))
-        self.gl.setMinimumSize(120, 120)
-        self.gl.setToolTip("Drag to orbit, wheel to zoom, middle-drag (or Ctrl+drag) to pan")
         self.gl.installEventFilter(self)
         if native:
             self.gl_pane = QWidget.createWindowContainer(self.gl, self)
             _hold_native(self.gl_pane, self.gl)
-            self.gl_pane.setMinimumSize(120, 120)
-            self.gl_pane.setToolTip(
-                "Drag to orbit, wheel to zoom, middle-drag (or Ctrl+drag) to pan"
-            )
         else:
             self.gl_pane = self.gl
+        self.gl_pane.setMinimumSize(120, 120)
+        self.gl_pane.setToolTip("Drag to orbit, wheel to zoom, middle-drag (or Ctrl+drag) to pan")
 
         self.floor = gl.GLGridItem()
         self.floor.setSize(2.0, 2.0, 1.0)
