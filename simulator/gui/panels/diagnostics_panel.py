@@ -587,16 +587,19 @@ class DiagnosticsPanel(QWidget):
         if not self._waits():
             self._on_trajectories_changed()
 
-    def _on_drag(self, dragging: bool) -> None:
-        if not dragging and self._stale and self.isVisible():
+    def _catch_up(self) -> None:
+        """Refresh what waited, once the drag is over and the panel is shown."""
+        if self._stale and not DRAG.active and self.isVisible():
             self._stale = False
             self._on_trajectories_changed()
 
+    def _on_drag(self, dragging: bool) -> None:
+        if not dragging:
+            self._catch_up()
+
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
-        if self._stale and not DRAG.active:
-            self._stale = False
-            self._on_trajectories_changed()
+        self._catch_up()
 
     def _on_frame(self, frame=None):
         if self._waits():
