@@ -32,7 +32,7 @@ from simulator.core.schedules import SCHEDULES, ConstantSchedule, Schedule, Sequ
 
 from .. import palette
 from ..views.common import cache_axes, device_cached, retire
-from ..views.plots import headroom, nice_range, peak_decimate, still_fits
+from ..views.plots import peak_decimate, refit
 from . import (
     DRAG,
     ErrorLabel,
@@ -356,13 +356,8 @@ class SchedulePreview(pg.PlotWidget):
         highs = [b[1] for b in self._bounds.values() if np.isfinite(b[1])]
         if not lows:
             return
-        lo, hi = min(lows), max(highs)
-        cur = self._fitted
-        if cur is not None and still_fits(cur, lo, hi, True, DRAG.active):
-            return
-        lo, hi = headroom(cur, lo, hi, True, DRAG.active)
-        r = nice_range(lo, hi, log=True)
-        if r is not None and r != cur:
+        r = refit(self._fitted, min(lows), max(highs), True, DRAG.active)
+        if r is not None:
             self._fitted = r
             vb.setYRange(*r, padding=0.02)
 

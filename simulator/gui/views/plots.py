@@ -193,6 +193,27 @@ def headroom(
     return lo, hi
 
 
+def refit(
+    current: tuple[float, float] | None, lo: float, hi: float, log: bool, dragging: bool
+) -> tuple[float, float] | None:
+    """The new axis range for data spanning ``[lo, hi]`` (log10 values on a log axis),
+    or None while ``current`` still fits them (see ``still_fits``): snapped with
+    ``nice_range``, with ``headroom`` where the data outgrew it."""
+    if log:
+        # what the axis could show anyway: MAX_DECADES below its top, which during a
+        # drag is the axis's own top (a diverging lane's peak jumps by tens of decades
+        # from tick to tick; the axis should not follow)
+        top = max(hi, current[1]) if dragging and current is not None else hi
+        lo = max(lo, top - MAX_DECADES)
+    if current is not None and still_fits(current, lo, hi, log, dragging):
+        return None
+    lo, hi = headroom(current, lo, hi, log, dragging)
+    if log:
+        hi = min(hi, LOG_TOP)
+    r = nice_range(lo, hi, log)
+    return None if r is None or r == current else r
+
+
 class PlotsPanel(QWidget):
     """Loss, gradient norm and learning rate against step, per lane."""
 
@@ -385,24 +406,9 @@ class PlotsPanel(QWidget):
                 continue
             log = bool(self._log) and key != "lr"
             lo, hi = min(lows), max(highs)
-            cur = self._fitted.get(key)
-            dragging = DRAG.active and cur is not None
-            if log:
-                # what the axis could show anyway: MAX_DECADES below its top, which
-                # during a drag is the axis's own top (a diverging lane's peak jumps
-                # by tens of decades from tick to tick; the axis should not follow)
-                top = max(hi, cur[1]) if dragging else hi
-                lo = max(lo, top - MAX_DECADES)
-            if cur is not None and still_fits(cur, lo, hi, log, DRAG.active):
-                continue  # dragging: the axis stays put while the data fit it
-            lo, hi = headroom(cur, lo, hi, log, DRAG.active)
-            if log:
-                hi = min(hi, LOG_TOP)
-            r = nice_range(lo, hi, log)
+            r = refit(self._fitted.get(key), lo, hi, log, DRAG.active)
             if r is None:
-                continue
-            if cur == r:
-                continue
+                continue  # the axis stays put while the data fit it
             self._fitted[key] = r
             self._fitting = True
             try:
