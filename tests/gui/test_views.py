@@ -596,7 +596,7 @@ def test_trail_bounds_from_prefix_extremes_match_a_scan(qtbot):
     rng = np.random.default_rng(3)
     path = rng.normal(size=(300, 2)).cumsum(axis=0)
     path[40:45] = np.nan  # clipped far points are gaps
-    trail = TrailItem(connect="finite")
+    trail = TrailItem()
     trail.set_path(path)
     plain = pg.PlotCurveItem(connect="finite")
     for k in (0, 1, 39, 42, 120, 299):
@@ -606,15 +606,67 @@ def test_trail_bounds_from_prefix_extremes_match_a_scan(qtbot):
         plain.setData(*trail.getData())  # the cached part: its bounds are the item's
         for ax in (0, 1):
             assert trail.dataBounds(ax) == pytest.approx(plain.dataBounds(ax))
-    # other requests (a percentile, an orthogonal range) still scan
-    assert trail.dataBounds(0, frac=0.5) == pytest.approx(plain.dataBounds(0, frac=0.5))
+
+
+@pytest.mark.parametrize("width", [1.0, 2.6])
+def test_line_item_draws_what_pyqtgraphs_curve_draws(qtbot, width):
+    """LineItem against its reference, PlotCurveItem(connect="finite"): the same data,
+    bounds and pixels, gaps where points are not finite."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage, QPainter
+
+    from simulator.gui.views.common import LineItem
+
+    rng = np.random.default_rng(7)
+    x = np.arange(400.0)
+    y = rng.normal(size=400).cumsum()
+    y[100:103] = np.nan  # a gap
+    y[250] = np.inf  # a lone bad point
+    y[399] = np.nan  # a trailing gap
+    pw = pg.PlotWidget()
+    qtbot.addWidget(pw)
+    pw.resize(500, 300)
+    pw.setXRange(0, 400, padding=0)
+    pw.setYRange(np.nanmin(y[np.isfinite(y)]), np.nanmax(y[np.isfinite(y)]), padding=0.05)
+    pw.show()
+    qtbot.waitExposed(pw)
+
+    def draw(item):
+        pw.addItem(item)
+        item.setPen(pg.mkPen("#ff0000", width=width))
+        item.setData(x, y)
+        img = QImage(pw.size(), QImage.Format.Format_ARGB32)
+        img.fill(0)
+        painter = QPainter(img)
+        pw.render(painter)
+        painter.end()
+        pw.removeItem(item)
+        bits = img.constBits()
+        return np.frombuffer(bits, np.uint8).reshape(img.height(), img.width(), 4).copy()
+
+    line, ref = LineItem(), pg.PlotCurveItem(connect="finite", skipFiniteCheck=False)
+    mine, theirs = draw(line), draw(ref)
+    red = lambda a: (a[..., 2] > 200) & (a[..., 1] < 80)  # noqa: E731 - BGRA
+    assert red(theirs).sum() > 400 * width
+    # the same pixels
+    assert (red(mine) ^ red(theirs)).sum() <= 0.002 * red(theirs).sum()
+    # nothing is drawn across the gap: columns of steps 100-103 stay empty
+    plot_x = [round(pw.plotItem.vb.mapViewToScene(pg.Point(v, 0)).x()) for v in (100.5, 102)]
+    assert not red(mine)[:, plot_x[0] + 1 : plot_x[1]].any()
+    ok = np.isfinite(y)  # the bounds of what is drawn
+    assert line.dataBounds(0) == (x[ok].min(), x[ok].max())
+    assert line.dataBounds(1) == (y[ok].min(), y[ok].max())
+    gx, gy = line.getData()
+    assert np.array_equal(gx, x) and np.array_equal(gy, y, equal_nan=True)
+    assert len(line._parts) == 3  # 0-99, 103-249, 251-398
+    assert line.implements("plotData") and line.name() is None
 
 
 def test_a_trail_redraws_its_cached_part_once_per_chunk(qtbot):
     from simulator.gui.views.contour import TrailItem
 
     path = np.column_stack([np.arange(500.0), np.arange(500.0) ** 0.5])
-    trail = TrailItem(connect="finite", offset=5)
+    trail = TrailItem(offset=5)
     trail.set_path(path)
     cached_sets = []
     orig = trail.setData

@@ -36,6 +36,7 @@ from .common import (
     KIND_STYLE,
     START_COLOR,
     HeightScale,
+    LineItem,
     StartViewBox,
     analysis,
     arrow_heads,
@@ -64,7 +65,7 @@ ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of
 EIGEN_SETTLE_MS = 120
 
 
-class TrailItem(pg.PlotCurveItem):
+class TrailItem(LineItem):
     """A lane's path up to the current frame, drawn in two parts.
 
     The part up to a checkpoint (a multiple of ``CHUNK`` steps) is this item, cached as
@@ -74,18 +75,18 @@ class TrailItem(pg.PlotCurveItem):
     lanes of 2000 steps, measured in the app's paint path); the cached part is redrawn
     once every ``CHUNK`` steps, at a different step for each lane (``offset``).
 
-    Bounds come from prefix minima and maxima of the whole path, computed once per run:
-    pyqtgraph would scan the points (nanmin, nanmax) on every frame.
+    Bounds come from prefix minima and maxima of the whole path, computed once per run,
+    instead of a scan of the points on every checkpoint.
     """
 
     CHUNK = 64
 
-    def __init__(self, *args, offset: int = 0, **kw):
-        super().__init__(*args, **kw)
+    def __init__(self, offset: int = 0):
+        super().__init__()
         self._prefix = None  # (min x, max x, min y, max y) over path[: i + 1], per i
         self._cut = None  # the checkpoint the cached part was drawn to
         self.offset = offset % self.CHUNK
-        self.head = pg.PlotCurveItem(connect="finite", skipFiniteCheck=False)
+        self.head = LineItem()
         self.head.setParentItem(self)
 
     def setPen(self, *args, **kw):  # noqa: N802 - pyqtgraph API
@@ -103,7 +104,9 @@ class TrailItem(pg.PlotCurveItem):
         c = k - (k - self.offset) % self.CHUNK if k >= self.offset else 0
         if c != self._cut:
             self._cut = c
-            self.setData(path[: c + 1, 0], path[: c + 1, 1])
+            pre = self._prefix
+            bounds = None if pre is None else tuple(float(a[c]) for a in pre)
+            self.setData(path[: c + 1, 0], path[: c + 1, 1], bounds=bounds)
         self.head.setData(path[c : k + 1, 0], path[c : k + 1, 1])
 
     def trail_xy(self) -> tuple[np.ndarray, np.ndarray]:
@@ -115,16 +118,6 @@ class TrailItem(pg.PlotCurveItem):
         if hx is None or len(hx) <= 1:
             return x, y
         return np.concatenate([x, hx[1:]]), np.concatenate([y, hy[1:]])
-
-    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802 - pyqtgraph API
-        # the cached part's bounds (the head is a child with its own)
-        pre, c = self._prefix, self._cut
-        if pre is not None and c is not None and frac >= 1.0 and orthoRange is None and (
-                ax in (0, 1)):
-            lo, hi = float(pre[2 * ax][c]), float(pre[2 * ax + 1][c])
-            if np.isfinite(lo) and np.isfinite(hi):
-                return lo, hi
-        return super().dataBounds(ax, frac, orthoRange)
 
 
 class PositionMarker(QGraphicsEllipseItem):
@@ -388,8 +381,7 @@ class ContourView(QWidget):
             item = self._lane_items.get(lane.uid)
             if item is None:
                 # each lane redraws its cached part at a different step (offset)
-                item = TrailItem(connect="finite", skipFiniteCheck=False,
-                                 offset=11 * len(self._lane_items))
+                item = TrailItem(offset=11 * len(self._lane_items))
                 item.setZValue(10)
                 # a trail whose run did not change is a blit; drawing the wide pen into
                 # the unclipped pixmap costs half the direct draw (bench/bench_gui.py)

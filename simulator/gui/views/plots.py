@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..panels import DRAG
 from .common import (
+    LineItem,
     cache_axes,
     device_cached,
     is_selected,
@@ -115,17 +116,18 @@ def grad_norms(gradients) -> np.ndarray:
     return np.hypot.reduce(np.abs(g), axis=1)
 
 
-class LaneCurve(pg.PlotCurveItem):
+class LaneCurve(LineItem):
     """One lane's series in one plot: the full series is kept, a peak-decimated copy
     of the visible part (about two points per pixel column) is drawn.
 
     Lighter than pyqtgraph's PlotDataItem (whose per-``setData`` machinery costs about
-    a millisecond per curve: 24 curves when the start point is dragged). On a log axis
-    the drawn values are log10 of the series, as pyqtgraph's log mode would draw them.
+    a millisecond per curve: 24 curves when the start point is dragged) and than its
+    PlotCurveItem (see ``LineItem``). On a log axis the drawn values are log10 of the
+    series, as pyqtgraph's log mode would draw them.
     """
 
     def __init__(self):
-        super().__init__(connect="finite", skipFiniteCheck=True)
+        super().__init__()
         self.series = np.zeros(0)  # the values, as given (not logged)
         self.values = np.zeros(0)  # what is drawn (decimated): the series or its log10
         self.log = False
