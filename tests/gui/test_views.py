@@ -222,9 +222,16 @@ def test_eigen_arrows_follow_selected_lane(qtbot, session):
     # the arrow is centred on the lane's position
     assert 0.5 * (x[0] + x[1]) == pytest.approx(p[0], abs=1e-9)
     assert 0.5 * (y[0] + y[1]) == pytest.approx(p[1], abs=1e-9)
-    assert "\u03bb" in v.eig_labels[0].textItem.toPlainText()
+    label = v.eig_labels[0]
+    assert "\u03bb" in label.textItem.toPlainText()
+    # readable over any colour of the map: the text sits on a dark plate
+    assert label.isVisible() and label.fill.color().alpha() >= 180
+    assert label.fill.color().lightness() < 40
     v.eigen_check.setChecked(False)
     assert len(_curve_data(v.eig_lines[0])[0]) == 0
+    assert not label.isVisible()  # no empty plate left behind
+    v.eigen_check.setChecked(True)
+    assert label.isVisible() and "\u03bb" in label.textItem.toPlainText()
 
 
 def test_eigen_arrows_move_with_a_drag_and_are_exact_on_release(qtbot, session):

@@ -63,6 +63,7 @@ ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of
 # while a slider or the start point is dragged the arrows move with the lane on every
 # tick; the Hessian under them is analysed again once the hand rests this long (ms)
 EIGEN_SETTLE_MS = 120
+EIG_LABEL_FILL = (16, 16, 16, 200)  # the plate under an eigenvalue's label (RGBA)
 
 
 class TrailItem(LineItem):
@@ -273,7 +274,9 @@ class ContourView(QWidget):
         device_cached(self.legend, self.start_item, *self._cp_items.values())
 
         self.eig_lines = [pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True) for _ in range(2)]
-        self.eig_labels = [pg.TextItem(anchor=(0, 1)) for _ in range(2)]
+        # on a dark plate: the colour map under an arrow's end can be any colour
+        self.eig_labels = [pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(EIG_LABEL_FILL))
+                           for _ in range(2)]
         self._eig_style: list = [None, None]  # (colour, text) of each arrow shown, or None
         self._eig_at = None  # the point the arrows were drawn at (moved there while dragging)
         self._eig_label_at: list = [(0.0, 0.0), (0.0, 0.0)]
@@ -499,6 +502,7 @@ class ContourView(QWidget):
             if i not in drawn and self._eig_style[i] is not None:  # shown: clear it
                 self.eig_lines[i].setData([], [])
                 self.eig_labels[i].setText("")
+                self.eig_labels[i].setVisible(False)  # not even its plate
                 self._eig_style[i] = None
         if not drawn:
             self._eig_at = None
@@ -570,6 +574,7 @@ class ContourView(QWidget):
                 line.setPen(pg.mkPen(color, width=2.4))
                 label.setColor(color)
                 label.setText(text)
+                label.setVisible(True)
             label.setPos(ex, ey)
             self._eig_label_at[i] = (ex, ey)
             drawn.add(i)
