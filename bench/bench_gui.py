@@ -18,8 +18,9 @@ Prints figures, asserts nothing. Scene: 8 lanes x 2000 steps on Rosenbrock.
 * the whole app window (``--window WxH``, as a user sees it: lane list, training panel
   with its schedule preview, plots, diagnostics; the 3-D view too with ``--3d``): its
   learning-rate slider dragged tick by tick (two slider steps per tick, up into
-  divergence and on), each tick timed until the window has repainted; then playback
-  frames in the same window.
+  divergence and on), each tick timed until the window has repainted; then the start
+  point dragged in the same window (every lane re-run), and playback frames (with the
+  app in its playing state, as the play button leaves it).
 
 Usage::
 
@@ -296,13 +297,33 @@ def _app_window(app, args) -> None:
     _row("  slider released, all readouts:", f"{release:6.2f} ms")
     if missed:
         print(f"  warning: {missed} ticks did not repaint the 2-D view")
-    # playback in the whole window: a frame moves every view (the 3-D one too)
+    # the start point dragged on the map: every lane is re-run
+    from simulator.gui.panels import DRAG
+
+    x0, y0 = s.start
+    (a, b), (c, d) = s.surface.domain
+    drag = []
+    DRAG.set(True)
+    for i in range(args.changes + 10):
+        u = i / (args.changes + 9)  # along a line, as a hand drags it
+        t0 = time.perf_counter()
+        s.set_start((x0 + 0.1 * (b - a) * u, y0 - 0.05 * (d - c) * u))
+        turn()
+        drag.append((time.perf_counter() - t0) * 1e3)
+    DRAG.set(False)
+    turn()
+    _row("  start point dragged, window repainted:", _stats(drag[10:]))
+    # playback in the whole window: a frame moves every view (the 3-D one too); the
+    # animator's playing state is what the play button sets (the diagnostics panel then
+    # refreshes a few times a second); the frames are set here, not by its timer
+    win.animator.playing_changed.emit(True)
     frames = []
     for i in range(min(args.frames, 150)):
         t0 = time.perf_counter()
         s.set_frame((i * 7) % (args.steps + 1))
         turn()
         frames.append((time.perf_counter() - t0) * 1e3)
+    win.animator.playing_changed.emit(False)
     _row("  playback frame, window repainted:", f"{_stats(frames[10:])}   (60 fps: 16.7 ms)")
     win.close()
     win.deleteLater()
