@@ -733,6 +733,50 @@ def test_peak_decimation_keeps_every_extreme_and_gap():
     # few points: drawn as they are
     x, d = peak_decimate(y, 10, 60, width_px=400)
     assert np.array_equal(x, np.arange(10, 60)) and np.array_equal(d, y[10:60], equal_nan=True)
+    # rows (one series each) are reduced exactly as each on its own, on both paths
+    rows = np.stack([long, long[::-1], np.full(len(long), np.nan)])
+    for i0, width in ((0, 100), (7, 100), (3, 5000), (10, 400)):
+        x, d = peak_decimate(rows, i0, rows.shape[1], width_px=width)
+        for r in range(len(rows)):
+            x1, d1 = peak_decimate(rows[r], i0, rows.shape[1], width_px=width)
+            assert np.array_equal(x, x1) and np.array_equal(d[r], d1, equal_nan=True)
+
+
+def test_plots_draw_lanes_together_as_each_alone(qtbot, session):
+    """The lanes' curves are set together (rows of one array, a group per run length);
+    each lane's curves and bounds are what it gets on its own: a diverged lane (a
+    shorter run) and a converging one, log and linear axes."""
+    from simulator.gui.session import PRESETS
+
+    for name in [n for n in PRESETS if n != "Newton"][:4]:
+        session.add_preset(name)
+    session.update_lane(1, lr=50.0)  # diverges: its run stops early
+    session.flush()
+    runs = session.results
+    lengths = [len(r.losses) for r in runs.values()]
+    assert len(set(lengths)) > 1 and len(set(lengths)) < len(lengths) - 1  # groups
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    p.resize(700, 250)
+    p.show()
+    qtbot.waitExposed(p)
+    for log in (True, False):
+        p.log_check.setChecked(log)
+        p._drawn.clear()  # every lane drawn again, together (as after a start drag)
+        p._on_trajectories_changed()
+        together = {
+            uid: ({k: it.getData() for k, it in items.items()}, dict(p._bounds[uid]))
+            for uid, items in p._curves.items()
+        }
+        floor = p._drawn[session.lanes[0].uid][1][1]
+        for lane in session.lanes:
+            p._set_curves([(lane.uid, p._curves[lane.uid], runs[lane.uid])], log, floor)
+            data, bounds = together[lane.uid]
+            for key, it in p._curves[lane.uid].items():
+                assert np.array_equal(p._bounds[lane.uid][key], bounds[key], equal_nan=True)
+                (xa, ya), (xb, yb) = data[key], it.getData()
+                assert np.array_equal(xa, xb) and np.array_equal(ya, yb, equal_nan=True)
+                assert len(it.series) == len(runs[lane.uid].losses) - (key == "lr")
 
 
 def test_plot_curves_follow_a_zoom(qtbot, session):

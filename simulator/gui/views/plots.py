@@ -74,46 +74,58 @@ def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:
 def peak_decimate(y: np.ndarray, i0: int, i1: int, width_px: int):
     """Steps ``i0 .. i1 - 1`` of ``y`` reduced to about two points per pixel column:
     the smallest and largest value of each run of steps (NaN-aware), so every spike
-    and every gap stays visible. Returns ``(x, y)``."""
-    i0, i1 = max(0, i0), min(len(y), i1)
+    and every gap stays visible. Returns ``(x, y)``.
+
+    ``y`` may also hold one series per row (``(rows, steps)``): each row is reduced
+    exactly as on its own, and ``x`` is the rows' common one."""
+    i0, i1 = max(0, i0), min(y.shape[-1], i1)
     n = i1 - i0
     ds = n // max(1, width_px)  # one block (its min and max) per pixel column
     if ds <= 1:
-        return np.arange(i0, i1, dtype=float), y[i0:i1]
+        return np.arange(i0, i1, dtype=float), y[..., i0:i1]
     m = n // ds * ds
     nb = m // ds
-    blocks = y[i0 : i0 + m].reshape(nb, ds)
+    blocks = y[..., i0 : i0 + m].reshape(*y.shape[:-1], nb, ds)
     x = np.empty(2 * nb + n - m)
-    yy = np.empty(2 * nb + n - m)
-    lo, hi = yy[0 : 2 * nb : 2], yy[1 : 2 * nb : 2]  # interleaved: min, max, min, ...
+    yy = np.empty((*y.shape[:-1], 2 * nb + n - m))
+    lo, hi = yy[..., 0 : 2 * nb : 2], yy[..., 1 : 2 * nb : 2]  # interleaved: min, max, ...
     with np.errstate(invalid="ignore"):
         if ds <= 64:
             # a few long vector operations: a reduction over each short block costs
             # 2-6 times more (one inner loop per block) when there are many blocks
-            lo[:] = blocks[:, 0]
-            hi[:] = blocks[:, 0]
+            lo[...] = blocks[..., 0]
+            hi[...] = blocks[..., 0]
             for j in range(1, ds):
-                np.fmin(lo, blocks[:, j], out=lo)
-                np.fmax(hi, blocks[:, j], out=hi)
+                np.fmin(lo, blocks[..., j], out=lo)
+                np.fmax(hi, blocks[..., j], out=hi)
         else:
-            np.fmin.reduce(blocks, axis=1, out=lo)
-            np.fmax.reduce(blocks, axis=1, out=hi)
+            np.fmin.reduce(blocks, axis=-1, out=lo)
+            np.fmax.reduce(blocks, axis=-1, out=hi)
     x[0 : 2 * nb : 2] = np.arange(i0, i0 + m, ds)
     x[1 : 2 * nb : 2] = x[0 : 2 * nb : 2] + (ds - 1)
     if m < n:
         x[2 * nb :] = np.arange(i0 + m, i1)
-        yy[2 * nb :] = y[i0 + m : i1]
+        yy[..., 2 * nb :] = y[..., i0 + m : i1]
     return x, yy
 
 
+def decimate_for(values: np.ndarray, view) -> tuple[np.ndarray, np.ndarray]:
+    """``peak_decimate`` of what ``view`` shows: ``(x0, x1, width in pixels)``, the
+    visible steps and one more on each side."""
+    x0, x1, width = view
+    i0 = int(np.floor(x0)) - 1 if np.isfinite(x0) else 0
+    i1 = int(np.ceil(x1)) + 2 if np.isfinite(x1) else values.shape[-1]
+    return peak_decimate(values, i0, i1, int(width))
+
+
 def grad_norms(gradients) -> np.ndarray:
-    """The norm of each row; hypot does not overflow where the squares would (a
-    diverging run's gradient). Two columns go through one vector hypot: a reduction
-    over each short row costs three times more."""
+    """The norm of each gradient (over the last axis); hypot does not overflow where
+    the squares would (a diverging run's gradient). Two columns go through one vector
+    hypot: a reduction over each short row costs three times more."""
     g = np.asarray(gradients, dtype=float)
-    if g.ndim == 2 and g.shape[1] == 2:
-        return np.hypot(g[:, 0], g[:, 1])
-    return np.hypot.reduce(np.abs(g), axis=1)
+    if g.shape[-1] == 2:
+        return np.hypot(g[..., 0], g[..., 1])
+    return np.hypot.reduce(np.abs(g), axis=-1)
 
 
 class LaneCurve(LineItem):
@@ -132,25 +144,15 @@ class LaneCurve(LineItem):
         self.values = np.zeros(0)  # what is drawn (decimated): the series or its log10
         self.log = False
 
-    def set_series(self, y: np.ndarray, log: bool, view) -> None:
-        self.series = y
-        self.log = log
-        if log:
-            self.values = np.full(len(y), np.nan)
-            with np.errstate(invalid="ignore"):
-                np.log10(y, out=self.values, where=y > 0)
-        else:
-            self.values = y
-        self.redecimate(view)
+    def show(self, series, values, log: bool, x, y) -> None:
+        """Hold ``series`` (``values``: what is drawn, its log10 on a log axis) and draw
+        ``(x, y)``, its decimated visible part (see ``decimate_for``)."""
+        self.series, self.values, self.log = series, values, log
+        self.setData(x, y)
 
     def redecimate(self, view) -> None:
         """Decimate again for ``(x0, x1, width in pixels)`` of the view."""
-        x0, x1, width = view
-        n = len(self.values)
-        i0 = int(np.floor(x0)) - 1 if np.isfinite(x0) else 0
-        i1 = int(np.ceil(x1)) + 2 if np.isfinite(x1) else n
-        x, y = peak_decimate(self.values, i0, i1, int(width))
-        self.setData(x, y)
+        self.setData(*decimate_for(self.values, view))
 
     def getOriginalDataset(self):  # noqa: N802 - pyqtgraph's name for the same thing
         return np.arange(len(self.series), dtype=float), self.series
@@ -327,6 +329,7 @@ class PlotsPanel(QWidget):
             else:
                 self.loss_plot.setTitle("loss L", size="9pt")
                 self.grad_plot.setTitle("gradient norm |g|", size="9pt")
+        todo = []  # (uid, items, run) of the lanes whose curves are drawn again
         for lane, run in shown:
             items = self._curves.get(lane.uid)
             if items is None:
@@ -343,9 +346,11 @@ class PlotsPanel(QWidget):
             # edit of one lane re-sets 3 curves, not 3 x 8 (and repaints only those)
             drawn = self._drawn.get(lane.uid)
             if drawn is None or drawn[0] is not run or drawn[1] != (log, floor):
-                self._bounds[lane.uid] = self._set_curves(items, run, log, floor)
+                todo.append((lane.uid, items, run))
                 self._drawn[lane.uid] = (run, (log, floor))
             self._set_pen(lane, items)
+        if todo:
+            self._set_curves(todo, log, floor)
         self.note.setText(f"L* = {floor:.6g}" if log and shown else "")
         steps = getattr(self.session, "steps", None)
         if steps:
@@ -353,33 +358,54 @@ class PlotsPanel(QWidget):
         self._fit_y()
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
-    def _set_curves(self, items, run, log: bool, floor: float) -> dict:
-        loss = np.asarray(run.losses, dtype=float)
-        grad = grad_norms(run.gradients)
-        if log:
-            with np.errstate(invalid="ignore"):
-                loss = np.maximum(loss - floor, TINY)
-                grad = np.maximum(grad, TINY)
-        lrs = np.asarray(run.learning_rates, dtype=float)
-        data = {"loss": self._finite(loss), "grad": self._finite(grad), "lr": self._finite(lrs)}
-        bounds = {}
+    def _set_curves(self, todo: list, log: bool, floor: float) -> None:
+        """Draw the three curves of each ``(uid, items, run)`` in ``todo`` and keep the
+        bounds of what is drawn (log10 already taken, floored values excluded).
+
+        Runs of one length go through as the rows of one array: a start-point drag
+        re-sets every lane, one numpy pass per step instead of one per curve (24 with
+        8 lanes); each row is drawn exactly as on its own."""
+        by_length: dict[int, list] = {}
+        for entry in todo:
+            by_length.setdefault(len(entry[2].losses), []).append(entry)
         view = self._view()
-        for key, y in data.items():
-            it = items[key]
-            it.set_series(y, log and key != "lr", view)
-            # the bounds of what is drawn (log10 already taken); floored values excluded
-            v = it.values[y > TINY] if it.log else y[np.isfinite(y)]
-            if not v.size:
-                bounds[key] = (np.nan, np.nan)
-                continue
-            lo, hi = float(v.min()), float(v.max())
-            if it.log and getattr(run, "status", "") == "diverged":
-                # the axis follows a diverged lane only DIVERGED_DECADES above where it
-                # started; its curve then leaves through the top, as a teacher draws
-                # it, and the other lanes stay readable (its peak can be 1e150)
-                hi = max(lo, min(hi, float(v[0]) + DIVERGED_DECADES))
-            bounds[key] = (lo, hi)
-        return bounds
+        for group in by_length.values():
+            runs = [run for _, _, run in group]
+            loss = np.array([run.losses for run in runs], dtype=float)
+            grad = grad_norms(np.array([run.gradients for run in runs], dtype=float))
+            if log:
+                with np.errstate(invalid="ignore"):
+                    loss = np.maximum(loss - floor, TINY)
+                    grad = np.maximum(grad, TINY)
+            lrs = np.array([run.learning_rates for run in runs], dtype=float)
+            for key, y in (("loss", loss), ("grad", grad), ("lr", lrs)):
+                y = self._finite(y)
+                logged = log and key != "lr"
+                if logged:
+                    values = np.full(y.shape, np.nan)
+                    with np.errstate(invalid="ignore"):
+                        np.log10(y, out=values, where=y > 0)
+                        drawn = y > TINY
+                else:
+                    values, drawn = y, np.isfinite(y)
+                x, dec = decimate_for(values, view)
+                lows = np.min(values, axis=-1, where=drawn, initial=np.inf)
+                highs = np.max(values, axis=-1, where=drawn, initial=-np.inf)
+                for row, (uid, items, run) in enumerate(group):
+                    items[key].show(y[row], values[row], logged, x, dec[row])
+                    bounds = self._bounds.setdefault(uid, {})
+                    if not drawn[row].any():
+                        bounds[key] = (np.nan, np.nan)
+                        continue
+                    lo, hi = float(lows[row]), float(highs[row])
+                    if logged and getattr(run, "status", "") == "diverged":
+                        # the axis follows a diverged lane only DIVERGED_DECADES above
+                        # where it started; its curve then leaves through the top, as a
+                        # teacher draws it, and the other lanes stay readable (its peak
+                        # can be 1e150)
+                        first = float(values[row][np.argmax(drawn[row])])
+                        hi = max(lo, min(hi, first + DIVERGED_DECADES))
+                    bounds[key] = (lo, hi)
 
     def _view(self) -> tuple[float, float, int]:
         """The visible steps and the plot's width in pixels (the plots share x)."""
