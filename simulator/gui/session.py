@@ -360,8 +360,8 @@ class Session(QObject):
         if p == tuple(self.start):
             return
         self.start = p
+        self.recompute()  # first: a view may wait for the runs (``pending``) to redraw
         self.start_changed.emit()
-        self.recompute()
 
     def set_frame(self, i: int) -> None:
         i = max(0, min(int(i), self.steps))

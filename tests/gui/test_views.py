@@ -193,6 +193,49 @@ def test_click_and_drag_move_the_start(qtbot, session):
     assert all(dragging) and not DRAG.active  # a drag while moving, over on release
 
 
+def test_a_start_drag_repaints_the_map_once_a_tick(qtbot, session):
+    """The start marker moves with the runs from the new start, in the same repaint
+    (it used to be repainted on its own first: two repaints of the map a tick)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from simulator.gui.panels import DRAG
+
+    v = _shown_contour(qtbot, session)
+    paints = []
+
+    class Count(QObject):
+        def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+            if ev.type() == QEvent.Type.Paint:
+                paints.append(ev.rect())
+            return False
+
+    from simulator.gui.views.common import critical_points
+
+    critical_points(session.surface)  # the search is done (its markers drawn first)
+    qtbot.wait(100)
+    counter = Count()
+    v.graphics.viewport().installEventFilter(counter)
+    x0, y0 = session.start
+    DRAG.set(True)
+    try:
+        for i in range(1, 4):
+            p = (x0 + 0.05 * i, y0 - 0.02 * i)
+            paints.clear()
+            session.set_start(p)
+            assert _scatter_xy(v.start_item)[0][0] != pytest.approx(p[0])  # not yet
+            qtbot.waitUntil(lambda: not session.pending)
+            qtbot.waitUntil(lambda: len(paints) >= 1)
+            qtbot.wait(30)
+            assert len(paints) == 1, (i, paints)
+            sx, sy = _scatter_xy(v.start_item)
+            assert (sx[0], sy[0]) == pytest.approx(p)
+            for lane in session.lanes:  # the paths start there in the same repaint
+                x, y = v.lane_item(lane.uid).trail_xy()
+                assert (x[0], y[0]) == pytest.approx(p)
+    finally:
+        DRAG.set(False)
+
+
 def test_place_start_handler(qtbot, session):
     v = ContourView(session)
     qtbot.addWidget(v)

@@ -359,6 +359,13 @@ class ContourView(QWidget):
             self._update_eigen()
 
     def _on_start_changed(self):
+        if getattr(self.session, "pending", False):
+            # the runs from the new start follow in this event-loop turn: the marker
+            # moves with them, in one repaint (a drag of the start point otherwise
+            # repaints the map twice a tick)
+            self._start_stale = True
+            return
+        self._start_stale = False
         start = getattr(self.session, "start", None)
         if self._surface is None or start is None or len(start) != 2:
             self.start_item.setData([], [])
@@ -408,6 +415,8 @@ class ContourView(QWidget):
             elif m.color != lane.color:
                 m.set_color(lane.color)
         self._shown = shown
+        if getattr(self, "_start_stale", False):
+            self._on_start_changed()
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
     def _set_pen(self, lane, item) -> None:
