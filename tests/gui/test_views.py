@@ -350,6 +350,24 @@ def curve_session(session):
     return session
 
 
+def test_curve_view_idles_in_a_2d_scene(qtbot, session, monkeypatch):
+    """The 1-D view (behind the 2-D one) does nothing per frame or slider tick while
+    the scene is 2-D, and draws again when a 1-D curve is picked."""
+    v = CurveView(session)
+    qtbot.addWidget(v)
+    calls = []
+    monkeypatch.setattr(v.markers, "setData", lambda *a, **k: calls.append(1))
+    for i in range(1, 6):
+        session.set_frame(i)
+    session.update_lane(0, lr=session.lanes[0].optimizer.lr * 1.1)
+    session.flush()
+    assert calls == []
+    session.set_surface(get_surface("parabola"))
+    session.flush()
+    session.set_frame(3)
+    assert calls
+
+
 def test_curve_view_draws_steps_and_jumps(qtbot, curve_session):
     s = curve_session
     v = CurveView(s)

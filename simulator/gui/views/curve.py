@@ -73,6 +73,7 @@ class CurveView(QWidget):
         self._surface = None
         self._lanes: dict[int, _Lane] = {}
         self._shown: list = []
+        self._nothing_marked = False  # the position markers are empty (no lane shown)
         self._yspan = 1.0
         self._yrange = (0.0, 1.0)
 
@@ -278,6 +279,8 @@ class CurveView(QWidget):
         return arc_x, arc_y, np.column_stack([cx, cy])
 
     def _on_frame_changed(self, frame=None):
+        if not self._shown and self._nothing_marked:
+            return  # a 2-D scene: nothing to move here on every frame and slider tick
         if frame is None:
             frame = getattr(self.session, "frame", 0)
         mx, my, brushes = [], [], []
@@ -293,6 +296,7 @@ class CurveView(QWidget):
             my.append(L.f[k])
             brushes.append(pg.mkBrush(lane.color))
         self.markers.setData(mx, my, brush=brushes)
+        self._nothing_marked = not mx
         self._update_heads()
 
     def _update_heads(self, *_):
