@@ -169,7 +169,8 @@ class LaneEditor(QWidget):
         rebuild = self._uid != lane.uid or type(lane.optimizer) is not self._hp_class
         self._uid = lane.uid
         self.title.setText(f"Lane \u2014 {lane.name}")
-        self.name_edit.setText(lane.name)
+        if self.name_edit.text() != lane.name:  # not on every slider tick
+            self.name_edit.setText(lane.name)
         self.color_btn.setIcon(swatch(lane.color, 16))
         with QSignalBlocker(self.opt_combo):
             self.opt_combo.setCurrentIndex(self.opt_combo.findData(type(lane.optimizer).__name__))
@@ -456,7 +457,8 @@ class LanesPanel(QWidget):
                 state = Qt.CheckState.Checked if lane.enabled else Qt.CheckState.Unchecked
                 if it.checkState(0) != state:
                     it.setCheckState(0, state)
-        self._update_badges()
+        if not s.pending:  # else the new runs follow in this turn, with their badges
+            self._update_badges()
         self.editor.show_lane(s.current_lane)
 
     def _on_trajectories_changed(self) -> None:

@@ -512,10 +512,12 @@ class TrainingPanel(QWidget):
             f"Learning rate \u2014 <span style='color:{color}'>\u25a0</span> {lane.name}"
         )
         self.lr_field.set_value(lane.optimizer.lr)
-        self.lr_field.setToolTip(
+        tip = (
             f"{lane.optimizer.title} update rule:\n{lane.optimizer.rule}\n\n"
             "Drag to explore or type an exact value; a huge value is allowed and diverges."
         )
+        if self.lr_field.toolTip() != tip:  # not on every slider tick
+            self.lr_field.setToolTip(tip)
         self.schedule_editor.lr = lane.optimizer.lr
 
     def _on_surface_changed(self) -> None:
