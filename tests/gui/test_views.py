@@ -408,6 +408,30 @@ def test_curve_view_moves_start_along_w(qtbot, curve_session):
 
 
 # ---- plots -----------------------------------------------------------------------------------
+def test_learning_rates_a_hundredfold_apart_are_readable_on_log_y(qtbot, session):
+    """With "Log y" the learning-rate plot is logarithmic too: a lane at 5e-4 and one
+    at 5e-2 are decades apart, not a line squashed on the axis under the other, and a
+    cosine decay shows its whole tail."""
+    import simulator as sim
+
+    session.update_lane(0, lr=5e-4)  # GD
+    session.update_lane(3, lr=5e-2, schedule=sim.CosineAnnealingLR(T_max=session.steps))
+    session.flush()
+    assert session.results[session.lanes[3].uid].n_steps == session.steps  # Adam runs on
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    assert p.lr_plot.getViewBox().state["logMode"][1]
+    lo, hi = p._fitted["lr"]
+    assert lo <= np.log10(5e-4) - 0.2 and hi >= np.log10(5e-2) + 0.2  # both inside
+    assert hi - lo <= 6  # and the axis is not mostly empty
+    y = p.curve(session.lanes[3].uid, "lr").getData()[1]  # log10 of the rates
+    assert np.all(np.isfinite(y)) and y.max() - y.min() > 2  # decays over decades
+    p.log_check.setChecked(False)
+    assert not p.lr_plot.getViewBox().state["logMode"][1]
+    lo, hi = p._fitted["lr"]
+    assert lo <= 0.0 and hi >= 5e-2
+
+
 def test_plots_one_curve_per_lane_and_frame_line(qtbot, session):
     p = PlotsPanel(session)
     qtbot.addWidget(p)

@@ -1,10 +1,11 @@
 """Plots under the views: loss, gradient norm and the learning rate actually used.
 
 One curve per lane in the lane's colour, all three plots sharing the step axis, and a
-vertical line at the current frame. "Log y" shows loss and gradient norm on a log scale,
-where a linearly converging run is a straight line and the end of progress is obvious;
-the loss is then shown as ``L - L*`` (the gap to the known minimum value, or to the
-lowest loss any lane reached) so it can be logged even where L goes negative. A
+vertical line at the current frame. "Log y" shows the three on a log scale, where a
+linearly converging run is a straight line and the end of progress is obvious, and lanes
+whose learning rates differ a hundredfold stay apart; the loss is then shown as
+``L - L*`` (the gap to the known minimum value, or to the lowest loss any lane reached)
+so it can be logged even where L goes negative. A
 diverged lane is followed only a few decades up a log axis, then its curve leaves
 through the top: its peak (up to 1e150) would push every other lane off the axis.
 
@@ -237,8 +238,9 @@ class PlotsPanel(QWidget):
         self.log_check = QCheckBox("Log y")
         self.log_check.setChecked(True)
         self.log_check.setToolTip(
-            "Log scale for loss and gradient norm: steady convergence is a straight line. "
-            "The loss is then shown as L - L* (gap to the minimum value)."
+            "Log scale for loss, gradient norm and learning rate: steady convergence is a "
+            "straight line, and rates a hundredfold apart stay readable. The loss is then "
+            "shown as L - L* (gap to the minimum value)."
         )
         self.note = QLabel("")
         self.note.setStyleSheet("color: palette(mid);")
@@ -319,16 +321,18 @@ class PlotsPanel(QWidget):
         if log != self._log:
             # setLogMode and setTitle touch every curve and the layout: only on a change
             self._log = log
-            for key in ("loss", "grad"):
+            for key in ("loss", "grad", "lr"):
                 self.plots[key].setLogMode(x=False, y=log)
                 self._auto_y[key] = True  # the old zoom means nothing on the new scale
                 self._fitted.pop(key, None)
             if log:
                 self.loss_plot.setTitle("loss gap L - L*  (log)", size="9pt")
                 self.grad_plot.setTitle("gradient norm |g|  (log)", size="9pt")
+                self.lr_plot.setTitle("learning rate used  (log)", size="9pt")
             else:
                 self.loss_plot.setTitle("loss L", size="9pt")
                 self.grad_plot.setTitle("gradient norm |g|", size="9pt")
+                self.lr_plot.setTitle("learning rate used", size="9pt")
         todo = []  # (uid, items, run) of the lanes whose curves are drawn again
         for lane, run in shown:
             items = self._curves.get(lane.uid)
@@ -380,7 +384,7 @@ class PlotsPanel(QWidget):
             lrs = np.array([run.learning_rates for run in runs], dtype=float)
             for key, y in (("loss", loss), ("grad", grad), ("lr", lrs)):
                 y = self._finite(y)
-                logged = log and key != "lr"
+                logged = log  # a rate of 0 (a schedule's end) is a gap on a log axis
                 if logged:
                     values = np.full(y.shape, np.nan)
                     with np.errstate(invalid="ignore"):
@@ -398,7 +402,7 @@ class PlotsPanel(QWidget):
                         bounds[key] = (np.nan, np.nan)
                         continue
                     lo, hi = float(lows[row]), float(highs[row])
-                    if logged and getattr(run, "status", "") == "diverged":
+                    if logged and key != "lr" and getattr(run, "status", "") == "diverged":
                         # the axis follows a diverged lane only DIVERGED_DECADES above
                         # where it started; its curve then leaves through the top, as a
                         # teacher draws it, and the other lanes stay readable (its peak
@@ -432,7 +436,7 @@ class PlotsPanel(QWidget):
             highs = [b[key][1] for b in self._bounds.values() if np.isfinite(b[key][1])]
             if not lows:
                 continue
-            log = bool(self._log) and key != "lr"
+            log = bool(self._log)
             lo, hi = min(lows), max(highs)
             r = refit(self._fitted.get(key), lo, hi, log, DRAG.active)
             if r is None:
