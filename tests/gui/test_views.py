@@ -432,6 +432,34 @@ def test_learning_rates_a_hundredfold_apart_are_readable_on_log_y(qtbot, session
     assert lo <= 0.0 and hi >= 5e-2
 
 
+def test_plot_curves_are_drawn_directly_while_every_lane_changes(qtbot, session):
+    """A start-point drag re-sets every curve at every tick: they are drawn directly
+    then, and cached again (for the frame line and single edits) once such edits pause;
+    a single lane's edit keeps the caches."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from simulator.gui.views.plots import RECACHE_MS
+
+    cached = QGraphicsItem.CacheMode.DeviceCoordinateCache
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    qtbot.wait(RECACHE_MS + 100)
+
+    def modes():
+        return {it.cacheMode() for items in p._curves.values() for it in items.values()}
+
+    assert modes() == {cached}
+    session.update_lane(0, lr=session.lanes[0].optimizer.lr * 1.5)  # one lane
+    session.flush()
+    assert modes() == {cached}
+    x, y = session.start
+    for i in range(3):  # a start drag: every lane, tick after tick
+        session.set_start((x + 0.01 * (i + 1), y))
+        session.flush()
+        assert modes() == {QGraphicsItem.CacheMode.NoCache}
+    qtbot.waitUntil(lambda: modes() == {cached}, timeout=RECACHE_MS + 1000)
+
+
 def test_plots_one_curve_per_lane_and_frame_line(qtbot, session):
     p = PlotsPanel(session)
     qtbot.addWidget(p)

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QVBoxLayout,
@@ -49,6 +50,12 @@ DIMMED_ALPHA = 120  # the lanes not selected, drawn behind the selected one
 DIVERGED_DECADES = 4.0  # how far up a log axis follows a diverged lane (see _set_curves)
 LOG_TOP = 151.0  # no drawn value is above 1e150 (see _finite): a log axis ends here
 MAX_DECADES = 60  # a log axis shows at most this many decades below the largest value
+# when more than this many lanes' curves change at once (the start point dragged, a new
+# surface), the curves are drawn directly instead of each into its pixmap cache first:
+# 24 new caches cost more than they save (plots' paint 5 -> 2 ms a start-drag tick).
+# They are cached again once such edits pause for RECACHE_MS.
+DIRECT_LANES = 2
+RECACHE_MS = 300
 
 
 def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:
@@ -234,6 +241,10 @@ class PlotsPanel(QWidget):
         self._fitting = False
         self._line_column = None  # (pixel column, view start, pixel size) of the lines
         self._fitted: dict[str, tuple[float, float]] = {}  # key -> y range last set
+        self._cached = True  # the curves are drawn through pixmap caches
+        self._recache = QTimer(self)
+        self._recache.setSingleShot(True)
+        self._recache.timeout.connect(lambda: self._cache_curves(True))
 
         self.log_check = QCheckBox("Log y")
         self.log_check.setChecked(True)
@@ -343,6 +354,8 @@ class PlotsPanel(QWidget):
                     # the curves only change with the runs: cache them as pixmaps so
                     # moving the frame line each frame does not repaint 3 x 8 curves
                     device_cached(it)
+                    if not self._cached:
+                        it.setCacheMode(QGraphicsItem.CacheMode.NoCache)
                     p.addItem(it)
                     items[key] = it
                 self._curves[lane.uid] = items
@@ -354,6 +367,9 @@ class PlotsPanel(QWidget):
                 self._drawn[lane.uid] = (run, (log, floor))
             self._set_pen(lane, items)
         if todo:
+            if len(todo) > DIRECT_LANES:
+                self._cache_curves(False)
+                self._recache.start(RECACHE_MS)
             self._set_curves(todo, log, floor)
         self.note.setText(f"L* = {floor:.6g}" if log and shown else "")
         steps = getattr(self.session, "steps", None)
@@ -410,6 +426,18 @@ class PlotsPanel(QWidget):
                         first = float(values[row][np.argmax(drawn[row])])
                         hi = max(lo, min(hi, first + DIVERGED_DECADES))
                     bounds[key] = (lo, hi)
+
+    def _cache_curves(self, on: bool) -> None:
+        """Draw the curves through pixmap caches (a frame line moved, one lane edited:
+        the other curves are blits) or directly (most curves new at every tick)."""
+        if on == self._cached:
+            return
+        self._cached = on
+        mode = (QGraphicsItem.CacheMode.DeviceCoordinateCache if on
+                else QGraphicsItem.CacheMode.NoCache)
+        for items in self._curves.values():
+            for it in items.values():
+                it.setCacheMode(mode)
 
     def _view(self) -> tuple[float, float, int]:
         """The visible steps and the plot's width in pixels (the plots share x)."""
