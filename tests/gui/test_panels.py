@@ -112,6 +112,53 @@ def test_editor_shows_only_the_optimizers_hyperparameters(session, qtbot):
     assert isinstance(amsgrad, QCheckBox) and not amsgrad.isChecked()
 
 
+def test_a_lane_of_the_same_optimizer_keeps_the_editors_fields(session, qtbot):
+    """Selecting another lane of the same optimizer shows its values in the same
+    fields (building them again was most of a lane switch), and edits reach it."""
+    p = LanesPanel(session)
+    qtbot.addWidget(p)
+    session.add_preset("Adam")
+    other = len(session.lanes) - 1
+    session.update_lane(other, weight_decay=0.25)
+    session.flush()
+    session.select_lane(3)  # Adam
+    fields = dict(p.editor._hp_fields)
+    wd = fields["weight_decay"]
+    assert wd.value() == session.lanes[3].optimizer.weight_decay == 0.0
+    session.select_lane(other)  # Adam too
+    assert p.editor._hp_fields == fields  # the same widgets
+    assert wd.value() == 0.25
+    wd.entry.setText("0.5")
+    wd.entry.editingFinished.emit()
+    assert session.lanes[other].optimizer.weight_decay == 0.5
+    assert session.lanes[3].optimizer.weight_decay == 0.0
+
+
+def test_a_number_field_opens_no_window_while_it_is_built(qtbot):
+    """Its parts are children from the start: a part shown without a parent becomes a
+    window of its own for a moment (a native window on X11, about 10 ms a field)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    shown = []
+
+    class Spy(QObject):
+        def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+            if ev.type() == QEvent.Type.Show and obj.isWidgetType() and obj.isWindow():
+                shown.append(type(obj).__name__)
+            return False
+
+    spy = Spy()
+    QApplication.instance().installEventFilter(spy)
+    try:
+        f = NumberField(1e-4, 1.0, log=True, value=0.01)
+    finally:
+        QApplication.instance().removeEventFilter(spy)
+    qtbot.addWidget(f)
+    assert shown == []
+    assert f.slider.parent() is f and f.entry.parent() is f
+
+
 def test_editor_edits_reach_the_session(session, qtbot):
     p = LanesPanel(session)
     qtbot.addWidget(p)

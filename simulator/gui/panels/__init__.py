@@ -141,18 +141,21 @@ class NumberField(QWidget):
         self.exclusive_min = exclusive_min
         self._value = float(value if value is not None else lo)
 
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        # parented at once: shown without a parent, a widget becomes a window of its
+        # own for a moment (a native window on X11: 13 ms a field, a lane's editor
+        # builds several whenever another optimizer's lane is selected)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, SLIDER_TICKS)
         self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.slider.setVisible(slider)
         self.slider.setMinimumWidth(60)  # in a narrow dock the entry gives way first
         guard_wheel(self.slider)
         DRAG.track(self.slider)
-        self.entry = QLineEdit()
+        self.entry = QLineEdit(self)
         self.entry.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.entry.setMinimumWidth(56)
         self.entry.setMaximumWidth(84 if slider else 16777215)
-        self.error = ErrorLabel()
+        self.error = ErrorLabel(self)
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)

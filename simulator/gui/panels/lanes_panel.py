@@ -166,7 +166,9 @@ class LaneEditor(QWidget):
             self._uid = None
             self.title.setText("Lane (none selected)")
             return
-        rebuild = self._uid != lane.uid or type(lane.optimizer) is not self._hp_class
+        # the fields act on the lane shown (``lane()``), so another lane of the same
+        # optimizer keeps them and only takes its values
+        rebuild = type(lane.optimizer) is not self._hp_class
         self._uid = lane.uid
         self.title.setText(f"Lane \u2014 {lane.name}")
         if self.name_edit.text() != lane.name:  # not on every slider tick
