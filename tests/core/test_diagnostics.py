@@ -325,6 +325,31 @@ def test_episode_min_steps_radius_and_nan():
     np.testing.assert_array_equal(pos, before)  # the caller's array is not edited
 
 
+def test_episode_radii_are_reused_for_the_same_critical_points():
+    """The default radii (every saddle against every critical point) are worked out
+    once per surface and list of critical points; another list is worked out anew."""
+    from simulator.core import diagnostics as D
+
+    s = get_surface("rastrigin")
+    cps = D.find_critical_points(s)
+    rng = np.random.default_rng(0)
+    pos = np.repeat(np.array([c.position for c in cps if c.saddle_like][:5]), 30, axis=0)
+    pos += rng.normal(scale=1e-3, size=pos.shape)
+    first = saddle_episodes(s, pos)
+    cached = D._radii_cache[s]
+    assert list(cached[0]) == cps and len(first) == 5
+    def stays(eps):
+        return [(e.enter, e.exit, e.saddle.position) for e in eps]
+
+    assert stays(saddle_episodes(s, pos)) == stays(first)
+    assert D._radii_cache[s][1] is cached[1]  # reused
+    # a list of its own (the saddles alone: wider radii, the same five stays)
+    mine = [c for c in cps if c.saddle_like]
+    again = saddle_episodes(s, pos, critical_points=mine)
+    assert list(D._radii_cache[s][0]) == mine and D._radii_cache[s][1] is not cached[1]
+    assert stays(again) == stays(first)
+
+
 def test_describe_episode_text():
     cp = saddle_cp((0.0, 0.0))
     ep = SaddleEpisode(enter=40, exit=311, saddle=cp, last=310)
