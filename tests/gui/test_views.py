@@ -460,6 +460,28 @@ def test_plot_curves_are_drawn_directly_while_every_lane_changes(qtbot, session)
     qtbot.waitUntil(lambda: modes() == {cached}, timeout=RECACHE_MS + 1000)
 
 
+def test_plots_draw_a_new_surfaces_runs_a_turn_later(qtbot, session):
+    """Picking a surface redraws every view; the plots follow in the next event-loop
+    turn (together, the views' work made one turn of over 100 ms)."""
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    session.set_surface(get_surface("himmelblau"))
+    session.flush()
+    runs = session.results
+    assert p._later.isActive()  # not drawn in the click's own turn
+    assert all(p._drawn[lane.uid][0] is not runs[lane.uid] for lane in session.lanes)
+    qtbot.waitUntil(lambda: not p._later.isActive())
+    assert all(p._drawn[lane.uid][0] is runs[lane.uid] for lane in session.lanes)
+    x, y = _curve_data(p.curve(session.lanes[0].uid, "lr"))
+    np.testing.assert_allclose(y, runs[session.lanes[0].uid].learning_rates)
+    # a lane edit right after a new surface is drawn with it, once
+    session.set_surface(get_surface("rosenbrock"))
+    session.update_lane(0, lr=session.lanes[0].optimizer.lr * 2)
+    session.flush()
+    qtbot.waitUntil(lambda: not p._later.isActive())
+    assert p._drawn[session.lanes[0].uid][0] is session.results[session.lanes[0].uid]
+
+
 def test_plots_one_curve_per_lane_and_frame_line(qtbot, session):
     p = PlotsPanel(session)
     qtbot.addWidget(p)

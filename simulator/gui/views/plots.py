@@ -56,6 +56,7 @@ MAX_DECADES = 60  # a log axis shows at most this many decades below the largest
 # They are cached again once such edits pause for RECACHE_MS.
 DIRECT_LANES = 2
 RECACHE_MS = 300
+LATER_MS = 5  # after a new surface the plots are drawn this much later (one more turn)
 
 
 def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:
@@ -245,6 +246,10 @@ class PlotsPanel(QWidget):
         self._recache = QTimer(self)
         self._recache.setSingleShot(True)
         self._recache.timeout.connect(lambda: self._cache_curves(True))
+        # a new surface redraws every view at once: the plots follow a turn later
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(self._on_trajectories_changed)
 
         self.log_check = QCheckBox("Log y")
         self.log_check.setChecked(True)
@@ -304,7 +309,7 @@ class PlotsPanel(QWidget):
 
         self.log_check.toggled.connect(self._on_trajectories_changed)
         s = session
-        s.surface_changed.connect(self._on_trajectories_changed)
+        s.surface_changed.connect(self._on_surface_changed)
         on_lane_edits(s, self._on_trajectories_changed)
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
@@ -316,7 +321,16 @@ class PlotsPanel(QWidget):
         if not dragging:
             self._fit_y()  # the axes only grew during the drag: fit them again
 
+    def _on_surface_changed(self) -> None:
+        """Draw the new surface's runs in the next event-loop turn (``LATER_MS``): with
+        the map's colour layer, contour lines and axes, the plots' 24 new curves and
+        their axes made the turn after a surface was picked one of over 100 ms."""
+        self._later.start(LATER_MS)
+
     def _on_trajectories_changed(self, *_):
+        if self._later.isActive() and self.sender() is not self._later:
+            return  # a new surface: drawn when the timer fires
+        self._later.stop()
         shown = shown_lanes(self.session)
         uids = {lane.uid for lane, _ in shown}
         for uid in list(self._curves):
