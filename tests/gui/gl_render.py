@@ -83,6 +83,8 @@ def main(out: str, surface: str = "rosenbrock", export: bool = False,
         view.resize(640, 480)
         view.show()
     session.set_surface(get_surface(surface))
+    # a new surface's mesh is built in a later event-loop turn than the click's own
+    waited = view.waiting()
     session.flush()
     session.set_frame(session.steps // 2)
     t = time.monotonic()
@@ -93,6 +95,9 @@ def main(out: str, surface: str = "rosenbrock", export: bool = False,
     ):
         app.processEvents()
         time.sleep(0.01)
+    if not waited or view.waiting():
+        print("a new surface's mesh was not built a turn later", file=sys.stderr)
+        return 5
     if drag:
         problem = _check_drag(app, session, view)
         if problem:

@@ -49,6 +49,7 @@ CLIP = 3.0  # normalised coordinates are clipped to +-CLIP (diverged runs)
 # SwiftShader; Windows' "GDI Generic" is matched by "generic")
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software", "swiftshader", "generic")
 SOFTWARE_SETTLE_MS = 150  # on a software renderer, a drag redraws once it rests this long
+NEW_SURFACE_MS = 5  # a new surface's mesh is built this much later (one more turn)
 
 
 class _KnowsRenderer:
@@ -245,7 +246,7 @@ class Surface3DView(QWidget):
         self._settle.setSingleShot(True)
         self._settle.timeout.connect(self._catch_up)
         s = session
-        s.surface_changed.connect(lambda: self._later("surface") or self._on_surface_changed())
+        s.surface_changed.connect(self._new_surface)
         on_lane_edits(s, self._runs_changed)
         s.start_changed.connect(lambda: self._later("start") or self._on_start_changed())
         s.trajectories_changed.connect(self._runs_changed)
@@ -259,9 +260,23 @@ class Surface3DView(QWidget):
         if not self._later("runs"):
             self._on_trajectories_changed()
 
+    def _new_surface(self) -> None:
+        """A new surface redraws every view at once: this one builds its mesh in the
+        next event-loop turn (``NEW_SURFACE_MS``), or when a drag on a software renderer
+        rests, so that no single turn does all of it (one took over 100 ms)."""
+        self._deferred.add("surface")
+        if DRAG.active and self.gl.software:
+            self._settle.start(SOFTWARE_SETTLE_MS)
+        elif not self._settle.isActive():
+            self._settle.start(NEW_SURFACE_MS)
+
     def _later(self, what: str) -> bool:
-        """During a drag on a software renderer: note that ``what`` changed, to be drawn
-        once the hand rests (``SOFTWARE_SETTLE_MS``) or lets go, and return True."""
+        """While a new surface waits (``_new_surface``), and during a drag on a software
+        renderer: note that ``what`` changed, to be drawn once the hand rests
+        (``SOFTWARE_SETTLE_MS``) or lets go, and return True."""
+        if "surface" in self._deferred:
+            self._deferred.add(what)  # drawn with the new surface
+            return True
         if not (DRAG.active and self.gl.software):
             return False
         self._deferred.add(what)
@@ -286,7 +301,8 @@ class Surface3DView(QWidget):
             self._on_frame_changed()
 
     def waiting(self) -> bool:
-        """Whether changes wait for the end of a drag (for tests)."""
+        """Whether changes wait: for the end of a drag, or a new surface for its turn
+        (for tests)."""
         return bool(self._deferred)
 
     # ---- coordinates --------------------------------------------------------------------
