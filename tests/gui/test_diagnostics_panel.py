@@ -158,12 +158,15 @@ def test_critical_points_listed_and_double_click_sets_start(qtbot):
     s.flush()
     critical_points(s.surface)
     p = _panel(qtbot, s)
-    kinds = [p.cp_table.item(r, 0).text() for r in range(p.cp_table.rowCount())]
+    model = p.cp_table.model()
+    kinds = [model.index(r, 0).data() for r in range(model.rowCount())]
+    assert all(model.index(r, 1).data().startswith("(") for r in range(model.rowCount()))
+    assert "saddle" in model.index(kinds.index("saddle"), 2).data(Qt.ItemDataRole.ToolTipRole)
     assert kinds.count("minimum") == 4 and kinds.count("saddle") == 4
     row = kinds.index("saddle")
-    p._on_cp_clicked(row, 0)
+    p.cp_table.clicked.emit(model.index(row, 1))  # what a click on the row sends
     assert p.cursor_box.labels["kind"].text() == "saddle"
-    p._on_cp_double_clicked(row, 0)
+    p.cp_table.doubleClicked.emit(model.index(row, 0))
     np.testing.assert_allclose(s.start, p._cps[row].position)
     s._timer.stop()
 
