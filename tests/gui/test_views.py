@@ -109,6 +109,24 @@ def test_contour_draws_surface_and_paths(qtbot, session):
     assert np.any(np.hypot(mx - 1.0, my - 1.0) < 1e-3)
 
 
+def test_a_picked_surfaces_contour_lines_follow_a_turn_later(qtbot, session):
+    """The colour layer of a newly picked surface is drawn at once, its contour lines
+    in a later turn (never the old surface's lines over the new colours)."""
+    from simulator.gui.views.common import contour_levels, contour_segments
+
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    session.set_surface(get_surface("himmelblau"))
+    assert v.image.image is not None and len(_curve_data(v.contours)[0]) == 0
+    qtbot.waitUntil(lambda: len(_curve_data(v.contours)[0]) > 100)
+    xs, ys, values = v._grid
+    t = v._scale(values)
+    expect, _ = contour_segments(t, xs, ys, contour_levels(t))
+    np.testing.assert_array_equal(_curve_data(v.contours)[0], expect)
+    v.log_check.toggle()  # a toggle redraws the lines at once
+    assert len(_curve_data(v.contours)[0]) > 100
+
+
 def test_contour_redraws_when_trajectories_change(qtbot, session):
     v = ContourView(session)
     qtbot.addWidget(v)

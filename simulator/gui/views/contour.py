@@ -64,6 +64,7 @@ ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of
 # tick; the Hessian under them is analysed again once the hand rests this long (ms)
 EIGEN_SETTLE_MS = 120
 EIG_LABEL_FILL = (16, 16, 16, 200)  # the plate under an eigenvalue's label (RGBA)
+LINES_LATER_MS = 10  # a newly picked surface's contour lines are drawn this much later
 
 
 class TrailItem(LineItem):
@@ -314,7 +315,11 @@ class ContourView(QWidget):
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
         s.selected_lane_changed.connect(self._on_selected_lane_changed)
+        self._lines_timer = None  # the first surface is drawn whole, at once
         self._on_surface_changed()
+        self._lines_timer = QTimer(self)
+        self._lines_timer.setSingleShot(True)
+        self._lines_timer.timeout.connect(self._draw_lines)
 
     # ---- session handlers ---------------------------------------------------------------
     def _on_surface_changed(self):
@@ -344,7 +349,10 @@ class ContourView(QWidget):
         names = surface.variables
         self.plot.setLabel("bottom", names[0])
         self.plot.setLabel("left", names[1])
-        self._draw_surface()
+        # a surface picked while another is shown: its contour lines follow a turn later
+        # (with them, the turn a surface was picked in took up to 100 ms); the view's
+        # first surface is drawn whole
+        self._draw_surface(lines_later=self._lines_timer is not None)
         self._draw_critical_points()
         w = surface.domain[0][1] - surface.domain[0][0]
         h = surface.domain[1][1] - surface.domain[1][0]
@@ -446,7 +454,7 @@ class ContourView(QWidget):
         self._update_eigen()
 
     # ---- drawing ------------------------------------------------------------------------------
-    def _draw_surface(self):
+    def _draw_surface(self, lines_later: bool = False):
         xs, ys, values = self._grid
         self._scale = HeightScale(values, self.log_check.isChecked())
         t = self._scale(values)
@@ -456,6 +464,21 @@ class ContourView(QWidget):
         self.image.setRect(self._image_rect)
         self.colorbar.setLevels((lo, hi))
         self.colorbar.getAxis("left").setLabel(self._scale.label())
+        self._levels_of = t
+        if lines_later:
+            self.contours.setData([], [])  # not the old surface's lines meanwhile
+            self._lines_timer.start(LINES_LATER_MS)
+        else:
+            self._draw_lines()
+
+    def _draw_lines(self) -> None:
+        """The contour lines of the colour layer last drawn."""
+        if self._lines_timer is not None:
+            self._lines_timer.stop()
+        t = getattr(self, "_levels_of", None)
+        if t is None or self._grid is None:
+            return
+        xs, ys, _ = self._grid
         cx, cy = contour_segments(t, xs, ys, contour_levels(t))
         self.contours.setData(cx, cy)
 

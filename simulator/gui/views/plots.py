@@ -56,7 +56,7 @@ MAX_DECADES = 60  # a log axis shows at most this many decades below the largest
 # They are cached again once such edits pause for RECACHE_MS.
 DIRECT_LANES = 2
 RECACHE_MS = 300
-LATER_MS = 5  # after a new surface the plots are drawn this much later (one more turn)
+LATER_MS = 40  # after a new surface the plots are drawn this much later (a turn of its own)
 
 
 def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:

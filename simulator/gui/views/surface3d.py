@@ -49,7 +49,7 @@ CLIP = 3.0  # normalised coordinates are clipped to +-CLIP (diverged runs)
 # SwiftShader; Windows' "GDI Generic" is matched by "generic")
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software", "swiftshader", "generic")
 SOFTWARE_SETTLE_MS = 150  # on a software renderer, a drag redraws once it rests this long
-NEW_SURFACE_MS = 5  # a new surface's mesh is built this much later (one more turn)
+NEW_SURFACE_MS = 70  # a new surface's mesh is built this much later (a turn of its own)
 
 
 class _KnowsRenderer:
