@@ -152,6 +152,23 @@ def test_step_table_follows_selected_lane_and_frame(qtbot):
     s._timer.stop()
 
 
+def test_step_table_columns_fit_the_last_steps_too(qtbot):
+    """Columns are as wide as their widest text, the last rows included: step 1000 and
+    a converged loss like 6.56332e-28 (they were cut to "1..." and "6.563...")."""
+    s = Session()
+    s.set_surface(get_surface("himmelblau"))
+    s.flush()
+    p = _panel(qtbot, s)
+    model, table = p.model, p.table
+    n = model.rowCount()
+    assert n > 1000
+    fm = table.fontMetrics()
+    for c in range(model.columnCount()):
+        widest = max(fm.horizontalAdvance(model.cell_text(r, c)) for r in (0, n // 2, n - 1))
+        assert table.columnWidth(c) >= widest + 8, (c, model.cell_text(n - 1, c))
+    s._timer.stop()
+
+
 def test_critical_points_listed_and_double_click_sets_start(qtbot):
     s = Session()
     s.set_surface(get_surface("himmelblau"))

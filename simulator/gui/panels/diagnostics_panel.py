@@ -288,6 +288,7 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
+STEP_CELL_PAD = 14  # pixels around a step-table cell's text (margins and grid line)
 PLAY_REFRESH_MS = 120  # the diagnostics refresh this often while the animation plays
 
 
@@ -344,6 +345,13 @@ class StepTableModel(QAbstractTableModel):
             return "" if col == len(self._headers) - 1 and row == self.rowCount() - 1 else fmt(v)
         return f"{v:.{digits}g}"
 
+    def text(self, row: int, col: int) -> str:
+        """The cell's text as shown (made once per row, when the row is first needed)."""
+        texts = self._texts.get(row)
+        if texts is None:
+            texts = self._texts[row] = [self.cell_text(row, c) for c in range(len(self._headers))]
+        return texts[col]
+
     def data(self, index, role=_DISPLAY):
         # a table repaint asks every visible cell for about ten roles: answer fast
         role = getattr(role, "value", role)
@@ -351,12 +359,7 @@ class StepTableModel(QAbstractTableModel):
             row = index.row()
             if row < 0:
                 return None  # an invalid index
-            texts = self._texts.get(row)
-            if texts is None:
-                texts = self._texts[row] = [
-                    self.cell_text(row, c) for c in range(len(self._headers))
-                ]
-            return texts[index.column()]
+            return self.text(row, index.column())
         if role == _ALIGN:
             return _RIGHT
         if role == _BACKGROUND and index.row() == self.current:
@@ -621,12 +624,32 @@ class DiagnosticsPanel(QWidget):
             self.steps_label.setText(f"{lane.name}: no run (disabled?)")
         else:
             self.steps_label.setText(f"<b>{lane.name}</b>: {run.n_steps} steps, {run.status}")
-        key = (self._run_uid, tuple(variables))
-        if key != self._columns_for:
+        key = (run, tuple(variables))  # a new run can have wider numbers (1 ms to fit)
+        if self._columns_for is None or key[0] is not self._columns_for[0] or (
+                key[1] != self._columns_for[1]):
             self._columns_for = key
-            self.table.resizeColumnsToContents()
+            self._fit_step_columns()
         self._fill_saddles()
         self._on_frame_changed(getattr(self.session, "frame", 0))
+
+    def _fit_step_columns(self) -> None:
+        """Each column as wide as its widest text over rows from the start, the end and
+        spread between (Qt's own sizing read only the first rows: step 1000 showed as
+        "1..." and losses like 6.56332e-28 were cut)."""
+        model = self.model
+        n = model.rowCount()
+        if not n:
+            return
+        rows = sorted({*range(min(n, 20)), *range(max(0, n - 20), n),
+                       *range(0, n, max(1, n // 40))})
+        fm = self.table.fontMetrics()
+        head = self.table.horizontalHeader().fontMetrics()
+        for c in range(model.columnCount()):
+            texts = [model.text(r, c) for r in rows]
+            width = max(fm.horizontalAdvance(t) for t in texts)
+            title = model.headerData(c, Qt.Orientation.Horizontal) or ""
+            width = max(width, head.horizontalAdvance(title) + 8)
+            self.table.setColumnWidth(c, width + STEP_CELL_PAD)
 
     def set_playing(self, playing: bool) -> None:
         """Throttle the per-frame refresh while the animation plays; exact when paused."""
