@@ -292,14 +292,42 @@ STEP_CELL_PAD = 14  # pixels around a step-table cell's text (margins and grid l
 PLAY_REFRESH_MS = 120  # the diagnostics refresh this often while the animation plays
 
 
-class StepTableModel(QAbstractTableModel):
+class _TextRows(QAbstractTableModel):
+    """A table of text whose rows are made when first needed (``_cells``) and kept
+    until the model is filled again: a repaint asks each visible cell for about ten
+    roles, and a table can have 100 000 rows or 441 critical points."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._headers: list[str] = []
+        self._texts: dict[int, list[str]] = {}  # row -> its cells' text
+
+    def _cells(self, row: int) -> list[str]:
+        raise NotImplementedError
+
+    def text(self, row: int, col: int) -> str:
+        """The cell's text as shown."""
+        texts = self._texts.get(row)
+        if texts is None:
+            texts = self._texts[row] = self._cells(row)
+        return texts[col]
+
+    def columnCount(self, parent=QModelIndex()):  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._headers)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self._headers):
+                return self._headers[section]
+        return None
+
+
+class StepTableModel(_TextRows):
     """Rows of a run: step, position, loss, gradient, learning rate used for that step."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._table = np.zeros((0, 0))
-        self._headers: list[str] = []
-        self._texts: dict[int, list[str]] = {}
         self.current = -1
 
     def set_run(self, run, variables) -> None:
@@ -314,7 +342,7 @@ class StepTableModel(QAbstractTableModel):
         in_place = table.shape == self._table.shape and headers == self._headers and table.size
         if not in_place:
             self.beginResetModel()
-        self._texts = {}  # row -> its cells' text, filled as rows are shown
+        self._texts = {}  # filled again as rows are shown
         self._table, self._headers = table, headers
         self.current = -1
         if in_place:
@@ -334,9 +362,6 @@ class StepTableModel(QAbstractTableModel):
     def rowCount(self, parent=QModelIndex()):  # noqa: B008, N802 - Qt API
         return 0 if parent.isValid() else self._table.shape[0]
 
-    def columnCount(self, parent=QModelIndex()):  # noqa: B008, N802 - Qt API
-        return 0 if parent.isValid() else len(self._headers)
-
     def cell_text(self, row: int, col: int, digits: int = 6) -> str:
         v = self._table[row, col]
         if col == 0:
@@ -345,12 +370,8 @@ class StepTableModel(QAbstractTableModel):
             return "" if col == len(self._headers) - 1 and row == self.rowCount() - 1 else fmt(v)
         return f"{v:.{digits}g}"
 
-    def text(self, row: int, col: int) -> str:
-        """The cell's text as shown (made once per row, when the row is first needed)."""
-        texts = self._texts.get(row)
-        if texts is None:
-            texts = self._texts[row] = [self.cell_text(row, c) for c in range(len(self._headers))]
-        return texts[col]
+    def _cells(self, row: int) -> list[str]:
+        return [self.cell_text(row, c) for c in range(len(self._headers))]
 
     def data(self, index, role=_DISPLAY):
         # a table repaint asks every visible cell for about ten roles: answer fast
@@ -368,12 +389,6 @@ class StepTableModel(QAbstractTableModel):
             return QBrush(c)
         return None
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self._headers):
-                return self._headers[section]
-        return None
-
     def tsv(self, rows=None, cols=None) -> str:
         """Tab-separated text with a header line, full precision (for spreadsheets)."""
         rows = range(self.rowCount()) if rows is None else rows
@@ -384,19 +399,17 @@ class StepTableModel(QAbstractTableModel):
         return "\n".join(lines) + "\n"
 
 
-class PointsModel(QAbstractTableModel):
+class PointsModel(_TextRows):
     """The critical points as rows of text (kind, position, value, eigenvalues), each
-    row with its point's description as tool tip, made when the row is first shown. A
-    model, not a QTableWidget's items: Rastrigin's 441 points took 210 ms as 1764 items.
+    row with its point's description as tool tip. A model, not a QTableWidget's items:
+    Rastrigin's 441 points took 210 ms as 1764 items.
     """
-
-    HEADERS = ("kind", "position", "value", "eigenvalues")
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._headers = ["kind", "position", "value", "eigenvalues"]
         self._points: list = []
         self._note = ""  # one row of text instead of points (still searching)
-        self._texts: dict[int, tuple[str, ...]] = {}
 
     def set_points(self, points: list | None, note: str = "") -> None:
         """Show ``points`` (CriticalPoint), or, when None, one row saying ``note``."""
@@ -411,21 +424,15 @@ class PointsModel(QAbstractTableModel):
             return 0
         return len(self._points) or (1 if self._note else 0)
 
-    def columnCount(self, parent=QModelIndex()):  # noqa: B008, N802 - Qt API
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def text(self, row: int, col: int) -> str:
+    def _cells(self, row: int) -> list[str]:
         if not self._points:
-            return self._note if col == 0 else ""
-        cells = self._texts.get(row)
-        if cells is None:
-            cp = self._points[row]
-            eig = ", ".join(
-                ("+" if v > 0 else "\u2212" if v < 0 else "") + fmt(abs(v))
-                for v in np.atleast_1d(cp.eigenvalues)
-            )
-            cells = self._texts[row] = (cp.kind, fmt_point(cp.position), fmt(cp.value, 6), eig)
-        return cells[col]
+            return [self._note, "", "", ""]
+        cp = self._points[row]
+        eig = ", ".join(
+            ("+" if v > 0 else "\u2212" if v < 0 else "") + fmt(abs(v))
+            for v in np.atleast_1d(cp.eigenvalues)
+        )
+        return [cp.kind, fmt_point(cp.position), fmt(cp.value, 6), eig]
 
     def data(self, index, role=_DISPLAY):
         role = getattr(role, "value", role)
@@ -433,12 +440,6 @@ class PointsModel(QAbstractTableModel):
             return self.text(index.row(), index.column())
         if role == _TOOLTIP and self._points:
             return self._points[index.row()].describe()
-        return None
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self.HEADERS):
-                return self.HEADERS[section]
         return None
 
 
@@ -480,7 +481,6 @@ class DiagnosticsPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self._surface = None
-        self._run_uid = None
         self._table_of = None  # (run, variables) the step table shows
         self._cursor = None
 
@@ -507,7 +507,6 @@ class DiagnosticsPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         # sizing columns to contents must not read every row of a 100 000-step run
         self.table.horizontalHeader().setResizeContentsPrecision(40)
-        self._columns_for = None
         self.table.setToolTip("Select rows and press Ctrl+C to copy them as tab-separated text")
         self.copy_button = QPushButton("Copy all")
         self.copy_button.setToolTip("Copy every step of the selected lane (tab-separated)")
@@ -617,18 +616,13 @@ class DiagnosticsPanel(QWidget):
             # lane's run changed (an edit of another lane leaves the table as it is)
             self.model.set_run(run, variables)
             self._table_of = shown
-        self._run_uid = lane.uid if run is not None else None
+            self._fit_step_columns()  # a new run can have wider numbers (1 ms to fit)
         if lane is None:
             self.steps_label.setText("Select a lane to see its steps.")
         elif run is None:
             self.steps_label.setText(f"{lane.name}: no run (disabled?)")
         else:
             self.steps_label.setText(f"<b>{lane.name}</b>: {run.n_steps} steps, {run.status}")
-        key = (run, tuple(variables))  # a new run can have wider numbers (1 ms to fit)
-        if self._columns_for is None or key[0] is not self._columns_for[0] or (
-                key[1] != self._columns_for[1]):
-            self._columns_for = key
-            self._fit_step_columns()
         self._fill_saddles()
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
