@@ -475,7 +475,8 @@ class LineItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self.xData, self.yData = x, y
         ok = np.isfinite(x) & np.isfinite(y)
-        if ok.all():
+        every = bool(ok.all())
+        if every:
             runs = [(0, len(x))]
         else:
             edges = np.diff(np.concatenate(([0], ok.view(np.int8), [0])))
@@ -490,8 +491,8 @@ class LineItem(pg.GraphicsObject):
                 parts.append(poly)
                 arrays.append(xy)
         self._parts, self._xy, self._segments = parts, arrays, None
-        if bounds is None and ok.any():
-            xs, ys = (x, y) if ok.all() else (x[ok], y[ok])
+        if bounds is None and (every or ok.any()):
+            xs, ys = (x, y) if every else (x[ok], y[ok])
             bounds = (xs.min(), xs.max(), ys.min(), ys.max())
         if bounds is not None and not np.all(np.isfinite(bounds)):
             bounds = None

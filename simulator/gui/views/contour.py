@@ -315,6 +315,8 @@ class ContourView(QWidget):
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
         s.selected_lane_changed.connect(self._on_selected_lane_changed)
+        self._start_stale = False  # the start moved; the marker waits for the new runs
+        self._levels_of = None  # the colour layer's values, the contour lines' input
         self._lines_timer = None  # the first surface is drawn whole, at once
         self._on_surface_changed()
         self._lines_timer = QTimer(self)
@@ -423,7 +425,7 @@ class ContourView(QWidget):
             elif m.color != lane.color:
                 m.set_color(lane.color)
         self._shown = shown
-        if getattr(self, "_start_stale", False):
+        if self._start_stale:
             self._on_start_changed()
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
@@ -475,7 +477,7 @@ class ContourView(QWidget):
         """The contour lines of the colour layer last drawn."""
         if self._lines_timer is not None:
             self._lines_timer.stop()
-        t = getattr(self, "_levels_of", None)
+        t = self._levels_of
         if t is None or self._grid is None:
             return
         xs, ys, _ = self._grid

@@ -5,9 +5,9 @@ vertical line at the current frame. "Log y" shows the three on a log scale, wher
 linearly converging run is a straight line and the end of progress is obvious, and lanes
 whose learning rates differ a hundredfold stay apart; the loss is then shown as
 ``L - L*`` (the gap to the known minimum value, or to the lowest loss any lane reached)
-so it can be logged even where L goes negative. A
-diverged lane is followed only a few decades up a log axis, then its curve leaves
-through the top: its peak (up to 1e150) would push every other lane off the axis.
+so it can be logged even where L goes negative. A diverged lane is followed only a few
+decades up a log axis, then its curve leaves through the top: its peak (up to 1e150)
+would push every other lane off the axis.
 
 Speed: the y ranges are fitted by the panel, not by pyqtgraph's auto-range, and snapped
 to round values (whole decades on a log axis). Dragging a learning-rate slider then
@@ -414,8 +414,7 @@ class PlotsPanel(QWidget):
             lrs = np.array([run.learning_rates for run in runs], dtype=float)
             for key, y in (("loss", loss), ("grad", grad), ("lr", lrs)):
                 y = self._finite(y)
-                logged = log  # a rate of 0 (a schedule's end) is a gap on a log axis
-                if logged:
+                if log:  # a rate of 0 (a schedule's end) is a gap on a log axis
                     values = np.full(y.shape, np.nan)
                     with np.errstate(invalid="ignore"):
                         np.log10(y, out=values, where=y > 0)
@@ -426,13 +425,13 @@ class PlotsPanel(QWidget):
                 lows = np.min(values, axis=-1, where=drawn, initial=np.inf)
                 highs = np.max(values, axis=-1, where=drawn, initial=-np.inf)
                 for row, (uid, items, run) in enumerate(group):
-                    items[key].show(y[row], values[row], logged, x, dec[row])
+                    items[key].show(y[row], values[row], log, x, dec[row])
                     bounds = self._bounds.setdefault(uid, {})
                     if not drawn[row].any():
                         bounds[key] = (np.nan, np.nan)
                         continue
                     lo, hi = float(lows[row]), float(highs[row])
-                    if logged and key != "lr" and getattr(run, "status", "") == "diverged":
+                    if log and key != "lr" and getattr(run, "status", "") == "diverged":
                         # the axis follows a diverged lane only DIVERGED_DECADES above
                         # where it started; its curve then leaves through the top, as a
                         # teacher draws it, and the other lanes stay readable (its peak

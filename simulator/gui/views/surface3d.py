@@ -241,7 +241,9 @@ class Surface3DView(QWidget):
 
         self.log_check.toggled.connect(self._on_log_toggled)
         self.reset_button.clicked.connect(self.reset_camera)
-        self._deferred: set[str] = set()  # what changed while a drag made the view wait
+        # what changed while the view waits: for a new surface's turn (see _new_surface)
+        # or for a drag on a software renderer to rest
+        self._deferred: set[str] = set()
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.timeout.connect(self._catch_up)
