@@ -303,3 +303,41 @@ def optimize(name, hp, grad, start, lrs, hessian=None):
             p[i] = x
         path.append(list(p))
     return path
+
+
+# ---- contour lines: marching squares, one cell at a time ---------------------------------
+def contour_segments(z, xs, ys, levels):
+    """Segments ``[((x0, y0), (x1, y1)), ...]`` of the lines ``z == level``, textbook
+    marching squares: walk the four edges of each cell, put a point where the level
+    crosses an edge (linear interpolation), join the two points; a cell crossed on all
+    four edges (a saddle) joins them by the value at its centre. Cells with an undefined
+    corner are skipped."""
+    out = []
+    for lev in levels:
+        for j in range(len(ys) - 1):
+            for i in range(len(xs) - 1):
+                corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)]
+                vals = [float(z[b][a]) for a, b in corners]
+                if not all(math.isfinite(v) for v in vals):
+                    continue
+                if not (min(vals) <= lev < max(vals)):
+                    continue
+                points = {}
+                for e in range(4):
+                    (a0, b0), (a1, b1) = corners[e], corners[(e + 1) % 4]
+                    v0, v1 = vals[e], vals[(e + 1) % 4]
+                    if (v0 > lev) != (v1 > lev):
+                        t = (lev - v0) / (v1 - v0)
+                        points[e] = (xs[a0] + t * (xs[a1] - xs[a0]),
+                                     ys[b0] + t * (ys[b1] - ys[b0]))
+                crossed = sorted(points)
+                if len(crossed) == 2:
+                    out.append((points[crossed[0]], points[crossed[1]]))
+                    continue
+                centre_above = sum(vals) / 4 > lev
+                if centre_above == (vals[0] > lev):
+                    # the centre is on corner 0's side: corners 1 and 3 are cut off
+                    out += [(points[0], points[1]), (points[2], points[3])]
+                else:
+                    out += [(points[3], points[0]), (points[1], points[2])]
+    return out

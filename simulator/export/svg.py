@@ -448,11 +448,11 @@ def _legend(x, y, entries, size=11, dark=True) -> list[str]:
 
 
 def _map_2d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
+    from simulator.core.contours import contour_segments
     from simulator.gui.views.common import (
         HeightScale,
         clip_far,
         contour_levels,
-        contour_segments,
         robust_levels,
     )
 

@@ -25,11 +25,13 @@ def warmup_steps() -> list[tuple[str, object]]:
     (``simulate_batch`` is left out: only exports and labs use it, off the GUI)."""
 
     def surfaces():
+        from simulator.core.contours import contour_segments
         from simulator.core.surfaces import get_surface
 
         s = get_surface("rosenbrock")
         s.evaluate((0.5, 0.5))
-        s.grid(8)
+        (xs, ys), values = s.grid(8)
+        contour_segments(values, xs, ys, [float(values.mean())])
         get_surface("parabola").grid(8)
 
     def optimizers():

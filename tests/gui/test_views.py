@@ -16,7 +16,6 @@ from simulator.gui.views.common import (
     HeightScale,
     arrow_heads,
     clip_far,
-    contour_segments,
     critical_points,
     lane_step,
 )
@@ -53,27 +52,6 @@ def _scatter_xy(item):
 
 
 # ---- pure helpers ------------------------------------------------------------------------
-def test_contour_segments_lie_on_the_level():
-    xs = np.linspace(-2, 2, 120)
-    ys = np.linspace(-2, 2, 100)
-    X, Y = np.meshgrid(xs, ys)
-    x, y = contour_segments(X**2 + Y**2, xs, ys, [1.0])
-    assert len(x) > 100 and len(x) % 2 == 0
-    np.testing.assert_allclose(np.hypot(x, y), 1.0, atol=2e-3)
-    # saddle cells (x^2 - y^2 = 0 crosses the grid's cell centres) are handled
-    x, y = contour_segments(X**2 - Y**2, xs, ys, [0.0])
-    np.testing.assert_allclose(np.abs(x), np.abs(y), atol=0.05)
-
-
-def test_contour_segments_stop_at_nan_gaps():
-    xs = np.linspace(-2, 2, 80)
-    X, Y = np.meshgrid(xs, xs)
-    Z = X**2 + Y**2
-    Z[:, :40] = np.nan  # left half undefined
-    x, _ = contour_segments(Z, xs, xs, [1.0, 2.0])
-    assert len(x) and np.all(x >= xs[39])
-
-
 def test_log_scale_handles_negative_values():
     values = np.array([[-3.0, -1.0], [10.0, np.nan]])
     t = HeightScale(values, log=True)(values)
@@ -112,7 +90,8 @@ def test_contour_draws_surface_and_paths(qtbot, session):
 def test_a_picked_surfaces_contour_lines_follow_a_turn_later(qtbot, session):
     """The colour layer of a newly picked surface is drawn at once, its contour lines
     in a later turn (never the old surface's lines over the new colours)."""
-    from simulator.gui.views.common import contour_levels, contour_segments
+    from simulator.core.contours import contour_segments
+    from simulator.gui.views.common import contour_levels
 
     v = ContourView(session)
     qtbot.addWidget(v)

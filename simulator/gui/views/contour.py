@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from simulator.core.contours import contour_segments
+
 from ..panels import DRAG
 from .common import (
     EIG_NEG,
@@ -43,7 +45,6 @@ from .common import (
     cache_axes,
     clip_far,
     contour_levels,
-    contour_segments,
     critical_points,
     critical_points_notifier,
     device_cached,
