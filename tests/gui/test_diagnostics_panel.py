@@ -338,3 +338,17 @@ def test_a_hidden_panel_waits_and_catches_up_when_shown(qtbot, quad):
     qtbot.waitExposed(p)
     assert p._table_of[0] is quad.results[uid]  # caught up on showing
     assert p.lane_box.title().endswith("at step 3")
+
+
+def test_a_picked_surface_refreshes_the_readouts_once(qtbot, quad, monkeypatch):
+    """surface_changed is always followed by trajectories_changed: the steps, readouts
+    and saddle episodes of the new runs are made once, not once for each signal."""
+    p = _panel(qtbot, quad)
+    calls = []
+    fill = p._fill_saddles
+    monkeypatch.setattr(p, "_fill_saddles", lambda: (calls.append(1), fill()))
+    quad.set_surface(surface_from_expression("x**2 - y**2", domain=((-2, 2), (-2, 2))))
+    assert len(calls) == 1
+    run = quad.results[quad.lanes[0].uid]
+    assert p._table_of[0] is run  # and the table shows the new surface's run
+    assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)

@@ -87,6 +87,28 @@ def test_contour_draws_surface_and_paths(qtbot, session):
     assert np.any(np.hypot(mx - 1.0, my - 1.0) < 1e-3)
 
 
+def test_the_legend_lists_the_kinds_of_point_shown(qtbot, session):
+    from simulator.gui.views.common import critical_points
+
+    v = ContourView(session)
+    qtbot.addWidget(v)
+
+    def listed():
+        return [label.text for _, label in v.legend.items]
+
+    for name, kinds in (("himmelblau", ["minimum", "maximum", "saddle"]),
+                        ("ravine", ["minimum"]), ("rosenbrock", ["minimum"])):
+        surface = get_surface(name)
+        critical_points(surface)  # searched: the view shows them at once
+        rows = list(v.legend.items)
+        session.set_surface(surface)
+        assert listed() == [*kinds, "start"], name
+        if name == "rosenbrock":  # the same kinds as the ravine: the rows are kept
+            assert v.legend.items == rows
+        for kind in ("minimum", "maximum", "saddle", "degenerate"):
+            assert (len(_scatter_xy(v._cp_items[kind])[0]) > 0) == (kind in kinds)
+
+
 def test_a_picked_surfaces_contour_lines_follow_a_turn_later(qtbot, session):
     """The colour layer of a newly picked surface is drawn at once, its contour lines
     in a later turn (never the old surface's lines over the new colours)."""

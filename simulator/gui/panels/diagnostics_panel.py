@@ -586,6 +586,7 @@ class DiagnosticsPanel(QWidget):
         self._frame_timer.timeout.connect(self._on_frame_changed)
         s.selected_lane_changed.connect(self._on_selected_lane_changed)
         self._on_surface_changed()
+        self._on_runs()
 
     # ---- session handlers ------------------------------------------------------------------
     def _on_selected_lane_changed(self, *_):
@@ -599,7 +600,9 @@ class DiagnosticsPanel(QWidget):
             box.release_height()
         self.cursor_box.clear("Move the mouse over the map to see the curvature there.")
         self._fill_critical_points()
-        self._on_runs()  # a surface parameter dragged: the readouts follow on release
+        # the lane readouts, steps and saddles follow with trajectories_changed, which
+        # the session always emits after surface_changed (refreshing them here too did
+        # the work twice a pick: 12 ms on Rastrigin)
 
     def _on_critical_points_ready(self, surface):
         if surface is self._surface:

@@ -247,6 +247,7 @@ class ContourView(QWidget):
         )
         self.legend.setParentItem(self.viewbox)
         self.legend.setZValue(50)
+        self._legend_kinds: tuple | None = None  # the kinds of point it lists
         self._cp_items: dict[str, pg.ScatterPlotItem] = {}
         for kind, (symbol, color, label) in KIND_STYLE.items():
             it = pg.ScatterPlotItem(
@@ -320,6 +321,7 @@ class ContourView(QWidget):
         self._levels_of = None  # the colour layer's values, the contour lines' input
         self._lines_timer = None  # the first surface is drawn whole, at once
         self._on_surface_changed()
+        self._on_trajectories_changed()
         self._lines_timer = QTimer(self)
         self._lines_timer.setSingleShot(True)
         self._lines_timer.timeout.connect(self._draw_lines)
@@ -336,8 +338,7 @@ class ContourView(QWidget):
                 it.setData([], [])
             self._grid = None
             self._on_start_changed()
-            self._on_trajectories_changed()
-            return
+            return  # the trails follow with trajectories_changed (always emitted next)
         self._surface = surface
         (xs, ys), values = surface.grid(GRID_N)
         self._grid = (xs, ys, values)
@@ -362,7 +363,8 @@ class ContourView(QWidget):
         self.viewbox.setAspectLocked(1.0 / 3.0 <= w / h <= 3.0, ratio=1.0)
         self.fit()
         self._on_start_changed()
-        self._on_trajectories_changed()
+        # the trails follow with trajectories_changed, which the session always emits
+        # after surface_changed (making them here too cost a pick 4-8 ms)
 
     def _on_log_toggled(self, _checked=None):
         if self._grid is not None:
@@ -503,16 +505,18 @@ class ContourView(QWidget):
             m = np.asarray(m, dtype=float)
             if not any(np.allclose(m, q, atol=1e-6 * surface.scale) for q in by_kind["minimum"]):
                 by_kind["minimum"].append(m)
-        self.legend.clear()
         for kind, pts in by_kind.items():
-            item = self._cp_items[kind]
-            if pts:
-                a = np.array(pts)
-                item.setData(a[:, 0], a[:, 1])
-                self.legend.addItem(item, KIND_STYLE[kind][2])
-            else:
-                item.setData([], [])
-        self.legend.addItem(self.start_item, "start")
+            a = np.array(pts).reshape(-1, 2)
+            self._cp_items[kind].setData(a[:, 0], a[:, 1])
+        kinds = tuple(kind for kind, pts in by_kind.items() if pts)
+        if kinds != self._legend_kinds:
+            # the legend's rows are rebuilt only when the kinds shown change (a row's
+            # label costs 2-4 ms to make)
+            self._legend_kinds = kinds
+            self.legend.clear()
+            for kind in kinds:
+                self.legend.addItem(self._cp_items[kind], KIND_STYLE[kind][2])
+            self.legend.addItem(self.start_item, "start")
 
     def _on_drag(self, dragging: bool) -> None:
         if not dragging:
