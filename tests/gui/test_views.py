@@ -359,6 +359,26 @@ def test_critical_points_marked_by_kind(qtbot, session):
     assert kinds["minimum"] == 4 and kinds["saddle"] == 4 and kinds["maximum"] == 1
 
 
+def test_a_picked_surfaces_critical_points_are_searched_after_the_views_turns(qtbot, session):
+    """The search (numpy in a worker thread) starts once the map, plots and mesh of a
+    new surface have had their turns: beside them it made the GUI thread wait for the
+    interpreter. The points are marked when it ends."""
+    from simulator.gui.views.common import CP_SEARCH_LATER_MS, critical_points_notifier
+    from simulator.gui.views.plots import LATER_MS
+    from simulator.gui.views.surface3d import NEW_SURFACE_MS
+
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    surface = surface_from_expression("x**3 - 3*x + y**2", domain=((-2, 2), (-2, 2)))
+    session.set_surface(surface)
+    notifier = critical_points_notifier()
+    assert surface in notifier.queued and notifier.starter.isActive()  # not started yet
+    assert CP_SEARCH_LATER_MS > max(LATER_MS, NEW_SURFACE_MS)  # after the plots and mesh
+    qtbot.waitUntil(lambda: len(_scatter_xy(v._cp_items["saddle"])[0]) == 1, timeout=5000)
+    assert len(_scatter_xy(v._cp_items["minimum"])[0]) == 1  # (1, 0); the saddle (-1, 0)
+    assert surface not in notifier.queued
+
+
 # ---- 1-D view --------------------------------------------------------------------------------
 @pytest.fixture
 def curve_session(session):

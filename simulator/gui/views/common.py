@@ -8,7 +8,9 @@ scale is transformed) so the 2-D, 3-D and 1-D views always agree with each other
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -160,6 +162,94 @@ def clip_far(points: np.ndarray, domain, factor: float = 20.0) -> np.ndarray:
 _CP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _CP_PENDING: weakref.WeakSet = weakref.WeakSet()
 _CP_LOCK = threading.Lock()
+# a search asked for without waiting starts this much later: after a new surface's
+# contour lines (10 ms), plots (40 ms) and 3-D mesh (70 ms) have had their turns
+CP_SEARCH_LATER_MS = 90
+
+
+class TurnTimer(QObject):
+    """A single-shot timer for work deferred after a new surface, one per event-loop turn.
+
+    Qt fires every timer that is due when the event loop gets to its timers, in one
+    turn. After a pick that itself took 60 ms, the contour lines (due after 10 ms), the
+    plots (40 ms) and the 3-D mesh (70 ms) were all due and ran back to back: one turn
+    of over 100 ms. Turn timers are started and stopped like a single-shot QTimer
+    (``start(ms)``, ``stop()``, ``isActive()``, ``timeout``), but one gate fires them: the
+    earliest due first, and the next in a later turn, after the repaint of the first.
+    """
+
+    timeout = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.due = 0.0
+
+    def start(self, ms: int) -> None:
+        self.due = time.perf_counter() + ms / 1e3
+        _turn_gate().add(self)
+
+    def stop(self) -> None:
+        if _gate is not None:
+            _gate.remove(self)
+
+    def isActive(self) -> bool:  # noqa: N802 - the QTimer API
+        return _gate is not None and self in _gate.waiting
+
+
+class _TurnGate(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: list[TurnTimer] = []
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._fire)
+
+    def add(self, t: TurnTimer) -> None:
+        if t not in self.waiting:
+            self.waiting.append(t)
+        self._arm()
+
+    def remove(self, t: TurnTimer) -> None:
+        if t in self.waiting:
+            self.waiting.remove(t)
+            self._arm()
+
+    def _arm(self) -> None:
+        import shiboken6
+
+        self.waiting = [t for t in self.waiting if shiboken6.isValid(t)]
+        if not self.waiting:
+            self.timer.stop()
+            return
+        wait = min(t.due for t in self.waiting) - time.perf_counter()
+        # at least 1 ms: a timer started while Qt fires timers waits for the next turn
+        self.timer.start(max(1, math.ceil(wait * 1e3)))
+
+    def _fire(self) -> None:
+        import shiboken6
+
+        self.waiting = [t for t in self.waiting if shiboken6.isValid(t)]
+        if self.waiting:
+            t = min(self.waiting, key=lambda w: w.due)
+            if t.due <= time.perf_counter() + 5e-4:
+                self.waiting.remove(t)
+                try:
+                    t.timeout.emit()
+                finally:
+                    self._arm()
+                return
+        self._arm()
+
+
+_gate: _TurnGate | None = None
+
+
+def _turn_gate() -> _TurnGate:
+    global _gate
+    if _gate is None:
+        _gate = _TurnGate()
+    return _gate
 
 
 class _CriticalPointsNotifier(QObject):
@@ -177,6 +267,19 @@ class _CriticalPointsNotifier(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(30)
         self.timer.timeout.connect(self._poll)
+        # surfaces whose search waits for the views' staged drawing of a new surface
+        # (see TurnTimer): a search running beside it (numpy in a worker thread) made
+        # the GUI thread wait for the interpreter, and a turn took 100 ms instead of 50
+        self.queued: list = []
+        self.starter = TurnTimer(self)
+        self.starter.timeout.connect(self._start)
+
+    def _start(self) -> None:
+        queued, self.queued = self.queued, []
+        if queued:
+            threading.Thread(
+                target=_search_all, args=(queued,), daemon=True, name="critical-points"
+            ).start()
 
     def _poll(self):
         with _CP_LOCK:
@@ -216,8 +319,9 @@ def critical_points(surface, wait: bool = True):
 
     The search takes a few hundred ms on some surfaces, too long for the GUI thread
     when a surface is picked. With ``wait=False`` this returns None at once and runs the
-    search in a worker thread; ``critical_points_notifier().ready`` then fires with the
-    surface and the next call returns the list.
+    search in a worker thread once the views' turns are over (``CP_SEARCH_LATER_MS``);
+    ``critical_points_notifier().ready`` then fires with the surface and the next call
+    returns the list.
     """
     if surface is None:
         return []
@@ -228,10 +332,11 @@ def critical_points(surface, wait: bool = True):
         if not wait:
             if surface not in _CP_PENDING:
                 _CP_PENDING.add(surface)
-                critical_points_notifier().timer.start()
-                threading.Thread(
-                    target=_search_async, args=(surface,), daemon=True, name="critical-points"
-                ).start()
+                notifier = critical_points_notifier()
+                notifier.timer.start()
+                notifier.queued.append(surface)
+                if not notifier.starter.isActive():
+                    notifier.starter.start(CP_SEARCH_LATER_MS)
             return None
     cps = _search(surface)
     with _CP_LOCK:
@@ -239,12 +344,13 @@ def critical_points(surface, wait: bool = True):
     return cps
 
 
-def _search_async(surface) -> None:
-    cps = _search(surface)
-    with _CP_LOCK:
-        _CP_CACHE[surface] = cps
-        _CP_PENDING.discard(surface)
-        _CP_DONE.append(weakref.ref(surface))
+def _search_all(surfaces) -> None:
+    for surface in surfaces:
+        cps = _search(surface)
+        with _CP_LOCK:
+            _CP_CACHE[surface] = cps
+            _CP_PENDING.discard(surface)
+            _CP_DONE.append(weakref.ref(surface))
 
 
 def fmt(v, digits: int = 4) -> str:

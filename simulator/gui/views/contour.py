@@ -40,6 +40,7 @@ from .common import (
     HeightScale,
     LineItem,
     StartViewBox,
+    TurnTimer,
     analysis,
     arrow_heads,
     cache_axes,
@@ -322,8 +323,7 @@ class ContourView(QWidget):
         self._lines_timer = None  # the first surface is drawn whole, at once
         self._on_surface_changed()
         self._on_trajectories_changed()
-        self._lines_timer = QTimer(self)
-        self._lines_timer.setSingleShot(True)
+        self._lines_timer = TurnTimer(self)
         self._lines_timer.timeout.connect(self._draw_lines)
 
     # ---- session handlers ---------------------------------------------------------------

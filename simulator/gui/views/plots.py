@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from ..panels import DRAG
 from .common import (
     LineItem,
+    TurnTimer,
     cache_axes,
     device_cached,
     is_selected,
@@ -247,8 +248,7 @@ class PlotsPanel(QWidget):
         self._recache.setSingleShot(True)
         self._recache.timeout.connect(lambda: self._cache_curves(True))
         # a new surface redraws every view at once: the plots follow a turn later
-        self._later = QTimer(self)
-        self._later.setSingleShot(True)
+        self._later = TurnTimer(self)
         self._later.timeout.connect(self._on_trajectories_changed)
 
         self.log_check = QCheckBox("Log y")

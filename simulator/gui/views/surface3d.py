@@ -35,6 +35,7 @@ from ..panels import DRAG
 from .common import (
     START_COLOR,
     HeightScale,
+    TurnTimer,
     lane_step,
     on_lane_edits,
     robust_levels,
@@ -247,6 +248,8 @@ class Surface3DView(QWidget):
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.timeout.connect(self._catch_up)
+        self._surface_turn = TurnTimer(self)  # a new surface's turn
+        self._surface_turn.timeout.connect(self._catch_up)
         s = session
         s.surface_changed.connect(self._new_surface)
         on_lane_edits(s, self._runs_changed)
@@ -270,7 +273,7 @@ class Surface3DView(QWidget):
         if DRAG.active and self.gl.software:
             self._settle.start(SOFTWARE_SETTLE_MS)
         elif not self._settle.isActive():
-            self._settle.start(NEW_SURFACE_MS)
+            self._surface_turn.start(NEW_SURFACE_MS)
 
     def _later(self, what: str) -> bool:
         """While a new surface waits (``_new_surface``), and during a drag on a software
@@ -291,6 +294,7 @@ class Surface3DView(QWidget):
 
     def _catch_up(self) -> None:
         self._settle.stop()
+        self._surface_turn.stop()
         done, self._deferred = self._deferred, set()
         if "surface" in done:
             self._on_surface_changed()  # the mesh, the start point and the paths
