@@ -233,9 +233,11 @@ SESSION_SCRIPT = textwrap.dedent(
     import json
     import numpy as np
     import simulator as sim
-    from simulator.core.kernels import loops
+    from simulator.core.contours import contour_segments
+    from simulator.core.kernels import contour, loops
     # a typical session: several surfaces (built-in, 1-D, data, typed), every optimizer,
-    # noise, clipping, minibatches, a schedule, a batch, grid evaluation and diagnostics
+    # noise, clipping, minibatches, a schedule, a batch, grid evaluation, contour lines
+    # and diagnostics
     surfaces = [sim.get_surface(n) for n in ("rosenbrock", "himmelblau", "parabola",
                                              "linear-regression")]
     try:
@@ -252,11 +254,14 @@ SESSION_SCRIPT = textwrap.dedent(
         sim.analyze_point(s, np.full(s.dim, 0.3))
     sim.simulate(surfaces[-1 if surfaces[-1].kind == "data" else 3], sim.SGD(lr=0.1),
                  start=(0, 0), steps=20, batch_size=8)
+    (xs, ys), z = surfaces[0].grid(50)
+    contour_segments(z, xs, ys, [1.0, 10.0])  # the 2-D map's contour lines
     counts = {}
-    for name in dir(loops):
-        f = getattr(loops, name)
-        if hasattr(f, "signatures") and f.signatures:
-            counts[name] = len(f.signatures)
+    for mod in (loops, contour):
+        for name in dir(mod):
+            f = getattr(mod, name)
+            if hasattr(f, "signatures") and f.signatures:
+                counts[name] = len(f.signatures)
     print(json.dumps(counts))
     """
 )
