@@ -52,6 +52,33 @@ def _scatter_xy(item):
 
 
 # ---- pure helpers ------------------------------------------------------------------------
+@pytest.mark.parametrize("lo, hi, px", [(0.912, 109.6, 78.4), (2.0, 80.0, 70.0),
+                                         (0.5, 3.0, 78.0), (20.0, 80.0, 200.0)])
+def test_a_short_log_axis_labels_few_ticks_that_fit(qtbot, lo, hi, px):
+    """Less than two decades on a short plot (Rastrigin's local minima: a loss gap from
+    1 to 100 on 78 px): pyqtgraph labelled every 1..9 x 10^n tick, on top of each other."""
+    import pyqtgraph as pg
+
+    from simulator.gui.views.plots import LogAxis
+
+    a, b = np.log10(lo), np.log10(hi)
+    std = [(0.5, [])]  # no whole-decade level: what pyqtgraph finds for such a range
+    if px < 100:
+        crowded = pg.AxisItem("left").logTickValues(a, b, px, std)[0][1]
+        assert len(crowded) > px // LogAxis.LOG_LABEL_PX  # level 0: all labelled
+    ticks = LogAxis("left").logTickValues(a, b, px, std)
+    labelled, rest = ticks[0][1], ticks[1][1]
+    margin = (b - a) * LogAxis.LOG_LABEL_PX / 2 / px
+    inner = [v for v in labelled if a + margin <= v <= b - margin]
+    assert 2 <= len(inner) <= px // LogAxis.LOG_LABEL_PX  # readable, and they fit
+    gaps = np.diff(sorted(inner)) / (b - a) * px
+    assert np.all(gaps >= LogAxis.LOG_LABEL_PX * 0.99)
+    # every 1..9 x 10^n in the range is still marked (the rest without labels)
+    every = [d + np.log10(m) for d in range(-2, 4) for m in range(1, 10)]
+    every = [v for v in every if a <= v <= b]
+    assert np.allclose(sorted(labelled + rest), every)
+
+
 def test_log_scale_handles_negative_values():
     values = np.array([[-3.0, -1.0], [10.0, np.nan]])
     t = HeightScale(values, log=True)(values)

@@ -32,7 +32,7 @@ from simulator.core.schedules import SCHEDULES, ConstantSchedule, Schedule, Sequ
 
 from .. import palette
 from ..views.common import LineItem, cache_axes, device_cached, retire
-from ..views.plots import peak_decimate, refit
+from ..views.plots import LogAxis, peak_decimate, refit
 from . import (
     DRAG,
     ErrorLabel,
@@ -253,7 +253,7 @@ class SchedulePreview(pg.PlotWidget):
     """The learning rate each enabled lane will use at every step (log scale)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent, background=None)
+        super().__init__(parent=parent, background=None, axisItems={"left": LogAxis("left")})
         self.setMinimumHeight(110)
         self.setMaximumHeight(150)
         self.setMouseEnabled(False, False)

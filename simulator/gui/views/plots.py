@@ -60,6 +60,55 @@ RECACHE_MS = 300
 LATER_MS = 40  # after a new surface the plots are drawn this much later (a turn of its own)
 
 
+class LogAxis(pg.AxisItem):
+    """An axis whose log scale stays readable over less than two decades.
+
+    pyqtgraph labels every 1..9 x 10^n tick when a log axis spans too little for whole
+    decades; on a plot 70 px high (a loss gap from 2 to 80: all lanes in Rastrigin's
+    local minima) those 15 labels were drawn on top of each other. Here the labelled
+    ticks are the first of 1, 1-3, 1-2-5, 1-2-4-6-8 or 1..9 x 10^n with three labels
+    inside the axis, or else the densest whose labels are ``LOG_LABEL_PX`` apart; the
+    other minor ticks stay as unlabelled marks.
+    """
+
+    LOG_LABEL_PX = 16  # tick labels are 11-12 px high
+    STEPS = ((1,), (1, 3), (1, 2, 5), (1, 2, 4, 6, 8), tuple(range(1, 10)))
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802,N803 - pyqtgraph
+        ticks = [(spacing, t) for spacing, t in stdTicks if spacing >= 1.0]
+        if ticks or not (np.isfinite(minVal) and np.isfinite(maxVal)) or maxVal <= minVal:
+            # whole decades are labelled: pyqtgraph's own ticks (minors unlabelled
+            # where they would crowd)
+            return super().logTickValues(minVal, maxVal, size, stdTicks)
+        decades = range(int(np.floor(minVal)), int(np.ceil(maxVal)) + 1)
+        # pyqtgraph drops a label that would stick out of the axis: near the ends a tick
+        # is drawn without its label, so only the inner ones count
+        margin = (maxVal - minVal) * self.LOG_LABEL_PX / 2 / max(size, 1.0)
+
+        def marks(mult):
+            return [v + np.log10(m) for v in decades for m in mult
+                    if minVal <= v + np.log10(m) <= maxVal]
+
+        px = size / (maxVal - minVal)  # pixels a decade
+
+        def shown(vals):
+            return [x for x in vals if minVal + margin <= x <= maxVal - margin]
+
+        def fits(vals):
+            return bool(np.all(np.diff(shown(vals)) * px >= self.LOG_LABEL_PX))
+
+        labelled = marks(self.STEPS[0])
+        for mult in self.STEPS:
+            vals = marks(mult)
+            if not fits(vals):
+                break
+            labelled = vals
+            if len(shown(vals)) >= 3:
+                break
+        rest = [x for x in marks(self.STEPS[-1]) if x not in labelled]
+        return [(None, labelled), (None, rest)]
+
+
 def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:
     """``[lo, hi]`` widened to round values: whole decades when ``log`` (the bounds are
     then log10 values), else multiples of a 1-2-5 step about a tenth of the span."""
@@ -267,9 +316,9 @@ class PlotsPanel(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         repaint_bounding_rect(self.graphics)
-        self.loss_plot = self.graphics.addPlot(col=0)
-        self.grad_plot = self.graphics.addPlot(col=1)
-        self.lr_plot = self.graphics.addPlot(col=2)
+        self.loss_plot = self.graphics.addPlot(col=0, axisItems={"left": LogAxis("left")})
+        self.grad_plot = self.graphics.addPlot(col=1, axisItems={"left": LogAxis("left")})
+        self.lr_plot = self.graphics.addPlot(col=2, axisItems={"left": LogAxis("left")})
         cache_axes(self.loss_plot, self.grad_plot, self.lr_plot)
         self.plots = {"loss": self.loss_plot, "grad": self.grad_plot, "lr": self.lr_plot}
         titles = {"loss": "loss", "grad": "gradient norm |g|", "lr": "learning rate used"}
