@@ -406,6 +406,24 @@ def test_a_picked_surfaces_critical_points_are_searched_after_the_views_turns(qt
     assert surface not in notifier.queued
 
 
+def test_many_critical_points_get_smaller_marks(qtbot, session):
+    """Rastrigin's 441 points at full size hid the map under them; a few keep full size,
+    and the legend's samples always do."""
+    from simulator.gui.views.contour import CP_MIN_SCALE, cp_size
+
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    for name, scale in (("himmelblau", 1.0), ("rastrigin", CP_MIN_SCALE)):
+        surface = get_surface(name)
+        critical_points(surface)
+        session.set_surface(surface)
+        for kind in ("minimum", "saddle"):
+            item = v._cp_items[kind]
+            assert len(item.data) > 0
+            np.testing.assert_allclose(item.data["size"], cp_size(kind) * scale)
+            assert item.opts["size"] == cp_size(kind)  # the legend's sample
+
+
 # ---- 1-D view --------------------------------------------------------------------------------
 @pytest.fixture
 def curve_session(session):

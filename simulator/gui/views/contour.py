@@ -66,7 +66,15 @@ ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of
 # tick; the Hessian under them is analysed again once the hand rests this long (ms)
 EIGEN_SETTLE_MS = 120
 EIG_LABEL_FILL = (16, 16, 16, 200)  # the plate under an eigenvalue's label (RGBA)
+CP_CROWD = 30  # more critical points than this are marked smaller...
+CP_MIN_SCALE = 0.5  # ...down to half size (Rastrigin: 441 points 11 px apart)
+
 LINES_LATER_MS = 10  # a newly picked surface's contour lines are drawn this much later
+
+
+def cp_size(kind: str) -> float:
+    """A critical point's mark size in pixels (minima, the stars, a little larger)."""
+    return 16.0 if kind == "minimum" else 13.0
 
 
 class TrailItem(LineItem):
@@ -253,7 +261,7 @@ class ContourView(QWidget):
         for kind, (symbol, color, label) in KIND_STYLE.items():
             it = pg.ScatterPlotItem(
                 symbol=symbol,
-                size=13 if kind != "minimum" else 16,
+                size=cp_size(kind),
                 brush=pg.mkBrush(color),
                 pen=pg.mkPen("#000000", width=1.2),
                 name=label,
@@ -505,9 +513,15 @@ class ContourView(QWidget):
             m = np.asarray(m, dtype=float)
             if not any(np.allclose(m, q, atol=1e-6 * surface.scale) for q in by_kind["minimum"]):
                 by_kind["minimum"].append(m)
+        # many points (Rastrigin's 441) get smaller marks, so the map shows between them
+        n = sum(len(pts) for pts in by_kind.values())
+        shrink = 1.0 if n <= CP_CROWD else max(CP_MIN_SCALE, (CP_CROWD / n) ** 0.5)
         for kind, pts in by_kind.items():
             a = np.array(pts).reshape(-1, 2)
-            self._cp_items[kind].setData(a[:, 0], a[:, 1])
+            item = self._cp_items[kind]
+            item.setData(a[:, 0], a[:, 1])
+            # sizes per point: the legend's sample keeps the item's own (full) size
+            item.setSize(np.full(len(a), cp_size(kind) * shrink))
         kinds = tuple(kind for kind, pts in by_kind.items() if pts)
         if kinds != self._legend_kinds:
             # the legend's rows are rebuilt only when the kinds shown change (a row's
