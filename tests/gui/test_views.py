@@ -79,6 +79,26 @@ def test_a_short_log_axis_labels_few_ticks_that_fit(qtbot, lo, hi, px):
     assert np.allclose(sorted(labelled + rest), every)
 
 
+@pytest.mark.parametrize("a, b, px, minors", [(-6.3, 9.3, 78.4, False), (-1.0, 2.0, 200.0, True),
+                                               (0.0, 4.0, 78.4, False)])
+def test_a_log_axis_marks_between_decades_only_where_they_fit(qtbot, a, b, px, minors):
+    """A diverged lane's 15 decades on a 78 px plot: pyqtgraph drew all 135 marks 2..9 x
+    10^n as one grey band, and its repaint took 5 ms in the middle of a slider drag."""
+    from simulator.gui.views.plots import LogAxis
+
+    axis = LogAxis("left")
+    axis.setLogMode(False, True)
+    levels = axis.tickValues(a, b, px)  # pyqtgraph's levels, then logTickValues
+    values = [v for _, vals in levels for v in vals]
+    between = [v for v in values if abs(v - round(v)) > 1e-6]
+    decades = list(range(int(np.ceil(a)), int(np.floor(b)) + 1))
+    assert set(decades) <= {round(v) for v in values if abs(v - round(v)) <= 1e-6}
+    if minors:
+        assert len(between) >= 8 * (len(decades) - 1)
+    else:
+        assert between == []
+
+
 def test_log_scale_handles_negative_values():
     values = np.array([[-3.0, -1.0], [10.0, np.nan]])
     t = HeightScale(values, log=True)(values)

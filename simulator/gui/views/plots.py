@@ -69,13 +69,21 @@ class LogAxis(pg.AxisItem):
     ticks are the first of 1, 1-3, 1-2-5, 1-2-4-6-8 or 1..9 x 10^n with three labels
     inside the axis, or else the densest whose labels are ``LOG_LABEL_PX`` apart; the
     other minor ticks stay as unlabelled marks.
+
+    Over many decades the 2..9 x 10^n marks are left out where a decade is shorter
+    than ``MINOR_DECADE_PX``: pyqtgraph drew all of them (a diverged lane's 15 decades
+    on 78 px: 135 marks as one grey band, 5 ms an axis repaint during a drag).
     """
 
     LOG_LABEL_PX = 16  # tick labels are 11-12 px high
+    MINOR_DECADE_PX = 24  # the 8 marks of a decade at least 1 px apart at its top
     STEPS = ((1,), (1, 3), (1, 2, 5), (1, 2, 4, 6, 8), tuple(range(1, 10)))
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802,N803 - pyqtgraph
         ticks = [(spacing, t) for spacing, t in stdTicks if spacing >= 1.0]
+        if ticks and np.isfinite(maxVal - minVal) and size < self.MINOR_DECADE_PX * (
+                maxVal - minVal):
+            return ticks  # whole decades, no room for the marks between them
         if ticks or not (np.isfinite(minVal) and np.isfinite(maxVal)) or maxVal <= minVal:
             # whole decades are labelled: pyqtgraph's own ticks (minors unlabelled
             # where they would crowd)
