@@ -14,6 +14,7 @@ panel (in a dock) the first time it is asked for.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,9 +108,18 @@ class ExplorerWorker(QThread):
             self._cancelled_gen = self._gen
             self._pending = None
 
+    STOP_WAIT_MS = 10000
+
     def stop(self) -> None:
+        """Cancel and return once the thread has ended. A first map compiles the batch
+        kernel (tens of seconds on a cold cache) and a compile cannot be interrupted;
+        a QThread destroyed while it runs makes Qt abort the process, so past
+        ``STOP_WAIT_MS`` this says why and goes on waiting."""
         self.cancel()
-        self.wait(10000)
+        if not self.wait(self.STOP_WAIT_MS):
+            print("LossLab: waiting for the map computation to end (its kernel is "
+                  "compiling; this happens once)...", file=sys.stderr, flush=True)
+            self.wait()
 
     def _should_cancel(self, gen: int) -> bool:
         return gen != self._gen or gen <= self._cancelled_gen

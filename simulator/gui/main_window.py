@@ -901,4 +901,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self.animator.pause()
         self.save_settings()
+        explorer = getattr(self, "explorer_panel", None)
+        if explorer is not None:  # its map thread ends before the window can be deleted
+            explorer.shutdown()
         super().closeEvent(event)

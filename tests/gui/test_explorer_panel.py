@@ -217,3 +217,68 @@ def test_main_window_menu_opens_explorer(qtbot):
     with qtbot.waitSignal(panel.job_finished, timeout=30000):
         panel.restart()
     panel.shutdown()
+
+
+def test_stop_waits_for_a_map_that_cannot_be_interrupted(qtbot, monkeypatch, capsys):
+    """A first map compiles the batch kernel, which no cancel reaches: stop() returned
+    after its time limit with the thread still running, and a QThread destroyed while
+    it runs aborts the whole process (quitting during a first basin map)."""
+    import threading
+    import time
+
+    from simulator.gui.explorer_panel import BASIN, ExplorerWorker, Job
+
+    started = threading.Event()
+    basin_map = ex.basin_map
+
+    def compiling(*args, **kwargs):  # deaf to cancel, as numba's compiler is
+        started.set()
+        time.sleep(0.6)
+        return basin_map(sim.get_surface("two-wells"), sim.SGD(lr=0.05), (4, 4), 3)
+
+    monkeypatch.setattr(ex, "basin_map", compiling)
+    worker = ExplorerWorker()
+    monkeypatch.setattr(worker, "STOP_WAIT_MS", 50)
+    run = {"optimizer": sim.SGD(lr=0.05), "schedule": None, "noise": 0.0, "seed": 0,
+           "clip_grad_norm": None, "batch_size": None}
+    worker.submit(Job(BASIN, 1, sim.get_surface("two-wells"), [run], (4, 4), 3))
+    assert started.wait(10)
+    worker.stop()
+    try:
+        assert worker.isFinished()
+        assert "compiling" in capsys.readouterr().err
+    finally:
+        worker.wait()  # never leave it running into the next test
+
+
+def test_closing_the_window_ends_the_map_thread(qtbot, monkeypatch):
+    """A window closed (and then deleted, as in tests and when the app quits) while a
+    map is computing deleted the running thread with it: Qt aborts the process."""
+    import threading
+    import time
+
+    from simulator.gui.explorer_panel import show_explorer
+    from simulator.gui.main_window import MainWindow
+
+    started = threading.Event()
+    basin_map = ex.basin_map
+
+    def slow(*args, **kwargs):
+        started.set()
+        time.sleep(0.5)
+        return basin_map(*args, **kwargs)
+
+    monkeypatch.setattr(ex, "basin_map", slow)
+    w = MainWindow(restore=False, with_3d=False)
+    qtbot.addWidget(w)
+    w.show()
+    panel = show_explorer(w, "basin")
+    panel.resolution.setValue(16)
+    panel.steps.setValue(20)
+    panel.restart()
+    assert started.wait(10)
+    w.close()
+    try:
+        assert panel.worker.isFinished()
+    finally:
+        panel.worker.wait()
