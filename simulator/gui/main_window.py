@@ -903,5 +903,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         explorer = getattr(self, "explorer_panel", None)
         if explorer is not None:  # its map thread ends before the window can be deleted
+            if explorer.worker.isRunning():
+                self.hide()  # closed at once for the user; a first map may be compiling
             explorer.shutdown()
         super().closeEvent(event)
