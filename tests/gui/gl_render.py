@@ -88,15 +88,18 @@ def main(out: str, surface: str = "rosenbrock", export: bool = False,
     session.flush()
     session.set_frame(session.steps // 2)
     t = time.monotonic()
-    # a second at least; a native GL window also until it is on screen (a loaded
-    # machine can take longer to map it)
+    # a second at least; a native GL window also until it is on screen, and the mesh
+    # until it is built (a loaded machine can take longer for either: CI once did)
     while time.monotonic() - t < 1.0 or (
-        window and not view.gl.isExposed() and time.monotonic() - t < 10.0
+        ((window and not view.gl.isExposed()) or view.waiting())
+        and time.monotonic() - t < 20.0
     ):
         app.processEvents()
         time.sleep(0.01)
     if not waited or view.waiting():
-        print("a new surface's mesh was not built a turn later", file=sys.stderr)
+        why = ("it was built in the pick's own turn" if not waited else
+               f"still waiting after {time.monotonic() - t:.1f} s for {sorted(view._deferred)}")
+        print(f"a new surface's mesh was not built a turn later: {why}", file=sys.stderr)
         return 5
     if drag:
         problem = _check_drag(app, session, view)
