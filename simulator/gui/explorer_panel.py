@@ -84,6 +84,7 @@ class ExplorerWorker(QThread):
     partial = Signal(int, int, object, int, int)
     finished_job = Signal(int, bool)  # gen, complete
     failed = Signal(int, str)
+    STOP_WAIT_MS = 10000  # stop() says why it waits longer than this (see stop)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -107,8 +108,6 @@ class ExplorerWorker(QThread):
         with self._lock:
             self._cancelled_gen = self._gen
             self._pending = None
-
-    STOP_WAIT_MS = 10000
 
     def stop(self) -> None:
         """Cancel and return once the thread has ended. A first map compiles the batch

@@ -215,10 +215,14 @@ class _TurnGate(QObject):
             self.waiting.remove(t)
             self._arm()
 
-    def _arm(self) -> None:
+    def _prune(self) -> None:
+        """Forget the timers whose owner was deleted (a view closed with work pending)."""
         import shiboken6
 
         self.waiting = [t for t in self.waiting if shiboken6.isValid(t)]
+
+    def _arm(self) -> None:
+        self._prune()
         if not self.waiting:
             self.timer.stop()
             return
@@ -227,9 +231,7 @@ class _TurnGate(QObject):
         self.timer.start(max(1, math.ceil(wait * 1e3)))
 
     def _fire(self) -> None:
-        import shiboken6
-
-        self.waiting = [t for t in self.waiting if shiboken6.isValid(t)]
+        self._prune()
         if self.waiting:
             t = min(self.waiting, key=lambda w: w.due)
             if t.due <= time.perf_counter() + 5e-4:
