@@ -12,7 +12,8 @@ corner ``e + 1``: bottom, right, top, left.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import njit
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

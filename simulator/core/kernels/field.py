@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
-from .surfaces import builtin_fg, builtin_fg_block, builtin_fgh
+from ._jit import njit, overload, types
+from .surfaces import FG, FGH, builtin_fg, builtin_fg_block, builtin_fgh
 from .vm import vm_run, vm_run_block
 
 SID_EXPR = 1000
@@ -36,6 +35,8 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 # Hessian there are below 4.3e-18 of its amplitude (and a 2000-bump grid gets ~10x faster)
 BUMP_CUTOFF = 40.0
 _INLINE = dict(_JIT, inline="always")
+# inlined helpers made per surface (closures): inlined into cached kernels, never cached
+_INLINE_NC = dict(nogil=True, error_model="numpy", inline="always")
 
 
 # ---- data surfaces ---------------------------------------------------------------------
@@ -232,3 +233,204 @@ def fg_block(spec, xs, ys, f, gx, gy, n, regs2d):
     if dim == 1:
         for i in range(n):
             gy[i] = 0.0
+
+
+# ---- compile-time selection -------------------------------------------------------------
+# ``point_fg(SID, BUMPS, spec, x, y, regs)`` and friends compute what ``fg`` / ``fgh`` /
+# ``fg_block`` compute, but when ``SID`` (a surface id or kind) and ``BUMPS`` (0 or 1) are
+# compile-time constants they inline only that surface's code: a kernel specialised for
+# Rosenbrock compiles Rosenbrock, not nineteen surfaces, the formula machine and the data
+# losses. The operations are the same as the generic path's, so are the results.
+def point_fg(sid, bumps, spec, x, y, regs):
+    """``fg`` specialised on a compile-time ``sid`` and ``bumps``.
+
+    Compiled, the overload below picks the surface's own code; run as plain Python (see
+    ``interp``) this body, the generic path, computes the same values.
+    """
+    return fg(spec, x, y, regs)
+
+
+def point_fgh(sid, bumps, spec, x, y, regs):
+    """``fgh`` specialised on a compile-time ``sid`` and ``bumps`` (see ``point_fg``)."""
+    return fgh(spec, x, y, regs)
+
+
+def block_fg(sid, bumps, spec, xs, ys, f, gx, gy, n, regs2d):
+    """``fg_block`` specialised on a compile-time ``sid`` and ``bumps`` (see ``point_fg``)."""
+    fg_block(spec, xs, ys, f, gx, gy, n, regs2d)
+
+
+def _literals(*args):
+    if all(isinstance(a, types.IntegerLiteral) for a in args):
+        return tuple(a.literal_value for a in args)
+    return None
+
+
+def _base_fg(S):
+    """An inlinable ``(spec, x, y, regs) -> (f, gx, gy)`` for the base surface ``S``."""
+    if S < SID_EXPR:
+        fn = FG[S]
+
+        @njit(**_INLINE_NC)
+        def base(spec, x, y, regs):
+            return fn(spec[2], x, y)
+    elif S == SID_EXPR:
+        @njit(**_INLINE_NC)
+        def base(spec, x, y, regs):
+            hdr = spec[5]
+            vm_run(spec[3], spec[4], hdr[3], hdr[4], x, y, regs)
+            return regs[0], regs[1], regs[2]
+    elif S == SID_FLAT:
+        @njit(**_INLINE_NC)
+        def base(spec, x, y, regs):
+            return 0.0 * x, 0.0, 0.0
+    else:
+        @njit(**_INLINE_NC)
+        def base(spec, x, y, regs):
+            f, gx, gy, _, _, _ = data_fgh(S, spec[7], spec[8], x, y, spec[5], 0, -1, False)
+            return f, gx, gy
+    return base
+
+
+def _base_fgh(S):
+    """An inlinable ``(spec, x, y, regs) -> (f, gx, gy, hxx, hxy, hyy)`` for ``S``."""
+    if S < SID_EXPR:
+        fn = FGH[S]
+
+        @njit(**_INLINE_NC)
+        def base(spec, x, y, regs):
+            return fn(spec[2], x, y)
+    elif S == SID_EXPR:
+        @njit(**_INLINE_NC)
+        def base(spec, x, y, regs):
+            hdr = spec[5]
+            vm_run(spec[3], spec[4], hdr[5], hdr[6], x, y, regs)
+            return regs[0], regs[1], regs[2], regs[3], regs[4], regs[5]
+    elif S == SID_FLAT:
+        @njit(**_INLINE_NC)
+        def base(spec, x, y, regs):
+            return 0.0 * x, 0.0, 0.0, 0.0, 0.0, 0.0
+    else:
+        @njit(**_INLINE_NC)
+        def base(spec, x, y, regs):
+            return data_fgh(S, spec[7], spec[8], x, y, spec[5], 0, -1, True)
+    return base
+
+
+@overload(point_fg, inline="always", prefer_literal=True)
+def _ol_point_fg(sid, bumps, spec, x, y, regs):
+    lit = _literals(sid, bumps)
+    if lit is None:
+        return lambda sid, bumps, spec, x, y, regs: fg(spec, x, y, regs)
+    base = _base_fg(lit[0])
+    if lit[1]:
+        def impl(sid, bumps, spec, x, y, regs):
+            f, gx, gy = base(spec, x, y, regs)
+            dim = spec[1]
+            if spec[6].shape[0] > 0:
+                bf, bgx, bgy, _, _, _ = bumps_fgh(spec[6], dim, x, y, False)
+                f += bf
+                gx += bgx
+                gy += bgy
+            if dim == 1:
+                gy = 0.0
+            return f, gx, gy
+        return impl
+
+    def impl(sid, bumps, spec, x, y, regs):
+        f, gx, gy = base(spec, x, y, regs)
+        if spec[1] == 1:
+            gy = 0.0
+        return f, gx, gy
+    return impl
+
+
+@overload(point_fgh, inline="always", prefer_literal=True)
+def _ol_point_fgh(sid, bumps, spec, x, y, regs):
+    lit = _literals(sid, bumps)
+    if lit is None:
+        return lambda sid, bumps, spec, x, y, regs: fgh(spec, x, y, regs)
+    base = _base_fgh(lit[0])
+    with_bumps = bool(lit[1])
+
+    def impl(sid, bumps, spec, x, y, regs):
+        f, gx, gy, hxx, hxy, hyy = base(spec, x, y, regs)
+        dim = spec[1]
+        if with_bumps and spec[6].shape[0] > 0:
+            bf, bgx, bgy, bxx, bxy, byy = bumps_fgh(spec[6], dim, x, y, True)
+            f += bf
+            gx += bgx
+            gy += bgy
+            hxx += bxx
+            hxy += bxy
+            hyy += byy
+        if dim == 1:
+            gy = 0.0
+            hxy = 0.0
+            hyy = 0.0
+        return f, gx, gy, hxx, hxy, hyy
+    return impl
+
+
+def _base_block(S):
+    """An inlinable ``(spec, xs, ys, f, gx, gy, n, regs2d)`` filling the base surface."""
+    if S < SID_EXPR:
+        fn = FG[S]
+
+        @njit(**_INLINE_NC)
+        def base(spec, xs, ys, f, gx, gy, n, regs2d):
+            prm = spec[2]
+            for i in range(n):  # one loop, so that LLVM vectorises it over the points
+                f[i], gx[i], gy[i] = fn(prm, xs[i], ys[i])
+    elif S == SID_EXPR:
+        @njit(**_INLINE_NC)
+        def base(spec, xs, ys, f, gx, gy, n, regs2d):
+            hdr = spec[5]
+            vm_run_block(spec[3], spec[4], hdr[3], hdr[4], xs, ys, n, regs2d)
+            for i in range(n):
+                f[i] = regs2d[0, i]
+                gx[i] = regs2d[1, i]
+                gy[i] = regs2d[2, i]
+    elif S == SID_FLAT:
+        @njit(**_INLINE_NC)
+        def base(spec, xs, ys, f, gx, gy, n, regs2d):
+            for i in range(n):
+                f[i] = 0.0 * xs[i]
+                gx[i] = 0.0
+                gy[i] = 0.0
+    else:
+        @njit(**_INLINE_NC)
+        def base(spec, xs, ys, f, gx, gy, n, regs2d):
+            X = spec[7]
+            Y = spec[8]
+            for i in range(n):
+                f[i], gx[i], gy[i], _, _, _ = data_fgh(
+                    S, X, Y, xs[i], ys[i], spec[5], 0, -1, False
+                )
+    return base
+
+
+@overload(block_fg, inline="always", prefer_literal=True)
+def _ol_block_fg(sid, bumps, spec, xs, ys, f, gx, gy, n, regs2d):
+    lit = _literals(sid, bumps)
+    if lit is None:
+        return lambda sid, bumps, spec, xs, ys, f, gx, gy, n, regs2d: fg_block(
+            spec, xs, ys, f, gx, gy, n, regs2d)
+    base = _base_block(lit[0])
+    with_bumps = bool(lit[1])
+
+    def impl(sid, bumps, spec, xs, ys, f, gx, gy, n, regs2d):
+        base(spec, xs, ys, f, gx, gy, n, regs2d)
+        dim = spec[1]
+        if with_bumps:
+            b = spec[6]
+            if b.shape[0] > 0:
+                for i in range(n):
+                    bf, bgx, bgy, _, _, _ = bumps_fgh(b, dim, xs[i], ys[i], False)
+                    f[i] += bf
+                    gx[i] += bgx
+                    gy[i] += bgy
+        if dim == 1:
+            for i in range(n):
+                gy[i] = 0.0
+    return impl

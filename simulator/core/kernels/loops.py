@@ -1,44 +1,315 @@
 """The compiled kernels: evaluation over many points, one trajectory, many trajectories.
 
-These are the only entry points the rest of LossLab calls (through ``engine`` and
-``surface``). Each takes a surface spec (``field``), so each is compiled once for every
-surface and cached on disk (``cache=True``). Hot loops never index the spec tuple per
-step (that costs refcount traffic on its arrays): built-in surfaces without drawn bumps
-take a hoisted fast path.
+``eval_points``, ``run_trajectory`` and ``run_batch`` are the only entry points the rest
+of LossLab calls (through ``engine`` and ``surface``). Each picks a kernel *specialised*
+for what it is asked to run and calls it:
+
+* ``eval_points``: one kernel per surface kind (a built-in surface id, the formula
+  machine, the flat base or a data loss) and whether drawn bumps are added;
+* ``run_trajectory`` and ``run_batch``: one per optimizer and surface kind.
+
+Compile time is a budget like run time. A single kernel for every optimizer and every
+surface took about 70 s (trajectories) and 140 s (batches) to compile on a 2-core laptop;
+a specialised kernel holds one optimizer's update and one surface's formulas and compiles
+in about a second, and a session compiles only what it uses. Each specialisation is made
+by a factory (``_make_*``) whose constants (``OID``, ``SID``, ``BUMPS``) are closure
+values, so numba caches every one on disk under its own key (``cache=True``). The
+operations, and so the results, are those of the generic code in ``field`` and ``optim``.
+
+``compile_log`` records the first call of every specialisation in this process (wall and
+CPU seconds, and whether it came from the disk cache), for ``bench/bench_startup.py`` and the app's
+progress messages.
 """
 
 from __future__ import annotations
 
+import atexit
 import math
+import threading
+import time
 
 import numpy as np
-from numba import njit, prange
 
-from .field import SID_EXPR, SID_LINREG, data_fgh, fg, fg_block, fgh
+from ._jit import INTERPRETED, errors, njit, overload, types
+from .field import SID_EXPR, SID_LINREG, block_fg, data_fgh, point_fg, point_fgh
 from .optim import (
     O_ADAM,
     O_NEWTON,
+    coefs_for,
+    coord_for,
     hp_tuple,
     initial_slot0,
     newton_step,
-    opt_update_block,
-    step_coefs,
-    update_coord,
 )
 from .rng import normal_pair, permutation
-from .surfaces import (
-    S_ROSENBROCK,
-    builtin_fg,
-    builtin_fg_block,
-    builtin_fgh,
-    rosenbrock_fg,
-)
+from .surfaces import S_ROSENBROCK, rosenbrock_fg
 
 BLOCK = 256
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
+_INLINE = dict(_JIT, inline="always")
 
 
-@njit(**_JIT)
+# ---- specialisation keys -----------------------------------------------------------------
+def surface_key(spec) -> tuple[int, int]:
+    """``(SID, BUMPS)``: the surface kind a kernel is specialised for."""
+    return int(spec[0]), 1 if spec[6].shape[0] > 0 else 0
+
+
+_kernels: dict = {}
+_lock = threading.RLock()
+compile_log: list[dict] = []  # first call of each specialisation in this process
+
+
+def _kernel(name: str, factory, key: tuple):
+    """The specialised kernel ``name`` for ``key``, made once per process."""
+    k = _kernels.get((name, key))
+    if k is None:
+        with _lock:
+            k = _kernels.get((name, key))
+            if k is None:
+                k = factory(*key)
+                _kernels[(name, key)] = k
+    return k
+
+
+def _call(name: str, key: tuple, k, *args):
+    """Call kernel ``k``; the first call (compile or cache load) is timed into the log."""
+    if INTERPRETED or k.signatures:
+        return k(*args)
+    t0 = time.perf_counter()
+    c0 = time.thread_time()
+    out = k(*args)
+    compile_log.append({
+        "kernel": name, "key": key, "seconds": time.perf_counter() - t0,
+        "cpu": time.thread_time() - c0, "cached": bool(k.stats.cache_hits),
+    })
+    return out
+
+
+def is_ready(name: str, key: tuple) -> bool:
+    """Whether kernel ``name`` for ``key`` is compiled (or loaded) in this process."""
+    k = _kernels.get((name, key))
+    return k is not None and bool(k.signatures)
+
+
+# ---- interim runs and compiling in the background -----------------------------------------
+# While a kernel is neither compiled nor in the disk cache, a small job runs in the
+# interpreter (``interp``: the same source, the same results) and the kernel is compiled
+# on a background thread; a large job, or one that raises in Python (1/0, exp(1000)...),
+# waits for the compiler.
+INTERIM_WORK = 200_000  # points, or particle-steps, that the interpreter takes on at most
+_interim = True
+_queue: list = []
+_queued: set = set()
+_worker = None
+_current = None  # what the background compiler is compiling now
+_cond = threading.Condition(_lock)
+_done = 0
+
+
+_tls = threading.local()
+
+
+def set_interim(on: bool) -> bool:
+    """Allow (or forbid) interim interpreted runs in this process; returns the previous
+    setting."""
+    global _interim
+    prev, _interim = _interim, bool(on)
+    return prev
+
+
+class compiled_only:  # noqa: N801 - used as a function-like context manager
+    """``with compiled_only():`` calls on this thread compile (or load) their kernels
+    and never run interpreted: for warm-up threads and benchmarks."""
+
+    def __enter__(self):
+        self._prev = getattr(_tls, "compiled_only", False)
+        _tls.compiled_only = True
+        return self
+
+    def __exit__(self, *exc):
+        _tls.compiled_only = self._prev
+        return False
+
+
+def _signature(k, args):
+    return tuple(k.typeof_pyval(a) for a in args)
+
+
+def _load_cached(k, sig) -> bool:
+    """Load ``k`` for ``sig`` from numba's disk cache if it is there; never compiles."""
+    if k.signatures:
+        return True
+    try:
+        from numba.core.compiler_lock import global_compiler_lock
+
+        # never wait for the background compiler: while it holds the lock, say "not
+        # loaded" (the interpreter runs this job; the queue loads the kernel soon after)
+        lock = global_compiler_lock._lock
+        if not lock.acquire(blocking=False):
+            return False
+        try:
+            if k.overloads.get(tuple(sig)) is not None:
+                return True
+            cres = k._cache.load_overload(sig, k.targetctx)
+            if cres is None:
+                return False
+            k._cache_hits[sig] += 1
+            k.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+            k.add_overload(cres)
+            return True
+        finally:
+            lock.release()
+    except Exception:  # noqa: BLE001 - a private numba API: on any change, just compile
+        return False
+
+
+def _compile_loop() -> None:
+    global _done, _current
+    while True:
+        with _cond:
+            while not _queue:
+                _cond.wait()
+            name, key, k, sig = _queue.pop(0)
+            _current = (name, key)
+        try:
+            if not k.signatures:
+                t0 = time.perf_counter()
+                c0 = time.thread_time()
+                k.compile(sig)
+                compile_log.append({
+                    "kernel": name, "key": key, "seconds": time.perf_counter() - t0,
+                    "cpu": time.thread_time() - c0, "cached": bool(k.stats.cache_hits),
+                    "background": True,
+                })
+        except Exception:  # noqa: BLE001 - the next foreground call compiles and raises
+            pass
+        finally:
+            with _cond:
+                _queued.discard((name, key))
+                _current = None
+                _done += 1
+                _cond.notify_all()
+
+
+_closing = False
+
+
+def _at_exit() -> None:
+    """Let a compile in progress finish before the interpreter shuts down (a daemon
+    thread killed inside LLVM crashes the process on exit); drop the rest of the queue."""
+    global _closing
+    with _cond:
+        _closing = True
+        _queue.clear()
+        alive = _worker is not None and _worker.is_alive()
+        _queued.intersection_update({_current} if alive and _current else set())
+        _cond.wait_for(lambda: not _queued, timeout=120)
+
+
+atexit.register(_at_exit)
+
+
+def compile_later(name: str, key: tuple, k, args) -> None:
+    """Queue kernel ``k`` (for the types of ``args``) for the background compiler."""
+    global _worker
+    if k.signatures:
+        return
+    sig = _signature(k, args)
+    with _cond:
+        if (name, key) in _queued or _closing:
+            return
+        _queued.add((name, key))
+        _queue.append((name, key, k, sig))
+        if _worker is None:
+            _worker = threading.Thread(target=_compile_loop, name="losslab-compiler",
+                                       daemon=True)
+            _worker.start()
+        _cond.notify_all()
+
+
+def compile_progress() -> tuple[int, int]:
+    """``(compiled, queued)`` background compilations in this process so far."""
+    with _cond:
+        return _done, len(_queued)
+
+
+def wait_compiled(timeout: float | None = None) -> bool:
+    """Wait until the background compiler is idle; False on timeout."""
+    with _cond:
+        return _cond.wait_for(lambda: not _queued, timeout)
+
+
+def ready_or_queue(name: str, key: tuple, k, args) -> bool:
+    """True if kernel ``k`` is ready for ``args`` (compiled, or loaded now from the disk
+    cache); otherwise queue it for the background compiler and return False."""
+    if k.signatures or _load_cached(k, _signature(k, args)):
+        return True
+    compile_later(name, key, k, args)
+    return False
+
+
+def _interim_run(name: str, key: tuple, k, work: int, args, twin):
+    """Run ``twin()`` (the interpreter) if ``k`` is not ready and the job is small;
+    returns ``(True, result)`` then, else ``(False, None)``."""
+    if (INTERPRETED or not _interim or work > INTERIM_WORK or k.signatures
+            or getattr(_tls, "compiled_only", False)):
+        return False, None
+    sig = _signature(k, args)
+    if _load_cached(k, sig):
+        return False, None
+    try:
+        with np.errstate(all="ignore"):
+            out = twin()
+    except (ArithmeticError, ValueError):  # Python's float exceptions: compile instead
+        return False, None
+    compile_later(name, key, k, args)
+    return True, out
+
+
+def _twin():
+    from . import interp
+
+    return interp.load()
+
+
+# ---- evaluation at many points ---------------------------------------------------------
+def _make_eval_points(SID, BUMPS):
+    @njit(**_JIT)
+    def eval_points_kernel(spec, xs, ys, order, out, nreg):
+        n = xs.shape[0]
+        nblocks = (n + BLOCK - 1) // BLOCK
+        for blk in range(nblocks):
+            i0 = blk * BLOCK
+            m = min(BLOCK, n - i0)
+            if order >= 2:
+                regs = np.empty(nreg)
+                for i in range(i0, i0 + m):
+                    f, gx, gy, hxx, hxy, hyy = point_fgh(SID, BUMPS, spec, xs[i], ys[i], regs)
+                    out[i, 0] = f
+                    out[i, 1] = gx
+                    out[i, 2] = gy
+                    out[i, 3] = hxx
+                    out[i, 4] = hxy
+                    out[i, 5] = hyy
+            else:
+                regs2d = np.empty((nreg, BLOCK))
+                f = np.empty(BLOCK)
+                gx = np.empty(BLOCK)
+                gy = np.empty(BLOCK)
+                block_fg(SID, BUMPS, spec, xs[i0 : i0 + m], ys[i0 : i0 + m], f, gx, gy, m,
+                         regs2d)
+                for k in range(m):
+                    out[i0 + k, 0] = f[k]
+                    out[i0 + k, 1] = gx[k]
+                    out[i0 + k, 2] = gy[k]
+                    out[i0 + k, 3] = np.nan
+                    out[i0 + k, 4] = np.nan
+                    out[i0 + k, 5] = np.nan
+
+    return eval_points_kernel
+
+
 def eval_points(spec, xs, ys, order, out, nreg):
     """Evaluate at ``len(xs)`` points into ``out`` (n, 6): f, gx, gy, hxx, hxy, hyy.
 
@@ -47,34 +318,14 @@ def eval_points(spec, xs, ys, order, out, nreg):
     where waking a thread pool costs more than the work; a 512 x 512 grid of a built-in
     surface still takes only milliseconds.
     """
-    n = xs.shape[0]
-    nblocks = (n + BLOCK - 1) // BLOCK
-    for blk in range(nblocks):
-        i0 = blk * BLOCK
-        m = min(BLOCK, n - i0)
-        if order >= 2:
-            regs = np.empty(nreg)
-            for i in range(i0, i0 + m):
-                f, gx, gy, hxx, hxy, hyy = fgh(spec, xs[i], ys[i], regs)
-                out[i, 0] = f
-                out[i, 1] = gx
-                out[i, 2] = gy
-                out[i, 3] = hxx
-                out[i, 4] = hxy
-                out[i, 5] = hyy
-        else:
-            regs2d = np.empty((nreg, BLOCK))
-            f = np.empty(BLOCK)
-            gx = np.empty(BLOCK)
-            gy = np.empty(BLOCK)
-            fg_block(spec, xs[i0 : i0 + m], ys[i0 : i0 + m], f, gx, gy, m, regs2d)
-            for k in range(m):
-                out[i0 + k, 0] = f[k]
-                out[i0 + k, 1] = gx[k]
-                out[i0 + k, 2] = gy[k]
-                out[i0 + k, 3] = np.nan
-                out[i0 + k, 4] = np.nan
-                out[i0 + k, 5] = np.nan
+    key = surface_key(spec)
+    k = _kernel("eval_points", _make_eval_points, key)
+    args = (spec, xs, ys, order, out, nreg)
+    done, res = _interim_run("eval_points", key, k, xs.shape[0] * (4 if order >= 2 else 1),
+                             args, lambda: _twin().eval_points(*args))
+    if done:
+        return res
+    return _call("eval_points", key, k, *args)
 
 
 # ---- gradient perturbation: minibatch, noise, clipping ------------------------------------
@@ -96,7 +347,7 @@ def _batch_start(seed, t, B, nb, N, perm, epoch):
     return (t % nb) * B, e
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(**_JIT)  # called, not inlined: compiled once for every kernel (scalar arguments)
 def _noise_clip(gx, gy, dim, noise, seed, stream, t, clip):
     """Additive Gaussian noise, then torch.nn.utils.clip_grad_norm_(max_norm=clip)."""
     if noise > 0.0:
@@ -112,71 +363,126 @@ def _noise_clip(gx, gy, dim, noise, seed, stream, t, clip):
     return gx, gy
 
 
+# Selection at compile time. A cached kernel made by a factory may capture only plain
+# constants (numba keys its disk cache on them; a captured function would change the key
+# in every process), so everything that depends on the optimizer or the surface kind is
+# reached through an overload that picks its implementation from literal arguments.
+def _lit(v):
+    if not isinstance(v, types.IntegerLiteral):
+        # not a constant: decline, and numba asks again with the literal type
+        raise errors.TypingError("specialised kernels take compile-time constants")
+    return v.literal_value
+
+
+def minibatch_for(sid, spec, batch):
+    """``_minibatch`` for data losses, (0, 1) for other kinds."""
+    return _minibatch(spec, batch)
+
+
+@overload(minibatch_for, inline="always", prefer_literal=True)
+def _ol_minibatch_for(sid, spec, batch):
+    if _lit(sid) >= SID_LINREG:
+        return lambda sid, spec, batch: _minibatch(spec, batch)
+    return lambda sid, spec, batch: (0, 1)
+
+
+def batch_grad_for(sid, spec, x, y, perm, j, B):
+    """The minibatch gradient of a data loss (never reached for other kinds)."""
+    _, gx, gy, _, _, _ = data_fgh(sid, spec[7], spec[8], x, y, perm, j, B, False)
+    return gx, gy
+
+
+@overload(batch_grad_for, inline="always", prefer_literal=True)
+def _ol_batch_grad_for(sid, spec, x, y, perm, j, B):
+    S = _lit(sid)
+    if S >= SID_LINREG:
+        def impl(sid, spec, x, y, perm, j, B):
+            _, gx, gy, _, _, _ = data_fgh(S, spec[7], spec[8], x, y, perm, j, B, False)
+            return gx, gy
+        return impl
+    return lambda sid, spec, x, y, perm, j, B: (0.0, 0.0)
+
+
+def newton_for(oid, sid, bumps, spec, lr, lam, dim, x, y, gx, gy, regs):
+    """Damped Newton's step for a Newton kernel; compiled, other optimizers' kernels get a
+    placeholder, so they do not compile the surface's Hessian."""
+    if oid != O_NEWTON:
+        return x, y
+    _, _, _, hxx, hxy, hyy = point_fgh(sid, bumps, spec, x, y, regs)
+    return newton_step(lr, lam, dim, x, y, gx, gy, hxx, hxy, hyy)
+
+
+@overload(newton_for, inline="always", prefer_literal=True)
+def _ol_newton_for(oid, sid, bumps, spec, lr, lam, dim, x, y, gx, gy, regs):
+    if _lit(oid) == O_NEWTON:
+        S = _lit(sid)
+        HB = _lit(bumps)
+
+        def impl(oid, sid, bumps, spec, lr, lam, dim, x, y, gx, gy, regs):
+            _, _, _, hxx, hxy, hyy = point_fgh(S, HB, spec, x, y, regs)
+            return newton_step(lr, lam, dim, x, y, gx, gy, hxx, hxy, hyy)
+        return impl
+    return lambda oid, sid, bumps, spec, lr, lam, dim, x, y, gx, gy, regs: (x, y)
+
+
 # ---- one trajectory ----------------------------------------------------------------------
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _trajectory_loop(
-    oid, spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss, grad
-):
-    sid = spec[0]
-    dim = spec[1]
-    prm = spec[2]
-    fast = sid < SID_EXPR and spec[6].shape[0] == 0
-    regs = np.empty(nreg)
-    X = spec[7]
-    Y = spec[8]
-    N = X.shape[0]
-    perm = np.empty(max(N, 1), dtype=np.int64)
-    B, nb = _minibatch(spec, batch)
-    epoch = -1
-    newton = oid == O_NEWTON
-    h = hp_tuple(hp)
-    lam = h[0]
-    x = x0
-    y = y0 if dim == 2 else 0.0
-    sx0 = initial_slot0(oid, h)
-    sy0 = sx0
-    sx1 = 0.0
-    sx2 = 0.0
-    sy1 = 0.0
-    sy2 = 0.0
-    mu_prod = 1.0
-    for t in range(steps + 1):
-        if fast:
-            f, gx, gy = builtin_fg(sid, prm, x, y)
-        else:
-            f, gx, gy = fg(spec, x, y, regs)
-        if not (math.isfinite(f) and math.isfinite(gx) and math.isfinite(gy)):
-            return t, 1
-        pos[t, 0] = x
-        pos[t, 1] = y
-        loss[t] = f
-        grad[t, 0] = gx
-        grad[t, 1] = gy
-        if t == steps:
-            break
-        if B > 0:
-            j, epoch = _batch_start(seed, t, B, nb, N, perm, epoch)
-            _, gx, gy, _, _, _ = data_fgh(sid, X, Y, x, y, perm, j, B, False)
-            if dim == 1:
-                gy = 0.0
-        gx, gy = _noise_clip(gx, gy, dim, noise, seed, stream, t, clip)
-        lr = lrs[t]
-        if newton:
-            _, _, _, hxx, hxy, hyy = fgh(spec, x, y, regs)
-            x, y = newton_step(lr, lam, dim, x, y, gx, gy, hxx, hxy, hyy)
-        else:
-            k0, k1, k2, k3, mu_prod = step_coefs(oid, h, t + 1, lr, mu_prod)
-            x, sx0, sx1, sx2 = update_coord(oid, h, t + 1, lr, k0, k1, k2, k3, x, gx,
-                                            sx0, sx1, sx2)
-            if dim == 2:
-                y, sy0, sy1, sy2 = update_coord(oid, h, t + 1, lr, k0, k1, k2, k3, y, gy,
-                                                sy0, sy1, sy2)
-        if not (math.isfinite(x) and math.isfinite(y)):
-            return t + 1, 2
-    return steps + 1, 0
+def _make_trajectory(OID, SID, BUMPS):
+    NEWTON = OID == O_NEWTON
+
+    @njit(**_JIT)
+    def run_trajectory_kernel(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch,
+                              nreg, pos, loss, grad):
+        dim = spec[1]
+        regs = np.empty(nreg)
+        N = spec[7].shape[0]
+        perm = np.empty(max(N, 1), dtype=np.int64)
+        B, nb = minibatch_for(SID, spec, batch)
+        epoch = -1
+        h = hp_tuple(hp)
+        lam = h[0]
+        x = x0
+        y = y0 if dim == 2 else 0.0
+        sx0 = initial_slot0(OID, h)
+        sy0 = sx0
+        sx1 = 0.0
+        sx2 = 0.0
+        sy1 = 0.0
+        sy2 = 0.0
+        mu_prod = 1.0
+        for t in range(steps + 1):
+            f, gx, gy = point_fg(SID, BUMPS, spec, x, y, regs)
+            if not (math.isfinite(f) and math.isfinite(gx) and math.isfinite(gy)):
+                return t, 1
+            pos[t, 0] = x
+            pos[t, 1] = y
+            loss[t] = f
+            grad[t, 0] = gx
+            grad[t, 1] = gy
+            if t == steps:
+                break
+            if B > 0:
+                j, epoch = _batch_start(seed, t, B, nb, N, perm, epoch)
+                gx, gy = batch_grad_for(SID, spec, x, y, perm, j, B)
+                if dim == 1:
+                    gy = 0.0
+            gx, gy = _noise_clip(gx, gy, dim, noise, seed, stream, t, clip)
+            lr = lrs[t]
+            if NEWTON:
+                x, y = newton_for(OID, SID, BUMPS, spec, lr, lam, dim, x, y, gx, gy, regs)
+            else:
+                k0, k1, k2, k3, mu_prod = coefs_for(OID, h, t + 1, lr, mu_prod)
+                x, sx0, sx1, sx2 = coord_for(OID, h, t + 1, lr, k0, k1, k2, k3, x, gx,
+                                             sx0, sx1, sx2)
+                if dim == 2:
+                    y, sy0, sy1, sy2 = coord_for(OID, h, t + 1, lr, k0, k1, k2, k3, y, gy,
+                                                 sy0, sy1, sy2)
+            if not (math.isfinite(x) and math.isfinite(y)):
+                return t + 1, 2
+        return steps + 1, 0
+
+    return run_trajectory_kernel
 
 
-@njit(**_JIT)
 def run_trajectory(
     spec, oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss, grad
 ):
@@ -187,15 +493,17 @@ def run_trajectory(
     run; reason 1 when the loss or gradient became non-finite at row k (the surface is
     undefined there or overflowed), reason 2 when the update produced a non-finite
     position. The arrays then end at the last finite step.
-
-    The loop is inlined once with a constant id for Adam (the benchmarked case), so its
-    update compiles without the dispatch; the other optimizers share one generic copy.
     """
-    if oid == O_ADAM:
-        return _trajectory_loop(O_ADAM, spec, hp, lrs, x0, y0, steps, noise, seed, stream,
-                                clip, batch, nreg, pos, loss, grad)
-    return _trajectory_loop(oid, spec, hp, lrs, x0, y0, steps, noise, seed, stream,
-                            clip, batch, nreg, pos, loss, grad)
+    key = (int(oid),) + surface_key(spec)
+    k = _kernel("run_trajectory", _make_trajectory, key)
+    args = (spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss,
+            grad)
+    work = (steps + 1) * (4 if int(oid) == O_NEWTON or spec[0] >= SID_EXPR else 1)
+    done, res = _interim_run("run_trajectory", key, k, work, args,
+                             lambda: _twin().run_trajectory(spec, oid, *args[1:]))
+    if done:
+        return res
+    return _call("run_trajectory", key, k, *args)
 
 
 # ---- many trajectories -------------------------------------------------------------------
@@ -204,198 +512,285 @@ B_X, B_Y, B_F, B_GX, B_GY, B_HXX, B_HXY, B_HYY, B_F0, B_FLIPS, B_FWIN, B_BAD, B_
 B_NCOL = 13
 
 
-@njit(**_JIT)
-def _adam_steps(sid, prm, h, lrs, i0, m, steps, tail, P, fmin, out):
-    """All ``steps`` plain Adam updates of a block on a built-in 2-D surface (no bumps, noise,
-    clipping, minibatches or AMSGrad): ``_run_block``'s loop, fused for speed.
+def fused_adam(sid, spec, h, lrs, i0, m, steps, tail, P, fmin, out):
+    """The fused plain-Adam loop of a block (see ``_make_adam_steps``)."""
+    if sid < SID_EXPR:
+        _make_adam_steps(sid)(sid, spec, h, lrs, i0, m, steps, tail, P, fmin, out)
 
-    The same operations in the same order as the general loop (so the same bits), in one
-    pass over the particles per step: Rosenbrock's value and gradient are computed in the
-    loop that updates (other surfaces fill F, GX, GY first with their block loop), so the
-    loop vectorises (sqrt and division four particles at a time). Hot loops take only
-    scalars and local arrays (an array passed to a helper costs reference counting), and
-    never store conditionally (masked stores are slow): positions and the running minimum
-    alternate between the two rows of XS, YS, FM, so the previous points stay available
-    for the reversal count. On return ``P`` holds the final points and ``fmin`` the lowest
-    loss before them.
-    """
-    XS = np.empty((2, BLOCK))
-    YS = np.empty((2, BLOCK))
-    FM = np.empty((2, BLOCK))
-    MX = np.zeros(BLOCK)
-    MY = np.zeros(BLOCK)
-    VX = np.zeros(BLOCK)
-    VY = np.zeros(BLOCK)
-    F = np.empty(BLOCK)
-    GX = np.empty(BLOCK)
-    GY = np.empty(BLOCK)
-    DX = np.zeros(BLOCK)
-    DY = np.zeros(BLOCK)
-    FL = np.zeros(BLOCK)
-    for i in range(m):
-        XS[0, i] = P[0, i]
-        YS[0, i] = P[1, i]
-    rosen = sid == S_ROSENBROCK
-    pr = (prm[0], prm[1]) if rosen else (0.0, 0.0)  # scalars: hoisted out of the loop
-    mu_prod = 1.0
-    for t in range(steps):
-        lr = lrs[t]
-        k0, k1, k2, k3, mu_prod = step_coefs(O_ADAM, h, t + 1, lr, mu_prod)
-        r = t & 1
-        w = 1 - r
-        if t == 0 or t == tail or not rosen:
-            builtin_fg_block(sid, prm, XS[r], YS[r], F, GX, GY, m)
+
+@overload(fused_adam, inline="always", prefer_literal=True)
+def _ol_fused_adam(sid, spec, h, lrs, i0, m, steps, tail, P, fmin, out):
+    S = _lit(sid)
+    if S < SID_EXPR:
+        return _make_adam_steps(S)
+    return lambda sid, spec, h, lrs, i0, m, steps, tail, P, fmin, out: None
+
+
+def _make_adam_steps(SID):
+    """The fused plain-Adam loop for built-in surface SID (see its docstring)."""
+    ROSEN = SID == S_ROSENBROCK
+
+    def adam_steps(sid, spec, h, lrs, i0, m, steps, tail, P, fmin, out):
+        """All ``steps`` plain Adam updates of a block on a built-in 2-D surface (no bumps,
+        noise, clipping, minibatches or AMSGrad): ``_run_block``'s loop, fused for speed.
+
+        The same operations in the same order as the general loop (so the same bits), in
+        one pass over the particles per step: Rosenbrock's value and gradient are computed
+        in the loop that updates (other surfaces fill F, GX, GY first with their block
+        loop), so the loop vectorises (sqrt and division four particles at a time). Hot
+        loops take only scalars and local arrays (an array passed to a helper costs
+        reference counting), and never store conditionally (masked stores are slow):
+        positions and the running minimum alternate between the two rows of XS, YS, FM,
+        so the previous points stay available for the reversal count. On return ``P``
+        holds the final points and ``fmin`` the lowest loss before them.
+        """
+        prm = spec[2]
+        XS = np.empty((2, BLOCK))
+        YS = np.empty((2, BLOCK))
+        FM = np.empty((2, BLOCK))
+        MX = np.zeros(BLOCK)
+        MY = np.zeros(BLOCK)
+        VX = np.zeros(BLOCK)
+        VY = np.zeros(BLOCK)
+        F = np.empty(BLOCK)
+        GX = np.empty(BLOCK)
+        GY = np.empty(BLOCK)
+        DX = np.zeros(BLOCK)
+        DY = np.zeros(BLOCK)
+        FL = np.zeros(BLOCK)
+        regs2d = np.empty((1, 1))
+        for i in range(m):
+            XS[0, i] = P[0, i]
+            YS[0, i] = P[1, i]
+        pr = (prm[0], prm[1]) if ROSEN else (0.0, 0.0)  # scalars: hoisted out of the loop
+        mu_prod = 1.0
+        for t in range(steps):
+            lr = lrs[t]
+            k0, k1, k2, k3, mu_prod = coefs_for(O_ADAM, h, t + 1, lr, mu_prod)
+            r = t & 1
+            w = 1 - r
+            if t == 0 or t == tail or not ROSEN:
+                block_fg(SID, 0, spec, XS[r], YS[r], F, GX, GY, m, regs2d)
+                if t == 0:
+                    for i in range(m):
+                        out[B_F0, i0 + i] = F[i]
+                        FM[0, i] = F[i]  # min(f0, f0) below keeps f0, as fmin = F does
+                if t == tail:
+                    for i in range(m):
+                        out[B_FWIN, i0 + i] = F[i]
+            if ROSEN:
+                for i in range(m):
+                    x = XS[r, i]
+                    y = YS[r, i]
+                    f, gx, gy = rosenbrock_fg(pr, x, y)
+                    FM[w, i] = min(FM[r, i], f)
+                    XS[w, i], MX[i], VX[i], _ = coord_for(O_ADAM, h, t + 1, lr, k0, k1, k2,
+                                                          k3, x, gx, MX[i], VX[i], 0.0)
+                    YS[w, i], MY[i], VY[i], _ = coord_for(O_ADAM, h, t + 1, lr, k0, k1, k2,
+                                                          k3, y, gy, MY[i], VY[i], 0.0)
+            else:
+                for i in range(m):
+                    FM[w, i] = min(FM[r, i], F[i])
+                    XS[w, i], MX[i], VX[i], _ = coord_for(O_ADAM, h, t + 1, lr, k0, k1, k2,
+                                                          k3, XS[r, i], GX[i], MX[i], VX[i],
+                                                          0.0)
+                    YS[w, i], MY[i], VY[i], _ = coord_for(O_ADAM, h, t + 1, lr, k0, k1, k2,
+                                                          k3, YS[r, i], GY[i], MY[i], VY[i],
+                                                          0.0)
+            if t >= tail:
+                for i in range(m):
+                    dx = XS[w, i] - XS[r, i]
+                    dy = YS[w, i] - YS[r, i]
+                    rev = dx * DX[i] + dy * DY[i] < 0.0 and t > tail
+                    FL[i] += 1.0 if rev else 0.0
+                    DX[i] = dx
+                    DY[i] = dy
+        r = steps & 1
+        for i in range(m):
+            P[0, i] = XS[r, i]
+            P[1, i] = YS[r, i]
+            fmin[i] = FM[r, i]
+            out[B_FLIPS, i0 + i] = FL[i]
+
+    return adam_steps
+
+
+def update_block_for(oid, h, t, lr, P, G, S, n, dim, mu_prod):
+    """Update ``n`` particles in place; returns mu_prod."""
+    return _ol_update_block_for(oid, h, t, lr, P, G, S, n, dim, mu_prod)(
+        oid, h, t, lr, P, G, S, n, dim, mu_prod)
+
+
+@overload(update_block_for, inline="always", prefer_literal=True)
+def _ol_update_block_for(oid, h, t, lr, P, G, S, n, dim, mu_prod):
+    """One loop per coordinate for the literal optimizer ``oid``: after inlining, its body
+    is branch-free, so that it vectorises over the particles."""
+    OID = oid if INTERPRETED else _lit(oid)
+
+    def update(oid, h, t, lr, P, G, S, n, dim, mu_prod):
+        k0, k1, k2, k3, mu_prod = coefs_for(OID, h, t, lr, mu_prod)
+        for c in range(dim):
+            for i in range(n):
+                P[c, i], S[0, c, i], S[1, c, i], S[2, c, i] = coord_for(
+                    OID, h, t, lr, k0, k1, k2, k3, P[c, i], G[c, i], S[0, c, i], S[1, c, i],
+                    S[2, c, i],
+                )
+        return mu_prod
+
+    return update
+
+
+def run_block_for(oid, sid, bumps, spec, hp, lrs, starts, i0, m, steps, window, noise, seed,
+                  stream0, clip, batch, nreg, out):
+    """One block of ``run_batch`` for literal ``oid``, ``sid``, ``bumps``."""
+    _make_run_block(oid, sid, bumps)(oid, sid, bumps, spec, hp, lrs, starts, i0, m, steps,
+                                     window, noise, seed, stream0, clip, batch, nreg, out)
+
+
+@overload(run_block_for, prefer_literal=True)
+def _ol_run_block_for(oid, sid, bumps, spec, hp, lrs, starts, i0, m, steps, window, noise,
+                      seed, stream0, clip, batch, nreg, out):
+    return _make_run_block(_lit(oid), _lit(sid), _lit(bumps))
+
+
+def _make_run_block(OID, SID, BUMPS):
+    NEWTON = OID == O_NEWTON
+    # the fused loop exists for plain Adam on built-in 2-D surfaces without bumps
+    FUSABLE = OID == O_ADAM and SID < SID_EXPR and BUMPS == 0
+    FUSE_SID = SID if FUSABLE else SID_EXPR
+
+    def run_block(oid, sid, bumps, spec, hp, lrs, starts, i0, m, steps, window, noise, seed,
+                  stream0, clip, batch, nreg, out):
+        dim = spec[1]
+        P = np.empty((2, BLOCK))
+        G = np.zeros((2, BLOCK))
+        F = np.empty(BLOCK)
+        S = np.zeros((3, 2, BLOCK))
+        Pold = np.zeros((2, BLOCK))
+        Dprev = np.zeros((2, BLOCK))  # previous displacement, for the oscillation count
+        regs2d = np.empty((nreg, BLOCK))
+        regs = np.empty(nreg)
+        N = spec[7].shape[0]
+        perm = np.empty(max(N, 1), dtype=np.int64)
+        B, nb = minibatch_for(SID, spec, batch)
+        epoch = -1
+        h = hp_tuple(hp)
+        lam = h[0]
+        s0 = initial_slot0(OID, h)
+        fmin = np.empty(BLOCK)
+        for i in range(m):
+            P[0, i] = starts[i0 + i, 0]
+            P[1, i] = starts[i0 + i, 1] if dim == 2 else 0.0
+            S[0, 0, i] = s0
+            S[0, 1, i] = s0
+            out[B_FLIPS, i0 + i] = 0.0
+        mu_prod = 1.0
+        tail = steps - window
+        fused = (FUSABLE and dim == 2 and B == 0 and not (noise > 0.0 or clip > 0.0)
+                 and h[4] == 0.0)
+        if fused and steps > 0:
+            fused_adam(FUSE_SID, spec, h, lrs, i0, m, steps, tail, P, fmin, out)
+        for t in range(0 if fused else steps):
+            block_fg(SID, BUMPS, spec, P[0], P[1], F, G[0], G[1], m, regs2d)
             if t == 0:
                 for i in range(m):
                     out[B_F0, i0 + i] = F[i]
-                    FM[0, i] = F[i]  # min(f0, f0) below keeps f0, as fmin = F does
+                    fmin[i] = F[i]
+            else:
+                # non-finite values propagate to the end, where they mark the run diverged
+                for i in range(m):
+                    fmin[i] = min(fmin[i], F[i])
             if t == tail:
                 for i in range(m):
                     out[B_FWIN, i0 + i] = F[i]
-        if rosen:
-            for i in range(m):
-                x = XS[r, i]
-                y = YS[r, i]
-                f, gx, gy = rosenbrock_fg(pr, x, y)
-                FM[w, i] = min(FM[r, i], f)
-                XS[w, i], MX[i], VX[i], _ = update_coord(O_ADAM, h, t + 1, lr, k0, k1, k2, k3,
-                                                         x, gx, MX[i], VX[i], 0.0)
-                YS[w, i], MY[i], VY[i], _ = update_coord(O_ADAM, h, t + 1, lr, k0, k1, k2, k3,
-                                                         y, gy, MY[i], VY[i], 0.0)
-        else:
-            for i in range(m):
-                FM[w, i] = min(FM[r, i], F[i])
-                XS[w, i], MX[i], VX[i], _ = update_coord(O_ADAM, h, t + 1, lr, k0, k1, k2, k3,
-                                                         XS[r, i], GX[i], MX[i], VX[i], 0.0)
-                YS[w, i], MY[i], VY[i], _ = update_coord(O_ADAM, h, t + 1, lr, k0, k1, k2, k3,
-                                                         YS[r, i], GY[i], MY[i], VY[i], 0.0)
-        if t >= tail:
-            for i in range(m):
-                dx = XS[w, i] - XS[r, i]
-                dy = YS[w, i] - YS[r, i]
-                rev = dx * DX[i] + dy * DY[i] < 0.0 and t > tail
-                FL[i] += 1.0 if rev else 0.0
-                DX[i] = dx
-                DY[i] = dy
-    r = steps & 1
-    for i in range(m):
-        P[0, i] = XS[r, i]
-        P[1, i] = YS[r, i]
-        fmin[i] = FM[r, i]
-        out[B_FLIPS, i0 + i] = FL[i]
-
-
-@njit(**_JIT)
-def _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, stream0, clip,
-               batch, nreg, out):
-    dim = spec[1]
-    P = np.empty((2, BLOCK))
-    G = np.zeros((2, BLOCK))
-    F = np.empty(BLOCK)
-    S = np.zeros((3, 2, BLOCK))
-    Pold = np.zeros((2, BLOCK))
-    Dprev = np.zeros((2, BLOCK))  # previous displacement, for the oscillation count
-    regs2d = np.empty((nreg, BLOCK))
-    regs = np.empty(nreg)
-    N = spec[7].shape[0]
-    perm = np.empty(max(N, 1), dtype=np.int64)
-    B, nb = _minibatch(spec, batch)
-    epoch = -1
-    newton = oid == O_NEWTON
-    h = hp_tuple(hp)
-    lam = h[0]
-    s0 = initial_slot0(oid, h)
-    fmin = np.empty(BLOCK)
-    for i in range(m):
-        P[0, i] = starts[i0 + i, 0]
-        P[1, i] = starts[i0 + i, 1] if dim == 2 else 0.0
-        S[0, 0, i] = s0
-        S[0, 1, i] = s0
-        out[B_FLIPS, i0 + i] = 0.0
-    mu_prod = 1.0
-    tail = steps - window
-    fused = (oid == O_ADAM and dim == 2 and spec[0] < SID_EXPR and spec[6].shape[0] == 0
-             and B == 0 and not (noise > 0.0 or clip > 0.0) and h[4] == 0.0)
-    if fused and steps > 0:
-        _adam_steps(spec[0], spec[2], h, lrs, i0, m, steps, tail, P, fmin, out)
-    for t in range(0 if fused else steps):
-        fg_block(spec, P[0], P[1], F, G[0], G[1], m, regs2d)
-        if t == 0:
-            for i in range(m):
-                out[B_F0, i0 + i] = F[i]
-                fmin[i] = F[i]
-        else:
-            # non-finite values propagate to the end, where they mark the run diverged
-            for i in range(m):
-                fmin[i] = min(fmin[i], F[i])
-        if t == tail:
-            for i in range(m):
-                out[B_FWIN, i0 + i] = F[i]
-        if t >= tail:
-            for c in range(2):
+            if t >= tail:
+                for c in range(2):
+                    for i in range(m):
+                        Pold[c, i] = P[c, i]
+            if B > 0:
+                j, epoch = _batch_start(seed, t, B, nb, N, perm, epoch)
                 for i in range(m):
-                    Pold[c, i] = P[c, i]
-        if B > 0:
-            j, epoch = _batch_start(seed, t, B, nb, N, perm, epoch)
-            for i in range(m):
-                _, gx, gy, _, _, _ = data_fgh(
-                    spec[0], spec[7], spec[8], P[0, i], P[1, i], perm, j, B, False
-                )
-                G[0, i] = gx
-                G[1, i] = gy if dim == 2 else 0.0
-        if noise > 0.0 or clip > 0.0:
-            for i in range(m):
-                G[0, i], G[1, i] = _noise_clip(G[0, i], G[1, i], dim, noise, seed,
-                                               stream0 + i0 + i, t, clip)
-        if newton:
-            for i in range(m):
-                _, _, _, hxx, hxy, hyy = fgh(spec, P[0, i], P[1, i], regs)
-                P[0, i], P[1, i] = newton_step(lrs[t], lam, dim, P[0, i], P[1, i], G[0, i],
-                                               G[1, i], hxx, hxy, hyy)
-        else:
-            mu_prod = opt_update_block(oid, h, t + 1, lrs[t], P, G, S, m, dim, mu_prod)
-        if t >= tail:
-            # count direction reversals: successive moves pointing against each other
-            for i in range(m):
-                dx = P[0, i] - Pold[0, i]
-                dy = P[1, i] - Pold[1, i]
-                if t > tail and dx * Dprev[0, i] + dy * Dprev[1, i] < 0.0:
-                    out[B_FLIPS, i0 + i] += 1.0
-                Dprev[0, i] = dx
-                Dprev[1, i] = dy
-    sid = spec[0]
-    prm = spec[2]
-    builtin = sid < SID_EXPR and spec[6].shape[0] == 0
-    for i in range(m):
-        x = P[0, i]
-        y = P[1, i]
-        if builtin:  # what fgh computes, without indexing the spec tuple per particle
-            f, gx, gy, hxx, hxy, hyy = builtin_fgh(sid, prm, x, y)
-            if dim == 1:
-                gy = 0.0
-                hxy = 0.0
-                hyy = 0.0
-        else:
-            f, gx, gy, hxx, hxy, hyy = fgh(spec, x, y, regs)
-        finite = math.isfinite(f + gx + gy + x + y)
-        out[B_BAD, i0 + i] = -1.0 if finite and (steps == 0 or math.isfinite(fmin[i])) else steps
-        out[B_X, i0 + i] = x
-        out[B_Y, i0 + i] = y
-        out[B_F, i0 + i] = f
-        out[B_GX, i0 + i] = gx
-        out[B_GY, i0 + i] = gy
-        out[B_HXX, i0 + i] = hxx
-        out[B_HXY, i0 + i] = hxy
-        out[B_HYY, i0 + i] = hyy
-        if steps == 0:
-            out[B_F0, i0 + i] = f
-            out[B_FMIN, i0 + i] = f
-            out[B_FWIN, i0 + i] = f
-        else:
-            out[B_FMIN, i0 + i] = min(fmin[i], f)
+                    gx, gy = batch_grad_for(SID, spec, P[0, i], P[1, i], perm, j, B)
+                    G[0, i] = gx
+                    G[1, i] = gy if dim == 2 else 0.0
+            if noise > 0.0 or clip > 0.0:
+                for i in range(m):
+                    G[0, i], G[1, i] = _noise_clip(G[0, i], G[1, i], dim, noise, seed,
+                                                   stream0 + i0 + i, t, clip)
+            if NEWTON:
+                for i in range(m):
+                    P[0, i], P[1, i] = newton_for(OID, SID, BUMPS, spec, lrs[t], lam, dim,
+                                                  P[0, i], P[1, i], G[0, i], G[1, i], regs)
+            else:
+                mu_prod = update_block_for(OID, h, t + 1, lrs[t], P, G, S, m, dim, mu_prod)
+            if t >= tail:
+                # count direction reversals: successive moves pointing against each other
+                for i in range(m):
+                    dx = P[0, i] - Pold[0, i]
+                    dy = P[1, i] - Pold[1, i]
+                    if t > tail and dx * Dprev[0, i] + dy * Dprev[1, i] < 0.0:
+                        out[B_FLIPS, i0 + i] += 1.0
+                    Dprev[0, i] = dx
+                    Dprev[1, i] = dy
+        for i in range(m):
+            x = P[0, i]
+            y = P[1, i]
+            f, gx, gy, hxx, hxy, hyy = point_fgh(SID, BUMPS, spec, x, y, regs)
+            finite = math.isfinite(f + gx + gy + x + y)
+            out[B_BAD, i0 + i] = (-1.0 if finite and (steps == 0 or math.isfinite(fmin[i]))
+                                  else steps)
+            out[B_X, i0 + i] = x
+            out[B_Y, i0 + i] = y
+            out[B_F, i0 + i] = f
+            out[B_GX, i0 + i] = gx
+            out[B_GY, i0 + i] = gy
+            out[B_HXX, i0 + i] = hxx
+            out[B_HXY, i0 + i] = hxy
+            out[B_HYY, i0 + i] = hyy
+            if steps == 0:
+                out[B_F0, i0 + i] = f
+                out[B_FMIN, i0 + i] = f
+                out[B_FWIN, i0 + i] = f
+            else:
+                out[B_FMIN, i0 + i] = min(fmin[i], f)
+
+    return run_block
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+def _make_batch(OID, SID, BUMPS):
+    @njit(**_JIT)
+    def run_blocks_kernel(spec, hp, lrs, starts, steps, window, noise, seed, stream0, clip,
+                          batch, nreg, out, b0, b1):
+        n = starts.shape[0]
+        for blk in range(b0, b1):
+            i0 = blk * BLOCK
+            m = min(BLOCK, n - i0)
+            run_block_for(OID, SID, BUMPS, spec, hp, lrs, starts, i0, m, steps, window, noise,
+                          seed, stream0, clip, batch, nreg, out)
+
+    return run_blocks_kernel
+
+
+_pool = None
+
+
+def _threads() -> int:
+    """Threads for a batch: numba's setting for this thread (``numba.set_num_threads``)."""
+    import numba
+
+    return max(1, int(numba.get_num_threads()))
+
+
+def _executor(n: int):
+    global _pool
+    with _lock:
+        if _pool is None or _pool._max_workers < n:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="losslab-batch")
+        return _pool
+
+
 def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, stream0, clip, batch,
               nreg, out):
     """Run every start in ``starts`` (n, 2) for ``steps`` updates; memory is O(n).
@@ -407,10 +802,34 @@ def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, stream0, c
     start of the last ``window`` updates, the number of direction reversals in that window,
     and the first step count if a value ended non-finite (-1 if none).
     """
-    n = starts.shape[0]
-    nblocks = (n + BLOCK - 1) // BLOCK
-    for blk in prange(nblocks):
-        i0 = blk * BLOCK
-        m = min(BLOCK, n - i0)
-        _run_block(spec, oid, hp, lrs, starts, i0, m, steps, window, noise, seed, stream0, clip,
-                   batch, nreg, out)
+    key = (int(oid),) + surface_key(spec)
+    k = _kernel("run_batch", _make_batch, key)
+    args = (spec, hp, lrs, starts, steps, window, noise, seed, stream0, clip, batch, nreg, out)
+    nblocks = (starts.shape[0] + BLOCK - 1) // BLOCK
+    if INTERPRETED:
+        k(*args, 0, nblocks)
+        return
+    done, _ = _interim_run("run_batch", key, k, starts.shape[0] * max(steps, 1),
+                           args + (0, nblocks),
+                           lambda: _twin().run_batch(spec, oid, *args[1:]))
+    if done:
+        return
+    first = 0
+    if not k.signatures:  # compile (or load) on this thread, with the first block
+        first = min(1, nblocks)
+        _call("run_batch", key, k, *args, 0, first)
+    threads = min(_threads(), nblocks - first)
+    if threads <= 1:
+        k(*args, first, nblocks)
+        return
+    # The blocks are independent and the kernel releases the GIL (nogil), so threads run
+    # them side by side: the same parallelism as a prange loop, without compiling numba's
+    # parallel machinery for every specialisation. A few chunks per thread even out
+    # blocks of unequal cost (diverged particles are cheap).
+    chunks = min(nblocks - first, 4 * threads)
+    edges = np.linspace(first, nblocks, chunks + 1).astype(np.int64)
+    pool = _executor(threads)
+    futures = [pool.submit(k, *args, int(b0), int(b1))
+               for b0, b1 in zip(edges[:-1], edges[1:]) if b1 > b0]
+    for f in futures:
+        f.result()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from ._jit import njit, overload, types
 
 O_SGD = 0
 O_ADAGRAD = 1
@@ -70,158 +70,321 @@ def hp_tuple(hp):
 
 @njit(**_INLINE)
 def _bias_correction(b, t, cut):
-    """1 - b**t as torch computes it (libm pow), skipping pow() where it is exactly 1."""
+    """1 - b**t as torch computes it (libm pow), skipping pow() where it is exactly 1.
+
+    Every power of a step count here takes a float exponent: with an integer one, numba
+    multiplies by repeated squaring (llvm.powi), which rounds differently from the
+    C library's pow() that torch (``beta ** step`` on Python floats) and Python use."""
     if t >= cut:
         return 1.0
-    return 1.0 - math.pow(b, t)
+    return 1.0 - math.pow(b, float(t))
+
+
+# ---- per-optimizer pieces ------------------------------------------------------------
+# Each optimizer has a ``*_coefs(h, t, lr, mu_prod) -> (k0, k1, k2, k3, mu_prod)`` and a
+# ``*_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2) -> (p, s0, s1, s2)``. A kernel
+# specialised for one optimizer (see ``loops``) inlines just that optimizer's pair, chosen
+# at compile time by ``coefs_for`` / ``coord_for``; the generic ``step_coefs`` and
+# ``update_coord`` dispatch on a run-time id to the same functions (same operations, same
+# bits).
+@njit(**_INLINE)
+def _no_coefs(h, t, lr, mu_prod):
+    return 0.0, 0.0, 0.0, 0.0, mu_prod
 
 
 @njit(**_INLINE)
-def step_coefs(oid, h, t, lr, mu_prod):
-    """Per-update scalars ``(k0, k1, k2, k3, mu_prod)`` for update ``t`` at rate ``lr``."""
-    k0 = 0.0
-    k1 = 0.0
+def adagrad_coefs(h, t, lr, mu_prod):
+    return lr / (1.0 + (t - 1) * h[0]), 0.0, 0.0, 0.0, mu_prod
+
+
+@njit(**_INLINE)
+def adam_coefs(h, t, lr, mu_prod):
+    k0 = lr / _bias_correction(h[0], t, h[HP_CUT1])  # step_size
+    k1 = math.sqrt(_bias_correction(h[1], t, h[HP_CUT2]))  # bias_correction2_sqrt
+    k2 = 1.0 - lr * h[3]  # AdamW's decay factor
+    return k0, k1, k2, 0.0, mu_prod
+
+
+@njit(**_INLINE)
+def nadam_coefs(h, t, lr, mu_prod):
+    b1 = h[0]
+    psi = h[4]
+    mu = b1 * (1.0 - 0.5 * math.pow(0.96, t * psi))
+    mu_next = b1 * (1.0 - 0.5 * math.pow(0.96, (t + 1) * psi))
+    mu_prod = mu_prod * mu
+    k0 = 1.0 - math.pow(h[1], float(t))  # bias_correction2
+    k1 = lr * (1.0 - mu) / (1.0 - mu_prod)
+    k2 = lr * mu_next / (1.0 - mu_prod * mu_next)
+    return k0, k1, k2, 0.0, mu_prod
+
+
+@njit(**_INLINE)
+def radam_coefs(h, t, lr, mu_prod):
+    b2 = h[1]
+    b2t = math.pow(b2, float(t))
+    bc2 = 1.0 - b2t
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+    rho_t = rho_inf - 2.0 * t * b2t / bc2
+    k0 = 1.0 - math.pow(h[0], float(t))  # bias_correction1
+    k1 = math.sqrt(bc2)
     k2 = 0.0
     k3 = 0.0
-    if oid == O_ADAGRAD:
-        k0 = lr / (1.0 + (t - 1) * h[0])
-    elif oid == O_ADAM or oid == O_ADAMW:
-        k0 = lr / _bias_correction(h[0], t, h[HP_CUT1])  # step_size
-        k1 = math.sqrt(_bias_correction(h[1], t, h[HP_CUT2]))  # bias_correction2_sqrt
-        k2 = 1.0 - lr * h[3]  # AdamW's decay factor
-    elif oid == O_NADAM:
-        b1 = h[0]
-        psi = h[4]
-        mu = b1 * (1.0 - 0.5 * math.pow(0.96, t * psi))
-        mu_next = b1 * (1.0 - 0.5 * math.pow(0.96, (t + 1) * psi))
-        mu_prod = mu_prod * mu
-        k0 = 1.0 - math.pow(h[1], t)  # bias_correction2
-        k1 = lr * (1.0 - mu) / (1.0 - mu_prod)
-        k2 = lr * mu_next / (1.0 - mu_prod * mu_next)
-    elif oid == O_RADAM:
-        b2 = h[1]
-        b2t = math.pow(b2, t)
-        bc2 = 1.0 - b2t
-        rho_inf = 2.0 / (1.0 - b2) - 1.0
-        rho_t = rho_inf - 2.0 * t * b2t / bc2
-        k0 = 1.0 - math.pow(h[0], t)  # bias_correction1
-        k1 = math.sqrt(bc2)
-        if rho_t > 5.0:
-            num = (rho_t - 4.0) * (rho_t - 2.0) * rho_inf
-            k2 = math.sqrt(num / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
-            k3 = 1.0  # adaptive step on
-    elif oid == O_ADAMAX:
-        k0 = lr / _bias_correction(h[0], t, h[HP_CUT1])
+    if rho_t > 5.0:
+        num = (rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+        k2 = math.sqrt(num / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+        k3 = 1.0  # adaptive step on
     return k0, k1, k2, k3, mu_prod
+
+
+@njit(**_INLINE)
+def adamax_coefs(h, t, lr, mu_prod):
+    return lr / _bias_correction(h[0], t, h[HP_CUT1]), 0.0, 0.0, 0.0, mu_prod
+
+
+@njit(**_INLINE)
+def sgd_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    mom = h[0]
+    wd = h[2]
+    if wd != 0.0:
+        g = g + wd * p
+    if mom != 0.0:
+        if t == 1:
+            s0 = g
+        else:
+            s0 = s0 * mom + (1.0 - h[1]) * g
+        if h[3] != 0.0:
+            g = g + mom * s0
+        else:
+            g = s0
+    return p - lr * g, s0, s1, s2
+
+
+@njit(**_INLINE)
+def adagrad_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    if h[1] != 0.0:
+        g = g + h[1] * p
+    s0 = s0 + g * g
+    return p - k0 * (g / (math.sqrt(s0) + h[3])), s0, s1, s2
+
+
+@njit(**_INLINE)
+def rmsprop_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    alpha = h[0]
+    eps = h[1]
+    mom = h[3]
+    if h[2] != 0.0:
+        g = g + h[2] * p
+    s0 = s0 * alpha + (1.0 - alpha) * g * g
+    if h[4] != 0.0:
+        s1 = _lerp(s1, g, 1.0 - alpha)
+        avg = math.sqrt(s0 - s1 * s1) + eps
+    else:
+        avg = math.sqrt(s0) + eps
+    if mom > 0.0:
+        s2 = s2 * mom + g / avg
+        p = p - lr * s2
+    else:
+        p = p - lr * (g / avg)
+    return p, s0, s1, s2
+
+
+@njit(**_INLINE)
+def _adam_moments(h, k0, k1, p, g, s0, s1, s2):
+    # Branch-free on purpose (selects, not ifs) so the particle loop vectorises. With
+    # weight_decay 0, torch skips the decay; here p * 1.0 and g + 0.0 * p leave every
+    # finite value unchanged, so the numbers are the same.
+    b1 = h[0]
+    b2 = h[1]
+    s0 = _lerp(s0, g, 1.0 - b1)
+    s1 = s1 * b2 + (1.0 - b2) * g * g
+    ams = h[4] != 0.0
+    s2 = max(s2, s1) if ams else s2
+    denom = math.sqrt(s2 if ams else s1) / k1 + h[2]
+    return p - k0 * (s0 / denom), s0, s1, s2
+
+
+@njit(**_INLINE)
+def adam_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    return _adam_moments(h, k0, k1, p, g + h[3] * p, s0, s1, s2)
+
+
+@njit(**_INLINE)
+def adamw_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    return _adam_moments(h, k0, k1, p * k2, g, s0, s1, s2)
+
+
+@njit(**_INLINE)
+def nadam_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    b1 = h[0]
+    b2 = h[1]
+    wd = h[3]
+    if wd != 0.0:
+        if h[5] != 0.0:
+            p = p * (1.0 - lr * wd)
+        else:
+            g = g + wd * p
+    s0 = _lerp(s0, g, 1.0 - b1)
+    s1 = s1 * b2 + (1.0 - b2) * g * g
+    denom = math.sqrt(s1 / k0) + h[2]
+    p = p - k1 * (g / denom)
+    p = p - k2 * (s0 / denom)
+    return p, s0, s1, s2
+
+
+@njit(**_INLINE)
+def radam_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    b1 = h[0]
+    b2 = h[1]
+    wd = h[3]
+    if wd != 0.0:
+        if h[4] != 0.0:
+            p = p * (1.0 - lr * wd)
+        else:
+            g = g + wd * p
+    s0 = _lerp(s0, g, 1.0 - b1)
+    s1 = s1 * b2 + (1.0 - b2) * g * g
+    mhat = s0 / k0
+    if k3 != 0.0:
+        p = p - mhat * lr * (k1 / (math.sqrt(s1) + h[2])) * k2
+    else:
+        p = p - mhat * lr
+    return p, s0, s1, s2
+
+
+@njit(**_INLINE)
+def adamax_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    if h[3] != 0.0:
+        g = g + h[3] * p
+    s0 = _lerp(s0, g, 1.0 - h[0])
+    s1 = max(s1 * h[1], abs(g) + h[2])
+    return p - k0 * (s0 / s1), s0, s1, s2
+
+
+@njit(**_INLINE)
+def adadelta_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    rho = h[0]
+    eps = h[1]
+    if h[2] != 0.0:
+        g = g + h[2] * p
+    s0 = s0 * rho + (1.0 - rho) * g * g
+    delta = math.sqrt(s1 + eps) / math.sqrt(s0 + eps) * g
+    s1 = s1 * rho + (1.0 - rho) * delta * delta
+    return p - lr * delta, s0, s1, s2
+
+
+@njit(**_INLINE)
+def lion_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    b1 = h[0]
+    c = s0 * b1 + g * (1.0 - b1)
+    sgn = 1.0 if c > 0.0 else (-1.0 if c < 0.0 else 0.0 * c)
+    p = p * (1.0 - lr * h[2]) - lr * sgn
+    s0 = s0 * h[1] + g * (1.0 - h[1])
+    return p, s0, s1, s2
+
+
+@njit(**_INLINE)
+def _no_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    return p, s0, s1, s2
+
+
+# id -> (coefs, coord); Newton's step needs the Hessian and is taken by the loops
+PIECES = {
+    O_SGD: (_no_coefs, sgd_coord),
+    O_ADAGRAD: (adagrad_coefs, adagrad_coord),
+    O_RMSPROP: (_no_coefs, rmsprop_coord),
+    O_ADAM: (adam_coefs, adam_coord),
+    O_ADAMW: (adam_coefs, adamw_coord),
+    O_NADAM: (nadam_coefs, nadam_coord),
+    O_RADAM: (radam_coefs, radam_coord),
+    O_ADAMAX: (adamax_coefs, adamax_coord),
+    O_ADADELTA: (_no_coefs, adadelta_coord),
+    O_LION: (_no_coefs, lion_coord),
+    O_NEWTON: (_no_coefs, _no_coord),
+}
+
+
+def coefs_for(oid, h, t, lr, mu_prod):
+    """``step_coefs`` for a compile-time optimizer id (in plain Python: ``step_coefs``)."""
+    return step_coefs(oid, h, t, lr, mu_prod)
+
+
+def coord_for(oid, h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    """``update_coord`` for a compile-time optimizer id (in plain Python: ``update_coord``)."""
+    return update_coord(oid, h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+
+
+@overload(coefs_for, prefer_literal=True)
+def _ol_coefs_for(oid, h, t, lr, mu_prod):
+    if isinstance(oid, types.IntegerLiteral):
+        fn = PIECES[oid.literal_value][0]
+
+        def impl(oid, h, t, lr, mu_prod):
+            return fn(h, t, lr, mu_prod)
+
+        return impl
+
+    def generic(oid, h, t, lr, mu_prod):
+        return step_coefs(oid, h, t, lr, mu_prod)
+
+    return generic
+
+
+@overload(coord_for, prefer_literal=True)
+def _ol_coord_for(oid, h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    if isinstance(oid, types.IntegerLiteral):
+        fn = PIECES[oid.literal_value][1]
+
+        def impl(oid, h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+            return fn(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+
+        return impl
+
+    def generic(oid, h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+        return update_coord(oid, h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+
+    return generic
+
+
+# ---- run-time dispatch (one kernel for every optimizer: kept for reference and tests) ----
+@njit(**_INLINE)
+def step_coefs(oid, h, t, lr, mu_prod):
+    """Per-update scalars ``(k0, k1, k2, k3, mu_prod)`` for update ``t`` at rate ``lr``."""
+    if oid == O_ADAGRAD:
+        return adagrad_coefs(h, t, lr, mu_prod)
+    if oid == O_ADAM or oid == O_ADAMW:
+        return adam_coefs(h, t, lr, mu_prod)
+    if oid == O_NADAM:
+        return nadam_coefs(h, t, lr, mu_prod)
+    if oid == O_RADAM:
+        return radam_coefs(h, t, lr, mu_prod)
+    if oid == O_ADAMAX:
+        return adamax_coefs(h, t, lr, mu_prod)
+    return _no_coefs(h, t, lr, mu_prod)
 
 
 @njit(**_INLINE)
 def update_coord(oid, h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
     """One coordinate's update: returns the new ``(p, s0, s1, s2)``."""
     if oid == O_SGD:
-        mom = h[0]
-        wd = h[2]
-        if wd != 0.0:
-            g = g + wd * p
-        if mom != 0.0:
-            if t == 1:
-                s0 = g
-            else:
-                s0 = s0 * mom + (1.0 - h[1]) * g
-            if h[3] != 0.0:
-                g = g + mom * s0
-            else:
-                g = s0
-        p = p - lr * g
-    elif oid == O_ADAGRAD:
-        if h[1] != 0.0:
-            g = g + h[1] * p
-        s0 = s0 + g * g
-        p = p - k0 * (g / (math.sqrt(s0) + h[3]))
-    elif oid == O_RMSPROP:
-        alpha = h[0]
-        eps = h[1]
-        mom = h[3]
-        if h[2] != 0.0:
-            g = g + h[2] * p
-        s0 = s0 * alpha + (1.0 - alpha) * g * g
-        if h[4] != 0.0:
-            s1 = _lerp(s1, g, 1.0 - alpha)
-            avg = math.sqrt(s0 - s1 * s1) + eps
-        else:
-            avg = math.sqrt(s0) + eps
-        if mom > 0.0:
-            s2 = s2 * mom + g / avg
-            p = p - lr * s2
-        else:
-            p = p - lr * (g / avg)
-    elif oid == O_ADAM or oid == O_ADAMW:
-        # Branch-free on purpose (selects, not ifs) so the particle loop vectorises. With
-        # weight_decay 0, torch skips the decay; here p * 1.0 and g + 0.0 * p leave every
-        # finite value unchanged, so the numbers are the same.
-        b1 = h[0]
-        b2 = h[1]
-        if oid == O_ADAMW:
-            p = p * k2
-        else:
-            g = g + h[3] * p
-        s0 = _lerp(s0, g, 1.0 - b1)
-        s1 = s1 * b2 + (1.0 - b2) * g * g
-        ams = h[4] != 0.0
-        s2 = max(s2, s1) if ams else s2
-        denom = math.sqrt(s2 if ams else s1) / k1 + h[2]
-        p = p - k0 * (s0 / denom)
-    elif oid == O_NADAM:
-        b1 = h[0]
-        b2 = h[1]
-        wd = h[3]
-        if wd != 0.0:
-            if h[5] != 0.0:
-                p = p * (1.0 - lr * wd)
-            else:
-                g = g + wd * p
-        s0 = _lerp(s0, g, 1.0 - b1)
-        s1 = s1 * b2 + (1.0 - b2) * g * g
-        denom = math.sqrt(s1 / k0) + h[2]
-        p = p - k1 * (g / denom)
-        p = p - k2 * (s0 / denom)
-    elif oid == O_RADAM:
-        b1 = h[0]
-        b2 = h[1]
-        wd = h[3]
-        if wd != 0.0:
-            if h[4] != 0.0:
-                p = p * (1.0 - lr * wd)
-            else:
-                g = g + wd * p
-        s0 = _lerp(s0, g, 1.0 - b1)
-        s1 = s1 * b2 + (1.0 - b2) * g * g
-        mhat = s0 / k0
-        if k3 != 0.0:
-            p = p - mhat * lr * (k1 / (math.sqrt(s1) + h[2])) * k2
-        else:
-            p = p - mhat * lr
-    elif oid == O_ADAMAX:
-        if h[3] != 0.0:
-            g = g + h[3] * p
-        s0 = _lerp(s0, g, 1.0 - h[0])
-        s1 = max(s1 * h[1], abs(g) + h[2])
-        p = p - k0 * (s0 / s1)
-    elif oid == O_ADADELTA:
-        rho = h[0]
-        eps = h[1]
-        if h[2] != 0.0:
-            g = g + h[2] * p
-        s0 = s0 * rho + (1.0 - rho) * g * g
-        delta = math.sqrt(s1 + eps) / math.sqrt(s0 + eps) * g
-        s1 = s1 * rho + (1.0 - rho) * delta * delta
-        p = p - lr * delta
-    elif oid == O_LION:
-        b1 = h[0]
-        c = s0 * b1 + g * (1.0 - b1)
-        sgn = 1.0 if c > 0.0 else (-1.0 if c < 0.0 else 0.0 * c)
-        p = p * (1.0 - lr * h[2]) - lr * sgn
-        s0 = s0 * h[1] + g * (1.0 - h[1])
+        return sgd_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_ADAGRAD:
+        return adagrad_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_RMSPROP:
+        return rmsprop_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_ADAM:
+        return adam_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_ADAMW:
+        return adamw_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_NADAM:
+        return nadam_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_RADAM:
+        return radam_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_ADAMAX:
+        return adamax_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_ADADELTA:
+        return adadelta_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_LION:
+        return lion_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
     return p, s0, s1, s2
 
 
@@ -234,46 +397,3 @@ def newton_step(lr, lam, dim, x, y, gx, gy, hxx, hxy, hyy):
     d = hyy + lam
     det = a * d - hxy * hxy
     return x - lr * (d * gx - hxy * gy) / det, y - lr * (a * gy - hxy * gx) / det
-
-
-@njit(**_INLINE)
-def _block_loop(oid, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim):
-    for c in range(dim):
-        for i in range(n):
-            P[c, i], S[0, c, i], S[1, c, i], S[2, c, i] = update_coord(
-                oid, h, t, lr, k0, k1, k2, k3, P[c, i], G[c, i], S[0, c, i], S[1, c, i],
-                S[2, c, i],
-            )
-
-
-@njit(**_JIT)
-def opt_update_block(oid, h, t, lr, P, G, S, n, dim, mu_prod):
-    """Update ``n`` particles in place (all optimizers but Newton); returns mu_prod.
-
-    ``P``, ``G`` are (2, >= n); ``S`` is (3, 2, >= n). One loop per optimizer with a
-    constant id, so that after inlining each loop body is branch-free and vectorises.
-    ``h`` is ``hp_tuple(hp)``: scalars, not an array, so that LLVM can hoist them out of
-    the particle loop (it cannot prove an array does not alias the state).
-    """
-    k0, k1, k2, k3, mu_prod = step_coefs(oid, h, t, lr, mu_prod)
-    if oid == O_SGD:
-        _block_loop(O_SGD, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_ADAGRAD:
-        _block_loop(O_ADAGRAD, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_RMSPROP:
-        _block_loop(O_RMSPROP, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_ADAM:
-        _block_loop(O_ADAM, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_ADAMW:
-        _block_loop(O_ADAMW, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_NADAM:
-        _block_loop(O_NADAM, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_RADAM:
-        _block_loop(O_RADAM, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_ADAMAX:
-        _block_loop(O_ADAMAX, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_ADADELTA:
-        _block_loop(O_ADADELTA, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    elif oid == O_LION:
-        _block_loop(O_LION, h, t, lr, k0, k1, k2, k3, P, G, S, n, dim)
-    return mu_prod

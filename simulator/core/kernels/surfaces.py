@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from ._jit import njit
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy", inline="always")
 
@@ -627,3 +627,23 @@ def builtin_fg_block(sid, prm, xs, ys, f, gx, gy, n):
     else:
         for i in range(n):
             f[i], gx[i], gy[i] = builtin_fg(sid, prm, xs[i], ys[i])
+
+
+# ---- compile-time selection ------------------------------------------------------------
+# id -> scalar functions, for kernels specialised on one surface (``field.point_fg``...)
+FG = {
+    S_QUADFORM: quadform_fg, S_ROSENBROCK: rosenbrock_fg, S_PARABOLA: parabola_fg,
+    S_BEALE: beale_fg, S_HIMMELBLAU: himmelblau_fg, S_RASTRIGIN: rastrigin_fg,
+    S_ACKLEY: ackley_fg, S_BOOTH: booth_fg, S_MATYAS: matyas_fg, S_CAMEL6: camel6_fg,
+    S_STYBLINSKI: styblinski_fg, S_GOLDSTEIN: goldstein_fg, S_MCCORMICK: mccormick_fg,
+    S_SADDLE: saddle_fg, S_MONKEY: monkey_fg, S_TWOWELLS: twowells_fg,
+    S_PLATEAU: plateau_fg, S_DOUBLEWELL: doublewell_fg, S_BUMPY: bumpy_fg,
+}
+FGH = {
+    S_QUADFORM: quadform_fgh, S_ROSENBROCK: rosenbrock_fgh, S_PARABOLA: parabola_fgh,
+    S_BEALE: beale_fgh, S_HIMMELBLAU: himmelblau_fgh, S_RASTRIGIN: rastrigin_fgh,
+    S_ACKLEY: ackley_fgh, S_BOOTH: booth_fgh, S_MATYAS: matyas_fgh, S_CAMEL6: camel6_fgh,
+    S_STYBLINSKI: styblinski_fgh, S_GOLDSTEIN: goldstein_fgh, S_MCCORMICK: mccormick_fgh,
+    S_SADDLE: saddle_fgh, S_MONKEY: monkey_fgh, S_TWOWELLS: twowells_fgh,
+    S_PLATEAU: plateau_fgh, S_DOUBLEWELL: doublewell_fgh, S_BUMPY: bumpy_fgh,
+}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from ._jit import njit
 
 # opcodes: keep in step with simulator.core.expressions
 LOADX = 1
@@ -63,6 +63,25 @@ OPCODES = {
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _powi(u, n):
+    """``u ** n`` for an integer ``n >= 0`` by binary powering, written out so that the
+    compiled kernel and the interpreter (``interp``) multiply in the same order (numba's
+    own ``**`` does this; Python's calls the C library's pow(), which rounds once)."""
+    r = 1.0
+    while True:
+        if n & 1:
+            r *= u
+        n >>= 1
+        if n == 0:
+            break
+        u *= u
+    return r
+
+
+# Neither ``_apply`` nor ``vm_run`` is inlined into the kernels: each is compiled once (and
+# cached) and called, so a kernel that evaluates formulas does not recompile the ~30
+# operations of the machine (inlined, they cost tens of seconds of compiling per kernel).
+@njit(cache=True, nogil=True, error_model="numpy")
 def _apply(op, u, v, bi):
     """One scalar operation on operands u (regs[a]) and v (regs[b])."""
     if op == ADD:
@@ -81,8 +100,8 @@ def _apply(op, u, v, bi):
         # numba's integer power raises ZeroDivisionError for 0 ** -n whatever the error
         # model; invert explicitly so 0 ** -n is inf (or nan) as IEEE says
         if bi < 0:
-            return 1.0 / (u ** -bi)
-        return u ** bi
+            return 1.0 / _powi(u, -bi)
+        return _powi(u, bi)
     if op == SIN:
         return math.sin(u)
     if op == COS:
@@ -128,7 +147,7 @@ def _apply(op, u, v, bi):
     return math.nan
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def vm_run(code, consts, start, end, x, y, regs):
     """Run program rows ``start:end`` at one point; results stay in ``regs``."""
     for k in range(start, end):

@@ -1,0 +1,29 @@
+"""The interpreter's stand-in for ``_jit``: the kernel source runs as plain Python."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+INTERPRETED = True
+
+
+def njit(*args, **kwargs):
+    """``@njit`` and ``@njit(...)`` both return the function unchanged."""
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+    return lambda fn: fn
+
+
+def overload(*args, **kwargs):
+    """Registers nothing: in Python the selector's own body (the generic path) runs."""
+    return lambda typer: typer
+
+
+class _Never:  # isinstance(x, types.IntegerLiteral) is never true in the interpreter
+    pass
+
+
+types = SimpleNamespace(IntegerLiteral=_Never)
+errors = SimpleNamespace(TypingError=TypeError)
+
+__all__ = ["INTERPRETED", "errors", "njit", "overload", "types"]

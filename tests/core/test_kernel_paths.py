@@ -1,0 +1,190 @@
+"""The kernels' three paths give the same numbers: specialised compiled kernels, the same
+source interpreted (``kernels.interp``, used while a kernel compiles on a first start),
+and the interim logic that chooses between them.
+
+Equality is exact: the interpreter and the compiled code perform the same IEEE double
+operations in the same order, and numba calls the C library's exp/log/sin/pow as Python's
+``math`` does (no fused multiply-adds without fastmath). That holds on any x86-64 CPU;
+only Intel's SVML (numba's vector math library, used when the ``icc_rt`` package is
+installed) computes transcendental functions differently, so there the comparison is
+skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+import simulator as sim
+from simulator.core.engine import kernel_hp
+from simulator.core.kernels import interp, loops
+
+pytestmark = [
+    pytest.mark.skipif(
+        bool(getattr(numba.config, "USING_SVML", False)),
+        reason="numba uses Intel SVML here: its vector exp/sin differ from libm by design",
+    ),
+    # the interpreter runs on numpy scalars, which warn where numba silently gives inf/nan
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),
+]
+
+OPTIMIZERS = [
+    sim.SGD(lr=1e-3), sim.SGD(lr=1e-3, momentum=0.9, nesterov=True, weight_decay=0.01),
+    sim.Adagrad(lr=0.1), sim.RMSprop(lr=0.01, centered=True, momentum=0.5),
+    sim.Adam(lr=0.05), sim.Adam(lr=0.05, amsgrad=True), sim.AdamW(lr=0.05), sim.NAdam(lr=0.02),
+    sim.RAdam(lr=0.02), sim.Adamax(lr=0.02), sim.Adadelta(lr=1.0), sim.Lion(lr=1e-3),
+    sim.Newton(lr=0.5),
+]
+
+
+def _surfaces():
+    from simulator.core.drawn import drawn_surface
+
+    return {
+        "rosenbrock": (sim.get_surface("rosenbrock"), (-1.5, 2.0)),
+        "ackley": (sim.get_surface("ackley"), (1.3, -0.7)),
+        "parabola": (sim.get_surface("parabola"), (7.0,)),
+        "double-well": (sim.get_surface("double-well"), (0.3,)),
+        "formula": (sim.surface_from_expression("sin(x)*y**2 + exp(0.1*x) + x**2"), (1.0, 1.0)),
+        "logistic": (sim.get_surface("logistic-regression"), None),
+        "linear": (sim.get_surface("linear-regression"), None),
+        "drawn": (drawn_surface(sim.get_surface("quadratic"),
+                                [[0.5, 0.5, -1.0, 0.6], [-1.0, 0.2, 0.8, 0.4]]), (1.5, 1.0)),
+    }
+
+
+SURFACES = _surfaces()
+
+
+def _traj_args(s, opt, start, steps, noise, batch):
+    start = tuple(s.center) if start is None else start
+    pos = np.full((steps + 1, 2), np.nan)
+    loss = np.full(steps + 1, np.nan)
+    grad = np.full((steps + 1, 2), np.nan)
+    lrs = np.full(steps, opt.lr)
+    y0 = float(start[1]) if s.dim == 2 else 0.0
+    return (s.spec, opt.oid, kernel_hp(opt), lrs, float(start[0]), y0, steps, noise, 3, 0,
+            1.0 if noise else 0.0, batch, s.nreg, pos, loss, grad)
+
+
+def _compiled(fn, *args):
+    with loops.compiled_only():
+        return fn(*args)
+
+
+@pytest.mark.parametrize("name", list(SURFACES))
+@pytest.mark.parametrize("noisy", [False, True])
+def test_interpreted_trajectories_equal_compiled_bit_for_bit(name, noisy):
+    s, start = SURFACES[name]
+    batch = 8 if (noisy and s.kind == "data") else 0
+    for opt in OPTIMIZERS:
+        a = _traj_args(s, opt, start, 60, 0.1 if noisy else 0.0, batch)
+        b = _traj_args(s, opt, start, 60, 0.1 if noisy else 0.0, batch)
+        ka = _compiled(loops.run_trajectory, *a)
+        kb = interp.load().run_trajectory(*b)
+        assert ka == kb, (name, opt)
+        for x, y in zip(a[-3:], b[-3:]):
+            np.testing.assert_array_equal(x, y, err_msg=f"{name} {opt}")
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "ackley", "formula", "logistic", "drawn",
+                                  "parabola"])
+def test_interpreted_batches_and_points_equal_compiled(name):
+    s, _ = SURFACES[name]
+    rng = np.random.default_rng(1)
+    starts = np.zeros((300, 2))
+    starts[:, : s.dim] = np.asarray(s.center) + rng.uniform(-1, 1, (300, s.dim))
+    for opt in OPTIMIZERS[::2] + [sim.Adam(lr=0.05)]:  # plain Adam: the fused block loop
+        for noise, batch in ((0.0, 0), (0.05, 8 if s.kind == "data" else 0)):
+            outs = []
+            for run in (lambda *a: _compiled(loops.run_batch, *a),
+                        interp.load().run_batch):
+                out = np.full((loops.B_NCOL, len(starts)), np.nan)
+                run(s.spec, opt.oid, kernel_hp(opt), np.full(40, opt.lr), starts, 40, 10,
+                    noise, 1, 0, 0.0, batch, s.nreg, out)
+                outs.append(out)
+            np.testing.assert_array_equal(outs[0], outs[1], err_msg=f"{name} {opt} {noise}")
+    xs, ys = starts[:, 0].copy(), starts[:, 1].copy()
+    for order in (1, 2):
+        outs = []
+        for run in (lambda *a: _compiled(loops.eval_points, *a), interp.load().eval_points):
+            out = np.full((len(xs), 6), -1.0)
+            run(s.spec, xs, ys, order, out, s.nreg)
+            outs.append(out)
+        np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_interpreted_contour_lines_equal_compiled():
+    from simulator.core.kernels.contour import marching_squares
+
+    s = sim.get_surface("himmelblau")
+    (xs, ys), z = s.grid(30)
+    z = np.ascontiguousarray(z)
+    levels = np.linspace(float(np.nanmin(z)), float(np.nanmax(z)), 7)
+    a = _compiled(marching_squares, z, xs, ys, levels)
+    b = interp.contour().marching_squares(z, xs, ys, levels)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_specialised_kernels_are_keyed_on_optimizer_and_surface_kind():
+    s = sim.get_surface("booth")
+    f = sim.surface_from_expression("x**2 + y**2")
+    assert loops.surface_key(s.spec) == (s.sid, 0)
+    assert loops.surface_key(f.spec)[0] == 1000  # every formula shares one kernel
+    with loops.compiled_only():
+        sim.simulate(s, sim.RMSprop(lr=0.01), (1.0, 1.0), steps=3)
+    assert loops.is_ready("run_trajectory", (sim.RMSprop.oid, s.sid, 0))
+    # the same optimizer on another surface is another kernel
+    assert ("run_trajectory", (sim.RMSprop.oid, sim.get_surface("matyas").sid, 0)) \
+        not in loops._kernels
+
+
+def test_interim_run_interprets_small_jobs_then_queues_the_compiler(monkeypatch):
+    s = sim.get_surface("mccormick")
+    opt = sim.Adamax(lr=0.05)
+    with loops.compiled_only():
+        ref = sim.simulate(s, opt, (1.0, -1.0), steps=200, noise=0.2, seed=4)
+    key = (opt.oid,) + loops.surface_key(s.spec)
+    fresh = loops._make_trajectory(*key)  # a kernel object this process never compiled
+    monkeypatch.setitem(loops._kernels, ("run_trajectory", key), fresh)
+    monkeypatch.setattr(loops, "_load_cached", lambda k, sig: False)  # as on a first start
+    queued = []
+    monkeypatch.setattr(loops, "compile_later", lambda *a: queued.append(a[:2]))
+    run = sim.simulate(s, opt, (1.0, -1.0), steps=200, noise=0.2, seed=4)
+    assert not fresh.signatures  # nothing was compiled for this call...
+    assert queued == [("run_trajectory", key)]  # ...it was queued instead
+    np.testing.assert_array_equal(run.positions, ref.positions)
+    np.testing.assert_array_equal(run.losses, ref.losses)
+    assert run.status == ref.status
+    # a job above the interpreter's budget compiles in the foreground
+    monkeypatch.setattr(loops, "INTERIM_WORK", 10)
+    sim.simulate(s, opt, (1.0, -1.0), steps=200)
+    assert fresh.signatures
+
+
+def test_interim_falls_back_to_the_compiler_where_python_raises(monkeypatch):
+    # descending -exp(x) runs to x ~ 1e66, where exp overflows: numba gives inf (a
+    # diverged run), Python's math.exp raises OverflowError
+    f = sim.surface_from_expression("-exp(x) + y**2")
+    opt = sim.SGD(lr=1.0)
+    key = (opt.oid,) + loops.surface_key(f.spec)
+    fresh = loops._make_trajectory(*key)
+    monkeypatch.setitem(loops._kernels, ("run_trajectory", key), fresh)
+    monkeypatch.setattr(loops, "_load_cached", lambda k, sig: False)
+    monkeypatch.setattr(loops, "compile_later", lambda *a: None)
+    with np.errstate(all="ignore"):
+        run = sim.simulate(f, opt, (5.0, 0.0), steps=5)
+    assert fresh.signatures  # the interpreter gave up; the kernel was compiled
+    assert run.status == "diverged"
+
+
+def test_compile_log_records_first_calls():
+    s = sim.get_surface("styblinski-tang")
+    before = len(loops.compile_log)
+    with loops.compiled_only():
+        sim.simulate(s, sim.Lion(lr=1e-3), (1.0, 1.0), steps=2)
+    new = [e for e in loops.compile_log[before:] if e["kernel"] == "run_trajectory"]
+    assert new and new[0]["key"] == (sim.Lion.oid, s.sid, 0)
+    assert new[0]["seconds"] >= 0.0 and isinstance(new[0]["cached"], bool)
