@@ -1,9 +1,10 @@
-"""Application start: QApplication set-up, a splash while the kernels warm up, the window.
+"""Application start: QApplication set-up, a splash while the window is built, the window.
 
-The first run compiles the numba kernels (tens of seconds without a cache, about a
-second with one). That happens in a worker thread while a splash screen shows progress,
-so the app never presents a frozen window; the main window opens once every kernel it
-calls is ready, and from then on no edit waits for a compiler.
+The window opens without waiting for any compiler: on a first start, runs whose kernels
+are not compiled yet are computed by the interpreter (the same numbers, slower), and
+``warmup.KernelWarmup`` compiles the kernels the session is likely to need on a thread
+of its own, with its progress in the status bar. A warm start loads them from the disk
+cache in milliseconds.
 """
 
 from __future__ import annotations
@@ -11,93 +12,13 @@ from __future__ import annotations
 import sys
 import traceback
 
-from PySide6.QtCore import QRectF, Qt, QThread, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from . import palette
 from . import settings as st
 from .icons import app_icon
-
-
-def warmup_steps() -> list[tuple[str, object]]:
-    """(label, callable) pairs that call every core kernel the app uses, on tiny inputs
-    (``simulate_batch`` is left out: only exports and labs use it, off the GUI)."""
-
-    def surfaces():
-        from simulator.core.contours import contour_segments
-        from simulator.core.surfaces import get_surface
-
-        s = get_surface("rosenbrock")
-        s.evaluate((0.5, 0.5))
-        (xs, ys), values = s.grid(8)
-        contour_segments(values, xs, ys, [float(values.mean())])
-        get_surface("parabola").grid(8)
-
-    def optimizers():
-        from simulator.core.engine import simulate
-        from simulator.core.optimizers import OPTIMIZERS
-        from simulator.core.surfaces import get_surface
-
-        s = get_surface("rosenbrock")
-        for cls in OPTIMIZERS.values():
-            simulate(s, cls(), (-1.5, 2.0), steps=3)
-        simulate(s, OPTIMIZERS["SGD"](), (-1.5, 2.0), steps=3, noise=0.1, clip_grad_norm=1.0)
-        simulate(get_surface("parabola"), OPTIMIZERS["SGD"](), (1.0,), steps=3)
-
-    def data():
-        from simulator.core.engine import simulate
-        from simulator.core.optimizers import SGD
-        from simulator.core.surfaces import get_surface
-
-        for name in ("linear-regression", "logistic-regression"):
-            s = get_surface(name)
-            simulate(s, SGD(), s.center, steps=3, batch_size=4)
-            s.grid(8)
-
-    def expressions():
-        from simulator.core.expressions import surface_from_expression
-
-        s = surface_from_expression("x**2 + 10*y**2")
-        s.grid(8)
-
-    def diagnostics():
-        from simulator.core.diagnostics import analyze_point, find_critical_points
-        from simulator.core.surfaces import get_surface
-
-        s = get_surface("rosenbrock")
-        analyze_point(s, (0.0, 0.0))
-        find_critical_points(get_surface("saddle"))
-        from simulator.core.engine import simulate
-        from simulator.core.optimizers import SGD
-
-        _ = simulate(get_surface("saddle"), SGD(lr=0.1), (1.0, 1e-3), steps=20).saddle_episodes
-
-    return [
-        ("surfaces", surfaces),
-        ("optimizers", optimizers),
-        ("data surfaces", data),
-        ("formulas", expressions),
-        ("curvature diagnostics", diagnostics),
-    ]
-
-
-class Warmup(QThread):
-    """Compile (or load from cache) the numba kernels off the GUI thread."""
-
-    progress = Signal(int, int, str)
-    failed = Signal(str)
-
-    def run(self) -> None:
-        steps = warmup_steps()
-        n = len(steps)
-        for i, (label, fn) in enumerate(steps):
-            self.progress.emit(i, n, f"Preparing {label}\u2026")
-            try:
-                fn()
-            except Exception:  # noqa: BLE001 - reported, and the app still opens
-                self.failed.emit(f"while preparing {label}:\n{traceback.format_exc()}")
-        self.progress.emit(n, n, "Opening the window\u2026")
 
 
 class Splash(QSplashScreen):
@@ -113,7 +34,7 @@ class Splash(QSplashScreen):
         pm.fill(QColor("#13263F"))
         super().__init__(pm)
         self._frac = 0.0
-        self._text = "Starting\u2026"
+        self._text = "Opening the window\u2026"
         self.setWindowTitle("LossLab")
 
     def set_progress(self, i: int, n: int, text: str) -> None:
@@ -148,9 +69,6 @@ class Splash(QSplashScreen):
         p.setFont(f)
         p.setPen(QColor("#DCE6F2"))
         p.drawText(QRectF(28, 196, self.W - 56, 24), Qt.AlignmentFlag.AlignLeft, self._text)
-        p.setPen(QColor("#7F95B2"))
-        p.drawText(QRectF(28, 222, self.W - 56, 24), Qt.AlignmentFlag.AlignLeft,
-                   "The first start compiles the kernels; later starts are quick.")
 
 
 def share_opengl_contexts() -> None:
@@ -191,6 +109,33 @@ def make_application(argv: list[str]) -> QApplication:
     return app
 
 
+def start_warmup(win, state: dict) -> None:
+    """Compile, in the background, the kernels the window's scene is likely to need."""
+    from simulator.core.prepare import warmup_plan
+
+    from .warmup import CompileIndicator, KernelWarmup
+
+    session = win.session
+    plan = warmup_plan(session.surface, [lane.optimizer for lane in session.lanes])
+    indicator = CompileIndicator(win.statusBar())
+    win.statusBar().addPermanentWidget(indicator)
+    warm = KernelWarmup(plan)
+    warm.progress.connect(indicator.set_progress)
+    warm.failed.connect(lambda msg: win.statusBar().showMessage(msg, 10000))
+    state["warmup"] = warm
+    state["indicator"] = indicator
+    warm.start()
+
+
+def stop_warmup(state: dict) -> None:
+    """Ask the warm-up to stop after its current step and wait for it (a compile in
+    progress cannot be interrupted; it takes a few seconds at the most)."""
+    warm = state.get("warmup")
+    if warm is not None and warm.isRunning():
+        warm.requestInterruption()
+        warm.wait()
+
+
 def main(argv: list[str] | None = None, session_file: str | None = None) -> int:
     """Run the desktop app; returns the exit code."""
     argv = list(sys.argv if argv is None else argv)
@@ -198,8 +143,6 @@ def main(argv: list[str] | None = None, session_file: str | None = None) -> int:
     splash = Splash()
     splash.show()
     app.processEvents()
-    warm = Warmup()
-    errors: list[str] = []
     state: dict = {}
 
     def open_window() -> None:
@@ -221,18 +164,10 @@ def main(argv: list[str] | None = None, session_file: str | None = None) -> int:
         splash.finish(win)
         if session_file:
             win.open_session_file(session_file)
-        if errors:
-            box = QMessageBox(QMessageBox.Icon.Warning, "LossLab",
-                              "Part of the simulation core failed to start; some features "
-                              "may not work.", QMessageBox.StandardButton.Ok, win)
-            box.setDetailedText("\n\n".join(errors))
-            box.open()
-            state["box"] = box
+        start_warmup(win, state)
 
-    warm.progress.connect(splash.set_progress)
-    warm.failed.connect(errors.append)
-    warm.finished.connect(open_window)
-    warm.start()
+    app.aboutToQuit.connect(lambda: stop_warmup(state))
+    QTimer.singleShot(0, open_window)
     code = app.exec()
-    warm.wait()
+    stop_warmup(state)
     return code

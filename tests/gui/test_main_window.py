@@ -303,18 +303,37 @@ def test_cli_parser(capsys):
     assert "losslab" in capsys.readouterr().out
 
 
-def test_warmup_steps_and_splash(qtbot):
-    from simulator.gui.app import Splash, warmup_steps
+def test_warmup_plan_compiles_and_the_indicator_follows(qtbot):
+    from simulator.core.kernels import loops
+    from simulator.core.optimizers import SGD, Adam
+    from simulator.core.prepare import warmup_plan
+    from simulator.core.surfaces import get_surface
+    from simulator.gui.app import Splash
+    from simulator.gui.warmup import CompileIndicator, KernelWarmup
 
     splash = Splash()
     qtbot.addWidget(splash)
-    steps = warmup_steps()
-    assert steps
-    for i, (label, fn) in enumerate(steps):
-        splash.set_progress(i, len(steps), f"Preparing {label}")
-        fn()  # every kernel the app calls compiles (or loads) without error
-    splash.set_progress(len(steps), len(steps), "done")
     assert not splash.grab().isNull()
+    indicator = CompileIndicator()
+    qtbot.addWidget(indicator)
+    plan = warmup_plan(get_surface("himmelblau"), [SGD(), Adam()])
+    labels = [label for label, _ in plan]
+    assert labels[:2] == ["the map", "the lanes"]  # what is on screen comes first
+    warm = KernelWarmup(plan)
+    seen, errors = [], []
+    warm.progress.connect(lambda i, n, label: (seen.append((i, n)),
+                                               indicator.set_progress(i, n, label)))
+    warm.failed.connect(errors.append)
+    with qtbot.waitSignal(warm.finished, timeout=600_000):
+        warm.start()
+    qtbot.waitUntil(lambda: seen and seen[-1] == (len(plan), len(plan)))
+    assert errors == []  # every kernel the app calls compiles (or loads) without error
+    assert [i for i, _ in seen] == list(range(len(plan) + 1))
+    assert indicator._finished
+    # the scene's kernels are now compiled in this process, so nothing runs interpreted
+    s = get_surface("himmelblau")
+    assert loops.is_ready("eval_points", loops.surface_key(s.spec))
+    assert loops.is_ready("run_trajectory", (Adam.oid,) + loops.surface_key(s.spec))
 
 
 def test_ctrl_digit_brings_a_panel_to_the_front(window, qtbot):

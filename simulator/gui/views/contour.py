@@ -70,6 +70,7 @@ CP_CROWD = 30  # more critical points than this are marked smaller...
 CP_MIN_SCALE = 0.5  # ...down to half size (Rastrigin: 441 points 11 px apart)
 
 LINES_LATER_MS = 10  # a newly picked surface's contour lines are drawn this much later
+LINES_RETRY_MS = 250  # on a first start, how often to look whether the lines can be drawn
 
 
 def cp_size(kind: str) -> float:
@@ -492,8 +493,12 @@ class ContourView(QWidget):
         if t is None or self._grid is None:
             return
         xs, ys, _ = self._grid
-        cx, cy = contour_segments(t, xs, ys, contour_levels(t))
-        self.contours.setData(cx, cy)
+        seg = contour_segments(t, xs, ys, contour_levels(t), wait=False)
+        if seg is None:  # first start: the lines' kernel is compiling; look again soon
+            self.contours.setData([], [])
+            QTimer.singleShot(LINES_RETRY_MS, self._draw_lines)
+            return
+        self.contours.setData(*seg)
 
     def _on_critical_points_ready(self, surface):
         if surface is self._surface:

@@ -1,0 +1,179 @@
+"""Compiling the kernels before they are needed.
+
+The kernels are compiled per optimizer and per surface kind (``kernels.loops``), on first
+use, and cached on disk. Until a kernel is ready, small jobs run interpreted (the same
+numbers, slower), so nothing waits for the compiler; these plans compile ahead what a
+session is likely to need next, so that it is also fast:
+
+``warmup_plan(surface, optimizers)``
+    what the app compiles in the background after its window opens, most needed first:
+    the scene on screen, the explorer's maps, the other optimizers, formulas, curves,
+    data surfaces and the curvature diagnostics (about 20-40 s of CPU on a first start,
+    nothing on a warm one: each step then loads from the disk cache).
+``full_plan()``
+    every optimizer on every library surface, formulas and drawn surfaces: what
+    ``losslab prepare`` compiles on a classroom machine or into a standalone build.
+
+Each plan is a list of ``(label, callable)``; ``run_plan`` runs one on the calling thread
+with interim runs off, so each step really compiles (or loads) its kernels.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+Step = tuple[str, Callable[[], None]]
+
+
+def _touch_surface(surface) -> None:
+    """Compile the evaluation kernel of ``surface`` (values, gradients, Hessians) and,
+    for a 2-D surface, the contour lines."""
+    from .contours import contour_segments
+
+    p = np.asarray(surface.center, dtype=float)
+    surface.value(p)
+    surface.hessian(p)
+    if surface.dim == 2:
+        (xs, ys), values = surface.grid(8)
+        contour_segments(values, xs, ys, [float(np.nanmean(values))])
+
+
+def _start(surface) -> tuple[float, ...]:
+    return tuple(float(v) for v in surface.center)
+
+
+def _runs(surface, optimizers: Iterable) -> None:
+    from .engine import simulate
+
+    for opt in optimizers:
+        simulate(surface, opt, _start(surface), steps=2)
+
+
+def _default_optimizers():
+    from .optimizers import OPTIMIZERS
+
+    return [cls() for cls in OPTIMIZERS.values()]
+
+
+def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
+    """The app's background warm-up for a scene on ``surface`` whose lanes run
+    ``optimizers`` (most needed first)."""
+    from .engine import simulate, simulate_batch
+    from .optimizers import SGD, Adam
+    from .surfaces import get_surface
+
+    surface = get_surface("rosenbrock") if surface is None else surface
+    lanes = list(optimizers)
+    seen = {type(o).__name__ for o in lanes}
+    others = [o for o in _default_optimizers() if type(o).__name__ not in seen]
+
+    def explorer():
+        starts = np.tile(np.asarray(surface.center, dtype=float), (4, 1))
+        for opt in (SGD(lr=1e-3), Adam()):
+            simulate_batch(surface, opt, starts, steps=2)
+
+    def formulas():
+        from .expressions import surface_from_expression
+
+        f = surface_from_expression("x**2 + 10*y**2")
+        _touch_surface(f)
+        _runs(f, [SGD(), Adam()])
+
+    def curves():
+        c = get_surface("parabola")
+        _touch_surface(c)
+        _runs(c, [SGD(), Adam()])
+
+    def data():
+        for name in ("linear-regression", "logistic-regression"):
+            s = get_surface(name)
+            _touch_surface(s)
+            simulate(s, SGD(), _start(s), steps=2, batch_size=4)
+
+    def diagnostics():
+        from .diagnostics import analyze_point, find_critical_points
+
+        analyze_point(surface, _start(surface))
+        saddle = get_surface("saddle")
+        find_critical_points(saddle)
+        _ = simulate(saddle, SGD(lr=0.1), (1.0, 1e-3), steps=20).saddle_episodes
+
+    return [
+        ("the map", lambda: _touch_surface(surface)),
+        ("the lanes", lambda: _runs(surface, lanes)),
+        ("the explorer's maps", explorer),
+        ("the other optimizers", lambda: _runs(surface, others)),
+        ("typed formulas", formulas),
+        ("1-D curves", curves),
+        ("data surfaces", data),
+        ("curvature diagnostics", diagnostics),
+    ]
+
+
+def full_plan() -> list[Step]:
+    """Every optimizer on every library surface, formulas and drawn surfaces."""
+    from .drawn import drawn_surface, flat_surface
+    from .engine import simulate_batch
+    from .optimizers import SGD, Adam
+    from .surfaces import get_surface, list_surfaces
+
+    steps: list[Step] = []
+    for name in list_surfaces():
+        def one(name=name):
+            s = get_surface(name)
+            _touch_surface(s)
+            _runs(s, _default_optimizers())
+            starts = np.tile(np.asarray(s.center, dtype=float), (4, 1))
+            for opt in (SGD(lr=1e-3), Adam()):
+                simulate_batch(s, opt, starts, steps=2)
+        steps.append((name, one))
+    def drawn():
+        for base in (flat_surface(), get_surface("quadratic")):
+            d = drawn_surface(base, [[0.0, 0.0, -1.0, 0.5]])
+            _touch_surface(d)
+            _runs(d, _default_optimizers())
+
+    steps.append(("drawn surfaces", drawn))
+    for label, fn in warmup_plan()[4:]:
+        steps.append((label, fn))
+    return steps
+
+
+def run_plan(plan: list[Step], progress: Callable[[int, int, str], None] | None = None,
+             stop: Callable[[], bool] | None = None) -> list[tuple[str, str]]:
+    """Run ``plan`` on this thread, compiling (never interpreting); returns the
+    ``(label, error)`` of steps that failed. ``progress(i, n, label)`` is called before
+    each step and once at the end; ``stop()`` is asked between steps."""
+    from .kernels import loops
+
+    failures = []
+    n = len(plan)
+    with loops.compiled_only():
+        for i, (label, fn) in enumerate(plan):
+            if stop is not None and stop():
+                break
+            if progress is not None:
+                progress(i, n, label)
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - reported; the rest still compiles
+                failures.append((label, f"{type(e).__name__}: {e}"))
+    if progress is not None:
+        progress(n, n, "")
+    return failures
+
+
+def timed_plan(plan: list[Step]) -> list[tuple[str, float]]:
+    """Run ``plan`` compiling, and return each step's wall time (for benchmarks)."""
+    out = []
+    from .kernels import loops
+
+    with loops.compiled_only():
+        for label, fn in plan:
+            t0 = time.perf_counter()
+            fn()
+            out.append((label, time.perf_counter() - t0))
+    return out
