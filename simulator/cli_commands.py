@@ -91,11 +91,16 @@ def open_run(args) -> int:
         lab = _load(args.lab)
     except BadInput as e:
         return _fail(str(e))
-    from simulator.gui import lab_dialogs
-    from simulator.gui.app import main as gui_main
+    from simulator.cli import gui_or_hint
 
-    lab_dialogs.open_on_start(lab)
-    return gui_main(["losslab"])
+    def run_gui() -> int:
+        from simulator.gui import lab_dialogs
+        from simulator.gui.app import main as gui_main
+
+        lab_dialogs.open_on_start(lab)
+        return gui_main(["losslab"])
+
+    return gui_or_hint(run_gui)
 
 
 # ---- export --------------------------------------------------------------------------------
@@ -322,6 +327,42 @@ def _export(lab, kind: str, args) -> int:
         renderer.close()
 
 
+# ---- prepare ---------------------------------------------------------------------------------
+PREPARE_HELP = ("compile the numerical kernels now (they are cached on disk), so that a "
+                "classroom machine or a standalone build starts at full speed")
+
+
+def prepare_add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--all", action="store_true",
+                   help="every optimizer on every library surface, formulas and drawn "
+                        "surfaces (minutes of compiling); default: what the app's first "
+                        "session uses (under a minute)")
+
+
+def prepare_run(args) -> int:
+    from simulator.core.kernels import loops
+    from simulator.core.prepare import full_plan, run_plan, warmup_plan
+
+    plan = full_plan() if args.all else warmup_plan()
+    t0 = time.perf_counter()
+
+    def progress(i: int, n: int, label: str) -> None:
+        if i < n:
+            print(f"[{i + 1}/{n}] {label}", file=sys.stderr, flush=True)
+
+    try:
+        failures = run_plan(plan, progress=progress)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    compiled = [e for e in loops.compile_log if not e["cached"]]
+    print(f"{len(loops.compile_log)} kernels ready ({len(compiled)} compiled, "
+          f"{len(loops.compile_log) - len(compiled)} loaded from the cache) in "
+          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    for label, err in failures:
+        print(f"losslab prepare: {label}: {err}", file=sys.stderr)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
 # ---- the registry's view: one module object per command ----------------------------------
 def _command_module(name: str, help_: str, add_arguments, run) -> types.ModuleType:
     mod = types.ModuleType(f"{__name__}.{name}", help_)
@@ -335,3 +376,4 @@ def _command_module(name: str, help_: str, add_arguments, run) -> types.ModuleTy
 labs = _command_module("labs", LABS_HELP, labs_add_arguments, labs_run)
 open = _command_module("open", OPEN_HELP, open_add_arguments, open_run)  # noqa: A001
 export = _command_module("export", EXPORT_HELP, export_add_arguments, export_run)
+prepare = _command_module("prepare", PREPARE_HELP, prepare_add_arguments, prepare_run)
