@@ -161,10 +161,14 @@ def _logistic_minimum(X: np.ndarray, y: np.ndarray) -> np.ndarray:
         H = (X * (s * (1.0 - s))[:, None]).T @ X / n
         step = np.linalg.solve(H, g)
         t = 1.0
+        # backtrack only on a real increase: near the minimum a Newton step changes the
+        # loss by less than its rounding (|g|^2/lambda < eps |L|), and refusing such steps
+        # stopped the search with a gradient of 1e-11 instead of at rounding level
+        slack = 16.0 * np.finfo(float).eps * (1.0 + abs(loss))
         while True:
             wn = w - t * step
             ln = _logistic_loss(X, y, wn)
-            if ln <= loss or t < 1e-8:
+            if ln <= loss + slack or t < 1e-8:
                 break
             t *= 0.5
         done = np.max(np.abs(wn - w)) <= 1e-15 * (1.0 + np.max(np.abs(w)))
