@@ -1,0 +1,203 @@
+"""Start-up benchmark: what a student meets on a new machine (empty caches) and after.
+
+Every figure comes from a fresh process with its own empty numba cache folder
+(``NUMBA_CACHE_DIR``) and a fresh ``HOME``, then again with that cache filled (warm):
+
+(a) ``import simulator`` + the first ``simulate`` (Adam on Rosenbrock, 1,000 steps);
+    target 3 s cold.
+(b) the first ``simulate_batch`` (1,000 starts x 200 steps); target 5 s cold.
+(c) the first typed formula run (parse, derivatives, 1,000 SGD steps); target 3 s cold.
+(d) the app: launch to the main window shown with the default race computed (offscreen
+    Qt), and to the end of the background warm-up (every feature compiled); targets 5 s
+    and 30 s cold.
+(e) compile time of each kernel specialisation the warm-up compiles (numba, one by one
+    in a fresh process), and their total CPU; the single kernel for everything it
+    replaced took about 160 s of CPU (70 s trajectories, 140 s batches, 21-26 s
+    evaluation, measured before the split on the same machine).
+
+By default the package imported here is used with empty caches (what a fresh
+``pip install`` meets: pip installs no compiled kernels). ``--fresh-install`` first makes
+a new virtual environment in a temporary folder and ``pip install``s this checkout into it
+(non-editable, the way a user installs), then measures with that interpreter.
+
+Usage::
+
+    python bench/bench_startup.py [--fresh-install] [--runs N] [--skip-gui]
+
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FIRST_SIMULATE = """
+import time; t0 = time.perf_counter()
+import simulator as sim
+t1 = time.perf_counter()
+r = sim.simulate(sim.get_surface("rosenbrock"), sim.Adam(lr=0.05), (-1.5, 2.0), steps=1000)
+t2 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "first": t2 - t1, "status": r.status}))
+"""
+
+FIRST_BATCH = """
+import time; t0 = time.perf_counter()
+import numpy as np
+import simulator as sim
+starts = np.random.default_rng(0).uniform(-2, 2, (1000, 2))
+t1 = time.perf_counter()
+b = sim.simulate_batch(sim.get_surface("rosenbrock"), sim.Adam(lr=0.05), starts, steps=200)
+t2 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "first": t2 - t1, "n": len(b.status)}))
+"""
+
+FIRST_FORMULA = """
+import time; t0 = time.perf_counter()
+import simulator as sim
+t1 = time.perf_counter()
+f = sim.surface_from_expression("x**2 + 10*y**2 + sin(3*x)")
+r = sim.simulate(f, sim.SGD(lr=0.01), (1.0, 1.0), steps=1000)
+t2 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "first": t2 - t1, "status": r.status}))
+"""
+
+APP = """
+import time; t0 = time.perf_counter()
+import os, sys
+from PySide6.QtCore import QTimer
+from simulator.gui.app import make_application, start_warmup
+app = make_application(sys.argv)
+from simulator.gui.main_window import MainWindow
+win = MainWindow()
+win.show()
+app.processEvents()
+s = win.session
+assert s.results and all(len(tr.positions) > 1 for tr in s.results.values())
+t_window = time.perf_counter() - t0
+state = {}
+start_warmup(win, state)
+out = {"window": t_window}
+def done():
+    out["warm"] = time.perf_counter() - t0
+    out["warm_cpu_thread"] = state["warmup"].seconds
+    app.quit()
+state["warmup"].finished.connect(done)
+QTimer.singleShot(600_000, app.quit)
+app.exec()
+print(json.dumps(out))
+"""
+
+KERNELS = """
+import time
+from simulator.core.kernels import loops
+from simulator.core.prepare import warmup_plan, run_plan
+c0 = time.process_time(); t0 = time.perf_counter()
+failures = run_plan(warmup_plan())
+print(json.dumps({"log": [dict(e, key=list(e["key"])) for e in loops.compile_log],
+                  "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                  "failures": failures}))
+"""
+
+
+def _run(python: str, code: str, env: dict, timeout: float = 900) -> dict:
+    src = "import json\n" + textwrap.dedent(code)
+    t0 = time.perf_counter()
+    p = subprocess.run([python, "-c", src], env=env, capture_output=True, text=True,
+                       timeout=timeout, cwd=tempfile.gettempdir())
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"child failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    line = [x for x in p.stdout.splitlines() if x.startswith("{")][-1]
+    out = json.loads(line)
+    out["process"] = wall
+    return out
+
+
+def _env(cache: str, home: str, **extra) -> dict:
+    env = dict(os.environ)
+    env.update(NUMBA_CACHE_DIR=cache, HOME=home, XDG_CACHE_HOME=os.path.join(home, ".cache"),
+               XDG_CONFIG_HOME=os.path.join(home, ".config"), QT_QPA_PLATFORM="offscreen")
+    env.pop("PYTHONPATH", None)
+    env.update(extra)
+    return env
+
+
+def _fresh_install(tmp: str) -> str:
+    venv = os.path.join(tmp, "venv")
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    py = os.path.join(venv, "bin", "python")
+    t0 = time.perf_counter()
+    subprocess.run([py, "-m", "pip", "install", "-q", str(ROOT)], check=True)
+    print(f"fresh install: pip install . took {time.perf_counter() - t0:.0f} s ({venv})")
+    return py
+
+
+def _fmt(xs: list[float]) -> str:
+    if len(xs) == 1:
+        return f"{xs[0]:.2f} s"
+    return f"median {statistics.median(xs):.2f} s (min {min(xs):.2f}, max {max(xs):.2f})"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fresh-install", action="store_true",
+                    help="pip install this checkout into a new temporary venv first")
+    ap.add_argument("--runs", type=int, default=3, help="cold runs of each figure")
+    ap.add_argument("--skip-gui", action="store_true", help="no app figures")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="losslab-startup-") as tmp:
+        python = _fresh_install(tmp) if args.fresh_install else sys.executable
+        print(f"python: {python}; {os.cpu_count()} cores; each run a new process")
+        cases = [("(a) import + first simulate", FIRST_SIMULATE, 3.0),
+                 ("(b) first simulate_batch 1000 x 200", FIRST_BATCH, 5.0),
+                 ("(c) first typed formula run", FIRST_FORMULA, 3.0)]
+        if not args.skip_gui:
+            cases.append(("(d) app: main window with the race", APP, 5.0))
+        for label, code, target in cases:
+            cold, warm, extra = [], [], []
+            for _ in range(args.runs):
+                cache = tempfile.mkdtemp(dir=tmp, prefix="numba-")
+                home = tempfile.mkdtemp(dir=tmp, prefix="home-")
+                env = _env(cache, home)
+                c = _run(python, code, env)
+                w = _run(python, code, env)  # the same caches, now filled
+                key = "window" if "window" in c else None
+                cold.append(c[key] if key else c["import"] + c["first"])
+                warm.append(w[key] if key else w["import"] + w["first"])
+                if key:
+                    extra.append(c["warm"])
+            print(f"{label}: cold {_fmt(cold)} (target {target:g} s); warm {_fmt(warm)}")
+            if extra:
+                print(f"    app: launch to the end of the background warm-up (every "
+                      f"feature compiled), cold: {_fmt(extra)} (target 30 s)")
+
+        cache = tempfile.mkdtemp(dir=tmp, prefix="numba-")
+        home = tempfile.mkdtemp(dir=tmp, prefix="home-")
+        k = _run(python, KERNELS, _env(cache, home))
+        print(f"(e) the app's warm-up compiled {len(k['log'])} kernels in "
+              f"{k['wall']:.1f} s wall, {k['cpu']:.1f} s CPU (the single kernel for "
+              "everything took about 160 s of CPU):")
+        for e in sorted(k["log"], key=lambda e: -e["cpu"]):
+            print(f"    {e['kernel']:<16} {str(tuple(e['key'])):<16} {e['seconds']:6.2f} s wall"
+                  f" {e['cpu']:6.2f} s CPU")
+        if k["failures"]:
+            print(f"    failures: {k['failures']}")
+        k2 = _run(python, KERNELS, _env(cache, home))
+        print(f"    warm (the same plan, loaded from the cache): {k2['wall']:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
