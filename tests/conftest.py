@@ -9,6 +9,10 @@
   display is set). It fails, never skips, under CI; tests marked ``gl`` use it implicitly.
 - Hypothesis profiles: ``dev`` locally, ``ci`` when ``CI`` is set (override with
   ``HYPOTHESIS_PROFILE``).
+- Kernels compile on first use, in the test's own thread: the interim interpreted runs
+  of a first start (``LOSSLAB_INTERIM=0``, see ``simulator.core.kernels.loops``) and
+  their background compiler would make memory and timing-sensitive tests depend on
+  what ran before. ``tests/core/test_kernel_paths.py`` tests the interim path itself.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["LOSSLAB_INTERIM"] = "0"
 
 # Fixtures that mean "this test runs Qt".
 QT_FIXTURES = frozenset({"qtbot", "qapp", "qtmodeltester", "qtlog", "qt_isolation"})

@@ -141,7 +141,13 @@ def test_specialised_kernels_are_keyed_on_optimizer_and_surface_kind():
         not in loops._kernels
 
 
-def test_interim_run_interprets_small_jobs_then_queues_the_compiler(monkeypatch):
+@pytest.fixture
+def interim(monkeypatch):
+    """The interim path on, as in the app (the suite turns it off; see conftest)."""
+    monkeypatch.setattr(loops, "_interim", True)
+
+
+def test_interim_run_interprets_small_jobs_then_queues_the_compiler(monkeypatch, interim):
     s = sim.get_surface("mccormick")
     opt = sim.Adamax(lr=0.05)
     with loops.compiled_only():
@@ -164,7 +170,7 @@ def test_interim_run_interprets_small_jobs_then_queues_the_compiler(monkeypatch)
     assert fresh.signatures
 
 
-def test_interim_falls_back_to_the_compiler_where_python_raises(monkeypatch):
+def test_interim_falls_back_to_the_compiler_where_python_raises(monkeypatch, interim):
     # descending -exp(x) runs to x ~ 1e66, where exp overflows: numba gives inf (a
     # diverged run), Python's math.exp raises OverflowError
     f = sim.surface_from_expression("-exp(x) + y**2")

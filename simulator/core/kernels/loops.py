@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import math
+import os
 import threading
 import time
 
@@ -98,7 +99,7 @@ def is_ready(name: str, key: tuple) -> bool:
 # on a background thread; a large job, or one that raises in Python (1/0, exp(1000)...),
 # waits for the compiler.
 INTERIM_WORK = 200_000  # points, or particle-steps, that the interpreter takes on at most
-_interim = True
+_interim = os.environ.get("LOSSLAB_INTERIM", "1").strip() != "0"  # 0: always compile
 _queue: list = []
 _queued: set = set()
 _worker = None
@@ -242,7 +243,10 @@ def wait_compiled(timeout: float | None = None) -> bool:
 
 def ready_or_queue(name: str, key: tuple, k, args) -> bool:
     """True if kernel ``k`` is ready for ``args`` (compiled, or loaded now from the disk
-    cache); otherwise queue it for the background compiler and return False."""
+    cache); otherwise queue it for the background compiler and return False. With interim
+    runs off (``LOSSLAB_INTERIM=0``, ``compiled_only``) always True: the caller compiles."""
+    if not _interim or getattr(_tls, "compiled_only", False):
+        return True
     if k.signatures or _load_cached(k, _signature(k, args)):
         return True
     compile_later(name, key, k, args)
