@@ -815,8 +815,8 @@ class Adadelta(Optimizer):
     """Adadelta: steps scaled by past steps over past gradients (``torch.optim.Adadelta``).
 
     Zeiler (2012): the step is the gradient scaled by the ratio of the RMS of past steps to
-    the RMS of past gradients, so its first steps are tiny (about ``sqrt(eps)``) and it
-    speeds up as it moves.
+    the RMS of past gradients, so its first steps are tiny (about
+    ``sqrt(eps / (1 - rho))``, 0.003 with the defaults) and it speeds up as it moves.
 
     Parameters
     ----------
@@ -958,8 +958,8 @@ class Newton(Optimizer):
     lr : float, default 1.0
         Step size: the fraction of the Newton step taken (1 is the full step).
     damping : float, default 0
-        Added to the Hessian's diagonal (``lambda``); large values give a gradient step
-        of length ``lr / damping``.
+        Added to the Hessian's diagonal (``lambda``); a large value makes the step close
+        to gradient descent with learning rate ``lr / damping``.
 
     Raises
     ------
