@@ -373,7 +373,9 @@ def _critical_text(kind, eigs, vecs, etol, dim, saddle_like, max_lr, cond) -> st
 class PointAnalysis:
     """What the exact derivatives say about one point of a surface.
 
-    Attributes
+    Made by :func:`analyze_point`; the parameters are also the attributes.
+
+    Parameters
     ----------
     position : ndarray, shape (dim,)
     value : float
@@ -404,6 +406,13 @@ class PointAnalysis:
         directions and higher in others (the monkey saddle).
     grad_tol, eig_tol : float
         The absolute tolerances used to classify this point.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> pa = sim.analyze_point(sim.get_surface("saddle"), (0.0, 0.0))
+    >>> pa.kind, pa.eigenvalues, pa.is_critical
+    ('saddle', array([-2.,  2.]), True)
     """
 
     position: np.ndarray
@@ -519,9 +528,12 @@ def analyze_point(
 
     Examples
     --------
-    >>> pa = analyze_point(get_surface("saddle"), (0.0, 0.0))  # doctest: +SKIP
+    >>> import simulator as sim
+    >>> pa = sim.analyze_point(sim.get_surface("saddle"), (0.0, 0.0))
     >>> pa.kind, pa.eigenvalues
     ('saddle', array([-2.,  2.]))
+    >>> print(pa.describe())  # doctest: +ELLIPSIS
+    a saddle: curves up along (1, 0) (curvature 2), down along (0, 1) (curvature -2); ...
     """
     a = np.asarray(p, dtype=np.float64).reshape(-1)
     if a.shape[0] != surface.dim:
@@ -568,7 +580,9 @@ def analyze_point(
 class CriticalPoint:
     """A point where the gradient vanishes.
 
-    Attributes
+    Made by :func:`find_critical_points`; the parameters are also the attributes.
+
+    Parameters
     ----------
     position : ndarray, shape (dim,)
     value : float
@@ -847,6 +861,15 @@ def find_critical_points(
         saddles, degenerate points and maxima, each by value. A connected continuum of
         degenerate critical points (a flat valley or plateau) is reported by one
         representative. Results are cached per surface object.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> cps = sim.find_critical_points(sim.get_surface("himmelblau"))
+    >>> [c.kind for c in cps].count("minimum"), [c.kind for c in cps].count("saddle")
+    (4, 4)
+    >>> cps[-1].kind
+    'maximum'
     """
     dom = surface.domain if domain is None else tuple((float(a), float(b)) for a, b in domain)
     if len(dom) != surface.dim or any(not (lo < hi) for lo, hi in dom):
@@ -939,7 +962,10 @@ def _find_critical_points(surface, dom, seeds, tol) -> list[CriticalPoint]:
 class SaddleEpisode:
     """A stretch of a run spent near one saddle.
 
-    Attributes
+    Made by :func:`saddle_episodes` (and ``Trajectory.saddle_episodes``); the parameters
+    are also the attributes.
+
+    Parameters
     ----------
     enter : int
         The first step (row of ``positions``) within the radius.
@@ -1105,6 +1131,16 @@ def saddle_episodes(
     -------
     list of SaddleEpisode
         Sorted by ``enter``. A row near two saddles counts for the nearer one.
+
+    Examples
+    --------
+    Gradient descent started on the stable manifold of ``x^2 - y^2`` stays on it:
+
+    >>> import simulator as sim
+    >>> sad = sim.get_surface("saddle")
+    >>> run = sim.simulate(sad, sim.SGD(lr=0.1), start=(1.0, 0.0), steps=300)
+    >>> sim.saddle_episodes(sad, run.positions)
+    [SaddleEpisode(enter=8, exit=None, saddle=(0, 0), steps=293)]
     """
     pos = np.asarray(positions, dtype=np.float64)
     if surface.dim == 1 and pos.ndim == 1:
@@ -1171,15 +1207,28 @@ def saddle_episodes(
 
 
 def describe_episode(ep: SaddleEpisode, lane_name: str) -> str:
-    """A sentence for the GUI, e.g. ``"Momentum lingered near the saddle at (0, 0) for
-    steps 40-309 (270 steps)"`` or ``"GD sat on the saddle at (0, 0) from step 12 to the
-    end"``.
+    """A sentence for the GUI saying where and how long a run stayed near a saddle.
+
+    For example ``"Momentum lingered near the saddle at (0, 0) for steps 40-309 (270
+    steps)"`` or ``"GD sat on the saddle at (0, 0) from step 12 to the end"``.
 
     Parameters
     ----------
     ep : SaddleEpisode
     lane_name : str
         The optimizer lane's display name.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> run = sim.simulate(sim.get_surface("saddle"), sim.SGD(lr=0.1), start=(1.0, 0.0),
+    ...                    steps=300)
+    >>> [sim.describe_episode(e, "GD") for e in run.saddle_episodes]
+    ['GD sat on the saddle at (0, 0) from step 8 to the end']
     """
     what = "saddle" if ep.saddle.kind == "saddle" else "flat saddle"
     where = _point_text(ep.saddle.position)

@@ -224,7 +224,9 @@ _UNICODE_HINTS = {
 class ExpressionError(ValueError):
     """A formula that cannot be used, with where (``column``) and why (``reason``).
 
-    Attributes
+    A ``ValueError``; the parameters are also the attributes.
+
+    Parameters
     ----------
     reason : str
         What is wrong, e.g. ``"unknown name 'z'"``.
@@ -232,6 +234,15 @@ class ExpressionError(ValueError):
         1-based column of the offending character in the formula text, when known.
     hint : str or None
         What to type instead, e.g. ``"use x and y"``.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> try:
+    ...     sim.surface_from_expression("x**2 + z")
+    ... except sim.ExpressionError as e:
+    ...     print(e.column, e.reason, "/", e)
+    8 unknown name 'z' / unknown name 'z' at column 8: use x and y (or w alone for a curve)
     """
 
     def __init__(self, reason: str, column: int | None = None, hint: str | None = None):
@@ -1653,6 +1664,17 @@ def surface_from_expression(text: str, domain=None, name: str | None = None) -> 
     ------
     ExpressionError
         Bad or unsafe text (with the column and a hint), or a bad domain.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> f = sim.surface_from_expression("x**2 + 10*y**2")
+    >>> f.dim, f.domain
+    (2, ((-3.0, 3.0), (-3.0, 3.0)))
+    >>> f.gradient((1.0, 1.0))
+    array([ 2., 20.])
+    >>> sim.surface_from_expression("w**4 - w**2").dim
+    1
     """
     prog = compile_expression(text)
     dom = _check_domain(domain, prog.dim)

@@ -95,7 +95,56 @@ _BETAS = HyperParam(
 
 @dataclass(frozen=True)
 class Optimizer:
-    """Base class: every optimizer has a learning rate ``lr``."""
+    """Base class of the optimizers: a frozen description with a learning rate ``lr``.
+
+    An optimizer object only describes an optimizer (its class and hyperparameters); the
+    update runs in the numba kernels when it is passed to ``simulate`` or
+    ``simulate_batch``. Objects are immutable and compare equal when their
+    hyperparameters are equal; ``replace`` makes a changed copy. Use a subclass
+    (``SGD``, ``Adam``, ...); the base class itself cannot run.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        Learning rate: the base step size, which a schedule scales per update. Must be a
+        finite number >= 0.
+
+    Attributes
+    ----------
+    name : str
+        The class name, as in torch.optim (``"Adam"``).
+    title : str
+        The name the app shows (``"AdaGrad"``).
+    rule : str
+        The update rule in two lines of plain text (the app's tooltip).
+    schema : tuple of HyperParam
+        How each hyperparameter is shown and edited: label, range, log scale.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    See Also
+    --------
+    optimizer_from_dict : build one from the dict ``to_dict`` writes.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> opt = sim.Adam(lr=0.01)
+    >>> opt.name, opt.lr, opt.betas
+    ('Adam', 0.01, (0.9, 0.999))
+    >>> opt.replace(lr=0.1) == sim.Adam(lr=0.1)
+    True
+    >>> opt.to_dict()
+    {'name': 'Adam', 'lr': 0.01, 'betas': [0.9, 0.999], 'eps': 1e-08, 'weight_decay': 0.0,
+     'amsgrad': False}
+    >>> sim.SGD(lr=-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid learning rate: lr must be >= 0, got -1.0
+    """
 
     lr: float = 1e-3
 
@@ -123,13 +172,28 @@ class Optimizer:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"name": ..., **hyperparameters}``, plain JSON types (``betas`` a list).
+
+        ``optimizer_from_dict`` reads it back; session, lab and export files store it.
+        """
         d = asdict(self)
         if "betas" in d:
             d["betas"] = list(d["betas"])
         return {"name": self.name, **d}
 
     def replace(self, **changes) -> Optimizer:
-        """A copy with some hyperparameters changed (validated)."""
+        """A copy with some hyperparameters changed (validated).
+
+        Parameters
+        ----------
+        **changes
+            Hyperparameters by name, e.g. ``lr=0.1``.
+
+        Returns
+        -------
+        Optimizer
+            A new object of the same class.
+        """
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d.update(changes)
         return type(self)(**d)
@@ -137,6 +201,60 @@ class Optimizer:
 
 @dataclass(frozen=True)
 class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum (``torch.optim.SGD``).
+
+    Plain gradient descent with ``momentum=0``; heavy-ball momentum with ``momentum > 0``;
+    Nesterov's look-ahead momentum with ``nesterov=True``.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        Learning rate (torch: "learning rate"): the step size. A schedule passed to
+        ``simulate`` scales it per update.
+    momentum : float, default 0
+        Momentum factor: the fraction of the previous step carried into this one.
+    dampening : float, default 0
+        Dampening for momentum: the new gradient enters the momentum buffer scaled by
+        ``1 - dampening``.
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+    nesterov : bool, default False
+        Enables Nesterov momentum (only with ``momentum > 0`` and ``dampening = 0``).
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range, or Nesterov without momentum or with dampening;
+        the message names it, as torch's does.
+
+    Notes
+    -----
+    With ``g`` the gradient at ``x`` (after noise, minibatching and clipping, when the run
+    has them), each update is::
+
+        g <- g + weight_decay * x
+        b <- momentum * b + (1 - dampening) * g     (b <- g on the first update)
+        d  = g + momentum * b   if nesterov,  b  if momentum > 0,  g  otherwise
+        x <- x - lr * d
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8; plain gradient descent steps ``lr * 8``:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.SGD(lr=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.    6.2   5.56  5.048]
+
+    Momentum carries 0.9 of the previous step into the next one:
+
+    >>> run = sim.simulate(curve, sim.SGD(lr=0.1, momentum=0.9), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.    6.2   4.84  3.248]
+    """
+
     lr: float = 1e-3
     momentum: float = 0.0
     dampening: float = 0.0
@@ -171,6 +289,50 @@ class SGD(Optimizer):
 
 @dataclass(frozen=True)
 class Adagrad(Optimizer):
+    """Adagrad: per-coordinate steps that shrink as gradients pile up (``torch.optim.Adagrad``).
+
+    Each coordinate's step shrinks as its squared gradients pile up, so steep directions
+    slow down early and the learning rate decays on its own.
+
+    Parameters
+    ----------
+    lr : float, default 1e-2
+        Learning rate (torch: "learning rate"): the step size. A schedule passed to
+        ``simulate`` scales it per update.
+    lr_decay : float, default 0
+        Learning rate decay: update ``t`` uses ``lr / (1 + (t - 1) * lr_decay)``.
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+    initial_accumulator_value : float, default 0
+        Initial value of the sum of squared gradients.
+    eps : float, default 1e-10
+        Term added to the denominator to improve numerical stability.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    With ``s`` starting at ``initial_accumulator_value``, update ``t`` (from 1) is::
+
+        g <- g + weight_decay * x
+        s <- s + g^2
+        x <- x - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8; the first step is ``lr`` long whatever the gradient:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.Adagrad(lr=1.0), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.     5.4    4.9673]
+    """
+
     lr: float = 1e-2
     lr_decay: float = 0.0
     weight_decay: float = 0.0
@@ -204,6 +366,56 @@ class Adagrad(Optimizer):
 
 @dataclass(frozen=True)
 class RMSprop(Optimizer):
+    """RMSprop: steps divided by a running RMS of the gradient (``torch.optim.RMSprop``).
+
+    Like Adagrad, but the squared gradients are averaged with exponential forgetting, so
+    the step size does not decay to zero.
+
+    Parameters
+    ----------
+    lr : float, default 1e-2
+        Learning rate (torch: "learning rate"): the step size. A schedule passed to
+        ``simulate`` scales it per update.
+    alpha : float, default 0.99
+        Smoothing constant: the decay rate of the running average of squared gradients.
+    eps : float, default 1e-8
+        Term added to the denominator to improve numerical stability.
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+    momentum : float, default 0
+        Momentum factor applied to the normalised step.
+    centered : bool, default False
+        If True, compute the centered RMSprop: the gradient is normalised by an estimate
+        of its variance (``v - m^2``, with ``m`` the running mean of the gradient).
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Each update is::
+
+        g <- g + weight_decay * x
+        v <- alpha * v + (1 - alpha) * g^2
+        m <- alpha * m + (1 - alpha) * g                     (centered only)
+        a  = sqrt(v - m^2) + eps  if centered,  sqrt(v) + eps  otherwise
+        b <- momentum * b + g / a;  x <- x - lr * b           if momentum > 0
+        x <- x - lr * g / a                                   otherwise
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.RMSprop(lr=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.     5.3981 4.9627]
+    """
+
     lr: float = 1e-2
     alpha: float = 0.99
     eps: float = 1e-8
@@ -238,6 +450,54 @@ class RMSprop(Optimizer):
 
 @dataclass(frozen=True)
 class Adam(Optimizer):
+    """Adam: momentum with per-coordinate step sizes (``torch.optim.Adam``).
+
+    Running averages of the gradient and of its square, both bias-corrected; the step is
+    about ``lr`` long per coordinate whatever the scale of the gradient.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        Learning rate (torch: "learning rate"): the step size. A schedule passed to
+        ``simulate`` scales it per update.
+    betas : tuple of (float, float), default (0.9, 0.999)
+        Coefficients used for computing running averages of the gradient (``beta1``) and
+        of its square (``beta2``), each in [0, 1).
+    eps : float, default 1e-8
+        Term added to the denominator to improve numerical stability.
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+    amsgrad : bool, default False
+        Whether to use the AMSGrad variant (Reddi et al., "On the Convergence of Adam and
+        Beyond"): divide by the largest ``v`` seen so far.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Update ``t`` (from 1), with ``b1, b2 = betas``::
+
+        g <- g + weight_decay * x
+        m <- b1 * m + (1 - b1) * g
+        v <- b2 * v + (1 - b2) * g^2
+        v_max <- max(v_max, v)                     (amsgrad: used in place of v below)
+        x <- x - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8; each step is about ``lr`` long:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.Adam(lr=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.9    6.8001 6.7003]
+    """
+
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -262,6 +522,51 @@ class Adam(Optimizer):
 
 @dataclass(frozen=True)
 class AdamW(Adam):
+    """AdamW: Adam with decoupled weight decay (``torch.optim.AdamW``).
+
+    The weight decay shrinks ``x`` directly instead of entering the gradient, so it is not
+    rescaled by Adam's per-coordinate step sizes. Its default is 1e-2 (Adam's is 0).
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        Learning rate (torch: "learning rate"): the step size. A schedule passed to
+        ``simulate`` scales it per update.
+    betas : tuple of (float, float), default (0.9, 0.999)
+        Coefficients used for computing running averages of the gradient (``beta1``) and
+        of its square (``beta2``), each in [0, 1).
+    eps : float, default 1e-8
+        Term added to the denominator to improve numerical stability.
+    weight_decay : float, default 1e-2
+        Weight decay coefficient: ``x`` is multiplied by ``1 - lr * weight_decay`` before
+        each step.
+    amsgrad : bool, default False
+        Whether to use the AMSGrad variant (as in :class:`Adam`).
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Update ``t`` (from 1)::
+
+        x <- x * (1 - lr * weight_decay)
+        then Adam's update with the plain gradient (no weight_decay term in g)
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8; the decay takes ``0.01 * 7`` off first:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.AdamW(lr=0.1, weight_decay=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.83   6.6618 6.4956]
+    """
+
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -277,6 +582,58 @@ class AdamW(Adam):
 
 @dataclass(frozen=True)
 class NAdam(Optimizer):
+    """NAdam: Adam with Nesterov momentum (``torch.optim.NAdam``).
+
+    Dozat's NAdam as torch implements it: the momentum coefficient warms up with
+    ``momentum_decay``, and each step mixes the current gradient with the look-ahead
+    momentum.
+
+    Parameters
+    ----------
+    lr : float, default 2e-3
+        Learning rate (torch: "learning rate"): the step size. A schedule passed to
+        ``simulate`` scales it per update.
+    betas : tuple of (float, float), default (0.9, 0.999)
+        Coefficients used for computing running averages of the gradient (``beta1``) and
+        of its square (``beta2``), each in [0, 1).
+    eps : float, default 1e-8
+        Term added to the denominator to improve numerical stability.
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+    momentum_decay : float, default 4e-3
+        Momentum decay ``psi`` in the schedule of the momentum coefficient ``mu_t``.
+    decoupled_weight_decay : bool, default False
+        Whether to decouple the weight decay as in AdamW (NAdamW): ``x`` is multiplied by
+        ``1 - lr * weight_decay`` instead of the decay entering the gradient.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Update ``t`` (from 1), with ``b1, b2 = betas``::
+
+        mu_t = b1 * (1 - 0.5 * 0.96^(t * momentum_decay))
+        g <- g + weight_decay * x      (decoupled: x <- x * (1 - lr * weight_decay))
+        m <- b1 * m + (1 - b1) * g;  v <- b2 * v + (1 - b2) * g^2
+        d  = sqrt(v / (1 - b2^t)) + eps
+        x <- x - lr * (1 - mu_t) / (1 - mu_1...mu_t) * g / d
+               - lr * mu_(t+1) / (1 - mu_1...mu_(t+1)) * m / d
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.NAdam(lr=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.8944 6.8169 6.7451]
+    """
+
     lr: float = 2e-3
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -310,6 +667,59 @@ class NAdam(Optimizer):
 
 @dataclass(frozen=True)
 class RAdam(Optimizer):
+    """RAdam: Adam with a rectified adaptive step (``torch.optim.RAdam``).
+
+    Liu et al. (2020): while the variance estimate is unreliable (the first five updates
+    with the default ``beta2``), the step is bias-corrected momentum alone; after that it
+    is Adam's, scaled by the rectification term ``r_t``.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        Learning rate (torch: "learning rate"): the step size. A schedule passed to
+        ``simulate`` scales it per update.
+    betas : tuple of (float, float), default (0.9, 0.999)
+        Coefficients used for computing running averages of the gradient (``beta1``) and
+        of its square (``beta2``), each in [0, 1).
+    eps : float, default 1e-8
+        Term added to the denominator to improve numerical stability.
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+    decoupled_weight_decay : bool, default False
+        Whether to decouple the weight decay as in AdamW (RAdamW): ``x`` is multiplied by
+        ``1 - lr * weight_decay`` instead of the decay entering the gradient.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Update ``t`` (from 1), with ``b1, b2 = betas``::
+
+        g <- g + weight_decay * x      (decoupled: x <- x * (1 - lr * weight_decay))
+        m <- b1 * m + (1 - b1) * g;  v <- b2 * v + (1 - b2) * g^2
+        m_hat = m / (1 - b1^t)
+        rho_inf = 2 / (1 - b2) - 1;  rho_t = rho_inf - 2 t b2^t / (1 - b2^t)
+        if rho_t > 5:
+            r_t = sqrt((rho_t - 4) (rho_t - 2) rho_inf / ((rho_inf - 4) (rho_inf - 2) rho_t))
+            x <- x - lr * m_hat * r_t * sqrt(1 - b2^t) / (sqrt(v) + eps)
+        else:
+            x <- x - lr * m_hat
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8; the first steps are momentum alone:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.RAdam(lr=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.2    5.4842 4.8492]
+    """
+
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -338,6 +748,50 @@ class RAdam(Optimizer):
 
 @dataclass(frozen=True)
 class Adamax(Optimizer):
+    """Adamax: Adam with the infinity norm in place of the RMS (``torch.optim.Adamax``).
+
+    The denominator is an exponentially weighted maximum of ``|g|`` instead of a running
+    root mean square.
+
+    Parameters
+    ----------
+    lr : float, default 2e-3
+        Learning rate (torch: "learning rate"): the step size. A schedule passed to
+        ``simulate`` scales it per update.
+    betas : tuple of (float, float), default (0.9, 0.999)
+        Coefficients used for computing running averages of the gradient (``beta1``) and
+        of its infinity norm (``beta2``), each in [0, 1).
+    eps : float, default 1e-8
+        Term added to the denominator to improve numerical stability.
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Update ``t`` (from 1), with ``b1, b2 = betas``::
+
+        g <- g + weight_decay * x
+        m <- b1 * m + (1 - b1) * g
+        u <- max(b2 * u, |g| + eps)
+        x <- x - lr / (1 - b1^t) * m / u
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.Adamax(lr=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.9    6.8012 6.7037]
+    """
+
     lr: float = 2e-3
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -358,6 +812,52 @@ class Adamax(Optimizer):
 
 @dataclass(frozen=True)
 class Adadelta(Optimizer):
+    """Adadelta: steps scaled by past steps over past gradients (``torch.optim.Adadelta``).
+
+    Zeiler (2012): the step is the gradient scaled by the ratio of the RMS of past steps to
+    the RMS of past gradients, so its first steps are tiny (about
+    ``sqrt(eps / (1 - rho))``, 0.003 with the defaults) and it speeds up as it moves.
+
+    Parameters
+    ----------
+    lr : float, default 1.0
+        Coefficient that scales the delta before it is applied to ``x`` (torch's
+        "learning rate"). A schedule passed to ``simulate`` scales it per update.
+    rho : float, default 0.9
+        Coefficient used for computing the running averages of squared gradients and of
+        squared steps, in [0, 1].
+    eps : float, default 1e-6
+        Term added to the denominator to improve numerical stability.
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Each update is::
+
+        g <- g + weight_decay * x
+        v <- rho * v + (1 - rho) * g^2
+        d  = sqrt(u + eps) / sqrt(v + eps) * g
+        u <- rho * u + (1 - rho) * d^2
+        x <- x - lr * d
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.Adadelta(), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.9968 6.9936 6.9903]
+    """
+
     lr: float = 1.0
     rho: float = 0.9
     eps: float = 1e-6
@@ -383,6 +883,49 @@ class Adadelta(Optimizer):
 
 @dataclass(frozen=True)
 class Lion(Optimizer):
+    """Lion: the sign of an interpolated momentum (Chen et al. 2023; not in torch.optim).
+
+    "Symbolic Discovery of Optimization Algorithms": every coordinate moves by exactly
+    ``lr`` (plus the weight decay), in the direction of the sign of a blend of the
+    momentum and the gradient. Names and defaults follow the authors' PyTorch code.
+
+    Parameters
+    ----------
+    lr : float, default 1e-4
+        Learning rate: the length of every step. A schedule passed to ``simulate``
+        scales it per update.
+    betas : tuple of (float, float), default (0.9, 0.99)
+        ``beta1`` blends the momentum and the gradient for the update's sign; ``beta2``
+        is the decay rate of the momentum itself. Each in [0, 1).
+    weight_decay : float, default 0
+        Decoupled weight decay: ``x`` is multiplied by ``1 - lr * weight_decay`` each
+        update.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it).
+
+    Notes
+    -----
+    Each update, with ``b1, b2 = betas``::
+
+        c  = b1 * m + (1 - b1) * g
+        x <- x * (1 - lr * weight_decay) - lr * sign(c)
+        m <- b2 * m + (1 - b2) * g
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8; every step is exactly ``lr`` long:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.Lion(lr=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.  6.9 6.8 6.7]
+    """
+
     lr: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.99)
     weight_decay: float = 0.0
@@ -403,6 +946,44 @@ class Lion(Optimizer):
 
 @dataclass(frozen=True)
 class Newton(Optimizer):
+    """Damped Newton's method: ``x <- x - lr (H + damping I)^-1 g`` (not in torch.optim).
+
+    Jumps to the critical point of the local quadratic model, using the exact Hessian
+    ``H`` of the surface; that point is a saddle as readily as a minimum, which is what
+    the lanes show next to gradient descent. ``damping`` (Levenberg's lambda) blends it
+    towards a small gradient step.
+
+    Parameters
+    ----------
+    lr : float, default 1.0
+        Step size: the fraction of the Newton step taken (1 is the full step).
+    damping : float, default 0
+        Added to the Hessian's diagonal (``lambda``); a large value makes the step close
+        to gradient descent with learning rate ``lr / damping``.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it).
+
+    Notes
+    -----
+    Each update is ``x <- x - lr * (H + damping * I)^-1 g`` with ``H`` and ``g`` at ``x``
+    (for a curve, ``w <- w - lr * g / (H + damping)``). The step is undefined where
+    ``H + damping * I`` is singular; the run then ends there as diverged.
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
+    ``2 (w - 3)`` is 8; on a quadratic the full step lands on the minimum:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.Newton(), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7. 3. 3. 3.]
+    """
+
     lr: float = 1.0
     damping: float = 0.0
 
@@ -435,7 +1016,33 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 def optimizer_from_dict(d: dict[str, Any]) -> Optimizer:
     """Build an optimizer from ``{"name": "Adam", "lr": ..., ...}`` (as ``to_dict`` writes).
 
-    Raises ``ValueError`` for an unknown name, an unknown parameter or a bad value.
+    Parameters
+    ----------
+    d : dict
+        ``"name"`` is a class name in ``OPTIMIZERS``; the other keys are its
+        hyperparameters (missing ones take their defaults). ``betas`` may be a list.
+
+    Returns
+    -------
+    Optimizer
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, an unknown parameter or a bad value; the message says which.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> sim.optimizer_from_dict({"name": "SGD", "lr": 0.1, "momentum": 0.9})
+    SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False)
+    >>> opt = sim.AdamW(lr=0.01)
+    >>> sim.optimizer_from_dict(opt.to_dict()) == opt
+    True
+    >>> sim.optimizer_from_dict({"name": "Adam", "momentum": 0.9})
+    Traceback (most recent call last):
+    ...
+    ValueError: Adam: unknown parameter 'momentum'
     """
     if not isinstance(d, dict):
         raise ValueError(f"optimizer must be an object, got {type(d).__name__}")

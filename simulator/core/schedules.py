@@ -46,16 +46,65 @@ def _finite(name: str, v, lo: float | None = None, hi: float | None = None,
 
 @dataclass(frozen=True)
 class Schedule:
-    """Base class. ``learning_rates(base_lr, steps)`` -> float64 array of length steps."""
+    """Base class of the learning-rate schedules: a frozen description of one.
+
+    A schedule maps the optimizer's base learning rate and a run length to the rate of
+    every update, with torch.optim.lr_scheduler's names and closed forms, stepped once
+    per update. Objects are immutable and compare equal when their parameters are equal.
+    Use a subclass (``StepLR``, ``CosineAnnealingLR``, ...); the base class itself has
+    no rule.
+
+    Attributes
+    ----------
+    name : str
+        The class name, as in torch.optim.lr_scheduler (``"StepLR"``).
+    title : str
+        The name the app shows (``"Step decay"``).
+    formula : str
+        The rule in one line of plain text (the app's tooltip).
+
+    See Also
+    --------
+    schedule_from_dict : build one from the dict ``to_dict`` writes.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> sched = sim.StepLR(step_size=2, gamma=0.5)
+    >>> sched.name, sched.formula
+    ('StepLR', 'lr_k = lr * gamma^floor(k / step_size)')
+    >>> print(sched.learning_rates(0.1, 4))
+    [0.1  0.1  0.05 0.05]
+    >>> sched.to_dict()
+    {'name': 'StepLR', 'step_size': 2, 'gamma': 0.5}
+    """
 
     title: ClassVar[str] = ""
     formula: ClassVar[str] = ""
 
     @property
     def name(self) -> str:
+        """torch.optim.lr_scheduler class name (``"StepLR"``)."""
         return type(self).__name__
 
     def learning_rates(self, base_lr: float, steps: int) -> np.ndarray:
+        """The learning rate of every update of a run.
+
+        Parameters
+        ----------
+        base_lr : float
+            The optimizer's ``lr`` (ignored by ``CyclicLR`` and ``OneCycleLR``, which
+            set absolute rates).
+        steps : int
+            Number of updates.
+
+        Returns
+        -------
+        ndarray, shape (steps,), float64
+            Element ``k`` is the rate of update ``k`` (from 0): the value
+            ``optimizer.param_groups[0]["lr"]`` has in PyTorch at the (k+1)-th
+            ``optimizer.step()`` when ``scheduler.step()`` follows every one.
+        """
         k = np.arange(int(steps), dtype=np.float64)
         return np.ascontiguousarray(self._lr(float(base_lr), k, int(steps)), dtype=np.float64)
 
@@ -63,12 +112,25 @@ class Schedule:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"name": ..., **parameters}`` in plain JSON types (``schedule_from_dict``)."""
         return {"name": self.name, **asdict(self)}
 
 
 @dataclass(frozen=True)
 class ConstantSchedule(Schedule):
-    """No schedule: the base learning rate at every step."""
+    """No schedule: the base learning rate at every update.
+
+    What ``simulate`` uses when it is given no schedule (``schedule_from_dict(None)``
+    returns it too). torch has no class for it: it is the loop without a scheduler.
+
+    Examples
+    --------
+    The rates of the first 4 updates for a base learning rate of 0.1:
+
+    >>> import simulator as sim
+    >>> print(sim.ConstantSchedule().learning_rates(0.1, 4).round(4))
+    [0.1 0.1 0.1 0.1]
+    """
 
     title: ClassVar[str] = "Constant"
     formula: ClassVar[str] = "lr_k = lr"
@@ -79,6 +141,31 @@ class ConstantSchedule(Schedule):
 
 @dataclass(frozen=True)
 class StepLR(Schedule):
+    """Decay the learning rate by ``gamma`` every ``step_size`` updates (``StepLR``).
+
+    ``lr_k = lr * gamma^floor(k / step_size)`` for update ``k`` (from 0).
+
+    Parameters
+    ----------
+    step_size : int, default 100
+        Period of learning rate decay, in updates (required in torch).
+    gamma : float, default 0.1
+        Multiplicative factor of learning rate decay, >= 0.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 6 updates for a base learning rate of 0.1:
+
+    >>> import simulator as sim
+    >>> print(sim.StepLR(step_size=2, gamma=0.5).learning_rates(0.1, 6).round(4))
+    [0.1   0.1   0.05  0.05  0.025 0.025]
+    """
+
     step_size: int = 100
     gamma: float = 0.1
 
@@ -95,6 +182,32 @@ class StepLR(Schedule):
 
 @dataclass(frozen=True)
 class MultiStepLR(Schedule):
+    """Decay the learning rate by ``gamma`` at each milestone (``lr_scheduler.MultiStepLR``).
+
+    ``lr_k = lr * gamma^m`` with ``m`` the number of milestones ``<= k``.
+
+    Parameters
+    ----------
+    milestones : sequence of int, default (100, 200)
+        Update indices at which the rate drops; positive and increasing (required in
+        torch). Stored as a tuple.
+    gamma : float, default 0.1
+        Multiplicative factor of learning rate decay, >= 0.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 7 updates for a base learning rate of 1.0:
+
+    >>> import simulator as sim
+    >>> print(sim.MultiStepLR(milestones=[2, 5], gamma=0.1).learning_rates(1.0, 7).round(4))
+    [1.   1.   0.1  0.1  0.1  0.01 0.01]
+    """
+
     milestones: tuple[int, ...] = (100, 200)
     gamma: float = 0.1
 
@@ -120,6 +233,29 @@ class MultiStepLR(Schedule):
 
 @dataclass(frozen=True)
 class ExponentialLR(Schedule):
+    """Decay the learning rate by ``gamma`` every update (``lr_scheduler.ExponentialLR``).
+
+    ``lr_k = lr * gamma^k``.
+
+    Parameters
+    ----------
+    gamma : float, default 0.99
+        Multiplicative factor of learning rate decay, >= 0 (required in torch).
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 5 updates for a base learning rate of 1.0:
+
+    >>> import simulator as sim
+    >>> print(sim.ExponentialLR(gamma=0.5).learning_rates(1.0, 5).round(4))
+    [1.     0.5    0.25   0.125  0.0625]
+    """
+
     gamma: float = 0.99
 
     title: ClassVar[str] = "Exponential decay"
@@ -134,6 +270,34 @@ class ExponentialLR(Schedule):
 
 @dataclass(frozen=True)
 class CosineAnnealingLR(Schedule):
+    """Anneal the learning rate along a cosine over ``T_max`` updates (``CosineAnnealingLR``).
+
+    ``lr_k = eta_min + (lr - eta_min) * (1 + cos(pi * k / T_max)) / 2``: from ``lr`` at
+    ``k = 0`` down to ``eta_min`` at ``k = T_max``; past ``T_max`` the cosine goes on, so
+    the rate rises again, as torch's closed form does.
+
+    Parameters
+    ----------
+    T_max : int, default 500
+        Maximum number of iterations: the half-period of the cosine, in updates
+        (required in torch).
+    eta_min : float, default 0
+        Minimum learning rate, >= 0.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 6 updates for a base learning rate of 1.0:
+
+    >>> import simulator as sim
+    >>> print(sim.CosineAnnealingLR(T_max=4).learning_rates(1.0, 6).round(4))
+    [1.     0.8536 0.5    0.1464 0.     0.1464]
+    """
+
     T_max: int = 500
     eta_min: float = 0.0
 
@@ -150,6 +314,36 @@ class CosineAnnealingLR(Schedule):
 
 @dataclass(frozen=True)
 class CosineAnnealingWarmRestarts(Schedule):
+    """Cosine annealing restarted every ``T_i`` updates, ``T_i`` growing by ``T_mult`` (SGDR).
+
+    torch's ``lr_scheduler.CosineAnnealingWarmRestarts`` (Loshchilov and Hutter):
+    ``lr_k = eta_min + (lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2``, where ``T_cur``
+    counts the updates since the last restart; the first period is ``T_0`` long, each
+    next one ``T_mult`` times longer.
+
+    Parameters
+    ----------
+    T_0 : int, default 100
+        Number of iterations until the first restart (required in torch).
+    T_mult : int, default 1
+        A factor by which ``T_i`` increases after a restart; a positive integer.
+    eta_min : float, default 0
+        Minimum learning rate, >= 0.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 8 updates for a base learning rate of 1.0: restarts at updates 2 and 6:
+
+    >>> import simulator as sim
+    >>> print(sim.CosineAnnealingWarmRestarts(T_0=2, T_mult=2).learning_rates(1.0, 8).round(4))
+    [1.     0.5    1.     0.8536 0.5    0.1464 1.     0.9619]
+    """
+
     T_0: int = 100
     T_mult: int = 1
     eta_min: float = 0.0
@@ -180,6 +374,36 @@ class CosineAnnealingWarmRestarts(Schedule):
 
 @dataclass(frozen=True)
 class LinearLR(Schedule):
+    """Scale the learning rate by a factor that changes linearly (``lr_scheduler.LinearLR``).
+
+    The usual warm-up: ``lr_k = lr * (start_factor + (end_factor - start_factor) *
+    min(k, total_iters) / total_iters)``, then ``lr * end_factor`` from ``total_iters`` on.
+
+    Parameters
+    ----------
+    start_factor : float, default 1/3
+        The number the learning rate is multiplied by at the first update, in (0, 1].
+    end_factor : float, default 1.0
+        The number the learning rate is multiplied by at the end of the linear change, in
+        [0, 1].
+    total_iters : int, default 5
+        The number of updates over which the factor goes from ``start_factor`` to
+        ``end_factor``.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 5 updates for a base learning rate of 1.0:
+
+    >>> import simulator as sim
+    >>> print(sim.LinearLR(start_factor=0.25, total_iters=3).learning_rates(1.0, 5).round(4))
+    [0.25 0.5  0.75 1.   1.  ]
+    """
+
     start_factor: float = 1.0 / 3
     end_factor: float = 1.0
     total_iters: int = 5
@@ -203,6 +427,31 @@ class LinearLR(Schedule):
 
 @dataclass(frozen=True)
 class ConstantLR(Schedule):
+    """Multiply the learning rate by ``factor`` until ``total_iters`` (``ConstantLR``).
+
+    ``lr_k = lr * factor`` for ``k < total_iters``, then ``lr``: a stepped warm-up.
+
+    Parameters
+    ----------
+    factor : float, default 1/3
+        The number the learning rate is multiplied by until the milestone, in [0, 1].
+    total_iters : int, default 5
+        The number of updates during which the learning rate is multiplied by ``factor``.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 4 updates for a base learning rate of 1.0:
+
+    >>> import simulator as sim
+    >>> print(sim.ConstantLR(factor=0.5, total_iters=2).learning_rates(1.0, 4).round(4))
+    [0.5 0.5 1.  1. ]
+    """
+
     factor: float = 1.0 / 3
     total_iters: int = 5
 
@@ -219,6 +468,46 @@ class ConstantLR(Schedule):
 
 @dataclass(frozen=True)
 class CyclicLR(Schedule):
+    """Cycle the learning rate between ``base_lr`` and ``max_lr`` (``lr_scheduler.CyclicLR``).
+
+    Smith's cyclical learning rates: the rate climbs linearly from ``base_lr`` to
+    ``max_lr`` over ``step_size_up`` updates and falls back over ``step_size_down``. The
+    rates are absolute, so the optimizer's ``lr`` is ignored, as torch overwrites it.
+    torch's momentum cycling and custom ``scale_fn`` are not modelled.
+
+    Parameters
+    ----------
+    base_lr : float, default 1e-3
+        Initial learning rate, the lower boundary of the cycle (required in torch).
+    max_lr : float, default 1e-2
+        Upper learning rate boundary of the cycle (required in torch).
+    step_size_up : int, default 2000
+        Number of updates in the increasing half of a cycle.
+    step_size_down : int or None, default None
+        Number of updates in the decreasing half of a cycle; None means
+        ``step_size_up``.
+    mode : {"triangular", "triangular2", "exp_range"}, default "triangular"
+        ``"triangular"``: the same triangle every cycle; ``"triangular2"``: the
+        amplitude halves every cycle; ``"exp_range"``: the amplitude is scaled by
+        ``gamma**k``.
+    gamma : float, default 1.0
+        Constant in the ``"exp_range"`` scaling, ``gamma**k`` with ``k`` the update.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 8 updates for a base learning rate of 123.0 (ignored):
+
+    >>> import simulator as sim
+    >>> cyclic = sim.CyclicLR(base_lr=0.1, max_lr=0.5, step_size_up=2)
+    >>> print(cyclic.learning_rates(123.0, 8).round(4))
+    [0.1 0.3 0.5 0.3 0.1 0.3 0.5 0.3]
+    """
+
     base_lr: float = 1e-3
     max_lr: float = 1e-2
     step_size_up: int = 2000
@@ -264,6 +553,49 @@ class CyclicLR(Schedule):
 
 @dataclass(frozen=True)
 class OneCycleLR(Schedule):
+    """The one-cycle policy: warm up to ``max_lr``, then anneal far below (``OneCycleLR``).
+
+    torch's ``lr_scheduler.OneCycleLR`` (Smith and Topin): from ``max_lr / div_factor``
+    up to ``max_lr`` over the first ``pct_start`` of the run, then down to
+    ``max_lr / (div_factor * final_div_factor)`` at the last update. The rates are
+    absolute, so the optimizer's ``lr`` is ignored, as torch overwrites it. torch's
+    momentum cycling is not modelled.
+
+    Parameters
+    ----------
+    max_lr : float, default 1e-2
+        Upper learning rate boundary of the cycle (required in torch).
+    total_steps : int or None, default None
+        The total number of updates in the cycle; None means the length of the run
+        (torch needs it, or ``epochs`` and ``steps_per_epoch``). A run longer than it
+        raises ``ValueError``, as torch does when stepped past the end.
+    pct_start : float, default 0.3
+        The fraction of the cycle spent increasing the learning rate, in [0, 1].
+    anneal_strategy : {"cos", "linear"}, default "cos"
+        Cosine or linear annealing, in every phase.
+    div_factor : float, default 25.0
+        Determines the initial learning rate, ``max_lr / div_factor``.
+    final_div_factor : float, default 1e4
+        Determines the minimum learning rate, ``initial_lr / final_div_factor``.
+    three_phase : bool, default False
+        If True, a third phase anneals from the initial rate to the minimum, and the
+        first two phases are symmetric about ``pct_start`` (up, then back down to the
+        initial rate).
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 10 updates for a base learning rate of 0.0 (ignored):
+
+    >>> import simulator as sim
+    >>> print(sim.OneCycleLR(max_lr=1.0, total_steps=10).learning_rates(0.0, 10).round(4))
+    [0.04   0.52   1.     0.9505 0.8117 0.6113 0.3887 0.1883 0.0495 0.    ]
+    """
+
     max_lr: float = 1e-2
     total_steps: int | None = None
     pct_start: float = 0.3
@@ -329,6 +661,37 @@ class OneCycleLR(Schedule):
 
 @dataclass(frozen=True)
 class SequentialLR(Schedule):
+    """Run schedules one after another, switching at milestones (``lr_scheduler.SequentialLR``).
+
+    ``schedulers[i]`` sets the rate from update ``milestones[i-1]`` on, restarted at its
+    own update 0 (the usual warm-up then decay). Each part scales the same base rate.
+
+    Parameters
+    ----------
+    schedulers : sequence of Schedule
+        The schedules, in order; at least one. Stored as a tuple.
+    milestones : sequence of int
+        ``len(schedulers) - 1`` positive, increasing update indices at which the next
+        schedule takes over. Stored as a tuple.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    Three updates of linear warm-up, then exponential decay:
+
+    >>> import simulator as sim
+    >>> sched = sim.SequentialLR(
+    ...     [sim.LinearLR(start_factor=0.25, total_iters=2), sim.ExponentialLR(gamma=0.5)],
+    ...     milestones=[3],
+    ... )
+    >>> print(sched.learning_rates(1.0, 6).round(4))
+    [0.25  0.625 1.    1.    0.5   0.25 ]
+    """
+
     schedulers: tuple[Schedule, ...] = field(default_factory=tuple)
     milestones: tuple[int, ...] = ()
 
@@ -381,8 +744,36 @@ SCHEDULES: dict[str, type[Schedule]] = {
 
 
 def schedule_from_dict(d: dict[str, Any] | None) -> Schedule:
-    """Build a schedule from ``{"name": "StepLR", ...}`` (as ``to_dict`` writes); None is
-    the constant schedule. Raises ``ValueError`` naming what is wrong."""
+    """Build a schedule from ``{"name": "StepLR", ...}`` (as ``to_dict`` writes).
+
+    Parameters
+    ----------
+    d : dict or None
+        ``"name"`` is a class name in ``SCHEDULES``; the other keys are its parameters
+        (missing ones take their defaults; lists are accepted for tuples, and
+        ``SequentialLR``'s ``schedulers`` are dicts themselves). None gives the constant
+        schedule.
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, an unknown parameter or a bad value; the message says which.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> sim.schedule_from_dict({"name": "StepLR", "step_size": 10})
+    StepLR(step_size=10, gamma=0.1)
+    >>> sim.schedule_from_dict(None)
+    ConstantSchedule()
+    >>> sched = sim.SequentialLR([sim.LinearLR(), sim.CosineAnnealingLR(T_max=95)], [5])
+    >>> sim.schedule_from_dict(sched.to_dict()) == sched
+    True
+    """
     if d is None:
         return ConstantSchedule()
     if not isinstance(d, dict):

@@ -812,6 +812,12 @@ def list_surfaces() -> list[str]:
 
     The 2-D teaching surfaces come first, then the classic optimisation test functions,
     the 1-D curves and the data surfaces.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> sim.list_surfaces()[:4]
+    ['quadratic', 'ravine', 'rosenbrock', 'saddle']
     """
     return list(_REGISTRY)
 
@@ -819,10 +825,26 @@ def list_surfaces() -> list[str]:
 def surface_parameters(name: str) -> list[ParamSpec]:
     """The parameters ``get_surface(name, ...)`` accepts (empty list if none).
 
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_surfaces`.
+
+    Returns
+    -------
+    list of ParamSpec
+        Name, default, range and label of each parameter.
+
     Raises
     ------
     LookupError
         If ``name`` is not a library surface.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> [(p.name, p.default, p.lo, p.hi) for p in sim.surface_parameters("ravine")]
+    [('condition', 10.0, 1.0, 1000.0), ('angle', 30.0, -90.0, 90.0)]
     """
     return list(_entry(name).params)
 
@@ -867,6 +889,15 @@ def get_surface(name: str, **params) -> Surface:
     ValueError
         Unknown parameter, or a value that is not a finite number in range; the message
         names the parameter.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> s = sim.get_surface("ravine", condition=100)
+    >>> s.dim, s.domain, s.minima
+    (2, ((-3.0, 3.0), (-3.0, 3.0)), ((0.0, 0.0),))
+    >>> float(sim.get_surface("rosenbrock").value((1.0, 1.0)))
+    0.0
     """
     entry = _entry(name)
     specs = {s.name: s for s in entry.params}
