@@ -22,8 +22,9 @@ plot area is a ``<rect class="plot-area">`` carrying ``data-x-range`` / ``data-y
 so tests (and curious users) can map data points to pixels. Trails are
 ``<polyline class="trail">`` with ``data-lane`` set to the lane's name.
 
-The writer only needs numpy and Pillow; the colour-scale and contour helpers are shared
-with the app's views (``simulator.gui.views.common``) so the SVG and the screen agree.
+The writer only needs numpy and Pillow (never Qt); the colour-scale and contour helpers
+are shared with the app's views (:mod:`simulator.core.plotmath`) so the SVG and the
+screen agree.
 """
 
 from __future__ import annotations

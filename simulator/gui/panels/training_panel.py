@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 from simulator.core.schedules import SCHEDULES, ConstantSchedule, Schedule, SequentialLR
 
 from .. import palette
-from ..views.common import LineItem, cache_axes, device_cached, retire
-from ..views.plots import LogAxis, peak_decimate, refit
+from ..common import LineItem, cache_axes, device_cached, retire
+from ..plotting import LogAxis, peak_decimate, refit
 from . import (
     DRAG,
     ErrorLabel,

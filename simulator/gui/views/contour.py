@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
 
 from simulator.core.contours import contour_segments
 
-from ..panels import DRAG
-from .common import (
+from ..common import (
     EIG_NEG,
     EIG_POS,
     KIND_STYLE,
@@ -59,6 +58,7 @@ from .common import (
     selected_lane,
     shown_lanes,
 )
+from ..drag import DRAG
 
 GRID_N = 200
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)

@@ -31,8 +31,7 @@ from PySide6.QtCore import QEvent, QRect, Qt, QTimer
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
-from ..panels import DRAG
-from .common import (
+from ..common import (
     START_COLOR,
     HeightScale,
     TurnTimer,
@@ -41,6 +40,7 @@ from .common import (
     robust_levels,
     shown_lanes,
 )
+from ..drag import DRAG
 
 MESH_N = 100
 HEIGHT = 1.0  # the mesh's height in units where the domain is 2 wide

@@ -1,4 +1,5 @@
-"""Helpers the views and the diagnostics panel share (no widgets here).
+"""Helpers the views and the panels share: reading the session, scheduling, the
+critical-point cache, plot items (outside both packages, so neither imports the other).
 
 Everything a view draws comes from the Session: its surface, its lanes and the whole
 precomputed runs in ``session.results``. These helpers read those in one consistent way
@@ -17,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QObject, QRectF, Qt, QTimer, Signal
 
-from simulator.core.plotmath import (  # noqa: F401 - the views import them from here
+from simulator.core.plotmath import (  # noqa: F401 - views and panels import them here
     HeightScale,
     clip_far,
     contour_levels,
@@ -596,7 +597,7 @@ class StartViewBox(pg.ViewBox):
     def mouseDragEvent(self, ev, axis=None):
         shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if ev.button() == Qt.MouseButton.LeftButton and not shift:
-            from ..panels import DRAG
+            from .drag import DRAG
 
             ev.accept()
             if ev.isStart():
