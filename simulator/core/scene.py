@@ -76,7 +76,23 @@ MAX_FILE_BYTES = 20_000_000
 
 @dataclass
 class Lane:
-    """One optimizer racing on the surface; ``None`` settings follow the scene's."""
+    """One optimizer racing on the surface; ``None`` settings follow the scene's.
+
+    Attributes
+    ----------
+    uid : int
+        Identifies the lane within its scene (names may change).
+    name : str
+        The name in legends and tables (unique within the scene).
+    optimizer : Optimizer
+        The optimizer and its hyperparameters.
+    color : str
+        ``"#RRGGBB"``; the Okabe-Ito palette unless chosen.
+    enabled : bool
+        Disabled lanes are not run.
+    schedule, noise, batch_size, start : optional
+        The lane's own settings; None follows the scene's.
+    """
 
     uid: int
     name: str
@@ -281,7 +297,21 @@ def _camera(v) -> dict | None:
 class ViewState:
     """How the scene is shown: which views, the colour scale, the 3-D camera.
 
-    ``log_scale`` None follows the surface's own default (``surface.log_scale``).
+    Parameters
+    ----------
+    views : tuple of {"2d", "3d"}
+        The views shown (the 2-D map or curve, the 3-D surface).
+    log_scale : bool or None
+        Colour (and 3-D height) by ``log10(L - min)``; None follows the surface's own
+        default (``surface.log_scale``).
+    camera : dict or None
+        ``{"elevation": deg, "azimuth": deg, "distance": d}`` of the 3-D view, kept in
+        one normal form (azimuth in [-180, 180), rounded); None: the default view.
+
+    Raises
+    ------
+    ValueError
+        An unknown view, a log scale that is not a bool, a bad camera.
     """
 
     views: tuple[str, ...] = VIEWS
@@ -342,6 +372,29 @@ class Scene:
     they validate and raise ``ValueError`` leaving the scene unchanged. Assigning
     attributes directly (``scene.lanes[0].optimizer = sim.Adam(lr=0.02)``) works too;
     :meth:`to_dict` / :meth:`from_dict` then check everything again.
+
+    Parameters
+    ----------
+    surface : Surface, optional
+        The loss surface.
+    start : sequence of float, optional
+        The shared start point (default: the teaching start, or one inside the domain).
+    **training
+        ``steps``, ``seed``, ``noise``, ``batch_size``, ``clip_grad_norm``,
+        ``schedule``, as :meth:`set_training` takes them.
+
+    Raises
+    ------
+    ValueError
+        A value the scene refuses (naming it).
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> scene = sim.Scene(sim.get_surface("ravine"), start=(-2.0, 1.5), steps=300)
+    >>> lane = scene.add_lane(sim.SGD(lr=0.01, momentum=0.9), name="Momentum")
+    >>> [run.status for run in scene.run()]
+    ['converging']
     """
 
     def __init__(self, surface: Surface | None = None, start=None, **training) -> None:
@@ -919,6 +972,18 @@ def read_session_file(path: str | os.PathLike) -> Scene:
 
 def load_scene(ref: str | os.PathLike) -> Scene:
     """A scene from a built-in lab id (``"race"``), a lab file or a session file.
+
+    Parameters
+    ----------
+    ref : str or path
+        A built-in lab id (``simulator.core.labs.builtin_lab_ids()``), or the path of a
+        lab file (``"format": "losslab-lab"``) or a session file (``"format":
+        "losslab-session"``, as the app and :meth:`Scene.save` write).
+
+    Returns
+    -------
+    Scene
+        The scene; a lab's scene remembers the lab (``lab_id``, ``lab_title``).
 
     Raises
     ------
