@@ -653,7 +653,12 @@ def _check_lane(ck: _Checker, ld, place: str, surface, steps, lab_schedule, is_d
         return None
     sched_eff = sched if sched is not None else lab_schedule
     if sched_eff is not None and steps is not None:
-        lrs = sched_eff.learning_rates(opt.lr, steps)
+        try:
+            lrs = sched_eff.learning_rates(opt.lr, steps)
+        except ValueError as e:  # e.g. a OneCycleLR shorter than the run
+            ck.add(_join(place, "schedule") if sched is not None else "schedule",
+                   _strip_prefix(str(e), type(sched_eff).__name__))
+            return None
         if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
             ck.add(_join(place, "schedule") if sched is not None else "schedule",
                    f"gives an invalid learning rate for {name!r}")
