@@ -718,12 +718,9 @@ class MainWindow(QMainWindow):
             if name:
                 act.setIcon(icon(name))
         self.add_lane_button.setIcon(icon("add"))
-        self.lanes_panel.add_btn.setIcon(icon("add"))
-        self.lanes_panel.remove_btn.setIcon(icon("remove"))
-        self.lanes_panel.dup_btn.setIcon(icon("duplicate"))
         # panels colour some text by theme: let them redraw from the session
-        self.lanes_panel._rebuild()
-        self.training_panel._sync_all()
+        self.lanes_panel.retheme()
+        self.training_panel.retheme()
         self.settings.group(st.WINDOW).set(st.KEY_THEME, scheme)
 
     def _on_system_scheme(self, *_args) -> None:

@@ -312,7 +312,7 @@ class DrawPanel(QWidget):
                                     "surface was kept.")
             return False
         self.settings.set("last_dir", str(Path(path).resolve().parent))
-        self.tool._push(f"Load {Path(path).name}", s, base_of(s) if s.dim == 2
+        self.tool.push(f"Load {Path(path).name}", s, base_of(s) if s.dim == 2
                         else self.tool.base)
         self.error.show_message(f"Loaded {Path(path).name}", error=False)
         return True

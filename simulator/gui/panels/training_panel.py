@@ -475,6 +475,10 @@ class TrainingPanel(QWidget):
         session.surface_changed.connect(self._on_surface_changed)
         self._sync_all()
 
+    def retheme(self) -> None:
+        """Redraw what is coloured by the theme (after a light/dark switch)."""
+        self._sync_all()
+
     # ---- from the session --------------------------------------------------------------
     def _sync_all(self) -> None:
         self._on_training_changed()
