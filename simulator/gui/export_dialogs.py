@@ -66,7 +66,6 @@ def export_animation(window, path: str, view: str, size, fps: float, frames: int
     dlg.setWindowTitle("Export Animation")
     dlg.setWindowModality(Qt.WindowModality.WindowModal)
     dlg.setMinimumDuration(300)
-    window.export_progress = dlg
     if show_progress:
         dlg.show()
 

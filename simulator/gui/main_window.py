@@ -221,6 +221,8 @@ class MainWindow(QMainWindow):
                             | QMainWindow.DockOption.AllowTabbedDocks)
 
         self._menus: dict[Menu, QMenu] = {}
+        self.surface3d = None  # the 3-D view, when OpenGL works (see _make_views)
+        self.panel_actions: list[QAction] = []
         self._make_actions()
         self._make_views()
         self._make_docks()
@@ -480,9 +482,7 @@ class MainWindow(QMainWindow):
         self.center_split.setStretchFactor(0, 3)
         self.center_split.setStretchFactor(1, 1)
         self.setCentralWidget(self.center_split)
-        log = getattr(self.contour, "log_check", None)
-        if log is not None:
-            log.toggled.connect(self._on_view_log_toggled)
+        self.contour.log_check.toggled.connect(self._on_view_log_toggled)
 
     def _make_docks(self) -> None:
         s = self.session
@@ -516,10 +516,7 @@ class MainWindow(QMainWindow):
         # while playing, its numbers refresh a few times a second, not every frame
         self.animator.playing_changed.connect(panel.set_playing)
         for view in (self.contour, self.curve):
-            sig = getattr(view, "cursor_moved", None)
-            slot = getattr(panel, "set_cursor", None) or getattr(panel, "_on_cursor_moved", None)
-            if sig is not None and slot is not None:
-                sig.connect(slot)
+            view.cursor_moved.connect(panel.show_cursor)
         return panel
 
     def _make_menus(self) -> None:
@@ -629,7 +626,7 @@ class MainWindow(QMainWindow):
                 self.act_show_3d, self.act_log, self.act_new, self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
         acts += [self.act_draw, self.act_undo, self.act_redo]
-        acts += getattr(self, "panel_actions", [])
+        acts += self.panel_actions
         return acts
 
     # ---- reacting ---------------------------------------------------------------------------
@@ -647,11 +644,9 @@ class MainWindow(QMainWindow):
             return
         self.view_stack.setCurrentWidget(self.curve if s.dim == 1 else self.views_2d)
         self.act_show_3d.setEnabled(s.dim == 2 and self.surface3d is not None)
-        log = getattr(self.contour, "log_check", None)
-        self.act_log.setEnabled(s.dim == 2 and log is not None)
-        if log is not None:
-            with QSignalBlocker(self.act_log):
-                self.act_log.setChecked(log.isChecked())
+        self.act_log.setEnabled(s.dim == 2)
+        with QSignalBlocker(self.act_log):
+            self.act_log.setChecked(self.session.view.log_for(s))
         self._update_scene_label()
 
     def _on_scene_edited(self) -> None:
@@ -701,7 +696,7 @@ class MainWindow(QMainWindow):
             self.act_log.setChecked(on)
 
     def _on_show_3d(self, on: bool) -> None:
-        if getattr(self, "surface3d", None) is not None:
+        if self.surface3d is not None:
             self.surface3d.setVisible(on)
         # which views are shown is part of the scene (Save as Lab reads it there)
         self.session.set_view(views=("2d", "3d") if on else ("2d",))
@@ -803,7 +798,7 @@ class MainWindow(QMainWindow):
         for d in self.docks:
             d.setFloating(False)
             d.setVisible(True)
-        instructions = getattr(self, "dock_instructions", None)
+        instructions = self.dock_instructions
         for d in (self.dock_diagnostics, instructions, self.dock_lanes, self.dock_training,
                   self.dock_surface):
             if d is not None:
@@ -1015,7 +1010,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self.animator.pause()
         self.save_settings()
-        explorer = getattr(self, "explorer_panel", None)
+        explorer = self.explorer.panel
         if explorer is not None:  # its map thread ends before the window can be deleted
             if explorer.worker.isRunning():
                 self.hide()  # closed at once for the user; a first map may be compiling
