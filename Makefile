@@ -1,7 +1,8 @@
 # LossLab: the two README commands.
 #
 #   make run     set up .venv (editable install) and system libraries, start the app
-#   make test    same set-up plus the test extra and Xvfb/Mesa, then ruff + pytest
+#   make test    same set-up plus the test extra and Xvfb/Mesa, then ruff, lint-imports
+#                (the layer contracts in pyproject.toml) and pytest
 #
 # Set-up is incremental: the venv is created once, `pip install -e .` reruns only when
 # pyproject.toml is newer than the stamp file in .venv, and system packages are checked
@@ -46,10 +47,12 @@ test: system-deps-test $(TEST_STAMP)
 		fi; \
 	fi
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # `python -m bench` when bench/ has a __main__.py, else every bench/*.py in turn.
 bench: system-deps-run $(STAMP)

@@ -23,13 +23,14 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from simulator.core.labs import builtin_lab
-    from simulator.export.render import FrameRenderer, render_animation, session_for_lab
+    from simulator.export.render import render_animation
     from simulator.gui import palette
+    from simulator.gui.frame_renderer import FrameRenderer
 
     palette.apply_scheme("light")
     lab = builtin_lab("race")
-    renderer = FrameRenderer(session_for_lab(lab), "2d", (960, 540), title=lab.title,
-                             log_scale=True, own_session=True)
+    renderer = FrameRenderer(lab.scene(), "2d", (960, 540), title=lab.title,
+                             log_scale=True)
     renderer.render(0)  # warm up caches
     print("LossLab export benchmark: lab 'race' (4 lanes, 1000 steps), 2-D view + plots, "
           "960x540")

@@ -7,6 +7,9 @@ The scripting API (stable; documented in the README)::
     run = sim.simulate(s, sim.Adam(lr=0.05), start=(-1.5, 2.0), steps=500)
     run.positions, run.losses, run.status
 
+    scene = sim.load_scene("race")      # a built-in lab, a lab file or a session file
+    runs = scene.run()                   # what the app shows for that scene
+
 Everything here is pure numpy + numba (no Qt); the desktop app lives in
 ``simulator.gui`` and is started with ``losslab``.
 """
@@ -45,6 +48,7 @@ from .core.optimizers import (
     RMSprop,
     optimizer_from_dict,
 )
+from .core.scene import Lane, Scene, ViewState, load_scene
 from .core.schedules import (
     SCHEDULES,
     ConstantLR,
@@ -78,4 +82,5 @@ __all__ = [
     "BatchResult", "Trajectory", "simulate", "simulate_batch",
     "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
     "find_critical_points", "saddle_episodes",
+    "Lane", "Scene", "ViewState", "load_scene",
 ]

@@ -292,17 +292,15 @@ def _export(lab, kind: str, args) -> int:
         return EXIT_OK
 
     _qt_app()
-    from simulator.export.render import FrameRenderer, RenderError, render_animation
-    from simulator.export.render import session_for_lab as make_session
+    from simulator.export.render import RenderError, render_animation
+    from simulator.gui.frame_renderer import FrameRenderer
 
     try:
-        session = make_session(lab)
+        scene = lab.scene()  # title, colour scale and camera: the lab's
     except ValueError as e:
         raise BadInput(f"the app refused the lab: {e}") from None
     try:
-        renderer = FrameRenderer(session, args.view, args.size, title=lab.title,
-                                 log_scale=lab.view.log_scale, camera=lab.view.camera,
-                                 own_session=True)
+        renderer = FrameRenderer(scene, args.view, args.size)
     except RenderError as e:
         raise BadInput(str(e)) from None
     try:

@@ -13,9 +13,9 @@ of sigma apart, all with one amplitude chosen so that the stroke is a smooth rid
 trench) whose highest point rises exactly ``height`` above the base: a click makes one
 hill, a drag a ridge, and scribbling over the same place does not pile up.
 
-This module also serialises *any* surface to a small JSON-ready dict and back
-(:func:`surface_to_dict`, :func:`surface_from_dict`), the form sessions, labs and surface
-files share::
+Serialising *any* surface to a small JSON-ready dict and back lives in
+:mod:`simulator.core.surface_io` (``surface_to_dict``, ``surface_from_dict``, surface
+files); the old names here still work. The form::
 
     {"kind": "builtin", "name": "rosenbrock", "params": {"a": 1, "b": 100},
      "domain": [[-2, 2], [-1, 3]]}
@@ -35,17 +35,11 @@ Never imports Qt.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write_text
-from .files import jsonable as _jsonable
 from .kernels.field import SID_LINREG, SID_LOGREG
 from .surface import SID_EXPR, SID_FLAT, Surface
 
@@ -63,12 +57,6 @@ __all__ = [
     "stroke_bumps",
     "erase_mask",
     "height_scale",
-    "surface_to_dict",
-    "surface_from_dict",
-    "save_surface",
-    "load_surface",
-    "surface_file_dict",
-    "surface_from_file_dict",
 ]
 
 FORMAT = "losslab-surface"
@@ -80,8 +68,6 @@ DEFAULT_DOMAIN = ((-3.0, 3.0), (-3.0, 3.0))
 STROKE_SPACING = 0.5  # bumps along a stroke are this many sigmas apart
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
-_KIND_ALIASES = {"library": "builtin", "formula": "expression"}
-KINDS = ("builtin", "expression", "flat", "data", "drawn")
 
 
 # ---- places in error messages ------------------------------------------------------------
@@ -173,7 +159,9 @@ def base_of(surface: Surface) -> Surface:
             spec = {"kind": "expression", "formula": surface.formula or surface.name}
         else:
             spec = {"kind": kind, "name": surface.name, "params": dict(surface.params)}
-    spec = {**spec, "domain": _domain_list(surface)}
+    from .surface_io import surface_from_dict
+
+    spec = {**spec, "domain": [[float(lo), float(hi)] for lo, hi in surface.domain]}
     try:
         return surface_from_dict(spec)
     except ValueError:
@@ -262,6 +250,8 @@ def drawn_surface(base: Surface, bumps, name: str | None = None) -> Surface:
         f"{hills} hill bump{'s' if hills != 1 else ''}" if hills else "",
         f"{wells} well bump{'s' if wells != 1 else ''}" if wells else "") if p)
     s = base.with_bumps(b, name=name or f"drawn on {base.name}")
+    from .surface_io import surface_to_dict
+
     s = dataclasses.replace(
         s,
         params={"base": surface_to_dict(base)},
@@ -422,46 +412,7 @@ def height_scale(base: Surface, n: int = 41) -> float:
     return float(f"{round(spread / 10**e) * 10**e:.3g}") or 1.0
 
 
-# ---- serialisation ---------------------------------------------------------------------------
-def _domain_list(s: Surface) -> list:
-    return [[float(lo), float(hi)] for lo, hi in s.domain]
-
-
-def surface_to_dict(surface: Surface) -> dict:
-    """A JSON-ready dict that :func:`surface_from_dict` turns back into ``surface``.
-
-    Works for every kind: builtin, expression, flat, data and drawn (whose ``base`` is
-    one of the others).
-    """
-    if not isinstance(surface, Surface):
-        raise ValueError(f"not a surface: {surface!r}")
-    if len(surface.bumps) or surface.kind == "drawn":
-        return {
-            "kind": "drawn",
-            "base": surface_to_dict(base_of(surface)),
-            "bumps": bumps_of(surface).tolist(),
-        }
-    kind = _base_kind(surface)
-    if kind == "flat":
-        return {"kind": "flat", "domain": _domain_list(surface)}
-    if kind == "expression":
-        return {"kind": "expression", "formula": surface.formula or surface.name,
-                "domain": _domain_list(surface)}
-    from .surfaces import surface_parameters
-
-    try:
-        known = {p.name for p in surface_parameters(surface.name)}
-    except LookupError:
-        raise ValueError(f"cannot describe surface {surface.name!r}: it is not in the "
-                         "library") from None
-    return {
-        "kind": kind,
-        "name": surface.name,
-        "params": _jsonable({k: v for k, v in surface.params.items() if k in known}),
-        "domain": _domain_list(surface),
-    }
-
-
+# ---- domains ---------------------------------------------------------------------------------
 def _domain(v, dim: int | None, place: str) -> tuple[tuple[float, float], ...]:
     if not isinstance(v, (list, tuple)) or not 1 <= len(v) <= 2:
         raise _err(place, "must be a list of one or two [low, high] pairs")
@@ -481,203 +432,16 @@ def _domain(v, dim: int | None, place: str) -> tuple[tuple[float, float], ...]:
     return tuple(out)
 
 
-def _keys(d: dict, allowed: Sequence[str], place: str) -> None:
-    for k in d:
-        if k not in allowed:
-            raise _err(_at(place, str(k)), f"unknown key (expected {', '.join(allowed)})")
+# ---- serialisation: moved to surface_io (one serialiser for every surface) ------------------
+_MOVED = ("surface_to_dict", "surface_from_dict", "surface_file_dict", "surface_from_file_dict",
+          "save_surface", "load_surface")
 
 
-def surface_from_dict(d, place: str = "") -> Surface:
-    """Build a surface from :func:`surface_to_dict` output (or a lab's surface object).
+def __getattr__(name: str):
+    """The serialisers now live in :mod:`simulator.core.surface_io`; the old names here
+    keep working (``drawn.surface_to_dict`` and friends)."""
+    if name in _MOVED:
+        from . import surface_io
 
-    Raises
-    ------
-    ValueError
-        Anything missing or wrong, naming its place (``base.name: unknown surface 'x'``,
-        ``bumps[3][3]: sigma must be > 0, got -1``).
-    """
-    if not isinstance(d, dict):
-        raise _err(place, f"a surface must be an object such as {{\"kind\": \"builtin\", "
-                          f"\"name\": \"rosenbrock\"}}, got {_show(d)}")
-    kind = d.get("kind", "builtin")
-    kind = _KIND_ALIASES.get(kind, kind)
-    if kind not in KINDS:
-        raise _err(_at(place, "kind"), f"must be one of {', '.join(KINDS)}, got {_show(kind)}")
-    dom_raw = d.get("domain")
-    if kind == "drawn":
-        if "base" not in d:
-            return _legacy_drawn(d, place)
-        _keys(d, ("kind", "base", "bumps", "domain", "name"), place)
-        base_d = d.get("base")
-        if isinstance(base_d, dict) and _KIND_ALIASES.get(base_d.get("kind"),
-                                                          base_d.get("kind")) == "drawn":
-            raise _err(_at(place, "base"), "a drawn surface's base cannot itself be drawn")
-        if isinstance(base_d, dict) and dom_raw is not None and "domain" not in base_d:
-            base_d = {**base_d, "domain": dom_raw}
-        base = surface_from_dict(base_d, _at(place, "base"))
-        if base.dim != 2:
-            raise _err(_at(place, "base"), f"must be a 2-D surface; {base.name!r} is a "
-                                           "1-D curve")
-        bumps = check_bumps(d.get("bumps", []), _at(place, "bumps"))
-        name = d.get("name")
-        return drawn_surface(base, bumps, name=name if isinstance(name, str) and name
-                             else None)
-    if kind == "flat":
-        _keys(d, ("kind", "domain", "dim", "name", "params"), place)
-        if d.get("dim", 2) != 2:
-            raise _err(_at(place, "dim"), f"a flat base is 2-D, got {_show(d.get('dim'))}")
-        dom = _domain(dom_raw, 2, _at(place, "domain")) if dom_raw is not None else None
-        return flat_surface(dom or DEFAULT_DOMAIN)
-    if kind == "expression":
-        _keys(d, ("kind", "formula", "domain", "name", "params"), place)
-        from .expressions import ExpressionError, surface_from_expression
-
-        text = d.get("formula")
-        if text is None and isinstance(d.get("name"), str):
-            text = d["name"]
-        if not isinstance(text, str) or not text.strip():
-            raise _err(_at(place, "formula"), "must be a formula such as \"x**2 + 10*y**2\"")
-        dom = _domain(dom_raw, None, _at(place, "domain")) if dom_raw is not None else None
-        try:
-            return surface_from_expression(text, domain=dom)
-        except ExpressionError as e:
-            raise _err(_at(place, "formula"), str(e)) from None
-    # builtin / data
-    _keys(d, ("kind", "name", "params", "domain", "bumps"), place)
-    s = _library(d, place, kind)
-    if dom_raw is not None:
-        dom = _domain(dom_raw, s.dim, _at(place, "domain"))
-        if dom != s.domain:
-            s = dataclasses.replace(s, domain=dom)
-    bumps = d.get("bumps")
-    if bumps:  # the session format before drawn surfaces had a base
-        s = drawn_surface(s, check_bumps(bumps, _at(place, "bumps")))
-    return s
-
-
-def _library(d: dict, place: str, kind: str) -> Surface:
-    from .surfaces import get_surface, list_surfaces, surface_parameters
-
-    name = d.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise _err(_at(place, "name"), "must name a library surface, e.g. \"rosenbrock\"")
-    try:
-        specs = {p.name for p in surface_parameters(name)}
-    except LookupError:
-        import difflib
-
-        close = difflib.get_close_matches(name, list_surfaces(), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else \
-            f"use one of {', '.join(list_surfaces())}"
-        raise _err(_at(place, "name"), f"unknown surface {name!r}; {hint}") from None
-    params = d.get("params") or {}
-    if not isinstance(params, dict):
-        raise _err(_at(place, "params"), "must be an object of parameter values")
-    recorded = set()  # what a data surface records about its data but is not a parameter
-    if kind == "data":
-        try:
-            recorded = set(get_surface(name).params) - specs
-        except (LookupError, ValueError, TypeError):
-            pass
-    params = {k: v for k, v in params.items() if k not in recorded}
-    for k in params:
-        if k not in specs:
-            raise _err(_at(_at(place, "params"), str(k)),
-                       f"{name} has no parameter {k!r} (parameters: "
-                       f"{', '.join(sorted(specs)) or 'none'})")
-    for k, v in params.items():
-        try:
-            get_surface(name, **{k: v})
-        except (ValueError, TypeError) as e:
-            msg = str(e)
-            for pre in (f"{name}: ", f"{name.strip().lower()}: "):
-                if msg.startswith(pre):
-                    msg = msg[len(pre):]
-            if msg.startswith(f"{k} "):
-                msg = msg[len(k) + 1:]
-            raise _err(_at(_at(place, "params"), str(k)), msg) from None
-    try:
-        s = get_surface(name, **params)
-    except (ValueError, TypeError) as e:
-        raise _err(_at(place, "params"), str(e)) from None
-    if kind == "data" and s.kind != "data":
-        raise _err(_at(place, "name"), f"{name!r} is not a data surface")
-    return s
-
-
-def _legacy_drawn(d: dict, place: str) -> Surface:
-    """``{"kind": "drawn", "name": <library name>, "params": ..., "bumps": ...}``: what
-    sessions wrote before drawn surfaces carried their base."""
-    if "formula" in d:
-        base_d = {"kind": "expression", "formula": d["formula"]}
-    elif d.get("name") == "flat":
-        base_d = {"kind": "flat"}
-    else:
-        base_d = {"kind": "builtin", "name": d.get("name"), "params": d.get("params") or {}}
-    if d.get("domain") is not None:
-        base_d["domain"] = d["domain"]
-    return surface_from_dict({"kind": "drawn", "base": base_d, "bumps": d.get("bumps", [])},
-                             place)
-
-
-# ---- files -------------------------------------------------------------------------------
-def surface_file_dict(surface: Surface) -> dict:
-    """The content of a surface file: ``{"format": "losslab-surface", "version": 1, ...}``
-    followed by :func:`surface_to_dict`'s keys."""
-    return {"format": FORMAT, "version": VERSION, **surface_to_dict(surface)}
-
-
-def surface_from_file_dict(d) -> Surface:
-    """Check a surface file's header and build its surface (ValueError saying why not)."""
-    if not isinstance(d, dict):
-        raise ValueError("not a LossLab surface file: the file must hold a JSON object")
-    if d.get("format") != FORMAT:
-        got = d.get("format")
-        what = f" (its format is {_show(got)})" if got is not None else ""
-        raise ValueError(f"not a LossLab surface file{what}: expected "
-                         f"\"format\": \"{FORMAT}\"")
-    version = d.get("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValueError(f"version: must be a whole number, got {_show(version)}")
-    if version > VERSION:
-        raise ValueError(f"version: the file has version {version}; this LossLab reads "
-                         f"surface files up to version {VERSION}")
-    if version < 1:
-        raise ValueError(f"version: must be >= 1, got {version}")
-    body = {k: v for k, v in d.items() if k not in ("format", "version")}
-    return surface_from_dict(body)
-
-
-def save_surface(path: str | os.PathLike, surface: Surface) -> None:
-    """Write ``surface`` as a JSON surface file (atomically: a failed save never leaves a
-    truncated file)."""
-    atomic_write_text(path, json.dumps(surface_file_dict(surface), indent=1) + "\n")
-
-
-def load_surface(path: str | os.PathLike) -> Surface:
-    """Read a surface file written by :func:`save_surface`.
-
-    Raises
-    ------
-    OSError
-        The file cannot be read.
-    ValueError
-        Too large, not JSON (with line and column), not a surface file, or a bad
-        surface inside (naming the place).
-    """
-    path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"{path.name} is {size / 1e6:.1f} MB; surface files are small JSON "
-                         f"files (at most {MAX_FILE_BYTES / 1e6:.0f} MB)")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path.name} is not a text (UTF-8) file") from None
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path.name} is not valid JSON: {e.msg} at line {e.lineno}, "
-                         f"column {e.colno}") from None
-    return surface_from_file_dict(d)
+        return getattr(surface_io, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

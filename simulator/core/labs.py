@@ -36,12 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from .drawn import MAX_BUMPS  # one limit for drawn surfaces everywhere
 from .files import atomic_write_text
 from .files import jsonable as _jsonable
 from .optimizers import OPTIMIZERS, Optimizer
 from .schedules import SCHEDULES, ConstantSchedule, Schedule, schedule_from_dict
-from .surface import SID_EXPR, SID_FLAT, Surface
+from .surface import Surface
+from .surface_io import _check_domain, check_surface, surface_to_dict
 
 FORMAT = "losslab-lab"
 VERSION = 1
@@ -395,48 +395,38 @@ class Lab:
         d["view"] = self.view.to_dict()
         return d
 
+    def scene(self):
+        """The lab's scene as a :class:`~simulator.core.scene.Scene` (lanes, training,
+        view, frame; marked as this lab). The scene's own checks run on every value:
+        ValueError when it refuses one (a schedule that cannot cover the run, ...)."""
+        from .scene import Scene, ViewState, check_schedule
+
+        sc = Scene()
+        sc.surface = self.surface
+        sc.set_start(self.start)
+        sc.set_training(steps=self.steps, seed=self.seed, noise=self.noise,
+                        batch_size=self.batch_size if self.surface.kind == "data" else None,
+                        clip_grad_norm=self.clip_grad_norm, schedule=self.schedule)
+        for k, lane in enumerate(self.lanes):
+            kw = {"name": lane.name, "enabled": lane.enabled, "schedule": lane.schedule,
+                  "noise": lane.noise, "batch_size": lane.batch_size, "start": lane.start}
+            if lane.color:
+                kw["color"] = lane.color
+            try:
+                sc.add_lane(lane.optimizer, **kw)
+                check_schedule(lane.schedule or sc.schedule, lane.optimizer.lr, sc.steps)
+            except ValueError as e:
+                raise ValueError(f"lane {k + 1}: {e}") from None
+        sc.selected_lane = 0 if sc.lanes else -1
+        sc.frame = self.steps if self.view.frame is None else min(self.view.frame, self.steps)
+        sc.view = ViewState(views=self.view.views, log_scale=self.view.log_scale,
+                            camera=self.view.camera)
+        sc.set_lab(self.id, self.title)
+        return sc
+
     def session_dict(self) -> dict:
         """The scene as a ``losslab-session`` dict (what the app's Session loads)."""
-        s = self.surface
-        if s.sid == SID_EXPR:
-            surf = {"kind": "expression", "name": s.name, "formula": s.formula or s.name,
-                    "params": {}, "domain": [list(p) for p in s.domain]}
-        else:
-            surf = {"kind": s.kind, "name": s.name, "params": _jsonable(dict(s.params)),
-                    "domain": [list(p) for p in s.domain]}
-        if len(s.bumps):
-            surf["bumps"] = s.bumps.tolist()
-        lanes = []
-        for lane in self.lanes:
-            lanes.append({
-                "name": lane.name,
-                "optimizer": _jsonable(lane.optimizer.to_dict()),
-                "color": lane.color,
-                "enabled": lane.enabled,
-                "schedule": None if lane.schedule is None else
-                _jsonable(lane.schedule.to_dict()),
-                "noise": lane.noise,
-                "batch_size": lane.batch_size,
-                "start": None if lane.start is None else list(lane.start),
-            })
-        frame = self.steps if self.view.frame is None else min(self.view.frame, self.steps)
-        return {
-            "format": "losslab-session",
-            "version": 1,
-            "surface": surf,
-            "start": list(self.start),
-            "training": {
-                "steps": self.steps,
-                "seed": self.seed,
-                "noise": self.noise,
-                "batch_size": self.batch_size if s.kind == "data" else None,
-                "clip_grad_norm": self.clip_grad_norm,
-                "schedule": _jsonable(self.schedule.to_dict()),
-            },
-            "lanes": lanes,
-            "selected_lane": 0 if lanes else -1,
-            "frame": frame,
-        }
+        return self.scene().to_dict()
 
 
 @dataclass(frozen=True)
@@ -449,158 +439,11 @@ class LabInfo:
 
 
 # ---- parsing and validation -------------------------------------------------------------
-def _check_domain(ck: _Checker, v, place: str) -> tuple[tuple[float, float], ...] | None:
-    if not isinstance(v, list) or not 1 <= len(v) <= 2:
-        ck.add(place, "must be a list of one or two [low, high] pairs")
-        return None
-    out = []
-    for i, pair in enumerate(v):
-        p = _join(place, i)
-        if not isinstance(pair, list) or len(pair) != 2:
-            ck.add(p, "must be a pair [low, high]")
-            return None
-        lo = ck.number(pair[0], _join(p, 0), what="a finite number")
-        hi = ck.number(pair[1], _join(p, 1), what="a finite number")
-        if lo is None or hi is None:
-            return None
-        if not lo < hi:
-            ck.add(p, f"low must be below high, got [{lo:g}, {hi:g}]")
-            return None
-        out.append((lo, hi))
-    return tuple(out)
-
-
 def _strip_prefix(msg: str, *prefixes: str) -> str:
     for pre in prefixes:
         if pre and msg.startswith(pre + ": "):
             return msg[len(pre) + 2:]
     return msg
-
-
-def _build_surface(ck: _Checker, spec, place: str, domain) -> Surface | None:
-    """Check a surface spec and build it; None (problems recorded) when it is wrong."""
-    from .surfaces import get_surface, list_surfaces, surface_parameters
-
-    if not isinstance(spec, dict):
-        ck.add(place, "must be an object such as {\"kind\": \"library\", \"name\": "
-                      "\"rosenbrock\"}")
-        return None
-    # session and surface files spell the first two kinds "builtin" and "expression"
-    kind = spec.get("kind", "library")
-    kind = {"builtin": "library", "expression": "formula"}.get(kind, kind)
-    kinds = ("library", "formula", "drawn", "flat")
-    if kind not in kinds:
-        ck.add(_join(place, "kind"), f"must be one of {', '.join(kinds)}, got {_show(kind)}")
-        return None
-    if kind == "library":
-        ck.unknown_keys(spec, ("kind", "name", "params"), place)
-        name = spec.get("name")
-        names = list_surfaces()
-        if not isinstance(name, str) or not name.strip():
-            ck.add(_join(place, "name"), f"must name a library surface ({', '.join(names)})")
-            return None
-        try:
-            specs = {p.name: p for p in surface_parameters(name)}
-        except LookupError:
-            close = difflib.get_close_matches(name, names, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(names)}"
-            ck.add(_join(place, "name"), f"unknown surface {name!r}; {hint}")
-            return None
-        params = spec.get("params", {})
-        if params is None:
-            params = {}
-        if not isinstance(params, dict):
-            ck.add(_join(place, "params"), "must be an object of parameter values")
-            return None
-        good = {}
-        n0 = len(ck.problems)
-        for k, v in params.items():
-            pp = _join(_join(place, "params"), str(k))
-            if k not in specs:
-                valid = ", ".join(specs) or "none"
-                ck.add(pp, f"{name} has no parameter {k!r} (parameters: {valid})")
-                continue
-            try:
-                get_surface(name, **{k: v})
-                good[k] = v
-            except (ValueError, TypeError) as e:
-                ck.add(pp, _strip_prefix(str(e), name, name.strip().lower()))
-        if len(ck.problems) > n0:
-            return None
-        try:
-            s = get_surface(name, **good)
-        except (ValueError, TypeError, LookupError) as e:
-            ck.add(place, str(e))
-            return None
-    elif kind == "formula":
-        from .expressions import ExpressionError, surface_from_expression
-
-        ck.unknown_keys(spec, ("kind", "formula"), place)
-        text = spec.get("formula")
-        if not isinstance(text, str) or not text.strip():
-            ck.add(_join(place, "formula"), "must be a formula such as \"x**2 + 10*y**2\"")
-            return None
-        if len(text) > 2000:
-            ck.add(_join(place, "formula"), "is too long (at most 2,000 characters)")
-            return None
-        try:
-            s = surface_from_expression(text, domain=domain)
-        except ExpressionError as e:
-            ck.add(_join(place, "formula"), str(e))
-            return None
-        except (ValueError, TypeError) as e:
-            ck.add(_join(place, "formula"), str(e))
-            return None
-        domain = None  # already applied
-    elif kind == "flat":
-        ck.unknown_keys(spec, ("kind", "dim"), place)
-        dim = spec.get("dim", 2)
-        if dim not in (1, 2) or isinstance(dim, bool):
-            ck.add(_join(place, "dim"), f"must be 1 or 2, got {_show(dim)}")
-            return None
-        dom = domain or tuple((-3.0, 3.0) for _ in range(dim))
-        if len(dom) != dim:
-            return None  # reported by the caller's domain check
-        s = Surface(name="flat", dim=dim, domain=dom, sid=SID_FLAT, kind="flat",
-                    description="A flat plane to draw hills and wells on.")
-        domain = None
-    else:  # drawn
-        ck.unknown_keys(spec, ("kind", "base", "bumps"), place)
-        base_spec = spec.get("base")
-        if isinstance(base_spec, dict) and base_spec.get("kind") == "drawn":
-            ck.add(_join(place, "base"), "a drawn surface's base cannot itself be drawn")
-            return None
-        base = _build_surface(ck, base_spec, _join(place, "base"), domain)
-        bumps = spec.get("bumps")
-        bp = _join(place, "bumps")
-        arr = None
-        if not isinstance(bumps, list):
-            ck.add(bp, "must be a list of [cx, cy, amplitude, sigma] bumps")
-        elif len(bumps) > MAX_BUMPS:
-            ck.add(bp, f"has {len(bumps)} bumps; at most {MAX_BUMPS}")
-        else:
-            rows = []
-            for i, b in enumerate(bumps):
-                p = _join(bp, i)
-                if not isinstance(b, list) or len(b) != 4:
-                    ck.add(p, "must be [cx, cy, amplitude, sigma]")
-                    continue
-                vals = [ck.number(b[j], _join(p, j), what="a finite number") for j in range(3)]
-                sig = ck.number(b[3], _join(p, 3), lo=0.0, lo_open=True,
-                                what="a positive number (sigma)")
-                if None not in vals and sig is not None:
-                    rows.append([*vals, sig])
-            if len(rows) == len(bumps):
-                arr = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
-        if base is None or arr is None:
-            return None
-        s = base.with_bumps(arr) if len(arr) else base
-        domain = None if base_spec.get("kind") in ("formula", "flat") else domain
-    if domain is not None:
-        if len(domain) != s.dim:
-            return s  # the caller reports the mismatch
-        s = dataclasses.replace(s, domain=domain)
-    return s
 
 
 def _field_problem(cls, params: dict, key: str, value) -> str | None:
@@ -810,7 +653,12 @@ def _check_lane(ck: _Checker, ld, place: str, surface, steps, lab_schedule, is_d
         return None
     sched_eff = sched if sched is not None else lab_schedule
     if sched_eff is not None and steps is not None:
-        lrs = sched_eff.learning_rates(opt.lr, steps)
+        try:
+            lrs = sched_eff.learning_rates(opt.lr, steps)
+        except ValueError as e:  # e.g. a OneCycleLR shorter than the run
+            ck.add(_join(place, "schedule") if sched is not None else "schedule",
+                   _strip_prefix(str(e), type(sched_eff).__name__))
+            return None
         if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
             ck.add(_join(place, "schedule") if sched is not None else "schedule",
                    f"gives an invalid learning rate for {name!r}")
@@ -935,7 +783,7 @@ def parse_lab(data: Any, source: str | None = None) -> Lab:
         ck.add("surface", "is missing")
         surface = None
     else:
-        surface = _build_surface(ck, data["surface"], "surface", domain)
+        surface = check_surface(ck, data["surface"], "surface", domain)
     if surface is not None and domain is not None and len(domain) != surface.dim:
         ck.add("domain", f"has {len(domain)} pair{'s' if len(domain) > 1 else ''} but the "
                          f"surface has {surface.dim} variable{'s' if surface.dim > 1 else ''}")
@@ -1121,27 +969,28 @@ def load_lab(ref: str | os.PathLike) -> Lab:
 
 # ---- from a scene --------------------------------------------------------------------------
 def surface_spec_of(surface: Surface) -> dict:
-    """The lab ``surface`` object that rebuilds ``surface``."""
-    from .drawn import base_of, bumps_of
+    """The lab ``surface`` object that rebuilds ``surface``: the one serialiser's form
+    (:func:`simulator.core.surface_io.surface_to_dict`)."""
+    return surface_to_dict(surface)
 
-    if len(surface.bumps) or surface.kind == "drawn":
-        # a drawn surface is named after its base ("drawn on rosenbrock"): describe the base
-        return {"kind": "drawn", "base": surface_spec_of(base_of(surface)),
-                "bumps": bumps_of(surface).tolist()}
-    if surface.sid == SID_EXPR:
-        base = {"kind": "formula", "formula": surface.formula or surface.name}
-    elif surface.sid == SID_FLAT:
-        base = {"kind": "flat", "dim": surface.dim}
-    else:
-        from .surfaces import list_surfaces
 
-        name = surface.name
-        if name not in list_surfaces():
-            raise ValueError(f"cannot describe surface {name!r} in a lab")
-        base = {"kind": "library", "name": name, "params": _jsonable(dict(surface.params))}
-    if len(surface.bumps):
-        return {"kind": "drawn", "base": base, "bumps": surface.bumps.tolist()}
-    return base
+def lab_from_scene(scene, *, lab_id: str, title: str, summary: str,
+                   instructions: str = "", questions: Iterable[str] = ()) -> dict:
+    """Lab data for ``scene`` (a :class:`~simulator.core.scene.Scene`): its surface,
+    lanes, training and view state (views, colour scale, camera, frame) plus the texts.
+
+    The result is validated by the caller with :func:`parse_lab` before it is written.
+    """
+    v = scene.view
+    views = [x for x in v.views if x == "2d" or scene.surface.dim == 2]
+    view: dict[str, Any] = {"views": views or ["2d"]}
+    view["log_scale"] = v.log_for(scene.surface)
+    if v.camera and "3d" in views:
+        view["camera"] = dict(v.camera)
+    view["frame"] = int(scene.frame)
+    return lab_from_session(scene.to_dict(), scene.surface, lab_id=lab_id, title=title,
+                            summary=summary, instructions=instructions,
+                            questions=questions, view=view)
 
 
 def lab_from_session(session_dict: dict, surface: Surface, *, lab_id: str, title: str,

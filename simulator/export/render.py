@@ -1,19 +1,17 @@
-"""Render animation frames and images from the app's real view widgets, offscreen.
+"""Animation plans and file kinds for exports (no Qt here).
 
-A :class:`FrameRenderer` builds its own private copy of the scene (a Session) and its own
-views (the same ContourView / CurveView / Surface3DView / PlotsPanel the app shows) in a
-window that is never shown on screen, lays them out at the requested pixel size, and
-grabs one frame per requested step. The app's own views are never touched, so an
-export can run while the user keeps working.
+:func:`render_animation` streams frames from a renderer (anything with ``steps``,
+``width``, ``height`` and ``render(step) -> (H, W, 3) uint8``) into an MP4 or GIF;
+:func:`step_for_frame` says which optimizer step each animation frame shows. The
+renderer that grabs the app's real views offscreen is
+:class:`simulator.gui.frame_renderer.FrameRenderer` (it needs Qt); it is built from a
+:class:`~simulator.core.scene.Scene`.
 
 Layouts (``view``):
 
 ``"2d"``    the contour map (or the curve view for a one-variable loss) above the plots
 ``"3d"``    the 3-D surface above the plots (needs OpenGL: a real or virtual X display)
 ``"both"``  contour map and 3-D surface side by side above the plots
-
-The 2-D layouts work with ``QT_QPA_PLATFORM=offscreen`` (no display at all).
-Qt must be imported by the caller's process; a QApplication is created if none exists.
 """
 
 from __future__ import annotations
@@ -22,9 +20,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from .data import Cancelled, atomic_output
+from .data import Cancelled
 
 VIEWS = ("2d", "3d", "both")
 DEFAULT_SIZE = (960, 540)
@@ -35,78 +31,6 @@ class RenderError(RuntimeError):
     """Rendering is impossible here (no OpenGL display for the 3-D view, ...)."""
 
 
-def opengl_problem() -> str | None:
-    """Why the 3-D view cannot render in this process (None when it can)."""
-    from PySide6.QtGui import QGuiApplication
-
-    app = QGuiApplication.instance()
-    platform = app.platformName() if app is not None else os.environ.get(
-        "QT_QPA_PLATFORM", "")
-    if platform in ("offscreen", "minimal", "vnc"):
-        return (f"the 3-D view needs an OpenGL display, and Qt is running without one "
-                f"(platform {platform!r}); run under a desktop session or a virtual display "
-                "(for example xvfb-run -a losslab export ...), or use --view 2d")
-    if platform == "xcb" and not os.environ.get("DISPLAY"):
-        return "the 3-D view needs an OpenGL display but DISPLAY is not set"
-    try:
-        from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
-
-        ctx = QOpenGLContext()
-        if not ctx.create():
-            return "the 3-D view needs OpenGL, but no OpenGL context could be created"
-        surf = QOffscreenSurface()
-        surf.create()
-        ok = ctx.makeCurrent(surf)
-        ctx.doneCurrent()
-        if not ok:
-            return "the 3-D view needs OpenGL, but the OpenGL context cannot be used"
-    except Exception as e:  # noqa: BLE001 - any failure here means no GL
-        return f"the 3-D view needs OpenGL, which is not available ({e})"
-    return None
-
-
-def clone_session(session):
-    """A private copy of ``session`` (same scene, same runs) for rendering."""
-    from simulator.gui.session import Session
-
-    copy = Session(default_scene=False)
-    copy.load_dict(session.to_dict())
-    if session.surface is not copy.surface:
-        # drawn or flat surfaces may not survive the dict round trip: take the object
-        copy.set_surface(session.surface)
-        copy.flush()
-    return copy
-
-
-def session_for_lab(lab):
-    """A Session holding ``lab``'s scene (raises ValueError if the app refuses it)."""
-    from simulator.gui.session import Session
-
-    s = Session(default_scene=False)
-    load_lab_into(s, lab)
-    return s
-
-
-def load_lab_into(session, lab) -> None:
-    """Replace ``session``'s scene with ``lab``'s. The session's own checks run first;
-    if they refuse the scene, ValueError is raised and the session is unchanged."""
-    from simulator.core.surface import SID_EXPR, SID_FLAT
-
-    d = lab.session_dict()
-    s = lab.surface
-    roundtrips = not (s.sid == SID_FLAT or (s.sid == SID_EXPR and len(s.bumps)))
-    if not roundtrips:
-        # the session file format cannot describe this surface yet: load a stand-in
-        # with the same dimension, then put the real surface in (this cannot fail)
-        d["surface"] = {"kind": "builtin", "name": "quadratic" if s.dim == 2 else "parabola",
-                        "params": {}}
-    session.load_dict(d)
-    if not roundtrips or len(s.bumps) or session.surface.domain != s.domain:
-        session.set_surface(s)
-    session.set_frame(d["frame"])
-    session.flush()
-
-
 def step_for_frame(i: int, frames: int, steps: int) -> int:
     """The optimizer step shown in animation frame ``i`` of ``frames`` (both ends
     included: frame 0 is the start, the last frame the end of the run)."""
@@ -115,194 +39,7 @@ def step_for_frame(i: int, frames: int, steps: int) -> int:
     return int(round(i * steps / (frames - 1)))
 
 
-class FrameRenderer:
-    """Offscreen views of one scene, grabbed as RGB arrays.
-
-    Parameters
-    ----------
-    session : Session
-        The scene to show; it is copied, never modified.
-    view : {"2d", "3d", "both"}
-    size : (width, height)
-        Output size in pixels.
-    plots : bool
-        Show the loss, gradient-norm and learning-rate plots under the views.
-    title : str
-        Optional caption over the views (e.g. the lab's title); the step is appended.
-    log_scale, camera :
-        View settings (as in a lab's ``view``); None keeps the views' defaults.
-    """
-
-    def __init__(self, session, view: str = "2d", size=DEFAULT_SIZE, plots: bool = True,
-                 title: str = "", log_scale: bool | None = None, camera: dict | None = None,
-                 own_session: bool = False) -> None:
-        from PySide6.QtCore import Qt
-        from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
-
-        if view not in VIEWS:
-            raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
-        if QApplication.instance() is None:
-            raise RenderError("rendering needs a QApplication")
-        self.session = session if own_session else clone_session(session)
-        self.session.select_lane(-1)  # no lane drawn thicker than the others
-        surface = self.session.surface
-        if surface.dim == 1 and view != "2d":
-            raise ValueError("a one-variable loss has only the 2-D (curve) view")
-        if view in ("3d", "both"):
-            why = opengl_problem()
-            if why:
-                raise RenderError(why)
-        self.view = view
-        self.width, self.height = (int(v) for v in size)
-        self.title = title
-
-        from simulator.gui.views import ContourView, CurveView, PlotsPanel
-
-        self.container = QWidget()
-        self.container.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-        self.container.setObjectName("export_frame")
-        outer = QVBoxLayout(self.container)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        self.caption = QLabel()
-        self.caption.setContentsMargins(8, 3, 8, 3)
-        f = self.caption.font()
-        f.setPointSizeF(max(8.0, min(13.0, self.height / 60)))
-        self.caption.setFont(f)
-        outer.addWidget(self.caption)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
-        self.views = []
-        self.contour = self.curve = self.surface3d = None
-        if surface.dim == 1:
-            self.curve = CurveView(self.session)
-            self.views.append(self.curve)
-        else:
-            if view in ("2d", "both"):
-                self.contour = ContourView(self.session)
-                self.views.append(self.contour)
-            if view in ("3d", "both"):
-                from simulator.gui.views import Surface3DView
-
-                self.surface3d = Surface3DView(self.session)
-                self.views.append(self.surface3d)
-        for v in self.views:
-            self._hide_controls(v)
-            row.addWidget(v, 1)
-        outer.addLayout(row, 1)
-        self.plots = None
-        if plots:
-            self.plots = PlotsPanel(self.session)
-            self._hide_controls(self.plots)
-            self.plots.setFixedHeight(max(90, int(self.height * PLOT_FRACTION)))
-            outer.addWidget(self.plots)
-        self._apply_view_settings(log_scale, camera)
-        self.container.setFixedSize(self.width, self.height)
-        self.container.show()
-        self._settle()
-
-    # ---- set-up ------------------------------------------------------------------------
-    @staticmethod
-    def _hide_controls(view) -> None:
-        """Hide a view's control bar: an exported frame shows the plot only."""
-        from PySide6.QtWidgets import QAbstractButton, QLabel
-
-        keep = getattr(view, "graphics", None) or getattr(view, "gl", None)
-        for w in view.findChildren(QAbstractButton) + view.findChildren(QLabel):
-            if keep is not None and keep.isAncestorOf(w):
-                continue
-            w.hide()
-        eig = getattr(view, "eigen_check", None)
-        if eig is not None:
-            eig.setChecked(False)  # the eigen arrows follow one lane: off for slides
-
-    def _apply_view_settings(self, log_scale, camera) -> None:
-        if log_scale is not None:
-            for v in (self.contour, self.surface3d):
-                chk = getattr(v, "log_check", None)
-                if chk is not None:
-                    chk.setChecked(bool(log_scale))
-        if camera and self.surface3d is not None:
-            self.surface3d.gl.setCameraPosition(**camera)
-
-    def _settle(self) -> None:
-        from PySide6.QtWidgets import QApplication
-
-        self.container.layout().activate()
-        for _ in range(3):
-            QApplication.processEvents()
-
-    # ---- frames ------------------------------------------------------------------------
-    @property
-    def steps(self) -> int:
-        return int(self.session.steps)
-
-    def _caption_text(self, step: int) -> str:
-        s = self.session
-        head = self.title or s.surface.name
-        keys = "".join(
-            f" &nbsp; <span style='color:{lane.color}'>\u25a0</span>&nbsp;{_escape(lane.name)}"
-            for lane in s.lanes if lane.enabled)
-        return f"<b>{_escape(head)}</b> &nbsp;\u00b7&nbsp; step {step} / {s.steps} &nbsp;{keys}"
-
-    def render(self, step: int | None = None) -> np.ndarray:
-        """The frame at ``step`` (default: the session's frame) as (H, W, 3) uint8."""
-        from PySide6.QtGui import QImage
-
-        step = self.session.frame if step is None else int(step)
-        self.session.set_frame(step)
-        self.caption.setText(self._caption_text(self.session.frame))
-        self._settle()
-        img = self.container.grab().toImage()
-        if img.width() != self.width or img.height() != self.height:
-            from PySide6.QtCore import Qt
-
-            img = img.scaled(self.width, self.height, Qt.AspectRatioMode.IgnoreAspectRatio,
-                             Qt.TransformationMode.SmoothTransformation)
-        img = img.convertToFormat(QImage.Format.Format_RGB888)
-        w, h, bpl = img.width(), img.height(), img.bytesPerLine()
-        buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h)
-        return buf.reshape(h, bpl)[:, : w * 3].reshape(h, w, 3).copy()
-
-    def save_png(self, path, step: int | None = None) -> None:
-        """One frame as PNG (written atomically)."""
-        from PIL import Image
-
-        frame = self.render(step)
-        with atomic_output(path, "wb") as f:
-            Image.fromarray(frame, "RGB").save(f, format="PNG", optimize=False)
-
-    def save_svg(self, path, step: int | None = None) -> None:
-        """The 2-D view (contour map or curve) and the plots as SVG, a vector image for
-        slides, written by :mod:`simulator.export.svg` from this scene's data (pyqtgraph's
-        SVG exporter fails with PySide6 6.11). Written atomically."""
-        from simulator.gui.views.common import critical_points
-
-        from .svg import scene_from_session, write_svg
-
-        view = self.contour or self.curve
-        if view is None:
-            raise ValueError("SVG export is for the 2-D views; the 3-D view is a bitmap")
-        s = self.session
-        if step is not None:
-            s.set_frame(int(step))
-        log_scale = self.contour.log_check.isChecked() if self.contour is not None else None
-        log_y = self.plots.log_check.isChecked() if self.plots is not None else True
-        scene = scene_from_session(s, title=self.title, log_scale=log_scale, log_y=log_y,
-                                   critical_points=critical_points(s.surface, wait=True))
-        write_svg(scene, path, (self.width, self.height), plots=self.plots is not None)
-
-    def close(self) -> None:
-        self.container.close()
-        self.container.deleteLater()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def render_animation(renderer: FrameRenderer, path: str | os.PathLike, frames: int,
+def render_animation(renderer, path: str | os.PathLike, frames: int,
                      fps: float, progress: Callable[[int, int], None] | None = None,
                      cancel: Callable[[], bool] | None = None) -> int:
     """Stream ``frames`` frames (start to end of the run) into ``path`` (.mp4 or .gif).

@@ -22,8 +22,9 @@ plot area is a ``<rect class="plot-area">`` carrying ``data-x-range`` / ``data-y
 so tests (and curious users) can map data points to pixels. Trails are
 ``<polyline class="trail">`` with ``data-lane`` set to the lane's name.
 
-The writer only needs numpy and Pillow; the colour-scale and contour helpers are shared
-with the app's views (``simulator.gui.views.common``) so the SVG and the screen agree.
+The writer only needs numpy and Pillow (never Qt); the colour-scale and contour helpers
+are shared with the app's views (:mod:`simulator.core.plotmath`) so the SVG and the
+screen agree.
 """
 
 from __future__ import annotations
@@ -375,7 +376,7 @@ def _critical_points(scene: SvgScene) -> dict[str, list[np.ndarray]]:
 # ---- the document -------------------------------------------------------------------------
 def svg_document(scene: SvgScene, size=(960, 540), plots: bool = True) -> str:
     """The whole SVG (a standalone document) as text."""
-    from simulator.gui.views.common import lane_step
+    from simulator.core.plotmath import lane_step
 
     out_w, out_h = (int(v) for v in size)
     if out_w < 1 or out_h < 1:
@@ -449,7 +450,7 @@ def _legend(x, y, entries, size=11, dark=True) -> list[str]:
 
 def _map_2d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
     from simulator.core.contours import contour_segments
-    from simulator.gui.views.common import (
+    from simulator.core.plotmath import (
         HeightScale,
         clip_far,
         contour_levels,
@@ -560,7 +561,7 @@ def _colorbar(x, y, w, h, lo, hi, label) -> list[str]:
 
 
 def _map_1d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
-    from simulator.gui.views.common import finite_range
+    from simulator.core.plotmath import finite_range
 
     surface = scene.surface
     bx, by, bw, bh = box

@@ -213,13 +213,13 @@ class DrawTool(QObject):
         except (LookupError, ValueError) as e:
             self.message.emit(str(e))
             return
-        self._push(f"Draw on {base.name}", after, base)
+        self.push(f"Draw on {base.name}", after, base)
 
     def clear(self) -> None:
         """Remove every drawn bump (one undo step)."""
         if not len(self.bumps):
             return
-        self._push("Clear drawing", self.base, self.base)
+        self.push("Clear drawing", self.base, self.base)
 
     def add_stroke(self, points, erase: bool = False, well: bool = False) -> bool:
         """Apply one stroke given in surface coordinates (what a drag does)."""
@@ -233,7 +233,7 @@ class DrawTool(QObject):
         new = self._stroke_result(st, erase)
         if new is None:
             return False
-        self._push(self._stroke_text(erase, well), self._surface_on(self.base, new),
+        self.push(self._stroke_text(erase, well), self._surface_on(self.base, new),
                    self.base)
         return True
 
@@ -241,7 +241,8 @@ class DrawTool(QObject):
     def _surface_on(self, base, bumps):
         return D.drawn_surface(base, bumps) if len(bumps) else base
 
-    def _push(self, text: str, surface, base) -> None:
+    def push(self, text: str, surface, base) -> None:
+        """Make ``surface`` (drawn on ``base``) the session's as one undo step ``text``."""
         before = (self.session.surface, self.base)
         self.undo_stack.push(_SurfaceCommand(self, text, before, (surface, base)))
 

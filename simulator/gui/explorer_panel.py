@@ -966,53 +966,57 @@ class ExplorerPanel(QWidget):
 
 
 # ---- main window hook ---------------------------------------------------------------------------
-def install_explorer(window) -> None:
-    """Add "Explore > Basin map / Hyperparameter map" to ``window`` (a MainWindow); the
-    panel and its dock are created on first use."""
-    act_basin = window._action("&Basin Map", lambda: show_explorer(window, BASIN),
-                               "Ctrl+Shift+B", None,
-                               "Where does every start end? Colour the domain by basin")
-    act_hyper = window._action("&Hyperparameter Map", lambda: show_explorer(window, HYPER),
-                               "Ctrl+Shift+H", None,
-                               "Which hyperparameters work? Sweep two of them")
-    window.act_basin_map, window.act_hyper_map = act_basin, act_hyper
-    mb = window.menuBar()
-    menu = None
-    help_act = next((a for a in mb.actions() if a.text().replace("&", "") == "Help"), None)
-    from PySide6.QtWidgets import QMenu
+class ExplorerFeature:
+    """What :func:`install_explorer` made: the Explore menu's two actions, and the panel
+    and its dock once first shown (None before)."""
 
-    menu = QMenu("E&xplore", window)
-    menu.addAction(act_basin)
-    menu.addAction(act_hyper)
-    if help_act is not None:
-        mb.insertMenu(help_act, menu)
-    else:
-        mb.addMenu(menu)
-    window.explore_menu = menu
+    def __init__(self, window) -> None:
+        self.window = window
+        self.panel: ExplorerPanel | None = None
+        self.dock: QDockWidget | None = None
+        self.act_basin = window.add_action(
+            "&Basin Map", lambda: self.show(BASIN), "Ctrl+Shift+B", None,
+            "Where does every start end? Colour the domain by basin")
+        self.act_hyper = window.add_action(
+            "&Hyperparameter Map", lambda: self.show(HYPER), "Ctrl+Shift+H", None,
+            "Which hyperparameters work? Sweep two of them")
+
+    def show(self, kind: str = BASIN) -> ExplorerPanel:
+        """Show (creating on first use) the explorer dock in ``kind`` mode."""
+        window = self.window
+        if self.panel is None:
+            panel = ExplorerPanel(window.session, window.contour)
+            dock = window.add_dock("Explorer", "dock_explorer", panel,
+                                   Qt.DockWidgetArea.RightDockWidgetArea)
+            # join the right-hand tab group so the maps get the whole column's height
+            buddy = window.dock_diagnostics
+            if window.dockWidgetArea(buddy) == Qt.DockWidgetArea.RightDockWidgetArea and \
+                    not buddy.isFloating():
+                window.tabifyDockWidget(buddy, dock)
+            window.resizeDocks([dock], [480], Qt.Orientation.Horizontal)
+            self.panel, self.dock = panel, dock
+            app = pg.QtWidgets.QApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(panel.shutdown)
+        panel = self.panel
+        i = panel.mode.findData(kind)
+        if i != panel.mode.currentIndex():
+            panel.mode.setCurrentIndex(i)
+        self.dock.show()
+        self.dock.raise_()
+        return panel
+
+
+def install_explorer(window) -> ExplorerFeature:
+    """Add "Explore > Basin map / Hyperparameter map" to ``window`` (a MainWindow); the
+    panel and its dock are created on first use. Returns what it made."""
+    from .menus import Menu
+
+    feature = ExplorerFeature(window)
+    window.add_to_menu(Menu.EXPLORE, [feature.act_basin, feature.act_hyper])
+    return feature
 
 
 def show_explorer(window, kind: str = BASIN) -> ExplorerPanel:
     """Show (creating on first use) the explorer dock of ``window`` in ``kind`` mode."""
-    panel = getattr(window, "explorer_panel", None)
-    if panel is None:
-        panel = ExplorerPanel(window.session, getattr(window, "contour", None))
-        dock = QDockWidget("Explorer", window)
-        dock.setObjectName("dock_explorer")
-        dock.setWidget(panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        # join the right-hand tab group so the maps get the whole column's height
-        buddy = getattr(window, "dock_diagnostics", None)
-        if buddy is not None and window.dockWidgetArea(buddy) == \
-                Qt.DockWidgetArea.RightDockWidgetArea and not buddy.isFloating():
-            window.tabifyDockWidget(buddy, dock)
-        window.resizeDocks([dock], [480], Qt.Orientation.Horizontal)
-        window.explorer_panel, window.dock_explorer = panel, dock
-        app = pg.QtWidgets.QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(panel.shutdown)
-    i = panel.mode.findData(kind)
-    if i != panel.mode.currentIndex():
-        panel.mode.setCurrentIndex(i)
-    window.dock_explorer.show()
-    window.dock_explorer.raise_()
-    return panel
+    return window.explorer.show(kind)

@@ -1,10 +1,12 @@
 """File > Export Animation / Image / Data: dialogs, progress and cancel.
 
 Rendering happens on the GUI thread (Qt widgets live there) in a private offscreen copy
-of the scene (:class:`simulator.export.render.FrameRenderer`), one frame at a time with
-the event loop kept alive between frames, so the progress dialog stays responsive and
-Cancel works. Frames stream straight into the encoder; a cancelled or failed export
-deletes its temporary file and leaves the target path as it was.
+of the scene (:class:`simulator.gui.frame_renderer.FrameRenderer`), one frame at a time
+with the event loop kept alive between frames, so the progress dialog stays responsive
+and Cancel works. The caption, colour scale and camera come from the scene
+(``scene.title``, ``scene.view``), never from the window's widgets. Frames stream
+straight into the encoder; a cancelled or failed export deletes its temporary file and
+leaves the target path as it was.
 """
 
 from __future__ import annotations
@@ -39,34 +41,15 @@ SIZES = ((640, 360), (960, 540), (1280, 720), (1920, 1080))
 
 
 def _message(window, title, text, detail="", icon=QMessageBox.Icon.Warning):
-    from .lab_dialogs import _message as msg
-
-    return msg(window, title, text, detail, icon)
-
-
-def _title(window) -> str:
-    lab = getattr(window, "lab", None)
-    return lab.title if lab is not None else window.session.surface.name
-
-
-def _view_settings(window) -> tuple[bool | None, dict | None]:
-    chk = getattr(getattr(window, "contour", None), "log_check", None)
-    log = bool(chk.isChecked()) if chk is not None else None
-    camera = None
-    s3 = getattr(window, "surface3d", None)
-    if s3 is not None:
-        o = s3.gl.opts
-        camera = {"elevation": float(o["elevation"]), "azimuth": float(o["azimuth"]),
-                  "distance": float(o["distance"])}
-    return log, camera
+    return window.show_message(title, text, detail, icon)
 
 
 def make_renderer(window, view: str, size):
-    from simulator.export.render import FrameRenderer
+    """An offscreen renderer of the window's scene: its title, colour scale and camera
+    are the scene's (``scene.title``, ``scene.view``)."""
+    from .frame_renderer import FrameRenderer
 
-    log, camera = _view_settings(window)
-    return FrameRenderer(window.session, view, size, title=_title(window), log_scale=log,
-                         camera=camera if view != "2d" else None)
+    return FrameRenderer(window.session.scene, view, size)
 
 
 def export_animation(window, path: str, view: str, size, fps: float, frames: int,
@@ -83,7 +66,6 @@ def export_animation(window, path: str, view: str, size, fps: float, frames: int
     dlg.setWindowTitle("Export Animation")
     dlg.setWindowModality(Qt.WindowModality.WindowModal)
     dlg.setMinimumDuration(300)
-    window.export_progress = dlg
     if show_progress:
         dlg.show()
 
@@ -134,7 +116,7 @@ def export_data(window, path: str | None = None) -> bool:
     """Export Data: CSV (one row per lane and step) or JSON (scene and every run)."""
     s = window.session
     if path is None:
-        start = os.path.join(window._last_dir(), "runs.csv")
+        start = os.path.join(window.last_dir(), "runs.csv")
         path, _ = QFileDialog.getSaveFileName(
             window, "Export Data", start, "CSV table (*.csv);;JSON: scene and runs (*.json)")
         if not path:
@@ -147,7 +129,7 @@ def export_data(window, path: str | None = None) -> bool:
         return False
     try:
         if path.lower().endswith(".json"):
-            lab = getattr(window, "lab", None)
+            lab = window.lab
             export_data_mod.write_json(s.to_dict(), runs, path,
                                        lab=lab.to_dict() if lab is not None else None)
         elif path.lower().endswith(".csv"):
@@ -174,14 +156,14 @@ class _ExportDialog(QDialog):
         s = window.session
         self.view = QComboBox()
         self.view.addItem("2-D map" if s.surface.dim == 2 else "Curve", "2d")
-        if s.surface.dim == 2 and getattr(window, "surface3d", None) is not None:
+        if s.surface.dim == 2 and window.surface3d is not None:
             self.view.addItem("3-D surface", "3d")
             self.view.addItem("Both side by side", "both")
         self.size_combo = QComboBox()
         for w, h in SIZES:
             self.size_combo.addItem(f"{w} \u00d7 {h}", (w, h))
         self.size_combo.setCurrentIndex(1)
-        self.path = QLineEdit(os.path.join(window._last_dir(), self.default_name()))
+        self.path = QLineEdit(os.path.join(window.last_dir(), self.default_name()))
         browse = QPushButton("Browse\u2026")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
@@ -210,8 +192,8 @@ class _ExportDialog(QDialog):
         return w
 
     def default_name(self) -> str:
-        lab = getattr(self.window_, "lab", None)
-        base = lab.id if lab is not None else self.window_.session.surface.name
+        scene = self.window_.session.scene
+        base = scene.lab_id or scene.surface.name
         return f"{base}.{self.EXTS[0]}"
 
     def _browse(self) -> None:

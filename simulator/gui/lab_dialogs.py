@@ -2,12 +2,14 @@
 
 :func:`install_lab_and_export_actions` is the one hook the main window calls: it adds
 the Instructions dock (the start page when no lab is open), the lab and export entries
-of the File menu, and drag and drop of lab files onto the window.
+of the File menu, and drag and drop of lab files onto the window, through the window's
+API (``add_dock``, ``add_action``), and returns what it made (a :class:`LabFeature`).
 
 Opening a lab is all or nothing: the file is validated completely first
-(:func:`simulator.core.labs.parse_lab`), then the session's own checks run
-(``Session.load_dict`` keeps the current scene when it refuses); only then do the views
-and the instructions change.
+(:func:`simulator.core.labs.parse_lab`), then the scene's own checks run
+(:meth:`simulator.core.labs.Lab.scene` raises when the scene refuses a value); only
+then do the views and the instructions change. The open lab's id and title live in the
+scene (exports take their caption from it); its texts live in the :class:`LabFeature`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -40,6 +41,7 @@ from simulator.core import labs as core_labs
 from simulator.core.labs import Lab, LabError
 
 from .instructions_panel import InstructionsPanel
+from .menus import Menu
 
 LAB_FILTER = "LossLab labs (*.json);;All files (*)"
 _pending: list[Lab] = []
@@ -55,7 +57,7 @@ def open_on_start(lab: Lab) -> None:
 def _message(window, title: str, text: str, detail: str = "",
              icon=QMessageBox.Icon.Warning) -> QMessageBox:
     """The main window's own message box (window-modal, kept as last_message_box)."""
-    return window._message(title, text, detail, icon)
+    return window.show_message(title, text, detail, icon)
 
 
 def _problems_text(err: LabError, limit: int = 12) -> str:
@@ -71,53 +73,31 @@ def _problems_text(err: LabError, limit: int = 12) -> str:
 def open_lab(window, lab: Lab) -> bool:
     """Load ``lab`` into the window's scene and show its instructions. On refusal the
     scene is kept and a message says why."""
-    from simulator.export.render import load_lab_into
-
     window.animator.pause()
     try:
-        load_lab_into(window.session, lab)
+        scene = lab.scene()  # the scene's own checks; its view settings come along
     except ValueError as e:
         _message(window, "Cannot open lab", f"The lab \u201c{lab.title}\u201d could not be "
                  "loaded.", f"{e}\n\nThe current scene was kept.")
         return False
-    _apply_view(window, lab)
-    window.lab = lab
-    window.instructions_panel.show_lab(lab)
-    _bring_forward(window)
     window.file_path = None
+    window.labs.show_lab(lab)
+    window.session.load_scene(scene)  # the views follow its view state
+    _bring_forward(window)
     window.setWindowModified(False)
-    window._update_title()
-    window.setWindowTitle(f"{lab.title}[*] \u2014 LossLab")
+    window.update_title()
     window.statusBar().showMessage(f"Opened lab: {lab.title}", 5000)
     return True
 
 
 def _bring_forward(window) -> None:
     dock = window.dock_instructions
-    other = getattr(window, "dock_diagnostics", None)
-    if (other is not None and not dock.isFloating() and not window.tabifiedDockWidgets(dock)
+    other = window.dock_diagnostics
+    if (not dock.isFloating() and not window.tabifiedDockWidgets(dock)
             and window.dockWidgetArea(other) == window.dockWidgetArea(dock)):
         window.tabifyDockWidget(other, dock)  # a restored layout may have split them
     dock.show()
     dock.raise_()
-
-
-def _apply_view(window, lab: Lab) -> None:
-    v = lab.view
-    act3d = getattr(window, "act_show_3d", None)
-    if act3d is not None and act3d.isEnabled():
-        act3d.setChecked("3d" in v.views)
-    if v.log_scale is not None:
-        for view in (getattr(window, "contour", None), getattr(window, "surface3d", None)):
-            chk = getattr(view, "log_check", None)
-            if chk is not None:
-                chk.setChecked(v.log_scale)
-    s3 = getattr(window, "surface3d", None)
-    if s3 is not None:
-        if v.camera:
-            s3.gl.setCameraPosition(**v.camera)
-        elif hasattr(s3, "reset_camera"):
-            s3.reset_camera()
 
 
 def open_lab_ref(window, ref: str) -> bool:
@@ -136,7 +116,7 @@ def open_lab_ref(window, ref: str) -> bool:
 
 
 def browse_lab_file(window) -> bool:
-    path, _ = QFileDialog.getOpenFileName(window, "Open Lab File", window._last_dir(),
+    path, _ = QFileDialog.getOpenFileName(window, "Open Lab File", window.last_dir(),
                                           LAB_FILTER)
     return bool(path) and open_lab_ref(window, path)
 
@@ -206,25 +186,6 @@ def _slug(text: str) -> str:
     return (s or "my-lab")[:64]
 
 
-def _current_view(window) -> dict:
-    views = ["2d"]
-    act3d = getattr(window, "act_show_3d", None)
-    if act3d is not None and act3d.isEnabled() and act3d.isChecked():
-        views.append("3d")
-    d: dict = {"views": views}
-    chk = getattr(getattr(window, "contour", None), "log_check", None)
-    if chk is not None:
-        d["log_scale"] = bool(chk.isChecked())
-    s3 = getattr(window, "surface3d", None)
-    if s3 is not None and act3d is not None and act3d.isChecked():
-        o = s3.gl.opts
-        d["camera"] = {"elevation": round(float(o["elevation"]), 1),
-                       "azimuth": round(float((o["azimuth"] + 180) % 360 - 180), 1),
-                       "distance": round(float(o["distance"]), 3)}
-    d["frame"] = int(window.session.frame)
-    return d
-
-
 class SaveLabDialog(QDialog):
     """File > Save as Lab: title, summary, instructions and questions for the scene."""
 
@@ -232,7 +193,7 @@ class SaveLabDialog(QDialog):
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("Save as Lab \u2014 LossLab")
-        lab = getattr(window, "lab", None)
+        lab = window.lab
         self.title = QLineEdit(lab.title if lab else "")
         self.title.setPlaceholderText("e.g. Momentum in a narrow valley")
         self.lab_id = QLineEdit(lab.id if lab else "")
@@ -274,12 +235,10 @@ class SaveLabDialog(QDialog):
         title = self.title.text().strip()
         qs = [_to_rich(q) for q in self.questions.toPlainText().splitlines() if q.strip()]
         qs = [q[3:-4] if q.startswith("<p>") and q.endswith("</p>") else q for q in qs]
-        return core_labs.lab_from_session(
-            w.session.to_dict(), w.session.surface,
-            lab_id=self.lab_id.text().strip() or _slug(title), title=title,
+        return core_labs.lab_from_scene(  # view settings: the scene's, not the widgets'
+            w.session.scene, lab_id=self.lab_id.text().strip() or _slug(title), title=title,
             summary=self.summary.text().strip(),
-            instructions=_to_rich(self.instructions.toPlainText()), questions=qs,
-            view=_current_view(w))
+            instructions=_to_rich(self.instructions.toPlainText()), questions=qs)
 
     def validate(self) -> bool:
         try:
@@ -311,7 +270,7 @@ def save_lab_as(window, path: str | None = None, dialog: SaveLabDialog | None = 
         return False
     d = dialog.data
     if path is None:
-        start = os.path.join(window._last_dir(), f"{d['id']}.json")
+        start = os.path.join(window.last_dir(), f"{d['id']}.json")
         path, _ = QFileDialog.getSaveFileName(window, "Save as Lab", start, LAB_FILTER)
         if not path:
             return False
@@ -320,8 +279,10 @@ def save_lab_as(window, path: str | None = None, dialog: SaveLabDialog | None = 
     except (OSError, LabError) as e:
         _message(window, "Cannot save lab", f"Could not write {path}.", str(e))
         return False
-    window.lab = core_labs.parse_lab(d, str(path))
-    window.instructions_panel.show_lab(window.lab)
+    lab = core_labs.parse_lab(d, str(path))
+    window.labs.show_lab(lab)
+    window.session.set_lab(lab.id, lab.title)
+    window.update_title()
     window.statusBar().showMessage(f"Saved lab {path}", 5000)
     return True
 
@@ -377,96 +338,79 @@ def drop_file(window, path: str) -> bool:
 
 
 # ---- the hook -----------------------------------------------------------------------------------
-def _insert_after(menu, anchor: QAction | None, actions) -> None:
-    acts = menu.actions()
-    before = None
-    if anchor is not None and anchor in acts:
-        i = acts.index(anchor)
-        before = acts[i + 1] if i + 1 < len(acts) else None
-    for a in actions:
-        if a is None:
-            if before is None:
-                menu.addSeparator()
-            else:
-                menu.insertSeparator(before)
-        elif before is None:
-            menu.addAction(a)
-        else:
-            menu.insertAction(before, a)
+class LabFeature(QObject):
+    """What :func:`install_lab_and_export_actions` made: the Instructions panel and
+    dock, the File menu actions, the drop filter, and the open lab's texts."""
+
+    def __init__(self, window, panel: InstructionsPanel, dock: QDockWidget) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.panel = panel
+        self.dock = dock
+        self.lab: Lab | None = None
+        self.drop_filter = _DropFilter(window)
+        self.actions: dict[str, object] = {}
+        window.session.view_changed.connect(self._on_scene_lab)
+
+    def show_lab(self, lab: Lab) -> None:
+        self.lab = lab
+        self.panel.show_lab(lab)
+
+    def close_lab(self) -> None:
+        """Back to the start page; the scene stays, no longer a lab's."""
+        self.lab = None
+        self.panel.show_start_page()
+        self.window_.session.set_lab(None)
+        self.window_.update_title()
+
+    def _on_scene_lab(self) -> None:
+        # a scene that is no lab's (a session file, New Scene): its instructions go
+        if self.lab is not None and self.window_.session.scene.lab_id is None:
+            self.lab = None
+            self.panel.show_start_page()
 
 
-def install_lab_and_export_actions(window) -> None:
+def install_lab_and_export_actions(window) -> LabFeature:
     """Add labs and export to ``window`` (a MainWindow): the Instructions dock, File menu
-    entries, drag and drop, and the lab given to ``losslab open``."""
+    entries, drag and drop, and the lab given to ``losslab open``. Returns them."""
     from . import export_dialogs
 
-    window.lab = None
     panel = InstructionsPanel()
-    window.instructions_panel = panel
-    dock = QDockWidget("Instructions", window)
-    dock.setObjectName("dock_instructions")
-    dock.setWidget(panel)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    other = getattr(window, "dock_diagnostics", None)
-    if other is not None:
-        window.tabifyDockWidget(other, dock)
+    dock = window.add_dock("Instructions", "dock_instructions", panel,
+                           Qt.DockWidgetArea.RightDockWidgetArea,
+                           tab_with=window.dock_diagnostics, panel=True, view_menu=True)
     dock.raise_()
-    window.dock_instructions = dock
-    if isinstance(getattr(window, "docks", None), list):
-        window.docks.append(dock)
-
-    def close_lab() -> None:
-        window.lab = None
-        panel.show_start_page()
-        window._update_title()
+    feature = LabFeature(window, panel, dock)
 
     panel.open_lab_requested.connect(lambda lab_id: open_lab_ref(window, lab_id))
     panel.browse_requested.connect(lambda: browse_lab_file(window))
-    panel.close_requested.connect(close_lab)
+    panel.close_requested.connect(feature.close_lab)
 
     def act(text, slot, shortcut=None, tip=""):
-        a = QAction(text, window)
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
-        a.triggered.connect(slot)
-        window.addAction(a)
-        return a
+        return window.add_action(text, slot, shortcut, None, tip)
 
-    window.act_open_lab = act("Open &Lab\u2026", lambda: OpenLabDialog(window).open(),
-                              "Ctrl+Shift+O", "Open a teaching lab")
-    window.act_save_lab = act("Save as La&b\u2026", lambda: save_lab_as(window), None,
-                              "Save the scene with instructions and questions as a lab")
-    window.act_export_animation = act(
+    acts = feature.actions
+    acts["open_lab"] = act("Open &Lab\u2026", lambda: OpenLabDialog(window).open(),
+                           "Ctrl+Shift+O", "Open a teaching lab")
+    acts["save_lab"] = act("Save as La&b\u2026", lambda: save_lab_as(window), None,
+                           "Save the scene with instructions and questions as a lab")
+    acts["export_animation"] = act(
         "Export &Animation\u2026", lambda: export_dialogs.ExportAnimationDialog(window).open(),
         "Ctrl+E", "Save the run as an MP4 or GIF animation")
-    window.act_export_image = act(
+    acts["export_image"] = act(
         "Export &Image\u2026", lambda: export_dialogs.ExportImageDialog(window).open(), None,
         "Save the current frame as PNG (or the 2-D map as SVG)")
-    window.act_export_data = act(
+    acts["export_data"] = act(
         "Export &Data\u2026", lambda: export_dialogs.export_data(window), None,
         "Save every run's steps as CSV, or the scene and runs as JSON")
-    file_menu = next((a.menu() for a in window.menuBar().actions()
-                      if a.menu() is not None and a.text().replace("&", "") == "File"), None)
-    if file_menu is not None:
-        _insert_after(file_menu, getattr(window, "act_open", None), [window.act_open_lab])
-        _insert_after(file_menu, getattr(window, "act_save_as", None),
-                      [window.act_save_lab, None, window.act_export_animation,
-                       window.act_export_image, window.act_export_data])
-    view_menu = next((a.menu() for a in window.menuBar().actions()
-                      if a.menu() is not None and a.text().replace("&", "") == "View"), None)
-    if view_menu is not None:
-        t = dock.toggleViewAction()
-        t.setText("Instructions Panel")
-        acts = view_menu.actions()
-        view_menu.insertAction(acts[0] if acts else None, t)
+    window.add_to_menu(Menu.FILE, [acts["open_lab"]], after=window.act_open)
+    window.add_to_menu(Menu.FILE, [acts["save_lab"], None, acts["export_animation"],
+                                   acts["export_image"], acts["export_data"]],
+                       after=window.act_save_as)
 
     window.setAcceptDrops(True)
-    window._lab_drop_filter = _DropFilter(window)
-    QApplication.instance().installEventFilter(window._lab_drop_filter)
+    QApplication.instance().installEventFilter(feature.drop_filter)
     if _pending:
         lab = _pending.pop(0)
         QTimer.singleShot(0, lambda: open_lab(window, lab))
+    return feature

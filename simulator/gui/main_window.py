@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSizePolicy,
     QSlider,
@@ -42,6 +43,7 @@ from . import palette
 from . import settings as st
 from .animation import SPEEDS, Animator
 from .icons import app_icon, clear_cache, icon
+from .menus import Menu
 from .panels import DRAG
 from .panels.lanes_panel import LanesPanel
 from .panels.surface_panel import SurfacePanel
@@ -218,20 +220,33 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
 
+        self._menus: dict[Menu, QMenu] = {}
+        self.surface3d = None  # the 3-D view, when OpenGL works (see _make_views)
+        self.panel_actions: list[QAction] = []
         self._make_actions()
         self._make_views()
         self._make_docks()
         self._make_menus()
         self._make_toolbar()
+        # the features: each installer adds its actions, docks and menu entries through
+        # the window's API and returns what it made
+        from .explorer_panel import install_explorer
+        from .lab_dialogs import install_lab_and_export_actions
         from .panels.draw_panel import install_draw
 
-        install_draw(self)  # draw mode: tool, dock, D, Edit > Undo/Redo
+        self.explorer = install_explorer(self)  # Explore > Basin / Hyperparameter map
+        self.act_basin_map, self.act_hyper_map = self.explorer.act_basin, self.explorer.act_hyper
+        self.draw = install_draw(self)  # draw mode: tool, dock, D, Edit > Undo/Redo
+        self.draw_tool, self.draw_panel = self.draw.tool, self.draw.panel
+        self.dock_draw, self.act_draw = self.draw.dock, self.draw.action
+        self.act_undo, self.act_redo = self.draw.undo, self.draw.redo
         self._make_status_bar()
         self._connect()
         # teaching labs and export (gui/lab_dialogs.py): Instructions dock, File menu, drops
-        from .lab_dialogs import install_lab_and_export_actions
-
-        install_lab_and_export_actions(self)
+        self.labs = install_lab_and_export_actions(self)
+        self.instructions_panel = self.labs.panel
+        self.dock_instructions = self.labs.dock
+        self._lab_drop_filter = self.labs.drop_filter
         self._make_panel_actions()
         self._default_geometry()
         self._restored_layout = False
@@ -245,9 +260,63 @@ class MainWindow(QMainWindow):
             "Click or drag on the map to move the start point \u00b7 Space plays \u00b7 "
             "Right/Left step \u00b7 R resets", 15000)
 
-    # ---- building -------------------------------------------------------------------------
-    def _action(self, text: str, slot=None, shortcut=None, icon_name: str | None = None,
-                tip: str = "", checkable: bool = False) -> QAction:
+    # ---- the window's API: what features use to add themselves ------------------------------
+    @property
+    def lab(self):
+        """The open lab (its instructions and texts), or None."""
+        return self.labs.lab
+
+    @property
+    def explorer_panel(self):
+        """The explorer panel, once Explore > Basin or Hyperparameter map made it."""
+        return self.explorer.panel
+
+    @property
+    def dock_explorer(self):
+        return self.explorer.dock
+
+    def menu(self, which: Menu) -> QMenu:
+        """The menu ``which``; made on first use, in its place in the menu bar."""
+        m = self._menus.get(which)
+        if m is not None:
+            return m
+        order = list(Menu)
+        after = [self._menus[k] for k in order[order.index(which) + 1:] if k in self._menus]
+        m = QMenu(which.value, self)
+        if after:
+            self.menuBar().insertMenu(after[0].menuAction(), m)
+        else:
+            self.menuBar().addMenu(m)
+        self._menus[which] = m
+        return m
+
+    def add_to_menu(self, which: Menu, actions, *, after: QAction | None = None,
+                    before: QAction | None = None) -> None:
+        """Add ``actions`` (None: a separator) to menu ``which``: after ``after``, before
+        ``before``, else at the end."""
+        m = self.menu(which)
+        acts = m.actions()
+        if after is not None and after in acts:
+            i = acts.index(after)
+            before = acts[i + 1] if i + 1 < len(acts) else None
+        elif before is not None and before not in acts:
+            before = None
+        for a in actions:
+            if a is None:
+                if before is None:
+                    m.addSeparator()
+                else:
+                    m.insertSeparator(before)
+            elif before is None:
+                m.addAction(a)
+            else:
+                m.insertAction(before, a)
+
+    def add_action(self, text: str, slot=None, shortcut=None, icon_name: str | None = None,
+                   tip: str = "", checkable: bool = False, *, menu: Menu | None = None,
+                   after: QAction | None = None, before: QAction | None = None) -> QAction:
+        """A window action (its shortcut works even with menus and toolbars hidden),
+        optionally placed in menu ``menu`` (see :meth:`add_to_menu`)."""
         act = QAction(text, self)
         if icon_name:
             act.setIcon(icon(icon_name))
@@ -266,7 +335,55 @@ class MainWindow(QMainWindow):
         if slot is not None:
             (act.toggled if checkable else act.triggered).connect(slot)
         self.addAction(act)  # shortcuts work even when menus and toolbars are hidden
+        if menu is not None:
+            self.add_to_menu(menu, [act], after=after, before=before)
         return act
+
+    def add_dock(self, title: str, name: str, widget: QWidget,
+                 area=Qt.DockWidgetArea.RightDockWidgetArea, *,
+                 tab_with: QDockWidget | None = None, panel: bool = False,
+                 view_menu: bool | QAction = False) -> QDockWidget:
+        """A dock holding ``widget`` in ``area``, tabbed with ``tab_with`` when given.
+
+        ``panel``: one of the window's panels (View > Go to Panel, Reset Layout shows
+        it). ``view_menu``: its show/hide toggle goes in the View menu (at the top, or
+        before the action given)."""
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, d)
+        if tab_with is not None:
+            self.tabifyDockWidget(tab_with, d)
+        if panel:
+            self.docks.append(d)
+        if view_menu:
+            t = d.toggleViewAction()
+            t.setText(f"{title} Panel")
+            if isinstance(view_menu, QAction):
+                self.add_to_menu(Menu.VIEW, [t], before=view_menu)
+            else:
+                acts = self.menu(Menu.VIEW).actions()
+                self.add_to_menu(Menu.VIEW, [t], before=acts[0] if acts else None)
+        return d
+
+    def update_title(self) -> None:
+        """The window title: the open lab's title, else the session file's name."""
+        self._update_title()
+
+    def show_message(self, title: str, text: str, detail: str = "",
+                     icon_kind=QMessageBox.Icon.Warning) -> QMessageBox:
+        """A window-modal message box (kept as ``last_message_box``)."""
+        return self._message(title, text, detail, icon_kind)
+
+    def last_dir(self) -> str:
+        """The folder file dialogs start in (the last one used)."""
+        return self._last_dir()
+
+    def _action(self, *args, **kw) -> QAction:
+        return self.add_action(*args, **kw)
 
     def _make_actions(self) -> None:
         a = self._action
@@ -365,19 +482,7 @@ class MainWindow(QMainWindow):
         self.center_split.setStretchFactor(0, 3)
         self.center_split.setStretchFactor(1, 1)
         self.setCentralWidget(self.center_split)
-        log = getattr(self.contour, "log_check", None)
-        if log is not None:
-            log.toggled.connect(self._on_view_log_toggled)
-
-    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
-        d = QDockWidget(title, self)
-        d.setObjectName(name)
-        d.setWidget(widget)
-        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(area, d)
-        return d
+        self.contour.log_check.toggled.connect(self._on_view_log_toggled)
 
     def _make_docks(self) -> None:
         s = self.session
@@ -387,14 +492,15 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel(s)
         self.lanes_panel = LanesPanel(s)
         self.diagnostics_panel = self._make_diagnostics()
-        self.dock_lanes = self._dock("Lanes", "dock_lanes", self.lanes_panel, left)
-        self.dock_training = self._dock("Training", "dock_training", self.training_panel, left)
-        self.dock_surface = self._dock("Surface", "dock_surface", self.surface_panel, left)
-        self.dock_diagnostics = self._dock("Diagnostics", "dock_diagnostics",
-                                           self.diagnostics_panel, right)
+        self.docks: list[QDockWidget] = []
+        self.dock_lanes = self.add_dock("Lanes", "dock_lanes", self.lanes_panel, left)
         # what is edited most sits in front; the views get the width in the middle
-        self.tabifyDockWidget(self.dock_lanes, self.dock_training)
-        self.tabifyDockWidget(self.dock_training, self.dock_surface)
+        self.dock_training = self.add_dock("Training", "dock_training", self.training_panel,
+                                           left, tab_with=self.dock_lanes)
+        self.dock_surface = self.add_dock("Surface", "dock_surface", self.surface_panel,
+                                          left, tab_with=self.dock_training)
+        self.dock_diagnostics = self.add_dock("Diagnostics", "dock_diagnostics",
+                                              self.diagnostics_panel, right)
         self.dock_lanes.raise_()
         self.resizeDocks([self.dock_lanes, self.dock_diagnostics], [340, 300],
                          Qt.Orientation.Horizontal)
@@ -410,15 +516,11 @@ class MainWindow(QMainWindow):
         # while playing, its numbers refresh a few times a second, not every frame
         self.animator.playing_changed.connect(panel.set_playing)
         for view in (self.contour, self.curve):
-            sig = getattr(view, "cursor_moved", None)
-            slot = getattr(panel, "set_cursor", None) or getattr(panel, "_on_cursor_moved", None)
-            if sig is not None and slot is not None:
-                sig.connect(slot)
+            view.cursor_moved.connect(panel.show_cursor)
         return panel
 
     def _make_menus(self) -> None:
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
+        m = self.menu(Menu.FILE)
         m.addAction(self.act_new)
         m.addAction(self.act_open)
         self.recent_menu = m.addMenu("Open &Recent")
@@ -429,7 +531,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_quit)
 
-        m = self.view_menu = mb.addMenu("&View")
+        m = self.view_menu = self.menu(Menu.VIEW)
         for d in self.docks:
             act = d.toggleViewAction()
             act.setText(f"{d.windowTitle()} Panel")
@@ -442,7 +544,7 @@ class MainWindow(QMainWindow):
         for act in self.theme_actions.values():
             tm.addAction(act)
 
-        m = mb.addMenu("&Run")
+        m = self.menu(Menu.RUN)
         for act in (self.act_play, self.act_step_forward, self.act_step_back,
                     self.act_step_forward10, self.act_step_back10, self.act_reset,
                     self.act_to_end):
@@ -452,12 +554,9 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_slower)
         m.addAction(self.act_loop)
 
-        m = mb.addMenu("&Help")
+        m = self.menu(Menu.HELP)
         m.addAction(self.act_shortcuts)
         m.addAction(self.act_about)
-
-        from .explorer_panel import install_explorer  # Explore > Basin / Hyperparameter map
-        install_explorer(self)
 
     def _make_toolbar(self) -> None:
         tb = QToolBar("Main toolbar", self)
@@ -498,6 +597,7 @@ class MainWindow(QMainWindow):
         for sig in (s.surface_changed, s.lanes_changed, s.start_changed, s.training_changed):
             sig.connect(self._on_scene_edited)
         s.trajectories_changed.connect(self._update_scene_label)
+        s.view_changed.connect(self._on_view_changed)
         if hasattr(QApplication.styleHints(), "colorSchemeChanged"):
             QApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme)
 
@@ -526,7 +626,7 @@ class MainWindow(QMainWindow):
                 self.act_show_3d, self.act_log, self.act_new, self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
         acts += [self.act_draw, self.act_undo, self.act_redo]
-        acts += getattr(self, "panel_actions", [])
+        acts += self.panel_actions
         return acts
 
     # ---- reacting ---------------------------------------------------------------------------
@@ -544,11 +644,9 @@ class MainWindow(QMainWindow):
             return
         self.view_stack.setCurrentWidget(self.curve if s.dim == 1 else self.views_2d)
         self.act_show_3d.setEnabled(s.dim == 2 and self.surface3d is not None)
-        log = getattr(self.contour, "log_check", None)
-        self.act_log.setEnabled(s.dim == 2 and log is not None)
-        if log is not None:
-            with QSignalBlocker(self.act_log):
-                self.act_log.setChecked(log.isChecked())
+        self.act_log.setEnabled(s.dim == 2)
+        with QSignalBlocker(self.act_log):
+            self.act_log.setChecked(self.session.view.log_for(s))
         self._update_scene_label()
 
     def _on_scene_edited(self) -> None:
@@ -559,7 +657,10 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _update_title(self) -> None:
-        name = Path(self.file_path).name if self.file_path else "untitled"
+        if self.file_path:
+            name = Path(self.file_path).name
+        else:
+            name = self.session.scene.lab_title or "untitled"
         title = f"{name}[*] \u2014 {APP_TITLE}"
         if self.windowTitle() != title:
             self.setWindowTitle(title)
@@ -574,20 +675,31 @@ class MainWindow(QMainWindow):
         )
 
     def _on_log_action(self, on: bool) -> None:
-        log = getattr(self.contour, "log_check", None)
-        if log is not None and log.isChecked() != on:
-            log.setChecked(on)
-        log3 = getattr(self.surface3d, "log_check", None)
-        if log3 is not None and log3.isChecked() != on:
-            log3.setChecked(on)
+        self.session.set_view(log_scale=bool(on))  # the views follow the scene
+
+    def _on_view_changed(self) -> None:
+        """The scene's view state (or its lab) changed: the menu follows it."""
+        v = self.session.view
+        if self.surface3d is None and "3d" in v.views:
+            self.session.set_view(views=("2d",))  # this window shows no 3-D view
+            return
+        if self.surface3d is not None and self.act_show_3d.isChecked() != ("3d" in v.views):
+            self.act_show_3d.setChecked("3d" in v.views)
+        s = self.session.surface
+        if s is not None:
+            with QSignalBlocker(self.act_log):
+                self.act_log.setChecked(v.log_for(s))
+        self._update_title()
 
     def _on_view_log_toggled(self, on: bool) -> None:
         with QSignalBlocker(self.act_log):
             self.act_log.setChecked(on)
 
     def _on_show_3d(self, on: bool) -> None:
-        if getattr(self, "surface3d", None) is not None:
+        if self.surface3d is not None:
             self.surface3d.setVisible(on)
+        # which views are shown is part of the scene (Save as Lab reads it there)
+        self.session.set_view(views=("2d", "3d") if on else ("2d",))
 
     # ---- theme ------------------------------------------------------------------------------
     def set_theme(self, scheme: str) -> None:
@@ -601,12 +713,9 @@ class MainWindow(QMainWindow):
             if name:
                 act.setIcon(icon(name))
         self.add_lane_button.setIcon(icon("add"))
-        self.lanes_panel.add_btn.setIcon(icon("add"))
-        self.lanes_panel.remove_btn.setIcon(icon("remove"))
-        self.lanes_panel.dup_btn.setIcon(icon("duplicate"))
         # panels colour some text by theme: let them redraw from the session
-        self.lanes_panel._rebuild()
-        self.training_panel._sync_all()
+        self.lanes_panel.retheme()
+        self.training_panel.retheme()
         self.settings.group(st.WINDOW).set(st.KEY_THEME, scheme)
 
     def _on_system_scheme(self, *_args) -> None:
@@ -689,7 +798,7 @@ class MainWindow(QMainWindow):
         for d in self.docks:
             d.setFloating(False)
             d.setVisible(True)
-        instructions = getattr(self, "dock_instructions", None)
+        instructions = self.dock_instructions
         for d in (self.dock_diagnostics, instructions, self.dock_lanes, self.dock_training,
                   self.dock_surface):
             if d is not None:
@@ -901,7 +1010,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self.animator.pause()
         self.save_settings()
-        explorer = getattr(self, "explorer_panel", None)
+        explorer = self.explorer.panel
         if explorer is not None:  # its map thread ends before the window can be deleted
             if explorer.worker.isRunning():
                 self.hide()  # closed at once for the user; a first map may be compiling

@@ -11,41 +11,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
-# Okabe-Ito, in lane order (black last: it vanishes on the dark theme, see display_color)
-OKABE_ITO: tuple[str, ...] = (
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#E69F00",  # orange
-    "#56B4E9",  # sky blue
-    "#F0E442",  # yellow
-    "#000000",  # black
-)
-
-OKABE_ITO_NAMES: dict[str, str] = {
-    "#0072B2": "blue",
-    "#D55E00": "vermillion",
-    "#009E73": "bluish green",
-    "#CC79A7": "reddish purple",
-    "#E69F00": "orange",
-    "#56B4E9": "sky blue",
-    "#F0E442": "yellow",
-    "#000000": "black",
-}
+from simulator.core.colors import OKABE_ITO, OKABE_ITO_NAMES, next_lane_color  # noqa: F401
 
 SCHEMES = ("system", "light", "dark")
 
 _current = "light"  # the scheme actually applied: "light" or "dark"
-
-
-def next_lane_color(used) -> str:
-    """The first palette colour not in ``used`` (cycling when all are taken)."""
-    taken = [str(c).upper() for c in used]
-    for c in OKABE_ITO:
-        if c.upper() not in taken:
-            return c
-    return OKABE_ITO[len(taken) % len(OKABE_ITO)]
 
 
 def display_color(hex_color: str, dark: bool | None = None) -> QColor:

@@ -162,11 +162,12 @@ def qapp_offscreen():
 def test_every_lab_exports_an_animation(tmp_path, qapp_offscreen, lab_id):
     import imageio.v3 as iio
 
-    from simulator.export.render import FrameRenderer, render_animation, session_for_lab
+    from simulator.export.render import render_animation
+    from simulator.gui.frame_renderer import FrameRenderer
 
     lab = labs.builtin_lab(lab_id)
-    r = FrameRenderer(session_for_lab(lab), "2d", (320, 180), title=lab.title,
-                      log_scale=lab.view.log_scale, own_session=True)
+    r = FrameRenderer(lab.scene(), "2d", (320, 180), title=lab.title,
+                      log_scale=lab.view.log_scale)
     try:
         out = tmp_path / f"{lab_id}.gif"
         seen = []
@@ -184,10 +185,11 @@ def test_every_lab_exports_an_animation(tmp_path, qapp_offscreen, lab_id):
 
 
 def test_cancelled_render_leaves_old_file(tmp_path, qapp_offscreen):
-    from simulator.export.render import FrameRenderer, render_animation, session_for_lab
+    from simulator.export.render import render_animation
+    from simulator.gui.frame_renderer import FrameRenderer
 
     lab = labs.builtin_lab("race")
-    r = FrameRenderer(session_for_lab(lab), "2d", (320, 180), own_session=True)
+    r = FrameRenderer(lab.scene(), "2d", (320, 180))
     out = tmp_path / "race.mp4"
     out.write_bytes(b"old")
     calls = []

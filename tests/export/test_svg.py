@@ -193,11 +193,11 @@ def test_cli_exports_svg(tmp_path):
 
 def test_renderer_saves_svg_from_the_app_session(tmp_path, qapp):
     """The Export Image dialog's path: FrameRenderer.save_svg on the app's Session."""
-    from simulator.export.render import FrameRenderer, session_for_lab
+    from simulator.gui.frame_renderer import FrameRenderer
 
     lab = labs.builtin_lab("race")
-    r = FrameRenderer(session_for_lab(lab), "2d", (640, 360), title=lab.title,
-                      log_scale=True, own_session=True)
+    r = FrameRenderer(lab.scene(), "2d", (640, 360), title=lab.title,
+                      log_scale=True)
     try:
         out = tmp_path / "race.svg"
         r.save_svg(out, 150)

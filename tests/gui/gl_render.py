@@ -108,7 +108,7 @@ def main(out: str, surface: str = "rosenbrock", export: bool = False,
             return 3
     if export:
         # the exporter's own 3-D view, while the window's is on screen (a second context)
-        from simulator.export.render import FrameRenderer
+        from simulator.gui.frame_renderer import FrameRenderer
 
         renderer = FrameRenderer(session, view="3d", size=(480, 320), plots=False)
         rgb = renderer.render(session.steps // 2)

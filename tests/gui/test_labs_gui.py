@@ -216,3 +216,64 @@ def test_export_dialog_checks_the_path(window, tmp_path):
     dlg.accept()
     assert "does not exist" in dlg.error.text()
     assert dlg.frames() == 150
+
+
+# ---- the scene, not the widgets or a stale lab, decides titles and view settings -------------
+def test_export_title_follows_the_scene_not_a_stale_lab(window, tmp_path):
+    """An MP4 was titled "Sharp and flat minima" while it showed the Rosenbrock race: the
+    title came from the window's open lab, not from the scene being exported."""
+    assert lab_dialogs.open_lab_ref(window, "race")
+    session_file = tmp_path / "race.losslab.json"
+    assert window.save_session_file(str(session_file))
+    d = json.loads(session_file.read_text())
+    d.pop("lab")  # a race scene saved before scenes knew their lab
+    session_file.write_text(json.dumps(d))
+    assert lab_dialogs.open_lab_ref(window, "sharp-flat")
+    r = export_dialogs.make_renderer(window, "2d", (320, 180))
+    try:
+        assert r.title == "Sharp and flat minima"
+    finally:
+        r.close()
+    assert window.open_session_file(str(session_file))
+    assert window.session.surface.name == "rosenbrock"
+    r = export_dialogs.make_renderer(window, "2d", (320, 180))
+    try:
+        assert r.title == "rosenbrock" and "Sharp" not in r._caption_text(0)
+    finally:
+        r.close()
+    assert window.lab is None and "Labs" in window.instructions_panel.text()
+    # New Scene: no lab either
+    assert lab_dialogs.open_lab_ref(window, "saddle")
+    window.new_scene()
+    assert window.session.scene.lab_id is None and window.lab is None
+
+
+def test_exports_and_save_as_lab_read_the_view_from_the_scene(window):
+    assert lab_dialogs.open_lab_ref(window, "race")  # a log colour scale
+    assert window.contour.log_check.isChecked()
+    window.contour.log_check.setChecked(False)  # the user's click goes into the scene
+    assert window.session.view.log_scale is False
+    assert not window.act_log.isChecked()
+    r = export_dialogs.make_renderer(window, "2d", (320, 180))
+    try:
+        assert not r.contour.log_check.isChecked()
+    finally:
+        r.close()
+    dlg = lab_dialogs.SaveLabDialog(window)
+    assert dlg.lab_data()["view"]["log_scale"] is False
+    # and the other way: the scene's view state drives the widgets
+    window.act_log.trigger()
+    assert window.session.view.log_scale is True and window.contour.log_check.isChecked()
+    window.session.set_view(log_scale=False)
+    assert not window.contour.log_check.isChecked() and not window.act_log.isChecked()
+    assert "views" in dlg.lab_data()["view"] and "3d" not in dlg.lab_data()["view"]["views"]
+
+
+def test_the_window_title_names_the_open_lab_until_it_is_closed(window):
+    assert lab_dialogs.open_lab_ref(window, "saddle")
+    assert window.windowTitle().startswith("Escaping a saddle point")
+    window.session.update_lane(0, lr=0.05)  # an edit keeps the lab's name
+    assert window.windowTitle().startswith("Escaping a saddle point")
+    window.instructions_panel.close_requested.emit()
+    assert window.windowTitle().startswith("untitled")
+    assert window.session.scene.lab_id is None

@@ -370,3 +370,33 @@ def test_no_stray_dock_tab_bars(window, qtbot):
     window.reset_layout()  # the default layout again: the same two groups
     qtbot.waitUntil(lambda: visible_groups() == both)
     assert window.tabifiedDockWidgets(window.dock_diagnostics) == [window.dock_instructions]
+
+
+def test_the_window_api_menus_by_id_and_features_return_what_they_made(window):
+    from simulator.gui.menus import Menu
+
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == [m.value for m in Menu]  # File, Edit, View, Run, Explore, Help
+    edit = window.menu(Menu.EDIT)
+    assert window.draw.undo in edit.actions() and window.draw.action in edit.actions()
+    assert window.draw_tool is window.draw.tool and window.dock_draw is window.draw.dock
+    explore = window.menu(Menu.EXPLORE).actions()
+    assert explore == [window.explorer.act_basin, window.explorer.act_hyper]
+    assert window.explorer_panel is None  # made on first use
+    file_acts = window.menu(Menu.FILE).actions()
+    assert file_acts.index(window.labs.actions["open_lab"]) == \
+        file_acts.index(window.act_open) + 1
+    assert window.dock_instructions in window.docks
+    # a feature adds itself through the API
+    hits = []
+    act = window.add_action("Custom", lambda: hits.append(1), "Ctrl+Alt+K", menu=Menu.RUN,
+                            after=window.act_reset)
+    run = window.menu(Menu.RUN).actions()
+    assert run[run.index(window.act_reset) + 1] is act
+    act.trigger()
+    assert hits == [1]
+    from PySide6.QtWidgets import QLabel
+
+    dock = window.add_dock("Extra", "dock_extra", QLabel("x"),
+                           tab_with=window.dock_diagnostics, view_menu=True)
+    assert window.menu(Menu.VIEW).actions()[0] is dock.toggleViewAction()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import palette
+from ..drag import DRAG, SliderDrag  # noqa: F401 - the drag state lives in gui.drag
 
 __all__ = [
     "ErrorLabel",
@@ -374,33 +375,6 @@ class PairField(QWidget):
         self._value = v
         self.error.clear_message()
         self.edited.emit(v)
-
-
-class SliderDrag(QObject):
-    """Whether the user is dragging a slider or the start point (one mouse: one drag
-    at a time).
-
-    While a drag lasts, the views that show the paths redraw on every tick and the
-    costly text readouts (the diagnostics panel) wait for the release: they would
-    otherwise double the time from a tick to redrawn paths."""
-
-    changed = Signal(bool)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.active = False
-
-    def set(self, on: bool) -> None:
-        if bool(on) != self.active:
-            self.active = bool(on)
-            self.changed.emit(self.active)
-
-    def track(self, slider) -> None:
-        slider.sliderPressed.connect(lambda: self.set(True))
-        slider.sliderReleased.connect(lambda: self.set(False))
-
-
-DRAG = SliderDrag()
 
 
 class _WheelGuard(QObject):

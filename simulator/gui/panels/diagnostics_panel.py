@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import palette
-from ..views.common import (
+from ..common import (
     TurnTimer,
     analysis,
     critical_points,
@@ -53,7 +53,7 @@ from ..views.common import (
     selected_lane,
     shown_lanes,
 )
-from . import DRAG
+from ..drag import DRAG
 
 _FIELDS = (
     ("position", "Position"),

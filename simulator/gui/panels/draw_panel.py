@@ -9,6 +9,7 @@ checkable "Draw" action (toolbar, View menu, shortcut D) and Undo/Redo in an Edi
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt
@@ -311,49 +312,41 @@ class DrawPanel(QWidget):
                                     "surface was kept.")
             return False
         self.settings.set("last_dir", str(Path(path).resolve().parent))
-        self.tool._push(f"Load {Path(path).name}", s, base_of(s) if s.dim == 2
+        self.tool.push(f"Load {Path(path).name}", s, base_of(s) if s.dim == 2
                         else self.tool.base)
         self.error.show_message(f"Loaded {Path(path).name}", error=False)
         return True
 
 
-def _menu(window, title: str):
-    """The window's menu titled ``title`` (with its & mnemonic), or None."""
-    for act in window.menuBar().actions():
-        m = act.menu()
-        if m is not None and act.text().replace("&", "") == title:
-            return m
-    return None
+@dataclass
+class DrawFeature:
+    """What :func:`install_draw` made: the tool, its panel and dock, the Draw action
+    and the undo/redo actions."""
+
+    tool: DrawTool
+    panel: DrawPanel
+    dock: QDockWidget
+    action: QAction
+    undo: QAction
+    redo: QAction
 
 
-def install_draw(window) -> DrawPanel:
-    """Add draw mode to a LossLab main window (tool, dock, actions, menus, toolbar).
+def install_draw(window) -> DrawFeature:
+    """Add draw mode to a LossLab main window (tool, dock, actions, menus, toolbar)
+    through the window's API; returns what it made."""
+    from simulator.gui.menus import Menu
 
-    Sets ``window.draw_tool``, ``window.draw_panel``, ``window.dock_draw``,
-    ``window.act_draw``, ``window.act_undo`` and ``window.act_redo``.
-    """
     tool = DrawTool(window.session, window.contour, window)
-    act = QAction("&Draw on the Surface", window)
-    act.setCheckable(True)
-    act.setShortcuts([QKeySequence("D")])
-    act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    act.setToolTip("Draw mode: drag on the 2-D view to raise hills, Shift+drag to dig "
-                   "wells (D)")
+    act = window.add_action(
+        "&Draw on the Surface", None, "D", None,
+        "Draw mode: drag on the 2-D view to raise hills, Shift+drag to dig wells",
+        checkable=True)
     act.setStatusTip("Draw hills and wells on the surface with a brush")
     act.setIconText("Draw")
-    window.addAction(act)
 
     panel = DrawPanel(tool, draw_action=act)
-    dock = QDockWidget("Draw", window)
-    dock.setObjectName("dock_draw")
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-    surface_dock = getattr(window, "dock_surface", None)
-    if surface_dock is not None:
-        window.tabifyDockWidget(surface_dock, dock)
+    dock = window.add_dock("Draw", "dock_draw", panel, Qt.DockWidgetArea.LeftDockWidgetArea,
+                           tab_with=window.dock_surface, view_menu=window.act_reset_layout)
     dock.hide()
 
     def on_toggled(on: bool) -> None:
@@ -376,46 +369,11 @@ def install_draw(window) -> DrawPanel:
     for a in (undo, redo):
         a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         window.addAction(a)
-
-    edit = _menu(window, "Edit")
-    if edit is None:
-        file_menu = _menu(window, "File")
-        before = None
-        acts = window.menuBar().actions()
-        if file_menu is not None:
-            i = [a.menu() for a in acts].index(file_menu)
-            before = acts[i + 1] if i + 1 < len(acts) else None
-        edit = window.menuBar().addMenu("&Edit") if before is None else None
-        if edit is None:
-            from PySide6.QtWidgets import QMenu
-
-            edit = QMenu("&Edit", window)
-            window.menuBar().insertMenu(before, edit)
-    edit.addAction(undo)
-    edit.addAction(redo)
-    edit.addSeparator()
-    edit.addAction(act)
-    view = _menu(window, "View")
-    if view is not None:
-        dock_act = dock.toggleViewAction()
-        dock_act.setText("Draw Panel")
-        reset = getattr(window, "act_reset_layout", None)
-        if reset is not None and reset in view.actions():
-            view.insertAction(reset, dock_act)
-        else:
-            view.addAction(dock_act)
-    tb = getattr(window, "toolbar", None)
-    if tb is not None:
-        tb.addSeparator()
-        tb.addAction(act)
-        w = tb.widgetForAction(act)
-        if isinstance(w, QToolButton):
-            w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-
-    window.draw_tool = tool
-    window.draw_panel = panel
-    window.dock_draw = dock
-    window.act_draw = act
-    window.act_undo = undo
-    window.act_redo = redo
-    return panel
+    window.add_to_menu(Menu.EDIT, [undo, redo, None, act])
+    tb = window.toolbar
+    tb.addSeparator()
+    tb.addAction(act)
+    w = tb.widgetForAction(act)
+    if isinstance(w, QToolButton):
+        w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return DrawFeature(tool, panel, dock, act, undo, redo)

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from simulator.core.optimizers import OPTIMIZERS, Optimizer
+from simulator.core.scene import PRESETS, suggested_lr
 
 from .. import palette
 from ..icons import icon, swatch
-from ..session import PRESETS, suggested_lr
 from . import (
     ErrorLabel,
     NumberField,
@@ -389,6 +389,13 @@ class LanesPanel(QWidget):
         session.selected_lane_changed.connect(self._on_selected_lane_changed)
         session.surface_changed.connect(self._on_surface_changed)
         session.training_changed.connect(self._on_training_changed)
+        self._rebuild()
+
+    def retheme(self) -> None:
+        """Redraw what is coloured by the theme (after a light/dark switch)."""
+        self.add_btn.setIcon(icon("add"))
+        self.remove_btn.setIcon(icon("remove"))
+        self.dup_btn.setIcon(icon("duplicate"))
         self._rebuild()
 
     # ---- list ------------------------------------------------------------------------------

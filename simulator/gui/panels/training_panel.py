@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 from simulator.core.schedules import SCHEDULES, ConstantSchedule, Schedule, SequentialLR
 
 from .. import palette
-from ..views.common import LineItem, cache_axes, device_cached, retire
-from ..views.plots import LogAxis, peak_decimate, refit
+from ..common import LineItem, cache_axes, device_cached, retire
+from ..plotting import LogAxis, peak_decimate, refit
 from . import (
     DRAG,
     ErrorLabel,
@@ -473,6 +473,10 @@ class TrainingPanel(QWidget):
         session.lanes_changed.connect(self._on_lanes_changed)
         session.selected_lane_changed.connect(self._on_selected_lane_changed)
         session.surface_changed.connect(self._on_surface_changed)
+        self._sync_all()
+
+    def retheme(self) -> None:
+        """Redraw what is coloured by the theme (after a light/dark switch)."""
         self._sync_all()
 
     # ---- from the session --------------------------------------------------------------

@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
 
 from simulator.core.contours import contour_segments
 
-from ..panels import DRAG
-from .common import (
+from ..common import (
     EIG_NEG,
     EIG_POS,
     KIND_STYLE,
@@ -59,6 +58,7 @@ from .common import (
     selected_lane,
     shown_lanes,
 )
+from ..drag import DRAG
 
 GRID_N = 200
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
@@ -327,6 +327,7 @@ class ContourView(QWidget):
         s.trajectories_changed.connect(self._on_trajectories_changed)
         s.frame_changed.connect(self._on_frame_changed)
         s.selected_lane_changed.connect(self._on_selected_lane_changed)
+        s.view_changed.connect(self._on_view_changed)
         self._start_stale = False  # the start moved; the marker waits for the new runs
         self._levels_of = None  # the colour layer's values, the contour lines' input
         self._lines_timer = None  # the first surface is drawn whole, at once
@@ -352,7 +353,7 @@ class ContourView(QWidget):
         (xs, ys), values = surface.grid(GRID_N)
         self._grid = (xs, ys, values)
         self.log_check.blockSignals(True)
-        self.log_check.setChecked(bool(surface.log_scale))
+        self.log_check.setChecked(self.session.view.log_for(surface))
         self.log_check.blockSignals(False)
         x0, x1 = xs[0], xs[-1]
         y0, y1 = ys[0], ys[-1]
@@ -375,10 +376,20 @@ class ContourView(QWidget):
         # the trails follow with trajectories_changed, which the session always emits
         # after surface_changed (making them here too cost a pick 4-8 ms)
 
-    def _on_log_toggled(self, _checked=None):
+    def _on_log_toggled(self, checked=None):
+        if checked is not None:  # the scene keeps the colour scale (exports, labs read it)
+            self.session.set_view(log_scale=bool(checked))
         if self._grid is not None:
             self._draw_surface()
             self._update_eigen()
+
+    def _on_view_changed(self):
+        """The scene's colour scale changed (a lab, the menu, the 3-D view): follow it."""
+        if self._surface is None:
+            return
+        want = self.session.view.log_for(self._surface)
+        if self.log_check.isChecked() != want:
+            self.log_check.setChecked(want)
 
     def _on_start_changed(self):
         if getattr(self.session, "pending", False):

@@ -31,8 +31,7 @@ from PySide6.QtCore import QEvent, QRect, Qt, QTimer
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
-from ..panels import DRAG
-from .common import (
+from ..common import (
     START_COLOR,
     HeightScale,
     TurnTimer,
@@ -41,6 +40,7 @@ from .common import (
     robust_levels,
     shown_lanes,
 )
+from ..drag import DRAG
 
 MESH_N = 100
 HEIGHT = 1.0  # the mesh's height in units where the domain is 2 wide
@@ -186,6 +186,10 @@ class Surface3DView(QWidget):
         self._lines: dict[int, gl.GLLinePlotItem] = {}
         self._paths: dict[int, np.ndarray] = {}
         self._shown: list = []
+        self._camera_timer = QTimer(self)  # after an orbit or a zoom: see eventFilter
+        self._camera_timer.setSingleShot(True)
+        self._camera_timer.setInterval(0)
+        self._camera_timer.timeout.connect(self._store_camera)
 
         self.log_check = QCheckBox("Log height")
         self.log_check.setToolTip(
@@ -256,6 +260,7 @@ class Surface3DView(QWidget):
         s.start_changed.connect(lambda: self._later("start") or self._on_start_changed())
         s.trajectories_changed.connect(self._runs_changed)
         s.frame_changed.connect(lambda *_: self._later("frame") or self._on_frame_changed())
+        s.view_changed.connect(self._on_view_changed)
         DRAG.changed.connect(self._on_drag)
         self.reset_camera()
         self._on_surface_changed()
@@ -338,7 +343,7 @@ class Surface3DView(QWidget):
         (xs, ys), values = self._surface.grid(MESH_N)
         self._grid = (xs, ys, values)
         self.log_check.blockSignals(True)
-        self.log_check.setChecked(bool(surface.log_scale))
+        self.log_check.setChecked(self.session.view.log_for(surface))
         self.log_check.blockSignals(False)
         for it, name in zip(self.axis_labels, surface.variables):
             it.setData(text=name)
@@ -346,7 +351,21 @@ class Surface3DView(QWidget):
         self._on_start_changed()
         self._on_trajectories_changed()
 
-    def _on_log_toggled(self, _checked=None):
+    def _on_view_changed(self):
+        """The scene's view state changed: follow its colour scale and camera."""
+        v = self.session.view
+        if self._surface is not None:
+            want = v.log_for(self._surface)
+            if self.log_check.isChecked() != want:
+                self.log_check.setChecked(want)
+        if v.camera is None:
+            self.reset_camera()  # a scene without a camera: the default view
+        elif v.camera != self.camera():
+            self.gl.setCameraPosition(**v.camera)
+
+    def _on_log_toggled(self, checked=None):
+        if checked is not None and self._surface is not None:
+            self.session.set_view(log_scale=bool(checked))
         if self._grid is not None:
             self._draw_mesh()
             self._on_start_changed()
@@ -449,6 +468,20 @@ class Surface3DView(QWidget):
         self.gl.setCameraPosition(
             distance=self._fitted_distance, elevation=32.0, azimuth=-62.0
         )
+        self._store_camera()
+
+    def camera(self) -> dict:
+        """The camera as the scene keeps it (elevation, azimuth, distance; normalised)."""
+        from simulator.core.scene import ViewState
+
+        o = self.gl.opts
+        return ViewState(camera={"elevation": float(o["elevation"]),
+                                 "azimuth": float(o["azimuth"]),
+                                 "distance": float(o["distance"])}).camera
+
+    def _store_camera(self) -> None:
+        """Put the camera into the scene (exports and Save as Lab read it there)."""
+        self.session.set_view(camera=self.camera())
 
     def _fit_distance(self) -> float:
         """The camera distance at which the mesh (and its axis labels) fills the pane.
@@ -464,6 +497,10 @@ class Surface3DView(QWidget):
         return radius / math.sin(min(half_h, half_v))
 
     def eventFilter(self, obj, ev):  # noqa: N802 - Qt API
+        # an orbit or a zoom ends: the scene gets the camera once the view has moved
+        if obj is self.gl and ev.type() in (QEvent.Type.MouseButtonRelease,
+                                            QEvent.Type.Wheel):
+            self._camera_timer.start()
         # a resized pane refits the camera unless the user zoomed it
         if obj is self.gl and ev.type() == QEvent.Type.Resize:
             if abs(self.gl.opts["distance"] - getattr(self, "_fitted_distance", -1)) < 1e-9:

@@ -1,4 +1,5 @@
-"""Helpers the views and the diagnostics panel share (no widgets here).
+"""Helpers the views and the panels share: reading the session, scheduling, the
+critical-point cache, plot items (outside both packages, so neither imports the other).
 
 Everything a view draws comes from the Session: its surface, its lanes and the whole
 precomputed runs in ``session.results``. These helpers read those in one consistent way
@@ -16,6 +17,15 @@ import weakref
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QObject, QRectF, Qt, QTimer, Signal
+
+from simulator.core.plotmath import (  # noqa: F401 - views and panels import them here
+    HeightScale,
+    clip_far,
+    contour_levels,
+    finite_range,
+    lane_step,
+    robust_levels,
+)
 
 #: Marker shape, fill and legend label per kind of critical point. Shapes differ (not only
 #: colours) so the kinds stay distinguishable in greyscale prints and for colour-blind users.
@@ -62,12 +72,6 @@ def is_selected(session, lane) -> bool:
     return sel is not None and sel.uid == lane.uid
 
 
-def lane_step(run, frame: int) -> int:
-    """The step a run is at for ``frame``: runs that ended early stay at their end."""
-    n = len(run.positions)
-    return int(max(0, min(int(frame), n - 1)))
-
-
 def lane_lr(session, lane, run=None, frame: int | None = None) -> float:
     """The learning rate a lane actually uses at ``frame`` (schedules included)."""
     if run is not None and frame is not None and len(getattr(run, "learning_rates", ())):
@@ -83,80 +87,6 @@ def lane_lr(session, lane, run=None, frame: int | None = None) -> float:
     except Exception:  # noqa: BLE001 - a half-built session must not break a view
         pass
     return float(getattr(lane.optimizer, "lr", np.nan))
-
-
-def finite_range(values) -> tuple[float, float]:
-    """(min, max) of the finite values; (0, 1) when there are none."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return 0.0, 1.0
-    lo, hi = float(v.min()), float(v.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    return lo, hi
-
-
-class HeightScale:
-    """Maps loss values to displayed heights/colours, linear or logarithmic.
-
-    The log scale is ``log10(L - L_min + eps)`` with ``L_min`` the smallest finite value
-    on the grid, so surfaces that go negative (or touch zero) still get a log scale whose
-    low end is the valley floor. ``eps`` is a millionth of the grid's value range: small
-    enough to keep the valley detail, large enough that one grid point sitting exactly on
-    the minimum does not stretch the colour range by decades.
-    """
-
-    def __init__(self, grid_values, log: bool):
-        self.log = bool(log)
-        lo, hi = finite_range(grid_values)
-        self.fmin = lo
-        self.fmax = hi
-        self.eps = max(1e-12, 1e-6 * (hi - lo))
-
-    def __call__(self, values) -> np.ndarray:
-        v = np.asarray(values, dtype=np.float64)
-        if not self.log:
-            return v.copy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.log10(np.maximum(v - self.fmin, 0.0) + self.eps)
-
-    def label(self, name: str = "L") -> str:
-        return f"log10({name} - min)" if self.log else name
-
-
-def robust_levels(t) -> tuple[float, float]:
-    """Colour levels for transformed grid values: ignore the few most extreme pixels."""
-    v = np.asarray(t, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return 0.0, 1.0
-    lo = float(np.percentile(v, 0.5))
-    hi = float(v.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    return lo, hi
-
-
-def contour_levels(t, n: int = 18) -> np.ndarray:
-    """Evenly spaced levels over the (transformed) values, excluding the two ends."""
-    lo, hi = robust_levels(t)
-    return np.linspace(lo, hi, n + 2)[1:-1]
-
-
-def clip_far(points: np.ndarray, domain, factor: float = 20.0) -> np.ndarray:
-    """Clip coordinates to ``factor`` domain widths around the domain.
-
-    Diverging runs reach 1e30 and beyond; Qt's painter misdraws (or stalls on) lines
-    that long, and nothing past a few widths is visible anyway.
-    """
-    p = np.array(points, dtype=np.float64, copy=True)
-    for d, (lo, hi) in enumerate(domain):
-        w = hi - lo
-        col = p[:, d]
-        col[~np.isfinite(col)] = np.nan
-        np.clip(col, lo - factor * w, hi + factor * w, out=col)
-    return p
 
 
 _CP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -667,7 +597,7 @@ class StartViewBox(pg.ViewBox):
     def mouseDragEvent(self, ev, axis=None):
         shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if ev.button() == Qt.MouseButton.LeftButton and not shift:
-            from ..panels import DRAG
+            from .drag import DRAG
 
             ev.accept()
             if ev.isStart():

@@ -1,0 +1,90 @@
+"""Plot arithmetic the views and the SVG export share (no Qt, no pyqtgraph).
+
+Height scales (linear or log), colour and contour levels, clipping far-away points and
+the step a run shows at a frame: numbers in, numbers out, so :mod:`simulator.export.svg`
+draws the same map as the app's contour view without importing the GUI.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def lane_step(run, frame: int) -> int:
+    """The step a run is at for ``frame``: runs that ended early stay at their end."""
+    n = len(run.positions)
+    return int(max(0, min(int(frame), n - 1)))
+
+
+def finite_range(values) -> tuple[float, float]:
+    """(min, max) of the finite values; (0, 1) when there are none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+class HeightScale:
+    """Maps loss values to displayed heights/colours, linear or logarithmic.
+
+    The log scale is ``log10(L - L_min + eps)`` with ``L_min`` the smallest finite value
+    on the grid, so surfaces that go negative (or touch zero) still get a log scale whose
+    low end is the valley floor. ``eps`` is a millionth of the grid's value range: small
+    enough to keep the valley detail, large enough that one grid point sitting exactly on
+    the minimum does not stretch the colour range by decades.
+    """
+
+    def __init__(self, grid_values, log: bool):
+        self.log = bool(log)
+        lo, hi = finite_range(grid_values)
+        self.fmin = lo
+        self.fmax = hi
+        self.eps = max(1e-12, 1e-6 * (hi - lo))
+
+    def __call__(self, values) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        if not self.log:
+            return v.copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.log10(np.maximum(v - self.fmin, 0.0) + self.eps)
+
+    def label(self, name: str = "L") -> str:
+        return f"log10({name} - min)" if self.log else name
+
+
+def robust_levels(t) -> tuple[float, float]:
+    """Colour levels for transformed grid values: ignore the few most extreme pixels."""
+    v = np.asarray(t, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo = float(np.percentile(v, 0.5))
+    hi = float(v.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+def contour_levels(t, n: int = 18) -> np.ndarray:
+    """Evenly spaced levels over the (transformed) values, excluding the two ends."""
+    lo, hi = robust_levels(t)
+    return np.linspace(lo, hi, n + 2)[1:-1]
+
+
+def clip_far(points: np.ndarray, domain, factor: float = 20.0) -> np.ndarray:
+    """Clip coordinates to ``factor`` domain widths around the domain.
+
+    Diverging runs reach 1e30 and beyond; Qt's painter misdraws (or stalls on) lines
+    that long, and nothing past a few widths is visible anyway.
+    """
+    p = np.array(points, dtype=np.float64, copy=True)
+    for d, (lo, hi) in enumerate(domain):
+        w = hi - lo
+        col = p[:, d]
+        col[~np.isfinite(col)] = np.nan
+        np.clip(col, lo - factor * w, hi + factor * w, out=col)
+    return p
