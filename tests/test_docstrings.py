@@ -28,16 +28,9 @@ CALLABLES = [
 ]
 CONSTANTS = [n for n in NAMES if n not in CALLABLES]
 
-# The objects of simulator/core/engine.py are documented without a Parameters section
-# (``simulate_batch`` says "same arguments as simulate"; ``Trajectory`` and
-# ``BatchResult`` are records built by the engine). engine.py is being reworked on
-# another branch, so they are listed here rather than edited; the mark is strict: once
-# their docstrings pass, this test fails until the entry is removed.
-PENDING = {
-    "BatchResult": "engine.py: no docstring sections yet",
-    "Trajectory": "engine.py: Attributes lists only the arrays, not the constructor",
-    "simulate_batch": "engine.py: refers to simulate's arguments instead of listing them",
-}
+# Public objects whose docstrings do not pass yet, with the reason; the mark is strict:
+# once a docstring passes, this test fails until its entry is removed.
+PENDING: dict[str, str] = {}
 
 _HEADER = re.compile(r"^(\S[^\n]*)\n(-{3,})$", re.MULTILINE)
 

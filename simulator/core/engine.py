@@ -169,12 +169,34 @@ def _eig_summary(h: np.ndarray, dim: int):
 # ---- results ---------------------------------------------------------------------------------
 @dataclass(eq=False)
 class Trajectory:
-    """One recorded run.
+    """One recorded run, as ``simulate`` returns it.
 
-    Attributes
+    The engine builds it; the constructor is public so that a run can be rebuilt from
+    saved arrays. Arrays have n+1 rows for n = ``n_steps`` updates (fewer than ``steps``
+    when the run diverged early); a 1-D surface has dim = 1.
+
+    Parameters
     ----------
+    surface : Surface
+        The surface the run went down.
+    optimizer : Optimizer
+        The optimizer, with its hyperparameters.
+    schedule : Schedule
+        The learning-rate schedule (``ConstantSchedule()`` when none was given).
+    start : tuple of float
+        The start point, ``dim`` coordinates.
+    steps : int
+        Updates asked for.
+    noise : float
+        Standard deviation of the Gaussian noise added to each gradient coordinate.
+    seed : int
+        Seed of the noise and of the minibatch order.
+    clip_grad_norm : float or None
+        Max norm of the gradient clipping, or None for none.
+    batch_size : int or None
+        Minibatch size on a data surface, or None for the full batch.
     positions : ndarray (n+1, dim)
-        The start and the point after every update (n = ``n_steps``).
+        The start and the point after every update.
     losses : ndarray (n+1,)
         The (full-batch, noise-free) loss at each position.
     gradients : ndarray (n+1, dim)
@@ -188,6 +210,12 @@ class Trajectory:
         onset of the final oscillation, or the last finite step of a diverged run.
     status_reason : str
         A sentence saying why, for the app and for students.
+    meta : dict
+        Free-form annotations carried along with the run (empty by default).
+
+    See Also
+    --------
+    simulate : makes one.
     """
 
     surface: Surface
@@ -242,7 +270,39 @@ class Trajectory:
 
 @dataclass(eq=False)
 class BatchResult:
-    """Summaries of many runs (no per-step arrays: memory does not grow with steps)."""
+    """Summaries of many runs, as ``simulate_batch`` returns them.
+
+    No per-step arrays are kept, so memory does not grow with ``steps``. Row i of each
+    array belongs to start i; dim is the surface's dimension.
+
+    Parameters
+    ----------
+    surface : Surface
+        The surface the runs went down.
+    optimizer : Optimizer
+        The optimizer, with its hyperparameters.
+    starts : ndarray (n, dim)
+        The start points.
+    steps : int
+        Updates asked for per run.
+    final_positions : ndarray (n, dim)
+        Where each run ended (its last finite point if it diverged).
+    final_losses : ndarray (n,)
+        The loss at each final position.
+    final_gradients : ndarray (n, dim)
+        The true gradient at each final position.
+    initial_losses : ndarray (n,)
+        The loss at each start.
+    min_losses : ndarray (n,)
+        The lowest loss each run reached.
+    status_codes : ndarray (n,) int
+        Each run's status, an index into ``STATUSES`` (same rules as ``simulate``);
+        ``status`` gives the names.
+
+    See Also
+    --------
+    simulate_batch : makes one.
+    """
 
     surface: Surface
     optimizer: Optimizer
@@ -430,11 +490,45 @@ def simulate_batch(
 ) -> BatchResult:
     """Run ``optimizer`` from every row of ``starts`` (n, dim), in parallel.
 
-    Same arguments as ``simulate``; start i uses noise stream ``stream_offset + i``, so
+    Start i uses noise stream ``stream_offset + i``, so
     ``simulate(..., start=starts[i], stream=stream_offset + i)`` reproduces run i exactly,
     and a large grid run in chunks (each with the offset of its first start) gives the
     same numbers as one call. Only summaries are kept, so memory is O(n) whatever
     ``steps`` is.
+
+    Parameters
+    ----------
+    surface : Surface
+    optimizer : Optimizer
+        e.g. ``sim.Adam(lr=0.01)``; its ``lr`` is the base learning rate.
+    starts : array_like (n, dim)
+        One start per row, finite, at most ``MAX_BATCH`` rows; a 1-D surface also
+        accepts a flat array of n starts.
+    steps : int
+        Number of updates per run, 0 to ``MAX_BATCH_STEPS``.
+    schedule : Schedule, optional
+        Learning-rate schedule stepped once per update (default: constant).
+    noise : float
+        Standard deviation of additive Gaussian noise on each gradient coordinate.
+    seed : int
+        Seed of the noise and of the minibatch order.
+    clip_grad_norm : float, optional
+        ``torch.nn.utils.clip_grad_norm_`` with this max_norm, applied after the noise.
+    batch_size : int, optional
+        Data surfaces only: minibatch size, as in ``simulate``. None: full batch.
+    stream_offset : int
+        Noise stream of the first start; start i uses ``stream_offset + i``.
+
+    Returns
+    -------
+    BatchResult
+        Final positions, losses, gradients and a status for every start.
+
+    Raises
+    ------
+    ValueError
+        When an argument is out of range or ``starts`` has the wrong shape or is not
+        finite.
     """
     from .kernels.loops import B_NCOL, run_batch
 
