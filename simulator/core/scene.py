@@ -78,7 +78,7 @@ MAX_FILE_BYTES = 20_000_000
 class Lane:
     """One optimizer racing on the surface; ``None`` settings follow the scene's.
 
-    Attributes
+    Parameters
     ----------
     uid : int
         Identifies the lane within its scene (names may change).
@@ -90,8 +90,14 @@ class Lane:
         ``"#RRGGBB"``; the Okabe-Ito palette unless chosen.
     enabled : bool
         Disabled lanes are not run.
-    schedule, noise, batch_size, start : optional
-        The lane's own settings; None follows the scene's.
+    schedule : Schedule, optional
+        The lane's own learning-rate schedule; None follows the scene's.
+    noise : float, optional
+        The lane's own gradient noise; None follows the scene's.
+    batch_size : int, optional
+        The lane's own minibatch size; None follows the scene's.
+    start : tuple of float, optional
+        The lane's own start point; None follows the scene's.
     """
 
     uid: int
