@@ -598,8 +598,22 @@ class ExplorerPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("%p %")
         self.cancel_button.setEnabled(True)
-        self.info.setText("Computing\u2026")
+        self.info.setText(self._computing_text(job))
         self.worker.submit(job)
+
+    @staticmethod
+    def _computing_text(job) -> str:
+        """"Computing...", and on first use of a kernel why the bar waits at 0 %."""
+        from simulator.core.kernels.loops import batch_ready
+
+        if job.kind != BASIN:  # hyperparameter maps run the lanes' trajectory kernels
+            return "Computing\u2026"
+        new = [r["optimizer"].name for r in job.runs
+               if not batch_ready(job.surface.spec, r["optimizer"].oid)]
+        if not new:
+            return "Computing\u2026"
+        return (f"Computing\u2026 (first map of {', '.join(dict.fromkeys(new))} on this "
+                "surface: its kernel compiles first, a few seconds, once)")
 
     def cancel(self) -> None:
         """Stop the running map; what was computed stays on screen."""

@@ -87,6 +87,12 @@ def _call(name: str, key: tuple, k, *args):
     return out
 
 
+def batch_ready(spec, oid) -> bool:
+    """Whether ``run_batch`` for this surface spec and optimizer id is compiled in this
+    process (else its first call compiles it, or loads it from the disk cache)."""
+    return is_ready("run_batch", (int(oid),) + surface_key(spec))
+
+
 def is_ready(name: str, key: tuple) -> bool:
     """Whether kernel ``name`` for ``key`` is compiled (or loaded) in this process."""
     k = _kernels.get((name, key))
