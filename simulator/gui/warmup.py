@@ -84,5 +84,5 @@ class CompileIndicator(QWidget):
         if self.isVisible():
             secs = time.perf_counter() - self._started
             self.bar.hide()
-            self.label.setText(f"Kernels compiled in {secs:.0f} s: every run at full speed")
+            self.label.setText(f"Kernels ready after {secs:.0f} s: every run at full speed")
             QTimer.singleShot(DONE_MESSAGE_MS, self.hide)

@@ -260,6 +260,18 @@ def block_fg(sid, bumps, spec, xs, ys, f, gx, gy, n, regs2d):
     fg_block(spec, xs, ys, f, gx, gy, n, regs2d)
 
 
+@njit(**_INLINE)
+def _nan_fg(prm, x, y):
+    nan = 0.0 * x + math.nan
+    return nan, nan, nan
+
+
+@njit(**_INLINE)
+def _nan_fgh(prm, x, y):
+    nan = 0.0 * x + math.nan
+    return nan, nan, nan, nan, nan, nan
+
+
 def _literals(*args):
     if all(isinstance(a, types.IntegerLiteral) for a in args):
         return tuple(a.literal_value for a in args)
@@ -269,7 +281,7 @@ def _literals(*args):
 def _base_fg(S):
     """An inlinable ``(spec, x, y, regs) -> (f, gx, gy)`` for the base surface ``S``."""
     if S < SID_EXPR:
-        fn = FG[S]
+        fn = FG.get(S, _nan_fg)  # an unknown id is nan everywhere, as builtin_fg says
 
         @njit(**_INLINE_NC)
         def base(spec, x, y, regs):
@@ -295,7 +307,7 @@ def _base_fg(S):
 def _base_fgh(S):
     """An inlinable ``(spec, x, y, regs) -> (f, gx, gy, hxx, hxy, hyy)`` for ``S``."""
     if S < SID_EXPR:
-        fn = FGH[S]
+        fn = FGH.get(S, _nan_fgh)
 
         @njit(**_INLINE_NC)
         def base(spec, x, y, regs):
@@ -375,7 +387,7 @@ def _ol_point_fgh(sid, bumps, spec, x, y, regs):
 def _base_block(S):
     """An inlinable ``(spec, xs, ys, f, gx, gy, n, regs2d)`` filling the base surface."""
     if S < SID_EXPR:
-        fn = FG[S]
+        fn = FG.get(S, _nan_fg)
 
         @njit(**_INLINE_NC)
         def base(spec, xs, ys, f, gx, gy, n, regs2d):

@@ -20,6 +20,7 @@ such exception, falls back to the compiled kernel.
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import importlib.util
 import sys
 import threading
@@ -38,7 +39,9 @@ def load():
         return _loops
     with _lock:
         if _loops is None:
-            here = Path(__file__).resolve().parent
+            # the kernel sources' folder (a plain folder in a checkout, a wheel or the
+            # standalone build, which ships them as .py files)
+            here = Path(str(importlib.resources.files(__package__)))
             pkg = ModuleType(_PKG)
             pkg.__path__ = [str(here)]
             pkg.__package__ = _PKG

@@ -158,10 +158,15 @@ def _load_cached(k, sig) -> bool:
         try:
             if k.overloads.get(tuple(sig)) is not None:
                 return True
+            t0 = time.perf_counter()
             cres = k._cache.load_overload(sig, k.targetctx)
             if cres is None:
                 return False
             k._cache_hits[sig] += 1
+            name, key = next(((n, kk) for (n, kk), v in list(_kernels.items()) if v is k),
+                             (getattr(getattr(k, "py_func", None), "__name__", "?"), ()))
+            compile_log.append({"kernel": name, "key": key, "cached": True, "cpu": 0.0,
+                                "seconds": time.perf_counter() - t0})
             k.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
             k.add_overload(cres)
             return True
