@@ -24,10 +24,11 @@ read-only is fine) are copied once into that user cache folder, which numba then
 extends (a specialisation that was not shipped compiles in the background, as in a
 checkout, and is saved next to the shipped ones).
 
-Also here: ``LOSSLAB_COMPILE_LOG=<file>`` makes the frozen app write
-``simulator.core.kernels.loops.compile_log`` (every kernel's first call: loaded from the
-cache or compiled) to that file as JSON, twice a second and at exit; the smoke test uses
-it to show that a first start compiled nothing.
+Also here: ``LOSSLAB_COMPILE_LOG=<file>`` makes the frozen app write, twice a second and
+at exit, every kernel it has made with how many signatures it loaded from the disk cache
+and how many it compiled (numba's dispatcher statistics), and
+``simulator.core.kernels.loops.compile_log``, as JSON; the smoke test uses it to show that
+a first start compiled nothing.
 
 Build: ``python packaging/losslab_kernel_cache.py build OUT_DIR [--warmup-only]``.
 """
@@ -180,14 +181,48 @@ class BundleCacheLocator(_CacheLocator):
 
 
 # ---- the compile log ---------------------------------------------------------------------
-def _log_snapshot() -> dict:
+def _dispatchers() -> list:
+    """``(name, dispatcher)`` of every numba kernel made in this process: the specialised
+    kernels of ``loops`` and the module-level kernels of ``simulator.core.kernels``."""
+    out = []
     loops = sys.modules.get("simulator.core.kernels.loops")
+    for (name, key), k in list(getattr(loops, "_kernels", {}).items()):
+        out.append((f"{name}{list(key)}", k))
+    for modname, mod in list(sys.modules.items()):
+        if not modname.startswith("simulator.core.kernels.") or mod is None:
+            continue
+        for attr, k in list(vars(mod).items()):
+            if hasattr(k, "stats") and hasattr(k, "signatures") and hasattr(k, "py_func"):
+                out.append((f"{modname.rsplit('.', 1)[-1]}.{attr}", k))
+    return out
+
+
+def _log_snapshot() -> dict:
+    """Every kernel's signatures, and how many came from the disk cache (numba's
+    ``stats.cache_hits``) or were compiled here (``stats.cache_misses``: numba counts a
+    miss each time it compiles a cached function). ``loops.compile_log`` is added as is
+    (it times first calls; loads through ``loops._load_cached`` are not in it)."""
+    loops = sys.modules.get("simulator.core.kernels.loops")
+    kernels = []
+    seen = set()
+    for name, k in _dispatchers():
+        if id(k) in seen or not k.signatures:
+            continue
+        seen.add(id(k))
+        try:
+            hits = sum(k.stats.cache_hits.values())
+            misses = sum(k.stats.cache_misses.values())
+        except AttributeError:
+            continue
+        kernels.append({"kernel": name, "signatures": len(k.signatures), "loaded": hits,
+                        "compiled": misses})
     entries = list(getattr(loops, "compile_log", ())) if loops is not None else []
-    return {"pid": os.getpid(), "loaded": loops is not None,
-            "cpu_name": os.environ.get("NUMBA_CPU_NAME"),
-            "kernels": len(entries),
-            "compiled": sum(not e.get("cached") for e in entries),
-            "log": [{**e, "key": list(e.get("key", ()))} for e in entries]}
+    return {"pid": os.getpid(), "cpu_name": os.environ.get("NUMBA_CPU_NAME"),
+            "kernels": len(kernels),
+            "loaded": sum(k["loaded"] for k in kernels),
+            "compiled": sum(k["compiled"] for k in kernels),
+            "per_kernel": kernels,
+            "compile_log": [{**e, "key": list(e.get("key", ()))} for e in entries]}
 
 
 def write_compile_log(path: str) -> None:
