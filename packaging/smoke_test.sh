@@ -12,7 +12,8 @@
 #      kernel from the precompiled cache shipped in the bundle (its compile log, written
 #      through LOSSLAB_COMPILE_LOG, shows no kernel compiled; the shipped files are copied
 #      into ~/.cache/LossLab/LossLab/numba), the second must load them from there (no cache
-#      file rewritten); both times are reported;
+#      file rewritten); both times are reported; and once more from a copy of the bundle
+#      in another folder whose kernel sources have new file times (no kernel compiled);
 #   4. an MP4 export through the bundled ffmpeg (decoded again to check it), a CSV export
 #      of a lab whose surface is a formula using every function (sympy), and the GIF
 #      export with a completely empty environment (`env -i`, no HOME);
@@ -83,7 +84,7 @@ run() {  # run NAME CWD ENV... -- ARGS...: runs the app, logs to $OUT/NAME.log, 
     shift
     local t0
     t0="$(now)"
-    (cd "$cwd" && timeout "$RUN_TIMEOUT" env -i "${envs[@]}" "$APP" "$@") \
+    (cd "$cwd" && timeout "$RUN_TIMEOUT" env -i "${envs[@]}" "${RUN_APP:-$APP}" "$@") \
         >"$OUT/$name.log" 2>&1
     RC=$?
     SECS="$(elapsed "$t0" "$(now)")"
@@ -186,6 +187,25 @@ if [ "$HAS_EXPORT" = 1 ]; then
     printf 'export_first_start_s %s\nexport_second_start_s %s\n' "$T1" "$T2" \
         > "$OUT/times.txt"
     cp "$WORK/race1.gif" "$OUT/race.gif" 2>/dev/null
+
+    # The bundle unpacked elsewhere, its kernel sources rewritten (new mtimes), by a new
+    # user: the shipped kernels must still match (their cache is keyed on the sources'
+    # content, not on the install path or file times). A hard-linked copy costs no space.
+    MOVED="$WORK/elsewhere/LossLab app"
+    mkdir -p "$WORK/elsewhere" "$WORK/home-moved"
+    if cp -al "$BUNDLE" "$MOVED" 2>/dev/null || cp -a "$BUNDLE" "$MOVED"; then
+        KDIR="$(find "$MOVED" -type d -path '*simulator/core/kernels' | head -1)"
+        for f in "$KDIR"/*.py; do cp "$f" "$f.new" && mv -f "$f.new" "$f"; done
+        RUN_APP="$MOVED/losslab" run export-moved "$WORK" HOME="$WORK/home-moved" \
+            LOSSLAB_COMPILE_LOG="$OUT/compile-export-moved.json" -- \
+            export race --out "$WORK/race-moved.gif"
+        [ "$RC" = 0 ] || fail "export (moved bundle) exited $RC: $(tail -3 "$OUT/export-moved.log")"
+        check_compile_log "$OUT/compile-export-moved.json" \
+            "export (bundle in another folder, kernel files rewritten, fresh HOME)"
+        rm -rf "$MOVED"
+    else
+        fail "could not copy the bundle to $MOVED"
+    fi
 
     # MP4 goes through the bundled ffmpeg executable (imageio-ffmpeg's binaries/).
     run export-mp4 "$WORK/cwd-b" HOME="$FAKE_HOME" -- export race --out "$WORK/race.mp4"
