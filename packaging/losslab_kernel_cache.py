@@ -106,6 +106,8 @@ def _seed(target: Path) -> None:
             return
         if manifest.get("folder") != target.name:
             return  # built from other kernel sources or another numba: useless here
+        if not (target / MANIFEST).exists():
+            _prune(target)  # the first start of a new version: drop the old versions' kernels
         for f in sorted(src.iterdir()):
             dest = target / f.name
             if f.suffix not in (".nbi", ".nbc", ".json", ".stamp") or dest.exists():
@@ -116,6 +118,15 @@ def _seed(target: Path) -> None:
                 os.replace(tmp, dest)
             except OSError:
                 tmp.unlink(missing_ok=True)
+
+
+def _prune(target: Path) -> None:
+    """Remove the kernel folders of other LossLab builds (``losslab-<digest>-numba<v>``
+    next to ``target``): each holds tens of MB that this version cannot use. Another
+    version started later copies its own shipped kernels back in a few milliseconds."""
+    for d in target.parent.glob("losslab-*-numba*"):
+        if d != target and d.is_dir() and (d / MANIFEST).exists():
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _user_root() -> str | None:

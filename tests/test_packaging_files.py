@@ -359,17 +359,24 @@ def test_bundle_cache_seeding_copies_matching_shipped_files_once(tmp_path, monke
     (shipped / "notes.txt").write_text("not a cache file")
     (shipped / kc.MANIFEST).write_text(json.dumps({"folder": "losslab-abc-numba1"}))
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "bundle"), raising=False)
+    (shipped / "losslab-kernels.stamp").write_text("abc")
     other = tmp_path / "user" / "losslab-other-numba1"
     other.mkdir(parents=True)
     kc._seed(other)
     assert list(other.iterdir()) == [], "a cache built from other sources is not copied"
+    old_version = tmp_path / "user" / "losslab-old-numba1"
+    old_version.mkdir()
+    (old_version / kc.MANIFEST).write_text("{}")
     target = tmp_path / "user" / "losslab-abc-numba1"
     target.mkdir()
     (target / "loops.k-1.py311.nbi").write_bytes(b"grown by the user")
     kc._seed(target)
     assert (target / "loops.k-1.py311.1.nbc").read_bytes() == b"code"
     assert (target / "loops.k-1.py311.nbi").read_bytes() == b"grown by the user"
+    assert (target / kc.MANIFEST).exists() and (target / "losslab-kernels.stamp").exists()
     assert not (target / "notes.txt").exists()
+    assert not old_version.exists(), "an older build's kernels are removed on the first start"
+    assert other.exists(), "only folders seeded from a bundle (with a manifest) are removed"
 
 
 def test_runtime_hook_follows_xdg_cache_home(tmp_path):
