@@ -121,8 +121,8 @@ echo "== LossLab frozen smoke test: $APP"
 echo "   bundle size: $(du -sh "$BUNDLE" | cut -f1)"
 SHIPPED="$(find "$BUNDLE" -type d -name losslab_kernel_cache | head -1)"
 if [ -n "$SHIPPED" ] && [ -f "$SHIPPED/manifest.json" ]; then
-    pass "precompiled kernels shipped: $(find "$SHIPPED" -name '*.nbc' | wc -l) file(s)," \
-        "$(du -sh "$SHIPPED" | cut -f1) in ${SHIPPED#"$BUNDLE"/}"
+    pass "precompiled kernels shipped: $(find "$SHIPPED" -name '*.nbc' | wc -l) file(s),\
+ $(du -sh "$SHIPPED" | cut -f1) in ${SHIPPED#"$BUNDLE"/}"
 else
     fail "no precompiled kernel cache (losslab_kernel_cache/manifest.json) in the bundle"
 fi
