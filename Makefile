@@ -94,8 +94,11 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	@touch $@ $(STAMP)
 
-# Standalone build (packaging/README.md): a PyInstaller one-folder bundle, dist/losslab/.
-# `make package-test` also runs the frozen smoke test (needs Xvfb, xdotool, ImageMagick);
+# Standalone build (packaging/README.md): a PyInstaller one-folder bundle, dist/losslab/,
+# with the kernels precompiled for a portable CPU (build/kernel-cache/, compiled by the
+# spec on the first build and reused while the kernel sources are unchanged).
+# `make package-test` also runs the frozen smoke test (needs Xvfb, xdotool, ImageMagick),
+# which fails when the cold first start takes more than 20 s or compiles any kernel;
 # it takes minutes, so `make test` does not run it.
 PACKAGE_STAMP := $(VENV)/.losslab-install-package.stamp
 
@@ -108,7 +111,8 @@ package: system-deps-run $(PACKAGE_STAMP)
 	$(BIN)/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller \
 		packaging/losslab.spec || exit $$?; \
 	echo "Built dist/losslab/losslab in $$(( $$(date +%s) - start )) s," \
-		"$$(du -sh dist/losslab | cut -f1)"
+		"$$(du -sh dist/losslab | cut -f1), precompiled kernels:" \
+		"$$(du -sh dist/losslab/_internal/losslab_kernel_cache 2>/dev/null | cut -f1)"
 
 package-test: package
 	bash packaging/smoke_test.sh dist/losslab

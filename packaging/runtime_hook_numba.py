@@ -27,12 +27,23 @@ numba uses ``NUMBA_CACHE_DIR`` only for functions whose defining file exists, so
 ships ``simulator.core.kernels`` as ``.py`` files (``module_collection_mode``): the cache
 is then keyed on their absolute path inside the bundle, the same from any current folder.
 
+The bundle ships precompiled kernels (``losslab_kernel_cache.py``, built by ``make
+package``). For numba to load them, the frozen app must ask for the CPU target they were
+built for: the hook sets ``NUMBA_CPU_NAME=generic`` and ``NUMBA_CPU_FEATURES`` to the
+baseline of the architecture (x86-64: SSE2, the features every 64-bit x86 CPU has), and
+``NUMBA_CACHE_LOCATOR_CLASSES`` so that the kernels' cache folder and stamp do not depend
+on where the bundle is unpacked. A user who sets ``NUMBA_CPU_NAME`` or
+``NUMBA_CPU_FEATURES`` (for host-tuned code: ``NUMBA_CPU_NAME=host``) gets exactly that;
+the shipped kernels then do not match and are compiled once on first use, in the
+background. ``LOSSLAB_COMPILE_LOG=<file>`` writes the kernels' compile log there (JSON).
+
 The hook runs only in the frozen app (``sys.frozen``); imported elsewhere it does nothing.
 """
 
 from __future__ import annotations
 
 import os
+import platform as _platform
 import sys
 
 ORGANIZATION = "LossLab"
@@ -81,11 +92,34 @@ def _writable(path: str) -> bool:
     return os.access(path, os.W_OK | os.X_OK)
 
 
+# The portable CPU target of the shipped kernels: LLVM's "generic" CPU with the features
+# every CPU of the architecture has (x86-64 baseline: the x86-64-v1 level).
+X86_64_BASELINE = "+64bit,+cmov,+cx8,+fxsr,+mmx,+sse,+sse2"
+LOCATORS = ("losslab_kernel_cache.BundleCacheLocator,UserProvidedCacheLocator,"
+            "InTreeCacheLocator,UserWideCacheLocator")
+
+
+def portable_cpu_env(machine: str | None = None) -> dict:
+    """``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` of the shipped kernels."""
+    machine = (_platform.machine() if machine is None else machine).lower()
+    features = X86_64_BASELINE if machine in ("x86_64", "amd64") else ""
+    return {"NUMBA_CPU_NAME": "generic", "NUMBA_CPU_FEATURES": features}
+
+
+def use_shipped_kernels(environ) -> None:
+    """Ask numba for the shipped kernels' CPU target and cache locator (frozen only)."""
+    if "NUMBA_CPU_NAME" not in environ and "NUMBA_CPU_FEATURES" not in environ:
+        environ.update(portable_cpu_env())
+    environ.setdefault("NUMBA_CACHE_LOCATOR_CLASSES", LOCATORS)
+
+
 def install(environ=None) -> str | None:
-    """Set ``NUMBA_CACHE_DIR`` in ``environ`` when frozen; returns the folder (or None)."""
+    """Set ``NUMBA_CACHE_DIR`` (and the shipped kernels' CPU target) in ``environ`` when
+    frozen; returns the cache folder (or None)."""
     environ = os.environ if environ is None else environ
     if not getattr(sys, "frozen", False):
         return None
+    use_shipped_kernels(environ)
     if environ.get("NUMBA_CACHE_DIR"):
         return environ["NUMBA_CACHE_DIR"]
     path = numba_cache_dir(environ)
@@ -101,3 +135,7 @@ def install(environ=None) -> str | None:
 
 
 install()
+if getattr(sys, "frozen", False) and os.environ.get("LOSSLAB_COMPILE_LOG"):
+    import losslab_kernel_cache  # bundled next to the app (imports numba)
+
+    losslab_kernel_cache.start_compile_log(os.environ["LOSSLAB_COMPILE_LOG"])

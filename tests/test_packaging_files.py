@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import importlib.resources
 import importlib.util
 import json
 import os
@@ -258,17 +259,22 @@ if frozen:
 runpy.run_path(sys.argv[2], run_name="pyi_rth_losslab")
 before = sorted(m for m in ("numba", "PySide6", "llvmlite") if m in sys.modules)
 out = {"dir": os.environ.get("NUMBA_CACHE_DIR"), "loaded_before": before,
-       "lc_ctype": os.environ.get("LC_CTYPE")}
+       "lc_ctype": os.environ.get("LC_CTYPE"), "cpu_name": os.environ.get("NUMBA_CPU_NAME"),
+       "cpu_features": os.environ.get("NUMBA_CPU_FEATURES"),
+       "locators": os.environ.get("NUMBA_CACHE_LOCATOR_CLASSES")}
 if frozen and len(sys.argv) > 3:
     import numba.core.config
     out["numba"] = numba.core.config.CACHE_DIR
+    out["numba_cpu"] = [numba.core.config.CPU_NAME, numba.core.config.CPU_FEATURES]
 print(json.dumps(out))
 """
 
 
 def _run_hook(env: dict, frozen: bool = True, check_numba: bool = False,
               hook: Path = HOOK) -> dict:
-    drop = ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "LC_ALL", "LC_CTYPE", "LANG")
+    drop = ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "LC_ALL", "LC_CTYPE", "LANG",
+            "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NUMBA_CACHE_LOCATOR_CLASSES",
+            "LOSSLAB_COMPILE_LOG")
     base = {k: v for k, v in os.environ.items() if k not in drop}
     base["PYTHONCOERCECLOCALE"] = "0"  # the interpreter's own PEP 538 coercion would hide
     args = [sys.executable, "-c", _PROBE, "1" if frozen else "0", str(hook)]
@@ -286,6 +292,91 @@ def test_runtime_hook_sets_numba_cache_dir_when_frozen(tmp_path):
     assert expected.is_dir()
     assert out["loaded_before"] == [], "the hook must not import numba or Qt"
     assert out["numba"] == str(expected), "numba reads the folder at import"
+
+
+def test_runtime_hook_asks_for_the_shipped_kernels_cpu_target_when_frozen(tmp_path):
+    hook = _hook_module()
+    out = _run_hook({"HOME": str(tmp_path)}, check_numba=True)
+    portable = hook.portable_cpu_env()
+    assert portable["NUMBA_CPU_NAME"] == "generic"
+    assert [out["cpu_name"], out["cpu_features"]] == [portable["NUMBA_CPU_NAME"],
+                                                      portable["NUMBA_CPU_FEATURES"]]
+    assert out["numba_cpu"] == [out["cpu_name"], out["cpu_features"]], "numba reads them"
+    assert out["locators"].split(",")[0] == "losslab_kernel_cache.BundleCacheLocator"
+    assert hook.portable_cpu_env("x86_64")["NUMBA_CPU_FEATURES"] == hook.X86_64_BASELINE
+    assert "avx" not in hook.X86_64_BASELINE
+    # a user's own CPU choice wins (host-tuned kernels, compiled on first use)
+    out = _run_hook({"HOME": str(tmp_path), "NUMBA_CPU_NAME": "host"})
+    assert out["cpu_name"] == "host" and out["cpu_features"] is None
+    # unfrozen (a checkout, a pip install), numba keeps compiling for the host
+    out = _run_hook({"HOME": str(tmp_path)}, frozen=False)
+    assert out["cpu_name"] is None and out["locators"] is None
+
+
+def _kernel_cache_module():
+    spec = importlib.util.spec_from_file_location("losslab_kernel_cache",
+                                                  PKG / "losslab_kernel_cache.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bundle_cache_locator_is_independent_of_the_install_folder(tmp_path, monkeypatch):
+    """Frozen, the kernels' cache folder and stamp come from the kernel sources' content,
+    not from where the bundle lies or when its files were written."""
+    import inspect
+
+    from numba.core import config
+
+    from simulator.core.kernels import contour
+
+    kc = _kernel_cache_module()
+    func = contour.marching_squares.py_func
+    src = inspect.getfile(func)
+    monkeypatch.delenv(kc.BUILD_ENV, raising=False)
+    assert kc.BundleCacheLocator.from_function(func, src) is None, "inert unfrozen"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "user"))
+    loc = kc.BundleCacheLocator.from_function(func, src)
+    digest = kc.kernels_digest()
+    assert digest is not None and loc.get_source_stamp() == digest
+    assert Path(loc.get_cache_path()) == tmp_path / "user" / kc.cache_folder_name(digest)
+    assert loc.get_disambiguator() == str(func.__code__.co_firstlineno)
+    # the same digest as simulator.core.kernels' own stale-cache check
+    import simulator.core.kernels as kernels
+
+    assert kernels._digest(importlib.resources.files(kernels.__name__)) == digest
+    # functions defined elsewhere keep numba's own locators
+    assert kc.BundleCacheLocator.from_function(_kernel_cache_module, __file__) is None
+
+
+def test_bundle_cache_seeding_copies_matching_shipped_files_once(tmp_path, monkeypatch):
+    kc = _kernel_cache_module()
+    shipped = tmp_path / "bundle" / kc.SHIPPED
+    shipped.mkdir(parents=True)
+    (shipped / "loops.k-1.py311.nbi").write_bytes(b"index")
+    (shipped / "loops.k-1.py311.1.nbc").write_bytes(b"code")
+    (shipped / "notes.txt").write_text("not a cache file")
+    (shipped / kc.MANIFEST).write_text(json.dumps({"folder": "losslab-abc-numba1"}))
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "bundle"), raising=False)
+    (shipped / "losslab-kernels.stamp").write_text("abc")
+    other = tmp_path / "user" / "losslab-other-numba1"
+    other.mkdir(parents=True)
+    kc._seed(other)
+    assert list(other.iterdir()) == [], "a cache built from other sources is not copied"
+    old_version = tmp_path / "user" / "losslab-old-numba1"
+    old_version.mkdir()
+    (old_version / kc.MANIFEST).write_text("{}")
+    target = tmp_path / "user" / "losslab-abc-numba1"
+    target.mkdir()
+    (target / "loops.k-1.py311.nbi").write_bytes(b"grown by the user")
+    kc._seed(target)
+    assert (target / "loops.k-1.py311.1.nbc").read_bytes() == b"code"
+    assert (target / "loops.k-1.py311.nbi").read_bytes() == b"grown by the user"
+    assert (target / kc.MANIFEST).exists() and (target / "losslab-kernels.stamp").exists()
+    assert not (target / "notes.txt").exists()
+    assert not old_version.exists(), "an older build's kernels are removed on the first start"
+    assert other.exists(), "only folders seeded from a bundle (with a manifest) are removed"
 
 
 def test_runtime_hook_follows_xdg_cache_home(tmp_path):
