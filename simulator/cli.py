@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 # name -> module implementing HELP, add_arguments(parser) and run(args)
@@ -29,37 +28,6 @@ SUBCOMMANDS: dict[str, str] = {
     "export": "simulator.cli_commands.export",
     "prepare": "simulator.cli_commands.prepare",
 }
-
-EXIT_NO_DISPLAY = 2
-
-
-def no_display_hint(environ=None, platform: str | None = None) -> str | None:
-    """A one-line hint when the desktop app cannot open a window here, else None.
-
-    On Linux Qt needs an X11 or Wayland display; without one it aborts (exit 134) with a
-    long message about platform plugins. A Qt platform chosen on purpose
-    (``QT_QPA_PLATFORM``, e.g. offscreen) is left to Qt.
-    """
-    environ = os.environ if environ is None else environ
-    platform = sys.platform if platform is None else platform
-    if not platform.startswith("linux"):
-        return None
-    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY") \
-            or environ.get("QT_QPA_PLATFORM"):
-        return None
-    return ("losslab: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the app "
-            "cannot open its window; use a virtual display (xvfb-run -a losslab) or the "
-            "headless commands (losslab export, losslab labs; see losslab --help)")
-
-
-def gui_or_hint(run_gui) -> int:
-    """``run_gui()`` if a window can open here, else print the hint and return 2."""
-    hint = no_display_hint()
-    if hint:
-        print(hint, file=sys.stderr)
-        return EXIT_NO_DISPLAY
-    return run_gui()
-
 
 def _version() -> str:
     try:
@@ -100,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             from .gui.app import main as gui_main
 
             return gui_main(["losslab"])
+
+        from .cli_commands import gui_or_hint
 
         return gui_or_hint(run_gui)
     return int(args.run(args) or 0)

@@ -32,6 +32,37 @@ DEFAULT_SIZE = (960, 540)
 MAX_FRAMES = 100_000
 
 
+EXIT_NO_DISPLAY = 2
+
+
+def no_display_hint(environ=None, platform: str | None = None) -> str | None:
+    """A one-line hint when the desktop app cannot open a window here, else None.
+
+    On Linux Qt needs an X11 or Wayland display; without one it aborts (exit 134) with a
+    long message about platform plugins. A Qt platform chosen on purpose
+    (``QT_QPA_PLATFORM``, e.g. offscreen) is left to Qt.
+    """
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY") \
+            or environ.get("QT_QPA_PLATFORM"):
+        return None
+    return ("losslab: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the app "
+            "cannot open its window; use a virtual display (xvfb-run -a losslab) or the "
+            "headless commands (losslab export, losslab labs; see losslab --help)")
+
+
+def gui_or_hint(run_gui) -> int:
+    """``run_gui()`` if a window can open here, else print the hint and return 2."""
+    hint = no_display_hint()
+    if hint:
+        print(hint, file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    return run_gui()
+
+
 class BadInput(Exception):
     """Bad input: reported as one line and exit status 2."""
 
@@ -91,8 +122,6 @@ def open_run(args) -> int:
         lab = _load(args.lab)
     except BadInput as e:
         return _fail(str(e))
-    from simulator.cli import gui_or_hint
-
     def run_gui() -> int:
         from simulator.gui import lab_dialogs
         from simulator.gui.app import main as gui_main

@@ -128,3 +128,27 @@ def test_3d_without_display_says_so(tmp_path):
     err = one_line_error(proc)
     assert "OpenGL display" in err and "xvfb-run" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_no_display_gives_a_one_line_hint_and_exit_2():
+    from simulator.cli_commands import EXIT_NO_DISPLAY, no_display_hint
+
+    assert no_display_hint({}, "linux") is not None
+    assert no_display_hint({"DISPLAY": ":0"}, "linux") is None
+    assert no_display_hint({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert no_display_hint({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert no_display_hint({}, "darwin") is None  # Qt finds the screen itself there
+    for args in ((), ("open", "race")):
+        proc = run_cli(*args)  # no DISPLAY, no WAYLAND_DISPLAY, no QT_QPA_PLATFORM
+        assert proc.returncode == EXIT_NO_DISPLAY == 2, proc.stderr  # Qt's abort was 134
+        err = one_line_error(proc)
+        assert "no display" in err and "xvfb-run" in err and "losslab export" in err
+
+
+def test_prepare_compiles_the_first_sessions_kernels(tmp_path):
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    proc = run_cli("prepare", env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "[1/8] the map" in proc.stderr and "kernels ready" in proc.stderr
+    again = run_cli("prepare", env_extra=env)  # the second time loads them from disk
+    assert again.returncode == 0 and "(0 compiled," in again.stderr, again.stderr

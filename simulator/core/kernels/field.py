@@ -93,6 +93,14 @@ def data_fgh(sid, X, Y, x, y, idx, i0, m, want_h):
     return f * inv, gx * inv, gy * inv, hxx * inv, hxy * inv, hyy * inv
 
 
+@njit(**_JIT)
+def data_loss(sid, X, Y, x, y, idx, i0, m, want_h):
+    """``data_fgh``, called rather than inlined: the specialised kernels of the data
+    surfaces share this one compiled (and cached) function instead of each compiling the
+    loop over the examples again (it is a call per step, over N examples)."""
+    return data_fgh(sid, X, Y, x, y, idx, i0, m, want_h)
+
+
 # ---- drawn bumps ---------------------------------------------------------------------------
 @njit(**_INLINE)
 def bumps_fgh(bumps, dim, x, y, want_h):
@@ -299,7 +307,7 @@ def _base_fg(S):
     else:
         @njit(**_INLINE_NC)
         def base(spec, x, y, regs):
-            f, gx, gy, _, _, _ = data_fgh(S, spec[7], spec[8], x, y, spec[5], 0, -1, False)
+            f, gx, gy, _, _, _ = data_loss(S, spec[7], spec[8], x, y, spec[5], 0, -1, False)
             return f, gx, gy
     return base
 
@@ -325,11 +333,11 @@ def _base_fgh(S):
     else:
         @njit(**_INLINE_NC)
         def base(spec, x, y, regs):
-            return data_fgh(S, spec[7], spec[8], x, y, spec[5], 0, -1, True)
+            return data_loss(S, spec[7], spec[8], x, y, spec[5], 0, -1, True)
     return base
 
 
-@overload(point_fg, inline="always", prefer_literal=True)
+@overload(point_fg, prefer_literal=True)
 def _ol_point_fg(sid, bumps, spec, x, y, regs):
     lit = _literals(sid, bumps)
     if lit is None:
@@ -357,7 +365,7 @@ def _ol_point_fg(sid, bumps, spec, x, y, regs):
     return impl
 
 
-@overload(point_fgh, inline="always", prefer_literal=True)
+@overload(point_fgh, prefer_literal=True)
 def _ol_point_fgh(sid, bumps, spec, x, y, regs):
     lit = _literals(sid, bumps)
     if lit is None:
@@ -416,13 +424,13 @@ def _base_block(S):
             X = spec[7]
             Y = spec[8]
             for i in range(n):
-                f[i], gx[i], gy[i], _, _, _ = data_fgh(
+                f[i], gx[i], gy[i], _, _, _ = data_loss(
                     S, X, Y, xs[i], ys[i], spec[5], 0, -1, False
                 )
     return base
 
 
-@overload(block_fg, inline="always", prefer_literal=True)
+@overload(block_fg, prefer_literal=True)
 def _ol_block_fg(sid, bumps, spec, xs, ys, f, gx, gy, n, regs2d):
     lit = _literals(sid, bumps)
     if lit is None:
