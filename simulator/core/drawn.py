@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write_text
+from .files import HugeNumberError, atomic_write_text, json_int, read_small_file
 from .files import jsonable as _jsonable
 from .kernels.field import SID_LINREG, SID_LOGREG
 from .surface import SID_EXPR, SID_FLAT, Surface
@@ -73,6 +73,7 @@ __all__ = [
 
 FORMAT = "losslab-surface"
 VERSION = 1
+MAX_NAME = 200  # characters of a surface's name in a file (a 5 MB one froze the app)
 MAX_BUMPS = 2000  # each bump costs one exp per evaluation: keep redraws interactive
 MAX_FILE_BYTES = 5_000_000
 MAX_ABS = 1e12  # bump centres, amplitudes and sigmas beyond this are typos, not drawings
@@ -499,6 +500,10 @@ def surface_from_dict(d, place: str = "") -> Surface:
     if not isinstance(d, dict):
         raise _err(place, f"a surface must be an object such as {{\"kind\": \"builtin\", "
                           f"\"name\": \"rosenbrock\"}}, got {_show(d)}")
+    name = d.get("name")
+    if isinstance(name, str) and len(name) > MAX_NAME:
+        raise _err(_at(place, "name"), f"is too long ({len(name):,} characters; at most "
+                                       f"{MAX_NAME})")
     kind = d.get("kind", "builtin")
     kind = _KIND_ALIASES.get(kind, kind)
     if kind not in KINDS:
@@ -566,7 +571,8 @@ def _library(d: dict, place: str, kind: str) -> Surface:
     except LookupError:
         import difflib
 
-        close = difflib.get_close_matches(name, list_surfaces(), n=1)
+        close = difflib.get_close_matches(name, list_surfaces(), n=1) \
+            if len(name) <= MAX_NAME else []
         hint = f"did you mean {close[0]!r}?" if close else \
             f"use one of {', '.join(list_surfaces())}"
         raise _err(_at(place, "name"), f"unknown surface {name!r}; {hint}") from None
@@ -666,18 +672,25 @@ def load_surface(path: str | os.PathLike) -> Surface:
         surface inside (naming the place).
     """
     path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"{path.name} is {size / 1e6:.1f} MB; surface files are small JSON "
-                         f"files (at most {MAX_FILE_BYTES / 1e6:.0f} MB)")
-    raw = path.read_bytes()
+    try:
+        # a regular file, never more than MAX_FILE_BYTES read (/dev/zero says 0 bytes)
+        raw = read_small_file(path, MAX_FILE_BYTES, "surface file")
+    except OSError as e:
+        if e.errno is not None:  # the system's own reason (missing, permission denied)
+            raise
+        raise ValueError(f"{path.name}: {e}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{path.name} is not a text (UTF-8) file") from None
     try:
-        d = json.loads(text)
+        d = json.loads(text, parse_int=json_int)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path.name} is not valid JSON: {e.msg} at line {e.lineno}, "
                          f"column {e.colno}") from None
+    except HugeNumberError as e:
+        raise ValueError(f"{path.name}: {e}") from None
+    except RecursionError:
+        raise ValueError(f"{path.name} is not a surface file: its JSON is nested too "
+                         "deeply") from None
     return surface_from_file_dict(d)

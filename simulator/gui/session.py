@@ -46,6 +46,8 @@ from .palette import next_lane_color
 FORMAT = "losslab-session"
 VERSION = 1
 MAX_LANES = 12
+MAX_LANE_NAME = 60  # characters, as in a lab file (a 5 MB name took 27 s to load)
+MAX_SESSION_TEXT = 1000  # any text in a session file: the longest is a formula
 DEFAULT_STEPS = 1000
 DEFAULT_SURFACE = "rosenbrock"
 DEFAULT_START = (-1.5, 2.0)
@@ -188,6 +190,29 @@ def surface_from_dict(d) -> Any:
         return from_dict(d, "surface")
     except LookupError as e:
         raise ValueError(str(e)) from None
+
+
+def _check_texts(d) -> None:
+    """Refuse a session file whose texts (names, formulas, field names) are longer than
+    any LossLab writes, before anything is built from them (a 5 MB lane name loaded
+    silently and took 27 s; a 5 MB surface name took minutes to be refused)."""
+    stack = [("", d)]
+    while stack:
+        place, v = stack.pop()
+        if isinstance(v, str):
+            if len(v) > MAX_SESSION_TEXT:
+                raise ValueError(f"{place or 'a text'} is too long ({len(v):,} characters; "
+                                 f"at most {MAX_SESSION_TEXT:,})")
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if len(k) > 100:
+                    raise ValueError(f"a field name in {place or 'the file'} is too long "
+                                     f"({len(k):,} characters)")
+                if isinstance(x, (str, dict, list)):
+                    stack.append((f"{place}.{k}" if place else k, x))
+        elif isinstance(v, list):
+            stack.extend((f"{place}[{i}]", x) for i, x in enumerate(v)
+                         if isinstance(x, (str, dict, list)))
 
 
 def _check_noise(v, what="noise") -> float:
@@ -417,6 +442,9 @@ class Session(QObject):
             if key == "name":
                 if not isinstance(v, str) or not v.strip():
                     raise ValueError("a lane needs a name")
+                if len(v) > MAX_LANE_NAME:
+                    raise ValueError(f"a lane name has at most {MAX_LANE_NAME} characters, "
+                                     f"not {len(v):,}")
                 v = v.strip()
                 if base is not None and v != base.name:
                     v = self._unique_name(v)  # names tell lanes apart in legends
@@ -802,6 +830,7 @@ class Session(QObject):
     def _parse(self, d) -> dict:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise ValueError("not a LossLab session file (no \"format\": \"losslab-session\")")
+        _check_texts(d)
         version = d.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise ValueError("the session file has no version number")
