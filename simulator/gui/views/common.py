@@ -29,6 +29,10 @@ KIND_STYLE = {
 EIG_POS = "#56B4E9"  # Okabe-Ito sky blue
 EIG_NEG = "#D55E00"  # Okabe-Ito vermillion
 START_COLOR = "#ffffff"
+# a diverged lane's mark (an x where it was last seen): the lanes panel's "diverged" red
+DIVERGED_COLOR = "#C0392B"
+DIVERGED_SYMBOL = "x"
+DIVERGED_SIZE = 18.0
 
 
 def shown_lanes(session):
@@ -66,6 +70,35 @@ def lane_step(run, frame: int) -> int:
     """The step a run is at for ``frame``: runs that ended early stay at their end."""
     n = len(run.positions)
     return int(max(0, min(int(frame), n - 1)))
+
+
+def diverged_at(run) -> int | None:
+    """The step a diverged run is marked at (its last finite step, or where the loss
+    started to blow up when the run went on); None when the run did not diverge."""
+    if getattr(run, "status", None) != "diverged":
+        return None
+    last = len(run.positions) - 1
+    step = getattr(run, "status_step", None)
+    return last if step is None else int(max(0, min(int(step), last)))
+
+
+def divergence_point(run, domain, pad: float = 0.02) -> np.ndarray | None:
+    """Where a view marks a diverged run: the last point up to :func:`diverged_at` that
+    lies in ``domain`` (a little padded), where it was last seen, or the start clipped
+    into the domain; None when the run did not diverge. A run with a learning rate of
+    1e100 leaves the map in its first step: its mark is at its start."""
+    k = diverged_at(run)
+    if k is None:
+        return None
+    p = np.asarray(run.positions, dtype=float)[: k + 1]
+    lo = np.array([a for a, _ in domain], dtype=float)
+    hi = np.array([b for _, b in domain], dtype=float)
+    m = pad * (hi - lo)
+    with np.errstate(invalid="ignore"):
+        inside = np.all(np.isfinite(p) & (p >= lo - m) & (p <= hi + m), axis=1)
+    i = int(np.flatnonzero(inside)[-1]) if inside.any() else 0
+    q = np.where(np.isfinite(p[i]), p[i], 0.5 * (lo + hi))
+    return np.clip(q, lo - m, hi + m)
 
 
 def lane_lr(session, lane, run=None, frame: int | None = None) -> float:
@@ -531,7 +564,7 @@ class LineItem(pg.GraphicsObject):
                 parts.append(poly)
                 arrays.append(xy)
         self._parts, self._xy, self._segments = parts, arrays, None
-        if bounds is None and (every or ok.any()):
+        if bounds is None and len(x) and (every or ok.any()):  # none: nothing to bound
             xs, ys = (x, y) if every else (x[ok], y[ok])
             bounds = (xs.min(), xs.max(), ys.min(), ys.max())
         if bounds is not None and not np.all(np.isfinite(bounds)):
