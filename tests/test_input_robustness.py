@@ -340,3 +340,8 @@ def test_lane_names_in_a_session_are_capped(window):
     d["lanes"][0]["name"] = "L" * MAX_LANE_NAME
     window.session.load_dict(d)
     assert window.session.lanes[0].name == "L" * MAX_LANE_NAME
+    # a copy of a lane with the longest name still loads (its " 2" fits in the cap)
+    window.session.duplicate_lane(0)
+    names = [lane.name for lane in window.session.lanes]
+    assert all(len(n) <= MAX_LANE_NAME for n in names) and len(set(names)) == len(names)
+    window.session.load_dict(window.session.to_dict())

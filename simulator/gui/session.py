@@ -420,9 +420,10 @@ class Session(QObject):
         if base not in names:
             return base
         k = 2
-        while f"{base} {k}" in names:
+        # within MAX_LANE_NAME: a copy of a 60-character name must load again
+        while f"{base[: MAX_LANE_NAME - len(f' {k}')]} {k}" in names:
             k += 1
-        return f"{base} {k}"
+        return f"{base[: MAX_LANE_NAME - len(f' {k}')]} {k}"
 
     def _append_lane(self, optimizer, index=None, **kw) -> Lane:
         color = kw.pop("color", None) or next_lane_color(lane.color for lane in self.lanes)
