@@ -213,8 +213,16 @@ class _Terminated(KeyboardInterrupt):
     is removed and the target keeps its previous contents."""
 
 
+# SIGTERM: raised at once in plain Python work (data, maps, SVG); while Qt renders
+# ("defer"), an exception raised inside a paint override crashes the process, so the
+# animation's cancel callback stops it between frames instead
+_TERM = {"requested": False, "defer": False}
+
+
 def _raise_terminated(signum, frame):
-    raise _Terminated()
+    _TERM["requested"] = True
+    if not _TERM["defer"]:
+        raise _Terminated()
 
 
 def export_run(args) -> int:
@@ -222,6 +230,7 @@ def export_run(args) -> int:
     import threading
 
     previous = None
+    _TERM.update(requested=False, defer=False)
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
@@ -274,6 +283,8 @@ def _export_run(args) -> int:
     except BadInput as e:
         return _fail(str(e))
     except Cancelled:
+        if _TERM["requested"]:
+            return _fail("terminated; nothing was written", EXIT_TERMINATED)
         return _fail("export cancelled; nothing was written", EXIT_INTERRUPTED)
     except _Terminated:
         return _fail("terminated; nothing was written", EXIT_TERMINATED)
@@ -315,6 +326,7 @@ def _export(lab, kind: str, args) -> int:
         return EXIT_OK
 
     _qt_app()
+    _TERM["defer"] = True  # Qt paints from here on: SIGTERM stops between frames
     from simulator.export.render import FrameRenderer, RenderError, render_animation
     from simulator.export.render import session_for_lab as make_session
 
@@ -340,7 +352,8 @@ def _export(lab, kind: str, args) -> int:
             return EXIT_OK
         frames = args.frames or min(lab.steps + 1, 150)
         t0 = time.perf_counter()
-        render_animation(renderer, args.out, frames, args.fps, progress=progress)
+        render_animation(renderer, args.out, frames, args.fps, progress=progress,
+                         cancel=lambda: _TERM["requested"])
         if not args.quiet:
             dt = time.perf_counter() - t0
             print(f"wrote {args.out} ({frames} frames, {w}x{h}, {args.fps:g} fps; "

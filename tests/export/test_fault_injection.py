@@ -430,19 +430,26 @@ def _wait_for_temporary(folder: Path, proc: subprocess.Popen, timeout: float = 2
     pytest.fail("no temporary file appeared")
 
 
+KILLED_EXPORTS = {  # target name: the export's options (each writes for seconds)
+    "m.csv": ["--map", "basin", "--resolution", "700", "--map-steps", "1"],
+    "a.mp4": ["--frames", "2000", "--size", "320x180"],
+    "a.gif": ["--frames", "2000", "--size", "320x180"],
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_a_killed_map_export_leaves_the_previous_file(tmp_path, sig):
-    """``losslab export race --out m.csv --map basin`` killed while it writes: the
-    previous file is intact. SIGTERM is handled (the temporary file is removed and the
-    exit status says so); after SIGKILL the temporary file, named as LossLab's, is
-    removed by the next write to the same target."""
-    target = _previous(tmp_path, "m.csv")
-    proc = _cli("export", "race", "--out", str(target), "--map", "basin", "--resolution",
-                "700", "--map-steps", "1", "-q")
+@pytest.mark.parametrize("name", sorted(KILLED_EXPORTS))
+def test_a_killed_export_leaves_the_previous_file(tmp_path, sig, name):
+    """``losslab export race --out m.csv --map basin`` (and an animation) killed while
+    it writes: the previous file is intact. SIGTERM is handled (the temporary file is
+    removed and the exit status says so); after SIGKILL the temporary file, named as
+    LossLab's, is removed by the next write to the same target."""
+    target = _previous(tmp_path, name)
+    proc = _cli("export", "race", "--out", str(target), *KILLED_EXPORTS[name], "-q")
     try:
         part = _wait_for_temporary(tmp_path, proc)
-        assert part.name.startswith(".m.csv.losslab-")
+        assert part.name.startswith(f".{name}.losslab-")
         proc.send_signal(sig)
         code = proc.wait(timeout=60)
     finally:
@@ -456,4 +463,4 @@ def test_a_killed_map_export_leaves_the_previous_file(tmp_path, sig):
     else:
         assert part.exists()  # nothing runs after SIGKILL...
         files.atomic_write_bytes(target, b"next")  # ...the next write cleans it up
-        assert [p.name for p in tmp_path.iterdir()] == ["m.csv"]
+        assert [p.name for p in tmp_path.iterdir()] == [name]
