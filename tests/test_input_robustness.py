@@ -49,7 +49,7 @@ def memory_cap(extra_bytes: int = 1 << 30):
 
 class FifoWatchdog:
     """Whether an opener blocked on the FIFO ``path`` waiting for a writer (the app
-    frozen): after ``after_s`` seconds it looks for a reader holding the FIFO open and,
+    frozen): every ``after_s`` seconds it looks for a reader holding the FIFO open and,
     if there is one, opens it for writing, which releases the reader (so the test fails
     on ``blocked`` instead of hanging)."""
 
@@ -60,14 +60,13 @@ class FifoWatchdog:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self):
-        if self._stop.wait(self.after_s):
-            return
-        try:  # succeeds only while a reader has the FIFO open: the opener is stuck
-            fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:
-            return
-        self.blocked = True
-        os.close(fd)
+        while not self._stop.wait(self.after_s):  # as often as an opener gets stuck
+            try:  # succeeds only while a reader has the FIFO open: the opener is stuck
+                fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                continue
+            self.blocked = True
+            os.close(fd)
 
     def __enter__(self):
         self._thread.start()
