@@ -9,8 +9,10 @@ imported, which is how ``importlib.import_module`` finds them).
 Exit status: 0 on success; 2 on bad input, with one line on stderr and no traceback (an
 invalid lab file, an unknown lab id, an unwritable path, an unknown extension, a bad
 option, or the 3-D view asked for without an OpenGL display); 1 when the export itself
-fails (the encoder crashed, the disk filled up); 130 when interrupted. A failed or
-interrupted export never leaves a half-written file at ``--out``.
+fails (the encoder crashed, the disk filled up); 130 when interrupted, 143 when
+terminated (SIGTERM). A failed, interrupted or killed export never leaves a half-written
+file at ``--out``; a temporary file left by ``kill -9`` is named as LossLab's
+(``.NAME.losslab-PID-*.part.EXT``) and removed by the next write to the same file.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 DEFAULT_FPS = 30
 DEFAULT_SIZE = (960, 540)
@@ -239,7 +242,39 @@ def _qt_app():
     return app
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``) during an export: unwinds like Ctrl+C, so the temporary file
+    is removed and the target keeps its previous contents."""
+
+
+# SIGTERM: raised at once in plain Python work (data, maps, SVG); while Qt renders
+# ("defer"), an exception raised inside a paint override crashes the process, so the
+# animation's cancel callback stops it between frames instead
+_TERM = {"requested": False, "defer": False}
+
+
+def _raise_terminated(signum, frame):
+    _TERM["requested"] = True
+    if not _TERM["defer"]:
+        raise _Terminated()
+
+
 def export_run(args) -> int:
+    import signal
+    import threading
+
+    previous = None
+    _TERM.update(requested=False, defer=False)
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _export_run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _export_run(args) -> int:
     from simulator.export.data import Cancelled, check_writable
     from simulator.export.render import export_kind
     from simulator.export.video import EncoderError, check_size
@@ -282,7 +317,11 @@ def export_run(args) -> int:
     except BadInput as e:
         return _fail(str(e))
     except Cancelled:
+        if _TERM["requested"]:
+            return _fail("terminated; nothing was written", EXIT_TERMINATED)
         return _fail("export cancelled; nothing was written", EXIT_INTERRUPTED)
+    except _Terminated:
+        return _fail("terminated; nothing was written", EXIT_TERMINATED)
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
     except (EncoderError, OSError) as e:
@@ -321,6 +360,7 @@ def _export(lab, kind: str, args) -> int:
         return EXIT_OK
 
     _qt_app()
+    _TERM["defer"] = True  # Qt paints from here on: SIGTERM stops between frames
     from simulator.export.render import RenderError, render_animation
     from simulator.gui.frame_renderer import FrameRenderer
 
@@ -344,7 +384,8 @@ def _export(lab, kind: str, args) -> int:
             return EXIT_OK
         frames = args.frames or min(lab.steps + 1, 150)
         t0 = time.perf_counter()
-        render_animation(renderer, args.out, frames, args.fps, progress=progress)
+        render_animation(renderer, args.out, frames, args.fps, progress=progress,
+                         cancel=lambda: _TERM["requested"])
         if not args.quiet:
             dt = time.perf_counter() - t0
             print(f"wrote {args.out} ({frames} frames, {w}x{h}, {args.fps:g} fps; "

@@ -61,6 +61,7 @@ __all__ = [
 
 FORMAT = "losslab-surface"
 VERSION = 1
+MAX_NAME = 200  # characters of a surface's name in a file (a 5 MB one froze the app)
 MAX_BUMPS = 2000  # each bump costs one exp per evaluation: keep redraws interactive
 MAX_FILE_BYTES = 5_000_000
 MAX_ABS = 1e12  # bump centres, amplitudes and sigmas beyond this are typos, not drawings

@@ -81,6 +81,7 @@ from .engine import (
 from .engine import (
     DIVERGED as _ST_DIVERGED,
 )
+from .files import atomic_open
 from .optimizers import SGD, Optimizer
 from .schedules import ConstantSchedule, Schedule
 from .surface import Domain, Surface, check_point
@@ -387,7 +388,7 @@ class BasinMap:
         names = ["x", "y"][:d] + ["label", "basin", "status"] + \
             ["final_x", "final_y"][:d] + ["final_loss"]
         status = self.status
-        with open(path, "w", newline="") as fh:
+        with atomic_open(path) as fh:  # the previous file survives a kill or a full disk
             for line in _meta_lines(meta):
                 fh.write(line + "\n")
             w = csv.writer(fh)
@@ -673,7 +674,7 @@ class HyperMap:
             "complete": self.complete,
         }
         status = self.status
-        with open(path, "w", newline="") as fh:
+        with atomic_open(path) as fh:  # the previous file survives a kill or a full disk
             for line in _meta_lines(meta):
                 fh.write(line + "\n")
             w = csv.writer(fh)
@@ -1051,7 +1052,8 @@ def save_png(path, rgba: np.ndarray, size: int = 512, title: str = "",
         text = name if share is None else f"{name}: {share:.1%}"
         dr.text((pad_l + 18, y + 2), text, fill=(0, 0, 0))
         y += 18
-    canvas.convert("RGB").save(path, "PNG")
+    with atomic_open(path, "wb") as fh:  # written whole or not at all (core.files)
+        canvas.convert("RGB").save(fh, "PNG")
 
 
 # ---- command line: ``losslab export LAB --map basin|hyper`` ----------------------------------

@@ -961,14 +961,34 @@ def _local(n: Node, args: list, info: dict[int, _Info]):
             return sp.Pow(args[0], _exact_exponent(sp, ec))
         return sp.Pow(args[0], args[1])
     if isinstance(n, Call):
-        if n.func == "min":
-            return sp.Min(*args)
-        if n.func == "max":
-            return sp.Max(*args)
+        if n.func in ("min", "max"):
+            try:
+                return (sp.Min if n.func == "min" else sp.Max)(*args)
+            except (ValueError, TypeError):
+                # sympy's "The argument 'I*pi' is not comparable": an argument that is
+                # always the same non-real number, e.g. log(-x**0) = log(-1)
+                bad = next((a for a in args if getattr(a, "is_number", False)
+                            and not a.is_comparable), None)
+                raise ExpressionError(
+                    f"not a real function: {n.func}() compares real numbers, and one of its "
+                    f"arguments is {_number_words(bad)}", n.col,
+                    "a logarithm or square root of a negative number or of zero, or acos "
+                    "or asin of a number beyond -1..1, has no real value") from None
         if n.func == "log10":
             return sp.log(args[0]) / sp.log(10)
         return _sympy_funcs()[n.func](args[0])
     raise ExpressionError(f"unsupported node {type(n).__name__}", n.col)  # pragma: no cover
+
+
+def _number_words(a) -> str:
+    """A sympy constant that is not a real number, in words (not ``I*pi`` or ``zoo``)."""
+    try:
+        v = complex(a.evalf(15))
+    except (AttributeError, TypeError, ValueError):
+        return "not a real number"
+    if not (math.isfinite(v.real) and math.isfinite(v.imag)):
+        return "always infinite or undefined (such as log(0))"
+    return f"always the complex number {v:.6g}"
 
 
 def _is_e(n: Node) -> bool:
@@ -1610,7 +1630,15 @@ def compile_expression(text: str) -> Program:
         if hit is not None:
             _cache.move_to_end(key)
             return hit
-    prog = _compile_tree(tree, key)
+    try:
+        prog = _compile_tree(tree, key)
+    except ExpressionError:
+        raise
+    except (ValueError, TypeError, ArithmeticError) as e:
+        # a refusal from sympy that no rule above foresaw: still an ExpressionError, in
+        # words, never sympy's own exception type
+        raise ExpressionError(f"cannot work out the derivatives of {key}",
+                              None, f"sympy refused it ({e})") from None
     with _cache_lock:
         _cache[key] = prog
         _cache.move_to_end(key)

@@ -36,7 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from .files import atomic_write_text
+from .files import (  # noqa: F401 - json_int, HugeNumberError: also labs' names
+    MAX_INT_DIGITS,
+    HugeNumberError,
+    atomic_write_text,
+    json_int,
+    read_small_file,
+)
 from .files import jsonable as _jsonable
 from .optimizers import OPTIMIZERS, Optimizer
 from .schedules import SCHEDULES, ConstantSchedule, Schedule, schedule_from_dict
@@ -119,7 +125,7 @@ class _Checker:
         allowed = list(allowed)
         for k in d:
             if k not in allowed:
-                close = difflib.get_close_matches(str(k), allowed, n=1)
+                close = _close_matches(str(k), allowed, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else \
                     f" (known: {', '.join(allowed)})"
                 self.add(_join(place, str(k)), f"unknown field{hint}")
@@ -162,6 +168,12 @@ class _Checker:
             self.add(place, "must be one line")
             return None
         return v.strip()
+
+
+def _close_matches(word: str, options, n: int = 1) -> list[str]:
+    """difflib's close matches, for a word of reasonable length only: against a
+    5 MB name (a hostile file) difflib takes minutes."""
+    return difflib.get_close_matches(word, options, n=n) if len(word) <= 100 else []
 
 
 def _join(place: str, key: str | int) -> str:
@@ -469,7 +481,7 @@ def _check_optimizer(ck: _Checker, name, params: dict, place: str, name_place: s
     ``param_place(key)``."""
     cls = OPTIMIZERS.get(name) if isinstance(name, str) else None
     if cls is None:
-        close = difflib.get_close_matches(str(name), list(OPTIMIZERS), n=1)
+        close = _close_matches(str(name), list(OPTIMIZERS), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(OPTIMIZERS)}"
         ck.add(name_place, f"unknown optimizer {_show(name)}; {hint}")
         return None
@@ -478,7 +490,7 @@ def _check_optimizer(ck: _Checker, name, params: dict, place: str, name_place: s
     for k, v in params.items():
         p = param_place(k)
         if k not in known:
-            close = difflib.get_close_matches(k, known, n=1)
+            close = _close_matches(k, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else \
                 f" (its hyperparameters: {', '.join(known)})"
             ck.add(p, f"{name} has no hyperparameter {k!r}{hint}")
@@ -528,7 +540,7 @@ def _check_schedule(ck: _Checker, d, place: str) -> Schedule | None:
     name = d.get("name")
     cls = SCHEDULES.get(name) if isinstance(name, str) else None
     if cls is None:
-        close = difflib.get_close_matches(str(name), list(SCHEDULES), n=1)
+        close = _close_matches(str(name), list(SCHEDULES), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(SCHEDULES)}"
         ck.add(_join(place, "name"), f"unknown schedule {_show(name)}; {hint}")
         return None
@@ -538,7 +550,7 @@ def _check_schedule(ck: _Checker, d, place: str) -> Schedule | None:
         if k == "name":
             continue
         if k not in known:
-            close = difflib.get_close_matches(k, known, n=1)
+            close = _close_matches(k, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else \
                 f" (its parameters: {', '.join(known) or 'none'})"
             ck.add(_join(place, k), f"{name} has no parameter {k!r}{hint}")
@@ -857,11 +869,9 @@ def read_lab_file(path: str | os.PathLike) -> Lab:
     p = Path(path)
     src = str(p)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LabError([Problem("", f"the file is {size / 1e6:.1f} MB; labs are small "
-                                        "JSON files (at most 1 MB)")], src)
-        raw = p.read_bytes()
+        # a regular file, at most MAX_FILE_BYTES read whatever st_size says: /dev/zero
+        # reports 0 bytes and never ends, a FIFO blocks (simulator.core.files)
+        raw = read_small_file(p, MAX_FILE_BYTES, "lab file")
     except OSError as e:
         raise LabError([Problem("", f"cannot read the file ({e.strerror or e})")], src) \
             from None
@@ -873,7 +883,9 @@ def loads_lab(text: str | bytes, source: str | None = None) -> Lab:
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8-sig")
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant, parse_int=json_int)
+    except HugeNumberError as e:
+        raise LabError([Problem("", str(e))], source) from None
     except UnicodeDecodeError:
         raise LabError([Problem("", "not a text file (a lab is UTF-8 JSON)")], source) \
             from None
@@ -924,7 +936,7 @@ def builtin_lab(lab_id: str) -> Lab:
     entries = _lab_files()
     if lab_id not in entries:
         ids = builtin_lab_ids()
-        close = difflib.get_close_matches(str(lab_id), ids, n=1)
+        close = _close_matches(str(lab_id), ids, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise LookupError(f"no built-in lab {lab_id!r}; {hint}built-in labs: "
                           f"{', '.join(ids)}")

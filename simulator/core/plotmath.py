@@ -1,8 +1,9 @@
 """Plot arithmetic the views and the SVG export share (no Qt, no pyqtgraph).
 
-Height scales (linear or log), colour and contour levels, clipping far-away points and
-the step a run shows at a frame: numbers in, numbers out, so :mod:`simulator.export.svg`
-draws the same map as the app's contour view without importing the GUI.
+Height scales (linear or log), colour and contour levels, clipping far-away points,
+the step a run shows at a frame and where a diverged run is marked: numbers in,
+numbers out, so :mod:`simulator.export.svg` draws the same map as the app's contour
+view without importing the GUI.
 """
 
 from __future__ import annotations
@@ -14,6 +15,35 @@ def lane_step(run, frame: int) -> int:
     """The step a run is at for ``frame``: runs that ended early stay at their end."""
     n = len(run.positions)
     return int(max(0, min(int(frame), n - 1)))
+
+
+def diverged_at(run) -> int | None:
+    """The step a diverged run is marked at (its last finite step, or where the loss
+    started to blow up when the run went on); None when the run did not diverge."""
+    if getattr(run, "status", None) != "diverged":
+        return None
+    last = len(run.positions) - 1
+    step = getattr(run, "status_step", None)
+    return last if step is None else int(max(0, min(int(step), last)))
+
+
+def divergence_point(run, domain, pad: float = 0.02) -> np.ndarray | None:
+    """Where a view marks a diverged run: the last point up to :func:`diverged_at` that
+    lies in ``domain`` (a little padded), where it was last seen, or the start clipped
+    into the domain; None when the run did not diverge. A run with a learning rate of
+    1e100 leaves the map in its first step: its mark is at its start."""
+    k = diverged_at(run)
+    if k is None:
+        return None
+    p = np.asarray(run.positions, dtype=float)[: k + 1]
+    lo = np.array([a for a, _ in domain], dtype=float)
+    hi = np.array([b for _, b in domain], dtype=float)
+    m = pad * (hi - lo)
+    with np.errstate(invalid="ignore"):
+        inside = np.all(np.isfinite(p) & (p >= lo - m) & (p <= hi + m), axis=1)
+    i = int(np.flatnonzero(inside)[-1]) if inside.any() else 0
+    q = np.where(np.isfinite(p[i]), p[i], 0.5 * (lo + hi))
+    return np.clip(q, lo - m, hi + m)
 
 
 def finite_range(values) -> tuple[float, float]:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .colors import next_lane_color, parse_color
-from .files import atomic_write_text
+from .files import HugeNumberError, atomic_write_text, json_int, read_small_file
 from .files import jsonable as _jsonable
 from .optimizers import (
     SGD,
@@ -56,7 +56,8 @@ from .schedules import ConstantSchedule, Schedule, schedule_from_dict
 from .surface import Surface
 
 __all__ = [
-    "FORMAT", "VERSION", "SUFFIX", "MAX_LANES", "MAX_STEPS", "DEFAULT_STEPS",
+    "FORMAT", "VERSION", "SUFFIX", "MAX_LANES", "MAX_LANE_NAME", "MAX_SESSION_TEXT",
+    "MAX_STEPS", "DEFAULT_STEPS",
     "DEFAULT_SURFACE", "DEFAULT_START", "VIEWS", "PRESETS", "DEFAULT_LANES",
     "Lane", "ViewState", "Scene", "load_scene", "make_preset", "preset_lr",
     "suggested_lr", "default_start",
@@ -66,6 +67,8 @@ FORMAT = "losslab-session"
 VERSION = 1
 SUFFIX = ".losslab.json"
 MAX_LANES = 12
+MAX_LANE_NAME = 60  # characters, as in a lab file (a 5 MB name took 27 s to load)
+MAX_SESSION_TEXT = 1000  # any text in a session file: the longest is a formula
 MAX_STEPS = 100_000  # the app keeps every step of every lane in memory
 DEFAULT_STEPS = 1000
 DEFAULT_SURFACE = "rosenbrock"
@@ -475,9 +478,10 @@ class Scene:
         if base not in names:
             return base
         k = 2
-        while f"{base} {k}" in names:
+        # within MAX_LANE_NAME: a copy of a 60-character name must load again
+        while f"{base[: MAX_LANE_NAME - len(f' {k}')]} {k}" in names:
             k += 1
-        return f"{base} {k}"
+        return f"{base[: MAX_LANE_NAME - len(f' {k}')]} {k}"
 
     def _append_lane(self, optimizer, index=None, **kw) -> Lane:
         color = kw.pop("color", None) or next_lane_color(lane.color for lane in self.lanes)
@@ -499,6 +503,9 @@ class Scene:
             if key == "name":
                 if not isinstance(v, str) or not v.strip():
                     raise ValueError("a lane needs a name")
+                if len(v) > MAX_LANE_NAME:
+                    raise ValueError(f"a lane name has at most {MAX_LANE_NAME} characters, "
+                                     f"not {len(v):,}")
                 v = v.strip()
                 if base is not None and v != base.name:
                     v = self._unique_name(v)  # names tell lanes apart in legends
@@ -888,6 +895,7 @@ class Scene:
 
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise ValueError("not a LossLab session file (no \"format\": \"losslab-session\")")
+        _check_texts(d)
         version = d.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise ValueError("the session file has no version number")
@@ -958,21 +966,48 @@ class Scene:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
+def _check_texts(d) -> None:
+    """Refuse a session file whose texts (names, formulas, field names) are longer than
+    any LossLab writes, before anything is built from them (a 5 MB lane name loaded
+    silently and took 27 s; a 5 MB surface name took minutes to be refused)."""
+    stack = [("", d)]
+    while stack:
+        place, v = stack.pop()
+        if isinstance(v, str):
+            if len(v) > MAX_SESSION_TEXT:
+                raise ValueError(f"{place or 'a text'} is too long ({len(v):,} characters; "
+                                 f"at most {MAX_SESSION_TEXT:,})")
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if len(k) > 100:
+                    raise ValueError(f"a field name in {place or 'the file'} is too long "
+                                     f"({len(k):,} characters)")
+                if isinstance(x, (str, dict, list)):
+                    stack.append((f"{place}.{k}" if place else k, x))
+        elif isinstance(v, list):
+            stack.extend((f"{place}[{i}]", x) for i, x in enumerate(v)
+                         if isinstance(x, (str, dict, list)))
+
+
 # ---- loading -------------------------------------------------------------------------------------
 def read_session_file(path: str | os.PathLike) -> Scene:
     """A session file as a Scene (OSError when unreadable; ValueError when it is not a
     session, with line and column for bad JSON)."""
     p = Path(path)
-    size = p.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"the file is {size / 1e6:.0f} MB; sessions are small JSON files")
+    # a regular file of at most MAX_FILE_BYTES: never /dev/zero, never a FIFO
+    raw = read_small_file(p, MAX_FILE_BYTES, "session file")
     try:
-        data = json.loads(p.read_bytes().decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"), parse_int=json_int)
     except UnicodeDecodeError:
         raise ValueError(f"{p.name} is not a text (UTF-8) file") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{p.name} is not valid JSON: {e.msg} at line {e.lineno}, "
                          f"column {e.colno}") from None
+    except HugeNumberError as e:
+        raise ValueError(f"{p.name}: {e}") from None
+    except RecursionError:
+        raise ValueError(f"{p.name} is not a LossLab session: its JSON is nested too "
+                         "deeply") from None
     return Scene.from_dict(data)
 
 
@@ -1009,9 +1044,11 @@ def load_scene(ref: str | os.PathLike) -> Scene:
         if not os.path.exists(s):
             raise FileNotFoundError(f"no such file: {s}")
         try:
-            head = json.loads(Path(s).read_bytes()[:MAX_FILE_BYTES].decode("utf-8-sig"))
+            # bounded, regular files only (a FIFO or /dev/zero: the lab reader says why)
+            raw = read_small_file(s, MAX_FILE_BYTES, "session file")
+            head = json.loads(raw.decode("utf-8-sig"), parse_int=json_int)
             fmt = head.get("format") if isinstance(head, dict) else None
-        except (ValueError, UnicodeDecodeError):
+        except (OSError, ValueError, RecursionError):  # too deep: the lab reader says so
             fmt = None
         if fmt == FORMAT:
             return read_session_file(s)

@@ -38,6 +38,7 @@ from .drawn import (
     DEFAULT_DOMAIN,
     FORMAT,
     MAX_BUMPS,
+    MAX_NAME,
     VERSION,
     _at,
     _base_kind,
@@ -50,7 +51,7 @@ from .drawn import (
     drawn_surface,
     flat_surface,
 )
-from .files import atomic_write_text
+from .files import HugeNumberError, atomic_write_text, json_int, read_small_file
 from .files import jsonable as _jsonable
 from .surface import SID_FLAT, Surface
 
@@ -138,6 +139,10 @@ def surface_from_dict(d, place: str = "") -> Surface:
     if not isinstance(d, dict):
         raise _err(place, f"a surface must be an object such as {{\"kind\": \"builtin\", "
                           f"\"name\": \"rosenbrock\"}}, got {_show(d)}")
+    name = d.get("name")
+    if isinstance(name, str) and len(name) > MAX_NAME:
+        raise _err(_at(place, "name"), f"is too long ({len(name):,} characters; at most "
+                                       f"{MAX_NAME})")
     kind = d.get("kind", "builtin")
     kind = canonical_kind(kind)
     if kind not in KINDS:
@@ -204,7 +209,8 @@ def _library(d: dict, place: str, kind: str) -> Surface:
     except LookupError:
         import difflib
 
-        close = difflib.get_close_matches(name, list_surfaces(), n=1)
+        close = difflib.get_close_matches(name, list_surfaces(), n=1) \
+            if len(name) <= MAX_NAME else []
         hint = f"did you mean {close[0]!r}?" if close else \
             f"use one of {', '.join(list_surfaces())}"
         raise _err(_at(place, "name"), f"unknown surface {name!r}; {hint}") from None
@@ -303,24 +309,31 @@ def load_surface(path: str | os.PathLike) -> Surface:
         Too large, not JSON (with line and column), not a surface file, or a bad
         surface inside (naming the place).
     """
-    path = Path(path)
-    size = path.stat().st_size
     from . import drawn
 
-    limit = drawn.MAX_FILE_BYTES  # the limit lives with the surface file format
-    if size > limit:
-        raise ValueError(f"{path.name} is {size / 1e6:.1f} MB; surface files are small JSON "
-                         f"files (at most {limit / 1e6:.0f} MB)")
-    raw = path.read_bytes()
+    path = Path(path)
+    try:
+        # a regular file, never more than drawn.MAX_FILE_BYTES read (/dev/zero says 0
+        # bytes); the limit lives with the surface file format
+        raw = read_small_file(path, drawn.MAX_FILE_BYTES, "surface file")
+    except OSError as e:
+        if e.errno is not None:  # the system's own reason (missing, permission denied)
+            raise
+        raise ValueError(f"{path.name}: {e}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{path.name} is not a text (UTF-8) file") from None
     try:
-        d = json.loads(text)
+        d = json.loads(text, parse_int=json_int)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path.name} is not valid JSON: {e.msg} at line {e.lineno}, "
                          f"column {e.colno}") from None
+    except HugeNumberError as e:
+        raise ValueError(f"{path.name}: {e}") from None
+    except RecursionError:
+        raise ValueError(f"{path.name} is not a surface file: its JSON is nested too "
+                         "deeply") from None
     return surface_from_file_dict(d)
 
 # ---- the collecting reader (lab files) ----------------------------------------------------
@@ -399,7 +412,9 @@ def check_surface(ck, spec, place: str, domain=None) -> Surface | None:
         try:
             specs = {p.name: p for p in surface_parameters(name)}
         except LookupError:
-            close = difflib.get_close_matches(name, names, n=1)
+            # against a 5 MB name (a hostile file) difflib takes minutes
+            close = difflib.get_close_matches(name, names, n=1) if len(name) <= MAX_NAME \
+                else []
             hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(names)}"
             ck.add(_join(place, "name"), f"unknown surface {name!r}; {hint}")
             return None

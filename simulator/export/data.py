@@ -14,14 +14,17 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..core.files import remove_quietly, temp_path_for
+from ..core.files import (  # noqa: F401 - re-exported for the writers
+    atomic_open,
+    check_writable,
+    remove_quietly,
+    temp_path_for,
+)
 
 FORMAT = "losslab-export"
 VERSION = 1
@@ -79,34 +82,9 @@ def _settings(eff: dict) -> dict:
 
 
 # ---- atomic files ----------------------------------------------------------------------------
-def check_writable(path: str | os.PathLike) -> None:
-    """Raise OSError (with a readable message) when ``path`` cannot be written."""
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise OSError(f"{p} is a folder")
-    if not parent.is_dir():
-        raise OSError(f"the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OSError(f"cannot write in {parent} (permission denied)")
-    if p.exists() and not os.access(p, os.W_OK):
-        raise OSError(f"cannot overwrite {p} (permission denied)")
-
-
-@contextmanager
-def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
-    """Open a temporary file for writing; on success it replaces ``path``, on any
-    exception (including :class:`Cancelled`) it is removed and ``path`` is untouched."""
-    check_writable(path)
-    tmp = temp_path_for(path)
-    try:
-        kw = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
-        with open(tmp, mode, **kw) as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
+# One atomic writer for all of LossLab: simulator.core.files (links followed, modes kept,
+# devices refused, stale temporaries cleaned). ``atomic_output`` is its name here.
+atomic_output = atomic_open
 
 
 # ---- CSV ---------------------------------------------------------------------------------------

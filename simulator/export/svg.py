@@ -55,6 +55,7 @@ KIND_STYLE = {  # kind: (shape, fill, label, size px) as in the views
     "degenerate": ("square", "#c8c8c8", "degenerate", 13),
 }
 START_COLOR = "#ffffff"
+DIVERGED_COLOR = "#C0392B"  # the x where a diverged lane was last seen, as in the views
 TEXT = "#222222"
 AXIS = "#555555"
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -277,6 +278,10 @@ def _marker(shape: str, cx: float, cy: float, size: float, fill: str, stroke="#0
         pts = [(0, -r), (r, 0), (0, r), (-r, 0)]
     elif shape == "triangle":  # pointing up, like pyqtgraph's "t1"
         pts = [(0, -r), (r * 0.9, r * 0.6), (-r * 0.9, r * 0.6)]
+    elif shape == "x":  # a diagonal cross, like pyqtgraph's "x"
+        a, b = r, r * 0.3
+        pts = [(-a, -a + b), (-a + b, -a), (0, -b), (a - b, -a), (a, -a + b), (b, 0),
+               (a, a - b), (a - b, a), (0, b), (-a + b, a), (-a, a - b), (-b, 0)]
     else:  # star
         pts = []
         for i in range(10):
@@ -448,6 +453,23 @@ def _legend(x, y, entries, size=11, dark=True) -> list[str]:
     return out
 
 
+def _diverged_at(run) -> int | None:
+    from simulator.core.plotmath import diverged_at
+
+    return diverged_at(run)
+
+
+def _divergence(run, domain, frame: int):
+    """The point where a diverged run is marked, once ``frame`` reaches its divergence
+    (as the views mark it), else None."""
+    from simulator.core.plotmath import divergence_point
+
+    step = _diverged_at(run)
+    if step is None or frame < step:
+        return None
+    return divergence_point(run, domain)
+
+
 def _map_2d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
     from simulator.core.contours import contour_segments
     from simulator.core.plotmath import (
@@ -502,7 +524,7 @@ def _map_2d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
             if p.size >= 2 and np.all(np.isfinite(p[:2])):
                 out.append(_marker(shape, float(fr.x(p[0])), float(fr.y(p[1])), size, fill,
                                    cls=f"critical {kind}"))
-    markers = []
+    markers, diverged = [], []
     for lane in scene.lanes:
         pos = clip_far(np.asarray(lane.run.positions, dtype=float), surface.domain)
         k = lane_step(lane.run, frame)
@@ -516,7 +538,11 @@ def _map_2d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
             markers.append(_marker("circle", float(fr.x(pos[k, 0])), float(fr.y(pos[k, 1])),
                                    11, lane.color, width=1.5,
                                    cls="position"))
-    out += markers
+        mark = _divergence(lane.run, surface.domain, frame)
+        if mark is not None:
+            diverged.append(_marker("x", float(fr.x(mark[0])), float(fr.y(mark[1])), 18,
+                                    DIVERGED_COLOR, cls="diverged"))
+    out += markers + diverged
     if scene.start is not None and len(scene.start) == 2:
         out.append(_marker("circle", float(fr.x(scene.start[0])), float(fr.y(scene.start[1])),
                            14, START_COLOR, width=2, cls="start"))
@@ -527,6 +553,8 @@ def _map_2d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
     entries += [(KIND_STYLE[k][0], KIND_STYLE[k][1], KIND_STYLE[k][2])
                 for k, pts in by_kind.items() if pts]
     entries.append(("circle", START_COLOR, "start"))
+    if diverged:
+        entries.append(("x", DIVERGED_COLOR, "diverged"))
     lw = legend_width(entries)
     if fr.left - bx - 60 >= lw + 8:  # room left of the map (the y-axis labels need ~60 px)
         out += _legend(fr.left - 60 - lw, fr.top, entries, dark=False)
@@ -599,8 +627,15 @@ def _map_1d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
             if np.isfinite(f):
                 out.append(_marker(shape, float(fr.x(p[0])), float(fr.y(f)), size, fill,
                                    cls=f"critical {kind}"))
-    markers = []
+    markers, diverged = [], []
     for lane in scene.lanes:
+        mark = _divergence(lane.run, surface.domain, frame)
+        if mark is not None:
+            with np.errstate(all="ignore"):
+                fm = float(surface.value(mark.reshape(1, 1))[0])
+            fm = float(np.clip(fm if np.isfinite(fm) else yr[1], yr[0], yr[1]))
+            diverged.append(_marker("x", float(fr.x(mark[0])), float(fr.y(fm)), 18,
+                                    DIVERGED_COLOR, cls="diverged"))
         w = np.clip(np.asarray(lane.run.positions, dtype=float)[:, 0], w0 - 20 * span,
                     w1 + 20 * span)
         f = np.clip(np.asarray(lane.run.losses, dtype=float), yr[0] - 50 * yspan,
@@ -631,7 +666,7 @@ def _map_1d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
             out.append("</g>")
         markers.append(_marker("circle", float(fr.x(w[-1])), float(fr.y(f[-1])), 13,
                                lane.color, width=1.5, cls="position"))
-    out += markers
+    out += markers + diverged
     if scene.start is not None and len(scene.start) == 1:
         f0 = float(surface.value(np.array([[scene.start[0]]]))[0])
         if np.isfinite(f0):
@@ -644,6 +679,8 @@ def _map_1d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
     entries += [(KIND_STYLE[k][0], KIND_STYLE[k][1], KIND_STYLE[k][2])
                 for k, pts in by_kind.items() if pts]
     entries.append(("circle", START_COLOR, "start"))
+    if diverged:
+        entries.append(("x", DIVERGED_COLOR, "diverged"))
     out += _legend(fr.left + 8, fr.top + 8, entries)
     out.append("</g>")
     return out
@@ -705,6 +742,16 @@ def _plots(scene: SvgScene, box, frame: int) -> list[str]:
                 out.append(f'<polyline class="plot-curve" points="{fr.points(sx, sy)}" '
                            f'fill="none" stroke="{color}" stroke-width="1.5" '
                            'stroke-linejoin="round"/>')
+        for lane in scene.lanes:  # where a diverged lane blew up, as the plots show it
+            step = _diverged_at(lane.run)
+            if step is not None:
+                dx = float(fr.x(step))
+                out.append(f'<line class="diverged" x1="{_n(dx)}" y1="{_n(fr.top)}" '
+                           f'x2="{_n(dx)}" y2="{_n(fr.top + fr.height)}" stroke="{lane.color}" '
+                           'stroke-width="1.5" stroke-dasharray="6 3 1.5 3"/>')
+                if key == "loss":
+                    out.append(_text(dx + 3, fr.top + 12, "diverged", 9.5,
+                                     fill=DIVERGED_COLOR))
         fx = float(fr.x(frame))
         out.append(f'<line class="frame-line" x1="{_n(fx)}" y1="{_n(fr.top)}" x2="{_n(fx)}" '
                    f'y2="{_n(fr.top + fr.height)}" stroke="#999999" stroke-dasharray="4 3"/>')

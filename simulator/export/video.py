@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import check_writable, remove_quietly, temp_path_for
+from ..core.files import check_writable, commit, discard, temp_path_for
 
 FORMATS = {".mp4": "mp4", ".gif": "gif"}
 MAX_SIDE = 4096
@@ -88,13 +88,13 @@ class _Writer:
         self._closed = True
         try:
             self._finish()
-        except EncoderError:
-            remove_quietly(self.tmp)
+        except BaseException:
+            discard(self.tmp)
             raise
         if self.frames == 0:
-            remove_quietly(self.tmp)
+            discard(self.tmp)
             raise EncoderError("no frames were written")
-        os.replace(self.tmp, self.path)
+        commit(self.tmp, self.path)  # the one atomic writer's rename (core.files)
 
     def abort(self) -> None:
         """Stop and delete the partial file; the target is left untouched."""
@@ -102,7 +102,7 @@ class _Writer:
             return
         self._closed = True
         self._release()
-        remove_quietly(self.tmp)
+        discard(self.tmp)
 
     def __enter__(self):
         return self
@@ -134,7 +134,7 @@ class Mp4Writer(_Writer):
             )
             self._gen.send(None)
         except Exception as e:  # noqa: BLE001 - no ffmpeg binary, bad codec, ...
-            remove_quietly(self.tmp)
+            discard(self.tmp)
             raise EncoderError(f"cannot start the MP4 encoder: {e}") from e
 
     def write(self, frame) -> None:
@@ -178,7 +178,7 @@ class GifWriter(_Writer):
         try:
             self._fp = open(self.tmp, "wb")  # noqa: SIM115 - closed in close/abort
         except OSError as e:
-            remove_quietly(self.tmp)
+            discard(self.tmp)
             raise EncoderError(f"cannot write {self.tmp}: {e}") from e
 
     def set_palette_frame(self, *frames) -> None:

@@ -22,6 +22,8 @@ from simulator.core.plotmath import (  # noqa: F401 - views and panels import th
     HeightScale,
     clip_far,
     contour_levels,
+    diverged_at,
+    divergence_point,
     finite_range,
     lane_step,
     robust_levels,
@@ -39,6 +41,10 @@ KIND_STYLE = {
 EIG_POS = "#56B4E9"  # Okabe-Ito sky blue
 EIG_NEG = "#D55E00"  # Okabe-Ito vermillion
 START_COLOR = "#ffffff"
+# a diverged lane's mark (an x where it was last seen): the lanes panel's "diverged" red
+DIVERGED_COLOR = "#C0392B"
+DIVERGED_SYMBOL = "x"
+DIVERGED_SIZE = 18.0
 
 
 def shown_lanes(session):
@@ -461,7 +467,7 @@ class LineItem(pg.GraphicsObject):
                 parts.append(poly)
                 arrays.append(xy)
         self._parts, self._xy, self._segments = parts, arrays, None
-        if bounds is None and (every or ok.any()):
+        if bounds is None and len(x) and (every or ok.any()):  # none: nothing to bound
             xs, ys = (x, y) if every else (x[ok], y[ok])
             bounds = (xs.min(), xs.max(), ys.min(), ys.max())
         if bounds is not None and not np.all(np.isfinite(bounds)):

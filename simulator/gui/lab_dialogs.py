@@ -112,6 +112,10 @@ def open_lab_ref(window, ref: str) -> bool:
         _message(window, "Not a valid lab", f"{name} is not a lab LossLab can open.",
                  f"{_problems_text(e)}\n\nThe current scene was kept.")
         return False
+    except RecursionError:  # loads_lab says so itself; anything deeper still gets a box
+        _message(window, "Not a valid lab", f"{name} is not a lab LossLab can open.",
+                 "It is nested too deeply.\n\nThe current scene was kept.")
+        return False
     return open_lab(window, lab)
 
 
@@ -326,11 +330,17 @@ def drop_file(window, path: str) -> bool:
     """Open a dropped .json file: a lab, or else a session file."""
     import json
 
+    from simulator.core.files import json_int, read_small_file
+
+    from .main_window import MAX_SESSION_BYTES
+
     try:
-        with open(path, "rb") as f:
-            head = json.loads(f.read(core_labs.MAX_FILE_BYTES + 1) or b"null")
+        # a regular file of bounded size only: open() on a dropped FIFO would wait for a
+        # writer with the window frozen; the lab reader then says what is wrong
+        raw = read_small_file(path, MAX_SESSION_BYTES, "session file")
+        head = json.loads(raw or b"null", parse_int=json_int)
         fmt = head.get("format") if isinstance(head, dict) else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # too deep: the lab reader says so
         fmt = None
     if fmt == "losslab-session":
         return window.open_session_file(path)

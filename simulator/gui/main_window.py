@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSaveFile, QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.files import atomic_write_text, json_int, read_small_file
 from . import palette
 from . import settings as st
 from .animation import SPEEDS, Animator
@@ -839,12 +840,14 @@ class MainWindow(QMainWindow):
     def open_session_file(self, path: str) -> bool:
         """Load a session file; on any problem show why and keep the current scene."""
         try:
-            size = os.path.getsize(path)
-            if size > MAX_SESSION_BYTES:
-                raise ValueError(f"the file is {size / 1e6:.0f} MB; sessions are small "
-                                 "JSON files")
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+            # a regular file of at most MAX_SESSION_BYTES: never /dev/zero, never a FIFO
+            raw = read_small_file(path, MAX_SESSION_BYTES, "session file")
+            data = json.loads(raw.decode("utf-8-sig"), parse_int=json_int)
+        except RecursionError:
+            self._message("Not a session file",
+                          f"{Path(path).name} is not a LossLab session: its JSON is nested "
+                          "too deeply.", "The current scene was kept.")
+            return False
         except (OSError, UnicodeDecodeError) as e:
             self._message("Cannot open session", f"Could not read {Path(path).name}.",
                           str(e))
@@ -888,13 +891,10 @@ class MainWindow(QMainWindow):
     def save_session_file(self, path: str) -> bool:
         """Write the scene as JSON (atomically: a failed save never truncates a file)."""
         text = json.dumps(self.session.to_dict(), indent=2)
-        f = QSaveFile(str(path))
-        ok = f.open(QSaveFile.OpenModeFlag.WriteOnly)
-        if ok:
-            f.write(QByteArray(text.encode("utf-8")))
-            ok = f.commit()
-        if not ok:
-            self._message("Cannot save session", f"Could not write {path}.", f.errorString())
+        try:
+            atomic_write_text(path, text)  # the one atomic writer (simulator.core.files)
+        except OSError as e:
+            self._message("Cannot save session", f"Could not write {path}.", str(e))
             return False
         self.file_path = str(path)
         self._remember(path)

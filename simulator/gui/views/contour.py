@@ -32,6 +32,9 @@ from PySide6.QtWidgets import (
 from simulator.core.contours import contour_segments
 
 from ..common import (
+    DIVERGED_COLOR,
+    DIVERGED_SIZE,
+    DIVERGED_SYMBOL,
     EIG_NEG,
     EIG_POS,
     KIND_STYLE,
@@ -48,6 +51,8 @@ from ..common import (
     critical_points,
     critical_points_notifier,
     device_cached,
+    diverged_at,
+    divergence_point,
     fmt,
     is_selected,
     lane_step,
@@ -272,6 +277,15 @@ class ContourView(QWidget):
             self._cp_items[kind] = it
 
         self._markers: dict[int, PositionMarker] = {}  # uid -> its lane's current point
+        # diverged lanes: an x where each was last seen, once the frame reaches it
+        self.diverged_item = pg.ScatterPlotItem(
+            symbol=DIVERGED_SYMBOL, size=DIVERGED_SIZE, brush=pg.mkBrush(DIVERGED_COLOR),
+            pen=pg.mkPen("#000000", width=1.2), name="diverged",
+        )
+        self.diverged_item.setZValue(26)  # above the start point: lr 1e100 never leaves it
+        self.plot.addItem(self.diverged_item)
+        self._divergence: dict[int, tuple[int, float, float]] = {}  # uid -> (step, x, y)
+        self._diverged_shown: tuple = ()
 
         self.start_item = pg.ScatterPlotItem(
             symbol="o",
@@ -420,6 +434,7 @@ class ContourView(QWidget):
                 self._path_of.pop(uid, None)
                 self._trail_k.pop(uid, None)
                 self._pens.pop(uid, None)
+                self._divergence.pop(uid, None)
         for lane, run in shown:
             item = self._lane_items.get(lane.uid)
             if item is None:
@@ -437,6 +452,11 @@ class ContourView(QWidget):
                 self._paths[lane.uid] = clip_far(np.asarray(run.positions), surface.domain)
                 item.set_path(self._paths[lane.uid])
                 self._path_of[lane.uid] = (run, surface)
+                mark = divergence_point(run, surface.domain)
+                if mark is None:
+                    self._divergence.pop(lane.uid, None)
+                else:
+                    self._divergence[lane.uid] = (diverged_at(run), *map(float, mark[:2]))
                 self._trail_k.pop(lane.uid, None)  # the trail must be set again
         for uid in [u for u in self._markers if u not in uids]:
             retire(self.plot, self._markers.pop(uid))
@@ -471,7 +491,17 @@ class ContourView(QWidget):
                 self._lane_items[lane.uid].set_trail(p, k)
                 self._trail_k[lane.uid] = k
             self._markers[lane.uid].move_to(p[k, 0], p[k, 1])
+        self._mark_divergence(shown, frame)
         self._update_eigen()
+
+    def _mark_divergence(self, shown, frame: int) -> None:
+        """An x on each diverged lane where it was last seen, from its divergence on."""
+        marks = tuple(self._divergence[lane.uid][1:] for lane, _run in shown
+                      if lane.uid in self._divergence
+                      and frame >= self._divergence[lane.uid][0])
+        if marks != self._diverged_shown:
+            self._diverged_shown = marks
+            self.diverged_item.setData([m[0] for m in marks], [m[1] for m in marks])
 
     def _on_selected_lane_changed(self, _i=None):
         for lane, _run in getattr(self, "_shown", []):

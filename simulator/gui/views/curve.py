@@ -14,6 +14,9 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from ..common import (
+    DIVERGED_COLOR,
+    DIVERGED_SIZE,
+    DIVERGED_SYMBOL,
     KIND_STYLE,
     START_COLOR,
     StartViewBox,
@@ -21,6 +24,8 @@ from ..common import (
     cache_axes,
     critical_points,
     critical_points_notifier,
+    diverged_at,
+    divergence_point,
     finite_range,
     fmt,
     is_selected,
@@ -53,6 +58,7 @@ class _Lane:
         self.arc_x = np.zeros(0)
         self.arc_y = np.zeros(0)
         self.ctrl = np.zeros((0, 2))
+        self.diverged = None  # (step, w, L) of the x marking a diverged run, or None
         self.drawn = None  # (run, surface, y range, x span) the arrays were made from
         self.k = None  # the step the items were last set to
         self.color = None  # the colour of the points' brush
@@ -117,6 +123,14 @@ class CurveView(QWidget):
         self.markers = pg.ScatterPlotItem(size=13, pen=pg.mkPen("#000000", width=1.5))
         self.markers.setZValue(20)
         self.plot.addItem(self.markers)
+        # diverged lanes: an x where each was last seen on the curve, from then on
+        self.diverged_item = pg.ScatterPlotItem(
+            symbol=DIVERGED_SYMBOL, size=DIVERGED_SIZE, brush=pg.mkBrush(DIVERGED_COLOR),
+            pen=pg.mkPen("#000000", width=1.2),
+        )
+        self.diverged_item.setZValue(26)  # above the start point: lr 1e100 never leaves it
+        self.plot.addItem(self.diverged_item)
+        self._diverged_shown: tuple = ()
         self.start_item = pg.ScatterPlotItem(
             symbol="o", size=14, brush=pg.mkBrush(START_COLOR), pen=pg.mkPen("#000000", width=2)
         )
@@ -245,6 +259,13 @@ class CurveView(QWidget):
                 L.w, L.f = w, f
                 L.arc_x, L.arc_y, L.ctrl = self._arcs(w, f, span)
                 L.drawn = (run, self._surface, self._yrange, span)
+                mark = divergence_point(run, self._surface.domain)
+                L.diverged = None
+                if mark is not None:
+                    with np.errstate(all="ignore"):
+                        fm = float(self._surface.value(mark.reshape(1, 1))[0])
+                    fm = float(np.clip(fm if np.isfinite(fm) else y1, y0, y1))
+                    L.diverged = (diverged_at(run), float(mark[0]), fm)
                 L.k = None
             if L.color != lane.color:
                 L.points.setBrush(pg.mkBrush(lane.color))
@@ -297,6 +318,12 @@ class CurveView(QWidget):
             brushes.append(pg.mkBrush(lane.color))
         self.markers.setData(mx, my, brush=brushes)
         self._nothing_marked = not mx
+        marks = tuple(self._lanes[lane.uid].diverged[1:] for lane, _run in self._shown
+                      if self._lanes[lane.uid].diverged is not None
+                      and frame >= self._lanes[lane.uid].diverged[0])
+        if marks != self._diverged_shown:
+            self._diverged_shown = marks
+            self.diverged_item.setData([m[0] for m in marks], [m[1] for m in marks])
         self._update_heads()
 
     def _update_heads(self, *_):

@@ -34,10 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..common import (
+    DIVERGED_COLOR,
     LineItem,
     TurnTimer,
     cache_axes,
     device_cached,
+    diverged_at,
     is_selected,
     on_lane_edits,
     repaint_bounding_rect,
@@ -125,6 +127,8 @@ class PlotsPanel(QWidget):
         self.session = session
         self._curves: dict[int, dict[str, LaneCurve]] = {}
         self._drawn: dict[int, tuple] = {}  # uid -> (run drawn, (log, loss floor))
+        # diverged lanes: uid -> ((step, colour), {plot key: vertical line at that step})
+        self._div_lines: dict[int, tuple] = {}
         self._pens: dict[int, tuple[str, bool]] = {}  # uid -> (colour, selected) set
         self._log: bool | None = None  # the log mode the plots are in
         self._bounds: dict[int, dict[str, tuple[float, float]]] = {}  # uid -> key -> y
@@ -274,6 +278,7 @@ class PlotsPanel(QWidget):
                 self._cache_curves(False)
                 self._recache.start(RECACHE_MS)
             self._set_curves(todo, log, floor)
+        self._mark_divergence(shown)
         self.note.setText(f"L* = {floor:.6g}" if log and shown else "")
         steps = getattr(self.session, "steps", None)
         if steps:
@@ -328,6 +333,35 @@ class PlotsPanel(QWidget):
                         first = float(values[row][np.argmax(drawn[row])])
                         hi = max(lo, min(hi, first + DIVERGED_DECADES))
                     bounds[key] = (lo, hi)
+
+    def _mark_divergence(self, shown) -> None:
+        """A dash-dot line in the lane's colour at the step where each diverged lane
+        blew up, in every plot (labelled "diverged" in the loss plot): its curves end
+        there, or leave through the top of a log axis."""
+        want = {}
+        for lane, run in shown:
+            step = diverged_at(run)
+            if step is not None:
+                want[lane.uid] = (step, lane.color)
+        for uid in list(self._div_lines):
+            if want.get(uid) != self._div_lines[uid][0]:
+                for key, line in self._div_lines.pop(uid)[1].items():
+                    retire(self.plots[key], line)
+        for uid, (step, color) in want.items():
+            if uid in self._div_lines:
+                continue
+            lines = {}
+            for key, p in self.plots.items():
+                line = pg.InfiniteLine(
+                    pos=step, angle=90, movable=False,
+                    pen=pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashDotLine),
+                    label="diverged" if key == "loss" else None,
+                    labelOpts={"position": 0.92, "color": DIVERGED_COLOR},
+                )
+                line.setZValue(40)
+                p.addItem(line)
+                lines[key] = line
+            self._div_lines[uid] = ((step, color), lines)
 
     def _cache_curves(self, on: bool) -> None:
         """Draw the curves through pixmap caches (a frame line moved, one lane edited:

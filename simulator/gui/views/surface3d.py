@@ -32,9 +32,12 @@ from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from ..common import (
+    DIVERGED_COLOR,
     START_COLOR,
     HeightScale,
     TurnTimer,
+    diverged_at,
+    divergence_point,
     lane_step,
     on_lane_edits,
     robust_levels,
@@ -227,6 +230,12 @@ class Surface3DView(QWidget):
 
         self.markers = gl.GLScatterPlotItem(size=12.0, pxMode=True, glOptions=_ON_TOP)
         self.gl.addItem(self.markers)
+        # diverged lanes: an x where each was last seen, once the frame reaches it
+        self.diverged_item = gl.GLLinePlotItem(mode="lines", width=3.0, antialias=False,
+                                               color=_rgba(DIVERGED_COLOR), glOptions=_ON_TOP)
+        self.gl.addItem(self.diverged_item)
+        self._divergence: list = []  # (step, (x, y, z)) of the diverged lanes shown
+        self._diverged_shown: tuple | None = None
         self.start_item = gl.GLScatterPlotItem(
             size=14.0, pxMode=True, color=_rgba(START_COLOR), glOptions=_ON_TOP
         )
@@ -366,6 +375,11 @@ class Surface3DView(QWidget):
     def _on_log_toggled(self, checked=None):
         if checked is not None and self._surface is not None:
             self.session.set_view(log_scale=bool(checked))
+        if "surface" in self._deferred:
+            # a new surface waits for its turn (a lab opened while log colour was on):
+            # the mesh and paths here are the old surface's, the runs the new one's (a
+            # 1-D lab's positions have one column); that turn draws them all
+            return
         if self._grid is not None:
             self._draw_mesh()
             self._on_start_changed()
@@ -414,7 +428,10 @@ class Surface3DView(QWidget):
         self.start_item.setData(pos=pos)
 
     def _on_trajectories_changed(self):
-        shown = shown_lanes(self.session) if self._surface is not None else []
+        surface = self._surface
+        # the runs are the session's: drawn only on the surface they ran on
+        same = surface is not None and surface is getattr(self.session, "surface", None)
+        shown = shown_lanes(self.session) if same else []
         uids = {lane.uid for lane, _ in shown}
         for uid in list(self._lines):
             if uid not in uids:
@@ -443,6 +460,15 @@ class Surface3DView(QWidget):
             self._paths[lane.uid] = path
         self._shown = shown
         self._colors = np.array([_rgba(lane.color) for lane, _ in shown], dtype=np.float32)
+        self._divergence = []
+        for _lane, run in shown:
+            mark = divergence_point(run, surface.domain)
+            if mark is not None:
+                with np.errstate(all="ignore"):
+                    z = self._z(surface.value(mark.reshape(1, 2)))
+                xy = self._xy(mark.reshape(1, 2))[0]
+                z = float(z[0]) if np.isfinite(z[0]) else HEIGHT
+                self._divergence.append((diverged_at(run), (*map(float, xy), z + LIFT)))
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
     def _on_frame_changed(self, frame=None):
@@ -459,6 +485,15 @@ class Surface3DView(QWidget):
             self.markers.setData(pos=pos, color=self._colors)
         else:
             self.markers.setData(pos=np.zeros((0, 3)))
+        marks = tuple(p for step, p in self._divergence if frame >= step)
+        if marks != self._diverged_shown:
+            self._diverged_shown = marks
+            r = 0.06  # half the x's width, where the domain is 2 wide
+            seg = np.array([[-r, -r, 0], [r, r, 0], [-r, r, 0], [r, -r, 0]], np.float32)
+            pts = np.concatenate([seg + np.asarray(p, np.float32) for p in marks]) \
+                if marks else np.zeros((0, 3), np.float32)
+            self.diverged_item.setData(pos=pts)
+            self.diverged_item.setVisible(bool(marks))
 
     # ---- camera -------------------------------------------------------------------------
     def reset_camera(self):

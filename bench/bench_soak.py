@@ -1,0 +1,209 @@
+"""Soak benchmark: the app window plays its scene for a long time, with a lane edited
+every few seconds, and the process's memory (RSS) is printed over time.
+
+A benchmark, not a test: it prints figures and asserts nothing. Memory should stay flat
+after the first minute (caches filled, numba kernels compiled): the summary gives the
+RSS after warm-up, at the end, and the slope of a line fitted to the second half.
+
+The edits cycle through what a student does while a scene plays: a learning rate
+dragged up into divergence (1e100 included) and back, a lane switched off and on, a lane
+duplicated and removed, another surface picked, the number of steps changed, the frame
+scrubbed. Playback loops.
+
+Usage::
+
+    python bench/bench_soak.py [--minutes 30] [--edit-every 3] [--report-every 30]
+                               [--speed 120] [--3d] [--size 1280x800]
+
+Runs offscreen by default (QT_QPA_PLATFORM=offscreen); ``--3d`` also shows the 3-D view,
+which needs a display (``xvfb-run -a python bench/bench_soak.py --3d``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def rss_mb() -> float:
+    """Resident set size of this process, in MB (from /proc; 0 where there is none)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # peak, not now
+    except (ImportError, OSError):
+        return 0.0
+
+
+def _edits(window):
+    """An endless cycle of (label, edit) pairs on ``window``'s session."""
+    import itertools
+
+    s = window.session
+    surfaces = ["himmelblau", "beale", "six-hump-camel", "rastrigin", "rosenbrock"]
+
+    def lr(scale):
+        def edit():
+            if s.lanes:
+                i = edit.n % len(s.lanes)
+                edit.n += 1
+                base = s.lanes[i].optimizer.lr
+                s.update_lane(i, lr=1e100 if scale is None else max(1e-6, base * scale))
+        edit.n = 0
+        return edit
+
+    def toggle():
+        if s.lanes:
+            s.update_lane(0, enabled=not s.lanes[0].enabled)
+
+    def duplicate_then_remove():
+        if len(s.lanes) < 12:
+            s.duplicate_lane(len(s.lanes) - 1)
+        else:
+            s.remove_lane(len(s.lanes) - 1)
+
+    def remove_extra():
+        while len(s.lanes) > 4:
+            s.remove_lane(len(s.lanes) - 1)
+
+    def pick():
+        from simulator.core.surfaces import get_surface, list_surfaces
+
+        name = surfaces[pick.n % len(surfaces)]
+        pick.n += 1
+        if name in list_surfaces():
+            s.set_surface(get_surface(name))
+    pick.n = 0
+
+    def steps():
+        s.set_training(steps=1500 if s.steps != 1500 else 1000)
+
+    def scrub():
+        s.set_frame(max(0, s.frame // 2))
+
+    def tame():  # after the 1e100 lane: a learning rate that runs again
+        if s.lanes:
+            s.update_lane(0, lr=1e-3)
+
+    cycle = [("lr x1.5", lr(1.5)), ("lr / 1.5", lr(1 / 1.5)), ("lr 1e100", lr(None)),
+             ("lr tame", tame), ("lane off/on", toggle), ("duplicate", duplicate_then_remove),
+             ("lr x3", lr(3.0)), ("remove extra", remove_extra), ("scrub", scrub),
+             ("steps", steps), ("surface", pick), ("lr / 3", lr(1 / 3.0))]
+    return itertools.cycle(cycle)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=30.0,
+                    help="how long to play (default 30; 1 or 2 for a quick look)")
+    ap.add_argument("--edit-every", type=float, default=3.0, metavar="S",
+                    help="seconds between lane edits (default 3)")
+    ap.add_argument("--report-every", type=float, default=None, metavar="S",
+                    help="seconds between RSS lines (default: 30, or less for short runs)")
+    ap.add_argument("--speed", type=float, default=120.0, help="playback steps per second")
+    ap.add_argument("--3d", dest="gl", action="store_true", help="also show the 3-D view")
+    ap.add_argument("--size", default="1280x800", help="window size WxH")
+    args = ap.parse_args(argv)
+    if not args.gl:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    total_s = max(1.0, args.minutes * 60.0)
+    report_s = args.report_every or min(30.0, max(2.0, total_s / 20))
+
+    from PySide6.QtCore import QTimer
+
+    from simulator.gui.app import make_application
+
+    app = make_application(["bench_soak"])
+    from simulator.gui.main_window import MainWindow
+
+    win = MainWindow(with_3d=args.gl)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    win.resize(w, h)
+    win.show()
+    win.session.flush()
+    an = win.animator
+    an.set_loop(True)
+    an.set_speed(args.speed)
+    an.play()
+
+    edits = _edits(win)
+    counts = {"edits": 0, "frames": 0, "errors": 0}
+    last_frame = [win.session.frame]
+    samples: list[tuple[float, float]] = []
+    t0 = time.monotonic()
+
+    def on_frame(f):
+        if f != last_frame[0]:
+            counts["frames"] += 1
+            last_frame[0] = f
+
+    win.session.frame_changed.connect(on_frame)
+
+    def edit():
+        label, fn = next(edits)
+        try:
+            fn()
+            counts["edits"] += 1
+        except ValueError as e:  # an edit the session refuses (as a user would see)
+            counts["errors"] += 1
+            print(f"  refused: {label}: {e}", flush=True)
+        if not an.playing:
+            an.play()
+
+    def report():
+        t = time.monotonic() - t0
+        r = rss_mb()
+        samples.append((t, r))
+        base = next((v for tt, v in samples if tt >= min(60.0, total_s / 4)), samples[0][1])
+        print(f"{t / 60:7.2f} min   RSS {r:8.1f} MB   ({r - base:+7.1f} MB since warm-up)   "
+              f"frames {counts['frames']:>8}   edits {counts['edits']:>5}", flush=True)
+        if t >= total_s:
+            app.quit()
+
+    print(f"soak: {args.minutes:g} min of playback at {args.speed:g} steps/s, a lane edit "
+          f"every {args.edit_every:g} s, RSS every {report_s:g} s "
+          f"({os.environ.get('QT_QPA_PLATFORM', 'default')} platform"
+          f"{', 3-D view' if args.gl else ''})", flush=True)
+    report()
+    t_edit = QTimer()
+    t_edit.timeout.connect(edit)
+    t_edit.start(int(args.edit_every * 1000))
+    t_report = QTimer()
+    t_report.timeout.connect(report)
+    t_report.start(int(report_s * 1000))
+    app.exec()
+    t_edit.stop()
+    t_report.stop()
+    an.pause()
+
+    import numpy as np
+
+    ts = np.array([t for t, _ in samples])
+    rs = np.array([r for _, r in samples])
+    warm = rs[ts >= min(60.0, total_s / 4)]
+    half = ts >= ts[-1] / 2
+    slope = np.polyfit(ts[half] / 60.0, rs[half], 1)[0] if half.sum() >= 2 else float("nan")
+    print()
+    print(f"frames played      {counts['frames']}")
+    print(f"lane edits         {counts['edits']} ({counts['errors']} refused)")
+    print(f"RSS after warm-up  {warm[0] if warm.size else rs[0]:.1f} MB")
+    print(f"RSS at the end     {rs[-1]:.1f} MB   (peak {rs.max():.1f} MB)")
+    print(f"slope, 2nd half    {slope:+.2f} MB/min")
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
