@@ -447,3 +447,47 @@ def test_a_schedule_shorter_than_the_run_is_a_lab_problem_with_its_place():
         labs.parse_lab(d)
     assert [str(p) for p in e.value.problems] == [
         "schedule: total_steps=10 is shorter than the run (100 steps)"]
+
+
+# ---- issue 18 in the Qt-free readers -----------------------------------------------------------
+def test_session_files_refuse_long_texts_huge_numbers_and_deep_nesting(tmp_path):
+    from simulator.core.scene import MAX_LANE_NAME, MAX_SESSION_TEXT, read_session_file
+
+    d = labs.builtin_lab("race").session_dict()
+    d.setdefault("format", FORMAT)
+    bad = json.loads(json.dumps(d))
+    bad["lanes"][0]["name"] = "L" * (MAX_SESSION_TEXT + 1)
+    with pytest.raises(ValueError, match="too long"):
+        Scene.from_dict(bad)
+    bad["lanes"][0]["name"] = "L" * (MAX_LANE_NAME + 1)
+    with pytest.raises(ValueError, match=f"at most {MAX_LANE_NAME} characters"):
+        Scene.from_dict(bad)
+    p = tmp_path / "huge.losslab.json"
+    p.write_text(json.dumps(d).replace('"version": 1', '"version": ' + "9" * 500))
+    with pytest.raises(ValueError, match="500 digits"):
+        read_session_file(p)
+    p.write_text('{"format": "losslab-session", "a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ValueError, match="nested too deeply"):
+        read_session_file(p)
+
+
+def test_a_copied_lane_keeps_its_name_within_the_cap():
+    from simulator.core.scene import MAX_LANE_NAME
+
+    sc = Scene.default()
+    sc.lanes = []
+    for _ in range(4):
+        sc.add_lane(SGD(lr=1e-3), name="N" * MAX_LANE_NAME)
+    names = [lane.name for lane in sc.lanes]
+    assert all(len(n) <= MAX_LANE_NAME for n in names) and len(set(names)) == len(names)
+    Scene.from_dict(sc.to_dict())  # loads again
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs are POSIX")
+def test_load_scene_refuses_a_fifo_without_waiting(tmp_path):
+    import os
+
+    p = tmp_path / "pipe.json"
+    os.mkfifo(p)
+    with pytest.raises((OSError, ValueError), match="regular file"):
+        load_scene(p)
