@@ -15,6 +15,9 @@ import os
 import time
 import tracemalloc
 
+# warm-path figures: every call runs its compiled kernel (no interim interpreted runs)
+os.environ.setdefault("LOSSLAB_INTERIM", "0")
+
 import numpy as np
 
 import simulator as sim

@@ -16,6 +16,8 @@ import time
 import tracemalloc
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# warm-path figures: every call runs its compiled kernel (no interim interpreted runs)
+os.environ.setdefault("LOSSLAB_INTERIM", "0")
 
 
 def main() -> int:

@@ -43,6 +43,9 @@ import sys
 import time
 from pathlib import Path
 
+# warm-path figures: every call runs its compiled kernel (no interim interpreted runs)
+os.environ.setdefault("LOSSLAB_INTERIM", "0")
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 

@@ -7,8 +7,8 @@ session is likely to need next, so that it is also fast:
 
 ``warmup_plan(surface, optimizers)``
     what the app compiles in the background after its window opens, most needed first:
-    the scene on screen, the explorer's maps, the other optimizers, formulas, curves,
-    data surfaces and the curvature diagnostics (about 20-40 s of CPU on a first start,
+    the scene on screen, the explorer's maps, formulas, curves, data surfaces and the
+    curvature diagnostics (about 25 s of CPU on a first start of a 2-core laptop,
     nothing on a warm one: each step then loads from the disk cache).
 ``full_plan()``
     every optimizer on every library surface, formulas and drawn surfaces: what
@@ -66,9 +66,11 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
     from .surfaces import get_surface
 
     surface = get_surface("rosenbrock") if surface is None else surface
+    # The other optimizers are not compiled ahead: a lane added later runs interpreted at
+    # once and its kernel (under a second) compiles in the background then. Compiling all
+    # eleven here would add about 8 s of CPU to every first start for lanes most sessions
+    # never add.
     lanes = list(optimizers)
-    seen = {type(o).__name__ for o in lanes}
-    others = [o for o in _default_optimizers() if type(o).__name__ not in seen]
 
     def explorer():
         starts = np.tile(np.asarray(surface.center, dtype=float), (4, 1))
@@ -88,10 +90,11 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
         _runs(c, [SGD(), Adam()])
 
     def data():
-        for name in ("linear-regression", "logistic-regression"):
-            s = get_surface(name)
-            _touch_surface(s)
-            simulate(s, SGD(), _start(s), steps=2, batch_size=4)
+        # one data loss compiles the minibatch machinery every data surface shares; the
+        # other's own kernels (about 3 s) compile when it is first picked
+        s = get_surface("linear-regression")
+        _touch_surface(s)
+        simulate(s, SGD(), _start(s), steps=2, batch_size=4)
 
     def diagnostics():
         from .diagnostics import analyze_point, find_critical_points
@@ -105,7 +108,6 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
         ("the map", lambda: _touch_surface(surface)),
         ("the lanes", lambda: _runs(surface, lanes)),
         ("the explorer's maps", explorer),
-        ("the other optimizers", lambda: _runs(surface, others)),
         ("typed formulas", formulas),
         ("1-D curves", curves),
         ("data surfaces", data),

@@ -8,10 +8,11 @@ for what it is asked to run and calls it:
   machine, the flat base or a data loss) and whether drawn bumps are added;
 * ``run_trajectory`` and ``run_batch``: one per optimizer and surface kind.
 
-Compile time is a budget like run time. A single kernel for every optimizer and every
-surface took about 70 s (trajectories) and 140 s (batches) to compile on a 2-core laptop;
-a specialised kernel holds one optimizer's update and one surface's formulas and compiles
-in about a second, and a session compiles only what it uses. Each specialisation is made
+Compile time is a budget like run time. One kernel for every optimizer and every surface
+took 57 s of CPU (trajectories and evaluation) and 65 s (batches) to compile on a 2-core
+machine; a specialised kernel holds one optimizer's update and one surface's formulas and
+compiles in under a second (a batch kernel in 3-5 s), and a session compiles only what
+it uses. Each specialisation is made
 by a factory (``_make_*``) whose constants (``OID``, ``SID``, ``BUMPS``) are closure
 values, so numba caches every one on disk under its own key (``cache=True``). The
 operations, and so the results, are those of the generic code in ``field`` and ``optim``.
