@@ -301,6 +301,26 @@ def json_int(text: str) -> int:
     return int(text)
 
 
+def loads_json_file(raw: bytes, name: str, what: str, encoding: str = "utf-8"):
+    """Parse the bytes of a LossLab JSON file named ``name``; every refusal is a
+    ValueError in words: not UTF-8 text, bad JSON (with line and column), a huge whole
+    number (``json_int``), or nesting too deep for the parser ("``name`` is not
+    ``what``: its JSON is nested too deeply")."""
+    import json
+
+    try:
+        return json.loads(raw.decode(encoding), parse_int=json_int)
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not a text (UTF-8) file") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{name} is not valid JSON: {e.msg} at line {e.lineno}, "
+                         f"column {e.colno}") from None
+    except HugeNumberError as e:
+        raise ValueError(f"{name}: {e}") from None
+    except RecursionError:
+        raise ValueError(f"{name} is not {what}: its JSON is nested too deeply") from None
+
+
 def jsonable(v):
     """``v`` with numpy scalars and arrays turned into plain Python for ``json.dumps``."""
     if isinstance(v, (np.floating, np.integer)):

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .colors import next_lane_color, parse_color
-from .files import HugeNumberError, atomic_write_text, json_int, read_small_file
+from .files import atomic_write_text, json_int, loads_json_file, read_small_file
 from .files import jsonable as _jsonable
 from .optimizers import (
     SGD,
@@ -996,18 +996,7 @@ def read_session_file(path: str | os.PathLike) -> Scene:
     p = Path(path)
     # a regular file of at most MAX_FILE_BYTES: never /dev/zero, never a FIFO
     raw = read_small_file(p, MAX_FILE_BYTES, "session file")
-    try:
-        data = json.loads(raw.decode("utf-8-sig"), parse_int=json_int)
-    except UnicodeDecodeError:
-        raise ValueError(f"{p.name} is not a text (UTF-8) file") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{p.name} is not valid JSON: {e.msg} at line {e.lineno}, "
-                         f"column {e.colno}") from None
-    except HugeNumberError as e:
-        raise ValueError(f"{p.name}: {e}") from None
-    except RecursionError:
-        raise ValueError(f"{p.name} is not a LossLab session: its JSON is nested too "
-                         "deeply") from None
+    data = loads_json_file(raw, p.name, "a LossLab session", encoding="utf-8-sig")
     return Scene.from_dict(data)
 
 

@@ -51,7 +51,7 @@ from .drawn import (
     drawn_surface,
     flat_surface,
 )
-from .files import HugeNumberError, atomic_write_text, json_int, read_small_file
+from .files import atomic_write_text, loads_json_file, read_small_file
 from .files import jsonable as _jsonable
 from .surface import SID_FLAT, Surface
 
@@ -320,21 +320,7 @@ def load_surface(path: str | os.PathLike) -> Surface:
         if e.errno is not None:  # the system's own reason (missing, permission denied)
             raise
         raise ValueError(f"{path.name}: {e}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path.name} is not a text (UTF-8) file") from None
-    try:
-        d = json.loads(text, parse_int=json_int)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path.name} is not valid JSON: {e.msg} at line {e.lineno}, "
-                         f"column {e.colno}") from None
-    except HugeNumberError as e:
-        raise ValueError(f"{path.name}: {e}") from None
-    except RecursionError:
-        raise ValueError(f"{path.name} is not a surface file: its JSON is nested too "
-                         "deeply") from None
-    return surface_from_file_dict(d)
+    return surface_from_file_dict(loads_json_file(raw, path.name, "a surface file"))
 
 # ---- the collecting reader (lab files) ----------------------------------------------------
 def _join(place: str, key) -> str:
