@@ -631,3 +631,17 @@ def test_a_diverging_run_is_classified_without_numpy_warnings():
             run = simulate(get_surface("rosenbrock"), SGD(lr=float(lr)), (-1.5, 2.0), steps=2000)
             statuses.add(run.status)
     assert "diverged" in statuses
+
+
+def test_last_step_above_tolerance_by_chunks_equals_the_whole_array():
+    from simulator.core.engine import GTOL, _last_above
+
+    rng = np.random.default_rng(5)
+    for n, d in ((1, 2), (7, 1), (300, 2), (1000, 2)):
+        g = rng.standard_normal((n, d)) * np.logspace(1, -12, n)[:, None]
+        gn = np.sqrt(np.sum(g**2, axis=1))
+        above = np.nonzero(gn > GTOL)[0]
+        want = int(above[-1]) if len(above) else None
+        for chunk in (1, 3, 64, 10_000):  # chunk edges anywhere, even one row a chunk
+            assert _last_above(g, GTOL, chunk) == want
+    assert _last_above(np.zeros((50, 2)), GTOL, 7) is None
