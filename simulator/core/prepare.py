@@ -20,7 +20,6 @@ with interim runs off, so each step really compiles (or loads) its kernels.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -166,16 +165,3 @@ def run_plan(plan: list[Step], progress: Callable[[int, int, str], None] | None 
     if progress is not None:
         progress(n, n, "")
     return failures
-
-
-def timed_plan(plan: list[Step]) -> list[tuple[str, float]]:
-    """Run ``plan`` compiling, and return each step's wall time (for benchmarks)."""
-    out = []
-    from .kernels import loops
-
-    with loops.compiled_only():
-        for label, fn in plan:
-            t0 = time.perf_counter()
-            fn()
-            out.append((label, time.perf_counter() - t0))
-    return out

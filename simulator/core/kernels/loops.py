@@ -112,18 +112,9 @@ _queued: set = set()
 _worker = None
 _current = None  # what the background compiler is compiling now
 _cond = threading.Condition(_lock)
-_done = 0
 
 
 _tls = threading.local()
-
-
-def set_interim(on: bool) -> bool:
-    """Allow (or forbid) interim interpreted runs in this process; returns the previous
-    setting."""
-    global _interim
-    prev, _interim = _interim, bool(on)
-    return prev
 
 
 class compiled_only:  # noqa: N801 - used as a function-like context manager
@@ -178,7 +169,7 @@ def _load_cached(k, sig) -> bool:
 
 
 def _compile_loop() -> None:
-    global _done, _current
+    global _current
     while True:
         with _cond:
             while not _queue:
@@ -201,7 +192,6 @@ def _compile_loop() -> None:
             with _cond:
                 _queued.discard((name, key))
                 _current = None
-                _done += 1
                 _cond.notify_all()
 
 
@@ -239,18 +229,6 @@ def compile_later(name: str, key: tuple, k, args) -> None:
                                        daemon=True)
             _worker.start()
         _cond.notify_all()
-
-
-def compile_progress() -> tuple[int, int]:
-    """``(compiled, queued)`` background compilations in this process so far."""
-    with _cond:
-        return _done, len(_queued)
-
-
-def wait_compiled(timeout: float | None = None) -> bool:
-    """Wait until the background compiler is idle; False on timeout."""
-    with _cond:
-        return _cond.wait_for(lambda: not _queued, timeout)
 
 
 def ready_or_queue(name: str, key: tuple, k, args) -> bool:
