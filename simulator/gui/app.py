@@ -22,7 +22,8 @@ from .icons import app_icon
 
 
 class Splash(QSplashScreen):
-    """A splash with the app icon, a progress bar and what is being prepared."""
+    """A splash with the app icon while the window is built (a second or two: nothing
+    waits for a compiler any more, so it has no progress bar)."""
 
     W, H = 460, 260
 
@@ -33,15 +34,8 @@ class Splash(QSplashScreen):
         pm.setDevicePixelRatio(ratio)
         pm.fill(QColor("#13263F"))
         super().__init__(pm)
-        self._frac = 0.0
         self._text = "Opening the window\u2026"
         self.setWindowTitle("LossLab")
-
-    def set_progress(self, i: int, n: int, text: str) -> None:
-        self._frac = i / n if n else 1.0
-        self._text = text
-        self.repaint()
-        QApplication.processEvents()
 
     def drawContents(self, p: QPainter) -> None:  # noqa: N802 - Qt naming
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -59,12 +53,6 @@ class Splash(QSplashScreen):
         p.setPen(QColor("#B8CCE4"))
         p.drawText(QRectF(146, 94, 300, 40), Qt.AlignmentFlag.AlignLeft
                    | Qt.TextFlag.TextWordWrap, "Watch optimizers descend loss landscapes")
-        bar = QRectF(28, 176, self.W - 56, 8)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor("#2C4466"))
-        p.drawRoundedRect(bar, 4, 4)
-        p.setBrush(QColor("#E69F00"))
-        p.drawRoundedRect(QRectF(bar.x(), bar.y(), max(8.0, bar.width() * self._frac), 8), 4, 4)
         f.setPointSizeF(10)
         p.setFont(f)
         p.setPen(QColor("#DCE6F2"))
