@@ -33,6 +33,14 @@ import numpy as np
 
 from .optimizers import Optimizer
 from .schedules import ConstantSchedule, Schedule
+from .summary import (
+    TABLE_COLUMNS_1D,
+    TABLE_COLUMNS_2D,
+    batch_html,
+    batch_repr,
+    trajectory_html,
+    trajectory_repr,
+)
 from .surface import Surface, check_point
 
 STATUSES = ("converged", "converging", "oscillating", "diverged", "stalled")
@@ -167,7 +175,7 @@ def _eig_summary(h: np.ndarray, dim: int):
 
 
 # ---- results ---------------------------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Trajectory:
     """One recorded run, as ``simulate`` returns it.
 
@@ -261,14 +269,47 @@ class Trajectory:
         return saddle_episodes(self.surface, self.positions)
 
     def table(self) -> np.ndarray:
-        """Rows (step, position..., loss, gradient..., learning rate) for every step."""
+        """Every step as a row of named columns: the CSV export's, without ``optimizer``.
+
+        Returns
+        -------
+        ndarray, shape (n_steps + 1,), structured
+            Fields ``step`` (int64), ``x``, ``y`` (``w`` on a 1-D surface), ``loss``,
+            ``grad_norm`` and ``lr`` (float64): the position, loss and gradient norm at
+            each step and the learning rate of the update taken from there (nan on the
+            last row). ``table()["loss"]`` is a column; ``table()[k]`` a row.
+
+        Examples
+        --------
+        >>> import simulator as sim
+        >>> curve = sim.get_surface("parabola", c=3)
+        >>> rows = sim.simulate(curve, sim.SGD(lr=0.1), start=[7.0], steps=2).table()
+        >>> rows.dtype.names
+        ('step', 'w', 'loss', 'grad_norm', 'lr')
+        >>> print(rows["w"].round(4), rows["lr"])
+        [7.   6.2  5.56] [0.1 0.1 nan]
+        """
         n = len(self.positions)
-        lr = np.full(n, np.nan)
-        lr[: len(self.learning_rates)] = self.learning_rates
-        return np.column_stack([np.arange(n), self.positions, self.losses, self.gradients, lr])
+        dim = self.positions.shape[1]
+        names = TABLE_COLUMNS_1D if dim == 1 else TABLE_COLUMNS_2D
+        out = np.empty(n, dtype=[(c, np.int64 if c == "step" else np.float64) for c in names])
+        out["step"] = np.arange(n)
+        for i, c in enumerate(names[1 : 1 + dim]):
+            out[c] = self.positions[:, i]
+        out["loss"] = self.losses
+        out["grad_norm"] = self.grad_norms
+        out["lr"] = np.nan
+        out["lr"][: len(self.learning_rates)] = self.learning_rates
+        return out
+
+    def __repr__(self) -> str:
+        return trajectory_repr(self)
+
+    def _repr_html_(self) -> str:
+        return trajectory_html(self)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class BatchResult:
     """Summaries of many runs, as ``simulate_batch`` returns them.
 
@@ -319,6 +360,12 @@ class BatchResult:
     def status(self) -> np.ndarray:
         """Status names, one per start."""
         return np.asarray(STATUSES, dtype=object)[self.status_codes]
+
+    def __repr__(self) -> str:
+        return batch_repr(self)
+
+    def _repr_html_(self) -> str:
+        return batch_html(self)
 
 
 # ---- the two entry points ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .kernels.optim import (  # the kernel ids, defined once beside the update r
     O_RMSPROP,
     O_SGD,
 )
+from .summary import call_repr
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ _BETAS = HyperParam(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Optimizer:
     """Base class of the optimizers: a frozen description with a learning rate ``lr``.
 
@@ -137,6 +138,12 @@ class Optimizer:
     ('Adam', 0.01, (0.9, 0.999))
     >>> opt.replace(lr=0.1) == sim.Adam(lr=0.1)
     True
+
+    The repr is the constructor call: ``lr`` and the hyperparameters that differ from
+    the defaults; it evaluates back to an equal optimizer.
+
+    >>> sim.Adam(lr=0.02, betas=(0.9, 0.99))
+    Adam(lr=0.02, betas=(0.9, 0.99))
     >>> opt.to_dict()
     {'name': 'Adam', 'lr': 0.01, 'betas': [0.9, 0.999], 'eps': 1e-08, 'weight_decay': 0.0,
      'amsgrad': False}
@@ -161,6 +168,10 @@ class Optimizer:
         for field_name, label in _SHARED_NONNEG:
             if hasattr(self, field_name):
                 _check_nonneg(label, getattr(self, field_name))
+
+    def __repr__(self) -> str:
+        # the constructor call, lr and the non-default hyperparameters: Adam(lr=0.02)
+        return call_repr(self, always=("lr",))
 
     @property
     def name(self) -> str:
@@ -199,7 +210,7 @@ class Optimizer:
         return type(self)(**d)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with momentum (``torch.optim.SGD``).
 
@@ -287,7 +298,7 @@ class SGD(Optimizer):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Adagrad(Optimizer):
     """Adagrad: per-coordinate steps that shrink as gradients pile up (``torch.optim.Adagrad``).
 
@@ -364,7 +375,7 @@ class Adagrad(Optimizer):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RMSprop(Optimizer):
     """RMSprop: steps divided by a running RMS of the gradient (``torch.optim.RMSprop``).
 
@@ -448,7 +459,7 @@ class RMSprop(Optimizer):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Adam(Optimizer):
     """Adam: momentum with per-coordinate step sizes (``torch.optim.Adam``).
 
@@ -520,7 +531,7 @@ class Adam(Optimizer):
         return np.array([b1, b2, self.eps, self.weight_decay, float(self.amsgrad)])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AdamW(Adam):
     """AdamW: Adam with decoupled weight decay (``torch.optim.AdamW``).
 
@@ -580,7 +591,7 @@ class AdamW(Adam):
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class NAdam(Optimizer):
     """NAdam: Adam with Nesterov momentum (``torch.optim.NAdam``).
 
@@ -665,7 +676,7 @@ class NAdam(Optimizer):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RAdam(Optimizer):
     """RAdam: Adam with a rectified adaptive step (``torch.optim.RAdam``).
 
@@ -746,7 +757,7 @@ class RAdam(Optimizer):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Adamax(Optimizer):
     """Adamax: Adam with the infinity norm in place of the RMS (``torch.optim.Adamax``).
 
@@ -810,7 +821,7 @@ class Adamax(Optimizer):
         return np.array([b1, b2, self.eps, self.weight_decay])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Adadelta(Optimizer):
     """Adadelta: steps scaled by past steps over past gradients (``torch.optim.Adadelta``).
 
@@ -881,7 +892,7 @@ class Adadelta(Optimizer):
         return np.array([self.rho, self.eps, self.weight_decay])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Lion(Optimizer):
     """Lion: the sign of an interpolated momentum (Chen et al. 2023; not in torch.optim).
 
@@ -944,7 +955,7 @@ class Lion(Optimizer):
         return np.array([b1, b2, self.weight_decay])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Newton(Optimizer):
     """Damped Newton's method: ``x <- x - lr (H + damping I)^-1 g`` (not in torch.optim).
 
@@ -1035,7 +1046,7 @@ def optimizer_from_dict(d: dict[str, Any]) -> Optimizer:
     --------
     >>> import simulator as sim
     >>> sim.optimizer_from_dict({"name": "SGD", "lr": 0.1, "momentum": 0.9})
-    SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False)
+    SGD(lr=0.1, momentum=0.9)
     >>> opt = sim.AdamW(lr=0.01)
     >>> sim.optimizer_from_dict(opt.to_dict()) == opt
     True

@@ -453,6 +453,16 @@ class Scene:
         other.lanes = [copy.copy(lane) for lane in self.lanes]
         return other
 
+    def __repr__(self) -> str:
+        from .summary import scene_repr
+
+        return scene_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .summary import scene_html
+
+        return scene_html(self)
+
     @property
     def title(self) -> str:
         """A caption for the scene: the open lab's title, else the surface's name."""

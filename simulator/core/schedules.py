@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .summary import call_repr
+
 
 def _pos_int(name: str, v) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
@@ -44,7 +46,7 @@ def _finite(name: str, v, lo: float | None = None, hi: float | None = None,
         raise ValueError(f"{name} must be a finite number{rng}, got {v!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Schedule:
     """Base class of the learning-rate schedules: a frozen description of one.
 
@@ -82,6 +84,10 @@ class Schedule:
     title: ClassVar[str] = ""
     formula: ClassVar[str] = ""
 
+    def __repr__(self) -> str:
+        # the constructor call with the non-default parameters: StepLR(step_size=50)
+        return call_repr(self)
+
     @property
     def name(self) -> str:
         """torch.optim.lr_scheduler class name (``"StepLR"``)."""
@@ -116,7 +122,7 @@ class Schedule:
         return {"name": self.name, **asdict(self)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ConstantSchedule(Schedule):
     """No schedule: the base learning rate at every update.
 
@@ -139,7 +145,7 @@ class ConstantSchedule(Schedule):
         return np.full(k.shape, base)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StepLR(Schedule):
     """Decay the learning rate by ``gamma`` every ``step_size`` updates (``StepLR``).
 
@@ -180,7 +186,7 @@ class StepLR(Schedule):
         return base * self.gamma ** np.floor(k / self.step_size)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MultiStepLR(Schedule):
     """Decay the learning rate by ``gamma`` at each milestone (``lr_scheduler.MultiStepLR``).
 
@@ -231,7 +237,7 @@ class MultiStepLR(Schedule):
         return {"name": self.name, "milestones": list(self.milestones), "gamma": self.gamma}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ExponentialLR(Schedule):
     """Decay the learning rate by ``gamma`` every update (``lr_scheduler.ExponentialLR``).
 
@@ -268,7 +274,7 @@ class ExponentialLR(Schedule):
         return base * self.gamma ** k
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CosineAnnealingLR(Schedule):
     """Anneal the learning rate along a cosine over ``T_max`` updates (``CosineAnnealingLR``).
 
@@ -312,7 +318,7 @@ class CosineAnnealingLR(Schedule):
         return self.eta_min + (base - self.eta_min) * (1 + np.cos(math.pi * k / self.T_max)) / 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CosineAnnealingWarmRestarts(Schedule):
     """Cosine annealing restarted every ``T_i`` updates, ``T_i`` growing by ``T_mult`` (SGDR).
 
@@ -372,7 +378,7 @@ class CosineAnnealingWarmRestarts(Schedule):
         return self.eta_min + (base - self.eta_min) * (1 + np.cos(math.pi * t_cur / t_i)) / 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LinearLR(Schedule):
     """Scale the learning rate by a factor that changes linearly (``lr_scheduler.LinearLR``).
 
@@ -425,7 +431,7 @@ class LinearLR(Schedule):
         return base * f
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ConstantLR(Schedule):
     """Multiply the learning rate by ``factor`` until ``total_iters`` (``ConstantLR``).
 
@@ -466,7 +472,7 @@ class ConstantLR(Schedule):
         return np.where(k < self.total_iters, base * self.factor, base)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CyclicLR(Schedule):
     """Cycle the learning rate between ``base_lr`` and ``max_lr`` (``lr_scheduler.CyclicLR``).
 
@@ -551,7 +557,7 @@ class CyclicLR(Schedule):
         return self.base_lr + height * s
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class OneCycleLR(Schedule):
     """The one-cycle policy: warm up to ``max_lr``, then anneal far below (``OneCycleLR``).
 
@@ -659,7 +665,7 @@ class OneCycleLR(Schedule):
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SequentialLR(Schedule):
     """Run schedules one after another, switching at milestones (``lr_scheduler.SequentialLR``).
 
@@ -767,7 +773,7 @@ def schedule_from_dict(d: dict[str, Any] | None) -> Schedule:
     --------
     >>> import simulator as sim
     >>> sim.schedule_from_dict({"name": "StepLR", "step_size": 10})
-    StepLR(step_size=10, gamma=0.1)
+    StepLR(step_size=10)
     >>> sim.schedule_from_dict(None)
     ConstantSchedule()
     >>> sched = sim.SequentialLR([sim.LinearLR(), sim.CosineAnnealingLR(T_max=95)], [5])

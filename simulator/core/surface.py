@@ -224,7 +224,14 @@ class Surface:
         return tuple(0.5 * (lo + hi) for lo, hi in self.domain)
 
     def __repr__(self) -> str:
-        return f"Surface({self.name!r}, dim={self.dim}, kind={self.kind!r})"
+        from .summary import surface_repr
+
+        return surface_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .summary import surface_html
+
+        return surface_html(self)
 
 
 def check_point(surface: Surface, p: Sequence[float] | float, what: str = "start") -> np.ndarray:

@@ -25,11 +25,13 @@ from ..core.files import (  # noqa: F401 - re-exported for the writers
     remove_quietly,
     temp_path_for,
 )
+from ..core.summary import TABLE_COLUMNS_1D, TABLE_COLUMNS_2D
 
 FORMAT = "losslab-export"
 VERSION = 1
-CSV_COLUMNS_2D = ("optimizer", "step", "x", "y", "loss", "grad_norm", "lr")
-CSV_COLUMNS_1D = ("optimizer", "step", "w", "loss", "grad_norm", "lr")
+# the lane's name, then the columns of Trajectory.table(), which shares these names
+CSV_COLUMNS_2D = ("optimizer", *TABLE_COLUMNS_2D)
+CSV_COLUMNS_1D = ("optimizer", *TABLE_COLUMNS_1D)
 
 
 class Cancelled(Exception):

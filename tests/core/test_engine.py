@@ -101,7 +101,13 @@ def test_shapes(name, opt, steps, u):
         assert run.status == "diverged"
     np.testing.assert_array_equal(run.positions[0], start)
     np.testing.assert_allclose(run.losses, s.value(run.positions), rtol=1e-12, atol=1e-300)
-    assert run.table().shape == (n + 1, 2 + 2 * s.dim + 1)
+    table = run.table()
+    assert table.shape == (n + 1,) and len(table.dtype.names) == 3 + s.dim + 1
+    np.testing.assert_array_equal(table["step"], np.arange(n + 1))
+    np.testing.assert_array_equal(table["loss"], run.losses)
+    np.testing.assert_array_equal(table["grad_norm"], run.grad_norms)
+    np.testing.assert_array_equal(table["lr"][:n], run.learning_rates)
+    assert np.isnan(table["lr"][n])
 
 
 def test_zero_steps():

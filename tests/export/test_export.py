@@ -57,6 +57,21 @@ def test_csv_1d_uses_w(tmp_path):
     assert rows[2][2] == "6.8"
 
 
+@pytest.mark.parametrize("lab_id", ["race", "lr-1d"])
+def test_csv_rows_are_the_trajectory_table(tmp_path, lab_id):
+    # Trajectory.table() has the CSV's columns (bar the lane name) and its numbers
+    runs = data.runs_from_lab(labs.builtin_lab(lab_id))
+    out = tmp_path / "t.csv"
+    data.write_csv(runs[:1], out)
+    rows = list(csv.DictReader(out.open()))
+    table = runs[0].run.table()
+    assert list(rows[0])[1:] == list(table.dtype.names)
+    assert len(rows) == len(table)
+    for name in table.dtype.names:
+        col = np.array([float(r[name]) if r[name] else np.nan for r in rows])
+        np.testing.assert_array_equal(col, table[name])  # repr(float) round-trips exactly
+
+
 def test_json_holds_scene_and_runs(tmp_path):
     lab = labs.builtin_lab("saddle")  # has diverging runs: huge numbers, no NaN allowed
     runs = data.runs_from_lab(lab)

@@ -13,7 +13,7 @@ from simulator.core.expressions import surface_from_expression
 from simulator.core.optimizers import SGD, Adam
 from simulator.core.surfaces import get_surface
 from simulator.gui.common import critical_points
-from simulator.gui.panels.diagnostics_panel import DiagnosticsPanel, sgd_limit
+from simulator.gui.panels.diagnostics_panel import DiagnosticsPanel, sgd_limit, step_rows
 from simulator.gui.session import Session
 
 
@@ -221,15 +221,15 @@ def test_step_table_is_refilled_only_when_the_selected_lanes_run_changes(qtbot):
     n = len(run.table())
     assert resets == [] and (0, n - 1) in changed  # new values in place, no re-layout
     assert p.model.rowCount() == n
-    assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)
+    assert np.allclose(p.model._table, step_rows(run), equal_nan=True)
     s.set_training(steps=s.steps // 2)  # fewer rows: the model is reset
     s.flush()
     assert resets == [1]
     assert p.model.rowCount() == len(s.results[s.lanes[0].uid].table())
     s.select_lane(1)
     assert p.model.rowCount() == len(s.results[s.lanes[1].uid].table())
-    assert np.allclose(p.model._table, np.asarray(s.results[s.lanes[1].uid].table(),
-                                                  dtype=float), equal_nan=True)
+    assert np.allclose(p.model._table, step_rows(s.results[s.lanes[1].uid]),
+                       equal_nan=True)
 
 
 def test_step_table_text_is_cached_per_run(qtbot, quad):
@@ -313,7 +313,7 @@ def test_readouts_wait_for_the_end_of_a_slider_drag(qtbot, quad):
     assert not DRAG.active
     k = min(quad.frame, run.n_steps)
     np.testing.assert_allclose(p.lane_box.analysis.position, run.positions[k])
-    assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)
+    assert np.allclose(p.model._table, step_rows(run), equal_nan=True)
     # a surface parameter dragged: the same
     DRAG.set(True)
     shown = p.lane_box.analysis
@@ -351,4 +351,4 @@ def test_a_picked_surface_refreshes_the_readouts_once(qtbot, quad, monkeypatch):
     assert len(calls) == 1
     run = quad.results[quad.lanes[0].uid]
     assert p._table_of[0] is run  # and the table shows the new surface's run
-    assert np.allclose(p.model._table, np.asarray(run.table(), dtype=float), equal_nan=True)
+    assert np.allclose(p.model._table, step_rows(run), equal_nan=True)

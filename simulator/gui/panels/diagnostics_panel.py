@@ -323,6 +323,16 @@ class _TextRows(QAbstractTableModel):
         return None
 
 
+def step_rows(run) -> np.ndarray:
+    """The step table's numbers: step, position, loss, gradient, learning rate (nan on
+    the last row), one float row per step. ``run.table()`` has the CSV's columns, which
+    give the gradient's norm; this table shows its components."""
+    n = len(run.positions)
+    lr = np.full(n, np.nan)
+    lr[: len(run.learning_rates)] = run.learning_rates
+    return np.column_stack([np.arange(n), run.positions, run.losses, run.gradients, lr])
+
+
 class StepTableModel(_TextRows):
     """Rows of a run: step, position, loss, gradient, learning rate used for that step."""
 
@@ -335,7 +345,7 @@ class StepTableModel(_TextRows):
         if run is None:
             table, headers = np.zeros((0, 0)), []
         else:
-            table = np.asarray(run.table(), dtype=float)
+            table = step_rows(run)
             v = list(variables)
             headers = ["step"] + v + ["loss"] + [f"dL/d{n}" for n in v] + ["learning rate"]
         # same rows and columns (a slider moved): new values in place. A reset would make
