@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from simulator.core.surfaces import get_surface
+from simulator.core.library import get_surface
 from simulator.gui import settings as st
 from simulator.gui.main_window import MainWindow
 
@@ -305,9 +305,9 @@ def test_cli_parser(capsys):
 
 def test_warmup_plan_compiles_and_the_indicator_follows(qtbot):
     from simulator.core.kernels import loops
+    from simulator.core.library import get_surface
     from simulator.core.optimizers import SGD, Adam
     from simulator.core.prepare import warmup_plan
-    from simulator.core.surfaces import get_surface
     from simulator.gui.app import Splash
     from simulator.gui.warmup import CompileIndicator, KernelWarmup
 

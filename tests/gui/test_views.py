@@ -8,8 +8,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from simulator.core.expressions import surface_from_expression
+from simulator.core.library import get_surface
 from simulator.core.optimizers import SGD
-from simulator.core.surfaces import get_surface
 from simulator.gui.common import (
     HeightScale,
     arrow_heads,
