@@ -686,18 +686,6 @@ class ExplorerPanel(QWidget):
             self.progress.setFormat("cancelled at %p %")
             self.info.setText("Cancelled: change a setting to compute again.")
 
-    def wait_idle(self, timeout_ms: int = 30000) -> None:
-        """Block until the worker has nothing to do (tests and scripts)."""
-        import time
-
-        from PySide6.QtWidgets import QApplication
-
-        t0 = time.monotonic()
-        while (self._running or self._timer.isActive()) and \
-                time.monotonic() - t0 < timeout_ms / 1000:
-            QApplication.processEvents()
-            time.sleep(0.005)
-
     def _on_partial(self, gen: int, k: int, m, done: int, total: int) -> None:
         if gen != self._gen:
             return  # a cancelled job's last chunk
