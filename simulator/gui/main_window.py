@@ -65,12 +65,9 @@ MOUSE_HINTS = (
 
 
 def app_version() -> str:
-    try:
-        from importlib.metadata import version
+    from simulator import __version__  # the one place it is written (see pyproject.toml)
 
-        return version("losslab")
-    except Exception:  # noqa: BLE001 - running from a source tree without metadata
-        return "(development)"
+    return __version__
 
 
 def _placeholder(text: str) -> QWidget:
