@@ -299,6 +299,46 @@ def test_spec_excludes_no_qt_module_the_app_imports():
     assert not clash, f"the spec excludes Qt modules LossLab imports: {clash}"
 
 
+def _constraints() -> dict[str, str]:
+    """``packaging/constraints.txt`` as {normalized name: pinned version}."""
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for raw in (PKG / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        assert sep and version.strip(), f"constraints.txt: not an exact pin: {raw!r}"
+        key = canonicalize_name(name.strip())
+        assert key not in pins, f"constraints.txt pins {name} twice"
+        pins[key] = version.strip()
+    return pins
+
+
+def test_constraints_pin_every_runtime_dependency_inside_its_range():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    pins = _constraints()
+    deps = [Requirement(d) for d in _pyproject()["project"]["dependencies"]]
+    assert deps
+    missing = [d.name for d in deps if canonicalize_name(d.name) not in pins]
+    assert not missing, f"runtime dependencies without a pin in constraints.txt: {missing}"
+    outside = [f"{d} (pinned {pins[canonicalize_name(d.name)]})" for d in deps
+               if not d.specifier.contains(Version(pins[canonicalize_name(d.name)]),
+                                           prereleases=True)]
+    assert not outside, f"pins outside pyproject's ranges: {outside}"
+
+
+def test_constraints_are_used_by_the_package_build():
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "pip install -c packaging/constraints.txt -e '.[package]'" in make
+    assert "pip install -c packaging/constraints.txt -e .[package]" in (
+        PKG / "README.md").read_text(encoding="utf-8")
+
+
 def test_makefile_has_the_packaging_targets():
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "\npackage:" in text and "\npackage-test:" in text
