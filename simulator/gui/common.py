@@ -37,6 +37,31 @@ KIND_STYLE = {
     "saddle": ("d", "#ffd23f", "saddle"),
     "degenerate": ("s", "#c8c8c8", "degenerate"),
 }
+#: Which critical points the maps mark (View > Critical Points), with the menu's labels.
+#: "auto" marks every point when there are at most ``CP_AUTO_ALL`` of them and only the
+#: minima otherwise: Rastrigin's 441 points (121 minima, 100 maxima, 220 saddles) would
+#: cover the map, and the minima are what a run can end in.
+CP_MODES = {"auto": "&Auto", "all": "&All", "minima": "&Minima Only", "off": "&Off"}
+CP_MODE_DEFAULT = "auto"
+CP_AUTO_ALL = 25
+CP_MODE_TIP = (
+    "Which critical points (where the gradient is zero) to mark. Minima (stars) are "
+    "where a run can settle; maxima and saddles are where the gradient also vanishes but "
+    "a nudge rolls away. Auto: all of them when there are at most "
+    f"{CP_AUTO_ALL}, only the minima when more would cover the map."
+)
+
+
+def shown_cp_kinds(mode: str, n_points: int) -> tuple[str, ...]:
+    """The kinds of critical point marked in ``mode`` (see ``CP_MODES``) when the surface
+    has ``n_points`` of them in all."""
+    if mode == "off":
+        return ()
+    if mode == "minima" or (mode == "auto" and n_points > CP_AUTO_ALL):
+        return ("minimum",)
+    return tuple(KIND_STYLE)
+
+
 #: Colours of the eigen-direction arrows: curving up (positive eigenvalue) / down.
 EIG_POS = "#56B4E9"  # Okabe-Ito sky blue
 EIG_NEG = "#D55E00"  # Okabe-Ito vermillion
