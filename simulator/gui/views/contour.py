@@ -44,7 +44,6 @@ from ..common import (
     HeightScale,
     LineItem,
     StartViewBox,
-    TurnTimer,
     analysis,
     arrow_heads,
     cache_axes,
@@ -67,6 +66,7 @@ from ..common import (
     shown_lanes,
 )
 from ..drag import DRAG
+from ..scheduling import TurnTimer
 
 GRID_N = 200
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
