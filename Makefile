@@ -95,6 +95,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	@touch $@ $(STAMP)
 
 # Standalone build (packaging/README.md): a PyInstaller one-folder bundle, dist/losslab/,
+# built against the versions it was tested with (packaging/constraints.txt),
 # with the kernels precompiled for a portable CPU (build/kernel-cache/, compiled by the
 # spec on the first build and reused while the kernel sources are unchanged).
 # `make package-test` also runs the frozen smoke test (needs Xvfb, xdotool, ImageMagick),
@@ -102,8 +103,8 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 # it takes minutes, so `make test` does not run it.
 PACKAGE_STAMP := $(VENV)/.losslab-install-package.stamp
 
-$(PACKAGE_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[package]'
+$(PACKAGE_STAMP): pyproject.toml packaging/constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -c packaging/constraints.txt -e '.[package]'
 	@touch $@ $(STAMP)
 
 package: system-deps-run $(PACKAGE_STAMP)

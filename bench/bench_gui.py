@@ -341,7 +341,7 @@ def _stalls(app, win) -> None:
     """One-off actions in the whole window: the longest event-loop turn each takes (its
     handlers, then the turns that follow until the window is idle: recompute, repaint).
     The issue's target: no single stall over 100 ms once the kernels are compiled."""
-    from simulator.core.surfaces import get_surface
+    from simulator.core.library import get_surface
 
     s = win.session
 

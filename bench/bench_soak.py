@@ -79,7 +79,7 @@ def _edits(window):
             s.remove_lane(len(s.lanes) - 1)
 
     def pick():
-        from simulator.core.surfaces import get_surface, list_surfaces
+        from simulator.core.library import get_surface, list_surfaces
 
         name = surfaces[pick.n % len(surfaces)]
         pick.n += 1

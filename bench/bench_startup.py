@@ -105,7 +105,7 @@ from simulator.core.kernels import loops
 from simulator.core.prepare import warmup_plan, run_plan
 c0 = time.process_time(); t0 = time.perf_counter()
 from simulator.core.optimizers import SGD, Adam, RMSprop
-from simulator.core.surfaces import get_surface
+from simulator.core.library import get_surface
 # the app's first scene: Rosenbrock, lanes GD, Momentum, RMSprop, Adam
 lanes = [SGD(lr=1e-3), SGD(lr=1e-3, momentum=0.9), RMSprop(lr=0.01), Adam(lr=0.05)]
 failures = run_plan(warmup_plan(get_surface("rosenbrock"), lanes))

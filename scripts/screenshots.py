@@ -36,8 +36,8 @@ def shoot(out_dir: Path, size: tuple[int, int]) -> list[Path]:
 
     # shared GL contexts: the full-size 3-D shot is a second GL view beside the window's
     app = qt_application(["losslab"])
+    from simulator.core.library import get_surface
     from simulator.core.optimizers import SGD
-    from simulator.core.surfaces import get_surface
     from simulator.gui.main_window import MainWindow
 
     win = MainWindow()

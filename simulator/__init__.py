@@ -32,6 +32,7 @@ from .core.engine import (
     simulate_batch,
 )
 from .core.expressions import ExpressionError, surface_from_expression
+from .core.library import get_surface, list_surfaces, surface_parameters
 from .core.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -66,7 +67,6 @@ from .core.schedules import (
     schedule_from_dict,
 )
 from .core.surface import Surface
-from .core.surfaces import get_surface, list_surfaces, surface_parameters
 
 __version__ = "0.1.0"
 

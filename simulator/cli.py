@@ -30,12 +30,11 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    # The one place the version is written (pyproject.toml reads it from there too); it
+    # needs no installed metadata, so a source checkout and the frozen app show it as well.
+    from simulator import __version__
 
-        return version("losslab")
-    except Exception:  # noqa: BLE001 - a source tree without installed metadata
-        return "development"
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -105,7 +105,7 @@ def _raw_number(d: dict, path: list, digits: str) -> str:
 
 def _surface_dict() -> dict:
     from simulator.core.drawn import drawn_surface, surface_file_dict
-    from simulator.core.surfaces import get_surface
+    from simulator.core.library import get_surface
 
     return surface_file_dict(drawn_surface(get_surface("rosenbrock"), [(0.0, 0.0, 1.0, 0.3)]))
 

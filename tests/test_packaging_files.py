@@ -39,6 +39,16 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
+def _source_version() -> str:
+    """``__version__`` as written in simulator/__init__.py, read without importing it."""
+    tree = ast.parse((ROOT / "simulator" / "__init__.py").read_text(encoding="utf-8"))
+    found = [node.value.value for node in tree.body if isinstance(node, ast.Assign)
+             and [getattr(t, "id", None) for t in node.targets] == ["__version__"]
+             and isinstance(node.value, ast.Constant)]
+    assert len(found) == 1, "simulator/__init__.py assigns __version__ one literal string"
+    return found[0]
+
+
 def _desktop() -> configparser.SectionProxy:
     cp = configparser.ConfigParser(interpolation=None, strict=True)
     cp.optionxform = str  # keys are case-sensitive
@@ -124,6 +134,52 @@ def test_desktop_file_name_matches_the_app():
     assert DESKTOP.name == "losslab.desktop"
 
 
+# ---- license and version ------------------------------------------------------------------------
+def test_license_is_an_spdx_expression_and_the_file_ships():
+    project = _pyproject()["project"]
+    assert project["license"] == "MIT", "an SPDX expression (PEP 639), not a table"
+    assert project["license-files"] == ["LICENSE"]
+    assert not [c for c in project.get("classifiers", []) if c.startswith("License ::")], \
+        "setuptools >= 77 rejects License classifiers next to an SPDX expression"
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License") and "Copyright (c) 2026 LossLab developers" in text
+    build = _pyproject()["build-system"]["requires"]
+    assert any(r.replace(" ", "").startswith("setuptools>=") and
+               int(r.split(">=")[1].split(".")[0].split(",")[0]) >= 77 for r in build)
+
+
+def test_the_version_is_written_once():
+    project = _pyproject()["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert _pyproject()["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "simulator.__version__"}
+    version = _source_version()
+    import simulator
+
+    assert simulator.__version__ == version
+    for path in (SPEC, ROOT / "simulator" / "cli.py",
+                 ROOT / "simulator" / "gui" / "main_window.py"):
+        assert f'"{version}"' not in path.read_text(encoding="utf-8"), \
+            f"{path.name} repeats the version instead of reading simulator.__version__"
+
+
+_NO_METADATA = """
+import importlib.metadata as m
+def missing(name):
+    raise m.PackageNotFoundError(name)
+m.version = missing  # as in a source checkout or a bundle without the dist-info
+from simulator.cli import main
+main(["--version"])
+"""
+
+
+def test_cli_version_needs_no_installed_metadata():
+    r = subprocess.run([sys.executable, "-c", _NO_METADATA], capture_output=True,
+                       text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"losslab {_source_version()}"
+
+
 # ---- AppStream metainfo -------------------------------------------------------------------------
 def test_metainfo_is_well_formed_with_required_tags():
     root = ET.parse(METAINFO).getroot()
@@ -133,7 +189,7 @@ def test_metainfo_is_well_formed_with_required_tags():
     assert text["id"] == "io.github.losslab.LossLab" == METAINFO.name.removesuffix(
         ".metainfo.xml")
     assert text["metadata_license"] in {"CC0-1.0", "MIT", "FSFAP", "CC-BY-3.0", "CC-BY-4.0"}
-    assert text["project_license"] == _pyproject()["project"]["license"]["text"]
+    assert text["project_license"] == _pyproject()["project"]["license"]
     assert text["name"] == _desktop()["Name"]
     assert text["summary"] and not text["summary"].endswith(".")
     assert root.findall("description/p"), "a description with at least one paragraph"
@@ -145,7 +201,7 @@ def test_metainfo_is_well_formed_with_required_tags():
     assert root.find("content_rating") is not None
     assert root.findtext("provides/binary") == "losslab"
     releases = root.findall("releases/release")
-    assert releases and releases[0].get("version") == _pyproject()["project"]["version"]
+    assert releases and releases[0].get("version") == _source_version()
 
 
 @pytest.mark.skipif(shutil.which("appstreamcli") is None, reason="appstreamcli not installed")
@@ -241,6 +297,46 @@ def test_spec_excludes_no_qt_module_the_app_imports():
     assert used, "no PySide6 imports found"
     clash = used & set(_spec_literal("UNUSED_QT"))
     assert not clash, f"the spec excludes Qt modules LossLab imports: {clash}"
+
+
+def _constraints() -> dict[str, str]:
+    """``packaging/constraints.txt`` as {normalized name: pinned version}."""
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for raw in (PKG / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        assert sep and version.strip(), f"constraints.txt: not an exact pin: {raw!r}"
+        key = canonicalize_name(name.strip())
+        assert key not in pins, f"constraints.txt pins {name} twice"
+        pins[key] = version.strip()
+    return pins
+
+
+def test_constraints_pin_every_runtime_dependency_inside_its_range():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    pins = _constraints()
+    deps = [Requirement(d) for d in _pyproject()["project"]["dependencies"]]
+    assert deps
+    missing = [d.name for d in deps if canonicalize_name(d.name) not in pins]
+    assert not missing, f"runtime dependencies without a pin in constraints.txt: {missing}"
+    outside = [f"{d} (pinned {pins[canonicalize_name(d.name)]})" for d in deps
+               if not d.specifier.contains(Version(pins[canonicalize_name(d.name)]),
+                                           prereleases=True)]
+    assert not outside, f"pins outside pyproject's ranges: {outside}"
+
+
+def test_constraints_are_used_by_the_package_build():
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "pip install -c packaging/constraints.txt -e '.[package]'" in make
+    assert "pip install -c packaging/constraints.txt -e .[package]" in (
+        PKG / "README.md").read_text(encoding="utf-8")
 
 
 def test_makefile_has_the_packaging_targets():

@@ -118,7 +118,7 @@ def flat_surface(domain=DEFAULT_DOMAIN) -> Surface:
 
 def bowl_surface(domain=None) -> Surface:
     """The round bowl x^2 + y^2 (the library's ``quadratic``), optionally over ``domain``."""
-    from .surfaces import get_surface
+    from .library import get_surface
 
     s = get_surface("quadratic")
     if domain is not None:

@@ -467,14 +467,6 @@ def _field_problem(cls, params: dict, key: str, value) -> str | None:
     return None
 
 
-def _nice_message(key: str, msg: str, cls_name: str) -> str:
-    msg = _strip_prefix(msg, cls_name)
-    if key == "lr":
-        return "must be a positive number" + (f" ({msg})" if "got" not in msg else
-                                              ", " + msg[msg.index("got"):])
-    return msg
-
-
 def _check_optimizer(ck: _Checker, name, params: dict, place: str, name_place: str,
                      param_place) -> Optimizer | None:
     """Build optimizer ``name`` from ``params``; each bad hyperparameter is reported at

@@ -61,8 +61,8 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
     """The app's background warm-up for a scene on ``surface`` whose lanes run
     ``optimizers`` (most needed first)."""
     from .engine import simulate, simulate_batch
+    from .library import get_surface
     from .optimizers import SGD, Adam
-    from .surfaces import get_surface
 
     surface = get_surface("rosenbrock") if surface is None else surface
     # The other optimizers are not compiled ahead: a lane added later runs interpreted at
@@ -118,8 +118,8 @@ def full_plan() -> list[Step]:
     """Every optimizer on every library surface, formulas and drawn surfaces."""
     from .drawn import drawn_surface, flat_surface
     from .engine import simulate_batch
+    from .library import get_surface, list_surfaces
     from .optimizers import SGD, Adam
-    from .surfaces import get_surface, list_surfaces
 
     steps: list[Step] = []
     for name in list_surfaces():

@@ -435,7 +435,7 @@ class Scene:
     @classmethod
     def default(cls) -> Scene:
         """The first-screen demo: four classic optimizers racing down Rosenbrock's valley."""
-        from .surfaces import get_surface
+        from .library import get_surface
 
         sc = cls(get_surface(DEFAULT_SURFACE))
         sc.start = DEFAULT_START if inside(sc.surface, DEFAULT_START) else \

@@ -105,7 +105,7 @@ def surface_to_dict(surface: Surface) -> dict:
     if kind == "expression":
         return {"kind": "expression", "formula": surface.formula or surface.name,
                 "domain": _domain_list(surface)}
-    from .surfaces import surface_parameters
+    from .library import surface_parameters
 
     try:
         known = {p.name for p in surface_parameters(surface.name)}
@@ -199,7 +199,7 @@ def surface_from_dict(d, place: str = "") -> Surface:
 
 
 def _library(d: dict, place: str, kind: str) -> Surface:
-    from .surfaces import get_surface, list_surfaces, surface_parameters
+    from .library import get_surface, list_surfaces, surface_parameters
 
     name = d.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -373,7 +373,7 @@ def check_surface(ck, spec, place: str, domain=None) -> Surface | None:
     ``domain`` (a lab's top-level ``domain``) wins over a ``domain`` inside ``spec``.
     Reads the same vocabulary as :func:`surface_from_dict`, aliases included.
     """
-    from .surfaces import get_surface, list_surfaces, surface_parameters
+    from .library import get_surface, list_surfaces, surface_parameters
 
     if not isinstance(spec, dict):
         ck.add(place, "must be an object such as {\"kind\": \"library\", \"name\": "

@@ -9,7 +9,6 @@ complete, so a failed or cancelled export never leaves a half-written file.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
@@ -134,15 +133,6 @@ def write_csv(runs: list[ExportRun], path: str | os.PathLike, dim: int | None = 
     if progress is not None:
         progress(total, total)
     return n
-
-
-def csv_text(runs: list[ExportRun]) -> str:
-    buf = io.StringIO()
-    dim = np.asarray(runs[0].run.positions).shape[1] if runs else 2
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS_1D if dim == 1 else CSV_COLUMNS_2D)
-    w.writerows(csv_rows(runs))
-    return buf.getvalue()
 
 
 # ---- JSON --------------------------------------------------------------------------------------

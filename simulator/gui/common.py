@@ -1,5 +1,5 @@
-"""Helpers the views and the panels share: reading the session, scheduling, the
-critical-point cache, plot items (outside both packages, so neither imports the other).
+"""Helpers the views and the panels share: reading the session, the critical-point
+cache, plot items (outside both packages, so neither imports the other).
 
 Everything a view draws comes from the Session: its surface, its lanes and the whole
 precomputed runs in ``session.results``. These helpers read those in one consistent way
@@ -9,9 +9,7 @@ scale is transformed) so the 2-D, 3-D and 1-D views always agree with each other
 
 from __future__ import annotations
 
-import math
 import threading
-import time
 import weakref
 
 import numpy as np
@@ -29,6 +27,8 @@ from simulator.core.plotmath import (  # noqa: F401 - views and panels import th
     robust_levels,
 )
 
+from .scheduling import TurnTimer
+
 #: Marker shape, fill and legend label per kind of critical point. Shapes differ (not only
 #: colours) so the kinds stay distinguishable in greyscale prints and for colour-blind users.
 KIND_STYLE = {
@@ -37,6 +37,31 @@ KIND_STYLE = {
     "saddle": ("d", "#ffd23f", "saddle"),
     "degenerate": ("s", "#c8c8c8", "degenerate"),
 }
+#: Which critical points the maps mark (View > Critical Points), with the menu's labels.
+#: "auto" marks every point when there are at most ``CP_AUTO_ALL`` of them and only the
+#: minima otherwise: Rastrigin's 441 points (121 minima, 100 maxima, 220 saddles) would
+#: cover the map, and the minima are what a run can end in.
+CP_MODES = {"auto": "&Auto", "all": "&All", "minima": "&Minima Only", "off": "&Off"}
+CP_MODE_DEFAULT = "auto"
+CP_AUTO_ALL = 25
+CP_MODE_TIP = (
+    "Which critical points (where the gradient is zero) to mark. Minima (stars) are "
+    "where a run can settle; maxima and saddles are where the gradient also vanishes but "
+    "a nudge rolls away. Auto: all of them when there are at most "
+    f"{CP_AUTO_ALL}, only the minima when more would cover the map."
+)
+
+
+def shown_cp_kinds(mode: str, n_points: int) -> tuple[str, ...]:
+    """The kinds of critical point marked in ``mode`` (see ``CP_MODES``) when the surface
+    has ``n_points`` of them in all."""
+    if mode == "off":
+        return ()
+    if mode == "minima" or (mode == "auto" and n_points > CP_AUTO_ALL):
+        return ("minimum",)
+    return tuple(KIND_STYLE)
+
+
 #: Colours of the eigen-direction arrows: curving up (positive eigenvalue) / down.
 EIG_POS = "#56B4E9"  # Okabe-Ito sky blue
 EIG_NEG = "#D55E00"  # Okabe-Ito vermillion
@@ -101,93 +126,6 @@ _CP_LOCK = threading.Lock()
 # a search asked for without waiting starts this much later: after a new surface's
 # contour lines (10 ms), plots (40 ms) and 3-D mesh (70 ms) have had their turns
 CP_SEARCH_LATER_MS = 90
-
-
-class TurnTimer(QObject):
-    """A single-shot timer for work deferred after a new surface, one per event-loop turn.
-
-    Qt fires every timer that is due when the event loop gets to its timers, in one
-    turn. After a pick that itself took 60 ms, the contour lines (due after 10 ms), the
-    plots (40 ms) and the 3-D mesh (70 ms) were all due and ran back to back: one turn
-    of over 100 ms. Turn timers are started and stopped like a single-shot QTimer
-    (``start(ms)``, ``stop()``, ``isActive()``, ``timeout``), but one gate fires them: the
-    earliest due first, and the next in a later turn, after the repaint of the first.
-    """
-
-    timeout = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.due = 0.0
-
-    def start(self, ms: int) -> None:
-        self.due = time.perf_counter() + ms / 1e3
-        _turn_gate().add(self)
-
-    def stop(self) -> None:
-        if _gate is not None:
-            _gate.remove(self)
-
-    def isActive(self) -> bool:  # noqa: N802 - the QTimer API
-        return _gate is not None and self in _gate.waiting
-
-
-class _TurnGate(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.waiting: list[TurnTimer] = []
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self._fire)
-
-    def add(self, t: TurnTimer) -> None:
-        if t not in self.waiting:
-            self.waiting.append(t)
-        self._arm()
-
-    def remove(self, t: TurnTimer) -> None:
-        if t in self.waiting:
-            self.waiting.remove(t)
-            self._arm()
-
-    def _prune(self) -> None:
-        """Forget the timers whose owner was deleted (a view closed with work pending)."""
-        import shiboken6
-
-        self.waiting = [t for t in self.waiting if shiboken6.isValid(t)]
-
-    def _arm(self) -> None:
-        self._prune()
-        if not self.waiting:
-            self.timer.stop()
-            return
-        wait = min(t.due for t in self.waiting) - time.perf_counter()
-        # at least 1 ms: a timer started while Qt fires timers waits for the next turn
-        self.timer.start(max(1, math.ceil(wait * 1e3)))
-
-    def _fire(self) -> None:
-        self._prune()
-        if self.waiting:
-            t = min(self.waiting, key=lambda w: w.due)
-            if t.due <= time.perf_counter() + 5e-4:
-                self.waiting.remove(t)
-                try:
-                    t.timeout.emit()
-                finally:
-                    self._arm()
-                return
-        self._arm()
-
-
-_gate: _TurnGate | None = None
-
-
-def _turn_gate() -> _TurnGate:
-    global _gate
-    if _gate is None:
-        _gate = _TurnGate()
-    return _gate
 
 
 class _CriticalPointsNotifier(QObject):

@@ -190,7 +190,7 @@ class DrawTool(QObject):
     def set_base(self, kind: str, name: str | None = None) -> None:
         """Draw on a new base (keeping the bumps): ``"flat"``, ``"bowl"``, ``"library"``
         with a surface ``name``, or ``"formula"`` (the last typed formula)."""
-        from simulator.core.surfaces import get_surface
+        from simulator.core.library import get_surface
 
         dom = self.base.domain
         try:

@@ -59,6 +59,66 @@ def _param_label(name: str) -> str:
     return PARAM_LABELS.get(name, name.replace("_", " "))
 
 
+def _axis_label(name: str, log: bool) -> str:
+    return _param_label(name) + (" (log scale)" if log else "")
+
+
+def _value_text(v: float) -> str:
+    """A tick's value as a student reads it: ``1e-4``, ``0.001``, ``0.5``, ``10``, ``1e5``."""
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.4g}"
+    mant, exp = f"{v:.2e}".split("e")
+    return f"{mant.rstrip('0').rstrip('.')}e{int(exp)}"
+
+
+class ValueAxis(pg.AxisItem):
+    """An axis that, on a log scale, is labelled with the real values.
+
+    A log map places its cells at ``log10(value)``; pyqtgraph's own log mode then labels
+    the ticks as powers (``10^1``) and its SI-prefix scaling adds a second factor on top
+    (``(x0.001)``): a double scaling students misread. Here the ticks stay at decades
+    (with 2 and 5 between them when the range spans less than two decades) and each is
+    labelled with the learning rate itself: ``1e-4``, ``0.001``, ``0.01``, ``0.1``.
+    """
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+        self.log_values = False
+
+    def set_log_values(self, on: bool) -> None:
+        if on != self.log_values:
+            self.log_values = on
+            self.picture = None
+            self.update()
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802,N803 - pyqtgraph API
+        if not self.log_values:
+            return super().tickValues(minVal, maxVal, size)
+        lo, hi = min(minVal, maxVal), max(minVal, maxVal)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return []
+        d0, d1 = math.floor(lo), math.ceil(hi)
+        if d1 - d0 > 60:  # zoomed far out: every few decades
+            step = math.ceil((d1 - d0) / 12)
+            return [(float(step), [float(d) for d in range(d0, d1 + 1, step) if lo <= d <= hi])]
+        decades = [float(d) for d in range(d0, d1 + 1) if lo <= d <= hi]
+        mids = [d + math.log10(m) for d in range(d0, d1 + 1) for m in (2, 5)]
+        mids = [v for v in mids if lo <= v <= hi]
+        minor = [d + math.log10(m) for d in range(d0, d1 + 1) for m in (2, 3, 4, 6, 7, 8, 9)]
+        minor = [v for v in minor if lo <= v <= hi]
+        if len(decades) >= 3:
+            return [(1.0, decades), (None, sorted(mids + minor))]
+        return [(1.0, sorted(decades + mids)), (None, minor)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+        if not self.log_values:
+            return super().tickStrings(values, scale, spacing)
+        if spacing is None:  # the unlabelled minor ticks
+            return ["" for _ in values]
+        return [_value_text(10.0 ** v) for v in values]
+
+
 # ---- worker ---------------------------------------------------------------------------------
 @dataclass
 class Job:
@@ -172,7 +232,8 @@ class _MapPlot:
     """One map picture: image, markers, boundary curve and a caption."""
 
     def __init__(self, layout: pg.GraphicsLayout, col: int) -> None:
-        self.plot = layout.addPlot(row=0, col=col)
+        self.plot = layout.addPlot(row=0, col=col, axisItems={
+            "bottom": ValueAxis("bottom"), "left": ValueAxis("left")})
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setAspectLocked(False)
@@ -625,18 +686,6 @@ class ExplorerPanel(QWidget):
             self.progress.setFormat("cancelled at %p %")
             self.info.setText("Cancelled: change a setting to compute again.")
 
-    def wait_idle(self, timeout_ms: int = 30000) -> None:
-        """Block until the worker has nothing to do (tests and scripts)."""
-        import time
-
-        from PySide6.QtWidgets import QApplication
-
-        t0 = time.monotonic()
-        while (self._running or self._timer.isActive()) and \
-                time.monotonic() - t0 < timeout_ms / 1000:
-            QApplication.processEvents()
-            time.sleep(0.005)
-
     def _on_partial(self, gen: int, k: int, m, done: int, total: int) -> None:
         if gen != self._gen:
             return  # a cancelled job's last chunk
@@ -688,7 +737,7 @@ class ExplorerPanel(QWidget):
         y0, y1 = rest[0] if rest else (-0.5, 0.5)
         p.image.setRect(x0, y0, x1 - x0, y1 - y0)
         for ax in ("bottom", "left"):
-            p.plot.getAxis(ax).setLogMode(False)
+            p.plot.getAxis(ax).set_log_values(False)
         p.plot.setLabel("bottom", bm.surface.variables[0] if bm.surface.variables else "x")
         p.plot.setLabel("left", bm.surface.variables[1] if bm.surface.dim == 2 else "")
         if len(bm.minima):
@@ -738,10 +787,10 @@ class ExplorerPanel(QWidget):
         x0, w = self._axis_coords(hm.values_x, hm.log_x)
         y0, h = self._axis_coords(hm.values_y, hm.log_y)
         p.image.setRect(x0, y0, w, h)
-        p.plot.getAxis("bottom").setLogMode(hm.log_x)
-        p.plot.getAxis("left").setLogMode(hm.log_y)
-        p.plot.setLabel("bottom", _param_label(hm.param_x) + (" (log)" if hm.log_x else ""))
-        p.plot.setLabel("left", _param_label(hm.param_y) + (" (log)" if hm.log_y else ""))
+        p.plot.getAxis("bottom").set_log_values(hm.log_x)
+        p.plot.getAxis("left").set_log_values(hm.log_y)
+        p.plot.setLabel("bottom", _axis_label(hm.param_x, hm.log_x))
+        p.plot.setLabel("left", _axis_label(hm.param_y, hm.log_y))
         p.marks.setData([], [])
         p.start.setData([], [])
         if hm.boundary:

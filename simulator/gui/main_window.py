@@ -43,6 +43,7 @@ from ..core.files import atomic_write_text, json_int, read_small_file
 from . import palette
 from . import settings as st
 from .animation import SPEEDS, Animator
+from .common import CP_MODE_DEFAULT, CP_MODE_TIP, CP_MODES
 from .icons import app_icon, clear_cache, icon
 from .menus import Menu
 from .panels import DRAG
@@ -65,12 +66,9 @@ MOUSE_HINTS = (
 
 
 def app_version() -> str:
-    try:
-        from importlib.metadata import version
+    from simulator import __version__  # the one place it is written (see pyproject.toml)
 
-        return version("losslab")
-    except Exception:  # noqa: BLE001 - running from a source tree without metadata
-        return "(development)"
+    return __version__
 
 
 def _placeholder(text: str) -> QWidget:
@@ -433,6 +431,17 @@ class MainWindow(QMainWindow):
             self.theme_group.addAction(act)
             self.theme_actions[scheme] = act
         self.theme_actions["system"].setChecked(True)
+        self.cp_group = QActionGroup(self)
+        self.cp_actions = {}
+        for mode, label in CP_MODES.items():
+            act = QAction(label, self, checkable=True)
+            act.setData(mode)
+            act.setToolTip(CP_MODE_TIP)
+            act.setStatusTip(CP_MODE_TIP)
+            self.cp_group.addAction(act)
+            self.cp_actions[mode] = act
+        self.cp_actions[CP_MODE_DEFAULT].setChecked(True)
+        self.cp_group.triggered.connect(lambda act: self.set_cp_mode(act.data()))
         self.theme_group.triggered.connect(lambda act: self.set_theme(act.data()))
         an.playing_changed.connect(self._on_playing)
         an.loop_changed.connect(self.act_loop.setChecked)
@@ -544,6 +553,12 @@ class MainWindow(QMainWindow):
         tm = m.addMenu(icon("theme"), "&Theme")
         for act in self.theme_actions.values():
             tm.addAction(act)
+        cm = self.cp_menu = m.addMenu("&Critical Points")
+        cm.setToolTipsVisible(True)
+        cm.menuAction().setToolTip(CP_MODE_TIP)
+        cm.menuAction().setStatusTip(CP_MODE_TIP)
+        for act in self.cp_actions.values():
+            cm.addAction(act)
 
         m = self.menu(Menu.RUN)
         for act in (self.act_play, self.act_step_forward, self.act_step_back,
@@ -718,6 +733,16 @@ class MainWindow(QMainWindow):
         self.lanes_panel.retheme()
         self.training_panel.retheme()
         self.settings.group(st.WINDOW).set(st.KEY_THEME, scheme)
+
+    def set_cp_mode(self, mode: str) -> None:
+        """Mark the critical points of ``mode`` on the maps ("auto", "all", "minima",
+        "off"; see ``common.CP_MODES``) and remember it for the next start."""
+        if mode not in CP_MODES:
+            mode = CP_MODE_DEFAULT
+        self.cp_actions[mode].setChecked(True)
+        self.contour.set_cp_mode(mode)
+        self.curve.set_cp_mode(mode)
+        self.settings.group(st.WINDOW).set(st.KEY_CP_MODE, mode)
 
     def _on_system_scheme(self, *_args) -> None:
         if self.theme_actions["system"].isChecked():
@@ -979,6 +1004,7 @@ class MainWindow(QMainWindow):
         if self.surface3d is not None:
             self.act_show_3d.setChecked(show3d)
         self.set_theme(g.get_str(st.KEY_THEME, "system", palette.SCHEMES))
+        self.set_cp_mode(g.get_str(st.KEY_CP_MODE, CP_MODE_DEFAULT, tuple(CP_MODES)))
         self.animator.restore_state(self.settings.group("animation"))
         scene = self.settings.group(st.SESSION).get_json(st.KEY_LAST_SCENE)
         if scene is not None:

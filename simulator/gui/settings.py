@@ -31,6 +31,7 @@ KEY_RECENT = "recent_files"
 KEY_THEME = "theme"
 KEY_LOG_COLOR = "log_color_scale"
 KEY_LAST_DIR = "last_dir"
+KEY_CP_MODE = "critical_points"
 MAX_RECENT = 8
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from simulator.core.contours import contour_segments
-from simulator.core.surfaces import get_surface
+from simulator.core.library import get_surface
 from tests import naive
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from simulator.core.datasets import _separable, linear_regression, logistic_regression
 from simulator.core.kernels.field import SID_LINREG, SID_LOGREG
-from simulator.core.surfaces import get_surface
+from simulator.core.library import get_surface
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import naive  # noqa: E402

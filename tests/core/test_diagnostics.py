@@ -22,8 +22,8 @@ from simulator.core.diagnostics import (
     saddle_episodes,
 )
 from simulator.core.kernels.surfaces import S_QUADFORM
+from simulator.core.library import get_surface
 from simulator.core.surface import Surface
-from simulator.core.surfaces import get_surface
 
 # x^2 + 10 y^2 = 0.5 (2 x^2 + 20 y^2): the quadratic-form kernel with a=2, b=0, c=20
 QUAD = Surface("x^2 + 10 y^2", 2, ((-2.0, 2.0), (-2.0, 2.0)), sid=S_QUADFORM, prm=[2, 0, 20, 0])
@@ -440,7 +440,7 @@ def test_analysis_far_out_on_a_diverged_path_warns_nothing():
     import warnings
 
     from simulator.core.diagnostics import analyze_point
-    from simulator.core.surfaces import get_surface
+    from simulator.core.library import get_surface
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's overflow warning would be an error

@@ -11,8 +11,8 @@ import pytest
 from simulator.core import drawn as D
 from simulator.core.engine import simulate
 from simulator.core.expressions import surface_from_expression
+from simulator.core.library import get_surface, list_surfaces
 from simulator.core.optimizers import SGD
-from simulator.core.surfaces import get_surface, list_surfaces
 
 RNG = np.random.default_rng(7)
 

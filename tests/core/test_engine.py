@@ -627,8 +627,8 @@ def test_a_diverging_run_is_classified_without_numpy_warnings():
     import warnings
 
     from simulator.core.engine import simulate
+    from simulator.core.library import get_surface
     from simulator.core.optimizers import SGD
-    from simulator.core.surfaces import get_surface
 
     statuses = set()
     with warnings.catch_warnings():

@@ -321,7 +321,7 @@ def test_rosenbrock_by_hand_and_builtin():
         lambda x, y: (2 - 400 * (y - 3 * x**2), -400 * x, 200 + 0 * x),
     )
     try:
-        from simulator.core.surfaces import get_surface
+        from simulator.core.library import get_surface
     except ImportError:
         return
     try:

@@ -15,10 +15,10 @@ import pytest
 import simulator as sim
 from simulator.core import labs
 from simulator.core.colors import OKABE_ITO
+from simulator.core.library import get_surface
 from simulator.core.optimizers import SGD, Adam
 from simulator.core.scene import FORMAT, MAX_LANES, PRESETS, Scene, ViewState, load_scene
 from simulator.core.schedules import CosineAnnealingLR, OneCycleLR, StepLR
-from simulator.core.surfaces import get_surface
 
 
 @pytest.fixture

@@ -139,14 +139,14 @@ def race_runs():
 
 def _small_basin():
     from simulator.core.explorer import basin_map
-    from simulator.core.surfaces import get_surface
+    from simulator.core.library import get_surface
 
     return basin_map(get_surface("himmelblau"), SGD(lr=0.01), (24, 24), 20)
 
 
 def _small_hyper():
     from simulator.core.explorer import grid_values, hyper_map
-    from simulator.core.surfaces import get_surface
+    from simulator.core.library import get_surface
 
     s = get_surface("rosenbrock")
     return hyper_map(s, SGD(lr=1e-3), (-1.5, 2.0), "lr", grid_values(1e-4, 1e-2, 6, True),
@@ -159,7 +159,7 @@ def _write_lab(path, ctx):
 
 def _write_surface(path, ctx):
     from simulator.core.drawn import drawn_surface, save_surface
-    from simulator.core.surfaces import get_surface
+    from simulator.core.library import get_surface
 
     save_surface(path, drawn_surface(get_surface("rosenbrock"), [(0.0, 0.0, 1.0, 0.3)]))
 

@@ -60,7 +60,7 @@ def main(out: str, surface: str = "rosenbrock", export: bool = False,
     from simulator.gui.app import make_application
 
     app = make_application([])  # as the app starts: shared GL contexts
-    from simulator.core.surfaces import get_surface
+    from simulator.core.library import get_surface
     from simulator.gui.session import Session
     from simulator.gui.views.surface3d import GLWindow, Surface3DView
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from simulator.core import drawn as D
 from simulator.core.expressions import surface_from_expression
-from simulator.core.surfaces import get_surface
+from simulator.core.library import get_surface
 from simulator.gui.draw_tool import DrawTool
 from simulator.gui.panels.draw_panel import DrawPanel
 from simulator.gui.session import Session

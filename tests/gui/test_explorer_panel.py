@@ -143,6 +143,48 @@ def test_hyper_map_click_loads_hyperparameters(qtbot, panel, session):
     assert run.status == hm.status[j, i]
 
 
+def _drawn_tick_text(axis) -> list[str]:
+    """The tick labels the axis would paint now (pyqtgraph's own draw specs)."""
+    from PySide6.QtGui import QImage, QPainter
+
+    img = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(img)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [t[2] for t in texts if t[2]]
+
+
+def _label_text(axis) -> str:
+    import re
+
+    return re.sub(r"<[^>]*>", "", axis.labelString()).replace("&nbsp;", " ").strip()
+
+
+def test_hyper_log_axis_labels_the_real_learning_rates(qtbot, panel, session):
+    from simulator.gui.explorer_panel import _value_text
+
+    _hyper(qtbot, panel, session)  # lr 0.01 .. 10 on a log axis, momentum linear
+    plot = panel.plots[0].plot
+    bottom, left = plot.getAxis("bottom"), plot.getAxis("left")
+    plot.resize(600, 400)
+    qtbot.wait(50)
+    # one scaling only: the label names the log scale, with no SI factor like (x0.001)
+    assert _label_text(bottom) == "learning rate (log scale)"
+    ticks = _drawn_tick_text(bottom)
+    # the decades in 0.01 .. 10, written as learning rates (not 10^1, not 0.1 of x0.001)
+    assert {"0.01", "0.1", "1", "10"} <= set(ticks), ticks
+    assert not any("^" in t for t in ticks)
+    for t in ticks:
+        assert 0.005 <= float(t) <= 20.0, ticks  # every label is a learning rate in range
+    # the linear momentum axis keeps plain numbers between 0 and 0.9
+    assert _label_text(left) == "momentum"
+    assert all(-0.1 <= float(t) <= 1.0 for t in _drawn_tick_text(left))
+    assert [_value_text(v) for v in (1e-4, 1e-3, 0.01, 0.1, 2e-5, 1e5)] == \
+        ["1e-4", "0.001", "0.01", "0.1", "2e-5", "1e5"]
+
+
 def test_hyper_click_via_mouse(qtbot, panel, session):
     from PySide6.QtCore import QPoint, Qt
 

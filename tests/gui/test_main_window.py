@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from simulator.core.surfaces import get_surface
+from simulator.core.library import get_surface
 from simulator.gui import settings as st
 from simulator.gui.main_window import MainWindow
 
@@ -222,6 +222,32 @@ def test_theme_switch(window):
     assert not palette.is_dark()
 
 
+def test_critical_point_marks_menu_and_persistence(qtbot, window):
+    from simulator.gui.common import CP_MODES
+    from simulator.gui.menus import Menu
+
+    view_menu = window.menu(Menu.VIEW)
+    assert window.cp_menu.menuAction() in view_menu.actions()
+    assert [a.data() for a in window.cp_menu.actions()] == list(CP_MODES)
+    assert window.cp_actions["auto"].isChecked() and window.contour.cp_mode == "auto"
+    tip = window.cp_actions["off"].toolTip()
+    assert "gradient is zero" in tip and "Auto" in tip and window.cp_menu.toolTipsVisible()
+    window.cp_actions["off"].trigger()
+    assert window.contour.cp_mode == "off" and window.curve.cp_mode == "off"
+    assert st.Settings(st.WINDOW).get_str(st.KEY_CP_MODE, "") == "off"
+    window.close()
+
+    w2 = MainWindow(with_3d=False)  # a restart keeps the choice
+    qtbot.addWidget(w2)
+    assert w2.contour.cp_mode == "off" and w2.cp_actions["off"].isChecked()
+    w2.close()
+    st.Settings(st.WINDOW).set(st.KEY_CP_MODE, "bogus")  # a corrupt value: the default
+    w3 = MainWindow(with_3d=False)
+    qtbot.addWidget(w3)
+    assert w3.contour.cp_mode == "auto" and w3.cp_actions["auto"].isChecked()
+    w3.close()
+
+
 def test_scene_and_layout_persist_across_restarts(qtbot):
     w = MainWindow(with_3d=False)
     qtbot.addWidget(w)
@@ -305,9 +331,9 @@ def test_cli_parser(capsys):
 
 def test_warmup_plan_compiles_and_the_indicator_follows(qtbot):
     from simulator.core.kernels import loops
+    from simulator.core.library import get_surface
     from simulator.core.optimizers import SGD, Adam
     from simulator.core.prepare import warmup_plan
-    from simulator.core.surfaces import get_surface
     from simulator.gui.app import Splash
     from simulator.gui.warmup import CompileIndicator, KernelWarmup
 

@@ -6,9 +6,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel
 
+from simulator.core.library import get_surface
 from simulator.core.optimizers import SGD, Adam
 from simulator.core.schedules import StepLR
-from simulator.core.surfaces import get_surface
 from simulator.gui.panels import NumberField, PairField, parse_number
 from simulator.gui.panels.lanes_panel import LanesPanel, status_text
 from simulator.gui.panels.surface_panel import SurfacePanel

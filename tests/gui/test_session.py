@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from simulator.core.surfaces import get_surface
+from simulator.core.library import get_surface
 from simulator.gui.session import FORMAT, Session
 
 

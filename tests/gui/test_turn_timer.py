@@ -7,7 +7,7 @@ import time
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
-from simulator.gui.common import TurnTimer
+from simulator.gui.scheduling import TurnTimer
 
 
 def _timers(qtbot, *names):

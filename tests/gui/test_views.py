@@ -8,8 +8,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from simulator.core.expressions import surface_from_expression
+from simulator.core.library import get_surface
 from simulator.core.optimizers import SGD
-from simulator.core.surfaces import get_surface
 from simulator.gui.common import (
     HeightScale,
     arrow_heads,
@@ -433,6 +433,7 @@ def test_many_critical_points_get_smaller_marks(qtbot, session):
 
     v = ContourView(session)
     qtbot.addWidget(v)
+    v.set_cp_mode("all")  # Auto would mark only Rastrigin's minima
     for name, scale in (("himmelblau", 1.0), ("rastrigin", CP_MIN_SCALE)):
         surface = get_surface(name)
         critical_points(surface)
@@ -442,6 +443,50 @@ def test_many_critical_points_get_smaller_marks(qtbot, session):
             assert len(item.data) > 0
             np.testing.assert_allclose(item.data["size"], cp_size(kind) * scale)
             assert item.opts["size"] == cp_size(kind)  # the legend's sample
+
+
+def test_critical_point_modes_thin_out_rastrigins_441_marks(qtbot, session):
+    """Auto marks every point of a surface with a few (Himmelblau's 9) and only the
+    minima of one with many (Rastrigin: 121 of 441); All, Minima Only and Off do what
+    they say, and the legend lists only the kinds marked."""
+    from simulator.gui.common import CP_AUTO_ALL
+
+    v = ContourView(session)
+    qtbot.addWidget(v)
+    assert v.cp_mode == "auto"
+
+    def counts():
+        return {k: len(_scatter_xy(it)[0]) for k, it in v._cp_items.items()}
+
+    def listed():
+        return [label.text for _, label in v.legend.items]
+
+    himmelblau = get_surface("himmelblau")
+    critical_points(himmelblau)
+    session.set_surface(himmelblau)
+    assert counts() == {"minimum": 4, "maximum": 1, "saddle": 4, "degenerate": 0}
+
+    rastrigin = get_surface("rastrigin")
+    n_all = len(critical_points(rastrigin))
+    assert n_all == 441 > CP_AUTO_ALL
+    session.set_surface(rastrigin)
+    auto = counts()
+    assert auto["minimum"] == 121 and auto["maximum"] == auto["saddle"] == 0
+    assert v.cp_mark_count() == 121 < n_all
+    assert listed() == ["minimum", "start"]
+    v.set_cp_mode("all")
+    assert v.cp_mark_count() == n_all
+    assert listed() == ["minimum", "maximum", "saddle", "start"]
+    v.set_cp_mode("minima")
+    assert counts() == auto
+    v.set_cp_mode("off")
+    assert v.cp_mark_count() == 0 and listed() == ["start"]
+    session.set_surface(himmelblau)  # the mode outlives a change of surface
+    assert v.cp_mark_count() == 0
+    v.set_cp_mode("minima")
+    assert counts() == {"minimum": 4, "maximum": 0, "saddle": 0, "degenerate": 0}
+    with pytest.raises(ValueError, match="auto, all, minima, off"):
+        v.set_cp_mode("some")
 
 
 # ---- 1-D view --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ whatever the surface, so each kernel is compiled once and cached::
 ``X``, ``Y`` float64[:, ::1] (N, 2) and float64[::1] (N,): data for data surfaces;
             the weights are (x, y) and the model's score is z = x X[i,0] + y X[i,1]
 
-Unused parts are empty arrays of the right type (see ``simulator.core.surfaces``).
+Unused parts are empty arrays of the right type (see ``simulator.core.library``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each surface has two scalar functions of ``(prm, x, y)``: ``*_fg`` returns
 ``(f, gx, gy)`` and ``*_fgh`` returns ``(f, gx, gy, hxx, hxy, hyy)``, written out
 analytically (tests compare them with sympy and with finite differences). ``prm`` is the
-surface's float64 parameter array, laid out by its factory in ``simulator.core.surfaces``.
+surface's float64 parameter array, laid out by its factory in ``simulator.core.library``.
 1-D curves use x only and return gy = hxy = hyy = 0.
 
 ``builtin_fg_block`` has one explicit loop per surface so that LLVM vectorises the loop

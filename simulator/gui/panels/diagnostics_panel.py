@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
 
 from .. import palette
 from ..common import (
-    TurnTimer,
     analysis,
     critical_points,
     critical_points_notifier,
@@ -54,6 +53,7 @@ from ..common import (
     shown_lanes,
 )
 from ..drag import DRAG
+from ..scheduling import TurnTimer
 
 _FIELDS = (
     ("position", "Position"),

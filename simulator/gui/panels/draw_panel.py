@@ -178,7 +178,7 @@ class DrawPanel(QWidget):
 
     # ---- tool -> widgets ---------------------------------------------------------------
     def _fill_bases(self) -> None:
-        from simulator.core.surfaces import get_surface, list_surfaces
+        from simulator.core.library import get_surface, list_surfaces
 
         c = self.base_combo
         with QSignalBlocker(c):

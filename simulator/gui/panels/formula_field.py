@@ -224,10 +224,6 @@ class FormulaField(QWidget):
     def domain(self) -> tuple[tuple[float, float], tuple[float, float]]:
         return (tuple(self.domain_x.value()), tuple(self.domain_y.value()))
 
-    def is_busy(self) -> bool:
-        """A check is scheduled or a compile is running."""
-        return self._timer.isActive() or (self._result is None or self._result[0] != self._gen)
-
     # ---- checking -----------------------------------------------------------------------
     def _on_text_edited(self, _text: str = "") -> None:
         self._dirty = True

@@ -135,7 +135,7 @@ class SurfacePanel(QWidget):
 
     # ---- library ---------------------------------------------------------------------------
     def _fill_library(self) -> None:
-        from simulator.core.surfaces import get_surface, list_surfaces
+        from simulator.core.library import get_surface, list_surfaces
 
         groups = {}
         with QSignalBlocker(self.tree):
@@ -178,7 +178,7 @@ class SurfacePanel(QWidget):
                         and self.session.surface.name == name
                         and self.session.surface.kind in ("builtin", "data")):
             return
-        from simulator.core.surfaces import get_surface
+        from simulator.core.library import get_surface
 
         try:
             s = get_surface(name)
@@ -228,7 +228,7 @@ class SurfacePanel(QWidget):
             self.domain_y.set_value(s.domain[1])
 
     def _build_params(self, s) -> None:
-        from simulator.core.surfaces import surface_parameters
+        from simulator.core.library import surface_parameters
 
         while self.params_form.rowCount():
             self.params_form.removeRow(0)
@@ -253,7 +253,7 @@ class SurfacePanel(QWidget):
 
     # ---- to the session ----------------------------------------------------------------------
     def _on_param(self, name: str, field: NumberField) -> None:
-        from simulator.core.surfaces import get_surface
+        from simulator.core.library import get_surface
 
         s = self.session.surface
         params = {k: f.value() for k, f in self._param_fields.items()}
@@ -288,7 +288,7 @@ class SurfacePanel(QWidget):
         self.session.set_surface(new)
 
     def _on_domain_reset(self) -> None:
-        from simulator.core.surfaces import get_surface
+        from simulator.core.library import get_surface
 
         s = self.session.surface
         if s.kind not in ("builtin", "data"):

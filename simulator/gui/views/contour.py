@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 from simulator.core.contours import contour_segments
 
 from ..common import (
+    CP_MODE_DEFAULT,
+    CP_MODES,
     DIVERGED_COLOR,
     DIVERGED_SIZE,
     DIVERGED_SYMBOL,
@@ -42,7 +44,6 @@ from ..common import (
     HeightScale,
     LineItem,
     StartViewBox,
-    TurnTimer,
     analysis,
     arrow_heads,
     cache_axes,
@@ -61,9 +62,11 @@ from ..common import (
     retire,
     robust_levels,
     selected_lane,
+    shown_cp_kinds,
     shown_lanes,
 )
 from ..drag import DRAG
+from ..scheduling import TurnTimer
 
 GRID_N = 200
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
@@ -263,6 +266,7 @@ class ContourView(QWidget):
         self.legend.setParentItem(self.viewbox)
         self.legend.setZValue(50)
         self._legend_kinds: tuple | None = None  # the kinds of point it lists
+        self.cp_mode = CP_MODE_DEFAULT  # which critical points are marked (CP_MODES)
         self._cp_items: dict[str, pg.ScatterPlotItem] = {}
         for kind, (symbol, color, label) in KIND_STYLE.items():
             it = pg.ScatterPlotItem(
@@ -545,6 +549,18 @@ class ContourView(QWidget):
         if surface is self._surface:
             self._draw_critical_points()
 
+    def set_cp_mode(self, mode: str) -> None:
+        """Mark the critical points of ``mode``: "auto", "all", "minima" or "off"."""
+        if mode not in CP_MODES:
+            raise ValueError(f"critical-point mode must be one of {', '.join(CP_MODES)}, "
+                             f"not {mode!r}")
+        self.cp_mode = mode
+        self._draw_critical_points()
+
+    def cp_mark_count(self) -> int:
+        """How many critical points are marked now."""
+        return sum(len(it.data) for it in self._cp_items.values())
+
     def _draw_critical_points(self):
         surface = self._surface
         if surface is None or surface.dim != 2:
@@ -559,7 +575,9 @@ class ContourView(QWidget):
             m = np.asarray(m, dtype=float)
             if not any(np.allclose(m, q, atol=1e-6 * surface.scale) for q in by_kind["minimum"]):
                 by_kind["minimum"].append(m)
-        # many points (Rastrigin's 441) get smaller marks, so the map shows between them
+        shown = shown_cp_kinds(self.cp_mode, sum(len(pts) for pts in by_kind.values()))
+        by_kind = {k: (pts if k in shown else []) for k, pts in by_kind.items()}
+        # many points (Rastrigin's 121 minima) get smaller marks, so the map shows between
         n = sum(len(pts) for pts in by_kind.values())
         shrink = 1.0 if n <= CP_CROWD else max(CP_MIN_SCALE, (CP_CROWD / n) ** 0.5)
         for kind, pts in by_kind.items():

@@ -14,6 +14,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from ..common import (
+    CP_MODE_DEFAULT,
+    CP_MODES,
     DIVERGED_COLOR,
     DIVERGED_SIZE,
     DIVERGED_SYMBOL,
@@ -33,6 +35,7 @@ from ..common import (
     on_lane_edits,
     repaint_bounding_rect,
     retire,
+    shown_cp_kinds,
     shown_lanes,
 )
 
@@ -77,6 +80,7 @@ class CurveView(QWidget):
         super().__init__(parent)
         self.session = session
         self._surface = None
+        self.cp_mode = CP_MODE_DEFAULT  # which critical points are marked (CP_MODES)
         self._lanes: dict[int, _Lane] = {}
         self._shown: list = []
         self._nothing_marked = False  # the position markers are empty (no lane shown)
@@ -199,6 +203,15 @@ class CurveView(QWidget):
         if surface is self._surface:
             self._draw_critical_points()
 
+    def set_cp_mode(self, mode: str) -> None:
+        """Mark the critical points of ``mode``: "auto", "all", "minima" or "off"."""
+        if mode not in CP_MODES:
+            raise ValueError(f"critical-point mode must be one of {', '.join(CP_MODES)}, "
+                             f"not {mode!r}")
+        self.cp_mode = mode
+        if self._surface is not None:
+            self._draw_critical_points()
+
     def _draw_critical_points(self):
         surface = self._surface
         by_kind: dict[str, list] = {k: [] for k in KIND_STYLE}
@@ -209,6 +222,8 @@ class CurveView(QWidget):
             w = float(m[0])
             if not any(abs(w - q) < 1e-6 * surface.scale for q in by_kind["minimum"]):
                 by_kind["minimum"].append(w)
+        shown = shown_cp_kinds(self.cp_mode, sum(len(ws) for ws in by_kind.values()))
+        by_kind = {k: (ws if k in shown else []) for k, ws in by_kind.items()}
         self.legend.clear()
         for kind, ws in by_kind.items():
             item = self._cp_items[kind]

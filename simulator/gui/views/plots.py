@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 from ..common import (
     DIVERGED_COLOR,
     LineItem,
-    TurnTimer,
     cache_axes,
     device_cached,
     diverged_at,
@@ -57,6 +56,7 @@ from ..plotting import (  # noqa: F401 - the axis helpers were defined here
     refit,
     still_fits,
 )
+from ..scheduling import TurnTimer
 
 TINY = 1e-300
 DIMMED_ALPHA = 120  # the lanes not selected, drawn behind the selected one

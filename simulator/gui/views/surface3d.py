@@ -35,7 +35,6 @@ from ..common import (
     DIVERGED_COLOR,
     START_COLOR,
     HeightScale,
-    TurnTimer,
     diverged_at,
     divergence_point,
     lane_step,
@@ -44,6 +43,7 @@ from ..common import (
     shown_lanes,
 )
 from ..drag import DRAG
+from ..scheduling import TurnTimer
 
 MESH_N = 100
 HEIGHT = 1.0  # the mesh's height in units where the domain is 2 wide

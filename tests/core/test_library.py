@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from simulator.core.kernels import surfaces as K
-from simulator.core.surfaces import ParamSpec, get_surface, list_surfaces, surface_parameters
+from simulator.core.library import ParamSpec, get_surface, list_surfaces, surface_parameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import naive  # noqa: E402
