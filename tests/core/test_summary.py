@@ -133,3 +133,15 @@ def test_num_and_short():
     assert summary.num(3.1e-9) == "3.1e-09" and summary.num(float("nan")) == "nan"
     assert summary.short("a  b\nc") == "a b c"
     assert len(summary.short("x" * 100)) == summary.MAX_NAME
+
+
+def test_diverged_and_empty_runs():
+    run = sim.simulate(sim.get_surface("quadratic"), sim.SGD(lr=10.0), start=(1.0, 1.0),
+                       steps=500)
+    assert run.status == "diverged"
+    assert f"diverged at step {run.status_step} of 500" in repr(run) and len(repr(run)) < 200
+    empty = sim.simulate(sim.get_surface("parabola"), sim.Adam(), start=[1.0], steps=0)
+    table = empty.table()
+    assert table.dtype.names == summary.TABLE_COLUMNS_1D and len(table) == 1
+    assert table["step"][0] == 0 and np.isnan(table["lr"][0])
+    assert "of 0 steps" in repr(empty)
