@@ -52,14 +52,25 @@ CP_MODE_TIP = (
 )
 
 
-def shown_cp_kinds(mode: str, n_points: int) -> tuple[str, ...]:
-    """The kinds of critical point marked in ``mode`` (see ``CP_MODES``) when the surface
-    has ``n_points`` of them in all."""
+def check_cp_mode(mode: str) -> str:
+    """``mode`` if it is one of ``CP_MODES``, else a ValueError naming them."""
+    if mode not in CP_MODES:
+        raise ValueError(f"critical-point mode must be one of {', '.join(CP_MODES)}, "
+                         f"not {mode!r}")
+    return mode
+
+
+def marked_cp(mode: str, by_kind: dict[str, list]) -> dict[str, list]:
+    """``by_kind`` (the points of each kind of critical point) with the kinds that
+    ``mode`` does not mark emptied; "auto" counts the points of every kind."""
     if mode == "off":
-        return ()
-    if mode == "minima" or (mode == "auto" and n_points > CP_AUTO_ALL):
-        return ("minimum",)
-    return tuple(KIND_STYLE)
+        shown: tuple[str, ...] = ()
+    elif mode == "minima" or (
+            mode == "auto" and sum(len(p) for p in by_kind.values()) > CP_AUTO_ALL):
+        shown = ("minimum",)
+    else:
+        shown = tuple(by_kind)
+    return {k: (pts if k in shown else []) for k, pts in by_kind.items()}
 
 
 #: Colours of the eigen-direction arrows: curving up (positive eigenvalue) / down.

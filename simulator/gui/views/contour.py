@@ -33,7 +33,6 @@ from simulator.core.contours import contour_segments
 
 from ..common import (
     CP_MODE_DEFAULT,
-    CP_MODES,
     DIVERGED_COLOR,
     DIVERGED_SIZE,
     DIVERGED_SYMBOL,
@@ -47,6 +46,7 @@ from ..common import (
     analysis,
     arrow_heads,
     cache_axes,
+    check_cp_mode,
     clip_far,
     contour_levels,
     critical_points,
@@ -57,12 +57,12 @@ from ..common import (
     fmt,
     is_selected,
     lane_step,
+    marked_cp,
     on_lane_edits,
     repaint_bounding_rect,
     retire,
     robust_levels,
     selected_lane,
-    shown_cp_kinds,
     shown_lanes,
 )
 from ..drag import DRAG
@@ -551,10 +551,7 @@ class ContourView(QWidget):
 
     def set_cp_mode(self, mode: str) -> None:
         """Mark the critical points of ``mode``: "auto", "all", "minima" or "off"."""
-        if mode not in CP_MODES:
-            raise ValueError(f"critical-point mode must be one of {', '.join(CP_MODES)}, "
-                             f"not {mode!r}")
-        self.cp_mode = mode
+        self.cp_mode = check_cp_mode(mode)
         self._draw_critical_points()
 
     def cp_mark_count(self) -> int:
@@ -575,8 +572,7 @@ class ContourView(QWidget):
             m = np.asarray(m, dtype=float)
             if not any(np.allclose(m, q, atol=1e-6 * surface.scale) for q in by_kind["minimum"]):
                 by_kind["minimum"].append(m)
-        shown = shown_cp_kinds(self.cp_mode, sum(len(pts) for pts in by_kind.values()))
-        by_kind = {k: (pts if k in shown else []) for k, pts in by_kind.items()}
+        by_kind = marked_cp(self.cp_mode, by_kind)
         # many points (Rastrigin's 121 minima) get smaller marks, so the map shows between
         n = sum(len(pts) for pts in by_kind.values())
         shrink = 1.0 if n <= CP_CROWD else max(CP_MIN_SCALE, (CP_CROWD / n) ** 0.5)

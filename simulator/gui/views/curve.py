@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 
 from ..common import (
     CP_MODE_DEFAULT,
-    CP_MODES,
     DIVERGED_COLOR,
     DIVERGED_SIZE,
     DIVERGED_SYMBOL,
@@ -24,6 +23,7 @@ from ..common import (
     StartViewBox,
     arrow_heads,
     cache_axes,
+    check_cp_mode,
     critical_points,
     critical_points_notifier,
     diverged_at,
@@ -32,10 +32,10 @@ from ..common import (
     fmt,
     is_selected,
     lane_step,
+    marked_cp,
     on_lane_edits,
     repaint_bounding_rect,
     retire,
-    shown_cp_kinds,
     shown_lanes,
 )
 
@@ -205,10 +205,7 @@ class CurveView(QWidget):
 
     def set_cp_mode(self, mode: str) -> None:
         """Mark the critical points of ``mode``: "auto", "all", "minima" or "off"."""
-        if mode not in CP_MODES:
-            raise ValueError(f"critical-point mode must be one of {', '.join(CP_MODES)}, "
-                             f"not {mode!r}")
-        self.cp_mode = mode
+        self.cp_mode = check_cp_mode(mode)
         if self._surface is not None:
             self._draw_critical_points()
 
@@ -222,8 +219,7 @@ class CurveView(QWidget):
             w = float(m[0])
             if not any(abs(w - q) < 1e-6 * surface.scale for q in by_kind["minimum"]):
                 by_kind["minimum"].append(w)
-        shown = shown_cp_kinds(self.cp_mode, sum(len(ws) for ws in by_kind.values()))
-        by_kind = {k: (ws if k in shown else []) for k, ws in by_kind.items()}
+        by_kind = marked_cp(self.cp_mode, by_kind)
         self.legend.clear()
         for kind, ws in by_kind.items():
             item = self._cp_items[kind]
