@@ -426,3 +426,69 @@ def test_the_window_api_menus_by_id_and_features_return_what_they_made(window):
     dock = window.add_dock("Extra", "dock_extra", QLabel("x"),
                            tab_with=window.dock_diagnostics, view_menu=True)
     assert window.menu(Menu.VIEW).actions()[0] is dock.toggleViewAction()
+
+
+def _stand_in_3d(session):
+    from PySide6.QtWidgets import QWidget
+
+    w = QWidget()
+    w.setObjectName("stand_in_3d")
+    return w
+
+
+def test_3d_view_beside_the_map_by_default_at_1440x900(qtbot):
+    # offscreen has no OpenGL: a plain widget stands where the 3-D view goes
+    w = MainWindow(make_3d=_stand_in_3d)
+    qtbot.addWidget(w)
+    w.resize(1440, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(50)  # the initial sizes are set a turn after the first show
+    assert w.act_show_3d.isChecked() and w.surface3d.isVisible()
+    button = w.show_3d_button
+    assert button.text() == "3-D View"
+    assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+    a, b = w.views_2d.sizes()
+    assert a >= 380 and b >= 380 and abs(a - b) <= 2  # side by side, equal and useful
+    assert w.surface3d.height() >= 450
+    w.views_2d.setSizes([600, 250])
+    sizes = w.views_2d.sizes()
+    w.close()
+    assert st.Settings(st.WINDOW).get_int_list(st.KEY_VIEWS_SPLIT, 2) == sizes
+
+    w2 = MainWindow(make_3d=_stand_in_3d)  # the divider stays where it was left
+    qtbot.addWidget(w2)
+    w2.resize(1440, 900)
+    w2.show()
+    qtbot.waitExposed(w2)
+    qtbot.wait(100)
+    a2, b2 = w2.views_2d.sizes()  # the same proportions (the docks' widths may differ)
+    assert a2 / (a2 + b2) == pytest.approx(sizes[0] / sum(sizes), abs=0.01)
+    w2.close()
+
+
+def test_3d_view_starts_hidden_in_a_narrow_window(qtbot):
+    w = MainWindow(make_3d=_stand_in_3d)
+    qtbot.addWidget(w)
+    w.resize(1024, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    assert not w.act_show_3d.isChecked() and not w.surface3d.isVisible()
+    w.act_show_3d.trigger()  # the user's choice then persists
+    assert w.surface3d.isVisible()
+    w.close()
+    w2 = MainWindow(make_3d=_stand_in_3d)
+    qtbot.addWidget(w2)
+    w2.resize(1024, 700)
+    w2.show()
+    assert w2.act_show_3d.isChecked()
+    w2.close()
+
+
+def test_corrupt_splitter_sizes_are_ignored(qtbot):
+    g = st.Settings(st.WINDOW)
+    for bad in ("[1, 2, 3]", "[0, 5]", "[true, 5]", "nope"):
+        g.set(st.KEY_VIEWS_SPLIT, bad)
+        assert g.get_int_list(st.KEY_VIEWS_SPLIT, 2) is None
+    g.set_json(st.KEY_VIEWS_SPLIT, [300, 200])
+    assert g.get_int_list(st.KEY_VIEWS_SPLIT, 2) == [300, 200]
