@@ -44,7 +44,7 @@ from .files import (  # noqa: F401 - json_int, HugeNumberError: also labs' names
     read_small_file,
 )
 from .files import jsonable as _jsonable
-from .optimizers import OPTIMIZERS, Optimizer
+from .optimizers import OPTIMIZERS, PAIR_FIELDS, Optimizer
 from .schedules import SCHEDULES, ConstantSchedule, Schedule, schedule_from_dict
 from .surface import Surface
 from .surface_io import _check_domain, check_surface, surface_to_dict
@@ -496,16 +496,18 @@ def _check_optimizer(ck: _Checker, name, params: dict, place: str, name_place: s
         if "bool" in str(ftype) and not isinstance(v, bool):
             ck.add(p, f"must be true or false, got {_show(v)}")
             continue
-        if k == "betas":
+        if k in PAIR_FIELDS:
             if not (isinstance(v, list) and len(v) == 2):
-                ck.add(p, f"must be a pair [beta1, beta2], got {_show(v)}")
+                pair = {"betas": "[beta1, beta2]", "etas": "[etaminus, etaplus]",
+                        "step_sizes": "[min, max]"}[k]
+                ck.add(p, f"must be a pair {pair}, got {_show(v)}")
                 continue
             v = tuple(v)
         elif "bool" not in str(ftype) and (isinstance(v, bool) or not isinstance(v, (int, float))):
             ck.add(p, f"must be a number, got {_show(v)}")
     if len(ck.problems) > n0:
         return None
-    kw = {k: (tuple(v) if k == "betas" else v) for k, v in params.items()}
+    kw = {k: (tuple(v) if k in PAIR_FIELDS else v) for k, v in params.items()}
     try:
         return cls(**kw)
     except (ValueError, TypeError) as e:
