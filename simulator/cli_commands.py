@@ -118,6 +118,8 @@ OPEN_HELP = "open the app on a lab (a built-in lab id or a lab file)"
 def open_add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("lab", metavar="LAB_ID_OR_FILE",
                    help="a built-in lab id (see `losslab labs`) or a .json lab file")
+    p.add_argument("--present", action="store_true",
+                   help="start in presentation mode, for a projector (F5 or Esc leaves it)")
 
 
 def open_run(args) -> int:
@@ -130,7 +132,7 @@ def open_run(args) -> int:
         from simulator.gui.app import main as gui_main
 
         lab_dialogs.open_on_start(lab)
-        return gui_main(["losslab"])
+        return gui_main(["losslab"], present=getattr(args, "present", False))
 
     return gui_or_hint(run_gui)
 
