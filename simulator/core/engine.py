@@ -269,15 +269,17 @@ class Trajectory:
         return saddle_episodes(self.surface, self.positions)
 
     def table(self) -> np.ndarray:
-        """Every step as a row of named columns: the CSV export's, without ``optimizer``.
+        """Every step as a row of named columns: the CSV export's, without ``lane``.
 
         Returns
         -------
         ndarray, shape (n_steps + 1,), structured
-            Fields ``step`` (int64), ``x``, ``y`` (``w`` on a 1-D surface), ``loss``,
-            ``grad_norm`` and ``lr`` (float64): the position, loss and gradient norm at
-            each step and the learning rate of the update taken from there (nan on the
-            last row). ``table()["loss"]`` is a column; ``table()[k]`` a row.
+            Fields ``optimizer`` (str: the call that makes it, ``"SGD(lr=0.1)"``),
+            ``step`` (int64), ``x``, ``y`` (``w`` on a 1-D surface), ``loss``,
+            ``grad_norm``, ``lr`` (float64) and ``status`` (str: the run's status, the
+            same on every row). ``lr`` is the learning rate of the update taken from that
+            row's position; on the last row, the rate the schedule would apply there
+            (see :meth:`next_lr`). ``table()["loss"]`` is a column; ``table()[k]`` a row.
 
         Examples
         --------
@@ -285,22 +287,46 @@ class Trajectory:
         >>> curve = sim.get_surface("parabola", c=3)
         >>> rows = sim.simulate(curve, sim.SGD(lr=0.1), start=[7.0], steps=2).table()
         >>> rows.dtype.names
-        ('step', 'w', 'loss', 'grad_norm', 'lr')
-        >>> print(rows["w"].round(4), rows["lr"])
-        [7.   6.2  5.56] [0.1 0.1 nan]
+        ('optimizer', 'step', 'w', 'loss', 'grad_norm', 'lr', 'status')
+        >>> print(rows["w"].round(4), rows["lr"], rows["status"][0])
+        [7.   6.2  5.56] [0.1 0.1 0.1] converging
         """
         n = len(self.positions)
         dim = self.positions.shape[1]
         names = TABLE_COLUMNS_1D if dim == 1 else TABLE_COLUMNS_2D
-        out = np.empty(n, dtype=[(c, np.int64 if c == "step" else np.float64) for c in names])
+        opt = repr(self.optimizer)
+        text = {"optimizer": f"U{max(1, len(opt))}", "status": f"U{max(1, len(self.status))}"}
+        out = np.empty(
+            n, dtype=[(c, text.get(c, np.int64 if c == "step" else np.float64)) for c in names]
+        )
+        out["optimizer"] = opt
+        out["status"] = self.status
         out["step"] = np.arange(n)
-        for i, c in enumerate(names[1 : 1 + dim]):
+        for i, c in enumerate(names[2 : 2 + dim]):
             out[c] = self.positions[:, i]
         out["loss"] = self.losses
         out["grad_norm"] = self.grad_norms
-        out["lr"] = np.nan
-        out["lr"][: len(self.learning_rates)] = self.learning_rates
+        out["lr"][: n - 1] = self.learning_rates[: n - 1]
+        out["lr"][n - 1] = self.next_lr
         return out
+
+    @property
+    def next_lr(self) -> float:
+        """The learning rate the schedule would apply to an update from the last position.
+
+        For a run cut short (diverged at step k) this is the rate update k would have
+        had; for a finished run, the rate after ``steps`` scheduler steps (what
+        ``optimizer.param_groups[0]["lr"]`` holds in PyTorch at the end).
+        """
+        n = len(self.positions) - 1
+        if getattr(self.schedule, "needs_losses", False):  # stepped with every loss
+            return float(self.schedule.rates_for_losses(self.optimizer.lr, self.losses)[n])
+        k = np.arange(n + 1, dtype=np.float64)
+        try:
+            rates = self.schedule._lr(float(self.optimizer.lr), k, max(int(self.steps), 1))
+            return float(np.asarray(rates, dtype=np.float64)[n])
+        except (ValueError, IndexError):  # a schedule with no rate past its end
+            return math.nan
 
     def __repr__(self) -> str:
         return trajectory_repr(self)

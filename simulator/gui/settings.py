@@ -32,6 +32,9 @@ KEY_THEME = "theme"
 KEY_LOG_COLOR = "log_color_scale"
 KEY_LAST_DIR = "last_dir"
 KEY_CP_MODE = "critical_points"
+KEY_CENTER_SPLIT = "center_split"  # views over plots: [height, height]
+KEY_VIEWS_SPLIT = "views_split"  # the map beside the 3-D view: [width, width]
+KEY_SHOW_3D = "show_3d"
 MAX_RECENT = 8
 
 
@@ -156,6 +159,15 @@ class Settings:
             return json.loads(v)
         except (ValueError, TypeError):
             return default
+
+    def get_int_list(self, key: str, n: int) -> list[int] | None:
+        """A stored JSON list of ``n`` positive whole numbers (splitter sizes), or None
+        when missing, corrupt or of another shape."""
+        v = self.get_json(key)
+        if (isinstance(v, list) and len(v) == n
+                and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v)):
+            return list(v)
+        return None
 
     # ---- setters ------------------------------------------------------------------------
     def set(self, key: str, value: Any) -> None:

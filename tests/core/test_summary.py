@@ -146,5 +146,7 @@ def test_diverged_and_empty_runs():
     empty = sim.simulate(sim.get_surface("parabola"), sim.Adam(), start=[1.0], steps=0)
     table = empty.table()
     assert table.dtype.names == summary.TABLE_COLUMNS_1D and len(table) == 1
-    assert table["step"][0] == 0 and np.isnan(table["lr"][0])
+    # the one row's lr is the rate the first update would have had
+    assert table["step"][0] == 0 and table["lr"][0] == sim.Adam().lr
+    assert table["optimizer"][0] == "Adam(lr=0.001)" and table["status"][0] == empty.status
     assert "of 0 steps" in repr(empty)
