@@ -297,7 +297,8 @@ def test_run_records_and_classifies():
     run = sim.simulate(net, sim.Adam(lr=0.05), start=net.init, steps=50)
     assert run.positions.shape == (51, net.n_params)
     assert run.test_losses.shape == (51,) and run.status in sim.STATUSES
-    assert run.table().dtype.names == ("step", "loss", "test_loss", "grad_norm", "lr")
+    assert run.table().dtype.names == ("optimizer", "step", "loss", "test_loss", "grad_norm",
+                                       "lr", "status")
     assert run.saddle_episodes == []
     assert "moons 2-3-1 tanh" in repr(run)
     blown = sim.simulate(net, sim.SGD(lr=1e6), start=net.init, steps=50)
@@ -319,3 +320,12 @@ def test_bad_run_inputs():
         sim.simulate(net, sim.SGD(), start=net.init, steps=10**9)
     with pytest.raises(ValueError, match="batch_size"):
         sim.simulate(net, sim.SGD(), start=net.init, steps=3, batch_size=0)
+
+
+def test_plateau_schedule_is_stepped_with_the_training_loss():
+    net = _tiny(n=16)
+    sch = sim.ReduceLROnPlateau(factor=0.5, patience=2)
+    run = sim.simulate(net, sim.SGD(lr=3.0), start=net.init, steps=60, schedule=sch)
+    want = sch.rates_for_losses(3.0, run.losses)[:60]
+    assert np.array_equal(run.learning_rates, want)
+    assert run.learning_rates.min() < 3.0  # it did cut
