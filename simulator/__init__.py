@@ -34,6 +34,7 @@ from .core.engine import (
 from .core.expressions import ExpressionError, surface_from_expression
 from .core.library import get_surface, list_surfaces, surface_parameters
 from .core.optimizers import (
+    ASGD,
     OPTIMIZERS,
     SGD,
     Adadelta,
@@ -47,11 +48,13 @@ from .core.optimizers import (
     Optimizer,
     RAdam,
     RMSprop,
+    Rprop,
     optimizer_from_dict,
 )
 from .core.scene import Lane, Scene, ViewState, load_scene
 from .core.schedules import (
     SCHEDULES,
+    ChainedScheduler,
     ConstantLR,
     ConstantSchedule,
     CosineAnnealingLR,
@@ -61,6 +64,8 @@ from .core.schedules import (
     LinearLR,
     MultiStepLR,
     OneCycleLR,
+    PolynomialLR,
+    ReduceLROnPlateau,
     Schedule,
     SequentialLR,
     StepLR,
@@ -73,10 +78,11 @@ __version__ = "0.1.0"
 __all__ = [
     "MAX_STEPS", "OPTIMIZERS", "SCHEDULES", "STATUSES",
     "SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Newton", "RAdam",
-    "RMSprop", "Lion", "Optimizer", "optimizer_from_dict",
+    "RMSprop", "Rprop", "ASGD", "Lion", "Optimizer", "optimizer_from_dict",
     "ConstantLR", "ConstantSchedule", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
     "CyclicLR", "ExponentialLR", "LinearLR", "MultiStepLR", "OneCycleLR", "Schedule",
-    "SequentialLR", "StepLR", "schedule_from_dict",
+    "SequentialLR", "StepLR", "PolynomialLR", "ChainedScheduler", "ReduceLROnPlateau",
+    "schedule_from_dict",
     "Surface", "get_surface", "list_surfaces", "surface_parameters",
     "ExpressionError", "surface_from_expression",
     "BatchResult", "Trajectory", "simulate", "simulate_batch",

@@ -177,8 +177,10 @@ def export_add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=_positive_int, default=None, metavar="N",
                    help="frames in an animation, from the start to the end of the run "
                         "(default: one per step, at most 150)")
-    p.add_argument("--fps", type=_fps, default=DEFAULT_FPS, metavar="N",
-                   help=f"frames per second of an animation (default {DEFAULT_FPS})")
+    p.add_argument("--fps", type=_fps, default=None, metavar="N",
+                   help=f"frames per second of an animation (default {DEFAULT_FPS}, slower "
+                        "for a short run so that it lasts at least 4 s; a GIF plays only "
+                        "100/n fps, so it takes the nearest: 30 -> 33.33, 25 exactly)")
     p.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="WxH",
                    help="pixel size of an animation or image (default 960x540)")
     p.add_argument("--view", choices=("2d", "3d", "both"), default="2d",
@@ -397,7 +399,7 @@ def _export(lab, kind: str, args) -> int:
 
     _qt_app()
     _TERM["defer"] = True  # Qt paints from here on: SIGTERM stops between frames
-    from simulator.export.render import RenderError, render_animation
+    from simulator.export.render import RenderError, animation_timing, render_animation
     from simulator.gui.frame_renderer import FrameRenderer
 
     try:
@@ -418,14 +420,18 @@ def _export(lab, kind: str, args) -> int:
             if not args.quiet:
                 print(f"wrote {args.out} (step {step}, {w}x{h})", file=sys.stderr)
             return EXIT_OK
-        frames = args.frames or min(lab.steps + 1, 150)
+        frames, fps, note = animation_timing(lab.steps, kind, args.frames, args.fps)
+        if note and not args.quiet:
+            print(f"losslab: {note}", file=sys.stderr)
         t0 = time.perf_counter()
-        render_animation(renderer, args.out, frames, args.fps, progress=progress,
+        render_animation(renderer, args.out, frames, fps, progress=progress,
                          cancel=lambda: _TERM["requested"])
         if not args.quiet:
             dt = time.perf_counter() - t0
-            print(f"wrote {args.out} ({frames} frames, {w}x{h}, {args.fps:g} fps; "
-                  f"{frames / dt:.1f} frames/s)", file=sys.stderr)
+            tick = f", {100 / fps:.0f}/100 s a frame" if kind == "gif" else ""
+            print(f"wrote {args.out} ({frames} frames, {w}x{h}, {fps:.4g} fps{tick}, "
+                  f"{frames / fps:.1f} s; rendered at {frames / dt:.1f} frames/s)",
+                  file=sys.stderr)
         return EXIT_OK
     finally:
         renderer.close()
