@@ -31,11 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from .network import Network
 from .optimizers import Optimizer
 from .schedules import ConstantSchedule, Schedule
 from .summary import (
     TABLE_COLUMNS_1D,
     TABLE_COLUMNS_2D,
+    TABLE_COLUMNS_NETWORK,
     batch_html,
     batch_repr,
     trajectory_html,
@@ -220,6 +222,8 @@ class Trajectory:
         A sentence saying why, for the app and for students.
     meta : dict
         Free-form annotations carried along with the run (empty by default).
+    test_losses : ndarray (n+1,) or None
+        On a ``Network``: the test-set loss at each position (None on a surface).
 
     See Also
     --------
@@ -243,6 +247,7 @@ class Trajectory:
     status_step: int | None = None
     status_reason: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    test_losses: np.ndarray | None = None
 
     @property
     def n_steps(self) -> int:
@@ -263,21 +268,26 @@ class Trajectory:
 
     @cached_property
     def saddle_episodes(self) -> list:
-        """Stretches where the run lingered near a saddle (see ``diagnostics``)."""
-        from .diagnostics import saddle_episodes
+        """Stretches where the run lingered near a saddle (see ``episodes``); none are
+        looked for on a network."""
+        if isinstance(self.surface, Network):
+            return []
+        from .episodes import saddle_episodes
 
         return saddle_episodes(self.surface, self.positions)
 
     def table(self) -> np.ndarray:
-        """Every step as a row of named columns: the CSV export's, without ``optimizer``.
+        """Every step as a row of named columns: the CSV export's, without ``lane``.
 
         Returns
         -------
         ndarray, shape (n_steps + 1,), structured
-            Fields ``step`` (int64), ``x``, ``y`` (``w`` on a 1-D surface), ``loss``,
-            ``grad_norm`` and ``lr`` (float64): the position, loss and gradient norm at
-            each step and the learning rate of the update taken from there (nan on the
-            last row). ``table()["loss"]`` is a column; ``table()[k]`` a row.
+            Fields ``optimizer`` (str: the call that makes it, ``"SGD(lr=0.1)"``),
+            ``step`` (int64), ``x``, ``y`` (``w`` on a 1-D surface), ``loss``,
+            ``grad_norm``, ``lr`` (float64) and ``status`` (str: the run's status, the
+            same on every row). ``lr`` is the learning rate of the update taken from that
+            row's position; on the last row, the rate the schedule would apply there
+            (see :meth:`next_lr`). ``table()["loss"]`` is a column; ``table()[k]`` a row.
 
         Examples
         --------
@@ -285,22 +295,65 @@ class Trajectory:
         >>> curve = sim.get_surface("parabola", c=3)
         >>> rows = sim.simulate(curve, sim.SGD(lr=0.1), start=[7.0], steps=2).table()
         >>> rows.dtype.names
-        ('step', 'w', 'loss', 'grad_norm', 'lr')
-        >>> print(rows["w"].round(4), rows["lr"])
-        [7.   6.2  5.56] [0.1 0.1 nan]
+        ('optimizer', 'step', 'w', 'loss', 'grad_norm', 'lr', 'status')
+        >>> print(rows["w"].round(4), rows["lr"], rows["status"][0])
+        [7.   6.2  5.56] [0.1 0.1 0.1] converging
         """
         n = len(self.positions)
         dim = self.positions.shape[1]
+        if isinstance(self.surface, Network):
+            return self._network_table(n)
         names = TABLE_COLUMNS_1D if dim == 1 else TABLE_COLUMNS_2D
-        out = np.empty(n, dtype=[(c, np.int64 if c == "step" else np.float64) for c in names])
+        opt = repr(self.optimizer)
+        text = {"optimizer": f"U{max(1, len(opt))}", "status": f"U{max(1, len(self.status))}"}
+        out = np.empty(
+            n, dtype=[(c, text.get(c, np.int64 if c == "step" else np.float64)) for c in names]
+        )
+        out["optimizer"] = opt
+        out["status"] = self.status
         out["step"] = np.arange(n)
-        for i, c in enumerate(names[1 : 1 + dim]):
+        for i, c in enumerate(names[2 : 2 + dim]):
             out[c] = self.positions[:, i]
         out["loss"] = self.losses
         out["grad_norm"] = self.grad_norms
-        out["lr"] = np.nan
-        out["lr"][: len(self.learning_rates)] = self.learning_rates
+        out["lr"][: n - 1] = self.learning_rates[: n - 1]
+        out["lr"][n - 1] = self.next_lr
         return out
+
+    def _network_table(self, n: int) -> np.ndarray:
+        names = TABLE_COLUMNS_NETWORK
+        opt = repr(self.optimizer)
+        text = {"optimizer": f"U{max(1, len(opt))}", "status": f"U{max(1, len(self.status))}"}
+        out = np.empty(
+            n, dtype=[(c, text.get(c, np.int64 if c == "step" else np.float64)) for c in names]
+        )
+        out["optimizer"] = opt
+        out["status"] = self.status
+        out["step"] = np.arange(n)
+        out["loss"] = self.losses
+        out["test_loss"] = self.test_losses
+        out["grad_norm"] = self.grad_norms
+        out["lr"][: n - 1] = self.learning_rates[: n - 1]
+        out["lr"][n - 1] = self.next_lr
+        return out
+
+    @property
+    def next_lr(self) -> float:
+        """The learning rate the schedule would apply to an update from the last position.
+
+        For a run cut short (diverged at step k) this is the rate update k would have
+        had; for a finished run, the rate after ``steps`` scheduler steps (what
+        ``optimizer.param_groups[0]["lr"]`` holds in PyTorch at the end).
+        """
+        n = len(self.positions) - 1
+        if getattr(self.schedule, "needs_losses", False):  # stepped with every loss
+            return float(self.schedule.rates_for_losses(self.optimizer.lr, self.losses)[n])
+        k = np.arange(n + 1, dtype=np.float64)
+        try:
+            rates = self.schedule._lr(float(self.optimizer.lr), k, max(int(self.steps), 1))
+            return float(np.asarray(rates, dtype=np.float64)[n])
+        except (ValueError, IndexError):  # a schedule with no rate past its end
+            return math.nan
 
     def __repr__(self) -> str:
         return trajectory_repr(self)
@@ -385,13 +438,16 @@ def simulate(
 
     Parameters
     ----------
-    surface : Surface
+    surface : Surface or Network
+        A surface, or a network (``sim.network``): then the run trains its flat parameter
+        vector with the same update rules, and also records the test loss.
     optimizer : Optimizer
         e.g. ``sim.Adam(lr=0.01)``; its ``lr`` is the base learning rate.
     start : sequence of float
-        ``dim`` finite coordinates.
+        ``dim`` finite coordinates (a network: ``n_params`` values, e.g. ``net.init``).
     steps : int
-        Number of updates, 0 to ``MAX_STEPS``.
+        Number of updates, 0 to ``MAX_STEPS`` (a network: at most
+        ``MAX_NETWORK_VALUES // n_params - 1``, so that the recorded run fits in memory).
     schedule : Schedule, optional
         Learning-rate schedule stepped once per update (default: constant).
     noise : float
@@ -402,30 +458,40 @@ def simulate(
     clip_grad_norm : float, optional
         ``torch.nn.utils.clip_grad_norm_`` with this max_norm, applied after the noise.
     batch_size : int, optional
-        Data surfaces only: the gradient of each update is the mean over a minibatch of
-        this size, drawn from a fresh shuffle every epoch (drop_last). None: full batch.
+        Data surfaces and networks: the gradient of each update is the mean over a
+        minibatch of this size, drawn from a fresh shuffle every epoch; on a data surface
+        the last short batch is dropped, on a network it is kept (torch's
+        ``DataLoader(shuffle=True, drop_last=False)``). None: full batch. The recorded
+        losses and gradients are always the full-batch ones.
     stream : int
         Noise stream; particle i of ``simulate_batch`` uses stream i.
 
     Returns
     -------
     Trajectory
-    """
-    from .kernels.loops import run_trajectory
+        On a network also ``test_losses``; its ``gradients`` are the full-batch
+        training gradients.
 
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> net = sim.network("moons", hidden=(8,), n_train=64, n_test=64, seed=0)
+    >>> run = sim.simulate(net, sim.Adam(lr=0.05), start=net.init, steps=200,
+    ...                    batch_size=16, seed=0)
+    >>> run.positions.shape, run.test_losses.shape
+    ((201, 33), (201,))
+    >>> bool(run.losses[-1] < run.losses[0])
+    True
+    """
+    if isinstance(surface, Network):
+        return _simulate_network(surface, optimizer, start, steps, schedule, noise, seed,
+                                 clip_grad_norm, batch_size, stream)
     steps, seed, noise, clip, batch, schedule, lrs = _check_inputs(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size, MAX_STEPS
     )
     p0 = check_point(surface, start)
-    pos = np.empty((steps + 1, 2))
-    loss = np.empty(steps + 1)
-    grad = np.empty((steps + 1, 2))
-    x0 = float(p0[0])
-    y0 = float(p0[1]) if surface.dim == 2 else 0.0
-    k, reason = run_trajectory(
-        surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, x0, y0, steps, noise, seed,
-        int(stream), clip, batch, surface.nreg, pos, loss, grad,
-    )
+    k, reason, pos, loss, grad = _run_arrays(surface, optimizer, schedule, lrs, p0, steps,
+                                             noise, seed, int(stream), clip, batch)
     d = surface.dim
     if k == 0:
         raise ValueError(
@@ -443,6 +509,45 @@ def simulate(
     with np.errstate(over="ignore", invalid="ignore"):
         _classify_trajectory(traj, k, steps, int(reason))
     return traj
+
+
+def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, stream, clip,
+                batch):
+    """One run in the kernels: ``(k, reason, positions, losses, gradients)`` as
+    ``kernels.loops.run_trajectory`` fills them; ``lrs`` is updated in place to the rates
+    used. A schedule that watches the loss (``ReduceLROnPlateau``) is stepped with the
+    loss before each update: the run is made with the rates known so far and made again
+    from the first update whose rate a cut changes (the points before it do not depend
+    on it), so there is one kernel run per cut."""
+    from .kernels.loops import run_trajectory
+
+    pos = np.empty((steps + 1, 2))
+    loss = np.empty(steps + 1)
+    grad = np.empty((steps + 1, 2))
+    x0 = float(p0[0])
+    y0 = float(p0[1]) if surface.dim == 2 else 0.0
+    hp = kernel_hp(optimizer)
+    watch = getattr(schedule, "needs_losses", False)
+    state = schedule.start(optimizer.lr) if watch else None
+    seen = 0  # losses the schedule has been stepped with
+    while True:
+        k, reason = run_trajectory(
+            surface.spec, optimizer.oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
+            batch, surface.nreg, pos, loss, grad,
+        )
+        if not watch:
+            break
+        cut = False
+        while seen < min(k, steps):
+            new = schedule.observe(state, float(loss[seen]))
+            seen += 1
+            if seen < steps and new != lrs[seen]:
+                lrs[seen:] = new
+                cut = True
+                break
+        if not cut:
+            break
+    return k, reason, pos, loss, grad
 
 
 def _classify_trajectory(traj: Trajectory, k: int, steps: int, reason: int) -> None:
@@ -530,9 +635,175 @@ def _divergence_onset(traj: Trajectory) -> int:
     low = np.minimum.accumulate(L)
     with np.errstate(invalid="ignore", over="ignore"):
         gap = np.maximum(L[0] - low, 1e-3 * (1.0 + abs(L[0])))
-        far = np.linalg.norm(traj.positions - np.asarray(s.center), axis=1) > 5.0 * s.scale
+        far = (False if isinstance(s, Network) else
+               np.linalg.norm(traj.positions - np.asarray(s.center), axis=1) > 5.0 * s.scale)
         hit = np.nonzero(((L - low) > 1e3 * gap) | far)[0]
     return int(hit[0]) if len(hit) else traj.n_steps
+
+
+# ---- networks --------------------------------------------------------------------------------
+MAX_NETWORK_VALUES = 20_000_000  # (steps + 1) * n_params kept per run: 160 MB per array
+
+
+def _check_network_inputs(net, optimizer, start, steps, schedule, noise, seed, clip,
+                          batch_size):
+    from .kernels.optim import O_NEWTON, PIECES
+
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an optimizer such as sim.Adam(), got {optimizer!r}")
+    if optimizer.oid == O_NEWTON or optimizer.oid not in PIECES:
+        raise ValueError(f"{optimizer.name} is not available on a network (it needs the "
+                         "full Hessian or a line search); use a first-order optimizer")
+    w0 = net.check_weights(start, "start")
+    cap = max(1, MAX_NETWORK_VALUES // net.n_params - 1)
+    steps = _check_int("steps", steps, 0, min(MAX_STEPS, cap))
+    seed = _check_int("seed", seed, 0, 2**63 - 1)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (
+        math.isfinite(noise) and noise >= 0
+    ):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if clip is not None and (
+        isinstance(clip, bool) or not isinstance(clip, (int, float))
+        or not (math.isfinite(clip) and clip > 0)
+    ):
+        raise ValueError(f"clip_grad_norm must be None or a number > 0, got {clip!r}")
+    if batch_size is not None:
+        batch_size = _check_int("batch_size", batch_size, 1, 10**9)
+    schedule = ConstantSchedule() if schedule is None else schedule
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a schedule such as sim.StepLR(...), got {schedule!r}")
+    lrs = schedule.learning_rates(optimizer.lr, steps)
+    if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
+        raise ValueError(f"{schedule.name} produced an invalid learning rate")
+    return w0, steps, seed, float(noise), float(clip or 0.0), int(batch_size or 0), schedule, lrs
+
+
+def _simulate_network(net, optimizer, start, steps, schedule, noise, seed, clip_grad_norm,
+                      batch_size, stream) -> Trajectory:
+    """``simulate`` on a ``Network``: see ``simulate``."""
+    from .kernels.mlp import run_network
+
+    w0, steps, seed, noise, clip, batch, schedule, lrs = _check_network_inputs(
+        net, optimizer, start, steps, schedule, noise, seed, clip_grad_norm, batch_size)
+    n = net.n_params
+    pos = np.empty((steps + 1, n))
+    loss = np.empty(steps + 1)
+    tloss = np.empty(steps + 1)
+    grad = np.empty((steps + 1, n))
+    a = net._arrays
+    hp = kernel_hp(optimizer)
+    # a schedule that watches the loss (ReduceLROnPlateau): as in ``_run_arrays``, run
+    # with the rates known so far and again from each cut
+    watch = getattr(schedule, "needs_losses", False)
+    state = schedule.start(optimizer.lr) if watch else None
+    seen = 0
+    while True:
+        k, reason = run_network(
+            a["sizes"], net.act_id, optimizer.oid, hp, lrs, w0, a["X"], a["y"], a["Xt"],
+            a["yt"], steps, batch, noise, seed, int(stream), clip, pos, loss, tloss, grad,
+        )
+        if not watch:
+            break
+        cut = False
+        while seen < min(k, steps):
+            new = schedule.observe(state, float(loss[seen]))
+            seen += 1
+            if seen < steps and new != lrs[seen]:
+                lrs[seen:] = new
+                cut = True
+                break
+        if not cut:
+            break
+    if k == 0:
+        raise ValueError("the loss or its gradient is not finite at the start")
+    traj = Trajectory(
+        surface=net, optimizer=optimizer, schedule=schedule,
+        start=tuple(float(v) for v in w0), steps=steps, noise=noise, seed=seed,
+        clip_grad_norm=clip_grad_norm, batch_size=batch_size,
+        positions=pos[:k], losses=loss[:k], gradients=grad[:k],
+        learning_rates=lrs[: k - 1], test_losses=tloss[:k],
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        _classify_network_run(traj, k, int(reason))
+    return traj
+
+
+def _classify_network_run(traj: Trajectory, k: int, reason: int) -> None:
+    """The status of a run on a network: ``classify``'s rules without the Hessian and
+    domain tests (no saddle or flat-region verdict; a vanished gradient is converged)."""
+    n = k - 1
+    L = traj.losses
+    w = _window(n) if n > 0 else 1
+    P = traj.positions
+    moves = np.diff(P[max(0, len(P) - w - 1):], axis=0)
+    flips = int(np.sum(np.sum(moves[1:] * moves[:-1], axis=1) < 0)) if len(moves) > 1 else 0
+    gnorm = float(np.linalg.norm(traj.gradients[-1]))
+    code = int(classify(L[0], L[-1], L.min(), L[max(0, n - w)], flips, w, reason != 0, gnorm,
+                        0.0, math.inf, 0.0, 1.0))
+    traj.status = STATUSES[code]
+    if code == DIVERGED:
+        traj.status_step = n if reason else _divergence_onset(traj)
+        traj.status_reason = (
+            f"the {'loss' if reason == 1 else 'update'} overflowed at step {k}; the run stops "
+            f"at step {n}" if reason else
+            f"the loss grew from {L[0]:.4g} to {L[-1]:.4g}: the learning rate is too large "
+            "for the curvature"
+        )
+    elif code == CONVERGED:
+        above = _last_above(traj.gradients, GTOL)
+        traj.status_step = 0 if above is None else above + 1
+        traj.status_reason = f"the gradient vanished (training loss {L[-1]:.4g})"
+    elif code == OSCILLATING:
+        traj.status_reason = "the steps keep reversing and the loss stopped falling"
+    elif code == STALLED:
+        traj.status_reason = "the loss stopped going down"
+    else:
+        traj.status_reason = "the loss is still going down"
+
+
+def _batch_by_runs(surface, optimizer, schedule, lrs, S2, steps, w, noise, seed, offset,
+                   clip, batch, out) -> None:
+    """``run_batch``'s summaries made from one recorded run per start, for runs the
+    batch kernels cannot share a rate array for (a schedule that watches each run's
+    loss): the same quantities in the same rows (see ``kernels.loops.run_batch``)."""
+    from .kernels.loops import (
+        B_BAD,
+        B_F,
+        B_F0,
+        B_FLIPS,
+        B_FMIN,
+        B_FWIN,
+        B_GX,
+        B_GY,
+        B_HXX,
+        B_HXY,
+        B_HYY,
+        B_X,
+        B_Y,
+    )
+
+    tail = steps - w
+    for i in range(len(S2)):
+        k, reason, pos, loss, grad = _run_arrays(
+            surface, optimizer, schedule, lrs.copy(), S2[i], steps, noise, seed, offset + i,
+            clip, batch)
+        k = max(k, 1)
+        P = pos[:k]
+        f = loss[:k]
+        h = surface.hessian(P[-1, : surface.dim])
+        out[B_X, i], out[B_Y, i] = P[-1, 0], P[-1, 1]
+        out[B_F, i] = f[-1]
+        out[B_GX, i], out[B_GY, i] = grad[k - 1, 0], grad[k - 1, 1]
+        out[B_HXX, i] = h[0, 0]
+        out[B_HXY, i] = h[0, 1] if surface.dim == 2 else 0.0
+        out[B_HYY, i] = h[-1, -1] if surface.dim == 2 else 0.0
+        out[B_F0, i] = f[0]
+        out[B_FMIN, i] = f.min()
+        out[B_FWIN, i] = f[min(max(tail, 0), k - 1)]
+        moves = np.diff(P[max(tail, 0):], axis=0)
+        out[B_FLIPS, i] = (float(np.sum(np.sum(moves[1:] * moves[:-1], axis=1) < 0.0))
+                           if len(moves) > 1 else 0.0)
+        out[B_BAD, i] = -1.0 if reason == 0 else float(k - 1)
 
 
 def simulate_batch(
@@ -609,8 +880,12 @@ def simulate_batch(
     out = np.empty((B_NCOL, len(S)))  # one contiguous row per quantity
     w = _window(steps) if steps else 1
     offset = _check_int("stream_offset", stream_offset, 0, 2**62)
-    run_batch(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, S2, steps, w, noise, seed,
-              offset, clip, batch, surface.nreg, out)
+    if getattr(schedule, "needs_losses", False):
+        _batch_by_runs(surface, optimizer, schedule, lrs, S2, steps, w, noise, seed, offset,
+                       clip, batch, out)
+    else:
+        run_batch(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, S2, steps, w, noise,
+                  seed, offset, clip, batch, surface.nreg, out)
     d = surface.dim
     eig_min, eig_maxabs = _eig_summary(out[5:8].T, d)
     # np.linalg.norm(., axis=1) written out on contiguous rows (the same operations)

@@ -55,6 +55,10 @@ from .session import Session
 APP_TITLE = "LossLab"
 FILE_FILTER = "LossLab sessions (*.losslab.json *.json);;All files (*)"
 MAX_SESSION_BYTES = 20_000_000
+# the 3-D view is shown at the first start when the window is at least this wide: then
+# the map and the 3-D view each get a useful width beside the docks
+ROOM_FOR_3D = 1200
+MIN_VIEW_WIDTH = 240  # neither the map nor the 3-D view is squeezed below this
 
 # Mouse gestures shown in Help > Keyboard shortcuts next to the actions' shortcuts.
 MOUSE_HINTS = (
@@ -90,9 +94,11 @@ class TransportBar(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
         lay.setSpacing(2)
+        self.buttons: list[QToolButton] = []
         for act in (window.act_reset, window.act_step_back, window.act_play,
                     window.act_step_forward, window.act_to_end):
             b = QToolButton()
+            self.buttons.append(b)
             b.setDefaultAction(act)
             b.setAutoRaise(True)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -123,6 +129,7 @@ class TransportBar(QWidget):
         lay.addWidget(self.speed)
         for act in (window.act_loop,):
             b = QToolButton()
+            self.buttons.append(b)
             b.setDefaultAction(act)
             b.setAutoRaise(True)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -132,6 +139,17 @@ class TransportBar(QWidget):
         self.animator.speed_changed.connect(self._on_speed)
         self._on_training()
         self._on_speed(self.animator.speed)
+
+    def icon_size(self):
+        """The buttons' icon size (a QSize)."""
+        return self.buttons[0].iconSize()
+
+    def set_icon_size(self, px: int) -> None:
+        """Icons of ``px`` pixels on the buttons (presentation mode: larger)."""
+        from PySide6.QtCore import QSize
+
+        for b in self.buttons:
+            b.setIconSize(QSize(px, px))
 
     def _on_training(self) -> None:
         with QSignalBlocker(self.timeline):
@@ -201,10 +219,13 @@ class MainWindow(QMainWindow):
     with_3d : bool, optional
         Build the OpenGL 3-D view. Default: yes, except on the offscreen and minimal
         platforms, which have no OpenGL (pyqtgraph's GL view crashes there).
+    make_3d : callable, optional
+        ``make_3d(session)`` builds the widget that stands in the 3-D view's place
+        (tests of the layout on platforms without OpenGL); implies ``with_3d``.
     """
 
     def __init__(self, session: Session | None = None, restore: bool = True,
-                 with_3d: bool | None = None) -> None:
+                 with_3d: bool | None = None, make_3d=None) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.settings = st.Settings()
@@ -213,8 +234,10 @@ class MainWindow(QMainWindow):
         self.file_path: str | None = None
         self.last_message_box: QMessageBox | None = None
         if with_3d is None:
-            with_3d = QApplication.platformName() not in ("offscreen", "minimal")
+            with_3d = make_3d is not None or QApplication.platformName() not in (
+                "offscreen", "minimal")
         self._with_3d = with_3d
+        self._make_3d = make_3d
         self.setWindowIcon(app_icon())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
@@ -247,8 +270,14 @@ class MainWindow(QMainWindow):
         self.dock_instructions = self.labs.dock
         self._lab_drop_filter = self.labs.drop_filter
         self._make_panel_actions()
+        from .presentation import install_presentation
+
+        self.presenting = install_presentation(self)  # F5: for a projector
+        self.act_present = self.presenting.action
         self._default_geometry()
         self._restored_layout = False
+        self._stored_splits = (None, None)
+        self._auto_3d = True  # no stored choice: shown if the window has room (showEvent)
         if restore:
             self.restore_settings()
         if not self._restored_layout:
@@ -260,6 +289,16 @@ class MainWindow(QMainWindow):
             "Right/Left step \u00b7 R resets", 15000)
 
     # ---- the window's API: what features use to add themselves ------------------------------
+    @property
+    def presentation(self) -> bool:
+        """Presentation mode (F5): large type and marks, docks folded away, full screen;
+        set it False to put the window back exactly as it was."""
+        return self.presenting.active
+
+    @presentation.setter
+    def presentation(self, on: bool) -> None:
+        self.presenting.set_active(on)
+
     @property
     def lab(self):
         """The open lab (its instructions and texts), or None."""
@@ -416,6 +455,7 @@ class MainWindow(QMainWindow):
                          "Colour the surface by log(L - min)", checkable=True)
         self.act_show_3d = a("Show &3-D View", self._on_show_3d, "F3", "camera",
                              "Show the 3-D surface next to the contour map", checkable=True)
+        self.act_show_3d.setIconText("3-D View")
         self.act_show_3d.setChecked(True)
         self.act_reset_layout = a("Reset &Layout", self.reset_layout, None, "layout",
                                   "Put the panels back where they started")
@@ -454,17 +494,24 @@ class MainWindow(QMainWindow):
         self.surface3d = None
         if self._with_3d:
             try:
-                from .views import Surface3DView
+                if self._make_3d is not None:
+                    self.surface3d = self._make_3d(s)
+                else:
+                    from .views import Surface3DView
 
-                # a native OpenGL window: the rest of the window stays raster (GLWindow)
-                self.surface3d = Surface3DView(s, native=True)
+                    # a native OpenGL window: the rest of the window stays raster
+                    self.surface3d = Surface3DView(s, native=True)
             except Exception as e:  # noqa: BLE001 - no OpenGL: the app still works in 2-D
                 self.surface3d = None
                 self._gl_error = str(e)
+        # 2-D and 3-D side by side, the divider where the user left it (settings)
         self.views_2d = QSplitter(Qt.Orientation.Horizontal)
+        self.views_2d.setObjectName("views_split")
         self.views_2d.setChildrenCollapsible(False)
         self.views_2d.addWidget(self.contour)
+        self.contour.setMinimumWidth(MIN_VIEW_WIDTH)
         if self.surface3d is not None:
+            self.surface3d.setMinimumWidth(MIN_VIEW_WIDTH)
             self.views_2d.addWidget(self.surface3d)
             self.views_2d.setStretchFactor(0, 1)
             self.views_2d.setStretchFactor(1, 1)
@@ -597,7 +644,13 @@ class MainWindow(QMainWindow):
         self.add_lane_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.add_lane_button.setMenu(self.lanes_panel.add_menu)
         tb.addWidget(self.add_lane_button)
-        tb.addAction(self.act_show_3d)
+        # the 3-D toggle says what it does, not only a camera icon
+        self.show_3d_button = QToolButton()
+        self.show_3d_button.setObjectName("show_3d_button")
+        self.show_3d_button.setDefaultAction(self.act_show_3d)
+        self.show_3d_button.setText("3-D View")
+        self.show_3d_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addWidget(self.show_3d_button)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.toolbar = tb
 
@@ -639,7 +692,8 @@ class MainWindow(QMainWindow):
         acts = [self.act_play, self.act_step_forward, self.act_step_back,
                 self.act_step_forward10, self.act_step_back10, self.act_reset,
                 self.act_to_end, self.act_faster, self.act_slower, self.act_loop,
-                self.act_show_3d, self.act_log, self.act_new, self.act_open, self.act_save,
+                self.act_show_3d, self.act_present, self.act_log, self.act_new,
+                self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
         acts += [self.act_draw, self.act_undo, self.act_redo]
         acts += self.panel_actions
@@ -765,8 +819,15 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        if self._auto_3d:
+            # the first start: the 3-D view stays beside the map when the window has
+            # room for both, else it starts hidden (F3 or the toolbar's 3-D View shows it)
+            self._auto_3d = False
+            if self.surface3d is not None and not self.room_for_3d():
+                self.act_show_3d.setChecked(False)
         if not getattr(self, "_strays_checked", False):
             self._strays_checked = True
+            QTimer.singleShot(0, self._apply_stored_splits)
             self._check_tab_bars_soon()
 
     def _check_tab_bars_soon(self) -> None:
@@ -808,6 +869,17 @@ class MainWindow(QMainWindow):
             if twins and not touches(tb) and any(touches(o) for o in twins):
                 tb.hide()
 
+    def _apply_stored_splits(self) -> None:
+        center, views = self._stored_splits
+        if center is not None:
+            self.center_split.setSizes(center)
+        if views is not None:
+            self.views_2d.setSizes(views)
+
+    def room_for_3d(self) -> bool:
+        """Whether the window is wide enough to show the 3-D view beside the map."""
+        return self.width() >= ROOM_FOR_3D
+
     def _initial_sizes(self) -> None:
         # docks as narrow as their contents allow: the views get the width
         w = self.width()
@@ -818,7 +890,7 @@ class MainWindow(QMainWindow):
         self.center_split.setSizes([int(h * 0.74), h - int(h * 0.74)])
         if self.surface3d is not None:
             vw = self.views_2d.width()
-            self.views_2d.setSizes([int(vw * 0.55), vw - int(vw * 0.55)])
+            self.views_2d.setSizes([vw // 2, vw - vw // 2])  # side by side, equal
 
     def reset_layout(self) -> None:
         for d in self.docks:
@@ -992,17 +1064,14 @@ class MainWindow(QMainWindow):
         state = g.get_bytes(st.KEY_STATE)
         if state is not None and not state.isEmpty():
             self._restored_layout = bool(self.restoreState(state))
-        sizes = g.get_json("center_split")
-        if isinstance(sizes, list) and len(sizes) == 2 and all(
-                isinstance(v, int) and v > 0 for v in sizes):
-            self.center_split.setSizes(sizes)
-        sizes = g.get_json("views_split")
-        if isinstance(sizes, list) and len(sizes) == 2 and all(
-                isinstance(v, int) and v > 0 for v in sizes):
-            self.views_2d.setSizes(sizes)
-        show3d = g.get_bool("show_3d", True)
-        if self.surface3d is not None:
-            self.act_show_3d.setChecked(show3d)
+        # the splitters' sizes are applied once the window is shown at its size (sizes
+        # set before are rescaled by the first layout)
+        self._stored_splits = (g.get_int_list(st.KEY_CENTER_SPLIT, 2),
+                               g.get_int_list(st.KEY_VIEWS_SPLIT, 2))
+        self._apply_stored_splits()
+        if self.surface3d is not None and g.contains(st.KEY_SHOW_3D):
+            self._auto_3d = False
+            self.act_show_3d.setChecked(g.get_bool(st.KEY_SHOW_3D, True))
         self.set_theme(g.get_str(st.KEY_THEME, "system", palette.SCHEMES))
         self.set_cp_mode(g.get_str(st.KEY_CP_MODE, CP_MODE_DEFAULT, tuple(CP_MODES)))
         self.animator.restore_state(self.settings.group("animation"))
@@ -1023,10 +1092,10 @@ class MainWindow(QMainWindow):
         g = self.settings.group(st.WINDOW)
         g.set(st.KEY_GEOMETRY, self.saveGeometry())
         g.set(st.KEY_STATE, self.saveState())
-        g.set_json("center_split", [int(v) for v in self.center_split.sizes()])
+        g.set_json(st.KEY_CENTER_SPLIT, [int(v) for v in self.center_split.sizes()])
         if self.surface3d is not None and self.surface3d.isVisible():
-            g.set_json("views_split", [int(v) for v in self.views_2d.sizes()])
-        g.set("show_3d", self.act_show_3d.isChecked())
+            g.set_json(st.KEY_VIEWS_SPLIT, [int(v) for v in self.views_2d.sizes()])
+        g.set(st.KEY_SHOW_3D, self.act_show_3d.isChecked())
         self.animator.save_state(self.settings.group("animation"))
         sg = self.settings.group(st.SESSION)
         sg.set_json(st.KEY_LAST_SCENE, self.session.to_dict())
@@ -1035,6 +1104,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self.animator.pause()
+        self.presentation = False  # the layout saved is the user's, not the projector's
         self.save_settings()
         explorer = self.explorer.panel
         if explorer is not None:  # its map thread ends before the window can be deleted

@@ -1,0 +1,85 @@
+"""Lab data from a scene: what the app's "Save as Lab" writes (validated by the caller
+with :func:`~.validate.parse_lab` before it is written)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..files import jsonable as _jsonable
+from ..surface import Surface
+from ..surface_io import surface_to_dict
+from .schema import FORMAT, VERSION
+
+
+def surface_spec_of(surface: Surface) -> dict:
+    """The lab ``surface`` object that rebuilds ``surface``: the one serialiser's form
+    (:func:`simulator.core.surface_io.surface_to_dict`)."""
+    return surface_to_dict(surface)
+
+
+def lab_from_scene(scene, *, lab_id: str, title: str, summary: str,
+                   instructions: str = "", questions: Iterable[str] = ()) -> dict:
+    """Lab data for ``scene`` (a :class:`~simulator.core.scene.Scene`): its surface,
+    lanes, training and view state (views, colour scale, camera, frame) plus the texts.
+
+    The result is validated by the caller with :func:`parse_lab` before it is written.
+    """
+    v = scene.view
+    views = [x for x in v.views if x == "2d" or scene.surface.dim == 2]
+    view: dict[str, Any] = {"views": views or ["2d"]}
+    view["log_scale"] = v.log_for(scene.surface)
+    if v.camera and "3d" in views:
+        view["camera"] = dict(v.camera)
+    view["frame"] = int(scene.frame)
+    return lab_from_session(scene.to_dict(), scene.surface, lab_id=lab_id, title=title,
+                            summary=summary, instructions=instructions,
+                            questions=questions, view=view)
+
+
+def lab_from_session(session_dict: dict, surface: Surface, *, lab_id: str, title: str,
+                     summary: str, instructions: str = "", questions: Iterable[str] = (),
+                     view: dict | None = None) -> dict:
+    """Lab data for a scene saved by the app (``Session.to_dict()`` plus its surface).
+
+    The result is validated by the caller with :func:`parse_lab` before it is written.
+    """
+    tr = session_dict.get("training", {})
+    lanes = []
+    for ld in session_dict.get("lanes", []):
+        out = {"name": ld["name"], "optimizer": ld["optimizer"]}
+        if ld.get("color"):
+            out["color"] = str(ld["color"]).upper()
+        if ld.get("enabled") is False:
+            out["enabled"] = False
+        for k in ("schedule", "noise", "batch_size", "start"):
+            if ld.get(k) is not None:
+                out[k] = ld[k]
+        lanes.append(out)
+    spec = surface_spec_of(surface)
+    d: dict[str, Any] = {
+        "format": FORMAT, "version": VERSION, "id": lab_id, "title": title,
+        "summary": summary,
+    }
+    if instructions:
+        d["instructions"] = instructions
+    qs = [q for q in questions if q.strip()]
+    if qs:
+        d["questions"] = qs
+    d["surface"] = spec
+    d["domain"] = [list(p) for p in surface.domain]
+    d["start"] = list(session_dict["start"])
+    d["steps"] = tr.get("steps", 1000)
+    d["seed"] = tr.get("seed", 0)
+    d["noise"] = tr.get("noise", 0.0)
+    if tr.get("batch_size") is not None and surface.kind == "data":
+        d["batch_size"] = tr["batch_size"]
+    if tr.get("clip_grad_norm") is not None:
+        d["clip_grad_norm"] = tr["clip_grad_norm"]
+    sched = tr.get("schedule")
+    d["schedule"] = None if not sched or sched.get("name") == "ConstantSchedule" else sched
+    d["lanes"] = lanes
+    if view:
+        d["view"] = view
+    return _jsonable(d)
+

@@ -1,0 +1,36 @@
+"""The lab format's vocabulary and limits: format name and version, the fields each
+object may have, size limits, the built-in teaching order and the id and colour patterns.
+
+Nothing here checks anything: :mod:`.validate` applies these limits.
+"""
+
+from __future__ import annotations
+
+import re
+
+FORMAT = "losslab-lab"
+VERSION = 1
+SUFFIX = ".json"
+MAX_FILE_BYTES = 1_000_000
+MAX_STEPS = 100_000  # the app keeps every step of every lane in memory
+MAX_LANES = 12
+MAX_TEXT = 20_000
+VIEWS = ("2d", "3d")
+
+# Built-in labs in teaching order (a file not listed here comes after, by id).
+BUILTIN_ORDER = (
+    "lr-1d", "ravine", "race", "saddle", "schedules", "adaptive", "sharp-flat", "adamw",
+    "lr-probe",
+)
+
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+TOP_KEYS = ("format", "version", "id", "title", "summary", "instructions", "questions",
+             "surface", "domain", "start", "steps", "seed", "noise", "batch_size",
+             "clip_grad_norm", "schedule", "lanes", "view")
+LANE_KEYS = ("name", "optimizer", "color", "enabled", "schedule", "noise", "batch_size",
+              "start")
+VIEW_KEYS = ("views", "log_scale", "camera", "frame")
+CAMERA_KEYS = ("elevation", "azimuth", "distance")
