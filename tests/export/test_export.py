@@ -37,12 +37,12 @@ def test_csv_columns_and_rows(tmp_path):
     n = data.write_csv(runs, out)
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["optimizer", "step", "x", "y", "loss", "grad_norm", "lr"]
-    assert n == len(rows) == sum(lab.steps + 1 for _ in lab.lanes)
-    assert [r["optimizer"] for r in rows[:: lab.steps + 1]] == [ln.name for ln in lab.lanes]
+    assert n == len(rows) == sum(lab.run_steps + 1 for _ in lab.lanes)
+    assert [r["optimizer"] for r in rows[:: lab.run_steps + 1]] == [ln.name for ln in lab.lanes]
     first = rows[0]
     assert float(first["x"]) == -1.5 and float(first["y"]) == 2.0
     assert float(first["lr"]) == lab.lanes[0].optimizer.lr
-    assert rows[lab.steps]["lr"] == ""  # no update from the last position
+    assert rows[lab.run_steps]["lr"] == ""  # no update from the last position
     t = runs[0].run
     assert float(rows[5]["loss"]) == pytest.approx(t.losses[5])
     assert float(rows[5]["grad_norm"]) == pytest.approx(np.linalg.norm(t.gradients[5]))
@@ -84,7 +84,7 @@ def test_json_holds_scene_and_runs(tmp_path):
     assert [r["name"] for r in doc["runs"]] == [ln.name for ln in lab.lanes]
     r0 = doc["runs"][0]
     assert r0["status"] == "stalled" and r0["optimizer"]["name"] == "SGD"
-    assert len(r0["positions"]) == lab.steps + 1 and len(r0["learning_rates"]) == lab.steps
+    assert len(r0["positions"]) == lab.run_steps + 1 and len(r0["learning_rates"]) == lab.run_steps
     assert doc["runs"][3]["settings"]["start"] == [1.5, 1.0]
 
 
@@ -193,7 +193,7 @@ def test_every_lab_exports_an_animation(tmp_path, qapp_offscreen, lab_id):
         assert frames[0].std() > 10  # not a blank image
         assert not np.array_equal(frames[1], frames[-1])  # the paths move
         png = tmp_path / f"{lab_id}.png"
-        r.save_png(png, lab.steps)
+        r.save_png(png, lab.run_steps)
         assert iio.imread(png).shape[:2] == (180, 320)
     finally:
         r.close()
