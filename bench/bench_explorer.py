@@ -21,7 +21,7 @@ os.environ.setdefault("LOSSLAB_INTERIM", "0")
 import numpy as np
 
 import simulator as sim
-from simulator.core import explorer as ex
+from simulator.core import maps as ex
 
 
 def best_of(fn, n=3):

@@ -118,6 +118,8 @@ OPEN_HELP = "open the app on a lab (a built-in lab id or a lab file)"
 def open_add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("lab", metavar="LAB_ID_OR_FILE",
                    help="a built-in lab id (see `losslab labs`) or a .json lab file")
+    p.add_argument("--present", action="store_true",
+                   help="start in presentation mode, for a projector (F5 or Esc leaves it)")
 
 
 def open_run(args) -> int:
@@ -130,7 +132,7 @@ def open_run(args) -> int:
         from simulator.gui.app import main as gui_main
 
         lab_dialogs.open_on_start(lab)
-        return gui_main(["losslab"])
+        return gui_main(["losslab"], present=getattr(args, "present", False))
 
     return gui_or_hint(run_gui)
 
@@ -175,8 +177,10 @@ def export_add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=_positive_int, default=None, metavar="N",
                    help="frames in an animation, from the start to the end of the run "
                         "(default: one per step, at most 150)")
-    p.add_argument("--fps", type=_fps, default=DEFAULT_FPS, metavar="N",
-                   help=f"frames per second of an animation (default {DEFAULT_FPS})")
+    p.add_argument("--fps", type=_fps, default=None, metavar="N",
+                   help=f"frames per second of an animation (default {DEFAULT_FPS}, slower "
+                        "for a short run so that it lasts at least 4 s; a GIF plays only "
+                        "100/n fps, so it takes the nearest: 30 -> 33.33, 25 exactly)")
     p.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="WxH",
                    help="pixel size of an animation or image (default 960x540)")
     p.add_argument("--view", choices=("2d", "3d", "both"), default="2d",
@@ -185,9 +189,45 @@ def export_add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--step", type=int, default=None, metavar="K",
                    help="the step an image shows (default: the lab's, else the last)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
-    from simulator.core.explorer import add_map_arguments  # --map basin|hyper (explorer)
-
     add_map_arguments(p)
+
+
+# ---- export --map basin|hyper (maps computed by core.maps, written by export.maps) ---
+def add_map_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``--map`` options of ``losslab export`` (argparse)."""
+    g = p.add_argument_group("maps (--map): a basin or hyperparameter map instead of runs")
+    g.add_argument("--map", choices=("basin", "hyper"), default=None,
+                   help="write a basin-of-attraction map or a hyperparameter map of one "
+                   "lane (.png picture or .csv data)")
+    g.add_argument("--lane", type=int, default=None, metavar="N",
+                   help="the lane to map, from 1 (default: the first enabled lane)")
+    g.add_argument("--resolution", type=int, default=None, metavar="N",
+                   help="cells per side (default 256 for basin maps, 40 for hyper maps)")
+    g.add_argument("--map-steps", type=int, default=None, metavar="N",
+                   help="updates per run (default: the lab's steps)")
+    g.add_argument("--x", default=None, metavar="NAME:LO:HI[:log]",
+                   help="hyper map x axis, e.g. lr:1e-4:1:log (default: lr around the lane's)")
+    g.add_argument("--y", default=None, metavar="NAME:LO:HI[:log]",
+                   help="hyper map y axis, e.g. momentum:0:0.99")
+    g.add_argument("--color-by", choices=("loss", "steps", "status"), default="loss",
+                   help="hyper map colour: final loss, steps to converge or status")
+
+
+def run_map_export(lab, args, progress=None) -> str:
+    """Run ``losslab export LAB --map ...``; returns a one-line summary (ValueError on
+    bad input)."""
+    from simulator.core.maps import BasinMap
+    from simulator.export.maps import export_map
+
+    m = export_map(lab, args.map, args.out, lane=args.lane, resolution=args.resolution,
+                   steps=args.map_steps, x=args.x, y=args.y, color_by=args.color_by,
+                   progress=progress)
+    if isinstance(m, BasinMap):
+        nx, ny = m.resolution
+        return f"wrote {args.out} (basin map {nx}x{ny}, {m.steps} steps, " \
+            f"{m.elapsed:.2f} s: {m.describe()})"
+    return f"wrote {args.out} (hyper map {m.param_x} x {m.param_y}, " \
+        f"{len(m.values_x)}x{len(m.values_y)}, {m.elapsed:.2f} s)"
 
 
 class _Progress:
@@ -289,9 +329,7 @@ def _export_run(args) -> int:
             check_writable(args.out)
         except OSError as e:
             raise BadInput(f"cannot write {args.out}: {e}") from None
-        if getattr(args, "map", None):  # a basin or hyperparameter map (core.explorer)
-            from simulator.core.explorer import run_map_export
-
+        if getattr(args, "map", None):  # a basin or hyperparameter map (core/export.maps)
             try:
                 msg = run_map_export(lab, args, _Progress(f"map {args.out}", args.quiet))
             except ValueError as e:
@@ -361,7 +399,7 @@ def _export(lab, kind: str, args) -> int:
 
     _qt_app()
     _TERM["defer"] = True  # Qt paints from here on: SIGTERM stops between frames
-    from simulator.export.render import RenderError, render_animation
+    from simulator.export.render import RenderError, animation_timing, render_animation
     from simulator.gui.frame_renderer import FrameRenderer
 
     try:
@@ -382,14 +420,18 @@ def _export(lab, kind: str, args) -> int:
             if not args.quiet:
                 print(f"wrote {args.out} (step {step}, {w}x{h})", file=sys.stderr)
             return EXIT_OK
-        frames = args.frames or min(lab.run_steps + 1, 150)
+        frames, fps, note = animation_timing(lab.run_steps, kind, args.frames, args.fps)
+        if note and not args.quiet:
+            print(f"losslab: {note}", file=sys.stderr)
         t0 = time.perf_counter()
-        render_animation(renderer, args.out, frames, args.fps, progress=progress,
+        render_animation(renderer, args.out, frames, fps, progress=progress,
                          cancel=lambda: _TERM["requested"])
         if not args.quiet:
             dt = time.perf_counter() - t0
-            print(f"wrote {args.out} ({frames} frames, {w}x{h}, {args.fps:g} fps; "
-                  f"{frames / dt:.1f} frames/s)", file=sys.stderr)
+            tick = f", {100 / fps:.0f}/100 s a frame" if kind == "gif" else ""
+            print(f"wrote {args.out} ({frames} frames, {w}x{h}, {fps:.4g} fps{tick}, "
+                  f"{frames / fps:.1f} s; rendered at {frames / dt:.1f} frames/s)",
+                  file=sys.stderr)
         return EXIT_OK
     finally:
         renderer.close()

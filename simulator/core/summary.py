@@ -14,9 +14,9 @@ import html
 import math
 from collections.abc import Iterable, Sequence
 
-#: columns of ``Trajectory.table()``: the CSV export's, without its ``optimizer`` column
-TABLE_COLUMNS_2D = ("step", "x", "y", "loss", "grad_norm", "lr")
-TABLE_COLUMNS_1D = ("step", "w", "loss", "grad_norm", "lr")
+#: columns of ``Trajectory.table()``: the CSV export's, without its ``lane`` column
+TABLE_COLUMNS_2D = ("optimizer", "step", "x", "y", "loss", "grad_norm", "lr", "status")
+TABLE_COLUMNS_1D = ("optimizer", "step", "w", "loss", "grad_norm", "lr", "status")
 
 MAX_NAME = 40  # a typed formula can be long: names in one-line reprs are cut to this
 

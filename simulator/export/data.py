@@ -29,8 +29,8 @@ from ..core.summary import TABLE_COLUMNS_1D, TABLE_COLUMNS_2D
 FORMAT = "losslab-export"
 VERSION = 1
 # the lane's name, then the columns of Trajectory.table(), which shares these names
-CSV_COLUMNS_2D = ("optimizer", *TABLE_COLUMNS_2D)
-CSV_COLUMNS_1D = ("optimizer", *TABLE_COLUMNS_1D)
+CSV_COLUMNS_2D = ("lane", *TABLE_COLUMNS_2D)
+CSV_COLUMNS_1D = ("lane", *TABLE_COLUMNS_1D)
 
 
 class Cancelled(Exception):
@@ -96,24 +96,34 @@ def _num(v: float) -> str:
 
 
 def csv_rows(runs: list[ExportRun]) -> Iterator[list[str]]:
-    """Data rows (no header): optimizer, step, x, y (or w), loss, grad_norm, lr."""
+    """Data rows (no header): lane, then the columns of ``Trajectory.table()``
+    (optimizer, step, x, y or w, loss, grad_norm, lr, status)."""
     for r in runs:
         t = r.run
+        opt = repr(getattr(t, "optimizer", r.optimizer))  # what ran, as table() says
+        status = str(t.status)
         pos = np.asarray(t.positions)
         loss = np.asarray(t.losses)
         gn = np.asarray(t.grad_norms)
         lrs = np.asarray(t.learning_rates)
+        last = len(pos) - 1
         for k in range(len(pos)):
-            lr = _num(lrs[k]) if k < len(lrs) else ""
-            yield [r.name, str(k), *(_num(v) for v in pos[k]), _num(loss[k]), _num(gn[k]), lr]
+            lr = _num(lrs[k]) if k < last else _num(t.next_lr)
+            yield [r.name, opt, str(k), *(_num(v) for v in pos[k]), _num(loss[k]),
+                   _num(gn[k]), lr, status]
 
 
 def write_csv(runs: list[ExportRun], path: str | os.PathLike, dim: int | None = None,
               cancel: Callable[[], bool] | None = None,
               progress: Callable[[int, int], None] | None = None) -> int:
-    """Write every run as CSV: one row per lane and step; ``lr`` is the learning rate of
-    the update taken *from* that row's position (empty on a run's last row). Returns the
-    number of data rows."""
+    """Write every run as CSV: one row per lane and step. Returns the number of data rows.
+
+    Columns: ``lane`` (the lane's name), ``optimizer`` (the call that makes it,
+    ``SGD(lr=0.001, momentum=0.9)``), ``step``, ``x``, ``y`` (``w`` for a curve),
+    ``loss``, ``grad_norm``, ``lr`` (the learning rate of the update taken *from* that
+    row's position; on a run's last row the rate the schedule would apply there) and
+    ``status`` (the run's status, on each of its rows). Non-finite numbers are empty.
+    """
     if dim is None:
         dim = np.asarray(runs[0].run.positions).shape[1] if runs else 2
     header = CSV_COLUMNS_1D if dim == 1 else CSV_COLUMNS_2D

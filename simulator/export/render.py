@@ -25,6 +25,41 @@ from .data import Cancelled
 VIEWS = ("2d", "3d", "both")
 DEFAULT_SIZE = (960, 540)
 PLOT_FRACTION = 0.28  # of the height, for the loss plots under the views
+DEFAULT_FPS = 30
+MAX_DEFAULT_FRAMES = 150  # one frame per step up to this many
+MIN_SECONDS = 4  # a default animation lasts at least this long
+
+
+def animation_timing(steps: int, fmt: str, frames: int | None = None,
+                     fps: float | None = None) -> tuple[int, float, str]:
+    """Frames and frame rate of an animation of a ``steps``-step run, and a note.
+
+    The rule: ``frames`` defaults to one per step, start and end included, at most
+    ``MAX_DEFAULT_FRAMES`` (150); ``fps`` defaults to ``DEFAULT_FPS`` (30), lowered to
+    ``frames // MIN_SECONDS`` (at least 1) so that the animation lasts at least
+    ``MIN_SECONDS`` (4 s): a 40-step lab gives 41 frames at 10 fps (4.1 s), not 1.4 s.
+    A GIF plays only 100/n frames a second (frame times are whole hundredths of a
+    second): an ``fps`` given is replaced by the nearest such rate (30 -> 33.33), the
+    default by the fastest not above it (30 -> 25), and ``note`` says so when a rate
+    given was changed (else it is empty).
+    """
+    from .video import gif_fps
+
+    if frames is None:
+        frames = min(int(steps) + 1, MAX_DEFAULT_FRAMES)
+    frames = max(1, int(frames))
+    asked = fps
+    if fps is None:
+        fps = float(min(DEFAULT_FPS, max(1, frames // MIN_SECONDS)))
+    fps = float(fps)
+    note = ""
+    if fmt == "gif":
+        exact = gif_fps(fps, not_above=asked is None)
+        if asked is not None and exact != fps:
+            note = (f"GIF frame times are whole hundredths of a second: {fps:g} fps is "
+                    f"written as {exact:.4g} fps ({100 / exact:.0f}/100 s a frame)")
+        fps = exact
+    return frames, fps, note
 
 
 class RenderError(RuntimeError):

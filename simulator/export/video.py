@@ -15,6 +15,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 from pathlib import Path
@@ -26,6 +27,30 @@ from ..core.files import check_writable, commit, discard, temp_path_for
 FORMATS = {".mp4": "mp4", ".gif": "gif"}
 MAX_SIDE = 4096
 MP4_CRF = 20  # visually lossless for flat plots at a small size
+GIF_MIN_CS = 2  # viewers play a GIF frame time under 2/100 s as 1/10 s: 50 fps at most
+
+
+def gif_frame_cs(fps: float, not_above: bool = False) -> int:
+    """The GIF frame time, in hundredths of a second, closest to ``fps`` frames a second.
+
+    GIF stores frame times in whole hundredths of a second, so only 100/n frames a second
+    play exactly (50, 33.33, 25, 20, 16.67, ..., 1). The closest such rate is chosen (30
+    fps -> 3/100 s, 33.33 fps); with ``not_above`` the fastest not faster than ``fps``
+    (30 fps -> 4/100 s, 25 fps), so an animation never gets shorter. At most 50 fps.
+    """
+    fps = float(fps)
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a number > 0, got {fps!r}")
+    exact = 100.0 / fps
+    if not_above:
+        return max(GIF_MIN_CS, math.ceil(exact - 1e-9))
+    lo, hi = max(GIF_MIN_CS, math.floor(exact)), max(GIF_MIN_CS, math.ceil(exact))
+    return min((lo, hi), key=lambda d: abs(100.0 / d - fps))
+
+
+def gif_fps(fps: float, not_above: bool = False) -> float:
+    """The frame rate a GIF asked for ``fps`` plays at: 100 / :func:`gif_frame_cs`."""
+    return 100.0 / gif_frame_cs(fps, not_above)
 
 
 class EncoderError(RuntimeError):
@@ -164,8 +189,9 @@ class GifWriter(_Writer):
 
     The palette comes from :meth:`set_palette_frame` when called before the first frame
     (the renderer passes the first and the last frame, which shows every path and
-    marker), else from the first frame. GIF timing is in hundredths of a second, so the
-    frame delay is ``round(100 / fps)`` (30 fps plays at 33.3 fps).
+    marker), else from the first frame. GIF timing is in whole hundredths of a second,
+    so the writer takes the nearest exact rate (:func:`gif_frame_cs`: 30 fps is written
+    as 33.33 fps, 3/100 s a frame); ``fps`` and ``delay_cs`` say what was written.
     """
 
     fmt = "gif"
@@ -173,7 +199,8 @@ class GifWriter(_Writer):
     def __init__(self, path, fps, size, loop: int = 0) -> None:
         super().__init__(path, fps, size)
         self.loop = loop
-        self.delay_cs = max(2, round(100.0 / self.fps))
+        self.delay_cs = gif_frame_cs(self.fps)
+        self.fps = 100.0 / self.delay_cs  # what the file plays at
         self._palette_image = None
         try:
             self._fp = open(self.tmp, "wb")  # noqa: SIM115 - closed in close/abort

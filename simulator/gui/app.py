@@ -124,8 +124,10 @@ def stop_warmup(state: dict) -> None:
         warm.wait()
 
 
-def main(argv: list[str] | None = None, session_file: str | None = None) -> int:
-    """Run the desktop app; returns the exit code."""
+def main(argv: list[str] | None = None, session_file: str | None = None,
+         present: bool = False) -> int:
+    """Run the desktop app; returns the exit code. ``present``: start in presentation
+    mode (F5)."""
     argv = list(sys.argv if argv is None else argv)
     app = make_application(argv)
     splash = Splash()
@@ -152,6 +154,8 @@ def main(argv: list[str] | None = None, session_file: str | None = None) -> int:
         splash.finish(win)
         if session_file:
             win.open_session_file(session_file)
+        if present:
+            win.presentation = True
         start_warmup(win, state)
 
     app.aboutToQuit.connect(lambda: stop_warmup(state))

@@ -1,6 +1,7 @@
 """Landscape explorer panel: basin-of-attraction maps and hyperparameter maps.
 
-The maps come from ``simulator.core.explorer``; this panel only chooses what to compute,
+The maps come from ``simulator.core.maps`` (their colours and files from
+``simulator.export.maps``); this panel only chooses what to compute,
 runs it on one worker thread (a job at a time, so numba's parallel kernels are never
 launched from two threads at once) and draws the rows as they arrive. Any change of a
 setting, the surface, the lanes or the training settings cancels the running job and
@@ -38,7 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import explorer as ex
+from ..core import maps as ex
+from ..export import maps as map_files
 
 BASIN, HYPER = "basin", "hyper"
 COLOR_BY = (("Final loss", "loss"), ("Steps to converge", "steps"), ("Status", "status"))
@@ -732,7 +734,7 @@ class ExplorerPanel(QWidget):
             self._draw_hyper(p, m)
 
     def _draw_basin(self, p: _MapPlot, bm, k: int) -> None:
-        p.image.setImage(bm.rgba(), autoLevels=False)
+        p.image.setImage(map_files.render_basin(bm), autoLevels=False)
         (x0, x1), *rest = bm.domain
         y0, y1 = rest[0] if rest else (-0.5, 0.5)
         p.image.setRect(x0, y0, x1 - x0, y1 - y0)
@@ -764,7 +766,7 @@ class ExplorerPanel(QWidget):
     @staticmethod
     def _basin_legend(bm) -> str:
         rows = []
-        for label, name, share, rgb in bm.legend():
+        for label, name, share, rgb in map_files.basin_legend(bm):
             if share == 0 and label < 0:
                 continue
             col = "#{:02x}{:02x}{:02x}".format(*rgb)
@@ -783,7 +785,7 @@ class ExplorerPanel(QWidget):
 
     def _draw_hyper(self, p: _MapPlot, hm) -> None:
         by = self.color_by.currentData()
-        p.image.setImage(hm.rgba(by), autoLevels=False)
+        p.image.setImage(map_files.render_hyper(hm, by), autoLevels=False)
         x0, w = self._axis_coords(hm.values_x, hm.log_x)
         y0, h = self._axis_coords(hm.values_y, hm.log_y)
         p.image.setRect(x0, y0, w, h)
@@ -804,7 +806,7 @@ class ExplorerPanel(QWidget):
             p.plot.setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0.0)
         p.plot.setTitle(f"{hm.optimizer.name} from ({', '.join(f'{v:.3g}' for v in hm.start)})",
                         size="9pt")
-        rng = ex.color_range(hm, by)
+        rng = map_files.color_range(hm, by)
         if rng is not None and by in ("loss", "steps"):
             lo, hi = rng
             if by == "loss":
@@ -822,7 +824,7 @@ class ExplorerPanel(QWidget):
             names, counts = np.unique(hm.status[: hm.rows_done], return_counts=True)
             cnt = dict(zip(names, counts, strict=True))
             parts = []
-            for name, rgb in ex.STATUS_COLORS.items():
+            for name, rgb in map_files.STATUS_COLORS.items():
                 if cnt.get(name):
                     col = "#{:02x}{:02x}{:02x}".format(*rgb)
                     parts.append(f"<span style='color:{col}; font-size:14px'>\u25a0</span> "
@@ -880,13 +882,13 @@ class ExplorerPanel(QWidget):
                                                  brush=pg.mkBrush(0, 0, 0, 170))
             self._overlay_legend.setParentItem(view.plot.getViewBox())
             self._overlay_legend.setZValue(50)
-        self._overlay.setImage(bm.rgba(alpha=120), autoLevels=False)
+        self._overlay.setImage(map_files.render_basin(bm, alpha=120), autoLevels=False)
         (x0, x1), (y0, y1) = bm.domain
         self._overlay.setRect(x0, y0, x1 - x0, y1 - y0)
         self._overlay.setVisible(True)
         leg = self._overlay_legend
         leg.clear()
-        for label, name, share, rgb in bm.legend():
+        for label, name, share, rgb in map_files.basin_legend(bm):
             if share == 0 and label < 0:
                 continue
             sample = pg.ScatterPlotItem(symbol="s", size=10, brush=pg.mkBrush(*rgb),
@@ -987,11 +989,13 @@ class ExplorerPanel(QWidget):
                 p = p.with_name(f"{p.stem}-{k + 1}{p.suffix}")
             if png:
                 if isinstance(m, ex.HyperMap):
-                    m.save_png(p, color_by=self.color_by.currentData())
+                    map_files.save_hyper_png(m, p, color_by=self.color_by.currentData())
                 else:
-                    m.save_png(p)
+                    map_files.save_basin_png(m, p)
+            elif isinstance(m, ex.HyperMap):
+                map_files.write_hyper_csv(m, p)
             else:
-                m.to_csv(p)
+                map_files.write_basin_csv(m, p)
             out.append(str(p))
         return out
 

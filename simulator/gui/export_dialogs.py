@@ -87,7 +87,8 @@ def export_animation(window, path: str, view: str, size, fps: float, frames: int
         dlg.reset()
         dlg.close()
         renderer.close()
-    window.statusBar().showMessage(f"Exported {frames} frames to {path}", 8000)
+    window.statusBar().showMessage(
+        f"Exported {frames} frames ({fps:.4g} fps, {frames / fps:.1f} s) to {path}", 8000)
     return True
 
 
@@ -234,16 +235,33 @@ class ExportAnimationDialog(_ExportDialog):
         self.form.addRow("Frames per second", self.fps)
         self.form.addRow("Duration", self.duration)
         self.form.addRow("", self.frames_label)
+        self.frames_label.setWordWrap(True)
         self.fps.valueChanged.connect(self._update)
         self.duration.valueChanged.connect(self._update)
+        self.path.textChanged.connect(self._update)
         self._update()
 
+    def is_gif(self) -> bool:
+        return self.path.text().strip().lower().endswith(".gif")
+
+    def effective_fps(self) -> float:
+        """The rate the file plays at: a GIF's frame times are whole 1/100 s, so it
+        takes the nearest exact rate (30 -> 33.33 fps, 25 exactly)."""
+        from simulator.export.video import gif_fps
+
+        return gif_fps(self.fps.value()) if self.is_gif() else float(self.fps.value())
+
     def frames(self) -> int:
-        return max(2, round(self.fps.value() * self.duration.value()))
+        """Frames for the chosen duration at the rate the file plays at."""
+        return max(2, round(self.effective_fps() * self.duration.value()))
 
     def _update(self) -> None:
-        self.frames_label.setText(
-            f"{self.frames()} frames over {self.window_.session.steps} steps")
+        text = f"{self.frames()} frames over {self.window_.session.steps} steps"
+        fps = self.effective_fps()
+        if fps != self.fps.value():
+            text += (f"\nGIF frame times are whole hundredths of a second: "
+                     f"{self.fps.value()} fps is written as {fps:.4g} fps")
+        self.frames_label.setText(text)
 
     def accept(self) -> None:
         err = self.check()
@@ -252,7 +270,7 @@ class ExportAnimationDialog(_ExportDialog):
             return
         super().accept()
         export_animation(self.window_, self.path.text().strip(), self.view.currentData(),
-                         self.size_combo.currentData(), self.fps.value(), self.frames())
+                         self.size_combo.currentData(), self.effective_fps(), self.frames())
 
 
 class ExportImageDialog(_ExportDialog):

@@ -94,9 +94,11 @@ class TransportBar(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
         lay.setSpacing(2)
+        self.buttons: list[QToolButton] = []
         for act in (window.act_reset, window.act_step_back, window.act_play,
                     window.act_step_forward, window.act_to_end):
             b = QToolButton()
+            self.buttons.append(b)
             b.setDefaultAction(act)
             b.setAutoRaise(True)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -127,6 +129,7 @@ class TransportBar(QWidget):
         lay.addWidget(self.speed)
         for act in (window.act_loop,):
             b = QToolButton()
+            self.buttons.append(b)
             b.setDefaultAction(act)
             b.setAutoRaise(True)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -136,6 +139,17 @@ class TransportBar(QWidget):
         self.animator.speed_changed.connect(self._on_speed)
         self._on_training()
         self._on_speed(self.animator.speed)
+
+    def icon_size(self):
+        """The buttons' icon size (a QSize)."""
+        return self.buttons[0].iconSize()
+
+    def set_icon_size(self, px: int) -> None:
+        """Icons of ``px`` pixels on the buttons (presentation mode: larger)."""
+        from PySide6.QtCore import QSize
+
+        for b in self.buttons:
+            b.setIconSize(QSize(px, px))
 
     def _on_training(self) -> None:
         with QSignalBlocker(self.timeline):
@@ -256,6 +270,10 @@ class MainWindow(QMainWindow):
         self.dock_instructions = self.labs.dock
         self._lab_drop_filter = self.labs.drop_filter
         self._make_panel_actions()
+        from .presentation import install_presentation
+
+        self.presenting = install_presentation(self)  # F5: for a projector
+        self.act_present = self.presenting.action
         self._default_geometry()
         self._restored_layout = False
         self._stored_splits = (None, None)
@@ -271,6 +289,16 @@ class MainWindow(QMainWindow):
             "Right/Left step \u00b7 R resets", 15000)
 
     # ---- the window's API: what features use to add themselves ------------------------------
+    @property
+    def presentation(self) -> bool:
+        """Presentation mode (F5): large type and marks, docks folded away, full screen;
+        set it False to put the window back exactly as it was."""
+        return self.presenting.active
+
+    @presentation.setter
+    def presentation(self, on: bool) -> None:
+        self.presenting.set_active(on)
+
     @property
     def lab(self):
         """The open lab (its instructions and texts), or None."""
@@ -664,7 +692,8 @@ class MainWindow(QMainWindow):
         acts = [self.act_play, self.act_step_forward, self.act_step_back,
                 self.act_step_forward10, self.act_step_back10, self.act_reset,
                 self.act_to_end, self.act_faster, self.act_slower, self.act_loop,
-                self.act_show_3d, self.act_log, self.act_new, self.act_open, self.act_save,
+                self.act_show_3d, self.act_present, self.act_log, self.act_new,
+                self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
         acts += [self.act_draw, self.act_undo, self.act_redo]
         acts += self.panel_actions
@@ -1075,6 +1104,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         self.animator.pause()
+        self.presentation = False  # the layout saved is the user's, not the projector's
         self.save_settings()
         explorer = self.explorer.panel
         if explorer is not None:  # its map thread ends before the window can be deleted

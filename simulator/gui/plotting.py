@@ -186,3 +186,23 @@ def refit(
         hi = min(hi, LOG_TOP)
     r = nice_range(lo, hi, log)
     return None if r is None or r == current else r
+
+
+PRESENT_SCALE = 1.8  # presentation mode: fonts, marks and lines this much larger
+BASE_TICK_PT = 9.0  # the axes' tick labels at scale 1
+
+
+def scale_axes(plot, k: float, axes=("bottom", "left")) -> None:
+    """Tick labels and axis titles of ``plot`` (a PlotItem, or a ColorBarItem's axis
+    names) at ``k`` times their usual size (presentation mode)."""
+    from PySide6.QtGui import QFont
+
+    font = QFont()
+    font.setPointSizeF(BASE_TICK_PT * k)
+    for name in axes:
+        ax = plot.getAxis(name)
+        ax.setTickFont(font if k != 1.0 else None)
+        ax.labelStyle = {**ax.labelStyle, "font-size": f"{BASE_TICK_PT * k * 1.1:g}pt"}
+        ax._updateLabel()
+        ax.picture = None  # the ticks are drawn again at their new size
+        ax.update()

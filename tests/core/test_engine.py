@@ -102,12 +102,13 @@ def test_shapes(name, opt, steps, u):
     np.testing.assert_array_equal(run.positions[0], start)
     np.testing.assert_allclose(run.losses, s.value(run.positions), rtol=1e-12, atol=1e-300)
     table = run.table()
-    assert table.shape == (n + 1,) and len(table.dtype.names) == 3 + s.dim + 1
+    assert table.shape == (n + 1,) and len(table.dtype.names) == 5 + s.dim + 1
     np.testing.assert_array_equal(table["step"], np.arange(n + 1))
     np.testing.assert_array_equal(table["loss"], run.losses)
     np.testing.assert_array_equal(table["grad_norm"], run.grad_norms)
     np.testing.assert_array_equal(table["lr"][:n], run.learning_rates)
-    assert np.isnan(table["lr"][n])
+    assert table["lr"][n] == run.next_lr and np.isfinite(run.next_lr)
+    assert set(table["status"]) == {run.status} and set(table["optimizer"]) == {repr(opt)}
 
 
 def test_zero_steps():
@@ -651,3 +652,19 @@ def test_last_step_above_tolerance_by_chunks_equals_the_whole_array():
         for chunk in (1, 3, 64, 10_000):  # chunk edges anywhere, even one row a chunk
             assert _last_above(g, GTOL, chunk) == want
     assert _last_above(np.zeros((50, 2)), GTOL, 7) is None
+
+
+def test_next_lr_is_the_rate_the_schedule_would_apply():
+    s = sim.get_surface("quadratic")
+    sched = sim.StepLR(step_size=2, gamma=0.5)
+    run = sim.simulate(s, sim.SGD(lr=1.0), start=(0.1, 0.1), steps=4, schedule=sched)
+    # updates 0..3 use 1, 1, 0.5, 0.5; after four scheduler steps torch's lr is 0.25
+    np.testing.assert_array_equal(run.learning_rates, [1.0, 1.0, 0.5, 0.5])
+    assert run.next_lr == 0.25 and run.table()["lr"][-1] == 0.25
+    # a run cut short: the rate the next update would have had on the full schedule
+    gone = sim.simulate(s, sim.SGD(lr=1000.0), start=(1.0, 1.0), steps=500,
+                        schedule=sim.StepLR(step_size=20, gamma=0.5))
+    n = gone.n_steps
+    assert gone.status == "diverged" and n < 500
+    assert gone.next_lr == sim.StepLR(step_size=20, gamma=0.5).learning_rates(1000.0, 500)[n]
+    assert gone.table()["lr"][-1] == gone.next_lr

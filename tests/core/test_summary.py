@@ -116,6 +116,9 @@ SCHEDULES = [
     sim.CosineAnnealingLR(T_max=100),
     sim.SequentialLR([sim.LinearLR(start_factor=0.25, total_iters=2),
                       sim.ExponentialLR(gamma=0.5)], milestones=[3]),
+    sim.PolynomialLR(total_iters=50, power=2.0),
+    sim.ChainedScheduler([sim.LinearLR(start_factor=0.5), sim.ExponentialLR(gamma=0.9)]),
+    sim.ReduceLROnPlateau(mode="max", patience=3, threshold_mode="abs"),
 ]
 
 
@@ -143,5 +146,7 @@ def test_diverged_and_empty_runs():
     empty = sim.simulate(sim.get_surface("parabola"), sim.Adam(), start=[1.0], steps=0)
     table = empty.table()
     assert table.dtype.names == summary.TABLE_COLUMNS_1D and len(table) == 1
-    assert table["step"][0] == 0 and np.isnan(table["lr"][0])
+    # the one row's lr is the rate the first update would have had
+    assert table["step"][0] == 0 and table["lr"][0] == sim.Adam().lr
+    assert table["optimizer"][0] == "Adam(lr=0.001)" and table["status"][0] == empty.status
     assert "of 0 steps" in repr(empty)

@@ -36,13 +36,24 @@ def test_csv_columns_and_rows(tmp_path):
     out = tmp_path / "race.csv"
     n = data.write_csv(runs, out)
     rows = list(csv.DictReader(out.open()))
-    assert list(rows[0]) == ["optimizer", "step", "x", "y", "loss", "grad_norm", "lr"]
+    assert list(rows[0]) == ["lane", "optimizer", "step", "x", "y", "loss", "grad_norm", "lr",
+                             "status"]
     assert n == len(rows) == sum(lab.run_steps + 1 for _ in lab.lanes)
-    assert [r["optimizer"] for r in rows[:: lab.run_steps + 1]] == [ln.name for ln in lab.lanes]
+    firsts = rows[:: lab.run_steps + 1]
+    assert [r["lane"] for r in firsts] == [ln.name for ln in lab.lanes]
+    # the lane "Momentum" is SGD with momentum: the optimizer column says so
+    assert [r["optimizer"] for r in firsts] == [repr(r.run.optimizer) for r in runs]
+    assert firsts[1]["lane"] == "Momentum" and firsts[1]["optimizer"].startswith("SGD(")
+    assert "momentum=0.9" in firsts[1]["optimizer"]
+    for r, run in zip(firsts, runs):
+        lane_rows = [row for row in rows if row["lane"] == r["lane"]]
+        assert {row["status"] for row in lane_rows} == {run.run.status}
     first = rows[0]
     assert float(first["x"]) == -1.5 and float(first["y"]) == 2.0
     assert float(first["lr"]) == lab.lanes[0].optimizer.lr
-    assert rows[lab.run_steps]["lr"] == ""  # no update from the last position
+    # the last row has the rate the (constant) schedule would apply there, not an empty cell
+    assert float(rows[lab.run_steps]["lr"]) == lab.lanes[0].optimizer.lr
+    assert all(row["lr"] for row in rows)
     t = runs[0].run
     assert float(rows[5]["loss"]) == pytest.approx(t.losses[5])
     assert float(rows[5]["grad_norm"]) == pytest.approx(np.linalg.norm(t.gradients[5]))
@@ -52,9 +63,10 @@ def test_csv_1d_uses_w(tmp_path):
     out = tmp_path / "lr.csv"
     data.write_csv(data.runs_from_lab(labs.builtin_lab("lr-1d")), out)
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["optimizer", "step", "w", "loss", "grad_norm", "lr"]
-    assert rows[1] == ["lr = 0.1", "0", "8.0", "36.0", "12.0", "0.1"]
-    assert rows[2][2] == "6.8"
+    assert rows[0] == ["lane", "optimizer", "step", "w", "loss", "grad_norm", "lr", "status"]
+    assert rows[1] == ["lr = 0.1", "SGD(lr=0.1)", "0", "8.0", "36.0", "12.0", "0.1",
+                       "converging"]
+    assert rows[2][3] == "6.8"
 
 
 @pytest.mark.parametrize("lab_id", ["race", "lr-1d"])
@@ -68,6 +80,9 @@ def test_csv_rows_are_the_trajectory_table(tmp_path, lab_id):
     assert list(rows[0])[1:] == list(table.dtype.names)
     assert len(rows) == len(table)
     for name in table.dtype.names:
+        if table.dtype[name].kind == "U":
+            assert [r[name] for r in rows] == table[name].tolist()
+            continue
         col = np.array([float(r[name]) if r[name] else np.nan for r in rows])
         np.testing.assert_array_equal(col, table[name])  # repr(float) round-trips exactly
 
@@ -221,3 +236,53 @@ def test_step_for_frame():
 
     assert [step_for_frame(i, 5, 100) for i in range(5)] == [0, 25, 50, 75, 100]
     assert step_for_frame(0, 1, 100) == 100
+
+
+# ---- animation timing ---------------------------------------------------------------------------
+def _gif_durations(path):
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as im:
+        return [f.info["duration"] for f in ImageSequence.Iterator(im)]
+
+
+@pytest.mark.parametrize("fps,cs", [(30, 3), (25, 4), (20, 5), (12, 8), (40, 3), (60, 2),
+                                    (1, 100), (100 / 3, 3)])
+def test_gif_frame_time_is_the_nearest_exact_rate(tmp_path, fps, cs):
+    # GIF frame times are whole hundredths of a second: 30 fps cannot be written; the
+    # writer takes the nearest rate that can (33.33 fps, 30 ms), and says so in .fps
+    assert video.gif_frame_cs(fps) == cs
+    out = tmp_path / "t.gif"
+    with video.open_writer(out, fps=fps, size=(32, 32)) as w:
+        for f in _frames(3, 32, 32):
+            w.write(f)
+    assert w.fps == 100 / cs and w.delay_cs == cs
+    assert _gif_durations(out) == [10 * cs] * 3  # milliseconds, read back from the file
+
+
+def test_gif_rate_not_above():
+    assert video.gif_fps(30, not_above=True) == 25.0
+    assert video.gif_fps(25, not_above=True) == 25.0
+    assert video.gif_fps(100 / 3, not_above=True) == 100 / 3
+    assert video.gif_fps(200, not_above=True) == 50.0
+
+
+def test_default_animation_timing_lasts_a_few_seconds():
+    from simulator.export.render import MIN_SECONDS, animation_timing
+
+    # a 40-step lab: 41 frames at 10 fps (4.1 s), not 1.4 s at 30 fps
+    assert animation_timing(40, "mp4") == (41, 10.0, "")
+    assert animation_timing(40, "gif") == (41, 10.0, "")
+    # long runs: 150 frames at 30 fps (5 s); a GIF at 25 fps (6 s), never shorter
+    assert animation_timing(2000, "mp4") == (150, 30.0, "")
+    assert animation_timing(2000, "gif") == (150, 25.0, "")
+    assert animation_timing(2, "mp4") == (3, 1.0, "")  # as slow as 1 fps goes
+    for steps in range(4 * MIN_SECONDS, 400, 7):
+        for fmt in ("mp4", "gif"):
+            frames, fps, _ = animation_timing(steps, fmt)
+            assert frames / fps >= MIN_SECONDS and fps <= 30
+    # what the user gives is kept; a GIF's rate is snapped and the note says so
+    assert animation_timing(40, "mp4", frames=12, fps=12) == (12, 12.0, "")
+    frames, fps, note = animation_timing(40, "gif", fps=30)
+    assert (frames, fps) == (41, 100 / 3)
+    assert "hundredths of a second" in note and "30 fps" in note and "33.33 fps" in note

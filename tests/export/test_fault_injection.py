@@ -24,6 +24,7 @@ import pytest
 
 from simulator.core import files, labs
 from simulator.core.optimizers import SGD
+from simulator.export import maps
 
 PREVIOUS = b"PREVIOUS \x00\xff contents that must survive\n" * 3
 
@@ -138,15 +139,15 @@ def race_runs():
 
 
 def _small_basin():
-    from simulator.core.explorer import basin_map
     from simulator.core.library import get_surface
+    from simulator.core.maps import basin_map
 
     return basin_map(get_surface("himmelblau"), SGD(lr=0.01), (24, 24), 20)
 
 
 def _small_hyper():
-    from simulator.core.explorer import grid_values, hyper_map
     from simulator.core.library import get_surface
+    from simulator.core.maps import grid_values, hyper_map
 
     s = get_surface("rosenbrock")
     return hyper_map(s, SGD(lr=1e-3), (-1.5, 2.0), "lr", grid_values(1e-4, 1e-2, 6, True),
@@ -185,19 +186,19 @@ def _write_svg(path, ctx):
 
 
 def _write_basin_csv(path, ctx):
-    ctx.setdefault("basin", _small_basin()).to_csv(path)
+    maps.write_basin_csv(ctx.setdefault("basin", _small_basin()), path)
 
 
 def _write_basin_png(path, ctx):
-    ctx.setdefault("basin", _small_basin()).save_png(path, size=128)
+    maps.save_basin_png(ctx.setdefault("basin", _small_basin()), path, size=128)
 
 
 def _write_hyper_csv(path, ctx):
-    ctx.setdefault("hyper", _small_hyper()).to_csv(path)
+    maps.write_hyper_csv(ctx.setdefault("hyper", _small_hyper()), path)
 
 
 def _write_hyper_png(path, ctx):
-    ctx.setdefault("hyper", _small_hyper()).save_png(path, size=128)
+    maps.save_hyper_png(ctx.setdefault("hyper", _small_hyper()), path, size=128)
 
 
 def _write_gif(path, ctx):
@@ -269,7 +270,7 @@ def test_a_failing_rename_leaves_the_previous_file(tmp_path, ctx, name, rename_f
     _assert_untouched(target)
 
 
-# ---- the map exports of core/explorer.py once wrote straight to the target --------------
+# ---- the map exports (now export/maps.py) once wrote straight to the target ------------
 @pytest.mark.parametrize("which", ["basin.csv", "hyper.csv", "basin.png", "hyper.png"])
 def test_a_map_export_never_opens_its_target_for_writing(tmp_path, ctx, which, monkeypatch):
     import builtins

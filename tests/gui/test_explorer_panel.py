@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import simulator as sim
-from simulator.core import explorer as ex
+from simulator.core import maps as ex
 
 
 @pytest.fixture

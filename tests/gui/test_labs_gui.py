@@ -169,7 +169,7 @@ def test_export_data_from_the_app(window, tmp_path):
     out = tmp_path / "runs.csv"
     assert export_dialogs.export_data(window, str(out))
     lines = out.read_text().splitlines()
-    assert lines[0] == "optimizer,step,w,loss,grad_norm,lr"
+    assert lines[0] == "lane,optimizer,step,w,loss,grad_norm,lr,status"
     assert len(lines) == 1 + 4 * 21
     out = tmp_path / "runs.json"
     assert export_dialogs.export_data(window, str(out))
@@ -216,6 +216,18 @@ def test_export_dialog_checks_the_path(window, tmp_path):
     dlg.accept()
     assert "does not exist" in dlg.error.text()
     assert dlg.frames() == 150
+
+
+def test_export_dialog_gif_takes_an_exact_rate(window, tmp_path):
+    dlg = export_dialogs.ExportAnimationDialog(window)
+    dlg.path.setText(str(tmp_path / "x.mp4"))
+    assert dlg.effective_fps() == 30 and "hundredths" not in dlg.frames_label.text()
+    dlg.path.setText(str(tmp_path / "x.gif"))  # 30 fps cannot be written in a GIF
+    assert dlg.effective_fps() == 100 / 3
+    assert "30 fps is written as 33.33 fps" in dlg.frames_label.text()
+    assert dlg.frames() == round(100 / 3 * 5)  # the 5 s asked for, at the rate written
+    dlg.fps.setValue(25)
+    assert dlg.effective_fps() == 25 and "hundredths" not in dlg.frames_label.text()
 
 
 # ---- the scene, not the widgets or a stale lab, decides titles and view settings -------------

@@ -492,3 +492,67 @@ def test_corrupt_splitter_sizes_are_ignored(qtbot):
         assert g.get_int_list(st.KEY_VIEWS_SPLIT, 2) is None
     g.set_json(st.KEY_VIEWS_SPLIT, [300, 200])
     assert g.get_int_list(st.KEY_VIEWS_SPLIT, 2) == [300, 200]
+
+
+def test_presentation_mode_enlarges_and_restores_the_layout(qtbot):
+    from simulator.gui.plotting import PRESENT_SCALE
+
+    w = MainWindow(make_3d=_stand_in_3d)
+    qtbot.addWidget(w)
+    w.resize(1440, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(50)
+    w.dock_diagnostics.hide()  # the user's own layout
+    qtbot.wait(50)
+    w.views_2d.setSizes([500, 300])
+    before = (bytes(w.saveState()), w.center_split.sizes(), w.views_2d.sizes(),
+              w.font().pointSizeF(), w.act_show_3d.isChecked())
+    visible = {d.objectName() for d in w.docks if d.isVisible()}
+    assert not w.presentation and w.act_present in w.view_menu.actions()
+    assert "projector" in w.act_present.toolTip() and "F5" in w.act_present.toolTip()
+    assert w.findChild(type(w.show_3d_button), "present_button").text() == "Present"
+
+    qtbot.keyClick(w, Qt.Key.Key_F5)
+    assert w.presentation and w.property("presentation")
+    qtbot.wait(50)
+    assert not any(d.isVisible() for d in w.docks)  # no lab open: every dock folded
+    assert w.font().pointSizeF() == pytest.approx(before[3] * PRESENT_SCALE)
+    assert w.transport.step_label.font().pointSizeF() > before[3] * 1.5
+    assert w.contour.scale == PRESENT_SCALE and w.plots.scale > 1.2
+    lane = w.session.lanes[0]
+    assert w.contour.lane_item(lane.uid).opts["pen"].widthF() >= 1.8 * PRESENT_SCALE
+    assert w.transport.icon_size().width() >= 32
+    top, plots = w.center_split.sizes()
+    assert top > 2.5 * plots  # the map and the 3-D view large
+    a, b = w.views_2d.sizes()
+    assert abs(a - b) <= 2
+
+    qtbot.keyClick(w, Qt.Key.Key_Escape)  # Esc leaves, as F5 does
+    assert not w.presentation
+    qtbot.wait(50)
+    assert {d.objectName() for d in w.docks if d.isVisible()} == visible
+    assert w.center_split.sizes() == before[1] and w.views_2d.sizes() == before[2]
+    assert w.font().pointSizeF() == before[3] and w.act_show_3d.isChecked() == before[4]
+    assert w.contour.scale == 1.0
+    assert w.contour.lane_item(lane.uid).opts["pen"].widthF() < 3
+    assert bytes(w.saveState()) == before[0]
+    w.close()
+
+
+def test_presentation_mode_keeps_the_lesson_text(qtbot):
+    w = MainWindow(with_3d=False)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    from simulator.gui.lab_dialogs import open_lab_ref
+
+    open_lab_ref(w, "saddle")
+    assert w.lab is not None
+    w.presentation = True
+    qtbot.wait(50)
+    assert w.dock_instructions.isVisible() and not w.dock_lanes.isVisible()
+    assert w.instructions_panel.browser.font().pointSizeF() >= 14
+    w.presentation = False
+    w.close()  # closing while presenting saves the user's layout, not the projector's

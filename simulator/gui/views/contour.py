@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -66,6 +67,7 @@ from ..common import (
     shown_lanes,
 )
 from ..drag import DRAG
+from ..plotting import PRESENT_SCALE, scale_axes
 from ..scheduling import TurnTimer
 
 GRID_N = 200
@@ -165,6 +167,14 @@ class PositionMarker(QGraphicsEllipseItem):
         self.color = color
         self.setBrush(QColor(color))
 
+    def set_scale(self, k: float) -> None:
+        """``k`` times the usual size (presentation mode)."""
+        r = self.SIZE * k / 2
+        self.setRect(-r, -r, 2 * r, 2 * r)
+        pen = self.pen()
+        pen.setWidthF(1.5 * k)
+        self.setPen(pen)
+
     def move_to(self, x: float, y: float) -> None:
         if np.isfinite(x) and np.isfinite(y):
             self.setPos(x, y)
@@ -196,6 +206,7 @@ class ContourView(QWidget):
         self._path_of: dict[int, tuple] = {}  # uid -> (run, surface) the path is from
         self._trail_k: dict[int, int] = {}  # uid -> last step its trail was set to
         self._pens: dict[int, tuple[str, float]] = {}  # uid -> (colour, width) set
+        self.scale = 1.0  # marks, lines and fonts (PRESENT_SCALE in presentation mode)
 
         # ---- controls -------------------------------------------------------------------
         self.log_check = QCheckBox("Log colour scale")
@@ -468,6 +479,8 @@ class ContourView(QWidget):
             m = self._markers.get(lane.uid)
             if m is None:
                 m = self._markers[lane.uid] = PositionMarker(lane.color)
+                if self.scale != 1.0:
+                    m.set_scale(self.scale)
                 self.plot.addItem(m)
             elif m.color != lane.color:
                 m.set_color(lane.color)
@@ -477,7 +490,7 @@ class ContourView(QWidget):
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
     def _set_pen(self, lane, item) -> None:
-        width = 2.6 if is_selected(self.session, lane) else 1.8
+        width = (2.6 if is_selected(self.session, lane) else 1.8) * self.scale
         if self._pens.get(lane.uid) != (lane.color, width):
             self._pens[lane.uid] = (lane.color, width)
             item.setPen(pg.mkPen(lane.color, width=width))
@@ -581,7 +594,7 @@ class ContourView(QWidget):
             item = self._cp_items[kind]
             item.setData(a[:, 0], a[:, 1])
             # sizes per point: the legend's sample keeps the item's own (full) size
-            item.setSize(np.full(len(a), cp_size(kind) * shrink))
+            item.setSize(np.full(len(a), cp_size(kind) * shrink * self.scale))
         kinds = tuple(kind for kind, pts in by_kind.items() if pts)
         if kinds != self._legend_kinds:
             # the legend's rows are rebuilt only when the kinds shown change (a row's
@@ -595,6 +608,40 @@ class ContourView(QWidget):
     def _on_drag(self, dragging: bool) -> None:
         if not dragging:
             self._redraw_eigen()  # exact again on release
+
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode: paths, marks, legend and axes ``PRESENT_SCALE`` times
+        larger, readable on a projector; off: as usual."""
+        k = PRESENT_SCALE if on else 1.0
+        if k == self.scale:
+            return
+        self.scale = k
+        for lane, _run in getattr(self, "_shown", []):
+            self._set_pen(lane, self._lane_items[lane.uid])
+        for m in self._markers.values():
+            m.set_scale(k)
+        self.start_item.setSize(14 * k)
+        self.start_item.setPen(pg.mkPen("#000000", width=2 * k))
+        self.diverged_item.setSize(DIVERGED_SIZE * k)
+        for kind, it in self._cp_items.items():
+            it.opts["size"] = cp_size(kind) * k  # the legend's sample
+        self.legend.opts["labelTextSize"] = f"{8 * k:g}pt"
+        self._legend_kinds = None  # rebuilt with the new label size
+        self._draw_critical_points()
+        # the check boxes above the map keep the usual type (at 1.8 times they no
+        # longer fit beside each other); the map's own labels grow
+        for w in (self.log_check, self.contours_check, self.eigen_check, self.fit_button,
+                  self.readout):
+            w.setFont(QApplication.font())
+        label_font = QFont()
+        label_font.setPointSizeF(label_font.pointSizeF() * k)
+        for label in self.eig_labels:
+            label.setFont(label_font)
+        scale_axes(self.plot, k)
+        scale_axes(self.colorbar, k, ("left", "right"))
+        self.colorbar.getAxis("right").setWidth(int(45 * k))
+        self._eig_style = [None, None]  # labels laid out again
+        self._redraw_eigen()
 
     def _update_eigen(self, *_):
         """Eigen-direction arrows of the Hessian at the selected lane's current point.

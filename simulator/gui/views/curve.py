@@ -38,6 +38,7 @@ from ..common import (
     retire,
     shown_lanes,
 )
+from ..plotting import PRESENT_SCALE, scale_axes
 
 GRID_N = 800
 ARC_SAMPLES = 12
@@ -105,6 +106,7 @@ class CurveView(QWidget):
         )
         self.viewbox = StartViewBox(self)
         self.plot = self.graphics.addPlot(viewBox=self.viewbox)
+        self.scale = 1.0  # lines, marks and fonts (PRESENT_SCALE in presentation mode)
         cache_axes(self.plot)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.curve = pg.PlotCurveItem(connect="finite", pen=pg.mkPen("#e8e8e8", width=2.2))
@@ -287,8 +289,24 @@ class CurveView(QWidget):
 
     def _style(self, lane, L: _Lane):
         sel = is_selected(self.session, lane)
-        L.arcs.setPen(pg.mkPen(lane.color, width=2.2 if sel else 1.6))
-        L.heads.setPen(pg.mkPen(lane.color, width=2.2 if sel else 1.6))
+        width = (2.2 if sel else 1.6) * self.scale
+        L.arcs.setPen(pg.mkPen(lane.color, width=width))
+        L.heads.setPen(pg.mkPen(lane.color, width=width))
+
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode: lines, marks and axes ``PRESENT_SCALE`` times larger."""
+        k = PRESENT_SCALE if on else 1.0
+        if k == self.scale:
+            return
+        self.scale = k
+        self.curve.setPen(pg.mkPen("#e8e8e8", width=2.2 * k))
+        self.markers.setSize(13 * k)
+        self.start_item.setSize(14 * k)
+        self.diverged_item.setSize(DIVERGED_SIZE * k)
+        for kind, it in self._cp_items.items():
+            it.setSize((13 if kind != "minimum" else 16) * k)
+        scale_axes(self.plot, k)
+        self._on_trajectories_changed()
 
     def _arcs(self, w, f, span):
         """Quadratic Bezier arcs between successive steps, nan-separated (one curve)."""

@@ -25,6 +25,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QGraphicsItem,
     QHBoxLayout,
@@ -49,11 +50,13 @@ from ..drag import DRAG
 from ..plotting import (  # noqa: F401 - the axis helpers were defined here
     LOG_TOP,
     MAX_DECADES,
+    PRESENT_SCALE,
     LogAxis,
     headroom,
     nice_range,
     peak_decimate,
     refit,
+    scale_axes,
     still_fits,
 )
 from ..scheduling import TurnTimer
@@ -137,6 +140,7 @@ class PlotsPanel(QWidget):
         self._line_column = None  # (pixel column, view start, pixel size) of the lines
         self._fitted: dict[str, tuple[float, float]] = {}  # key -> y range last set
         self._cached = True  # the curves are drawn through pixmap caches
+        self.scale = 1.0  # fonts (PRESENT_SCALE in presentation mode)
         self._recache = QTimer(self)
         self._recache.setSingleShot(True)
         self._recache.timeout.connect(lambda: self._cache_curves(True))
@@ -168,7 +172,7 @@ class PlotsPanel(QWidget):
         titles = {"loss": "loss", "grad": "gradient norm |g|", "lr": "learning rate used"}
         self.frame_lines = {}
         for key, p in self.plots.items():
-            p.setTitle(titles[key], size="9pt")
+            p.setTitle(titles[key], size=self._title_size())
             p.setLabel("bottom", "step")
             p.showGrid(x=True, y=True, alpha=0.15)
             vb = p.getViewBox()
@@ -210,6 +214,23 @@ class PlotsPanel(QWidget):
         DRAG.changed.connect(self._on_drag)
         self._on_trajectories_changed()
 
+    def _title_size(self) -> str:
+        return f"{9 * self.scale:g}pt"
+
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode: titles and axes ``PRESENT_SCALE`` times larger."""
+        # less than the views: three plots share a short strip
+        k = 1 + (PRESENT_SCALE - 1) / 2 if on else 1.0
+        if k == self.scale:
+            return
+        self.scale = k
+        self.log_check.setFont(QApplication.font())
+        self.note.setFont(QApplication.font())
+        for p in self.plots.values():
+            p.setTitle(p.titleLabel.text, size=self._title_size())
+            scale_axes(p, k)
+            p.getAxis("left").setWidth(int(46 * k))
+
     def _on_drag(self, dragging: bool) -> None:
         if not dragging:
             self._fit_y()  # the axes only grew during the drag: fit them again
@@ -244,13 +265,13 @@ class PlotsPanel(QWidget):
                 self._auto_y[key] = True  # the old zoom means nothing on the new scale
                 self._fitted.pop(key, None)
             if log:
-                self.loss_plot.setTitle("loss gap L - L*  (log)", size="9pt")
-                self.grad_plot.setTitle("gradient norm |g|  (log)", size="9pt")
-                self.lr_plot.setTitle("learning rate used  (log)", size="9pt")
+                self.loss_plot.setTitle("loss gap L - L*  (log)", size=self._title_size())
+                self.grad_plot.setTitle("gradient norm |g|  (log)", size=self._title_size())
+                self.lr_plot.setTitle("learning rate used  (log)", size=self._title_size())
             else:
-                self.loss_plot.setTitle("loss L", size="9pt")
-                self.grad_plot.setTitle("gradient norm |g|", size="9pt")
-                self.lr_plot.setTitle("learning rate used", size="9pt")
+                self.loss_plot.setTitle("loss L", size=self._title_size())
+                self.grad_plot.setTitle("gradient norm |g|", size=self._title_size())
+                self.lr_plot.setTitle("learning rate used", size=self._title_size())
         todo = []  # (uid, items, run) of the lanes whose curves are drawn again
         for lane, run in shown:
             items = self._curves.get(lane.uid)

@@ -29,7 +29,14 @@ from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import QEvent, QRect, Qt, QTimer
 from PySide6.QtOpenGL import QOpenGLWindow
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QHBoxLayout,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..common import (
     DIVERGED_COLOR,
@@ -43,6 +50,7 @@ from ..common import (
     shown_lanes,
 )
 from ..drag import DRAG
+from ..plotting import PRESENT_SCALE
 from ..scheduling import TurnTimer
 
 MESH_N = 100
@@ -187,6 +195,7 @@ class Surface3DView(QWidget):
         self._levels = (0.0, 1.0)
         self._grid = None
         self._lines: dict[int, gl.GLLinePlotItem] = {}
+        self.scale = 1.0  # lines and marks (PRESENT_SCALE in presentation mode)
         self._paths: dict[int, np.ndarray] = {}
         self._shown: list = []
         self._camera_timer = QTimer(self)  # after an orbit or a zoom: see eventFilter
@@ -443,7 +452,8 @@ class Surface3DView(QWidget):
                 # no line smoothing: on Mesa's software renderer it costs a third of
                 # a frame (bench/bench_gui.py --3d), and wide lines read well without
                 item = gl.GLLinePlotItem(
-                    mode="line_strip", width=2.5, antialias=False, glOptions="opaque"
+                    mode="line_strip", width=2.5 * self.scale, antialias=False,
+                    glOptions="opaque"
                 )
                 self.gl.addItem(item)
                 self._lines[lane.uid] = item
@@ -494,6 +504,20 @@ class Surface3DView(QWidget):
                 if marks else np.zeros((0, 3), np.float32)
             self.diverged_item.setData(pos=pts)
             self.diverged_item.setVisible(bool(marks))
+
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode: paths and marks ``PRESENT_SCALE`` times wider."""
+        k = PRESENT_SCALE if on else 1.0
+        if k == self.scale:
+            return
+        self.scale = k
+        for w in (self.log_check, self.reset_button):  # the controls keep their size
+            w.setFont(QApplication.font())
+        for item in self._lines.values():
+            item.setData(width=2.5 * k)
+        self.markers.setData(size=12.0 * k)
+        self.start_item.setData(size=14.0 * k)
+        self.diverged_item.setData(width=3.0 * k)
 
     # ---- camera -------------------------------------------------------------------------
     def reset_camera(self):

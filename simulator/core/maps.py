@@ -1,4 +1,4 @@
-"""Landscape explorer: basin-of-attraction maps and hyperparameter maps from many runs.
+"""Basin-of-attraction maps and hyperparameter maps from many runs (computing only).
 
 Two questions a single trajectory cannot answer:
 
@@ -51,15 +51,19 @@ rules, so each cell's status is exactly ``simulate(...).status``. Steps to conve
 ``Trajectory.status_step`` of a converged run: the first step from which the gradient
 norm stayed below ``GTOL`` (1e-6); NaN when the run did not converge. Memory is one
 buffer of ``steps + 1`` points (40 bytes a step), reused for every cell.
+
+Colours, pictures and files
+---------------------------
+This module computes the maps and writes no file: their colours, PNG pictures and CSV
+tables are :mod:`simulator.export.maps`, the ``losslab export --map`` options are in
+:mod:`simulator.cli_commands`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +85,6 @@ from .engine import (
 from .engine import (
     DIVERGED as _ST_DIVERGED,
 )
-from .files import atomic_open
 from .optimizers import SGD, Optimizer
 from .schedules import ConstantSchedule, Schedule
 from .surface import Domain, Surface, check_point
@@ -100,9 +103,6 @@ __all__ = [
     "hyper_map",
     "max_stable_lr",
     "quadratic_curvature",
-    "render_basin",
-    "render_hyper",
-    "save_png",
     "stability_boundary",
 ]
 
@@ -122,43 +122,6 @@ HYPER_PARAMS = ("lr", "momentum", "noise", "beta1", "beta2", "weight_decay", "ep
 
 Progress = Callable[[int, int, Any], None]
 Cancel = Callable[[], bool]
-
-# Okabe-Ito (colour-blind safe) for basins, then greys for the special labels
-BASIN_COLORS = (
-    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
-    (213, 94, 0), (204, 121, 167), (120, 94, 60), (150, 200, 120), (170, 150, 230),
-)
-DIVERGED_COLOR = (40, 40, 40)
-NOT_CONVERGED_COLOR = (190, 190, 190)
-STATUS_COLORS = {
-    "converged": (0, 158, 115),
-    "converging": (86, 180, 233),
-    "oscillating": (230, 159, 0),
-    "diverged": (213, 94, 0),
-    "stalled": (240, 228, 66),
-    "invalid": (210, 210, 210),
-}
-_VIRIDIS = np.array([
-    (68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
-    (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)], dtype=np.float64)
-
-
-def basin_color(label: int) -> tuple[int, int, int]:
-    """The RGB colour of a basin label (a minimum index or a special label)."""
-    if label == DIVERGED:
-        return DIVERGED_COLOR
-    if label < 0:
-        return NOT_CONVERGED_COLOR
-    return BASIN_COLORS[label % len(BASIN_COLORS)]
-
-
-def viridis(t: np.ndarray) -> np.ndarray:
-    """RGB (…, 3) uint8 of values in [0, 1] (nan -> 0) on the viridis colour map."""
-    t = np.clip(np.nan_to_num(np.asarray(t, dtype=np.float64)), 0.0, 1.0)
-    x = t * (len(_VIRIDIS) - 1)
-    i = np.minimum(x.astype(int), len(_VIRIDIS) - 2)
-    f = (x - i)[..., None]
-    return (_VIRIDIS[i] * (1 - f) + _VIRIDIS[i + 1] * f + 0.5).astype(np.uint8)
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -213,7 +176,7 @@ def _domain(surface: Surface, domain) -> Domain:
 
 def known_minima(surface: Surface, domain: Domain | None = None) -> np.ndarray:
     """The minima a basin map labels by: (k, dim), from ``find_critical_points``."""
-    from .diagnostics import find_critical_points
+    from .critical_points import find_critical_points
 
     dom = _domain(surface, domain)
     try:
@@ -237,14 +200,6 @@ def default_tol(minima: np.ndarray, domain: Domain) -> float:
         d[np.diag_indices(len(minima))] = np.inf
         tol = min(tol, 0.25 * float(d.min()))
     return tol
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.6g}"
-
-
-def _meta_lines(meta: dict) -> list[str]:
-    return [f"# {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in meta.items()]
 
 
 # ---- basin map ----------------------------------------------------------------------------
@@ -333,11 +288,6 @@ class BasinMap:
         p = ", ".join(f"{v:.3g}" for v in self.minima[label])
         return f"minimum {label + 1} ({p})"
 
-    def legend(self) -> list[tuple[int, str, float, tuple[int, int, int]]]:
-        """(label, name, share, RGB) for every label, minima first."""
-        sh = self.shares()
-        return [(k, self.label_name(k), v, basin_color(k)) for k, v in sh.items()]
-
     def cell_start(self, i: int, j: int) -> tuple[float, ...]:
         """The start of cell (column i, row j)."""
         return (float(self.xs[i]), float(self.ys[j]))[: self.surface.dim]
@@ -363,63 +313,10 @@ class BasinMap:
                         stream=stream)
 
     def describe(self) -> str:
-        parts = [f"{name}: {share:.1%}" for _, name, share, _ in self.legend() if share > 0]
+        """The computed shares, such as ``"minimum 1 (1, 1): 97.0%; diverged: 3.0%"``."""
+        parts = [f"{self.label_name(k)}: {share:.1%}" for k, share in self.shares().items()
+                 if share > 0]
         return "; ".join(parts)
-
-    def rgba(self, alpha: int = 255) -> np.ndarray:
-        """Colour image (ny, nx, 4) uint8, row 0 = lowest y (not-computed: transparent)."""
-        return render_basin(self, alpha)
-
-    def to_csv(self, path) -> None:
-        """One row per start: x, y, label, basin, status, final point, final loss."""
-        d = self.surface.dim
-        meta = {
-            "losslab": "basin map", "surface": self.surface.name,
-            "optimizer": self.optimizer.to_dict(), "steps": self.steps, "noise": self.noise,
-            "seed": self.seed, "chunk": self.chunk, "domain": [list(p) for p in self.domain],
-            "resolution": list(self.resolution), "tol": self.tol,
-            "minima": self.minima.tolist(),
-            "shares": {self.label_name(k): round(v, 6) for k, v in self.shares().items()},
-            "complete": self.complete,
-        }
-        if self.schedule is not None:
-            meta["schedule"] = self.schedule.to_dict() if hasattr(self.schedule, "to_dict") \
-                else self.schedule.name
-        names = ["x", "y"][:d] + ["label", "basin", "status"] + \
-            ["final_x", "final_y"][:d] + ["final_loss"]
-        status = self.status
-        with atomic_open(path) as fh:  # the previous file survives a kill or a full disk
-            for line in _meta_lines(meta):
-                fh.write(line + "\n")
-            w = csv.writer(fh)
-            w.writerow(names)
-            for j in range(len(self.ys)):
-                for i in range(len(self.xs)):
-                    lab = int(self.labels[j, i])
-                    row = [_fmt(self.xs[i]), _fmt(self.ys[j])][:d]
-                    row += [lab, self.label_name(lab), status[j, i]]
-                    row += [_fmt(v) for v in self.final_positions[j, i]]
-                    row.append(_fmt(self.final_losses[j, i]))
-                    w.writerow(row)
-
-    def save_png(self, path, size: int = 512, title: str | None = None) -> None:
-        """The map as a PNG (minima marked, legend with shares below)."""
-        legend = [(name, share, rgb) for _, name, share, rgb in self.legend()]
-        if title is None:
-            title = f"{self.surface.name}: {self.optimizer.name} " \
-                f"lr={self.optimizer.lr:g}, {self.steps} steps"
-        marks = []
-        for m in self.minima:
-            ij = self._frac(m)
-            if ij is not None:
-                marks.append(ij)
-        save_png(path, self.rgba(), size=size, title=title, legend=legend, marks=marks)
-
-    def _frac(self, p) -> tuple[float, float] | None:
-        (x0, x1), *rest = self.domain
-        fx = (p[0] - x0) / (x1 - x0)
-        fy = ((p[1] - rest[0][0]) / (rest[0][1] - rest[0][0])) if rest else 0.5
-        return (fx, fy) if 0 <= fx <= 1 and 0 <= fy <= 1 else None
 
 
 def basin_map(
@@ -665,58 +562,6 @@ class HyperMap:
                         noise=noise, seed=self.seed, clip_grad_norm=self.clip_grad_norm,
                         batch_size=self.batch_size)
 
-    def to_csv(self, path) -> None:
-        meta = {
-            "losslab": "hyperparameter map", "surface": self.surface.name,
-            "optimizer": self.optimizer.to_dict(), "start": list(self.start),
-            "steps": self.steps, "noise": self.noise, "seed": self.seed,
-            "x": self.param_x, "y": self.param_y, "log_x": self.log_x, "log_y": self.log_y,
-            "complete": self.complete,
-        }
-        status = self.status
-        with atomic_open(path) as fh:  # the previous file survives a kill or a full disk
-            for line in _meta_lines(meta):
-                fh.write(line + "\n")
-            w = csv.writer(fh)
-            w.writerow([self.param_x, self.param_y, "final_loss", "steps_to_converge",
-                        "status"])
-            for j in range(len(self.values_y)):
-                for i in range(len(self.values_x)):
-                    s = self.steps_to_converge[j, i]
-                    w.writerow([_fmt(self.values_x[i]), _fmt(self.values_y[j]),
-                                _fmt(self.final_losses[j, i]),
-                                "" if not math.isfinite(s) else int(s), status[j, i]])
-
-    def rgba(self, color_by: str = "loss") -> np.ndarray:
-        return render_hyper(self, color_by)
-
-    def save_png(self, path, color_by: str = "loss", size: int = 512,
-                 title: str | None = None) -> None:
-        if title is None:
-            title = f"{self.surface.name}: {self.optimizer.name}, {self.param_x} x " \
-                f"{self.param_y} ({color_by})"
-        legend = []
-        if color_by == "status":
-            legend = [(k, None, v) for k, v in STATUS_COLORS.items()]
-        lines = []
-        for bx, by in self.boundary:
-            lines.append(np.column_stack([self._frac(bx, self.values_x, self.log_x),
-                                          self._frac(by, self.values_y, self.log_y)]))
-        save_png(path, self.rgba(color_by), size=size, title=title, legend=legend,
-                 lines=lines, axes=(self.param_x, self.values_x, self.log_x,
-                                    self.param_y, self.values_y, self.log_y))
-
-    @staticmethod
-    def _frac(v, vals, log):
-        """Fractional image position of values (cell centres at (k + 0.5) / n)."""
-        v = np.asarray(v, dtype=np.float64)
-        n = len(vals)
-        if n == 1:
-            return np.full(v.shape, 0.5)
-        a, b = (np.log(vals[0]), np.log(vals[-1])) if log else (vals[0], vals[-1])
-        t = ((np.log(v) if log else v) - a) / (b - a)
-        return (t * (n - 1) + 0.5) / n
-
 
 def hyper_map(
     surface: Surface,
@@ -932,232 +777,3 @@ def stability_boundary(surface: Surface, optimizer: Optimizer, param_x: str, val
         return []
     fine, lr = fine[ok], lr[ok]
     return [(lr, fine)] if param_x == "lr" else [(fine, lr)]
-
-
-# ---- rendering ------------------------------------------------------------------------------
-def render_basin(bm: BasinMap, alpha: int = 255) -> np.ndarray:
-    """RGBA image (ny, nx, 4) uint8 of a basin map; row 0 is the lowest y."""
-    lab = bm.labels
-    out = np.zeros(lab.shape + (4,), dtype=np.uint8)
-    for k in list(range(len(bm.minima))) + [DIVERGED, NOT_CONVERGED]:
-        m = lab == k
-        if np.any(m):
-            out[m, :3] = basin_color(k)
-            out[m, 3] = alpha
-    return out
-
-
-def render_hyper(hm: HyperMap, color_by: str = "loss") -> np.ndarray:
-    """RGBA image (ny, nx, 4) of a hyper map, coloured by ``"loss"`` (log10 of the gap
-    to the lowest value, viridis), ``"steps"`` (steps to converge, viridis) or
-    ``"status"``. Diverged cells are dark, invalid ones light grey, not computed
-    transparent."""
-    codes = hm.status_codes.astype(int)
-    out = np.zeros(codes.shape + (4,), dtype=np.uint8)
-    done = codes != NOT_COMPUTED
-    if color_by == "status":
-        for name, rgb in STATUS_COLORS.items():
-            m = done & (hm.status == name)
-            out[m, :3] = rgb
-    elif color_by in ("loss", "steps"):
-        if color_by == "loss":
-            f = hm.final_losses
-            ok = done & (codes >= 0) & (codes != _ST_DIVERGED) & np.isfinite(f)
-            base = hm.surface.min_value
-            if base is None:
-                base = float(np.min(f[ok])) if np.any(ok) else 0.0
-            with np.errstate(invalid="ignore", divide="ignore"):
-                v = np.log10(np.maximum(f - base, 1e-16))
-        else:
-            v = hm.steps_to_converge
-            ok = done & np.isfinite(v)
-        if np.any(ok):
-            lo, hi = float(np.min(v[ok])), float(np.max(v[ok]))
-            t = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
-            out[ok, :3] = viridis(t[ok])
-        out[done & ~ok, :3] = NOT_CONVERGED_COLOR
-        out[codes == _ST_DIVERGED, :3] = DIVERGED_COLOR
-        out[codes == INVALID, :3] = STATUS_COLORS["invalid"]
-    else:
-        raise ValueError(f"color_by must be 'loss', 'steps' or 'status', got {color_by!r}")
-    out[done, 3] = 255
-    return out
-
-
-def color_range(hm: HyperMap, color_by: str) -> tuple[float, float] | None:
-    """The (lo, hi) data range the viridis colours of :func:`render_hyper` span."""
-    codes = hm.status_codes.astype(int)
-    if color_by == "loss":
-        f = hm.final_losses
-        ok = (codes >= 0) & (codes != _ST_DIVERGED) & np.isfinite(f)
-        base = hm.surface.min_value
-        if base is None:
-            base = float(np.min(f[ok])) if np.any(ok) else 0.0
-        v = np.maximum(f[ok] - base, 1e-16)
-    elif color_by == "steps":
-        v = hm.steps_to_converge[np.isfinite(hm.steps_to_converge)]
-    else:
-        return None
-    return (float(v.min()), float(v.max())) if v.size else None
-
-
-def save_png(path, rgba: np.ndarray, size: int = 512, title: str = "",
-             legend: Sequence = (), marks: Sequence = (), lines: Sequence = (),
-             axes: tuple | None = None) -> None:
-    """Write an RGBA map (row 0 = bottom) as a PNG with Pillow: scaled to ``size``
-    pixels, a title above, optional markers (fractions (fx, fy)), polylines (fractions),
-    axis labels and a legend of (name, share or None, RGB) below."""
-    from PIL import Image, ImageDraw
-
-    ny, nx = rgba.shape[:2]
-    scale = max(1, int(math.ceil(size / max(nx, ny))))
-    img = Image.fromarray(np.ascontiguousarray(rgba[::-1]), "RGBA")
-    W, H = nx * scale, ny * scale
-    img = img.resize((W, H), Image.NEAREST)
-    pad_l = 70 if axes else 10
-    pad_t = 28
-    pad_b = (40 if axes else 10) + 18 * len(legend)
-    canvas = Image.new("RGBA", (W + pad_l + 10, H + pad_t + pad_b), (255, 255, 255, 255))
-    bg = Image.new("RGBA", (W, H), (255, 255, 255, 255))
-    canvas.paste(Image.alpha_composite(bg, img), (pad_l, pad_t))
-    dr = ImageDraw.Draw(canvas)
-    dr.text((pad_l, 8), title, fill=(0, 0, 0))
-
-    def px(fx, fy):
-        return pad_l + fx * W, pad_t + (1.0 - fy) * H
-
-    for fx, fy in marks:
-        x, y = px(fx, fy)
-        dr.ellipse([x - 6, y - 6, x + 6, y + 6], outline=(0, 0, 0), width=2)
-        dr.line([x - 9, y, x + 9, y], fill=(255, 255, 255), width=1)
-        dr.line([x, y - 9, x, y + 9], fill=(255, 255, 255), width=1)
-    for ln in lines:
-        pts = [px(float(a), float(b)) for a, b in np.asarray(ln) if np.isfinite(a + b)]
-        if len(pts) > 1:
-            dr.line(pts, fill=(255, 255, 255), width=3)
-            dr.line(pts, fill=(220, 0, 0), width=1)
-    y = pad_t + H + 6
-    if axes:
-        nxn, vx, lx, nyn, vy, ly = axes
-        dr.text((pad_l, y), f"{_fmt(vx[0])}", fill=(0, 0, 0))
-        dr.text((pad_l + W - 50, y), f"{_fmt(vx[-1])}", fill=(0, 0, 0))
-        dr.text((pad_l + W // 2 - 30, y), f"{nxn}{' (log)' if lx else ''}", fill=(0, 0, 0))
-        dr.text((4, pad_t + H - 12), f"{_fmt(vy[0])}", fill=(0, 0, 0))
-        dr.text((4, pad_t), f"{_fmt(vy[-1])}", fill=(0, 0, 0))
-        dr.text((4, pad_t + H // 2), f"{nyn}{' (log)' if ly else ''}", fill=(0, 0, 0))
-        y += 28
-    for name, share, rgb in legend:
-        dr.rectangle([pad_l, y + 2, pad_l + 12, y + 14], fill=tuple(rgb) + (255,),
-                     outline=(0, 0, 0))
-        text = name if share is None else f"{name}: {share:.1%}"
-        dr.text((pad_l + 18, y + 2), text, fill=(0, 0, 0))
-        y += 18
-    with atomic_open(path, "wb") as fh:  # written whole or not at all (core.files)
-        canvas.convert("RGB").save(fh, "PNG")
-
-
-# ---- command line: ``losslab export LAB --map basin|hyper`` ----------------------------------
-def parse_axis(text: str) -> tuple[str, float, float, bool]:
-    """``"lr:1e-4:1:log"`` -> ("lr", 1e-4, 1.0, True); ``"momentum:0:0.99"`` -> linear."""
-    parts = text.split(":")
-    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "lin")):
-        raise ValueError(f"expected NAME:LO:HI[:log|lin], such as lr:1e-4:1:log, got {text!r}")
-    try:
-        lo, hi = float(parts[1]), float(parts[2])
-    except ValueError:
-        raise ValueError(f"bounds must be numbers in {text!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"need finite bounds with LO < HI in {text!r}")
-    return parts[0], lo, hi, len(parts) == 4 and parts[3] == "log"
-
-
-def export_map(lab, kind: str, out: str, *, lane: int | None = None,
-               resolution: int | None = None, steps: int | None = None,
-               x: str | None = None, y: str | None = None, color_by: str = "loss",
-               progress: Callable[[int, int], None] | None = None):
-    """Compute a basin or hyperparameter map of one lane of ``lab`` and write it to
-    ``out`` (``.png`` picture or ``.csv`` data). Returns the map.
-
-    ``lane`` is a 1-based lane number (default: the first enabled lane); ``x``/``y``
-    are axis specs for :func:`parse_axis` (default: ``lr`` over two decades either side
-    of the lane's, against momentum, beta1 or noise).
-    """
-    from pathlib import Path
-
-    ext = Path(out).suffix.lower()
-    if ext not in (".png", ".csv"):
-        raise ValueError(f"a map is written as .png or .csv, not {ext or 'no extension'!r}")
-    if kind not in ("basin", "hyper"):
-        raise ValueError(f"--map must be basin or hyper, got {kind!r}")
-    lanes = list(lab.lanes)
-    if lane is None:
-        pick = next((la for la in lanes if la.enabled), lanes[0] if lanes else None)
-    elif 1 <= lane <= len(lanes):
-        pick = lanes[lane - 1]
-    else:
-        raise ValueError(f"--lane must be from 1 to {len(lanes)}")
-    if pick is None:
-        raise ValueError("the lab has no lanes")
-    eff = lab.effective(pick)
-    kw = dict(schedule=eff["schedule"], noise=float(eff["noise"] or 0.0), seed=lab.seed,
-              clip_grad_norm=lab.clip_grad_norm, batch_size=eff["batch_size"])
-    steps = lab.run_steps if steps is None else int(steps)
-    prog = None if progress is None else (lambda d, t, m: progress(d, t))
-    opt = pick.optimizer
-    if kind == "basin":
-        n = 256 if resolution is None else int(resolution)
-        m = basin_map(lab.surface, opt, n, steps, domain=lab.domain, progress=prog, **kw)
-    else:
-        n = 40 if resolution is None else int(resolution)
-        names = sweepable_params(opt)
-        if x is None:
-            x = f"lr:{opt.lr / 100:g}:{opt.lr * 100:g}:log"
-        if y is None:
-            y = ("momentum:0:0.99" if "momentum" in names else
-                 "beta1:0:0.99" if "beta1" in names else "noise:0:2")
-        ax, ay = parse_axis(x), parse_axis(y)
-        vx = grid_values(ax[1], ax[2], n, ax[3])
-        vy = grid_values(ay[1], ay[2], n, ay[3])
-        m = hyper_map(lab.surface, opt, eff["start"], ax[0], vx, ay[0], vy, steps,
-                      progress=prog, **kw)
-    if ext == ".csv":
-        m.to_csv(out)
-    elif kind == "basin":
-        m.save_png(out, title=f"{lab.title}: {pick.name}, {steps} steps")
-    else:
-        m.save_png(out, color_by=color_by, title=f"{lab.title}: {pick.name} ({color_by})")
-    return m
-
-
-def add_map_arguments(p) -> None:
-    """The ``--map`` options of ``losslab export`` (argparse)."""
-    g = p.add_argument_group("maps (--map): a basin or hyperparameter map instead of runs")
-    g.add_argument("--map", choices=("basin", "hyper"), default=None,
-                   help="write a basin-of-attraction map or a hyperparameter map of one "
-                   "lane (.png picture or .csv data)")
-    g.add_argument("--lane", type=int, default=None, metavar="N",
-                   help="the lane to map, from 1 (default: the first enabled lane)")
-    g.add_argument("--resolution", type=int, default=None, metavar="N",
-                   help="cells per side (default 256 for basin maps, 40 for hyper maps)")
-    g.add_argument("--map-steps", type=int, default=None, metavar="N",
-                   help="updates per run (default: the lab's steps)")
-    g.add_argument("--x", default=None, metavar="NAME:LO:HI[:log]",
-                   help="hyper map x axis, e.g. lr:1e-4:1:log (default: lr around the lane's)")
-    g.add_argument("--y", default=None, metavar="NAME:LO:HI[:log]",
-                   help="hyper map y axis, e.g. momentum:0:0.99")
-    g.add_argument("--color-by", choices=("loss", "steps", "status"), default="loss",
-                   help="hyper map colour: final loss, steps to converge or status")
-
-
-def run_map_export(lab, args, progress=None) -> str:
-    """Run ``losslab export LAB --map ...``; returns a one-line summary (ValueError on
-    bad input)."""
-    m = export_map(lab, args.map, args.out, lane=args.lane, resolution=args.resolution,
-                   steps=args.map_steps, x=args.x, y=args.y, color_by=args.color_by,
-                   progress=progress)
-    if isinstance(m, BasinMap):
-        nx, ny = m.resolution
-        return f"wrote {args.out} (basin map {nx}x{ny}, {m.steps} steps, " \
-            f"{m.elapsed:.2f} s: {m.describe()})"
-    return f"wrote {args.out} (hyper map {m.param_x} x {m.param_y}, " \
-        f"{len(m.values_x)}x{len(m.values_y)}, {m.elapsed:.2f} s)"
