@@ -41,6 +41,7 @@ from .core.labs import (
     validate_lab,
 )
 from .core.library import get_surface, list_surfaces, surface_parameters
+from .core.network import Network, network
 from .core.optimizers import (
     ASGD,
     OPTIMIZERS,
@@ -99,4 +100,5 @@ __all__ = [
     "Lane", "Scene", "ViewState", "load_scene",
     "CheckResult", "Lab", "LabError", "Problem", "Step", "Task", "list_labs", "load_lab",
     "validate_lab",
+    "Network", "network",
 ]
