@@ -26,6 +26,7 @@ from .core.engine import (
 )
 from .core.episodes import SaddleEpisode, describe_episode, saddle_episodes
 from .core.expressions import ExpressionError, surface_from_expression
+from .core.landscape import LossPlane, hessian_eigenvalues, loss_plane, sharpness
 from .core.library import get_surface, list_surfaces, surface_parameters
 from .core.network import Network, network
 from .core.optimizers import (
@@ -84,5 +85,5 @@ __all__ = [
     "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
     "find_critical_points", "saddle_episodes",
     "Lane", "Scene", "ViewState", "load_scene",
-    "Network", "network",
+    "Network", "network", "LossPlane", "loss_plane", "sharpness", "hessian_eigenvalues",
 ]
