@@ -40,6 +40,7 @@ from .core.labs import (
     load_lab,
     validate_lab,
 )
+from .core.landscape import LossPlane, hessian_eigenvalues, loss_plane, sharpness
 from .core.library import get_surface, list_surfaces, surface_parameters
 from .core.network import Network, network
 from .core.optimizers import (
@@ -100,5 +101,5 @@ __all__ = [
     "Lane", "Scene", "ViewState", "load_scene",
     "CheckResult", "Lab", "LabError", "Problem", "Step", "Task", "list_labs", "load_lab",
     "validate_lab",
-    "Network", "network",
+    "Network", "network", "LossPlane", "loss_plane", "sharpness", "hessian_eigenvalues",
 ]
