@@ -10,13 +10,9 @@ from PySide6.QtTest import QTest
 from simulator.core.expressions import surface_from_expression
 from simulator.core.library import get_surface
 from simulator.core.optimizers import SGD
-from simulator.gui.common import (
-    HeightScale,
-    arrow_heads,
-    clip_far,
-    critical_points,
-    lane_step,
-)
+from simulator.core.plotmath import HeightScale, clip_far, lane_step
+from simulator.gui.analysis_cache import critical_points
+from simulator.gui.plotting import arrow_heads
 from simulator.gui.session import Session
 from simulator.gui.views import ContourView, CurveView, PlotsPanel
 
@@ -135,7 +131,7 @@ def test_contour_draws_surface_and_paths(qtbot, session):
 
 
 def test_the_legend_lists_the_kinds_of_point_shown(qtbot, session):
-    from simulator.gui.common import critical_points
+    from simulator.gui.analysis_cache import critical_points
 
     v = ContourView(session)
     qtbot.addWidget(v)
@@ -160,7 +156,7 @@ def test_a_picked_surfaces_contour_lines_follow_a_turn_later(qtbot, session):
     """The colour layer of a newly picked surface is drawn at once, its contour lines
     in a later turn (never the old surface's lines over the new colours)."""
     from simulator.core.contours import contour_segments
-    from simulator.gui.common import contour_levels
+    from simulator.core.plotmath import contour_levels
 
     v = ContourView(session)
     qtbot.addWidget(v)
@@ -275,7 +271,7 @@ def test_a_start_drag_repaints_the_map_once_a_tick(qtbot, session):
                 paints.append(ev.rect())
             return False
 
-    from simulator.gui.common import critical_points
+    from simulator.gui.analysis_cache import critical_points
 
     critical_points(session.surface)  # the search is done (its markers drawn first)
     qtbot.wait(100)
@@ -410,7 +406,7 @@ def test_a_picked_surfaces_critical_points_are_searched_after_the_views_turns(qt
     """The search (numpy in a worker thread) starts once the map, plots and mesh of a
     new surface have had their turns: beside them it made the GUI thread wait for the
     interpreter. The points are marked when it ends."""
-    from simulator.gui.common import CP_SEARCH_LATER_MS, critical_points_notifier
+    from simulator.gui.analysis_cache import CP_SEARCH_LATER_MS, critical_points_notifier
     from simulator.gui.views.plots import LATER_MS
     from simulator.gui.views.surface3d import NEW_SURFACE_MS
 
@@ -449,7 +445,7 @@ def test_critical_point_modes_thin_out_rastrigins_441_marks(qtbot, session):
     """Auto marks every point of a surface with a few (Himmelblau's 9) and only the
     minima of one with many (Rastrigin: 121 of 441); All, Minima Only and Off do what
     they say, and the legend lists only the kinds marked."""
-    from simulator.gui.common import CP_AUTO_ALL
+    from simulator.gui.marks import CP_AUTO_ALL
 
     v = ContourView(session)
     qtbot.addWidget(v)
@@ -868,7 +864,7 @@ def test_trails_and_static_layers_are_device_cached(qtbot, session):
     from PySide6.QtGui import QPixmapCache
     from PySide6.QtWidgets import QGraphicsItem
 
-    from simulator.gui.common import PIXMAP_CACHE_KB
+    from simulator.gui.plotting import PIXMAP_CACHE_KB
 
     c = ContourView(session)
     qtbot.addWidget(c)
@@ -906,7 +902,7 @@ def test_line_item_draws_what_pyqtgraphs_curve_draws(qtbot, width):
     import pyqtgraph as pg
     from PySide6.QtGui import QImage, QPainter
 
-    from simulator.gui.common import LineItem
+    from simulator.gui.plotting import LineItem
 
     rng = np.random.default_rng(7)
     x = np.arange(400.0)
