@@ -67,6 +67,7 @@ from .core.schedules import (
     schedule_from_dict,
 )
 from .core.surface import Surface
+from .export.figures import plot_curves, plot_runs
 
 __version__ = "0.1.0"
 
@@ -83,4 +84,5 @@ __all__ = [
     "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
     "find_critical_points", "saddle_episodes",
     "Lane", "Scene", "ViewState", "load_scene",
+    "plot_curves", "plot_runs",
 ]
