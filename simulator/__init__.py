@@ -14,15 +14,8 @@ Everything here is pure numpy + numba (no Qt); the desktop app lives in
 ``simulator.gui`` and is started with ``losslab``.
 """
 
-from .core.diagnostics import (
-    CriticalPoint,
-    PointAnalysis,
-    SaddleEpisode,
-    analyze_point,
-    describe_episode,
-    find_critical_points,
-    saddle_episodes,
-)
+from .core.critical_points import CriticalPoint, find_critical_points
+from .core.diagnostics import PointAnalysis, analyze_point
 from .core.engine import (
     MAX_STEPS,
     STATUSES,
@@ -31,9 +24,11 @@ from .core.engine import (
     simulate,
     simulate_batch,
 )
+from .core.episodes import SaddleEpisode, describe_episode, saddle_episodes
 from .core.expressions import ExpressionError, surface_from_expression
 from .core.library import get_surface, list_surfaces, surface_parameters
 from .core.optimizers import (
+    ASGD,
     OPTIMIZERS,
     SGD,
     Adadelta,
@@ -47,11 +42,13 @@ from .core.optimizers import (
     Optimizer,
     RAdam,
     RMSprop,
+    Rprop,
     optimizer_from_dict,
 )
 from .core.scene import Lane, Scene, ViewState, load_scene
 from .core.schedules import (
     SCHEDULES,
+    ChainedScheduler,
     ConstantLR,
     ConstantSchedule,
     CosineAnnealingLR,
@@ -61,6 +58,8 @@ from .core.schedules import (
     LinearLR,
     MultiStepLR,
     OneCycleLR,
+    PolynomialLR,
+    ReduceLROnPlateau,
     Schedule,
     SequentialLR,
     StepLR,
@@ -74,10 +73,11 @@ __version__ = "0.1.0"
 __all__ = [
     "MAX_STEPS", "OPTIMIZERS", "SCHEDULES", "STATUSES",
     "SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Newton", "RAdam",
-    "RMSprop", "Lion", "Optimizer", "optimizer_from_dict",
+    "RMSprop", "Rprop", "ASGD", "Lion", "Optimizer", "optimizer_from_dict",
     "ConstantLR", "ConstantSchedule", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
     "CyclicLR", "ExponentialLR", "LinearLR", "MultiStepLR", "OneCycleLR", "Schedule",
-    "SequentialLR", "StepLR", "schedule_from_dict",
+    "SequentialLR", "StepLR", "PolynomialLR", "ChainedScheduler", "ReduceLROnPlateau",
+    "schedule_from_dict",
     "Surface", "get_surface", "list_surfaces", "surface_parameters",
     "ExpressionError", "surface_from_expression",
     "BatchResult", "Trajectory", "simulate", "simulate_batch",

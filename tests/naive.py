@@ -184,9 +184,41 @@ def optimize(name, hp, grad, start, lrs, hessian=None):
     u = [0.0] * n  # amsgrad's max / RMSprop's grad avg / Adadelta's acc_delta / inf norm
     mom_buf = [0.0] * n  # RMSprop momentum
     mu_product = 1.0
+    # Rprop: the step size of each coordinate; ASGD: its rate eta, the average ax
+    steps = [float(lrs[0]) if lrs else 0.0] * n
+    eta, mu, ax = (float(lrs[0]) if lrs else 0.0), 1.0, [0.0] * n
     for k, lr in enumerate(lrs):
         t = k + 1
         g = [float(c) for c in grad(list(p))]
+        if name == "Rprop":
+            # Riedmiller and Braun (1993), iRprop-: grow the step while the sign holds,
+            # shrink it and skip the move after a sign change
+            em, ep = hp.get("etas", (0.5, 1.2))
+            lo, hi = hp.get("step_sizes", (1e-6, 50.0))
+            for i in range(n):
+                gi = -g[i] if hp.get("maximize", False) else g[i]
+                if gi * m[i] > 0:
+                    steps[i] = min(steps[i] * ep, hi)
+                elif gi * m[i] < 0:
+                    steps[i] = max(steps[i] * em, lo)
+                    gi = 0.0
+                else:
+                    steps[i] = min(max(steps[i], lo), hi)
+                p[i] = p[i] - _sign(gi) * steps[i]
+                m[i] = gi
+            path.append(list(p))
+            continue
+        if name == "ASGD":
+            # Polyak-Juditsky averaging with the decaying rate of torch's docs
+            lambd = hp.get("lambd", 1e-4)
+            for i in range(n):
+                gi = g[i] + wd * p[i]
+                p[i] = p[i] * (1 - lambd * eta) - eta * gi
+                ax[i] = p[i] if mu == 1 else ax[i] + mu * (p[i] - ax[i])
+            eta = lr / (1 + lambd * lr * t) ** hp.get("alpha", 0.75)
+            mu = 1 / max(1, t - hp.get("t0", 1e6))
+            path.append(list(p))
+            continue
         if name == "Newton":
             H = hessian(list(p))
             lam = hp.get("damping", 0.0)

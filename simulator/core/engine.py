@@ -263,8 +263,8 @@ class Trajectory:
 
     @cached_property
     def saddle_episodes(self) -> list:
-        """Stretches where the run lingered near a saddle (see ``diagnostics``)."""
-        from .diagnostics import saddle_episodes
+        """Stretches where the run lingered near a saddle (see ``episodes``)."""
+        from .episodes import saddle_episodes
 
         return saddle_episodes(self.surface, self.positions)
 
@@ -319,6 +319,8 @@ class Trajectory:
         ``optimizer.param_groups[0]["lr"]`` holds in PyTorch at the end).
         """
         n = len(self.positions) - 1
+        if getattr(self.schedule, "needs_losses", False):  # stepped with every loss
+            return float(self.schedule.rates_for_losses(self.optimizer.lr, self.losses)[n])
         k = np.arange(n + 1, dtype=np.float64)
         try:
             rates = self.schedule._lr(float(self.optimizer.lr), k, max(int(self.steps), 1))
@@ -435,21 +437,12 @@ def simulate(
     -------
     Trajectory
     """
-    from .kernels.loops import run_trajectory
-
     steps, seed, noise, clip, batch, schedule, lrs = _check_inputs(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size, MAX_STEPS
     )
     p0 = check_point(surface, start)
-    pos = np.empty((steps + 1, 2))
-    loss = np.empty(steps + 1)
-    grad = np.empty((steps + 1, 2))
-    x0 = float(p0[0])
-    y0 = float(p0[1]) if surface.dim == 2 else 0.0
-    k, reason = run_trajectory(
-        surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, x0, y0, steps, noise, seed,
-        int(stream), clip, batch, surface.nreg, pos, loss, grad,
-    )
+    k, reason, pos, loss, grad = _run_arrays(surface, optimizer, schedule, lrs, p0, steps,
+                                             noise, seed, int(stream), clip, batch)
     d = surface.dim
     if k == 0:
         raise ValueError(
@@ -467,6 +460,45 @@ def simulate(
     with np.errstate(over="ignore", invalid="ignore"):
         _classify_trajectory(traj, k, steps, int(reason))
     return traj
+
+
+def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, stream, clip,
+                batch):
+    """One run in the kernels: ``(k, reason, positions, losses, gradients)`` as
+    ``kernels.loops.run_trajectory`` fills them; ``lrs`` is updated in place to the rates
+    used. A schedule that watches the loss (``ReduceLROnPlateau``) is stepped with the
+    loss before each update: the run is made with the rates known so far and made again
+    from the first update whose rate a cut changes (the points before it do not depend
+    on it), so there is one kernel run per cut."""
+    from .kernels.loops import run_trajectory
+
+    pos = np.empty((steps + 1, 2))
+    loss = np.empty(steps + 1)
+    grad = np.empty((steps + 1, 2))
+    x0 = float(p0[0])
+    y0 = float(p0[1]) if surface.dim == 2 else 0.0
+    hp = kernel_hp(optimizer)
+    watch = getattr(schedule, "needs_losses", False)
+    state = schedule.start(optimizer.lr) if watch else None
+    seen = 0  # losses the schedule has been stepped with
+    while True:
+        k, reason = run_trajectory(
+            surface.spec, optimizer.oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
+            batch, surface.nreg, pos, loss, grad,
+        )
+        if not watch:
+            break
+        cut = False
+        while seen < min(k, steps):
+            new = schedule.observe(state, float(loss[seen]))
+            seen += 1
+            if seen < steps and new != lrs[seen]:
+                lrs[seen:] = new
+                cut = True
+                break
+        if not cut:
+            break
+    return k, reason, pos, loss, grad
 
 
 def _classify_trajectory(traj: Trajectory, k: int, steps: int, reason: int) -> None:
@@ -559,6 +591,51 @@ def _divergence_onset(traj: Trajectory) -> int:
     return int(hit[0]) if len(hit) else traj.n_steps
 
 
+def _batch_by_runs(surface, optimizer, schedule, lrs, S2, steps, w, noise, seed, offset,
+                   clip, batch, out) -> None:
+    """``run_batch``'s summaries made from one recorded run per start, for runs the
+    batch kernels cannot share a rate array for (a schedule that watches each run's
+    loss): the same quantities in the same rows (see ``kernels.loops.run_batch``)."""
+    from .kernels.loops import (
+        B_BAD,
+        B_F,
+        B_F0,
+        B_FLIPS,
+        B_FMIN,
+        B_FWIN,
+        B_GX,
+        B_GY,
+        B_HXX,
+        B_HXY,
+        B_HYY,
+        B_X,
+        B_Y,
+    )
+
+    tail = steps - w
+    for i in range(len(S2)):
+        k, reason, pos, loss, grad = _run_arrays(
+            surface, optimizer, schedule, lrs.copy(), S2[i], steps, noise, seed, offset + i,
+            clip, batch)
+        k = max(k, 1)
+        P = pos[:k]
+        f = loss[:k]
+        h = surface.hessian(P[-1, : surface.dim])
+        out[B_X, i], out[B_Y, i] = P[-1, 0], P[-1, 1]
+        out[B_F, i] = f[-1]
+        out[B_GX, i], out[B_GY, i] = grad[k - 1, 0], grad[k - 1, 1]
+        out[B_HXX, i] = h[0, 0]
+        out[B_HXY, i] = h[0, 1] if surface.dim == 2 else 0.0
+        out[B_HYY, i] = h[-1, -1] if surface.dim == 2 else 0.0
+        out[B_F0, i] = f[0]
+        out[B_FMIN, i] = f.min()
+        out[B_FWIN, i] = f[min(max(tail, 0), k - 1)]
+        moves = np.diff(P[max(tail, 0):], axis=0)
+        out[B_FLIPS, i] = (float(np.sum(np.sum(moves[1:] * moves[:-1], axis=1) < 0.0))
+                           if len(moves) > 1 else 0.0)
+        out[B_BAD, i] = -1.0 if reason == 0 else float(k - 1)
+
+
 def simulate_batch(
     surface: Surface,
     optimizer: Optimizer,
@@ -633,8 +710,12 @@ def simulate_batch(
     out = np.empty((B_NCOL, len(S)))  # one contiguous row per quantity
     w = _window(steps) if steps else 1
     offset = _check_int("stream_offset", stream_offset, 0, 2**62)
-    run_batch(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, S2, steps, w, noise, seed,
-              offset, clip, batch, surface.nreg, out)
+    if getattr(schedule, "needs_losses", False):
+        _batch_by_runs(surface, optimizer, schedule, lrs, S2, steps, w, noise, seed, offset,
+                       clip, batch, out)
+    else:
+        run_batch(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, S2, steps, w, noise,
+                  seed, offset, clip, batch, surface.nreg, out)
     d = surface.dim
     eig_min, eig_maxabs = _eig_summary(out[5:8].T, d)
     # np.linalg.norm(., axis=1) written out on contiguous rows (the same operations)

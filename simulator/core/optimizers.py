@@ -23,11 +23,13 @@ from .kernels.optim import (  # the kernel ids, defined once beside the update r
     O_ADAM,
     O_ADAMAX,
     O_ADAMW,
+    O_ASGD,
     O_LION,
     O_NADAM,
     O_NEWTON,
     O_RADAM,
     O_RMSPROP,
+    O_RPROP,
     O_SGD,
 )
 from .summary import call_repr
@@ -42,8 +44,13 @@ class HyperParam:
     lo: float
     hi: float
     log: bool = False
-    kind: str = "float"  # "float", "bool", "betas"
+    kind: str = "float"  # "float", "int", "bool", "betas", "pair", "choice"
     help: str = ""
+    labels: tuple[str, ...] = ()  # "pair": the two fields' labels; "choice": the options
+
+
+# hyperparameters that are pairs of numbers (tuples here, lists in JSON)
+PAIR_FIELDS = ("betas", "etas", "step_sizes")
 
 
 def _check_lr(lr: float) -> None:
@@ -65,6 +72,22 @@ def _check_nonneg(name: str, v: float) -> None:
     ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
     if not ok or v < 0.0:
         raise ValueError(f"Invalid {name}: must be a finite number >= 0, got {v!r}")
+
+
+def _check_pair(name: str, v) -> tuple[float, float]:
+    try:
+        a, b = (float(x) for x in v)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid {name}: must be a pair of numbers, got {v!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ValueError(f"Invalid {name}: must be finite, got {v!r}")
+    return (a, b)
+
+
+def _check_int(name: str, v, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ValueError(f"Invalid {name}: must be an integer >= {lo}, got {v!r}")
+    return int(v)
 
 
 def _check_betas(betas) -> tuple[float, float]:
@@ -188,8 +211,9 @@ class Optimizer:
         ``optimizer_from_dict`` reads it back; session, lab and export files store it.
         """
         d = asdict(self)
-        if "betas" in d:
-            d["betas"] = list(d["betas"])
+        for k in PAIR_FIELDS:
+            if k in d:
+                d[k] = list(d[k])
         return {"name": self.name, **d}
 
     def replace(self, **changes) -> Optimizer:
@@ -1018,9 +1042,178 @@ class Newton(Optimizer):
         return np.array([self.damping])
 
 
+@dataclass(frozen=True, repr=False)
+class Rprop(Optimizer):
+    """Rprop: steps of a learned size in the gradient's sign (``torch.optim.Rprop``).
+
+    Resilient backpropagation (Riedmiller and Braun, 1993): each coordinate keeps its own
+    step size, which grows by ``etaplus`` while the gradient keeps its sign and shrinks
+    by ``etaminus`` when it flips (the update that jumped over a minimum is not
+    repeated). The gradient's size is never used, only its sign; ``lr`` is only the
+    first step size (a schedule changes nothing after the first update, as in torch).
+
+    Parameters
+    ----------
+    lr : float, default 1e-2
+        Learning rate: the initial step size of every coordinate.
+    etas : tuple of (float, float), default (0.5, 1.2)
+        ``(etaminus, etaplus)``: the multiplicative decrease and increase factors,
+        ``0 < etaminus < 1 < etaplus``.
+    step_sizes : tuple of (float, float), default (1e-6, 50)
+        The minimal and maximal allowed step size.
+    maximize : bool, default False
+        Maximize the loss instead of minimizing it (the gradient's sign is flipped).
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Each update, per coordinate, with ``p`` the previous (kept) gradient, 0 at first,
+    and the step size ``s`` starting at ``lr``::
+
+        f = etaplus if g * p > 0,  etaminus if g * p < 0,  1 otherwise
+        s <- clamp(s * f, step_sizes[0], step_sizes[1])
+        g <- 0 where f = etaminus      (no move right after a sign flip)
+        x <- x - sign(g) * s;  p <- g
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``: the step grows by
+    1.2 while the gradient keeps its sign, whatever its size:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.Rprop(lr=0.5), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.   6.5  5.9  5.18]
+    """
+
+    lr: float = 1e-2
+    etas: tuple[float, float] = (0.5, 1.2)
+    step_sizes: tuple[float, float] = (1e-6, 50.0)
+    maximize: bool = False
+
+    oid: ClassVar[int] = O_RPROP
+    title: ClassVar[str] = "Rprop"
+    rule: ClassVar[str] = (
+        "per coordinate: s <- s*etaplus while g keeps its sign, s*etaminus when it flips;\n"
+        "x <- x - sign(g)*s: only the gradient's sign is used, never its size"
+    )
+    schema: ClassVar[tuple[HyperParam, ...]] = (
+        HyperParam("lr", "initial step", 1e-6, 10.0, log=True,
+                   help="the first step size of every coordinate (torch: lr)"),
+        HyperParam("etas", "etas", 0.0, 10.0, kind="pair", labels=("\u03b7-", "\u03b7+"),
+                   help="step size factors: x etaminus (< 1) when the gradient's sign flips,"
+                        " x etaplus (> 1) while it keeps it"),
+        HyperParam("step_sizes", "step limits", 0.0, 1e3, kind="pair",
+                   labels=("min", "max"), help="the smallest and largest step size allowed"),
+        HyperParam("maximize", "maximize", 0, 1, kind="bool",
+                   help="climb the loss instead of descending it"),
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        em, ep = _check_pair("etas", self.etas)
+        if not 0.0 < em < 1.0 < ep:
+            raise ValueError(f"Invalid eta values: {em}, {ep} (need 0 < etaminus < 1 < etaplus)")
+        object.__setattr__(self, "etas", (em, ep))
+        lo, hi = _check_pair("step_sizes", self.step_sizes)
+        if not 0.0 <= lo <= hi:
+            raise ValueError(f"Invalid step_sizes: need 0 <= min <= max, got ({lo}, {hi})")
+        object.__setattr__(self, "step_sizes", (lo, hi))
+
+    def hp(self) -> np.ndarray:
+        return np.array([*self.etas, *self.step_sizes, float(self.maximize)])
+
+
+@dataclass(frozen=True, repr=False)
+class ASGD(Optimizer):
+    """Averaged SGD: gradient steps with a slowly decaying rate (``torch.optim.ASGD``).
+
+    Polyak and Juditsky (1992): plain SGD whose rate ``eta`` decays as
+    ``lr / (1 + lambd lr t)^alpha`` and that shrinks ``x`` by ``1 - lambd eta`` each
+    update; from update ``t0`` on it also keeps the running average ``ax`` of the
+    iterates, the answer averaged SGD gives. The path shown is the iterates ``x`` (as
+    torch's parameter); ``optimizer_state`` gives ``ax``.
+
+    Parameters
+    ----------
+    lr : float, default 1e-2
+        Learning rate: the starting value of ``eta``.
+    lambd : float, default 1e-4
+        Decay term: the rate's decay and the shrinking of ``x``.
+    alpha : float, default 0.75
+        Power of the rate's decay.
+    t0 : float, default 1e6
+        The update from which the average starts (before it, ``ax`` is ``x``).
+    weight_decay : float, default 0
+        Weight decay (L2 penalty): ``weight_decay * x`` is added to the gradient.
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it, as torch's does).
+
+    Notes
+    -----
+    Update ``t`` (from 1), with ``eta_1 = lr`` and ``mu_1 = 1``::
+
+        g <- g + weight_decay * x
+        x <- x * (1 - lambd * eta_t) - eta_t * g
+        ax <- ax + (x - ax) * mu_t      (ax <- x while mu_t = 1)
+        eta_{t+1} = lr / (1 + lambd * lr * t)^alpha;  mu_{t+1} = 1 / max(1, t - t0)
+
+    Examples
+    --------
+    The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``; with the default
+    ``lambd`` the rate barely decays:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.ASGD(lr=0.1), start=[7.0], steps=3)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.1999 5.5599 5.0479]
+    """
+
+    lr: float = 1e-2
+    lambd: float = 1e-4
+    alpha: float = 0.75
+    t0: float = 1e6
+    weight_decay: float = 0.0
+
+    oid: ClassVar[int] = O_ASGD
+    title: ClassVar[str] = "ASGD"
+    rule: ClassVar[str] = (
+        "x <- x*(1 - lambd*eta) - eta*g,  eta = lr/(1 + lambd*lr*t)^alpha;\n"
+        "from update t0 on, ax <- running average of x (the averaged answer)"
+    )
+    schema: ClassVar[tuple[HyperParam, ...]] = (
+        _LR,
+        HyperParam("lambd", "lambda (decay)", 0.0, 1.0,
+                   help="how fast the rate decays, and the shrinking of x each update"),
+        HyperParam("alpha", "alpha (power)", 0.0, 2.0, help="power of the rate's decay"),
+        HyperParam("t0", "t0 (averaging start)", 0.0, 1e6,
+                   help="the update from which x is averaged"),
+        _WD,
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_nonneg("lambd value", self.lambd)
+        _check_nonneg("alpha value", self.alpha)
+        _check_nonneg("t0 value", self.t0)
+
+    def hp(self) -> np.ndarray:
+        return np.array([self.lambd, self.alpha, self.t0, self.weight_decay])
+
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     c.__name__: c
-    for c in (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam, RAdam, Adamax, Adadelta, Lion, Newton)
+    for c in (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD,
+              Lion, Newton)
 }
 
 
@@ -1066,8 +1259,9 @@ def optimizer_from_dict(d: dict[str, Any]) -> Optimizer:
     unknown = sorted(set(params) - known)
     if unknown:
         raise ValueError(f"{name}: unknown parameter {unknown[0]!r}")
-    if "betas" in params and isinstance(params["betas"], list):
-        params["betas"] = tuple(params["betas"])
+    for k in PAIR_FIELDS:
+        if k in params and isinstance(params[k], list):
+            params[k] = tuple(params[k])
     try:
         return cls(**params)
     except TypeError as e:  # wrong types that dataclass init rejects

@@ -83,6 +83,7 @@ class Schedule:
 
     title: ClassVar[str] = ""
     formula: ClassVar[str] = ""
+    needs_losses: ClassVar[bool] = False  # True: the rates follow the run's losses
 
     def __repr__(self) -> str:
         # the constructor call with the non-default parameters: StepLR(step_size=50)
@@ -740,11 +741,262 @@ class SequentialLR(Schedule):
         }
 
 
+@dataclass(frozen=True, repr=False)
+class PolynomialLR(Schedule):
+    """Decay the rate as a polynomial to zero over ``total_iters`` (``PolynomialLR``).
+
+    ``lr_k = lr * (1 - min(k, total_iters) / total_iters) ^ power`` for update ``k``
+    (from 0): linear decay with ``power = 1``, faster at first with a larger power;
+    after ``total_iters`` updates the rate is 0 and the run stops moving.
+
+    Parameters
+    ----------
+    total_iters : int, default 5
+        The number of updates over which the rate decays to zero.
+    power : float, default 1.0
+        The power of the polynomial, >= 0.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates of the first 6 updates for a base learning rate of 1.0:
+
+    >>> import simulator as sim
+    >>> print(sim.PolynomialLR(total_iters=4, power=2.0).learning_rates(1.0, 6).round(4))
+    [1.     0.5625 0.25   0.0625 0.     0.    ]
+    """
+
+    total_iters: int = 5
+    power: float = 1.0
+
+    title: ClassVar[str] = "Polynomial decay"
+    formula: ClassVar[str] = "lr_k = lr * (1 - min(k, total_iters) / total_iters)^power"
+
+    def __post_init__(self):
+        _pos_int("total_iters", self.total_iters)
+        _finite("power", self.power, 0.0)
+
+    def _lr(self, base, k, steps):
+        return base * (1.0 - np.minimum(k, self.total_iters) / self.total_iters) ** self.power
+
+
+# schedules whose rate is the base rate times a factor of k alone: chaining them multiplies
+# the factors (torch steps each on the rate the previous left, by the ratio of factors)
+_MULTIPLICATIVE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR",
+                   "PolynomialLR")
+
+
+@dataclass(frozen=True, repr=False)
+class ChainedScheduler(Schedule):
+    """Apply several schedules at once, their factors multiplied (``ChainedScheduler``).
+
+    torch steps every scheduler in the list after each update, each scaling the rate the
+    previous one left; for schedules that scale the base rate by a factor of the update
+    index alone, the rate is the base rate times every factor: a warm-up and a decay
+    together, say. Those are ``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
+    ``LinearLR``, ``ConstantLR`` and ``PolynomialLR``; others (cosine, cyclic, one-cycle)
+    set the rate from the base rate in torch, so chaining them does not compose, and
+    ``ReduceLROnPlateau`` cannot be chained in torch either: they are refused here.
+
+    Parameters
+    ----------
+    schedulers : sequence of Schedule
+        The schedules, at least one. Stored as a tuple.
+
+    Raises
+    ------
+    ValueError
+        An empty list, or a schedule that does not chain; the message names it.
+
+    Examples
+    --------
+    A warm-up over 2 updates chained with exponential decay:
+
+    >>> import simulator as sim
+    >>> sched = sim.ChainedScheduler(
+    ...     [sim.LinearLR(start_factor=0.5, total_iters=2), sim.ExponentialLR(gamma=0.5)])
+    >>> print(sched.learning_rates(1.0, 4).round(4))
+    [0.5   0.375 0.25  0.125]
+    """
+
+    schedulers: tuple[Schedule, ...] = field(default_factory=tuple)
+
+    title: ClassVar[str] = "Chained (factors multiplied)"
+    formula: ClassVar[str] = "lr_k = lr * factor_1(k) * factor_2(k) * ..."
+
+    def __post_init__(self):
+        scheds = tuple(self.schedulers)
+        if not scheds or not all(isinstance(s, Schedule) for s in scheds):
+            raise ValueError("schedulers must be a non-empty list of schedules")
+        for i, s in enumerate(scheds):
+            if s.name not in _MULTIPLICATIVE:
+                raise ValueError(
+                    f"ChainedScheduler: schedulers[{i}] is {s.name}, which does not chain "
+                    f"(use {', '.join(_MULTIPLICATIVE)})"
+                )
+        object.__setattr__(self, "schedulers", scheds)
+
+    def _lr(self, base, k, steps):
+        out = np.full(k.shape, base)
+        for s in self.schedulers:
+            out = out * s._lr(1.0, k, steps)
+        return out
+
+    def to_dict(self):
+        return {"name": self.name, "schedulers": [s.to_dict() for s in self.schedulers]}
+
+
+@dataclass(frozen=True, repr=False)
+class ReduceLROnPlateau(Schedule):
+    """Cut the rate when the loss stops improving (``lr_scheduler.ReduceLROnPlateau``).
+
+    The only schedule that watches the run: after every update it is stepped with the
+    full-batch loss at the point the update started from (``scheduler.step(loss)`` in
+    the training loop). When the loss has not improved on its best by ``threshold`` for
+    more than ``patience`` updates, the rate is multiplied by ``factor`` (not below
+    ``min_lr``), then ``cooldown`` updates pass before bad updates count again.
+    ``learning_rates`` cannot know the losses, so it gives the base rate throughout;
+    ``simulate`` computes the real rates (``Trajectory.learning_rates``), and
+    ``rates_for_losses`` computes them for any sequence of losses.
+
+    Parameters
+    ----------
+    mode : {"min", "max"}, default "min"
+        "min": the loss should go down; "max": up.
+    factor : float, default 0.1
+        Factor by which the rate is reduced, in [0, 1).
+    patience : int, default 10
+        The number of updates without improvement tolerated before the rate is cut.
+    threshold : float, default 1e-4
+        The least improvement that counts.
+    threshold_mode : {"rel", "abs"}, default "rel"
+        "rel": better than ``best * (1 - threshold)`` (mode "min") or
+        ``best * (1 + threshold)`` ("max"); "abs": better than ``best - threshold`` or
+        ``best + threshold``.
+    cooldown : int, default 0
+        Updates to wait after a cut before counting bad updates again.
+    min_lr : float, default 0
+        The rate is never cut below this.
+    eps : float, default 1e-8
+        A cut smaller than ``eps`` is not made.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range; the message names it.
+
+    Examples
+    --------
+    The rates for a given sequence of losses: after two updates without improvement
+    (more than ``patience = 1``), the rate halves:
+
+    >>> import simulator as sim
+    >>> sched = sim.ReduceLROnPlateau(factor=0.5, patience=1)
+    >>> print(sched.rates_for_losses(1.0, [3.0, 2.0, 2.5, 2.4, 2.6, 1.0]))
+    [1.  1.  1.  1.  0.5 0.5]
+    """
+
+    mode: str = "min"
+    factor: float = 0.1
+    patience: int = 10
+    threshold: float = 1e-4
+    threshold_mode: str = "rel"
+    cooldown: int = 0
+    min_lr: float = 0.0
+    eps: float = 1e-8
+
+    title: ClassVar[str] = "Reduce on plateau (watches the loss)"
+    formula: ClassVar[str] = (
+        "lr <- max(lr * factor, min_lr) after more than patience updates without improvement"
+    )
+    needs_losses: ClassVar[bool] = True
+
+    def __post_init__(self):
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
+        if self.threshold_mode not in ("rel", "abs"):
+            raise ValueError(
+                f"threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}")
+        _finite("factor", self.factor, 0.0)
+        if self.factor >= 1.0:
+            raise ValueError(f"factor must be < 1.0, got {self.factor!r}")
+        for name in ("patience", "cooldown"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+        _finite("threshold", self.threshold, 0.0)
+        _finite("min_lr", self.min_lr, 0.0)
+        _finite("eps", self.eps, 0.0)
+
+    def _lr(self, base, k, steps):
+        return np.full(k.shape, base)
+
+    def start(self, base_lr: float) -> list:
+        """The state before the first update: ``[lr, best, bad updates, cooldown left]``."""
+        return [float(base_lr), math.inf if self.mode == "min" else -math.inf, 0, 0]
+
+    def observe(self, state: list, loss: float) -> float:
+        """Step with one loss (torch's ``step(metrics)``); returns the next update's rate."""
+        lr, best, bad, cool = state
+        current = float(loss)
+        if self.mode == "min" and self.threshold_mode == "rel":
+            better = current < best * (1.0 - self.threshold)
+        elif self.mode == "min":
+            better = current < best - self.threshold
+        elif self.threshold_mode == "rel":
+            better = current > best * (self.threshold + 1.0)
+        else:
+            better = current > best + self.threshold
+        if better:
+            best = current
+            bad = 0
+        else:
+            bad += 1
+        if cool > 0:
+            cool -= 1
+            bad = 0
+        if bad > self.patience:
+            new = max(lr * self.factor, self.min_lr)
+            if lr - new > self.eps:
+                lr = new
+            cool = self.cooldown
+            bad = 0
+        state[:] = [lr, best, bad, cool]
+        return lr
+
+    def rates_for_losses(self, base_lr: float, losses) -> np.ndarray:
+        """The rate of every update when the loss before update ``k`` is ``losses[k]``.
+
+        Parameters
+        ----------
+        base_lr : float
+            The optimizer's ``lr``: the rate of the first update.
+        losses : sequence of float
+            The loss the scheduler is stepped with after each update.
+
+        Returns
+        -------
+        ndarray, shape (len(losses),)
+            Element ``k`` is the rate of update ``k``.
+        """
+        state = self.start(base_lr)
+        out = np.empty(len(losses))
+        for k, f in enumerate(losses):
+            out[k] = state[0]
+            self.observe(state, f)
+        return out
+
+
 SCHEDULES: dict[str, type[Schedule]] = {
     c.__name__: c
     for c in (
         ConstantSchedule, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR,
-        CosineAnnealingWarmRestarts, LinearLR, ConstantLR, CyclicLR, OneCycleLR, SequentialLR,
+        CosineAnnealingWarmRestarts, LinearLR, ConstantLR, PolynomialLR, CyclicLR, OneCycleLR,
+        SequentialLR, ChainedScheduler, ReduceLROnPlateau,
     )
 }
 
@@ -793,10 +1045,10 @@ def schedule_from_dict(d: dict[str, Any] | None) -> Schedule:
     unknown = sorted(set(params) - known)
     if unknown:
         raise ValueError(f"{name}: unknown parameter {unknown[0]!r}")
-    if cls is SequentialLR:
+    if cls in (SequentialLR, ChainedScheduler):
         subs = params.get("schedulers", [])
         if not isinstance(subs, list):
-            raise ValueError("SequentialLR: schedulers must be a list")
+            raise ValueError(f"{name}: schedulers must be a list")
         params["schedulers"] = tuple(schedule_from_dict(s) for s in subs)
     for key in ("milestones",):
         if key in params and isinstance(params[key], list):

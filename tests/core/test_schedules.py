@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulator as sim
+from simulator.core.optimizers import optimizer_from_dict
 from simulator.core.schedules import schedule_from_dict
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "data" / "torch_golden.json").read_text())
@@ -38,7 +39,8 @@ def test_matches_torch(case):
 
 def test_golden_covers_every_torch_schedule():
     names = {c["schedule"]["name"] for c in GOLDEN["schedulers"]}
-    assert names == set(sim.SCHEDULES) - {"ConstantSchedule"}
+    assert names == set(sim.SCHEDULES) - {"ConstantSchedule", "ReduceLROnPlateau"}
+    assert {c["schedule"]["name"] for c in GOLDEN["plateau"]} == {"ReduceLROnPlateau"}
     modes = {c["schedule"].get("mode") for c in GOLDEN["schedulers"]}
     assert {"triangular", "triangular2", "exp_range"} <= modes
     t_mults = {c["schedule"].get("T_mult") for c in GOLDEN["schedulers"]}
@@ -174,9 +176,12 @@ def test_sequential_warmup_then_cosine():
 @settings(max_examples=10, deadline=None)
 @given(steps=st.integers(0, 300), base=st.floats(1e-5, 10.0))
 def test_length_dtype_and_finite(name, steps, base):
-    sched = sim.SCHEDULES[name]()
-    if name == "OneCycleLR":
+    if name == "ChainedScheduler":
+        sched = sim.ChainedScheduler([sim.LinearLR(), sim.PolynomialLR(total_iters=50)])
+    elif name == "OneCycleLR":
         sched = sim.OneCycleLR(total_steps=max(steps, 1))
+    else:
+        sched = sim.SCHEDULES[name]()
     r = sched.learning_rates(base, steps)
     assert r.shape == (steps,) and r.dtype == np.float64 and r.flags.c_contiguous
     assert np.all(np.isfinite(r)) and np.all(r >= 0)
@@ -222,3 +227,103 @@ def test_to_dict_round_trips(case):
     again = schedule_from_dict(json.loads(json.dumps(sched.to_dict())))
     assert again == sched
     np.testing.assert_array_equal(again.learning_rates(0.1, 50), sched.learning_rates(0.1, 50))
+
+
+# ---- PolynomialLR, ChainedScheduler, ReduceLROnPlateau -----------------------------------
+def test_polynomial_lr():
+    np.testing.assert_allclose(lrs(sim.PolynomialLR(total_iters=4, power=1.0), 6),
+                               [1.0, 0.75, 0.5, 0.25, 0.0, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(lrs(sim.PolynomialLR(total_iters=2, power=0.5), 3),
+                               [1.0, math.sqrt(0.5), 0.0], rtol=1e-15)
+
+
+def test_chained_scheduler_multiplies_factors():
+    a = sim.StepLR(step_size=2, gamma=0.5)
+    b = sim.ExponentialLR(gamma=0.9)
+    sched = sim.ChainedScheduler([a, b])
+    np.testing.assert_allclose(lrs(sched, 5), lrs(a, 5) * lrs(b, 5), rtol=1e-15)
+    assert schedule_from_dict(sched.to_dict()) == sched
+    assert eval(repr(sched), vars(sim)) == sched
+
+
+@pytest.mark.parametrize("bad, word", [
+    ([], "non-empty"),
+    ([sim.CosineAnnealingLR()], "CosineAnnealingLR"),
+    ([sim.StepLR(), sim.ReduceLROnPlateau()], "ReduceLROnPlateau"),
+    ([sim.OneCycleLR()], "does not chain"),
+])
+def test_chained_scheduler_refuses_what_does_not_chain(bad, word):
+    with pytest.raises(ValueError, match=word):
+        sim.ChainedScheduler(bad)
+
+
+@pytest.mark.parametrize("case", GOLDEN["plateau"], ids=lambda c: c["id"])
+def test_plateau_matches_torch_on_given_metrics(case):
+    sched = schedule_from_dict(case["schedule"])
+    ours = sched.rates_for_losses(GOLDEN["sched_base_lr"], GOLDEN["plateau_metrics"])
+    # the same comparisons and one multiplication per cut, in torch's order: exact
+    np.testing.assert_array_equal(ours, case["lrs"])
+
+
+def test_plateau_by_hand():
+    s = sim.ReduceLROnPlateau(factor=0.5, patience=1, cooldown=1)
+    # improvements reset the count; two bad updates (> patience) cut; a cooldown of one
+    # update ignores the next bad one
+    out = s.rates_for_losses(1.0, [5.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(out, [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.25])
+    # min_lr floors the rate; a cut smaller than eps is not made
+    s = sim.ReduceLROnPlateau(factor=0.1, patience=0, min_lr=0.3)
+    np.testing.assert_array_equal(s.rates_for_losses(1.0, [1.0, 1.0, 1.0]), [1, 1, 0.3])
+    s = sim.ReduceLROnPlateau(factor=0.5, patience=0, eps=0.6)
+    np.testing.assert_array_equal(s.rates_for_losses(1.0, [1.0, 1.0, 1.0]), [1, 1, 1])
+    # mode "max" with an absolute threshold: 1.05 is not better than 1.0 + 0.1
+    s = sim.ReduceLROnPlateau(mode="max", threshold=0.1, threshold_mode="abs", patience=0,
+                              factor=0.5)
+    np.testing.assert_array_equal(s.rates_for_losses(1.0, [1.0, 1.05, 1.2]), [1, 1, 0.5])
+
+
+@pytest.mark.parametrize("kw, word", [
+    ({"mode": "lowest"}, "mode"), ({"threshold_mode": "pct"}, "threshold_mode"),
+    ({"factor": 1.0}, "factor"), ({"factor": -0.1}, "factor"), ({"patience": -1}, "patience"),
+    ({"cooldown": 1.5}, "cooldown"), ({"min_lr": -1.0}, "min_lr"), ({"eps": float("nan")}, "eps"),
+    ({"threshold": -1e-4}, "threshold"),
+])
+def test_plateau_bad_parameters(kw, word):
+    with pytest.raises(ValueError, match=word):
+        sim.ReduceLROnPlateau(**kw)
+
+
+@pytest.mark.parametrize("kw, word", [
+    ({"total_iters": 0}, "total_iters"), ({"power": -1.0}, "power"),
+])
+def test_polynomial_bad_parameters(kw, word):
+    with pytest.raises(ValueError, match=word):
+        sim.PolynomialLR(**kw)
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in GOLDEN["plateau_runs"] if c["optimizer"]["name"] != "LBFGS"],
+    ids=lambda c: c["id"])
+def test_plateau_run_matches_torch(case):
+    # torch: loss = closure(); optimizer.step(); scheduler.step(loss.item()) every update
+    P = GOLDEN["problems"][case["problem"]]
+    s = sim.get_surface(P["surface"], **P["params"])
+    opt = optimizer_from_dict(dict(case["optimizer"]))
+    ref = np.array(case["positions"])
+    run = sim.simulate(s, opt, start=P["start"], steps=len(ref) - 1,
+                       schedule=schedule_from_dict(case["schedule"]))
+    np.testing.assert_array_equal(run.learning_rates, case["lrs"])
+    scale = float(np.max(np.abs(ref)))
+    np.testing.assert_allclose(run.positions, ref, rtol=1e-12, atol=1e-12 * scale)
+
+
+def test_plateau_batch_reproduces_simulate():
+    s = sim.get_surface("rosenbrock")
+    sched = sim.ReduceLROnPlateau(patience=2, factor=0.5)
+    starts = np.array([[-1.2, 1.0], [0.5, -0.5], [1.5, 2.0]])
+    b = sim.simulate_batch(s, sim.Adam(lr=0.2), starts, steps=60, schedule=sched)
+    for i, p in enumerate(starts):
+        r = sim.simulate(s, sim.Adam(lr=0.2), start=p, steps=60, schedule=sched)
+        np.testing.assert_array_equal(b.final_positions[i], r.positions[-1])
+        assert b.status[i] == r.status
+        assert b.min_losses[i] == r.losses.min()

@@ -116,6 +116,9 @@ SCHEDULES = [
     sim.CosineAnnealingLR(T_max=100),
     sim.SequentialLR([sim.LinearLR(start_factor=0.25, total_iters=2),
                       sim.ExponentialLR(gamma=0.5)], milestones=[3]),
+    sim.PolynomialLR(total_iters=50, power=2.0),
+    sim.ChainedScheduler([sim.LinearLR(start_factor=0.5), sim.ExponentialLR(gamma=0.9)]),
+    sim.ReduceLROnPlateau(mode="max", patience=3, threshold_mode="abs"),
 ]
 
 

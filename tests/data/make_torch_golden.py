@@ -95,28 +95,114 @@ OPTIMIZER_CASES = [
     ("Adadelta", "Adadelta", {}, {R: 1.0, V: 1.0}),
     ("Adadelta-options", "Adadelta", {"rho": 0.5, "eps": 1e-4, "weight_decay": 0.1},
      {R: 0.5, V: 1.0}),
+    ("Rprop", "Rprop", {}, {R: 1e-3, V: 0.1}),
+    ("Rprop-options", "Rprop", {"etas": [0.3, 1.5], "step_sizes": [1e-4, 0.2]},
+     {R: 0.01, V: 0.5}),
+    ("Rprop-maximize", "Rprop", {"maximize": True}, {R: 1e-3, V: 0.01}),
+    ("ASGD", "ASGD", {}, {R: 1e-3, V: 0.3}),
+    ("ASGD-options", "ASGD", {"lambd": 0.05, "alpha": 0.5, "t0": 10.0, "weight_decay": 0.1},
+     {R: 1e-3, V: 0.3}),
+    ("LBFGS", "LBFGS", {}, {R: 0.1, V: 1.0}),
+    ("LBFGS-options", "LBFGS",
+     {"max_iter": 3, "max_eval": 5, "history_size": 2, "tolerance_change": 1e-7},
+     {R: 0.5, V: 0.7}),
+    ("LBFGS-strong_wolfe", "LBFGS", {"line_search_fn": "strong_wolfe"}, {R: 1.0, V: 1.0}),
+    ("LBFGS-strong_wolfe-short", "LBFGS",
+     {"line_search_fn": "strong_wolfe", "max_iter": 2, "history_size": 3},
+     {R: 1.0, V: 2.0}),
 ]
+LBFGS_STEPS = 8  # each step is up to max_iter iterations: Rosenbrock is solved in ~8
 
 
-def run_optimizer(cls_name, kwargs, lr, problem, steps, clip=None):
+PAIRS = ("betas", "etas", "step_sizes")
+
+
+def run_optimizer(cls_name, kwargs, lr, problem, steps, clip=None, plateau=None):
+    """Positions and gradients of ``steps`` updates; LBFGS also gives the closure calls
+    per ``step(closure)``, and a ``ReduceLROnPlateau`` (kwargs ``plateau``) stepped with
+    the loss before each update gives the learning rate of every update."""
     start = PROBLEMS[problem]["start"]
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    kw = {k: (tuple(v) if k == "betas" else v) for k, v in kwargs.items()}
-    opt = getattr(torch.optim, cls_name)([p], lr=lr, foreach=False, **kw)
+    kw = {k: (tuple(v) if k in PAIRS else v) for k, v in kwargs.items()}
+    if cls_name != "LBFGS":
+        kw["foreach"] = False
+    opt = getattr(torch.optim, cls_name)([p], lr=lr, **kw)
+    sched = (torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **plateau)
+             if plateau is not None else None)
     positions = [p.detach().tolist()]
     grads = []
-    for _ in range(steps):
+    evals = []
+    lrs = []
+    calls = [0]
+
+    def closure():
+        calls[0] += 1
         opt.zero_grad()
         loss = loss_fn(problem, p)
         loss.backward()
-        grads.append(p.grad.tolist())
-        if clip is not None:
-            torch.nn.utils.clip_grad_norm_([p], clip, foreach=False)
-        opt.step()
+        return loss
+
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        if cls_name == "LBFGS":
+            calls[0] = 0
+            grads.append(None)
+            loss = opt.step(closure)
+            evals.append(calls[0])
+        else:
+            opt.zero_grad()
+            loss = loss_fn(problem, p)
+            loss.backward()
+            grads.append(p.grad.tolist())
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_([p], clip, foreach=False)
+            opt.step()
+        if sched is not None:
+            sched.step(loss.item())
         positions.append(p.detach().tolist())
     for row in positions:
         assert all(math.isfinite(v) for v in row), (cls_name, kwargs, problem)
+    if plateau is not None:
+        return positions, lrs
+    if cls_name == "LBFGS":
+        return positions, evals
     return positions, grads
+
+
+# ReduceLROnPlateau on the full-batch loss: (case id, optimizer, lr per problem, kwargs)
+PLATEAU_RUNS = [
+    ("SGD-momentum-plateau", {"name": "SGD", "momentum": 0.9}, {R: 1e-3, V: 0.5},
+     {"patience": 2, "factor": 0.5}),
+    ("Adam-plateau-abs", {"name": "Adam"}, {R: 0.2, V: 0.5},
+     {"patience": 1, "factor": 0.3, "threshold": 1e-3, "threshold_mode": "abs",
+      "cooldown": 2, "min_lr": 0.02}),
+    ("LBFGS-plateau", {"name": "LBFGS", "max_iter": 4}, {R: 0.5, V: 0.5},
+     {"patience": 0, "factor": 0.5, "threshold": 0.05}),
+]
+# ReduceLROnPlateau on a given metric sequence: (case id, kwargs, metrics)
+PLATEAU_METRICS = [1.0, 0.9, 0.95, 0.95, 0.89, 0.891, 0.9, 0.88, 0.8, 0.81, 0.82, 0.83,
+                   0.84, 0.5, 0.5, 0.5, 0.5, 0.5, 0.4999, 0.6, 0.7, 0.2, 0.3, 0.3, 0.3]
+PLATEAU_CASES = [
+    ("plateau-default", {}),
+    ("plateau-min", {"patience": 1, "factor": 0.5}),
+    ("plateau-max", {"mode": "max", "patience": 2, "factor": 0.2, "threshold": 0.01}),
+    ("plateau-abs-cooldown", {"threshold_mode": "abs", "threshold": 0.02, "patience": 1,
+                              "cooldown": 3, "factor": 0.5}),
+    ("plateau-min_lr-eps", {"patience": 0, "factor": 0.1, "min_lr": 0.002, "eps": 1e-3}),
+]
+
+
+def run_plateau(kwargs, metrics):
+    p = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=SCHED_BASE_LR, foreach=False)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    lrs = []
+    for m in metrics:
+        lrs.append(opt.param_groups[0]["lr"])
+        p.grad = torch.zeros(2)
+        opt.step()
+        sched.step(m)
+    return [float(v) for v in lrs]
 
 
 # (case id, scheduler name, LossLab kwargs, extra torch-only kwargs)
@@ -164,6 +250,19 @@ SCHEDULER_CASES = [
                      {"name": "CosineAnnealingLR", "T_max": 50, "eta_min": 0.0}],
       "milestones": [10]},
      {}),
+    ("PolynomialLR", "PolynomialLR", {"total_iters": 40, "power": 2.0}, {}),
+    ("PolynomialLR-default", "PolynomialLR", {}, {}),
+    ("PolynomialLR-sqrt", "PolynomialLR", {"total_iters": 25, "power": 0.5}, {}),
+    ("ChainedScheduler-exp-step", "ChainedScheduler",
+     {"schedulers": [{"name": "ExponentialLR", "gamma": 0.97},
+                     {"name": "StepLR", "step_size": 10, "gamma": 0.5}]}, {}),
+    ("ChainedScheduler-warmup-poly", "ChainedScheduler",
+     {"schedulers": [{"name": "LinearLR", "start_factor": 0.2, "total_iters": 8},
+                     {"name": "PolynomialLR", "total_iters": 50, "power": 1.5},
+                     {"name": "MultiStepLR", "milestones": [20, 45], "gamma": 0.5}]}, {}),
+    ("ChainedScheduler-constant-exp", "ChainedScheduler",
+     {"schedulers": [{"name": "ConstantLR", "factor": 0.5, "total_iters": 12},
+                     {"name": "ExponentialLR", "gamma": 0.95}]}, {}),
 ]
 SCHED_BASE_LR = 0.1
 
@@ -176,6 +275,12 @@ def make_scheduler(opt, name, kwargs, extra):
             d = dict(d)
             subs.append(make_scheduler(opt, d.pop("name"), d, {}))
         return cls(opt, schedulers=subs, milestones=list(kwargs["milestones"]))
+    if name == "ChainedScheduler":
+        subs = []
+        for d in kwargs["schedulers"]:
+            d = dict(d)
+            subs.append(make_scheduler(opt, d.pop("name"), d, {}))
+        return cls(subs)
     return cls(opt, **kwargs, **extra)
 
 
@@ -220,15 +325,40 @@ def main() -> None:
         "schedulers": [],
         "clip": [run_clip(g, m) for g, m in CLIP_CASES],
         "clip_runs": [],
+        "lbfgs_steps": LBFGS_STEPS,
+        "plateau_runs": [],
+        "plateau_metrics": PLATEAU_METRICS,
+        "plateau": [],
     }
     for case, cls_name, kwargs, lrs in OPTIMIZER_CASES:
         for problem, lr in lrs.items():
-            positions, grads = run_optimizer(cls_name, kwargs, lr, problem, STEPS)
-            out["optimizers"].append({
+            steps = LBFGS_STEPS if cls_name == "LBFGS" else STEPS
+            positions, extra = run_optimizer(cls_name, kwargs, lr, problem, steps)
+            row = {
                 "id": f"{case}/{problem}", "problem": problem,
                 "optimizer": {"name": cls_name, "lr": lr, **kwargs},
-                "positions": positions, "gradients": grads,
+                "positions": positions,
+            }
+            # LBFGS: closure calls per step (its gradients are the closure's)
+            row["evals" if cls_name == "LBFGS" else "gradients"] = extra
+            out["optimizers"].append(row)
+    for case, optd, lrs, kwargs in PLATEAU_RUNS:
+        for problem, lr in lrs.items():
+            optk = {k: v for k, v in optd.items() if k != "name"}
+            steps = LBFGS_STEPS * 2 if optd["name"] == "LBFGS" else STEPS
+            positions, run_lrs = run_optimizer(optd["name"], optk, lr, problem, steps,
+                                               plateau=kwargs)
+            out["plateau_runs"].append({
+                "id": f"{case}/{problem}", "problem": problem,
+                "optimizer": {**optd, "lr": lr},
+                "schedule": {"name": "ReduceLROnPlateau", **kwargs},
+                "positions": positions, "lrs": run_lrs,
             })
+    for case, kwargs in PLATEAU_CASES:
+        out["plateau"].append({
+            "id": case, "schedule": {"name": "ReduceLROnPlateau", **kwargs},
+            "lrs": run_plateau(kwargs, PLATEAU_METRICS),
+        })
     for problem, lr, momentum, clip in ((R, 1e-2, 0.9, 1.0), (V, 0.5, 0.0, 0.7)):
         kwargs = {"momentum": momentum}
         positions, _ = run_optimizer("SGD", kwargs, lr, problem, STEPS, clip=clip)

@@ -31,6 +31,9 @@ O_ADAMAX = 7
 O_ADADELTA = 8
 O_LION = 9
 O_NEWTON = 10
+O_RPROP = 11
+O_ASGD = 12
+O_LBFGS = 13  # not coordinate-wise: its own loop in ``kernels.lbfgs``
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
@@ -139,6 +142,19 @@ def radam_coefs(h, t, lr, mu_prod):
 @njit(**_INLINE)
 def adamax_coefs(h, t, lr, mu_prod):
     return lr / _bias_correction(h[0], t, h[HP_CUT1]), 0.0, 0.0, 0.0, mu_prod
+
+
+@njit(**_INLINE)
+def asgd_coefs(h, t, lr, mu_prod):
+    # torch keeps eta and mu as state, each set at the end of an update for the next one:
+    # eta_{t+1} = lr_t / (1 + lambd lr_t t)^alpha (the rate of update t, so a schedule
+    # reaches eta one update late) and mu_{t+1} = 1 / max(1, t - t0); at t = 1, eta = lr
+    # and mu = 1. The carried scalar (``mu_prod``) holds the next eta.
+    lambd = h[0]
+    eta = lr if t == 1 else mu_prod
+    mu = 1.0 if t == 1 else 1.0 / max(1.0, float(t - 1) - h[2])
+    eta_next = lr / math.pow(1.0 + lambd * lr * float(t), h[1])
+    return eta, mu, 1.0 - lambd * eta, 0.0, eta_next
 
 
 @njit(**_INLINE)
@@ -283,6 +299,45 @@ def lion_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
 
 
 @njit(**_INLINE)
+def rprop_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    # s0: the previous gradient (0 where the sign flipped), s1: the step size (lr at t=1)
+    etaminus = h[0]
+    etaplus = h[1]
+    if h[4] != 0.0:  # maximize
+        g = -g
+    if t == 1:
+        s1 = lr
+    prod = g * s0
+    if prod > 0.0:
+        f = etaplus
+    elif prod < 0.0:
+        f = etaminus
+    elif prod == 0.0:
+        f = 1.0
+    else:
+        f = prod  # nan stays nan, as torch's sign() does
+    s1 = min(max(s1 * f, h[2]), h[3])
+    if f == etaminus:
+        g = 0.0
+    sgn = 1.0 if g > 0.0 else (-1.0 if g < 0.0 else 0.0 * g)
+    return p - sgn * s1, g, s1, s2
+
+
+@njit(**_INLINE)
+def asgd_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
+    # s0: ax, the running average of the iterates; k0 = eta, k1 = mu, k2 = 1 - lambd eta
+    if h[3] != 0.0:
+        g = g + h[3] * p
+    p = p * k2
+    p = p - k0 * g
+    if k1 != 1.0:
+        s0 = s0 + (p - s0) * k1
+    else:
+        s0 = p
+    return p, s0, s1, s2
+
+
+@njit(**_INLINE)
 def _no_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
     return p, s0, s1, s2
 
@@ -300,6 +355,9 @@ PIECES = {
     O_ADADELTA: (_no_coefs, adadelta_coord),
     O_LION: (_no_coefs, lion_coord),
     O_NEWTON: (_no_coefs, _no_coord),
+    O_RPROP: (_no_coefs, rprop_coord),
+    O_ASGD: (asgd_coefs, asgd_coord),
+    O_LBFGS: (_no_coefs, _no_coord),
 }
 
 
@@ -359,6 +417,8 @@ def step_coefs(oid, h, t, lr, mu_prod):
         return radam_coefs(h, t, lr, mu_prod)
     if oid == O_ADAMAX:
         return adamax_coefs(h, t, lr, mu_prod)
+    if oid == O_ASGD:
+        return asgd_coefs(h, t, lr, mu_prod)
     return _no_coefs(h, t, lr, mu_prod)
 
 
@@ -385,6 +445,10 @@ def update_coord(oid, h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2):
         return adadelta_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
     if oid == O_LION:
         return lion_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_RPROP:
+        return rprop_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
+    if oid == O_ASGD:
+        return asgd_coord(h, t, lr, k0, k1, k2, k3, p, g, s0, s1, s2)
     return p, s0, s1, s2
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..optimizers import OPTIMIZERS, Optimizer
+from ..optimizers import OPTIMIZERS, PAIR_FIELDS, Optimizer
 from ..schedules import SCHEDULES, ConstantSchedule, Schedule, schedule_from_dict
 from ..surface import Surface
 from ..surface_io import _check_domain, check_surface
@@ -87,7 +87,7 @@ def _check_optimizer(ck: Checker, name, params: dict, place: str, name_place: st
             ck.add(p, f"must be a number, got {show(v)}")
     if len(ck.problems) > n0:
         return None
-    kw = {k: (tuple(v) if k == "betas" else v) for k, v in params.items()}
+    kw = {k: (tuple(v) if k in PAIR_FIELDS else v) for k, v in params.items()}
     try:
         return cls(**kw)
     except (ValueError, TypeError) as e:
@@ -129,7 +129,7 @@ def _check_schedule(ck: Checker, d, place: str) -> Schedule | None:
                 f" (its parameters: {', '.join(known) or 'none'})"
             ck.add(join(place, k), f"{name} has no parameter {k!r}{hint}")
             continue
-        if name == "SequentialLR" and k == "schedulers":
+        if name in ("SequentialLR", "ChainedScheduler") and k == "schedulers":
             if not isinstance(v, list) or not v:
                 ck.add(join(place, k), "must be a non-empty list of schedules")
             else:

@@ -214,8 +214,8 @@ class LaneEditor(QWidget):
                 w = QCheckBox()
                 w.setChecked(bool(v))
                 w.toggled.connect(lambda on, n=hp.name: self._apply_hp(n, bool(on)))
-            elif hp.kind == "betas":
-                w = PairField(("\u03b21", "\u03b22"))
+            elif hp.kind in ("betas", "pair"):
+                w = PairField(hp.labels or ("\u03b21", "\u03b22"))
                 w.set_value(v)
                 w.edited.connect(lambda b, n=hp.name, w=w: self._apply_hp(n, tuple(b), w))
             else:

@@ -28,7 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.core.schedules import SCHEDULES, ConstantSchedule, Schedule, SequentialLR
+from simulator.core.schedules import (
+    SCHEDULES,
+    ChainedScheduler,
+    ConstantSchedule,
+    ReduceLROnPlateau,
+    Schedule,
+    SequentialLR,
+)
 
 from .. import palette
 from ..common import LineItem, cache_axes, device_cached, retire
@@ -48,7 +55,22 @@ from . import (
 _CHOICES = {
     "mode": ("triangular", "triangular2", "exp_range"),
     "anneal_strategy": ("cos", "linear"),
+    "threshold_mode": ("rel", "abs"),
 }
+_CLASS_CHOICES = {("ReduceLROnPlateau", "mode"): ("min", "max")}
+# integer parameters that may be 0 (the others are counts of at least 1)
+_ZERO_OK = {"patience", "cooldown"}
+
+
+def _choices(s: Schedule, name: str):
+    return _CLASS_CHOICES.get((s.name, name), _CHOICES.get(name))
+
+
+def schedule_tooltip(cls: type[Schedule]) -> str:
+    """The formula and the first paragraph of the docstring: what the schedule does."""
+    doc = (cls.__doc__ or "").strip().split("\n\n")
+    first = " ".join(line.strip() for line in doc[1].splitlines()) if len(doc) > 1 else ""
+    return f"{cls.formula}\n\n{first}".strip()
 
 
 def schedule_defaults(cls: type[Schedule], steps: int, lr: float) -> Schedule:
@@ -67,6 +89,12 @@ def schedule_defaults(cls: type[Schedule], steps: int, lr: float) -> Schedule:
         "CyclicLR": {"base_lr": float(f"{lr / 10:.3g}"), "max_lr": float(f"{lr:.3g}"),
                      "step_size_up": max(1, steps // 8)},
         "OneCycleLR": {"max_lr": float(f"{lr:.3g}")},
+        "PolynomialLR": {"total_iters": max(1, steps), "power": 2.0},
+        "ReduceLROnPlateau": {"patience": max(1, steps // 50), "factor": 0.5},
+        # a warm-up over the first tenth times a linear decay to zero
+        "ChainedScheduler": {"schedulers": (
+            SCHEDULES["LinearLR"](start_factor=0.1, total_iters=max(1, steps // 10)),
+            SCHEDULES["PolynomialLR"](total_iters=max(1, steps), power=1.0))},
     }.get(cls.__name__, {})
     try:
         return cls(**kw)
@@ -98,7 +126,7 @@ class ScheduleEditor(QWidget):
                 continue  # composite: loaded from files and labs, not built here
             self.combo.addItem(f"{cls.title} ({name})" if name != "ConstantSchedule"
                                else cls.title, name)
-            self.combo.setItemData(self.combo.count() - 1, cls.formula,
+            self.combo.setItemData(self.combo.count() - 1, schedule_tooltip(cls),
                                    Qt.ItemDataRole.ToolTipRole)
         self.formula = QLabel()
         self.formula.setWordWrap(True)
@@ -151,9 +179,14 @@ class ScheduleEditor(QWidget):
             self.form_host.setVisible(False)
             return
         self.formula.setVisible(True)
-        self.formula.setText(f"<span style='color:{palette.muted_color()}'>{s.formula}</span>")
-        self.combo.setToolTip(s.formula)
-        if isinstance(s, SequentialLR):
+        text = s.formula
+        if isinstance(s, ChainedScheduler):
+            text += "<br>" + " \u00d7 ".join(repr(p) for p in s.schedulers)
+        elif isinstance(s, ReduceLROnPlateau):
+            text += "<br>(the preview shows the base rate: the cuts follow the run's loss)"
+        self.formula.setText(f"<span style='color:{palette.muted_color()}'>{text}</span>")
+        self.combo.setToolTip(schedule_tooltip(type(s)))
+        if isinstance(s, (SequentialLR, ChainedScheduler)):
             self.form_host.setVisible(False)
             return
         fields = dataclasses.fields(s)
@@ -161,10 +194,10 @@ class ScheduleEditor(QWidget):
         for f in fields:
             v = getattr(s, f.name)
             ann = str(f.type)
-            if f.name in _CHOICES:
+            if _choices(s, f.name):
                 w = QComboBox()
                 shrinkable(w)
-                w.addItems(_CHOICES[f.name])
+                w.addItems(_choices(s, f.name))
                 w.setCurrentText(str(v))
                 w.currentTextChanged.connect(self._on_param)
                 kind = "choice"
@@ -175,7 +208,7 @@ class ScheduleEditor(QWidget):
                 kind = "bool"
             elif ann == "int":
                 w = QSpinBox()
-                w.setRange(1, 10_000_000)
+                w.setRange(0 if f.name in _ZERO_OK else 1, 10_000_000)
                 w.setKeyboardTracking(False)
                 w.setValue(int(v))
                 w.valueChanged.connect(self._on_param)
