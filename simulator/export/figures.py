@@ -87,9 +87,9 @@ def _critical_points(surface, which: str) -> dict[str, list[np.ndarray]]:
     by_kind: dict[str, list] = {k: [] for k in KIND_STYLE}
     if which == "off":
         return by_kind
-    try:
-        from simulator.core.diagnostics import find_critical_points
+    from simulator.core.critical_points import find_critical_points
 
+    try:
         cps = find_critical_points(surface)
     except Exception:  # noqa: BLE001 - a surface the search cannot handle shows none
         cps = []
