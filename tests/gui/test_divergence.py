@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from simulator.core import labs
-from simulator.gui.common import LineItem, diverged_at, divergence_point
+from simulator.core.plotmath import diverged_at, divergence_point
+from simulator.gui.plotting import LineItem
 from simulator.gui.session import Session
 from simulator.gui.views import ContourView, CurveView, PlotsPanel
 
