@@ -165,6 +165,9 @@ def test_buttons_teach_and_name_their_keys(window):
     assert "Alt+Right" in p.next_button.toolTip() and "Alt+Left" in p.back_button.toolTip()
     texts = [a.text().replace("&", "") for a in w.menu(lab_dialogs.Menu.LAB).actions()]
     assert "Check Answer" in texts and "Restart Lab" in texts and "Open Lab\u2026" in texts
+    table = w.show_shortcuts().table  # Help > Keyboard Shortcuts lists them
+    rows = {table.item(r, 1).text(): table.item(r, 0).text() for r in range(table.rowCount())}
+    assert rows["Check Answer"] == "Ctrl+Return" and rows["Next Step"] == "Alt+Right"
 
 
 def test_progress_survives_a_restart_and_restart_lab(qtbot):
@@ -193,6 +196,7 @@ def test_progress_survives_a_restart_and_restart_lab(qtbot):
     w2.labs.steps.go(2)
     assert lab_dialogs.open_lab_ref(w2, LAB)
     assert "Step 3 of 3" in p.text()
+    assert "at step 3 of 3, where you left it" in w2.statusBar().currentMessage()
 
     qtbot.mouseClick(p.restart_button, Qt.MouseButton.LeftButton)
     assert p.progress.text() == "Step 1 of 3 \u00b7 0 of 3 checks passed"
