@@ -647,11 +647,13 @@ MAX_NETWORK_VALUES = 20_000_000  # (steps + 1) * n_params kept per run: 160 MB p
 
 def _check_network_inputs(net, optimizer, start, steps, schedule, noise, seed, clip,
                           batch_size):
-    from .kernels.optim import O_NEWTON, PIECES
+    from .kernels import optim
 
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an optimizer such as sim.Adam(), got {optimizer!r}")
-    if optimizer.oid == O_NEWTON or optimizer.oid not in PIECES:
+    # Newton and L-BFGS have their own loops on a surface (a Hessian, a line search)
+    own_loop = {optim.O_NEWTON, getattr(optim, "O_LBFGS", optim.O_NEWTON)}
+    if optimizer.oid in own_loop or optimizer.oid not in optim.PIECES:
         raise ValueError(f"{optimizer.name} is not available on a network (it needs the "
                          "full Hessian or a line search); use a first-order optimizer")
     w0 = net.check_weights(start, "start")

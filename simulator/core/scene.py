@@ -37,6 +37,7 @@ import numpy as np
 from .colors import next_lane_color, parse_color
 from .files import atomic_write_text, json_int, loads_json_file, read_small_file
 from .files import jsonable as _jsonable
+from .network import Network
 from .optimizers import (
     SGD,
     Adadelta,
@@ -260,7 +261,15 @@ def _nice(v: float) -> float:
 def _curvature(surface, start) -> float:
     """A curvature scale for gradient steps: the largest |eigenvalue| of the Hessian at
     the start, or the median of it over the domain when that is larger (a start on a
-    flat spot must not give a rate that explodes one step later)."""
+    flat spot must not give a rate that explodes one step later). On a network: the
+    sharpness (the Hessian's largest eigenvalue) at the start."""
+    if isinstance(surface, Network):
+        from .landscape import sharpness
+
+        try:
+            return abs(sharpness(surface, start, tol=1e-6))
+        except ValueError:
+            return float("nan")
     try:
         pts = [np.asarray(start, dtype=float).reshape(-1)]
         axes = [np.linspace(lo, hi, 9) for lo, hi in surface.domain]
@@ -330,6 +339,8 @@ def check_batch(v) -> int | None:
 def check_start(surface, p) -> tuple[float, ...]:
     from .surface import check_point
 
+    if isinstance(surface, Network):
+        return tuple(float(v) for v in surface.check_weights(p, "start"))
     return tuple(float(v) for v in check_point(surface, p))
 
 
@@ -341,15 +352,21 @@ def check_schedule(schedule: Schedule, lr: float, steps: int) -> None:
 
 
 def inside(surface, p) -> bool:
-    """True when ``p`` has the surface's dimension and lies in its domain."""
+    """True when ``p`` has the surface's dimension and lies in its domain (a network:
+    ``n_params`` finite values)."""
     if len(p) != surface.dim:
         return False
+    if isinstance(surface, Network):
+        return bool(np.all(np.isfinite(np.asarray(p, dtype=float))))
     return all(lo <= v <= hi for v, (lo, hi) in zip(p, surface.domain))
 
 
 def default_start(surface) -> tuple[float, ...]:
     """A start that shows something: the teaching start on Rosenbrock-like scenes, else
-    a point up and to the left of the domain's centre (away from most minima)."""
+    a point up and to the left of the domain's centre (away from most minima). A
+    network starts from its initial weights ``init``."""
+    if isinstance(surface, Network):
+        return tuple(float(v) for v in surface.init)
     near_min = surface.minima and np.allclose(surface.minima[0][:2], DEFAULT_START)
     if surface.dim == 2 and inside(surface, DEFAULT_START) and not near_min:
         return DEFAULT_START
@@ -479,8 +496,9 @@ class Scene:
 
     Parameters
     ----------
-    surface : Surface, optional
-        The loss surface.
+    surface : Surface or Network, optional
+        The loss surface, or a network (``sim.network``) whose training loss is the
+        landscape; its start is a parameter vector (default: its initial weights).
     start : sequence of float, optional
         The shared start point (default: the teaching start, or one inside the domain).
     **training
@@ -501,8 +519,9 @@ class Scene:
     ['converging']
     """
 
-    def __init__(self, surface: Surface | None = None, start=None, **training) -> None:
-        self.surface: Surface | None = None
+    def __init__(self, surface: Surface | Network | None = None, start=None,
+                 **training) -> None:
+        self.surface: Surface | Network | None = None
         self.start: tuple[float, ...] = DEFAULT_START
         self.lanes: list[Lane] = []
         self.steps = DEFAULT_STEPS
@@ -726,13 +745,19 @@ class Scene:
     def set_surface(self, s) -> bool:
         """Replace the surface; the start moves to a sensible default if it falls
         outside the new domain (or has the wrong dimension). Returns True when the start
-        moved. The colour scale goes back to the new surface's default."""
-        if not isinstance(s, Surface):
-            raise ValueError(f"not a surface: {s!r}")
+        moved. The colour scale goes back to the new surface's default. A network (a
+        new one, or a new dataset or architecture) starts from its initial weights."""
+        if not isinstance(s, (Surface, Network)):
+            raise ValueError(f"not a surface or a network: {s!r}")
         old_dim = self.surface.dim if self.surface is not None else None
+        if isinstance(s, Network) and old_dim == s.dim and s != self.surface:
+            old_dim = -1  # another network of the same size: the lanes' starts go too
         self.surface = s
         start_moved = False
-        if not inside(s, self.start):
+        if isinstance(s, Network) and tuple(self.start) != default_start(s):
+            self.start = default_start(s)
+            start_moved = True
+        elif not inside(s, self.start):
             self.start = default_start(s)
             start_moved = True
         if old_dim is not None and old_dim != s.dim:
@@ -872,7 +897,7 @@ class Scene:
     def effective(self, lane: Lane) -> dict:
         """The settings ``lane`` actually runs with (its overrides, else the scene's)."""
         batch = lane.batch_size if lane.batch_size is not None else self.batch_size
-        if self.surface is None or self.surface.kind != "data":
+        if self.surface is None or self.surface.kind not in ("data", "network"):
             batch = None
         return {
             "schedule": lane.schedule if lane.schedule is not None else self.schedule,

@@ -238,7 +238,7 @@ def test_full_batch_training_matches_torch(case):
 def test_golden_covers_the_torch_optimizers():
     names = {c["optimizer"]["name"] for c in GOLDEN["cases"]}
     assert {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax",
-            "Adadelta"} <= names
+            "Adadelta", "Rprop", "ASGD"} <= names
     assert any(c["schedule"] for c in GOLDEN["cases"])
     assert any(c["clip_grad_norm"] for c in GOLDEN["cases"])
 

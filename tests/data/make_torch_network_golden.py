@@ -69,6 +69,8 @@ CASES = [
     ("RAdam", "xor-sigmoid", "RAdam", {"lr": 0.02}, None, None),
     ("Adamax", "xor-sigmoid", "Adamax", {"lr": 0.02}, None, None),
     ("Adadelta", "xor-sigmoid", "Adadelta", {"lr": 1.0}, None, None),
+    ("Rprop", "moons-tanh", "Rprop", {"lr": 0.01}, None, None),
+    ("ASGD", "moons-tanh", "ASGD", {"lr": 0.1, "t0": 20.0}, None, None),
 ]
 
 ACT = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}
