@@ -32,9 +32,11 @@ from .core.engine import (
     simulate_batch,
 )
 from .core.expressions import ExpressionError, surface_from_expression
+from .core.internals import OptimizerState, optimizer_state
 from .core.library import get_surface, list_surfaces, surface_parameters
 from .core.optimizers import (
     ASGD,
+    LBFGS,
     OPTIMIZERS,
     SGD,
     Adadelta,
@@ -78,7 +80,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MAX_STEPS", "OPTIMIZERS", "SCHEDULES", "STATUSES",
     "SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Newton", "RAdam",
-    "RMSprop", "Rprop", "ASGD", "Lion", "Optimizer", "optimizer_from_dict",
+    "RMSprop", "Rprop", "ASGD", "LBFGS", "Lion", "Optimizer", "optimizer_from_dict",
     "ConstantLR", "ConstantSchedule", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
     "CyclicLR", "ExponentialLR", "LinearLR", "MultiStepLR", "OneCycleLR", "Schedule",
     "SequentialLR", "StepLR", "PolynomialLR", "ChainedScheduler", "ReduceLROnPlateau",
@@ -86,6 +88,7 @@ __all__ = [
     "Surface", "get_surface", "list_surfaces", "surface_parameters",
     "ExpressionError", "surface_from_expression",
     "BatchResult", "Trajectory", "simulate", "simulate_batch",
+    "OptimizerState", "optimizer_state",
     "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
     "find_critical_points", "saddle_episodes",
     "Lane", "Scene", "ViewState", "load_scene",
