@@ -14,15 +14,8 @@ Everything here is pure numpy + numba (no Qt); the desktop app lives in
 ``simulator.gui`` and is started with ``losslab``.
 """
 
-from .core.diagnostics import (
-    CriticalPoint,
-    PointAnalysis,
-    SaddleEpisode,
-    analyze_point,
-    describe_episode,
-    find_critical_points,
-    saddle_episodes,
-)
+from .core.critical_points import CriticalPoint, find_critical_points
+from .core.diagnostics import PointAnalysis, analyze_point
 from .core.engine import (
     MAX_STEPS,
     STATUSES,
@@ -31,6 +24,7 @@ from .core.engine import (
     simulate,
     simulate_batch,
 )
+from .core.episodes import SaddleEpisode, describe_episode, saddle_episodes
 from .core.expressions import ExpressionError, surface_from_expression
 from .core.internals import OptimizerState, optimizer_state
 from .core.library import get_surface, list_surfaces, surface_parameters

@@ -274,8 +274,8 @@ class Trajectory:
 
     @cached_property
     def saddle_episodes(self) -> list:
-        """Stretches where the run lingered near a saddle (see ``diagnostics``)."""
-        from .diagnostics import saddle_episodes
+        """Stretches where the run lingered near a saddle (see ``episodes``)."""
+        from .episodes import saddle_episodes
 
         return saddle_episodes(self.surface, self.positions)
 

@@ -176,7 +176,7 @@ def _domain(surface: Surface, domain) -> Domain:
 
 def known_minima(surface: Surface, domain: Domain | None = None) -> np.ndarray:
     """The minima a basin map labels by: (k, dim), from ``find_critical_points``."""
-    from .diagnostics import find_critical_points
+    from .critical_points import find_critical_points
 
     dom = _domain(surface, domain)
     try:

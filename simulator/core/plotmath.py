@@ -118,3 +118,33 @@ def clip_far(points: np.ndarray, domain, factor: float = 20.0) -> np.ndarray:
         col[~np.isfinite(col)] = np.nan
         np.clip(col, lo - factor * w, hi + factor * w, out=col)
     return p
+
+
+def symlog(y, c: float) -> np.ndarray:
+    """The symmetric log of ``y``: ``sign(y) * log10(1 + |y| / c)``.
+
+    Linear (slope ``1 / (c ln 10)``) within about ``c`` of zero and logarithmic beyond,
+    on both sides: a loss that falls without bound (a saddle's escaping runs reach
+    -1e12) and one that stays near zero are both readable on one axis. ``c`` > 0 is the
+    linear threshold; nan and inf stay nan and +-inf."""
+    y = np.asarray(y, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.sign(y) * np.log10(1.0 + np.abs(y) / c)
+
+
+def symlog_inverse(t, c: float) -> np.ndarray:
+    """The value whose ``symlog`` is ``t`` (for axis labels)."""
+    t = np.asarray(t, dtype=float)
+    with np.errstate(over="ignore"):
+        return np.sign(t) * c * (10.0 ** np.abs(t) - 1.0)
+
+
+def symlog_threshold(first_losses) -> float:
+    """A linear threshold for ``symlog`` from the runs' first losses: a tenth of the
+    largest one's decade (the start's loss then sits a decade into the log part), or 1
+    when they are all zero or undefined."""
+    a = np.abs(np.asarray(first_losses, dtype=float))
+    a = a[np.isfinite(a) & (a > 0)]
+    if not len(a):
+        return 1.0
+    return float(10.0 ** np.floor(np.log10(a.max())) / 10.0)

@@ -96,7 +96,8 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
         simulate(s, SGD(), _start(s), steps=2, batch_size=4)
 
     def diagnostics():
-        from .diagnostics import analyze_point, find_critical_points
+        from .critical_points import find_critical_points
+        from .diagnostics import analyze_point
 
         analyze_point(surface, _start(surface))
         saddle = get_surface("saddle")

@@ -362,7 +362,7 @@ def _critical_points(scene: SvgScene) -> dict[str, list[np.ndarray]]:
     cps = scene.critical_points
     if cps is None:
         try:
-            from simulator.core.diagnostics import find_critical_points
+            from simulator.core.critical_points import find_critical_points
 
             cps = find_critical_points(surface)
         except Exception:  # noqa: BLE001 - a surface the search cannot handle shows none

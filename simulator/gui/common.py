@@ -193,7 +193,7 @@ def critical_points_notifier() -> _CriticalPointsNotifier:
 
 
 def _search(surface) -> list:
-    from simulator.core.diagnostics import find_critical_points
+    from simulator.core.critical_points import find_critical_points
 
     try:
         return list(find_critical_points(surface))
@@ -202,7 +202,7 @@ def _search(surface) -> list:
 
 
 def critical_points(surface, wait: bool = True):
-    """The surface's critical points (``diagnostics.find_critical_points``), cached.
+    """The surface's critical points (``critical_points.find_critical_points``), cached.
 
     The search takes a few hundred ms on some surfaces, too long for the GUI thread
     when a surface is picked. With ``wait=False`` this returns None at once and runs the

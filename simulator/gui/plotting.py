@@ -69,6 +69,55 @@ class LogAxis(pg.AxisItem):
         return [(None, labelled), (None, rest)]
 
 
+def _short(v: float) -> str:
+    """A tick label: 0, 0.5, 20, -300, 1e4, -1e12 (powers of ten past 1e4 as 1eN)."""
+    if v == 0 or not np.isfinite(v):
+        return "0" if v == 0 else ""
+    e = int(np.round(np.log10(abs(v))))
+    if abs(abs(v) / 10.0**e - 1) < 1e-6 and (e >= 4 or e <= -3):
+        return f"{'-' if v < 0 else ''}1e{e}"
+    return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.2g}"
+
+
+class SymLogAxis(LogAxis):
+    """A log axis that can also show a symmetric-log scale.
+
+    With ``linthresh`` None it is a :class:`LogAxis` (the loss gap). With a threshold
+    ``c`` the plotted values are ``symlog(L, c)`` (``simulator.core.plotmath``), drawn
+    on a linear plot, and the ticks are placed at 0 and +-c 10^n and labelled with the
+    loss itself: the loss of a surface without a minimum, down to -1e12, on one axis.
+    """
+
+    TICK_PX = 18  # labelled ticks at least this far apart
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.linthresh: float | None = None
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802,N803 - pyqtgraph
+        c = self.linthresh
+        if c is None or self.logMode or not (np.isfinite(minVal) and np.isfinite(maxVal)):
+            return super().tickValues(minVal, maxVal, size)
+        from simulator.core.plotmath import symlog
+
+        top = int(np.ceil(max(abs(minVal), abs(maxVal)))) + 1
+        decades = np.arange(0, top + 1)
+        per = max(1, int(np.ceil(len(decades) * 2 * self.TICK_PX / max(size, 1.0))))
+        # every per-th decade; +-c beside 0 only when the decades are that far apart
+        mags = c * 10.0 ** decades[::per][1 if per > 1 else 0:]
+        vals = np.concatenate([-mags[::-1], [0.0], mags])
+        t = symlog(vals, c)
+        return [(None, [float(x) for x in t if minVal <= x <= maxVal])]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph
+        c = self.linthresh
+        if c is None or self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        from simulator.core.plotmath import symlog_inverse
+
+        return [_short(float(v)) for v in symlog_inverse(values, c)]
+
+
 def nice_range(lo: float, hi: float, log: bool) -> tuple[float, float] | None:
     """``[lo, hi]`` widened to round values: whole decades when ``log`` (the bounds are
     then log10 values), else multiples of a 1-2-5 step about a tenth of the span."""

@@ -92,3 +92,19 @@ def test_shapes_are_checked_and_degenerate_grids_draw_nothing():
     assert x.size == y.size == 0
     x, _ = contour_segments(np.zeros((3, 3)), np.arange(3), np.arange(3), [])
     assert x.size == 0
+
+
+def test_symlog_is_odd_linear_near_zero_and_inverts():
+    from simulator.core.plotmath import symlog, symlog_inverse, symlog_threshold
+
+    c = 0.1
+    y = np.array([-5.16568e12, -1e3, -0.1, 0.0, 1e-4, 0.1, 2.25, 1e12])
+    t = symlog(y, c)
+    np.testing.assert_array_equal(symlog(-y, c), -t)
+    assert t[3] == 0.0 and t[5] == pytest.approx(np.log10(2.0))
+    assert t[4] == pytest.approx(1e-3 / np.log(10), rel=1e-3)  # linear near zero
+    assert t[0] == pytest.approx(-np.log10(1 + 5.16568e13))
+    np.testing.assert_allclose(symlog_inverse(t, c), y, rtol=1e-9, atol=1e-15)
+    assert np.isnan(symlog([np.nan], c)[0])
+    assert symlog_threshold([2.25, -0.5]) == pytest.approx(0.1)
+    assert symlog_threshold([0.0, np.nan]) == 1.0

@@ -1078,3 +1078,37 @@ def test_plot_curves_follow_a_zoom(qtbot, session):
     x, _ = curve.getData()
     assert x[0] <= 100 and x[-1] >= 140 and np.all(np.diff(x) == 1)
     assert len(curve.getOriginalDataset()[1]) == 5001
+
+
+def test_loss_without_a_known_minimum_is_drawn_on_a_symmetric_log_axis(qtbot, session):
+    from simulator.core.plotmath import symlog
+    from simulator.core.scene import load_scene
+
+    p = PlotsPanel(session)
+    qtbot.addWidget(p)
+    p.resize(900, 250)
+    assert p.loss_mode == "gap" and "L - L*" in p.loss_plot.titleLabel.text  # rosenbrock
+    session.load_scene(load_scene("saddle"))  # unbounded below: escaping lanes diverge
+    session.flush()
+    qtbot.waitUntil(lambda: p.loss_mode == "symlog", timeout=3000)
+    assert "symmetric log" in p.loss_plot.titleLabel.text
+    assert "no finite minimum" in p.note.text() and "L* =" not in p.note.text()
+    axis = p.loss_plot.getAxis("left")
+    c = axis.linthresh
+    assert c > 0 and not p.loss_plot.getViewBox().state["logMode"][1]
+    for lane in session.lanes:
+        run = session.results[lane.uid]
+        drawn = p.curve(lane.uid, "loss").values
+        ok = np.isfinite(run.losses) & (np.abs(run.losses) < 1e150)
+        # the loss itself, not a gap to -5e12: every lane's own ups and downs
+        np.testing.assert_allclose(drawn[ok], symlog(run.losses[ok], c), rtol=1e-12)
+    lows = [np.nanmin(p.curve(lane.uid, "loss").values) for lane in session.lanes]
+    assert min(lows) < -5 and max(lows) > -1  # the escapes fall; the stuck lane stays
+    lo, hi = p._fitted["loss"]
+    assert lo <= min(lows) and hi >= 0
+    ticks = axis.tickValues(lo, hi, 200)[0][1]
+    labels = axis.tickStrings(ticks, 1, 1)
+    assert "0" in labels and any(s.startswith("-1e") for s in labels)
+    p.log_check.setChecked(False)  # linear: the loss, and said so
+    assert p.loss_mode == "linear" and p.loss_plot.titleLabel.text.startswith("loss L")
+    assert "symmetric" not in p.loss_plot.titleLabel.text

@@ -814,7 +814,7 @@ class DiagnosticsPanel(QWidget):
         if critical_points(self._surface, wait=False) is None:
             self.saddle_list.addItem("Looking for the surface's saddles\u2026")
             return
-        from simulator.core.diagnostics import describe_episode
+        from simulator.core.episodes import describe_episode
 
         lines = []
         for lane, run in shown_lanes(self.session):

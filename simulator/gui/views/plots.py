@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from simulator.core.plotmath import symlog, symlog_threshold
+
 from ..common import (
     DIVERGED_COLOR,
     LineItem,
@@ -52,6 +54,7 @@ from ..plotting import (  # noqa: F401 - the axis helpers were defined here
     MAX_DECADES,
     PRESENT_SCALE,
     LogAxis,
+    SymLogAxis,
     headroom,
     nice_range,
     peak_decimate,
@@ -62,6 +65,12 @@ from ..plotting import (  # noqa: F401 - the axis helpers were defined here
 from ..scheduling import TurnTimer
 
 TINY = 1e-300
+UNBOUNDED = 1e6  # a loss below -UNBOUNDED on a surface without a known minimum: unbounded
+LOSS_TITLES = {
+    "gap": "loss gap L - L*  (log)",
+    "symlog": "loss L  (symmetric log)",
+    "linear": "loss L",
+}
 DIMMED_ALPHA = 120  # the lanes not selected, drawn behind the selected one
 DIVERGED_DECADES = 4.0  # how far up a log axis follows a diverged lane (see _set_curves)
 # when more than this many lanes' curves change at once (the start point dragged, a new
@@ -134,6 +143,9 @@ class PlotsPanel(QWidget):
         self._div_lines: dict[int, tuple] = {}
         self._pens: dict[int, tuple[str, bool]] = {}  # uid -> (colour, selected) set
         self._log: bool | None = None  # the log mode the plots are in
+        # how the loss is drawn: "gap" (L - L*, log), "symlog" (L, symmetric log: no
+        # finite minimum is known) or "linear" (L)
+        self.loss_mode: str | None = None
         self._bounds: dict[int, dict[str, tuple[float, float]]] = {}  # uid -> key -> y
         self._auto_y = {"loss": True, "grad": True, "lr": True}  # the panel fits y
         self._fitting = False
@@ -164,7 +176,7 @@ class PlotsPanel(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         repaint_bounding_rect(self.graphics)
-        self.loss_plot = self.graphics.addPlot(col=0, axisItems={"left": LogAxis("left")})
+        self.loss_plot = self.graphics.addPlot(col=0, axisItems={"left": SymLogAxis("left")})
         self.grad_plot = self.graphics.addPlot(col=1, axisItems={"left": LogAxis("left")})
         self.lr_plot = self.graphics.addPlot(col=2, axisItems={"left": LogAxis("left")})
         cache_axes(self.loss_plot, self.grad_plot, self.lr_plot)
@@ -256,7 +268,14 @@ class PlotsPanel(QWidget):
                 self._bounds.pop(uid, None)
         log = self.log_check.isChecked()
         surface = getattr(self.session, "surface", None)
-        floor = self._loss_floor(surface, shown) if log else 0.0
+        mode = self._loss_mode(surface, shown) if log else "linear"
+        floor = self._loss_floor(surface, shown) if mode == "gap" else 0.0
+        # symlog: the threshold is in the key too (the curves are drawn with it)
+        if mode == "symlog":
+            floor_key = (mode, symlog_threshold([r.losses[0] for _, r in shown
+                                                 if len(r.losses)]))
+        else:
+            floor_key = floor
         if log != self._log:
             # setLogMode and setTitle touch every curve and the layout: only on a change
             self._log = log
@@ -265,13 +284,22 @@ class PlotsPanel(QWidget):
                 self._auto_y[key] = True  # the old zoom means nothing on the new scale
                 self._fitted.pop(key, None)
             if log:
-                self.loss_plot.setTitle("loss gap L - L*  (log)", size=self._title_size())
                 self.grad_plot.setTitle("gradient norm |g|  (log)", size=self._title_size())
                 self.lr_plot.setTitle("learning rate used  (log)", size=self._title_size())
             else:
-                self.loss_plot.setTitle("loss L", size=self._title_size())
                 self.grad_plot.setTitle("gradient norm |g|", size=self._title_size())
                 self.lr_plot.setTitle("learning rate used", size=self._title_size())
+        c = floor_key[1] if mode == "symlog" else None
+        axis = self.loss_plot.getAxis("left")
+        if mode != self.loss_mode or axis.linthresh != c:
+            self.loss_mode = mode
+            self.loss_plot.setLogMode(x=False, y=mode == "gap")
+            axis.linthresh = c
+            axis.picture = None
+            axis.update()
+            self._auto_y["loss"] = True
+            self._fitted.pop("loss", None)
+            self.loss_plot.setTitle(LOSS_TITLES[mode], size=self._title_size())
         todo = []  # (uid, items, run) of the lanes whose curves are drawn again
         for lane, run in shown:
             items = self._curves.get(lane.uid)
@@ -290,30 +318,35 @@ class PlotsPanel(QWidget):
             # a lane whose run (and loss floor) is the one drawn keeps its curves: an
             # edit of one lane re-sets 3 curves, not 3 x 8 (and repaints only those)
             drawn = self._drawn.get(lane.uid)
-            if drawn is None or drawn[0] is not run or drawn[1] != (log, floor):
+            if drawn is None or drawn[0] is not run or drawn[1] != (log, floor_key):
                 todo.append((lane.uid, items, run))
-                self._drawn[lane.uid] = (run, (log, floor))
+                self._drawn[lane.uid] = (run, (log, floor_key))
             self._set_pen(lane, items)
         if todo:
             if len(todo) > DIRECT_LANES:
                 self._cache_curves(False)
                 self._recache.start(RECACHE_MS)
-            self._set_curves(todo, log, floor)
+            self._set_curves(todo, log, floor, c)
         self._mark_divergence(shown)
-        self.note.setText(f"L* = {floor:.6g}" if log and shown else "")
+        if mode == "symlog":
+            self.note.setText("no finite minimum: the loss itself, symmetric log axis")
+        else:
+            self.note.setText(f"L* = {floor:.6g}" if log and shown else "")
         steps = getattr(self.session, "steps", None)
         if steps:
             self.loss_plot.setXRange(0, steps, padding=0.01)
         self._fit_y()
         self._on_frame_changed(getattr(self.session, "frame", 0))
 
-    def _set_curves(self, todo: list, log: bool, floor: float) -> None:
+    def _set_curves(self, todo: list, log: bool, floor: float,
+                    linthresh: float | None = None) -> None:
         """Draw the three curves of each ``(uid, items, run)`` in ``todo`` and keep the
         bounds of what is drawn (log10 already taken, floored values excluded).
 
         Runs of one length go through as the rows of one array: a start-point drag
         re-sets every lane, one numpy pass per step instead of one per curve (24 with
-        8 lanes); each row is drawn exactly as on its own."""
+        8 lanes); each row is drawn exactly as on its own. With ``linthresh`` the loss
+        is drawn as ``symlog(L, linthresh)`` (no finite minimum known)."""
         by_length: dict[int, list] = {}
         for entry in todo:
             by_length.setdefault(len(entry[2].losses), []).append(entry)
@@ -324,11 +357,24 @@ class PlotsPanel(QWidget):
             grad = grad_norms(np.array([run.gradients for run in runs], dtype=float))
             if log:
                 with np.errstate(invalid="ignore"):
-                    loss = np.maximum(loss - floor, TINY)
+                    if linthresh is None:
+                        loss = np.maximum(loss - floor, TINY)
                     grad = np.maximum(grad, TINY)
             lrs = np.array([run.learning_rates for run in runs], dtype=float)
             for key, y in (("loss", loss), ("grad", grad), ("lr", lrs)):
                 y = self._finite(y)
+                if key == "loss" and linthresh is not None:
+                    values = symlog(y, linthresh)
+                    drawn = np.isfinite(values)
+                    x, dec = decimate_for(values, view)
+                    lows = np.min(values, axis=-1, where=drawn, initial=np.inf)
+                    highs = np.max(values, axis=-1, where=drawn, initial=-np.inf)
+                    for row, (uid, items, _run) in enumerate(group):
+                        items[key].show(y[row], values[row], False, x, dec[row])
+                        ok = drawn[row].any()
+                        self._bounds.setdefault(uid, {})[key] = (
+                            (float(lows[row]), float(highs[row])) if ok else (np.nan, np.nan))
+                    continue
                 if log:  # a rate of 0 (a schedule's end) is a gap on a log axis
                     values = np.full(y.shape, np.nan)
                     with np.errstate(invalid="ignore"):
@@ -368,7 +414,7 @@ class PlotsPanel(QWidget):
             if want.get(uid) != self._div_lines[uid][0]:
                 for key, line in self._div_lines.pop(uid)[1].items():
                     retire(self.plots[key], line)
-        for uid, (step, color) in want.items():
+        for row, (uid, (step, color)) in enumerate(want.items()):
             if uid in self._div_lines:
                 continue
             lines = {}
@@ -377,7 +423,9 @@ class PlotsPanel(QWidget):
                     pos=step, angle=90, movable=False,
                     pen=pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashDotLine),
                     label="diverged" if key == "loss" else None,
-                    labelOpts={"position": 0.92, "color": DIVERGED_COLOR},
+                    # one label under another: lanes diverging a few steps apart
+                    labelOpts={"position": 0.92 - 0.14 * (row % 4),
+                                "color": DIVERGED_COLOR},
                 )
                 line.setZValue(40)
                 p.addItem(line)
@@ -421,7 +469,7 @@ class PlotsPanel(QWidget):
             highs = [b[key][1] for b in self._bounds.values() if np.isfinite(b[key][1])]
             if not lows:
                 continue
-            log = bool(self._log)
+            log = bool(self._log) and not (key == "loss" and self.loss_mode == "symlog")
             lo, hi = min(lows), max(highs)
             r = refit(self._fitted.get(key), lo, hi, log, DRAG.active)
             if r is None:
@@ -465,6 +513,23 @@ class PlotsPanel(QWidget):
         a[~np.isfinite(a)] = np.nan
         a[np.abs(a) > 1e150] = np.nan
         return a
+
+    @staticmethod
+    def _loss_mode(surface, shown) -> str:
+        """"gap" (L - L*) where a minimum value is known or the runs' lowest loss is a
+        credible one; "symlog" where no finite minimum is known and the runs fall
+        without bound (a lane diverged, or a loss below -UNBOUNDED): L* would be one
+        of their last values, -5e12 on the saddle, and every gap a flat line."""
+        mv = getattr(surface, "min_value", None)
+        if mv is not None and np.isfinite(mv):
+            return "gap"
+        for _lane, r in shown:
+            losses = np.asarray(r.losses, dtype=float)
+            if getattr(r, "status", "") == "diverged" or not np.isfinite(losses).all():
+                return "symlog"
+            if len(losses) and losses.min() < -UNBOUNDED:
+                return "symlog"
+        return "gap"
 
     @staticmethod
     def _loss_floor(surface, shown) -> float:
