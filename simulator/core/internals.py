@@ -60,6 +60,13 @@ class OptimizerState:
         which); ASGD: None (its running average is in ``extra``).
     momentum_name : str
         What ``momentum`` is: "momentum buffer", "first moment m", ...
+    momentum_step : ndarray (dim,) or None
+        The momentum as a move, in the units of the plain gradient step ``-lr g``:
+        SGD, the part of the step carried over from earlier steps (``-lr momentum b``
+        with the buffer before the update; Nesterov's after it), so ``-lr g`` plus it is
+        the step; Adam and its kin, ``-lr m_hat`` (the bias-corrected first moment),
+        which the per-coordinate rates then scale into the step; RMSprop with momentum,
+        ``-lr b``; Lion, ``-lr sign(m)``.
     second_moment : ndarray (dim,) or None
         The running average (or sum, or maximum) of squared gradients after the update.
     effective_lr : ndarray (dim,) or None
@@ -82,6 +89,7 @@ class OptimizerState:
     lr: float
     momentum: np.ndarray | None
     momentum_name: str
+    momentum_step: np.ndarray | None
     second_moment: np.ndarray | None
     effective_lr: np.ndarray | None
     effective_step: np.ndarray | None
@@ -255,12 +263,12 @@ def optimizer_state(run, step: int) -> OptimizerState:
     else:
         g = gradients_used(run, k + 1)[k, :dim]
     lr = float(run.learning_rates[k])
-    mom = second = eff = None
+    mom = second = eff = mstep = None
     mom_name = ""
     if isinstance(opt, (Newton, LBFGS)):
         if isinstance(opt, LBFGS) and run.evaluations is not None:
             extra["evaluations"] = int(run.evaluations[k])
-        return OptimizerState(k, pos, g, lr, None, "", None, None, None, taken, extra)
+        return OptimizerState(k, pos, g, lr, None, "", None, None, None, None, taken, extra)
     a = r.after[k, :, :dim]
     b = r.before[k, :, :dim]
     k0, k1, k2, k3 = r.coefs[k]
@@ -269,6 +277,8 @@ def optimizer_state(run, step: int) -> OptimizerState:
         if isinstance(opt, SGD):
             if opt.momentum != 0.0:
                 mom, mom_name = a[0], "momentum buffer"
+                carried = a[0] if opt.nesterov else b[0]
+                mstep = -lr * (opt.momentum * carried) if k > 0 or opt.nesterov else 0.0 * g
         elif isinstance(opt, Adagrad):
             second = a[0]
             eff = k0 / (np.sqrt(a[0]) + h[3])
@@ -278,29 +288,35 @@ def optimizer_state(run, step: int) -> OptimizerState:
             eff = lr / (np.sqrt(v) + h[1])
             if opt.momentum > 0.0:
                 mom, mom_name = a[2], "momentum buffer (normalised steps)"
+                mstep = -lr * a[2]
         elif isinstance(opt, (Adam, AdamW)):
             mom, mom_name = a[0], "first moment m"
             second = a[2] if opt.amsgrad else a[1]
             eff = lr / (np.sqrt(second) / k1 + h[2])
+            mstep = -k0 * a[0]  # lr / (1 - beta1^t) * m
         elif isinstance(opt, NAdam):
             mom, mom_name = a[0], "first moment m"
             second = a[1]
             eff = lr / (np.sqrt(a[1] / k0) + h[2])
+            mstep = -k2 * a[0]
         elif isinstance(opt, RAdam):
             mom, mom_name = a[0], "first moment m"
             second = a[1]
             eff = (lr * (k1 / (np.sqrt(a[1]) + h[2])) * k2 if k3 != 0.0
                    else np.full(dim, lr))
+            mstep = -lr * (a[0] / k0)
         elif isinstance(opt, Adamax):
             mom, mom_name = a[0], "first moment m"
             second = a[1]
             eff = lr / a[1]
+            mstep = -k0 * a[0]
         elif isinstance(opt, Adadelta):
             second = a[0]
             eff = lr * np.sqrt(b[1] + h[1]) / np.sqrt(a[0] + h[1])
             extra["accumulated_update"] = a[1].copy()
         elif isinstance(opt, Lion):
             mom, mom_name = a[0], "momentum m"
+            mstep = -lr * np.sign(b[0])
         elif isinstance(opt, Rprop):
             eff = a[1].copy()
         elif isinstance(opt, ASGD):
@@ -311,6 +327,7 @@ def optimizer_state(run, step: int) -> OptimizerState:
             step_eff = eff.copy() if isinstance(opt, Rprop) else np.abs(eff * g)
     return OptimizerState(
         k, pos, g, lr, None if mom is None else mom.copy(), mom_name,
+        None if mstep is None else np.asarray(mstep, dtype=float).copy(),
         None if second is None else second.copy(), None if eff is None else eff.copy(),
         step_eff, taken, extra,
     )

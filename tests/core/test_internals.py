@@ -114,3 +114,20 @@ def test_replay_is_extended_not_redone():
     sim.optimizer_state(run, 150)
     assert _replay(run, 0) is r and r.n == 151
     assert math.isfinite(sim.optimizer_state(run, 199).effective_lr[0])
+
+
+def test_momentum_arrows_add_up():
+    s = sim.get_surface("rosenbrock")
+    # heavy ball: the plain gradient step plus the momentum carried over is the step
+    for opt in (sim.SGD(lr=1e-3, momentum=0.9), sim.SGD(lr=1e-3, momentum=0.9, nesterov=True)):
+        run = sim.simulate(s, opt, start=(-1.2, 1.0), steps=20)
+        for k in (0, 1, 12):
+            st = sim.optimizer_state(run, k)
+            np.testing.assert_allclose(-st.lr * st.gradient + st.momentum_step, st.step_taken,
+                                       rtol=1e-12, atol=1e-15)
+    # Adam: -lr m_hat, which the per-coordinate rates scale into the step
+    run = sim.simulate(s, sim.Adam(lr=0.05), start=(-1.2, 1.0), steps=20)
+    st = sim.optimizer_state(run, 6)
+    m_hat = st.momentum / (1 - 0.9**7)
+    np.testing.assert_allclose(st.momentum_step, -0.05 * m_hat, rtol=1e-14)
+    np.testing.assert_allclose(st.step_taken, st.effective_lr * -m_hat, rtol=1e-12)

@@ -556,3 +556,17 @@ def test_presentation_mode_keeps_the_lesson_text(qtbot):
     assert w.instructions_panel.browser.font().pointSizeF() >= 14
     w.presentation = False
     w.close()  # closing while presenting saves the user's layout, not the projector's
+
+
+def test_optimizer_internals_toggle(window):
+    from simulator.gui.menus import Menu
+
+    act = window.act_internals
+    assert act.isCheckable() and not act.isChecked()
+    assert act.shortcut().toString() == "I" and "Adam" in act.toolTip()
+    assert act in window.menu(Menu.VIEW).actions()
+    window.session.set_frame(5)
+    act.setChecked(True)
+    assert window.contour.internals.enabled and window.contour.internals.state is not None
+    act.setChecked(False)
+    assert window.contour.internals.state is None

@@ -69,6 +69,7 @@ from ..common import (
 from ..drag import DRAG
 from ..plotting import PRESENT_SCALE, scale_axes
 from ..scheduling import TurnTimer
+from .internals import InternalsOverlay
 
 GRID_N = 200
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
@@ -328,6 +329,8 @@ class ContourView(QWidget):
         for it in self.eig_lines + self.eig_labels:
             it.setZValue(30)
             self.plot.addItem(it)
+        # the optimizer's gradient, momentum, step and effective steps (View menu)
+        self.internals = InternalsOverlay(self)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -343,6 +346,7 @@ class ContourView(QWidget):
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.graphics.viewport().installEventFilter(self)
         self.viewbox.sigRangeChanged.connect(self._update_eigen)
+        self.viewbox.sigRangeChanged.connect(self.internals.update)
         self.viewbox.sigResized.connect(self._update_eigen)
         DRAG.changed.connect(self._on_drag)
 
@@ -510,6 +514,7 @@ class ContourView(QWidget):
             self._markers[lane.uid].move_to(p[k, 0], p[k, 1])
         self._mark_divergence(shown, frame)
         self._update_eigen()
+        self.internals.update()
 
     def _mark_divergence(self, shown, frame: int) -> None:
         """An x on each diverged lane where it was last seen, from its divergence on."""
@@ -524,6 +529,11 @@ class ContourView(QWidget):
         for lane, _run in getattr(self, "_shown", []):
             self._set_pen(lane, self._lane_items[lane.uid])
         self._update_eigen()
+        self.internals.update()
+
+    def set_internals(self, on: bool) -> None:
+        """Show or hide the optimizer internals of the selected lane (View menu)."""
+        self.internals.set_enabled(on)
 
     # ---- drawing ------------------------------------------------------------------------------
     def _draw_surface(self, lines_later: bool = False):
