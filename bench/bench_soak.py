@@ -14,6 +14,17 @@ Usage::
 
     python bench/bench_soak.py [--minutes 30] [--edit-every 3] [--report-every 30]
                                [--speed 120] [--3d] [--size 1280x800]
+                               [--growth] [--trace] [--trim]
+
+``--growth`` takes a census of live Python objects (gc) by type, and of Qt objects by
+class under the window, at each report and prints the types that grew most since
+warm-up: a leak of Python or Qt objects shows here. ``--trace`` starts tracemalloc after
+warm-up and prints the allocation sites that grew most between two late snapshots (at
+60 % and at the end of the run). ``--trim`` calls glibc's ``malloc_trim(0)`` at the end
+and prints the RSS it gave back: memory the allocator held but no object used
+(fragmentation, not a leak); then it empties Qt's pixmap cache (the items' device
+caches) and prints what that gave back. ``MALLOC_ARENA_MAX=2`` in the environment limits glibc to
+two arenas, for comparison.
 
 Runs offscreen by default (QT_QPA_PLATFORM=offscreen); ``--3d`` also shows the 3-D view,
 which needs a display (``xvfb-run -a python bench/bench_soak.py --3d``).
@@ -45,6 +56,63 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # peak, not now
     except (ImportError, OSError):
         return 0.0
+
+
+def type_census() -> dict[str, int]:
+    """Live objects tracked by the garbage collector, counted by type name, and the
+    numba kernels' compiled specialisations (one per argument type signature)."""
+    import gc
+    from collections import Counter
+
+    gc.collect()
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:  # pragma: no cover - numba is a dependency
+        Dispatcher = ()  # noqa: N806
+    c = Counter()
+    for o in gc.get_objects():
+        t = type(o)
+        c[f"{t.__module__}.{t.__qualname__}"] += 1
+        if isinstance(o, Dispatcher):  # compiled specialisations, one per type signature
+            c["numba specialisations (all kernels)"] += len(o.overloads)
+    return dict(c)
+
+
+def qt_census(root) -> dict[str, int]:
+    """Qt objects under ``root`` (the window) and top-level widgets, counted by class."""
+    from collections import Counter
+
+    from PySide6.QtCore import QObject
+    from PySide6.QtWidgets import QApplication
+
+    c = Counter()
+    for o in [root, *root.findChildren(QObject)]:
+        c["Qt:" + o.metaObject().className()] += 1
+    c["Qt:<top-level widgets>"] = len(QApplication.topLevelWidgets())
+    return dict(c)
+
+
+def print_growers(before: dict[str, int], after: dict[str, int], top: int = 15,
+                  title: str = "") -> list[tuple[str, int, int]]:
+    """Print the ``top`` keys whose counts grew most from ``before`` to ``after``."""
+    grown = sorted(((k, before.get(k, 0), n) for k, n in after.items()
+                    if n > before.get(k, 0)), key=lambda r: r[1] - r[2])[:top]
+    print(f"  {title or 'grew most'}: " + ("none" if not grown else ""), flush=True)
+    for k, a, b in grown:
+        print(f"    {b - a:+8d}  {a:>8} -> {b:<8}  {k}", flush=True)
+    return grown
+
+
+def malloc_trim() -> bool:
+    """Ask glibc to give free heap memory back to the system; False where there is none."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
 
 
 def _edits(window):
@@ -115,6 +183,14 @@ def main(argv=None) -> int:
     ap.add_argument("--speed", type=float, default=120.0, help="playback steps per second")
     ap.add_argument("--3d", dest="gl", action="store_true", help="also show the 3-D view")
     ap.add_argument("--size", default="1280x800", help="window size WxH")
+    ap.add_argument("--growth", action="store_true",
+                    help="census of Python objects (gc) and Qt objects by type at each "
+                         "report; print the top growers since warm-up")
+    ap.add_argument("--trace", action="store_true",
+                    help="tracemalloc from warm-up; print the allocation sites that grew "
+                         "most between snapshots at 60%% and at the end")
+    ap.add_argument("--trim", action="store_true",
+                    help="malloc_trim(0) at the end: print the RSS glibc gives back")
     args = ap.parse_args(argv)
     if not args.gl:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -143,6 +219,9 @@ def main(argv=None) -> int:
     last_frame = [win.session.frame]
     samples: list[tuple[float, float]] = []
     t0 = time.monotonic()
+    warm_s = min(60.0, total_s / 4)
+    census = {"warm": None, "last": None}
+    traced = {"started": False, "late": None}
 
     def on_frame(f):
         if f != last_frame[0]:
@@ -169,6 +248,21 @@ def main(argv=None) -> int:
         base = next((v for tt, v in samples if tt >= min(60.0, total_s / 4)), samples[0][1])
         print(f"{t / 60:7.2f} min   RSS {r:8.1f} MB   ({r - base:+7.1f} MB since warm-up)   "
               f"frames {counts['frames']:>8}   edits {counts['edits']:>5}", flush=True)
+        if args.growth and t >= warm_s:
+            now = {**type_census(), **qt_census(win)}
+            if census["warm"] is None:
+                census["warm"] = now
+            else:
+                print_growers(census["last"], now, top=8, title="since last report")
+            census["last"] = now
+        if args.trace:
+            import tracemalloc
+
+            if not traced["started"] and t >= warm_s:
+                tracemalloc.start(12)
+                traced["started"] = True
+            elif traced["started"] and traced["late"] is None and t >= 0.6 * total_s:
+                traced["late"] = (t, tracemalloc.take_snapshot())
         if t >= total_s:
             app.quit()
 
@@ -201,6 +295,47 @@ def main(argv=None) -> int:
     print(f"RSS after warm-up  {warm[0] if warm.size else rs[0]:.1f} MB")
     print(f"RSS at the end     {rs[-1]:.1f} MB   (peak {rs.max():.1f} MB)")
     print(f"slope, 2nd half    {slope:+.2f} MB/min")
+    if args.growth and census["warm"] is not None:
+        print()
+        print_growers(census["warm"], census["last"], top=25,
+                      title="objects grown most from warm-up to the end (Python gc + Qt)")
+    if args.trace and traced["late"] is not None:
+        import tracemalloc
+
+        t_late, snap = traced["late"]
+        end = tracemalloc.take_snapshot()
+        filt = [tracemalloc.Filter(False, tracemalloc.__file__),
+                tracemalloc.Filter(False, __file__),
+                tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+        diff = end.filter_traces(filt).compare_to(snap.filter_traces(filt), "traceback")
+        diff = sorted((st for st in diff if st.size_diff > 0), key=lambda st: -st.size_diff)
+        traced_now, traced_peak = tracemalloc.get_traced_memory()
+        print()
+        print(f"tracemalloc: Python allocations {traced_now / 2**20:.1f} MB now; "
+              f"top growth from {t_late / 60:.1f} min to the end:")
+        for st in diff[:12]:
+            print(f"  {st.size_diff / 1024:+9.1f} KiB  {st.count_diff:+7d} blocks")
+            for line in st.traceback.format(limit=6, most_recent_first=True):
+                print("      " + line.strip())
+        tracemalloc.stop()
+    if args.trim:
+        import gc
+
+        from PySide6.QtGui import QPixmapCache
+
+        gc.collect()
+        before = rss_mb()
+        ok = malloc_trim()
+        after = rss_mb()
+        print()
+        print(f"malloc_trim(0)     RSS {before:.1f} -> {after:.1f} MB "
+              f"({before - after:.1f} MB free heap given back{'' if ok else '; none'})")
+        QPixmapCache.clear()
+        malloc_trim()
+        cleared = rss_mb()
+        print(f"QPixmapCache.clear RSS {after:.1f} -> {cleared:.1f} MB "
+              f"({after - cleared:.1f} MB of cached item pixmaps; limit "
+              f"{QPixmapCache.cacheLimit() / 1024:.0f} MB)")
     win.close()
     return 0
 

@@ -10,6 +10,9 @@ The scripting API (stable; documented in the README)::
     scene = sim.load_scene("race")      # a built-in lab, a lab file or a session file
     runs = scene.run()                   # what the app shows for that scene
 
+    lab = sim.load_lab("lr-1d")          # a lab: its steps, their scenes and checks
+    lab.steps[2].check(scene, runs)      # -> CheckResult(passed, message)
+
 Everything here is pure numpy + numba (no Qt); the desktop app lives in
 ``simulator.gui`` and is started with ``losslab``.
 """
@@ -27,7 +30,20 @@ from .core.engine import (
 from .core.episodes import SaddleEpisode, describe_episode, saddle_episodes
 from .core.expressions import ExpressionError, surface_from_expression
 from .core.internals import OptimizerState, optimizer_state
+from .core.labs import (
+    CheckResult,
+    Lab,
+    LabError,
+    Problem,
+    Step,
+    Task,
+    list_labs,
+    load_lab,
+    validate_lab,
+)
+from .core.landscape import LossPlane, hessian_eigenvalues, loss_plane, sharpness
 from .core.library import get_surface, list_surfaces, surface_parameters
+from .core.network import Network, network
 from .core.optimizers import (
     ASGD,
     LBFGS,
@@ -86,4 +102,7 @@ __all__ = [
     "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
     "find_critical_points", "saddle_episodes",
     "Lane", "Scene", "ViewState", "load_scene",
+    "CheckResult", "Lab", "LabError", "Problem", "Step", "Task", "list_labs", "load_lab",
+    "validate_lab",
+    "Network", "network", "LossPlane", "loss_plane", "sharpness", "hessian_eigenvalues",
 ]

@@ -349,8 +349,8 @@ def _export_run(args) -> int:
             if lab.surface.dim == 1 and args.view != "2d":
                 raise BadInput(f"--view {args.view}: {lab.id} has a one-variable loss, "
                                "shown by the 2-D curve view only")
-        if args.step is not None and not 0 <= args.step <= lab.steps:
-            raise BadInput(f"--step: must be from 0 to {lab.steps}")
+        if args.step is not None and not 0 <= args.step <= lab.run_steps:
+            raise BadInput(f"--step: must be from 0 to {lab.run_steps}")
         return _export(lab, kind, args)
     except BadInput as e:
         return _fail(str(e))
@@ -390,7 +390,7 @@ def _export(lab, kind: str, args) -> int:
 
         step = args.step
         if step is None:
-            step = lab.view.frame if lab.view.frame is not None else lab.steps
+            step = lab.view.frame if lab.view.frame is not None else lab.run_steps
         write_svg(scene_from_lab(lab, step), args.out, args.size)
         if not args.quiet:
             w, h = args.size
@@ -415,12 +415,12 @@ def _export(lab, kind: str, args) -> int:
         if kind == "png":
             step = args.step
             if step is None:
-                step = lab.view.frame if lab.view.frame is not None else lab.steps
+                step = lab.view.frame if lab.view.frame is not None else lab.run_steps
             renderer.save_png(args.out, step)
             if not args.quiet:
                 print(f"wrote {args.out} (step {step}, {w}x{h})", file=sys.stderr)
             return EXIT_OK
-        frames, fps, note = animation_timing(lab.steps, kind, args.frames, args.fps)
+        frames, fps, note = animation_timing(lab.run_steps, kind, args.frames, args.fps)
         if note and not args.quiet:
             print(f"losslab: {note}", file=sys.stderr)
         t0 = time.perf_counter()

@@ -373,3 +373,151 @@ def contour_segments(z, xs, ys, levels):
                 else:
                     out += [(points[3], points[0]), (points[1], points[2])]
     return out
+
+
+# ---- small networks: hyper-dual numbers give exact first and second derivatives -----------
+#
+# A hyper-dual number a + b e1 + c e2 + d e1 e2 (e1^2 = e2^2 = 0) carries f, df/dx.u,
+# df/dx.v and d2f/dx2[u, v] exactly through every operation (Fike and Alonso 2011): no
+# step size, no truncation error, only the rounding of the operations themselves. The
+# network below is written from the textbook definitions (not from the kernels): a loop
+# over examples, layers, units.
+
+
+class HyperDual:
+    __slots__ = ("a", "b", "c", "d")
+
+    def __init__(self, a, b=0.0, c=0.0, d=0.0):
+        self.a, self.b, self.c, self.d = float(a), float(b), float(c), float(d)
+
+    @staticmethod
+    def lift(x):
+        return x if isinstance(x, HyperDual) else HyperDual(x)
+
+    def __add__(self, o):
+        o = HyperDual.lift(o)
+        return HyperDual(self.a + o.a, self.b + o.b, self.c + o.c, self.d + o.d)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return HyperDual(-self.a, -self.b, -self.c, -self.d)
+
+    def __sub__(self, o):
+        return self + (-HyperDual.lift(o))
+
+    def __rsub__(self, o):
+        return HyperDual.lift(o) - self
+
+    def __mul__(self, o):
+        o = HyperDual.lift(o)
+        return HyperDual(self.a * o.a, self.a * o.b + self.b * o.a, self.a * o.c + self.c * o.a,
+                         self.a * o.d + self.b * o.c + self.c * o.b + self.d * o.a)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        return self * HyperDual.lift(o).inverse()
+
+    def __rtruediv__(self, o):
+        return HyperDual.lift(o) * self.inverse()
+
+    def chain(self, f0, f1, f2):
+        """f(self) from f(a), f'(a), f''(a)."""
+        return HyperDual(f0, f1 * self.b, f1 * self.c, f1 * self.d + f2 * self.b * self.c)
+
+    def inverse(self):
+        a = self.a
+        return self.chain(1.0 / a, -1.0 / a**2, 2.0 / a**3)
+
+
+def hd_exp(x):
+    e = math.exp(x.a)
+    return x.chain(e, e, e)
+
+
+def hd_log(x):
+    return x.chain(math.log(x.a), 1.0 / x.a, -1.0 / x.a**2)
+
+
+def hd_tanh(x):
+    t = math.tanh(x.a)
+    return x.chain(t, 1.0 - t * t, -2.0 * t * (1.0 - t * t))
+
+
+def hd_sigmoid(x):
+    s = 1.0 / (1.0 + math.exp(-x.a))
+    return x.chain(s, s * (1 - s), s * (1 - s) * (1 - 2 * s))
+
+
+def hd_relu(x):
+    return x if x.a > 0 else HyperDual(0.0)
+
+
+HD_ACT = {"tanh": hd_tanh, "relu": hd_relu, "sigmoid": hd_sigmoid}
+
+
+def mlp_layers(sizes, w):
+    """Split a flat vector (torch's order) into [(W rows, b), ...]."""
+    out, off = [], 0
+    for nin, nout in zip(sizes[:-1], sizes[1:]):
+        W = [[w[off + j * nin + i] for i in range(nin)] for j in range(nout)]
+        off += nin * nout
+        b = [w[off + j] for j in range(nout)]
+        off += nout
+        out.append((W, b))
+    return out
+
+
+def mlp_loss(sizes, activation, w, X, y):
+    """Mean loss of the MLP with flat parameters ``w`` (floats or HyperDuals): binary
+    cross-entropy of sigmoid(z) for one output, softmax cross-entropy for more."""
+    act = HD_ACT[activation]
+    layers = mlp_layers(sizes, w)
+    total = HyperDual(0.0)
+    for x, label in zip(X, y):
+        h = [HyperDual(float(v)) for v in x]
+        for li, (W, b) in enumerate(layers):
+            z = []
+            for j in range(len(W)):
+                s = HyperDual.lift(b[j])
+                for i in range(len(h)):
+                    s = s + W[j][i] * h[i]
+                z.append(s)
+            h = z if li == len(layers) - 1 else [act(v) for v in z]
+        if len(h) == 1:
+            z = h[0]
+            # -[y log s(z) + (1 - y) log(1 - s(z))] = log(1 + e^z) - y z
+            sp = hd_log(1.0 + hd_exp(z)) if z.a < 30 else z + hd_log(1.0 + hd_exp(-z))
+            total = total + sp - float(label) * z
+        else:
+            se = HyperDual(0.0)
+            for v in h:
+                se = se + hd_exp(v)
+            total = total + hd_log(se) - h[int(label)]
+    return total / len(X)
+
+
+def mlp_value(sizes, activation, w, X, y):
+    return mlp_loss(sizes, activation, [HyperDual(v) for v in w], X, y).a
+
+
+def mlp_gradient(sizes, activation, w, X, y):
+    n = len(w)
+    g = []
+    for k in range(n):
+        p = [HyperDual(v, 1.0 if i == k else 0.0) for i, v in enumerate(w)]
+        g.append(mlp_loss(sizes, activation, p, X, y).b)
+    return g
+
+
+def mlp_hessian(sizes, activation, w, X, y):
+    """The exact Hessian, entry by entry (column k: e1 along k, e2 along each j)."""
+    n = len(w)
+    H = [[0.0] * n for _ in range(n)]
+    for k in range(n):
+        for j in range(k, n):
+            p = [HyperDual(v, 1.0 if i == k else 0.0, 1.0 if i == j else 0.0)
+                 for i, v in enumerate(w)]
+            H[k][j] = H[j][k] = mlp_loss(sizes, activation, p, X, y).d
+    return H

@@ -31,11 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from .network import Network
 from .optimizers import Optimizer
 from .schedules import ConstantSchedule, Schedule
 from .summary import (
     TABLE_COLUMNS_1D,
     TABLE_COLUMNS_2D,
+    TABLE_COLUMNS_NETWORK,
     batch_html,
     batch_repr,
     trajectory_html,
@@ -226,6 +228,8 @@ class Trajectory:
         A sentence saying why, for the app and for students.
     meta : dict
         Free-form annotations carried along with the run (empty by default).
+    test_losses : ndarray (n+1,) or None
+        On a ``Network``: the test-set loss at each position (None on a surface).
     evaluations : ndarray (n,) of int, optional
         Loss-and-gradient evaluations each update made: 1, except for ``LBFGS``, whose
         step is torch's ``step(closure)`` with its iterations and line search. None
@@ -253,6 +257,7 @@ class Trajectory:
     status_step: int | None = None
     status_reason: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    test_losses: np.ndarray | None = None
     evaluations: np.ndarray | None = None
 
     @property
@@ -274,7 +279,10 @@ class Trajectory:
 
     @cached_property
     def saddle_episodes(self) -> list:
-        """Stretches where the run lingered near a saddle (see ``episodes``)."""
+        """Stretches where the run lingered near a saddle (see ``episodes``); none are
+        looked for on a network."""
+        if isinstance(self.surface, Network):
+            return []
         from .episodes import saddle_episodes
 
         return saddle_episodes(self.surface, self.positions)
@@ -304,6 +312,8 @@ class Trajectory:
         """
         n = len(self.positions)
         dim = self.positions.shape[1]
+        if isinstance(self.surface, Network):
+            return self._network_table(n)
         names = TABLE_COLUMNS_1D if dim == 1 else TABLE_COLUMNS_2D
         opt = repr(self.optimizer)
         text = {"optimizer": f"U{max(1, len(opt))}", "status": f"U{max(1, len(self.status))}"}
@@ -316,6 +326,23 @@ class Trajectory:
         for i, c in enumerate(names[2 : 2 + dim]):
             out[c] = self.positions[:, i]
         out["loss"] = self.losses
+        out["grad_norm"] = self.grad_norms
+        out["lr"][: n - 1] = self.learning_rates[: n - 1]
+        out["lr"][n - 1] = self.next_lr
+        return out
+
+    def _network_table(self, n: int) -> np.ndarray:
+        names = TABLE_COLUMNS_NETWORK
+        opt = repr(self.optimizer)
+        text = {"optimizer": f"U{max(1, len(opt))}", "status": f"U{max(1, len(self.status))}"}
+        out = np.empty(
+            n, dtype=[(c, text.get(c, np.int64 if c == "step" else np.float64)) for c in names]
+        )
+        out["optimizer"] = opt
+        out["status"] = self.status
+        out["step"] = np.arange(n)
+        out["loss"] = self.losses
+        out["test_loss"] = self.test_losses
         out["grad_norm"] = self.grad_norms
         out["lr"][: n - 1] = self.learning_rates[: n - 1]
         out["lr"][n - 1] = self.next_lr
@@ -422,13 +449,16 @@ def simulate(
 
     Parameters
     ----------
-    surface : Surface
+    surface : Surface or Network
+        A surface, or a network (``sim.network``): then the run trains its flat parameter
+        vector with the same update rules, and also records the test loss.
     optimizer : Optimizer
         e.g. ``sim.Adam(lr=0.01)``; its ``lr`` is the base learning rate.
     start : sequence of float
-        ``dim`` finite coordinates.
+        ``dim`` finite coordinates (a network: ``n_params`` values, e.g. ``net.init``).
     steps : int
-        Number of updates, 0 to ``MAX_STEPS``.
+        Number of updates, 0 to ``MAX_STEPS`` (a network: at most
+        ``MAX_NETWORK_VALUES // n_params - 1``, so that the recorded run fits in memory).
     schedule : Schedule, optional
         Learning-rate schedule stepped once per update (default: constant).
     noise : float
@@ -439,15 +469,34 @@ def simulate(
     clip_grad_norm : float, optional
         ``torch.nn.utils.clip_grad_norm_`` with this max_norm, applied after the noise.
     batch_size : int, optional
-        Data surfaces only: the gradient of each update is the mean over a minibatch of
-        this size, drawn from a fresh shuffle every epoch (drop_last). None: full batch.
+        Data surfaces and networks: the gradient of each update is the mean over a
+        minibatch of this size, drawn from a fresh shuffle every epoch; on a data surface
+        the last short batch is dropped, on a network it is kept (torch's
+        ``DataLoader(shuffle=True, drop_last=False)``). None: full batch. The recorded
+        losses and gradients are always the full-batch ones.
     stream : int
         Noise stream; particle i of ``simulate_batch`` uses stream i.
 
     Returns
     -------
     Trajectory
+        On a network also ``test_losses``; its ``gradients`` are the full-batch
+        training gradients.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> net = sim.network("moons", hidden=(8,), n_train=64, n_test=64, seed=0)
+    >>> run = sim.simulate(net, sim.Adam(lr=0.05), start=net.init, steps=200,
+    ...                    batch_size=16, seed=0)
+    >>> run.positions.shape, run.test_losses.shape
+    ((201, 33), (201,))
+    >>> bool(run.losses[-1] < run.losses[0])
+    True
     """
+    if isinstance(surface, Network):
+        return _simulate_network(surface, optimizer, start, steps, schedule, noise, seed,
+                                 clip_grad_norm, batch_size, stream)
     steps, seed, noise, clip, batch, schedule, lrs = _check_inputs(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size, MAX_STEPS
     )
@@ -600,9 +649,132 @@ def _divergence_onset(traj: Trajectory) -> int:
     low = np.minimum.accumulate(L)
     with np.errstate(invalid="ignore", over="ignore"):
         gap = np.maximum(L[0] - low, 1e-3 * (1.0 + abs(L[0])))
-        far = np.linalg.norm(traj.positions - np.asarray(s.center), axis=1) > 5.0 * s.scale
+        far = (False if isinstance(s, Network) else
+               np.linalg.norm(traj.positions - np.asarray(s.center), axis=1) > 5.0 * s.scale)
         hit = np.nonzero(((L - low) > 1e3 * gap) | far)[0]
     return int(hit[0]) if len(hit) else traj.n_steps
+
+
+# ---- networks --------------------------------------------------------------------------------
+MAX_NETWORK_VALUES = 20_000_000  # (steps + 1) * n_params kept per run: 160 MB per array
+
+
+def _check_network_inputs(net, optimizer, start, steps, schedule, noise, seed, clip,
+                          batch_size):
+    from .kernels import optim
+
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an optimizer such as sim.Adam(), got {optimizer!r}")
+    # Newton and L-BFGS have their own loops on a surface (a Hessian, a line search)
+    own_loop = {optim.O_NEWTON, getattr(optim, "O_LBFGS", optim.O_NEWTON)}
+    if optimizer.oid in own_loop or optimizer.oid not in optim.PIECES:
+        raise ValueError(f"{optimizer.name} is not available on a network (it needs the "
+                         "full Hessian or a line search); use a first-order optimizer")
+    w0 = net.check_weights(start, "start")
+    cap = max(1, MAX_NETWORK_VALUES // net.n_params - 1)
+    steps = _check_int("steps", steps, 0, min(MAX_STEPS, cap))
+    seed = _check_int("seed", seed, 0, 2**63 - 1)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (
+        math.isfinite(noise) and noise >= 0
+    ):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if clip is not None and (
+        isinstance(clip, bool) or not isinstance(clip, (int, float))
+        or not (math.isfinite(clip) and clip > 0)
+    ):
+        raise ValueError(f"clip_grad_norm must be None or a number > 0, got {clip!r}")
+    if batch_size is not None:
+        batch_size = _check_int("batch_size", batch_size, 1, 10**9)
+    schedule = ConstantSchedule() if schedule is None else schedule
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a schedule such as sim.StepLR(...), got {schedule!r}")
+    lrs = schedule.learning_rates(optimizer.lr, steps)
+    if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
+        raise ValueError(f"{schedule.name} produced an invalid learning rate")
+    return w0, steps, seed, float(noise), float(clip or 0.0), int(batch_size or 0), schedule, lrs
+
+
+def _simulate_network(net, optimizer, start, steps, schedule, noise, seed, clip_grad_norm,
+                      batch_size, stream) -> Trajectory:
+    """``simulate`` on a ``Network``: see ``simulate``."""
+    from .kernels.mlp import run_network
+
+    w0, steps, seed, noise, clip, batch, schedule, lrs = _check_network_inputs(
+        net, optimizer, start, steps, schedule, noise, seed, clip_grad_norm, batch_size)
+    n = net.n_params
+    pos = np.empty((steps + 1, n))
+    loss = np.empty(steps + 1)
+    tloss = np.empty(steps + 1)
+    grad = np.empty((steps + 1, n))
+    a = net._arrays
+    hp = kernel_hp(optimizer)
+    # a schedule that watches the loss (ReduceLROnPlateau): as in ``_run_arrays``, run
+    # with the rates known so far and again from each cut
+    watch = getattr(schedule, "needs_losses", False)
+    state = schedule.start(optimizer.lr) if watch else None
+    seen = 0
+    while True:
+        k, reason = run_network(
+            a["sizes"], net.act_id, optimizer.oid, hp, lrs, w0, a["X"], a["y"], a["Xt"],
+            a["yt"], steps, batch, noise, seed, int(stream), clip, pos, loss, tloss, grad,
+        )
+        if not watch:
+            break
+        cut = False
+        while seen < min(k, steps):
+            new = schedule.observe(state, float(loss[seen]))
+            seen += 1
+            if seen < steps and new != lrs[seen]:
+                lrs[seen:] = new
+                cut = True
+                break
+        if not cut:
+            break
+    if k == 0:
+        raise ValueError("the loss or its gradient is not finite at the start")
+    traj = Trajectory(
+        surface=net, optimizer=optimizer, schedule=schedule,
+        start=tuple(float(v) for v in w0), steps=steps, noise=noise, seed=seed,
+        clip_grad_norm=clip_grad_norm, batch_size=batch_size,
+        positions=pos[:k], losses=loss[:k], gradients=grad[:k],
+        learning_rates=lrs[: k - 1], test_losses=tloss[:k],
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        _classify_network_run(traj, k, int(reason))
+    return traj
+
+
+def _classify_network_run(traj: Trajectory, k: int, reason: int) -> None:
+    """The status of a run on a network: ``classify``'s rules without the Hessian and
+    domain tests (no saddle or flat-region verdict; a vanished gradient is converged)."""
+    n = k - 1
+    L = traj.losses
+    w = _window(n) if n > 0 else 1
+    P = traj.positions
+    moves = np.diff(P[max(0, len(P) - w - 1):], axis=0)
+    flips = int(np.sum(np.sum(moves[1:] * moves[:-1], axis=1) < 0)) if len(moves) > 1 else 0
+    gnorm = float(np.linalg.norm(traj.gradients[-1]))
+    code = int(classify(L[0], L[-1], L.min(), L[max(0, n - w)], flips, w, reason != 0, gnorm,
+                        0.0, math.inf, 0.0, 1.0))
+    traj.status = STATUSES[code]
+    if code == DIVERGED:
+        traj.status_step = n if reason else _divergence_onset(traj)
+        traj.status_reason = (
+            f"the {'loss' if reason == 1 else 'update'} overflowed at step {k}; the run stops "
+            f"at step {n}" if reason else
+            f"the loss grew from {L[0]:.4g} to {L[-1]:.4g}: the learning rate is too large "
+            "for the curvature"
+        )
+    elif code == CONVERGED:
+        above = _last_above(traj.gradients, GTOL)
+        traj.status_step = 0 if above is None else above + 1
+        traj.status_reason = f"the gradient vanished (training loss {L[-1]:.4g})"
+    elif code == OSCILLATING:
+        traj.status_reason = "the steps keep reversing and the loss stopped falling"
+    elif code == STALLED:
+        traj.status_reason = "the loss stopped going down"
+    else:
+        traj.status_reason = "the loss is still going down"
 
 
 def _batch_by_runs(surface, optimizer, schedule, lrs, S2, steps, w, noise, seed, offset,

@@ -114,13 +114,17 @@ def gradients_used(run, upto: int) -> np.ndarray:
     from .kernels import interp
 
     n = min(int(upto), run.n_steps)
-    G = np.zeros((n, 2))
+    width = max(2, run.gradients.shape[1])
+    G = np.zeros((n, width))
     G[:, : run.gradients.shape[1]] = run.gradients[:n]
     noise = float(run.noise)
     clip = float(run.clip_grad_norm or 0.0)
     batch = int(run.batch_size or 0)
     if not (noise > 0.0 or clip > 0.0 or batch):
         return G
+    if not hasattr(run.surface, "spec"):  # a network: its minibatches live in its kernel
+        raise ValueError("optimizer_state replays noise, clipping and minibatches on "
+                         "surfaces only; on a network, run without them")
     loops = interp.load()
     s = run.surface
     spec = s.spec
@@ -164,14 +168,15 @@ class _Replay:
         self.mu_prod = 1.0
         self.n = 0
         total = run.n_steps
-        self.before = np.zeros((total, 3, 2))  # slots before each update
-        self.after = np.zeros((total, 3, 2))
+        width = max(2, self.dim)
+        self.before = np.zeros((total, 3, width))  # slots before each update
+        self.after = np.zeros((total, 3, width))
         self.coefs = np.zeros((total, 4))
-        self.moved = np.zeros((total, 2))  # the replayed step
-        self.G = np.zeros((0, 2))
+        self.moved = np.zeros((total, width))  # the replayed step
+        self.G = np.zeros((0, width))
         optim = _optim()
         s0 = optim.initial_slot0(self.oid, self.h)
-        self.S = [[s0, 0.0, 0.0], [s0, 0.0, 0.0]]
+        self.S = [[s0, 0.0, 0.0] for _ in range(width)]
 
     def extend(self, run, upto: int) -> None:
         upto = min(int(upto), run.n_steps)

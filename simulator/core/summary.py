@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 #: columns of ``Trajectory.table()``: the CSV export's, without its ``lane`` column
 TABLE_COLUMNS_2D = ("optimizer", "step", "x", "y", "loss", "grad_norm", "lr", "status")
 TABLE_COLUMNS_1D = ("optimizer", "step", "w", "loss", "grad_norm", "lr", "status")
+#: ``Trajectory.table()`` of a run on a network (no coordinate columns: too many)
+TABLE_COLUMNS_NETWORK = ("optimizer", "step", "loss", "test_loss", "grad_norm", "lr", "status")
 
 MAX_NAME = 40  # a typed formula can be long: names in one-line reprs are cut to this
 
@@ -38,7 +40,11 @@ def num(v) -> str:
 
 
 def point(p: Iterable[float]) -> str:
-    """A point as ``(1, -0.5)`` with each coordinate in 3 significant digits."""
+    """A point as ``(1, -0.5)`` with each coordinate in 3 significant digits (a long
+    vector, a network's parameters, as its first three values and its length)."""
+    p = list(p)
+    if len(p) > 4:
+        return "(" + ", ".join(num(v) for v in p[:3]) + f", ... {len(p)} values)"
     return "(" + ", ".join(num(v) for v in p) + ")"
 
 

@@ -381,7 +381,7 @@ def export_map(lab, kind: str, out: str, *, lane: int | None = None,
     eff = lab.effective(pick)
     kw = dict(schedule=eff["schedule"], noise=float(eff["noise"] or 0.0), seed=lab.seed,
               clip_grad_norm=lab.clip_grad_norm, batch_size=eff["batch_size"])
-    steps = lab.steps if steps is None else int(steps)
+    steps = lab.run_steps if steps is None else int(steps)
     prog = None if progress is None else (lambda d, t, m: progress(d, t))
     opt = pick.optimizer
     if kind == "basin":

@@ -107,8 +107,8 @@ def scene_from_lab(lab, step: int | None = None, runs=None) -> SvgScene:
     (from ``lab.run()``) is given."""
     pairs = lab.run() if runs is None else runs
     if step is None:
-        step = lab.view.frame if lab.view.frame is not None else lab.steps
-    return SvgScene(lab.surface, _lanes(pairs), tuple(lab.start), int(step), int(lab.steps),
+        step = lab.view.frame if lab.view.frame is not None else lab.run_steps
+    return SvgScene(lab.surface, _lanes(pairs), tuple(lab.start), int(step), int(lab.run_steps),
                     title=lab.title, log_scale=lab.view.log_scale)
 
 

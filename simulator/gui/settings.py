@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -35,6 +37,7 @@ KEY_CP_MODE = "critical_points"
 KEY_CENTER_SPLIT = "center_split"  # views over plots: [height, height]
 KEY_VIEWS_SPLIT = "views_split"  # the map beside the 3-D view: [width, width]
 KEY_SHOW_3D = "show_3d"
+LABS = "labs"  # one group per lab id: the student's progress through the lab's steps
 MAX_RECENT = 8
 
 
@@ -186,3 +189,72 @@ class Settings:
 def settings(group: str = "") -> Settings:
     """The application's settings, optionally rooted at ``group``."""
     return Settings(group)
+
+
+# ---- progress through a lab ------------------------------------------------------------------
+_LAB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # the lab format's id pattern
+
+
+@dataclass
+class LabProgress:
+    """Where a student is in a lab: the step shown, the steps whose check passed, how
+    many hints each step has revealed, and where the lab came from (a built-in id or a
+    file path, to open it again after a restart)."""
+
+    step: int = 0
+    passed: set[int] = field(default_factory=set)
+    hints: dict[int, int] = field(default_factory=dict)
+    source: str = ""
+
+    def hints_shown(self, step: int) -> int:
+        return self.hints.get(step, 0)
+
+
+def _lab_group(root: Settings, lab_id: str) -> Settings | None:
+    return root.group(LABS).group(lab_id) if _LAB_ID.match(lab_id or "") else None
+
+
+def load_lab_progress(root: Settings, lab_id: str, n_steps: int,
+                      n_hints: list[int] | None = None) -> LabProgress:
+    """The stored progress through lab ``lab_id`` of ``n_steps`` steps (``n_hints``: the
+    number of hints of each step). Anything missing, corrupt or out of range (a lab
+    file edited since) reads as no progress for that part."""
+    g = _lab_group(root, lab_id)
+    if g is None or n_steps < 1:
+        return LabProgress()
+    step = g.get_int("step", 0, 0, n_steps - 1)
+    passed = g.get_json("passed", [])
+    passed = {int(k) for k in passed if isinstance(k, int) and not isinstance(k, bool)
+              and 0 <= k < n_steps} if isinstance(passed, list) else set()
+    raw = g.get_json("hints", {})
+    hints: dict[int, int] = {}
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if not (isinstance(k, str) and k.isdigit() and isinstance(v, int)
+                    and not isinstance(v, bool)):
+                continue
+            i = int(k)
+            most = n_hints[i] if n_hints is not None and i < len(n_hints) else 0
+            if 0 <= i < n_steps and v > 0:
+                hints[i] = min(v, most) if n_hints is not None else v
+    hints = {k: v for k, v in hints.items() if v > 0}
+    return LabProgress(step, passed, hints, g.get_str("source", ""))
+
+
+def save_lab_progress(root: Settings, lab_id: str, progress: LabProgress) -> None:
+    """Store ``progress`` under lab ``lab_id`` (an id the lab format refuses is not
+    stored)."""
+    g = _lab_group(root, lab_id)
+    if g is None:
+        return
+    g.set("step", int(progress.step))
+    g.set_json("passed", sorted(progress.passed))
+    g.set_json("hints", {str(k): int(v) for k, v in sorted(progress.hints.items()) if v > 0})
+    g.set("source", progress.source)
+
+
+def clear_lab_progress(root: Settings, lab_id: str) -> None:
+    """Forget the progress through lab ``lab_id`` ("Restart lab")."""
+    g = _lab_group(root, lab_id)
+    if g is not None:
+        g.remove()

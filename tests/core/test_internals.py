@@ -131,3 +131,11 @@ def test_momentum_arrows_add_up():
     m_hat = st.momentum / (1 - 0.9**7)
     np.testing.assert_allclose(st.momentum_step, -0.05 * m_hat, rtol=1e-14)
     np.testing.assert_allclose(st.step_taken, st.effective_lr * -m_hat, rtol=1e-12)
+
+
+def test_network_runs_replay_too():
+    net = sim.network("moons", hidden=(4,), n_train=32, n_test=32, seed=0)
+    run = sim.simulate(net, sim.Adam(lr=0.05), start=net.init, steps=20)
+    r = _replay(run, run.n_steps)
+    np.testing.assert_array_equal(r.moved, np.diff(run.positions, axis=0))
+    assert sim.optimizer_state(run, 7).effective_lr.shape == (net.n_params,)

@@ -324,7 +324,7 @@ def test_a_labs_scene_runs_what_the_lab_runs(lab_id):
     scene = load_scene(lab_id)
     assert scene.lab_id == lab_id and scene.lab_title == lab.title
     assert scene.view.views == lab.view.views and scene.view.log_scale == lab.view.log_scale
-    assert scene.frame == (lab.steps if lab.view.frame is None else lab.view.frame)
+    assert scene.frame == (lab.run_steps if lab.view.frame is None else lab.view.frame)
     for (_lane, want), got in zip(lab.run(), scene.run(), strict=True):
         np.testing.assert_array_equal(want.positions, got.positions)
     # the session form of a lab's scene reads back to the same scene

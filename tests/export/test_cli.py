@@ -66,7 +66,7 @@ def test_export_csv_and_json_in_process(tmp_path, capsys):
     (["export", "race", "--out", "{d}/missing/x.csv"], "does not exist"),
     (["export", "race", "--out", "{d}/x.mp4", "--size", "961x540"], "even width"),
     (["export", "{d}/bad.json", "--out", "{d}/x.csv"], "lanes[0].optimizer.lr: must be a positive"),
-    (["export", "{d}/newer.json", "--out", "{d}/x.csv"], "version 2"),
+    (["export", "{d}/newer.json", "--out", "{d}/x.csv"], "version 3"),
     (["export", "{d}/missing.json", "--out", "{d}/x.csv"], "no such file"),
     (["open", "{d}/bad.json"], "lanes[0].optimizer.lr"),
     (["open", "nope"], "no built-in lab 'nope'"),
@@ -76,7 +76,7 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys, args, needle):
     bad["lanes"][0]["optimizer"]["lr"] = -1
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     newer = labs.builtin_lab("race").to_dict()
-    newer["version"] = 2
+    newer["version"] = 3
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     argv = [a.replace("{d}", str(tmp_path)) for a in args]
     assert cli.main(argv) == 2

@@ -53,7 +53,7 @@ def test_race_svg_parses_with_image_trails_and_plots(tmp_path, race):
 
     lab, runs = race
     out = tmp_path / "race.svg"
-    write_svg(scene_from_lab(lab, lab.steps, runs=runs), out, (960, 540))
+    write_svg(scene_from_lab(lab, lab.run_steps, runs=runs), out, (960, 540))
     root = _parse(out)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert (root.get("width"), root.get("height")) == ("960", "540")

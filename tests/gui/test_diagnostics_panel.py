@@ -352,3 +352,21 @@ def test_a_picked_surface_refreshes_the_readouts_once(qtbot, quad, monkeypatch):
     run = quad.results[quad.lanes[0].uid]
     assert p._table_of[0] is run  # and the table shows the new surface's run
     assert np.allclose(p.model._table, step_rows(run), equal_nan=True)
+
+
+def test_tab_names_are_whole_in_a_narrow_dock(qtbot):
+    s = Session()
+    s.flush()
+    p = DiagnosticsPanel(s)
+    qtbot.addWidget(p)
+    p.resize(270, 700)  # a narrow dock (300 px at the first start, less its frame)
+    p.show()
+    qtbot.waitExposed(p)
+    bar = p.tabs.tabBar()
+    fm = bar.fontMetrics()
+    for i in range(bar.count()):
+        text = bar.tabText(i)
+        assert bar.tabRect(i).width() >= fm.horizontalAdvance(text), text
+    assert bar.tabRect(bar.count() - 1).right() <= bar.width()  # all three fit
+    assert all(bar.tabToolTip(i) for i in range(bar.count()))
+    assert bar.elideMode() == Qt.TextElideMode.ElideNone

@@ -176,7 +176,7 @@ def test_png_export_of_a_diverging_lane(tmp_path, qapp, lab_id, lr):
                       log_scale=lab.view.log_scale)
     try:
         out = tmp_path / "frame.png"
-        r.save_png(out, lab.steps)  # failed: zero-size array to reduction operation minimum
+        r.save_png(out, lab.run_steps)  # failed: zero-size array to reduction operation minimum
         img = iio.imread(out)
         assert img.shape[:2] == (270, 480) and img.std() > 10
         view = r.contour or r.curve
@@ -193,7 +193,7 @@ def test_svg_export_marks_the_divergence(tmp_path, lab_id, lr):
 
     lab = _lab(lab_id, lr)
     out = tmp_path / "scene.svg"
-    write_svg(scene_from_lab(lab, lab.steps), out, (960, 540))
+    write_svg(scene_from_lab(lab, lab.run_steps), out, (960, 540))
     text = out.read_text()
     n = sum(run.status == "diverged" for _lane, run in lab.run())
     assert n >= 1

@@ -38,7 +38,7 @@ def test_every_builtin_lab_loads_in_the_app(window, lab_id):
     s = window.session
     assert [ln.name for ln in s.lanes] == [ln.name for ln in lab.lanes]
     assert [ln.optimizer for ln in s.lanes] == [ln.optimizer for ln in lab.lanes]
-    assert s.steps == lab.steps and s.noise == lab.noise
+    assert s.steps == lab.run_steps and s.noise == lab.noise
     assert tuple(s.start) == lab.start
     assert s.surface.dim == lab.surface.dim
     np.testing.assert_allclose(s.surface.value(np.array(lab.start)),

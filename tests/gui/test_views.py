@@ -1114,6 +1114,33 @@ def test_loss_without_a_known_minimum_is_drawn_on_a_symmetric_log_axis(qtbot, se
     assert "symmetric" not in p.loss_plot.titleLabel.text
 
 
+def _inside(rect, pts):
+    x0, x1, y0, y1 = rect
+    pts = np.asarray(pts, dtype=float).reshape(-1, 2)
+    return (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
+
+
+def test_the_map_legend_moves_off_the_start_and_the_paths(qtbot, session):
+    # a surface filling the view with the start in the top-left corner, where the
+    # legend stood: it covered the start ("start" box on a drawn surface)
+    session.set_surface(surface_from_expression("x**2 + y**2", domain=((-3, 3), (-3, 3))))
+    session.set_start((-2.7, 2.7))
+    session.flush()
+    v = _shown_contour(qtbot, session)
+    qtbot.waitUntil(lambda: not v._legend_timer.isActive(), timeout=2000)
+    rect = v.legend_rect()
+    assert v.legend_corner != "top-left"
+    assert not _inside(rect, [session.start]).any()
+    for run in session.results.values():
+        assert not _inside(rect, run.positions).any()
+    # the start moves to the bottom right: the legend may go back to the top left
+    session.set_start((2.7, -2.7))
+    session.flush()
+    qtbot.waitUntil(lambda: not v._legend_timer.isActive(), timeout=2000)
+    assert v.legend_corner == "top-left"
+    assert not _inside(v.legend_rect(), [session.start]).any()
+
+
 def test_optimizer_internals_overlay(qtbot, session):
     v = _shown_contour(qtbot, session)
     ov = v.internals

@@ -9,7 +9,7 @@ from typing import Any
 from ..files import jsonable as _jsonable
 from ..surface import Surface
 from ..surface_io import surface_to_dict
-from .schema import FORMAT, VERSION
+from .schema import FORMAT
 
 
 def surface_spec_of(surface: Surface) -> dict:
@@ -40,7 +40,8 @@ def lab_from_scene(scene, *, lab_id: str, title: str, summary: str,
 def lab_from_session(session_dict: dict, surface: Surface, *, lab_id: str, title: str,
                      summary: str, instructions: str = "", questions: Iterable[str] = (),
                      view: dict | None = None) -> dict:
-    """Lab data for a scene saved by the app (``Session.to_dict()`` plus its surface).
+    """Lab data for a scene saved by the app (``Session.to_dict()`` plus its surface),
+    in format version 1 (one scene, its instructions and questions).
 
     The result is validated by the caller with :func:`parse_lab` before it is written.
     """
@@ -58,7 +59,7 @@ def lab_from_session(session_dict: dict, surface: Surface, *, lab_id: str, title
         lanes.append(out)
     spec = surface_spec_of(surface)
     d: dict[str, Any] = {
-        "format": FORMAT, "version": VERSION, "id": lab_id, "title": title,
+        "format": FORMAT, "version": 1, "id": lab_id, "title": title,
         "summary": summary,
     }
     if instructions:

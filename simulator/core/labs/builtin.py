@@ -44,6 +44,19 @@ def builtin_lab(lab_id: str) -> Lab:
 def list_labs() -> list[LabInfo]:
     """The built-in labs (id, title, summary), in teaching order.
 
+    Returns
+    -------
+    list of LabInfo
+        Each lab's ``id``, ``title`` and ``summary``; load one with :func:`load_lab`.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> [info.id for info in sim.list_labs()][:3]
+    ['lr-1d', 'ravine', 'race']
+
+    Notes
+    -----
     Reads only those three fields: building every lab's scene (a formula lab compiles
     its formula, importing sympy) cost the app's first window two seconds. The built-in
     files are validated whole by the tests; a broken one is still parsed (and its error
@@ -65,8 +78,31 @@ def list_labs() -> list[LabInfo]:
 def load_lab(ref: str | os.PathLike) -> Lab:
     """A built-in lab by id, or a lab file by path.
 
-    A string that names an existing file (or ends in ``.json``) is read as a file;
-    otherwise it is looked up among the built-in labs (LookupError when unknown).
+    Parameters
+    ----------
+    ref : str or path-like
+        A built-in lab's id (:func:`list_labs`) or a lab file's path. A string that names
+        an existing file, ends in ``.json`` or contains a path separator is read as a
+        file; otherwise it is looked up among the built-in labs.
+
+    Returns
+    -------
+    Lab
+        The validated lab; ``lab.steps`` its steps, ``lab.scene(step=i)`` a step's scene.
+
+    Raises
+    ------
+    LabError
+        The file cannot be read or is not a valid lab (every problem is listed).
+    LookupError
+        No built-in lab has that id.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> lab = sim.load_lab("lr-1d")
+    >>> lab.title, len(lab.steps)
+    ('The learning rate in one dimension', 3)
     """
     s = str(ref)
     if isinstance(ref, os.PathLike) or os.path.exists(s) or s.endswith(SUFFIX) or \

@@ -65,3 +65,42 @@ def save_lab(lab: Lab | dict, path: str | os.PathLike) -> None:
         parse_lab(lab)
     atomic_write_text(path, dumps_lab(lab))
 
+
+
+def validate_lab(lab: str | os.PathLike | dict) -> list[Problem]:
+    """Every problem of a lab file or of lab data; an empty list when it is valid.
+
+    Parameters
+    ----------
+    lab : str, path-like or dict
+        The path of a lab file, or lab data as read from JSON.
+
+    Returns
+    -------
+    list of Problem
+        Each problem's ``place`` (where in the file: ``"lanes[2].optimizer.lr"``,
+        ``"steps[1].task.check.lane"``, ``""`` for the whole file) and ``message``;
+        ``str(problem)`` joins them. A file that cannot be read, is not UTF-8 or not
+        JSON gives one problem saying so.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> lab = sim.load_lab("race").to_dict()
+    >>> sim.validate_lab(lab)
+    []
+    >>> lab["lanes"][0]["optimizer"]["lr"] = -1
+    >>> lab["title"] = ""
+    >>> for problem in sim.validate_lab(lab):
+    ...     print(problem)
+    title: must be a non-empty text
+    lanes[0].optimizer.lr: must be a positive number, got -1
+    """
+    try:
+        if isinstance(lab, dict):
+            parse_lab(lab)
+        else:
+            read_lab_file(lab)
+    except LabError as e:
+        return e.problems
+    return []

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,8 @@ from ..files import jsonable as _jsonable
 from ..optimizers import Optimizer
 from ..schedules import ConstantSchedule, Schedule
 from ..surface import Surface
-from .schema import FORMAT, VERSION, VIEWS
+from .schema import FORMAT, VIEWS
+from .steps import Step
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,69 @@ class ViewSettings:
 
 @dataclass(frozen=True)
 class Lab:
-    """A validated lab: everything built and ready to run or to load into the app."""
+    """A validated teaching lab: its texts, its steps and the scene of its first step.
+
+    Made by :func:`load_lab` (or ``parse_lab``), never by hand; the fields are read-only.
+    The scene fields (``surface`` to ``view``) describe the lab's first step; ``steps``
+    is the sequence of steps (a version-1 lab has one step: its instructions and
+    questions, without a task).
+
+    Parameters
+    ----------
+    id : str
+        The lab's id (lowercase letters, digits, dashes).
+    title : str
+        One-line title.
+    summary : str
+        One-line summary (lab listings).
+    surface : Surface
+        The first step's surface.
+    surface_spec : dict
+        The surface as the file gives it (the one surface serialiser's form).
+    start : tuple of float
+        The shared start point.
+    lanes : tuple of LabLane
+        The optimizer lanes (name, optimizer, colour, overrides).
+    run_steps : int
+        Updates per run.
+    seed : int
+        Seed of the gradient noise and of the minibatch order.
+    noise : float
+        Gradient noise (standard deviation per coordinate).
+    batch_size : int or None
+        Minibatch size on a data surface.
+    clip_grad_norm : float or None
+        Gradient clipping norm.
+    schedule : Schedule
+        The learning-rate schedule of every lane without its own.
+    instructions : str
+        The first step's text (rich text), with its task.
+    questions : tuple of str
+        The first step's open questions.
+    domain : tuple of (float, float) or None
+        The region shown (None: the surface's own).
+    view : ViewSettings
+        Views, colour scale, camera and opening frame.
+    source : str or None
+        The file or built-in id the lab came from.
+    version : int
+        The format version of the file (1 or 2).
+    steps : tuple of Step
+        The steps, in order.
+    data : dict or None
+        A version-2 lab's validated JSON data (what :meth:`to_dict` returns).
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> lab = sim.load_lab("lr-1d")
+    >>> [step.title for step in lab.steps]
+    ['Four learning rates', 'The largest learning rate that converges', 'The fastest learning rate']
+    >>> scene = lab.scene(step=2)          # the scene of the third step, as the author set it
+    >>> scene.lanes[0].optimizer = sim.SGD(lr=0.5)
+    >>> lab.steps[2].check(scene, scene.run()).passed
+    True
+    """
 
     id: str
     title: str
@@ -59,7 +123,7 @@ class Lab:
     surface_spec: dict
     start: tuple[float, ...]
     lanes: tuple[LabLane, ...]
-    steps: int = 1000
+    run_steps: int = 1000
     seed: int = 0
     noise: float = 0.0
     batch_size: int | None = None
@@ -70,6 +134,9 @@ class Lab:
     domain: tuple[tuple[float, float], ...] | None = None
     view: ViewSettings = field(default_factory=ViewSettings)
     source: str | None = None  # the file or built-in id it came from
+    version: int = 1  # the format version the lab was read from
+    steps: tuple[Step, ...] = ()
+    data: dict | None = None  # a version-2 lab's validated JSON data (what to_dict gives)
 
     # ---- running ------------------------------------------------------------------------
     def effective(self, lane: LabLane) -> dict:
@@ -94,7 +161,7 @@ class Lab:
                 continue
             e = self.effective(lane)
             run = simulate(self.surface, lane.optimizer, e["start"],
-                           steps=self.steps if steps is None else steps,
+                           steps=self.run_steps if steps is None else steps,
                            schedule=e["schedule"], noise=e["noise"], seed=self.seed,
                            clip_grad_norm=self.clip_grad_norm, batch_size=e["batch_size"])
             out.append((lane, run))
@@ -102,10 +169,13 @@ class Lab:
 
     # ---- serialising ----------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """The lab as canonical version-1 JSON data (what :func:`save_lab` writes)."""
+        """The lab as JSON data (what :func:`save_lab` writes): canonical version-1 data,
+        or a version-2 lab's validated data."""
+        if self.data is not None:
+            return copy.deepcopy(self.data)
         d: dict[str, Any] = {
             "format": FORMAT,
-            "version": VERSION,
+            "version": 1,
             "id": self.id,
             "title": self.title,
             "summary": self.summary,
@@ -118,7 +188,7 @@ class Lab:
         if self.domain is not None:
             d["domain"] = [list(p) for p in self.domain]
         d["start"] = list(self.start)
-        d["steps"] = self.steps
+        d["steps"] = self.run_steps
         d["seed"] = self.seed
         d["noise"] = self.noise
         if self.batch_size is not None:
@@ -147,16 +217,25 @@ class Lab:
         d["view"] = self.view.to_dict()
         return d
 
-    def scene(self):
-        """The lab's scene as a :class:`~simulator.core.scene.Scene` (lanes, training,
-        view, frame; marked as this lab). The scene's own checks run on every value:
-        ValueError when it refuses one (a schedule that cannot cover the run, ...)."""
+    def scene(self, step: int = 0):
+        """The scene of step ``step`` (from 0) as a :class:`~simulator.core.scene.Scene`
+        (lanes, training, view, frame; marked as this lab). The scene's own checks run on
+        every value: ValueError when it refuses one (a schedule that cannot cover the
+        run, ...); IndexError for a step the lab does not have."""
+        if not 0 <= step < max(len(self.steps), 1):
+            raise IndexError(f"the lab has {len(self.steps)} steps; step {step} does not "
+                             "exist")
+        if self.version >= 2:
+            return self.steps[step].scene()
+        return self._v1_scene()
+
+    def _v1_scene(self):
         from ..scene import Scene, ViewState, check_schedule
 
         sc = Scene()
         sc.surface = self.surface
         sc.set_start(self.start)
-        sc.set_training(steps=self.steps, seed=self.seed, noise=self.noise,
+        sc.set_training(steps=self.run_steps, seed=self.seed, noise=self.noise,
                         batch_size=self.batch_size if self.surface.kind == "data" else None,
                         clip_grad_norm=self.clip_grad_norm, schedule=self.schedule)
         for k, lane in enumerate(self.lanes):
@@ -170,7 +249,8 @@ class Lab:
             except ValueError as e:
                 raise ValueError(f"lane {k + 1}: {e}") from None
         sc.selected_lane = 0 if sc.lanes else -1
-        sc.frame = self.steps if self.view.frame is None else min(self.view.frame, self.steps)
+        sc.frame = self.run_steps if self.view.frame is None else \
+            min(self.view.frame, self.run_steps)
         sc.view = ViewState(views=self.view.views, log_scale=self.view.log_scale,
                             camera=self.view.camera)
         sc.set_lab(self.id, self.title)

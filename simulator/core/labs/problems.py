@@ -14,7 +14,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a lab: where (``lanes[2].optimizer.lr``) and what."""
+    """One thing wrong with a lab: where in the file and what.
+
+    Parameters
+    ----------
+    place : str
+        The path in the file (``"lanes[2].optimizer.lr"``, ``"steps[0].task.check"``),
+        ``""`` for the file as a whole.
+    message : str
+        What is wrong, for the author.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> print(sim.Problem("lanes[2].optimizer.lr", "must be a positive number, got -0.1"))
+    lanes[2].optimizer.lr: must be a positive number, got -0.1
+    """
 
     place: str
     message: str
@@ -24,10 +39,26 @@ class Problem:
 
 
 class LabError(ValueError):
-    """A lab that cannot be loaded; ``problems`` lists every problem found.
+    """A lab that cannot be loaded (a ValueError); ``problems`` lists every problem found.
 
     ``str(err)`` gives one problem per line; :meth:`one_line` a short summary for a
-    command line or status bar.
+    status bar.
+
+    Parameters
+    ----------
+    problems : iterable of Problem
+        Every problem found (at least one).
+    source : str or None
+        The file or built-in lab they were found in.
+
+    Examples
+    --------
+    >>> import simulator as sim
+    >>> try:
+    ...     sim.load_lab("no-such-lab.json")
+    ... except sim.LabError as err:
+    ...     print(err.one_line())
+    no-such-lab.json: no such file
     """
 
     def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 FORMAT = "losslab-lab"
-VERSION = 1
+VERSION = 2  # the newest format version read (version-1 files open unchanged)
 SUFFIX = ".json"
 MAX_FILE_BYTES = 1_000_000
 MAX_STEPS = 100_000  # the app keeps every step of every lane in memory

@@ -31,6 +31,7 @@ from .schema import (
     VIEW_KEYS,
     VIEWS,
 )
+from .steps import Step
 
 
 def _strip_prefix(msg: str, *prefixes: str) -> str:
@@ -187,8 +188,8 @@ def _check_point(ck: Checker, v, place: str, surface: Surface | None
     return tuple(vals)
 
 
-def _check_lane(ck: Checker, ld, place: str, surface, steps, lab_schedule, is_data
-                ) -> LabLane | None:
+def _check_lane(ck: Checker, ld, place: str, surface, steps, lab_schedule, is_data,
+                sched_place: str = "schedule") -> LabLane | None:
     if not isinstance(ld, dict):
         ck.add(place, "must be an object with a name and an optimizer")
         return None
@@ -248,11 +249,11 @@ def _check_lane(ck: Checker, ld, place: str, surface, steps, lab_schedule, is_da
         try:
             lrs = sched_eff.learning_rates(opt.lr, steps)
         except ValueError as e:  # e.g. a OneCycleLR shorter than the run
-            ck.add(join(place, "schedule") if sched is not None else "schedule",
+            ck.add(join(place, "schedule") if sched is not None else sched_place,
                    _strip_prefix(str(e), type(sched_eff).__name__))
             return None
         if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
-            ck.add(join(place, "schedule") if sched is not None else "schedule",
+            ck.add(join(place, "schedule") if sched is not None else sched_place,
                    f"gives an invalid learning rate for {name!r}")
             return None
     return LabLane(name=name, optimizer=opt, color=color.upper() if color else None,
@@ -260,47 +261,50 @@ def _check_lane(ck: Checker, ld, place: str, surface, steps, lab_schedule, is_da
                    start=start)
 
 
-def _check_view(ck: Checker, v, steps) -> ViewSettings | None:
+def _check_view(ck: Checker, v, steps, place: str = "view", keys=VIEW_KEYS
+                ) -> ViewSettings | None:
     if v is None:
         return ViewSettings()
     if not isinstance(v, dict):
-        ck.add("view", "must be an object such as {\"views\": [\"2d\", \"3d\"]}")
+        ck.add(place, "must be an object such as {\"views\": [\"2d\", \"3d\"]}")
         return None
-    ck.unknown_keys(v, VIEW_KEYS, "view")
+    ck.unknown_keys(v, keys, place)
     n0 = len(ck.problems)
     views = v.get("views", list(VIEWS))
     if isinstance(views, str):
         views = [views]
     if not isinstance(views, list) or not views or any(x not in VIEWS for x in views):
-        ck.add("view.views", f"must be a non-empty list of {', '.join(map(repr, VIEWS))}, "
-                             f"got {show(views)}")
+        ck.add(join(place, "views"), f"must be a non-empty list of "
+                                     f"{', '.join(map(repr, VIEWS))}, got {show(views)}")
         views = list(VIEWS)
     log = v.get("log_scale")
     if log is not None and not isinstance(log, bool):
-        ck.add("view.log_scale", f"must be true, false or null, got {show(log)}")
+        ck.add(join(place, "log_scale"), f"must be true, false or null, got {show(log)}")
     cam = v.get("camera")
     if cam is not None:
         if not isinstance(cam, dict):
-            ck.add("view.camera", "must be an object {\"elevation\", \"azimuth\", "
-                                  "\"distance\"}")
+            ck.add(join(place, "camera"), "must be an object {\"elevation\", "
+                                          "\"azimuth\", \"distance\"}")
             cam = None
         else:
-            ck.unknown_keys(cam, CAMERA_KEYS, "view.camera")
+            cp = join(place, "camera")
+            ck.unknown_keys(cam, CAMERA_KEYS, cp)
             out = {}
             if "elevation" in cam:
-                out["elevation"] = ck.number(cam["elevation"], "view.camera.elevation",
+                out["elevation"] = ck.number(cam["elevation"], join(cp, "elevation"),
                                              lo=-90, hi=90, what="degrees from -90 to 90")
             if "azimuth" in cam:
-                out["azimuth"] = ck.number(cam["azimuth"], "view.camera.azimuth",
+                out["azimuth"] = ck.number(cam["azimuth"], join(cp, "azimuth"),
                                            lo=-360, hi=360, what="degrees from -360 to 360")
             if "distance" in cam:
-                out["distance"] = ck.number(cam["distance"], "view.camera.distance", lo=0.0,
+                out["distance"] = ck.number(cam["distance"], join(cp, "distance"), lo=0.0,
                                             lo_open=True, hi=100.0,
                                             what="a positive number up to 100")
             cam = out
     frame = v.get("frame")
     if frame is not None:
-        frame = ck.integer(frame, "view.frame", 0, steps if steps is not None else MAX_STEPS,
+        frame = ck.integer(frame, join(place, "frame"), 0,
+                           steps if steps is not None else MAX_STEPS,
                            "a step number from 0 to steps")
     if len(ck.problems) > n0:
         return None
@@ -405,49 +409,55 @@ def _check_surface_and_start(ck: Checker, data: dict) -> dict:
             "start": start}
 
 
-def _check_training(ck: Checker, data: dict, surface: Surface | None) -> dict:
-    """steps, seed, noise, batch_size, clip_grad_norm and the lab's schedule."""
+def _check_training(ck: Checker, data: dict, surface: Surface | None, place: str = ""
+                    ) -> dict:
+    """steps, seed, noise, batch_size, clip_grad_norm and the lab's schedule (at
+    ``place``: the top level of a version-1 lab, ``training`` of a scene)."""
     is_data = surface is not None and surface.kind == "data"
     batch = data.get("batch_size")
     if batch is not None:
-        batch = ck.integer(batch, "batch_size", 1, 10**9, "a whole number >= 1")
+        batch = ck.integer(batch, join(place, "batch_size"), 1, 10**9, "a whole number >= 1")
         if batch is not None and surface is not None and not is_data:
-            ck.add("batch_size", "applies only to data surfaces (linear-regression, "
-                                 "logistic-regression); use noise for others")
+            ck.add(join(place, "batch_size"), "applies only to data surfaces "
+                   "(linear-regression, logistic-regression); use noise for others")
     clip = data.get("clip_grad_norm")
     if clip is not None:
-        clip = ck.number(clip, "clip_grad_norm", lo=0.0, lo_open=True,
+        clip = ck.number(clip, join(place, "clip_grad_norm"), lo=0.0, lo_open=True,
                          what="a positive number or null")
     return {
-        "steps": ck.integer(data.get("steps", 1000), "steps", 1, MAX_STEPS,
+        "steps": ck.integer(data.get("steps", 1000), join(place, "steps"), 1, MAX_STEPS,
                             f"a whole number from 1 to {MAX_STEPS:,}"),
-        "seed": ck.integer(data.get("seed", 0), "seed", 0, 2**31 - 1, "a whole number >= 0"),
-        "noise": ck.number(data.get("noise", 0.0), "noise", lo=0.0, what="a number >= 0"),
+        "seed": ck.integer(data.get("seed", 0), join(place, "seed"), 0, 2**31 - 1,
+                           "a whole number >= 0"),
+        "noise": ck.number(data.get("noise", 0.0), join(place, "noise"), lo=0.0,
+                           what="a number >= 0"),
         "batch_size": batch,
         "clip_grad_norm": clip,
-        "schedule": _check_schedule(ck, data.get("schedule"), "schedule"),
+        "schedule": _check_schedule(ck, data.get("schedule"), join(place, "schedule")),
     }
 
 
-def _check_lanes(ck: Checker, lanes_v, surface: Surface | None, steps, schedule
+def _check_lanes(ck: Checker, lanes_v, surface: Surface | None, steps, schedule,
+                 place: str = "lanes", sched_place: str = "schedule"
                  ) -> tuple[LabLane, ...]:
     """The lanes: 1 to MAX_LANES, each checked, names unique."""
     if not isinstance(lanes_v, list) or not lanes_v:
-        ck.add("lanes", "must be a non-empty list of lanes")
+        ck.add(place, "must be a non-empty list of lanes")
         return ()
     if len(lanes_v) > MAX_LANES:
-        ck.add("lanes", f"has {len(lanes_v)} lanes; at most {MAX_LANES}")
+        ck.add(place, f"has {len(lanes_v)} lanes; at most {MAX_LANES}")
         return ()
     is_data = surface is not None and surface.kind == "data"
     lanes = []
     for i, ld in enumerate(lanes_v):
-        lane = _check_lane(ck, ld, join("lanes", i), surface, steps, schedule, is_data)
+        lane = _check_lane(ck, ld, join(place, i), surface, steps, schedule, is_data,
+                           sched_place)
         if lane is not None:
             lanes.append(lane)
     names = [lane.name for lane in lanes]
     for i, n in enumerate(names):
         if n in names[:i]:
-            ck.add(join(join("lanes", i), "name"), f"{n!r} is used by another lane")
+            ck.add(join(join(place, i), "name"), f"{n!r} is used by another lane")
     return tuple(lanes)
 
 
@@ -458,7 +468,10 @@ def parse_lab(data: Any, source: str | None = None) -> Lab:
     together as one :class:`LabError` with their places. An unknown format or a version
     newer than this LossLab reads is refused outright.
     """
-    _check_header(data, source)
+    if _check_header(data, source) >= 2:
+        from .validate_v2 import parse_lab_v2
+
+        return parse_lab_v2(data, source)
     ck = Checker()
     ck.unknown_keys(data, TOP_KEYS, "")
     texts = _check_texts(ck, data)
@@ -471,14 +484,18 @@ def parse_lab(data: Any, source: str | None = None) -> Lab:
         raise LabError(ck.problems, source)
     assert where["surface"] is not None and where["start"] is not None and view is not None
     training["schedule"] = training["schedule"] or ConstantSchedule()
-    return Lab(**texts, **where, **training, lanes=lanes, view=view, source=source)
+    training["run_steps"] = training.pop("steps")
+    lab = Lab(**texts, **where, **training, lanes=lanes, view=view, source=source)
+    return _with_one_step(lab)
 
 
-def validate_lab(data: Any) -> list[Problem]:
-    """Every problem with ``data`` as a lab (an empty list when it is valid)."""
+def _with_one_step(lab: Lab) -> Lab:
+    """A version-1 lab with its one step: the instructions and questions, no task (and
+    the scene as a dict, when the scene accepts every value)."""
     try:
-        parse_lab(data)
-    except LabError as e:
-        return e.problems
-    return []
-
+        scene_dict = lab.scene().to_dict()
+    except ValueError:  # the app reports it when it opens the lab
+        scene_dict = None
+    step = Step(index=0, title="", text=lab.instructions, questions=lab.questions,
+                scene_dict=scene_dict)
+    return dataclasses.replace(lab, steps=(step,))

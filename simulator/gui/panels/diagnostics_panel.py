@@ -578,10 +578,18 @@ class DiagnosticsPanel(QWidget):
         self.saddle_list = QListWidget()
         self.saddle_list.setWordWrap(True)
 
+        # short names that fit a narrow dock whole ("Saddle ep..." was elided); never
+        # elided, and scroll buttons rather than cut text if the dock is narrower still
         self.tabs = QTabWidget()
-        self.tabs.addTab(steps, "Steps")
-        self.tabs.addTab(self.cp_table, "Critical points")
-        self.tabs.addTab(self.saddle_list, "Saddle episodes")
+        self.tabs.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
+        self.tabs.setUsesScrollButtons(True)
+        for widget, name, tip in (
+                (steps, "Steps", "The selected lane's steps: position, loss, gradient"),
+                (self.cp_table, "Critical points", "Where the gradient is zero, by kind"),
+                (self.saddle_list, "Saddles", "Saddle episodes: when a lane slowed down "
+                 "near a saddle point, and how it escaped")):
+            i = self.tabs.addTab(widget, name)
+            self.tabs.setTabToolTip(i, tip)
 
         # the point boxes scroll rather than making the dock (and the window) taller
         top_scroll = QScrollArea()

@@ -80,6 +80,13 @@ EIG_LABEL_FILL = (16, 16, 16, 200)  # the plate under an eigenvalue's label (RGB
 CP_CROWD = 30  # more critical points than this are marked smaller...
 CP_MIN_SCALE = 0.5  # ...down to half size (Rastrigin: 441 points 11 px apart)
 
+LEGEND_PAD = 8  # pixels between the legend and the map's edge
+LEGEND_SETTLE_MS = 200  # during a drag, the legend moves once the hand rests this long
+LEGEND_PATH_POINTS = 400  # path points per lane the legend's placement looks at
+LEGEND_CORNERS = {  # name -> anchor (0: left/top, 1: right/bottom), in order of preference
+    "top-left": (0, 0), "top-right": (1, 0), "bottom-left": (0, 1), "bottom-right": (1, 1),
+}
+
 LINES_LATER_MS = 10  # a newly picked surface's contour lines are drawn this much later
 LINES_RETRY_MS = 250  # on a first start, how often to look whether the lines can be drawn
 
@@ -278,6 +285,11 @@ class ContourView(QWidget):
         self.legend.setParentItem(self.viewbox)
         self.legend.setZValue(50)
         self._legend_kinds: tuple | None = None  # the kinds of point it lists
+        self.legend_corner = "top-left"  # where it is (see place_legend)
+        # placed a turn after the runs, the start or the view changed (after a drag rests)
+        self._legend_timer = QTimer(self)
+        self._legend_timer.setSingleShot(True)
+        self._legend_timer.timeout.connect(self.place_legend)
         self.cp_mode = CP_MODE_DEFAULT  # which critical points are marked (CP_MODES)
         self._cp_items: dict[str, pg.ScatterPlotItem] = {}
         for kind, (symbol, color, label) in KIND_STYLE.items():
@@ -329,6 +341,11 @@ class ContourView(QWidget):
         for it in self.eig_lines + self.eig_labels:
             it.setZValue(30)
             self.plot.addItem(it)
+        for label in self.eig_labels:
+            # hidden until an arrow is drawn: an empty label still paints its dark
+            # plate, at (0, 0) (the stray box near (0.05, 0.1) on exported maps, which
+            # draw no arrows)
+            label.setVisible(False)
         # the optimizer's gradient, momentum, step and effective steps (View menu)
         self.internals = InternalsOverlay(self)
 
@@ -348,6 +365,8 @@ class ContourView(QWidget):
         self.viewbox.sigRangeChanged.connect(self._update_eigen)
         self.viewbox.sigRangeChanged.connect(self.internals.update)
         self.viewbox.sigResized.connect(self._update_eigen)
+        self.viewbox.sigRangeChanged.connect(self._place_legend_soon)
+        self.viewbox.sigResized.connect(self._place_legend_soon)
         DRAG.changed.connect(self._on_drag)
 
         critical_points_notifier().ready.connect(
@@ -437,6 +456,7 @@ class ContourView(QWidget):
             self.start_item.setData([], [])
             return
         self.start_item.setData([float(start[0])], [float(start[1])])
+        self._place_legend_soon()
 
     def _on_trajectories_changed(self):
         """New runs: keep one trail item per lane, refill the cached path arrays.
@@ -492,6 +512,7 @@ class ContourView(QWidget):
         if self._start_stale:
             self._on_start_changed()
         self._on_frame_changed(getattr(self.session, "frame", 0))
+        self._place_legend_soon()
 
     def _set_pen(self, lane, item) -> None:
         width = (2.6 if is_selected(self.session, lane) else 1.8) * self.scale
@@ -618,6 +639,70 @@ class ContourView(QWidget):
     def _on_drag(self, dragging: bool) -> None:
         if not dragging:
             self._redraw_eigen()  # exact again on release
+
+    # ---- the legend: in the corner where it hides least ----------------------------------
+    def _place_legend_soon(self, *_):
+        # during a drag the legend waits for the hand to rest; else the next turn
+        self._legend_timer.start(LEGEND_SETTLE_MS if DRAG.active else 0)
+
+    def _legend_marks(self) -> np.ndarray:
+        """What the legend must not cover (view coordinates): the start, the marked
+        critical points and every lane's whole path (not only the part shown: the
+        legend does not move during playback)."""
+        pts = [np.asarray(it.getData(), dtype=float).T.reshape(-1, 2)
+               for it in (self.start_item, *self._cp_items.values()) if it.data is not None]
+        for p in self._paths.values():
+            step = max(1, len(p) // LEGEND_PATH_POINTS)
+            pts.append(np.asarray(p[::step, :2], dtype=float))
+        a = np.concatenate(pts) if pts else np.zeros((0, 2))
+        return a[np.isfinite(a).all(axis=1)]
+
+    def place_legend(self) -> None:
+        """Put the legend in the corner of the map where it covers the fewest marks
+        (start, critical points, paths), then the least of the coloured field; on a
+        tie, top left, top right, bottom left, bottom right. The legend of a surface
+        drawn to the edges covered the start; now it moves out of the way."""
+        self._legend_timer.stop()
+        vb, leg = self.viewbox, self.legend
+        w, h = leg.width(), leg.height()
+        vw, vh = vb.width(), vb.height()
+        if not (w > 0 and h > 0 and vw > 2 * w and vh > 2 * h):
+            return
+        marks = self._legend_marks()
+        field = getattr(self, "_image_rect", None) if self._surface is not None else None
+        best = None
+        for order, (name, (ax, ay)) in enumerate(LEGEND_CORNERS.items()):
+            x0 = LEGEND_PAD if ax == 0 else vw - w - LEGEND_PAD
+            y0 = LEGEND_PAD if ay == 0 else vh - h - LEGEND_PAD
+            a = vb.mapToView(QPointF(x0, y0))
+            b = vb.mapToView(QPointF(x0 + w, y0 + h))
+            lx0, lx1 = sorted((a.x(), b.x()))
+            ly0, ly1 = sorted((a.y(), b.y()))
+            inside = 0
+            if len(marks):
+                inside = int(np.count_nonzero(
+                    (marks[:, 0] >= lx0) & (marks[:, 0] <= lx1)
+                    & (marks[:, 1] >= ly0) & (marks[:, 1] <= ly1)))
+            covered = 0.0
+            if field is not None:
+                ox = max(0.0, min(lx1, field.right()) - max(lx0, field.left()))
+                oy = max(0.0, min(ly1, field.bottom()) - max(ly0, field.top()))
+                covered = ox * oy / max((lx1 - lx0) * (ly1 - ly0), 1e-300)
+            score = (inside, round(covered, 2), order)
+            if best is None or score < best[0]:
+                best = (score, name, ax, ay)
+        _, name, ax, ay = best
+        if name != self.legend_corner:
+            self.legend_corner = name
+            off = (LEGEND_PAD if ax == 0 else -LEGEND_PAD, LEGEND_PAD if ay == 0 else -LEGEND_PAD)
+            leg.anchor(itemPos=(ax, ay), parentPos=(ax, ay), offset=off)
+
+    def legend_rect(self) -> tuple[float, float, float, float]:
+        """The legend's box in view coordinates ``(x0, x1, y0, y1)`` (for tests)."""
+        r = self.legend.mapRectToItem(self.viewbox, self.legend.boundingRect())
+        a = self.viewbox.mapToView(r.topLeft())
+        b = self.viewbox.mapToView(r.bottomRight())
+        return (*sorted((a.x(), b.x())), *sorted((a.y(), b.y())))
 
     def set_presentation(self, on: bool) -> None:
         """Presentation mode: paths, marks, legend and axes ``PRESENT_SCALE`` times

@@ -1,0 +1,520 @@
+"""Small multilayer perceptrons: loss, exact gradient, exact Hessian-vector product, runs.
+
+A network is ``sizes`` (int64, the widths ``[d_in, h_1, ..., h_k, d_out]``, k <= 3) and
+an activation id (``ACT_TANH``, ``ACT_RELU``, ``ACT_SIGMOID``) between the linear layers,
+none after the last. Its parameters are one flat float64 vector in the order of torch's
+``nn.Sequential(Linear, act, ..., Linear).parameters()``: for each layer the weight
+``(out, in)`` row-major, then the bias ``(out,)``.
+
+The loss is the mean over the examples of BCE-with-logits (one output, labels 0/1) or
+cross-entropy (``d_out`` > 1 outputs, integer labels), written as torch writes them:
+``(1 - y) z - log_sigmoid(z)`` with ``log_sigmoid(z) = min(z, 0) - log1p(exp(-|z|))``, and
+``-log_softmax(z)[y]``. The gradient is backpropagation; the Hessian-vector product is
+Pearlmutter's R-operator (forward-over-reverse): one forward pass of the directional
+derivatives ``R{z}``, ``R{a}`` beside the activations, one backward pass of ``R{delta}``
+beside the deltas. Both are exact (no finite differences).
+
+Buffers are feature-major, ``A[layer, unit, example]``, so each inner loop runs over
+contiguous examples and vectorises; an evaluation over a subset of the examples (a
+minibatch) gathers them through an index array ``idx`` first.
+
+The trajectory kernel ``run_network`` is specialised per optimizer like
+``loops.run_trajectory``: its factory captures only the int ``OID`` and reaches the
+update through ``coefs_for``/``coord_for`` (``optim``), so every optimizer's coordinate
+rule is written once, for surfaces and networks alike. The loss, gradient and HVP
+functions are compiled once and *called* (not inlined) from each specialisation, so a
+new optimizer's network kernel compiles only its loop.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._jit import njit
+from .optim import coefs_for, coord_for, hp_tuple, initial_slot0
+from .rng import key, mix64, permutation, uniform
+
+ACT_TANH = 0
+ACT_RELU = 1
+ACT_SIGMOID = 2
+ACTIVATIONS = {"tanh": ACT_TANH, "relu": ACT_RELU, "sigmoid": ACT_SIGMOID}
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+_INLINE = dict(_JIT, inline="always")
+_TWO_PI = 2.0 * math.pi
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+
+
+# ---- layout -------------------------------------------------------------------------
+def n_params(sizes) -> int:
+    """Number of parameters of a network with widths ``sizes``."""
+    return int(sum(int(sizes[i + 1]) * (int(sizes[i]) + 1) for i in range(len(sizes) - 1)))
+
+
+def make_buffers(sizes, cap: int):
+    """Work arrays for up to ``cap`` examples: ``(A, D)`` activations and deltas."""
+    L = len(sizes) - 1
+    W = int(max(sizes))
+    return np.empty((L + 1, W, max(cap, 1))), np.empty((2, W, max(cap, 1)))
+
+
+def make_r_buffers(sizes, cap: int):
+    """The HVP's extra work arrays: ``(RZ, RA, RD)``."""
+    L = len(sizes) - 1
+    W = int(max(sizes))
+    c = max(cap, 1)
+    return np.empty((L + 1, W, c)), np.empty((L + 1, W, c)), np.empty((2, W, c))
+
+
+@njit(**_INLINE)
+def _offset(sizes, layer):
+    """Index in the flat vector of layer ``layer``'s weight."""
+    off = 0
+    for l in range(layer):
+        off += sizes[l + 1] * (sizes[l] + 1)
+    return off
+
+
+@njit(**_JIT)
+def _activate(act, A, l, nout, m):
+    """A[l, :nout, :m] = act(A[l, :nout, :m]) in place (one loop per activation)."""
+    for j in range(nout):
+        a = A[l, j]
+        if act == ACT_TANH:
+            for r in range(m):
+                a[r] = math.tanh(a[r])
+        elif act == ACT_RELU:
+            for r in range(m):
+                z = a[r]
+                a[r] = z if z > 0.0 else 0.0
+        else:
+            for r in range(m):
+                a[r] = 1.0 / (1.0 + math.exp(-a[r]))
+
+
+@njit(**_INLINE)
+def _d1(act, a):
+    """act'(z) from the activation a = act(z) (relu: 1 where a > 0)."""
+    if act == ACT_TANH:
+        return 1.0 - a * a
+    if act == ACT_RELU:
+        return 1.0 if a > 0.0 else 0.0
+    return (1.0 - a) * a
+
+
+@njit(**_INLINE)
+def _d2(act, a):
+    """act''(z) from a = act(z) (relu: 0)."""
+    if act == ACT_TANH:
+        return -2.0 * a * (1.0 - a * a)
+    if act == ACT_RELU:
+        return 0.0
+    return (1.0 - a) * a * (1.0 - 2.0 * a)
+
+
+@njit(**_JIT)
+def forward(sizes, act, w, X, idx, m, A):
+    """Activations of examples ``X[idx[:m]]``: A[0] the inputs, A[L] the logits."""
+    L = sizes.shape[0] - 1
+    for i in range(sizes[0]):
+        for r in range(m):
+            A[0, i, r] = X[idx[r], i]
+    off = 0
+    for l in range(L):
+        nin = sizes[l]
+        nout = sizes[l + 1]
+        ob = off + nout * nin
+        for j in range(nout):
+            bj = w[ob + j]
+            z = A[l + 1, j]
+            for r in range(m):
+                z[r] = bj
+            for i in range(nin):
+                wji = w[off + j * nin + i]
+                a = A[l, i]
+                for r in range(m):
+                    z[r] += wji * a[r]
+        if l < L - 1:
+            _activate(act, A, l + 1, nout, m)
+        off = ob + nout
+
+
+@njit(**_INLINE)
+def _sigmoid(z):
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@njit(**_JIT)
+def output_loss(sizes, A, y, idx, m, D, want):
+    """Mean loss of the logits in A[L]; with ``want``, D[0] = dLoss/dlogits."""
+    L = sizes.shape[0] - 1
+    K = sizes[L]
+    inv = 1.0 / m
+    total = 0.0
+    if K == 1:
+        for r in range(m):
+            z = A[L, 0, r]
+            t = float(y[idx[r]])
+            ls = min(z, 0.0) - math.log1p(math.exp(-abs(z)))
+            total += (1.0 - t) * z - ls
+            if want:
+                D[0, 0, r] = (_sigmoid(z) - t) * inv
+    else:
+        for r in range(m):
+            mx = A[L, 0, r]
+            for k in range(1, K):
+                mx = max(mx, A[L, k, r])
+            s = 0.0
+            for k in range(K):
+                s += math.exp(A[L, k, r] - mx)
+            lse = math.log(s)
+            c = y[idx[r]]
+            total += -(A[L, c, r] - mx - lse)
+            if want:
+                for k in range(K):
+                    p = math.exp(A[L, k, r] - mx - lse)
+                    D[0, k, r] = p * inv - (inv if k == c else 0.0)
+    return total / m
+
+
+@njit(**_JIT)
+def backward(sizes, act, w, A, m, D, g):
+    """Backpropagate D[0] (dLoss/dlogits) into the flat gradient ``g``."""
+    L = sizes.shape[0] - 1
+    p = 0
+    for l in range(L - 1, -1, -1):
+        nin = sizes[l]
+        nout = sizes[l + 1]
+        off = _offset(sizes, l)
+        ob = off + nout * nin
+        for j in range(nout):
+            s = 0.0
+            for r in range(m):
+                s += D[p, j, r]
+            g[ob + j] = s
+            for i in range(nin):
+                s = 0.0
+                for r in range(m):
+                    s += D[p, j, r] * A[l, i, r]
+                g[off + j * nin + i] = s
+        if l > 0:
+            q = 1 - p
+            for i in range(nin):
+                for r in range(m):
+                    D[q, i, r] = 0.0
+            for j in range(nout):
+                for i in range(nin):
+                    wji = w[off + j * nin + i]
+                    for r in range(m):
+                        D[q, i, r] += wji * D[p, j, r]
+            for i in range(nin):
+                for r in range(m):
+                    D[q, i, r] *= _d1(act, A[l, i, r])
+            p = q
+
+
+@njit(**_JIT)
+def loss_grad(sizes, act, w, X, y, idx, m, A, D, g, want):
+    """Mean loss over ``X[idx[:m]]``; with ``want``, its gradient into ``g``."""
+    forward(sizes, act, w, X, idx, m, A)
+    f = output_loss(sizes, A, y, idx, m, D, want)
+    if want:
+        backward(sizes, act, w, A, m, D, g)
+    return f
+
+
+@njit(**_JIT)
+def hvp(sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, g, out):
+    """Hessian of the mean loss over ``X[idx[:m]]`` times ``v`` into ``out``; the
+    gradient into ``g``; returns the loss. Pearlmutter's R-operator."""
+    L = sizes.shape[0] - 1
+    forward(sizes, act, w, X, idx, m, A)
+    f = output_loss(sizes, A, y, idx, m, D, True)
+    # R-forward: RZ[l] = R{z_l}, RA[l] = R{a_l} (RA[0] = 0: the inputs do not move)
+    for i in range(sizes[0]):
+        for r in range(m):
+            RA[0, i, r] = 0.0
+    off = 0
+    for l in range(L):
+        nin = sizes[l]
+        nout = sizes[l + 1]
+        ob = off + nout * nin
+        for j in range(nout):
+            vb = v[ob + j]
+            for r in range(m):
+                RZ[l + 1, j, r] = vb
+            for i in range(nin):
+                vji = v[off + j * nin + i]
+                wji = w[off + j * nin + i]
+                for r in range(m):
+                    RZ[l + 1, j, r] += vji * A[l, i, r] + wji * RA[l, i, r]
+        if l < L - 1:
+            for j in range(nout):
+                for r in range(m):
+                    RA[l + 1, j, r] = _d1(act, A[l + 1, j, r]) * RZ[l + 1, j, r]
+        off = ob + nout
+    # R{dLoss/dlogits} = (Hessian of the loss in the logits) R{z_L}
+    K = sizes[L]
+    inv = 1.0 / m
+    if K == 1:
+        for r in range(m):
+            s = _sigmoid(A[L, 0, r])
+            RD[0, 0, r] = s * (1.0 - s) * RZ[L, 0, r] * inv
+    else:
+        for r in range(m):
+            # softmax p = D[0] / inv + onehot; recompute it from the logits
+            mx = A[L, 0, r]
+            for k in range(1, K):
+                mx = max(mx, A[L, k, r])
+            s = 0.0
+            for k in range(K):
+                s += math.exp(A[L, k, r] - mx)
+            pr = 0.0
+            for k in range(K):
+                pr += math.exp(A[L, k, r] - mx) / s * RZ[L, k, r]
+            for k in range(K):
+                pk = math.exp(A[L, k, r] - mx) / s
+                RD[0, k, r] = pk * (RZ[L, k, r] - pr) * inv
+    # backward and R-backward together
+    p = 0
+    for l in range(L - 1, -1, -1):
+        nin = sizes[l]
+        nout = sizes[l + 1]
+        off = _offset(sizes, l)
+        ob = off + nout * nin
+        for j in range(nout):
+            s = 0.0
+            rs = 0.0
+            for r in range(m):
+                s += D[p, j, r]
+                rs += RD[p, j, r]
+            g[ob + j] = s
+            out[ob + j] = rs
+            for i in range(nin):
+                s = 0.0
+                rs = 0.0
+                for r in range(m):
+                    s += D[p, j, r] * A[l, i, r]
+                    rs += RD[p, j, r] * A[l, i, r] + D[p, j, r] * RA[l, i, r]
+                g[off + j * nin + i] = s
+                out[off + j * nin + i] = rs
+        if l > 0:
+            q = 1 - p
+            for i in range(nin):
+                for r in range(m):
+                    D[q, i, r] = 0.0
+                    RD[q, i, r] = 0.0
+            for j in range(nout):
+                for i in range(nin):
+                    wji = w[off + j * nin + i]
+                    vji = v[off + j * nin + i]
+                    for r in range(m):
+                        D[q, i, r] += wji * D[p, j, r]
+                        RD[q, i, r] += vji * D[p, j, r] + wji * RD[p, j, r]
+            for i in range(nin):
+                for r in range(m):
+                    a = A[l, i, r]
+                    e = D[q, i, r]
+                    RD[q, i, r] = _d2(act, a) * RZ[l, i, r] * e + _d1(act, a) * RD[q, i, r]
+                    D[q, i, r] = _d1(act, a) * e
+            p = q
+    return f
+
+
+@njit(**_JIT)
+def hvp_many(sizes, act, w, V, X, y, out):
+    """Hessian times each row of ``V`` (k, n) into ``out`` (k, n), full batch."""
+    N = X.shape[0]
+    L = sizes.shape[0] - 1
+    W = 0
+    for i in range(L + 1):
+        W = max(W, sizes[i])
+    A = np.empty((L + 1, W, N))
+    D = np.empty((2, W, N))
+    RZ = np.empty((L + 1, W, N))
+    RA = np.empty((L + 1, W, N))
+    RD = np.empty((2, W, N))
+    g = np.empty(w.shape[0])
+    idx = np.arange(N)
+    for k in range(V.shape[0]):
+        hvp(sizes, act, w, V[k], X, y, idx, N, A, D, RZ, RA, RD, g, out[k])
+
+
+@njit(**_JIT)
+def losses_at(sizes, act, W, X, y, out):
+    """Full-batch mean loss at each row of ``W`` (k, n) into ``out`` (k,)."""
+    N = X.shape[0]
+    L = sizes.shape[0] - 1
+    Wd = 0
+    for i in range(L + 1):
+        Wd = max(Wd, sizes[i])
+    A = np.empty((L + 1, Wd, N))
+    D = np.empty((2, Wd, N))
+    g = np.empty(1)
+    idx = np.arange(N)
+    for k in range(W.shape[0]):
+        out[k] = loss_grad(sizes, act, W[k], X, y, idx, N, A, D, g, False)
+
+
+@njit(**_JIT)
+def plane_losses(sizes, act, c, d1, d2, alphas, betas, X, y, out):
+    """Loss at c + alphas[i] d1 + betas[j] d2 into out[j, i] (rows: beta)."""
+    N = X.shape[0]
+    L = sizes.shape[0] - 1
+    Wd = 0
+    for i in range(L + 1):
+        Wd = max(Wd, sizes[i])
+    A = np.empty((L + 1, Wd, N))
+    D = np.empty((2, Wd, N))
+    g = np.empty(1)
+    idx = np.arange(N)
+    w = np.empty(c.shape[0])
+    for j in range(betas.shape[0]):
+        for i in range(alphas.shape[0]):
+            for k in range(c.shape[0]):
+                w[k] = c[k] + alphas[i] * d1[k] + betas[j] * d2[k]
+            out[j, i] = loss_grad(sizes, act, w, X, y, idx, N, A, D, g, False)
+
+
+@njit(**_JIT)
+def logits(sizes, act, w, X, out):
+    """The network's outputs (logits) at every row of ``X`` into ``out`` (n, d_out)."""
+    N = X.shape[0]
+    L = sizes.shape[0] - 1
+    Wd = 0
+    for i in range(L + 1):
+        Wd = max(Wd, sizes[i])
+    A = np.empty((L + 1, Wd, max(N, 1)))
+    idx = np.arange(N)
+    forward(sizes, act, w, X, idx, N, A)
+    for r in range(N):
+        for k in range(sizes[L]):
+            out[r, k] = A[L, k, r]
+
+
+# ---- gradient noise and clipping -------------------------------------------------------
+@njit(**_INLINE)
+def _normal(seed, stream, t, lane):
+    """A standard normal for coordinate ``lane`` of update ``t`` (Box-Muller, cosine)."""
+    k = key(seed, stream, t, lane)
+    u1 = uniform(k)
+    u2 = uniform(mix64(k ^ _M1))
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
+
+
+@njit(**_JIT)
+def perturb(sizes, g, noise, seed, stream, t, clip):
+    """Gaussian noise on every coordinate, then ``clip_grad_norm_`` as torch computes it
+    (the norm of the per-tensor norms; every gradient multiplied by the clamped coef)."""
+    n = g.shape[0]
+    if noise > 0.0:
+        for i in range(n):
+            g[i] += noise * _normal(seed, stream, t, i)
+    if clip > 0.0:
+        L = sizes.shape[0] - 1
+        tot = 0.0
+        off = 0
+        for l in range(L):
+            for part in range(2):
+                cnt = sizes[l + 1] * sizes[l] if part == 0 else sizes[l + 1]
+                s = 0.0
+                for i in range(off, off + cnt):
+                    s += g[i] * g[i]
+                nrm = math.sqrt(s)
+                tot += nrm * nrm
+                off += cnt
+        coef = clip / (math.sqrt(tot) + 1e-6)
+        if coef < 1.0:
+            for i in range(n):
+                g[i] *= coef
+
+
+# ---- one recorded run -----------------------------------------------------------------
+def _make_run(OID):
+    @njit(**_JIT)
+    def run_network_kernel(sizes, act, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
+                           stream, clip, pos, loss, tloss, grad):
+        n = w0.shape[0]
+        N = X.shape[0]
+        Nt = Xt.shape[0]
+        L = sizes.shape[0] - 1
+        Wd = 0
+        for i in range(L + 1):
+            Wd = max(Wd, sizes[i])
+        A = np.empty((L + 1, Wd, max(N, Nt, 1)))
+        D = np.empty((2, Wd, max(N, 1)))
+        full = np.arange(max(N, Nt))
+        perm = np.arange(max(N, 1))
+        gb = np.empty(n)
+        B = batch if 0 < batch < N else 0
+        nb = (N + B - 1) // B if B > 0 else 1
+        epoch = -1
+        h = hp_tuple(hp)
+        s0 = np.full(n, initial_slot0(OID, h))
+        s1 = np.zeros(n)
+        s2 = np.zeros(n)
+        w = w0.copy()
+        mu_prod = 1.0
+        for t in range(steps + 1):
+            g = grad[t]
+            f = loss_grad(sizes, act, w, X, y, full, N, A, D, g, True)
+            ft = loss_grad(sizes, act, w, Xt, yt, full, Nt, A, D, gb, False) if Nt > 0 \
+                else np.nan
+            ok = math.isfinite(f)
+            for i in range(n):
+                ok = ok and math.isfinite(g[i])
+            if not ok:
+                return t, 1
+            for i in range(n):
+                pos[t, i] = w[i]
+            loss[t] = f
+            tloss[t] = ft
+            if t == steps:
+                break
+            if B > 0:
+                e = t // nb
+                if e != epoch:
+                    permutation(seed, e, N, perm)
+                    epoch = e
+                j0 = (t % nb) * B
+                m = min(B, N - j0)
+                loss_grad(sizes, act, w, X, y, perm[j0:], m, A, D, gb, True)
+            else:
+                for i in range(n):
+                    gb[i] = g[i]
+            if noise > 0.0 or clip > 0.0:
+                perturb(sizes, gb, noise, seed, stream, t, clip)
+            lr = lrs[t]
+            k0, k1, k2, k3, mu_prod = coefs_for(OID, h, t + 1, lr, mu_prod)
+            bad = False
+            for i in range(n):
+                w[i], s0[i], s1[i], s2[i] = coord_for(OID, h, t + 1, lr, k0, k1, k2, k3,
+                                                      w[i], gb[i], s0[i], s1[i], s2[i])
+                bad = bad or not math.isfinite(w[i])
+            if bad:
+                return t + 1, 2
+        return steps + 1, 0
+
+    return run_network_kernel
+
+
+def run_network(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
+                stream, clip, pos, loss, tloss, grad):
+    """Run ``steps`` updates of optimizer ``oid`` from ``w0``, recording every step.
+
+    Fills rows ``0..k-1`` of ``pos`` (steps+1, n), ``loss``, ``tloss`` (the full-batch
+    training and test losses) and ``grad`` (the full-batch gradient) and returns
+    ``(k, reason)`` as ``loops.run_trajectory`` does (reason 1: a non-finite loss or
+    gradient at row k; 2: a non-finite update). ``batch`` > 0 draws minibatches as a
+    DataLoader with ``shuffle=True, drop_last=False``: a fresh permutation every epoch
+    (``rng.permutation`` of the seed and the epoch), batches of ``batch`` in its order,
+    the last one short.
+    """
+    from .loops import _call, _kernel
+
+    key_ = (int(oid),)
+    k = _kernel("run_network", _make_run, key_)
+    return _call("run_network", key_, k, sizes, act, hp, lrs, w0, X, y, Xt, yt, steps, batch,
+                 noise, seed, stream, clip, pos, loss, tloss, grad)
