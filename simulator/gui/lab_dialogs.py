@@ -89,7 +89,12 @@ def open_lab(window, lab: Lab) -> bool:
     _bring_forward(window)
     window.setWindowModified(False)
     window.update_title()
-    window.statusBar().showMessage(f"Opened lab: {lab.title}", 5000)
+    steps = window.labs.steps
+    where = ""
+    if steps.active and steps.index > 0:
+        where = (f" (at step {steps.index + 1} of {len(lab.steps)}, where you left it; "
+                 "Lab > Restart Lab starts again)")
+    window.statusBar().showMessage(f"Opened lab: {lab.title}{where}", 8000)
     return True
 
 

@@ -218,11 +218,10 @@ class LabSteps(QObject):
         self._loading = True  # the flush's new runs are the ones checked
         try:
             s.flush()
-            try:
-                r = step.check(s.scene, s.results, self._answers.get(self.index))
-                self._verdict = (bool(r.passed), str(r.message))
-            except Exception as e:  # noqa: BLE001 - a check must never take the app down
-                self._verdict = (False, f"The check could not run: {e}")
+            r = step.check(s.scene, s.results, self._answers.get(self.index))
+            self._verdict = (bool(r.passed), str(r.message))
+        except Exception as e:  # noqa: BLE001 - a check must never take the app down
+            self._verdict = (False, f"The check could not run: {e}")
         finally:
             self._loading = False
         if self._verdict[0]:

@@ -165,6 +165,9 @@ def test_buttons_teach_and_name_their_keys(window):
     assert "Alt+Right" in p.next_button.toolTip() and "Alt+Left" in p.back_button.toolTip()
     texts = [a.text().replace("&", "") for a in w.menu(lab_dialogs.Menu.LAB).actions()]
     assert "Check Answer" in texts and "Restart Lab" in texts and "Open Lab\u2026" in texts
+    table = w.show_shortcuts().table  # Help > Keyboard Shortcuts lists them
+    rows = {table.item(r, 1).text(): table.item(r, 0).text() for r in range(table.rowCount())}
+    assert rows["Check Answer"] == "Ctrl+Return" and rows["Next Step"] == "Alt+Right"
 
 
 def test_progress_survives_a_restart_and_restart_lab(qtbot):
@@ -193,6 +196,7 @@ def test_progress_survives_a_restart_and_restart_lab(qtbot):
     w2.labs.steps.go(2)
     assert lab_dialogs.open_lab_ref(w2, LAB)
     assert "Step 3 of 3" in p.text()
+    assert "at step 3 of 3, where you left it" in w2.statusBar().currentMessage()
 
     qtbot.mouseClick(p.restart_button, Qt.MouseButton.LeftButton)
     assert p.progress.text() == "Step 1 of 3 \u00b7 0 of 3 checks passed"
@@ -257,6 +261,26 @@ def test_step_scene_that_cannot_be_made_is_refused_with_the_reason(window, monke
     assert panel(w).verdict.text() == ("Step 2 cannot be shown: start: (9.0,) is outside "
                                        "the domain")
     assert w.session.to_dict() == before and "Step 1 of 3" in panel(w).text()
+
+
+def test_check_on_a_scene_the_task_cannot_use_says_why(window, monkeypatch):
+    w = window
+    lab_dialogs.open_lab_ref(w, LAB)
+    w.labs.steps.go(1)
+    w.session.update_lane(0, name="Mine")
+    ok, msg = w.labs.steps.check()
+    assert not ok and msg == "The task needs the lane 'GD'; your lanes are 'Mine'."
+    w.session.update_lane(0, name="GD", enabled=False)
+    ok, msg = w.labs.steps.check()
+    assert not ok and "switched off" in msg
+
+    def broken(self, scene, runs=None, answer=None):
+        raise RuntimeError("numbers went wrong")
+
+    monkeypatch.setattr(labs.Step, "check", broken)
+    assert w.labs.steps.check() == (False, "The check could not run: numbers went wrong")
+    assert panel(w).verdict.text() == "The check could not run: numbers went wrong"
+    assert 1 not in w.labs.steps.progress.passed
 
 
 def test_presentation_mode_keeps_the_step_readable(window, qtbot):
