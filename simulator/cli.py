@@ -24,6 +24,7 @@ import sys
 SUBCOMMANDS: dict[str, str] = {
     # teaching labs and export (simulator/cli_commands.py)
     "labs": "simulator.cli_commands.labs",
+    "validate": "simulator.cli_commands.validate",
     "open": "simulator.cli_commands.open",
     "export": "simulator.cli_commands.export",
     "prepare": "simulator.cli_commands.prepare",

@@ -1,4 +1,5 @@
-"""The ``losslab labs``, ``losslab open`` and ``losslab export`` commands.
+"""The ``losslab labs``, ``losslab validate``, ``losslab open`` and ``losslab export``
+commands.
 
 ``simulator.cli`` maps each command name to a module with ``HELP``,
 ``add_arguments(parser)`` and ``run(args)``. The three commands live together here and
@@ -6,13 +7,19 @@ are exposed to that registry as ``simulator.cli_commands.labs`` / ``.open`` /
 ``.export`` (small module objects registered in ``sys.modules`` when this module is
 imported, which is how ``importlib.import_module`` finds them).
 
-Exit status: 0 on success; 2 on bad input, with one line on stderr and no traceback (an
-invalid lab file, an unknown lab id, an unwritable path, an unknown extension, a bad
-option, or the 3-D view asked for without an OpenGL display); 1 when the export itself
-fails (the encoder crashed, the disk filled up); 130 when interrupted, 143 when
-terminated (SIGTERM). A failed, interrupted or killed export never leaves a half-written
-file at ``--out``; a temporary file left by ``kill -9`` is named as LossLab's
-(``.NAME.losslab-PID-*.part.EXT``) and removed by the next write to the same file.
+``losslab validate FILE...`` lists every problem of each lab file, one per line as
+``FILE: place: message``, then ``FILE: N problems`` (``FILE: ok (...)`` for a valid
+file); exit status 0 when every file is valid, 1 when any has problems, 2 when one
+cannot be read (missing, not a regular file, too big) or the arguments are wrong.
+
+Other commands' exit status: 0 on success; 2 on bad input, with one line on stderr and
+no traceback (an invalid lab file, an unknown lab id, an unwritable path, an unknown
+extension, a bad option, or the 3-D view asked for without an OpenGL display); 1 when
+the export itself fails (the encoder crashed, the disk filled up); 130 when interrupted,
+143 when terminated (SIGTERM). A failed, interrupted or killed export never leaves a
+half-written file at ``--out``; a temporary file left by ``kill -9`` is named as
+LossLab's (``.NAME.losslab-PID-*.part.EXT``) and removed by the next write to the same
+file.
 """
 
 from __future__ import annotations
@@ -109,6 +116,49 @@ def labs_run(args) -> int:
         else:
             print(f"{info.id:<{width}}  {info.title}: {info.summary}")
     return EXIT_OK
+
+
+# ---- validate ------------------------------------------------------------------------------
+VALIDATE_HELP = ("check lab files and list every problem of each (exit 0: all valid, 1: "
+                 "problems, 2: a file cannot be read)")
+
+
+def validate_add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="lab files (.json) to check")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print only the problems, not the files that are valid")
+
+
+def _validate_one(path: str, quiet: bool) -> int:
+    """Check one lab file; print its problems (one line each, ``FILE: place: message``)."""
+    from simulator.core.files import read_small_file
+    from simulator.core.labs import MAX_FILE_BYTES, LabError, loads_lab
+
+    try:
+        raw = read_small_file(path, MAX_FILE_BYTES, "lab file")
+    except OSError as e:
+        print(f"losslab: {path}: cannot read the file ({e.strerror or e})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        lab = loads_lab(raw, path)
+    except LabError as e:
+        for problem in e.problems:
+            print(f"{path}: {problem}")
+        n = len(e.problems)
+        print(f"{path}: {n} problem{'s' if n != 1 else ''}")
+        return EXIT_FAILED
+    if not quiet:
+        tasks = sum(step.task is not None for step in lab.steps)
+        print(f"{path}: ok (version {lab.version}, {len(lab.steps)} "
+              f"step{'s' if len(lab.steps) != 1 else ''}, {tasks} task{'s' if tasks != 1 else ''})")
+    return EXIT_OK
+
+
+def validate_run(args) -> int:
+    codes = [_validate_one(path, args.quiet) for path in args.files]
+    if EXIT_BAD_INPUT in codes:
+        return EXIT_BAD_INPUT
+    return EXIT_FAILED if EXIT_FAILED in codes else EXIT_OK
 
 
 # ---- open ----------------------------------------------------------------------------------
@@ -484,6 +534,7 @@ def _command_module(name: str, help_: str, add_arguments, run) -> types.ModuleTy
 
 
 labs = _command_module("labs", LABS_HELP, labs_add_arguments, labs_run)
+validate = _command_module("validate", VALIDATE_HELP, validate_add_arguments, validate_run)
 open = _command_module("open", OPEN_HELP, open_add_arguments, open_run)  # noqa: A001
 export = _command_module("export", EXPORT_HELP, export_add_arguments, export_run)
 prepare = _command_module("prepare", PREPARE_HELP, prepare_add_arguments, prepare_run)

@@ -227,7 +227,7 @@ class FrameRenderer:
         slides, written by :mod:`simulator.export.svg` from this scene's data (pyqtgraph's
         SVG exporter fails with PySide6 6.11). Written atomically."""
         from simulator.export.svg import scene_from_session, write_svg
-        from simulator.gui.common import critical_points
+        from simulator.gui.analysis_cache import critical_points
 
         view = self.contour or self.curve
         if view is None:

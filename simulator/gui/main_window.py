@@ -43,8 +43,8 @@ from ..core.files import atomic_write_text, json_int, read_small_file
 from . import palette
 from . import settings as st
 from .animation import SPEEDS, Animator
-from .common import CP_MODE_DEFAULT, CP_MODE_TIP, CP_MODES
 from .icons import app_icon, clear_cache, icon
+from .marks import CP_MODE_DEFAULT, CP_MODE_TIP, CP_MODES
 from .menus import Menu
 from .panels import DRAG
 from .panels.lanes_panel import LanesPanel
@@ -702,6 +702,7 @@ class MainWindow(QMainWindow):
                 self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
         acts += [self.act_draw, self.act_undo, self.act_redo]
+        acts += [self.labs.actions["open_lab"], *self.labs.steps.actions.values()]
         acts += self.panel_actions
         return acts
 
@@ -796,7 +797,7 @@ class MainWindow(QMainWindow):
 
     def set_cp_mode(self, mode: str) -> None:
         """Mark the critical points of ``mode`` on the maps ("auto", "all", "minima",
-        "off"; see ``common.CP_MODES``) and remember it for the next start."""
+        "off"; see ``marks.CP_MODES``) and remember it for the next start."""
         if mode not in CP_MODES:
             mode = CP_MODE_DEFAULT
         self.cp_actions[mode].setChecked(True)

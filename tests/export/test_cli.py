@@ -152,3 +152,54 @@ def test_prepare_compiles_the_first_sessions_kernels(tmp_path):
     assert "[1/7] the map" in proc.stderr and "kernels ready" in proc.stderr
     again = run_cli("prepare", env_extra=env)  # the second time loads them from disk
     assert again.returncode == 0 and "(0 compiled," in again.stderr, again.stderr
+
+
+# ---- validate ------------------------------------------------------------------------------
+def _broken_lab(tmp_path, name="bad.json"):
+    d = labs.builtin_lab("race").to_dict()
+    d["title"] = ""
+    for lane in d["lanes"]:
+        lane["optimizer"]["lr"] = -1  # four problems, one per lane
+    d["view"]["views"] = ["4d"]
+    d["seeed"] = 1
+    p = tmp_path / name
+    p.write_text(json.dumps(d))
+    return p
+
+
+def test_validate_lists_every_problem_of_every_file(tmp_path, capsys):
+    bad = _broken_lab(tmp_path)
+    good = tmp_path / "good.json"
+    good.write_text(labs.dumps_lab(labs.builtin_lab("lr-1d")))
+    assert cli.main(["validate", str(good), str(bad)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{good}: ok (version 2, 3 steps, 3 tasks)"
+    problems = out[1:-1]
+    assert len(problems) == 7 and all(line.startswith(f"{bad}: ") for line in problems)
+    assert f"{bad}: seeed: unknown field (did you mean 'seed'?)" in problems
+    for i in range(4):
+        assert f"{bad}: lanes[{i}].optimizer.lr: must be a positive number, got -1" in \
+            problems
+    assert out[-1] == f"{bad}: 7 problems"
+    assert "more problem" not in "\n".join(out)
+    assert cli.main(["validate", "-q", str(good)]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_validate_exit_codes(tmp_path, capsys):
+    good = tmp_path / "good.json"
+    good.write_text(labs.dumps_lab(labs.builtin_lab("race")))
+    assert cli.main(["validate", str(good)]) == 0
+    notjson = tmp_path / "notjson.json"
+    notjson.write_text("{")
+    assert cli.main(["validate", str(notjson)]) == 1  # readable, but not a lab
+    assert "not valid JSON at line 1" in capsys.readouterr().out
+    missing = tmp_path / "missing.json"
+    assert cli.main(["validate", str(good), str(_broken_lab(tmp_path)), str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert f"losslab: {missing}: cannot read the file" in captured.err
+    assert f"{good}: ok" in captured.out  # the other files are still checked
+    assert cli.main(["validate", str(tmp_path)]) == 2  # a folder is not a lab file
+    with pytest.raises(SystemExit) as e:
+        cli.main(["validate"])
+    assert e.value.code == 2

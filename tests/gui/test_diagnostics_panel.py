@@ -12,7 +12,7 @@ from PySide6.QtTest import QTest
 from simulator.core.expressions import surface_from_expression
 from simulator.core.library import get_surface
 from simulator.core.optimizers import SGD, Adam
-from simulator.gui.common import critical_points
+from simulator.gui.analysis_cache import critical_points
 from simulator.gui.panels.diagnostics_panel import DiagnosticsPanel, sgd_limit, step_rows
 from simulator.gui.session import Session
 

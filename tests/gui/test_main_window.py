@@ -223,7 +223,7 @@ def test_theme_switch(window):
 
 
 def test_critical_point_marks_menu_and_persistence(qtbot, window):
-    from simulator.gui.common import CP_MODES
+    from simulator.gui.marks import CP_MODES
     from simulator.gui.menus import Menu
 
     view_menu = window.menu(Menu.VIEW)

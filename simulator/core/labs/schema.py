@@ -27,7 +27,8 @@ BUILTIN_ORDER = (
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
-TOP_KEYS = ("format", "version", "id", "title", "summary", "instructions", "questions",
+# "$schema": an editor's pointer to resources/lab.schema.json (read, never checked)
+TOP_KEYS = ("$schema", "format", "version", "id", "title", "summary", "instructions", "questions",
              "surface", "domain", "start", "steps", "seed", "noise", "batch_size",
              "clip_grad_norm", "schedule", "lanes", "view")
 LANE_KEYS = ("name", "optimizer", "color", "enabled", "schedule", "noise", "batch_size",

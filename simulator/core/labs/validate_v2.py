@@ -39,7 +39,7 @@ from .validate import (
     _check_view,
 )
 
-TOP_KEYS_V2 = ("format", "version", "id", "title", "summary", "scene", "steps")
+TOP_KEYS_V2 = ("$schema", "format", "version", "id", "title", "summary", "scene", "steps")
 STEP_KEYS = ("title", "text", "questions", "scene", "task")
 TASK_KEYS = ("prompt", "check", "hints")
 TRAINING_KEYS = ("steps", "seed", "noise", "batch_size", "clip_grad_norm", "schedule")

@@ -39,20 +39,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from simulator.core.plotmath import lane_step
+
 from .. import palette
-from ..common import (
-    analysis,
-    critical_points,
-    critical_points_notifier,
-    fmt,
-    fmt_point,
-    lane_lr,
-    lane_step,
-    on_lane_edits,
-    selected_lane,
-    shown_lanes,
-)
+from ..analysis_cache import analysis, critical_points, critical_points_notifier
 from ..drag import DRAG
+from ..formatting import fmt, fmt_point
+from ..lanes import lane_lr, on_lane_edits, selected_lane, shown_lanes
 from ..scheduling import TurnTimer
 
 _FIELDS = (

@@ -38,8 +38,7 @@ from simulator.core.schedules import (
 )
 
 from .. import palette
-from ..common import LineItem, cache_axes, device_cached, retire
-from ..plotting import LogAxis, peak_decimate, refit
+from ..plotting import LineItem, LogAxis, cache_axes, device_cached, peak_decimate, refit, retire
 from . import (
     DRAG,
     ErrorLabel,

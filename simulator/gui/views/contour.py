@@ -31,8 +31,21 @@ from PySide6.QtWidgets import (
 )
 
 from simulator.core.contours import contour_segments
+from simulator.core.plotmath import (
+    HeightScale,
+    clip_far,
+    contour_levels,
+    diverged_at,
+    divergence_point,
+    lane_step,
+    robust_levels,
+)
 
-from ..common import (
+from ..analysis_cache import analysis, critical_points, critical_points_notifier
+from ..drag import DRAG
+from ..formatting import fmt
+from ..lanes import is_selected, on_lane_edits, selected_lane, shown_lanes
+from ..marks import (
     CP_MODE_DEFAULT,
     DIVERGED_COLOR,
     DIVERGED_SIZE,
@@ -41,33 +54,20 @@ from ..common import (
     EIG_POS,
     KIND_STYLE,
     START_COLOR,
-    HeightScale,
+    check_cp_mode,
+    marked_cp,
+)
+from ..plotting import (
+    PRESENT_SCALE,
     LineItem,
     StartViewBox,
-    analysis,
     arrow_heads,
     cache_axes,
-    check_cp_mode,
-    clip_far,
-    contour_levels,
-    critical_points,
-    critical_points_notifier,
     device_cached,
-    diverged_at,
-    divergence_point,
-    fmt,
-    is_selected,
-    lane_step,
-    marked_cp,
-    on_lane_edits,
     repaint_bounding_rect,
     retire,
-    robust_levels,
-    selected_lane,
-    shown_lanes,
+    scale_axes,
 )
-from ..drag import DRAG
-from ..plotting import PRESENT_SCALE, scale_axes
 from ..scheduling import TurnTimer
 from .internals import InternalsOverlay
 

@@ -13,32 +13,30 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from ..common import (
+from simulator.core.plotmath import diverged_at, divergence_point, finite_range, lane_step
+
+from ..analysis_cache import critical_points, critical_points_notifier
+from ..formatting import fmt
+from ..lanes import is_selected, on_lane_edits, shown_lanes
+from ..marks import (
     CP_MODE_DEFAULT,
     DIVERGED_COLOR,
     DIVERGED_SIZE,
     DIVERGED_SYMBOL,
     KIND_STYLE,
     START_COLOR,
+    check_cp_mode,
+    marked_cp,
+)
+from ..plotting import (
+    PRESENT_SCALE,
     StartViewBox,
     arrow_heads,
     cache_axes,
-    check_cp_mode,
-    critical_points,
-    critical_points_notifier,
-    diverged_at,
-    divergence_point,
-    finite_range,
-    fmt,
-    is_selected,
-    lane_step,
-    marked_cp,
-    on_lane_edits,
     repaint_bounding_rect,
     retire,
-    shown_lanes,
+    scale_axes,
 )
-from ..plotting import PRESENT_SCALE, scale_axes
 
 GRID_N = 800
 ARC_SAMPLES = 12

@@ -34,31 +34,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.core.plotmath import symlog, symlog_threshold
+from simulator.core.plotmath import diverged_at, symlog, symlog_threshold
 
-from ..common import (
-    DIVERGED_COLOR,
-    LineItem,
-    cache_axes,
-    device_cached,
-    diverged_at,
-    is_selected,
-    on_lane_edits,
-    repaint_bounding_rect,
-    retire,
-    shown_lanes,
-)
 from ..drag import DRAG
+from ..lanes import is_selected, on_lane_edits, shown_lanes
+from ..marks import DIVERGED_COLOR
 from ..plotting import (  # noqa: F401 - the axis helpers were defined here
     LOG_TOP,
     MAX_DECADES,
     PRESENT_SCALE,
+    LineItem,
     LogAxis,
     SymLogAxis,
+    cache_axes,
+    device_cached,
     headroom,
     nice_range,
     peak_decimate,
     refit,
+    repaint_bounding_rect,
+    retire,
     scale_axes,
     still_fits,
 )

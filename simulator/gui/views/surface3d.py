@@ -38,18 +38,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..common import (
-    DIVERGED_COLOR,
-    START_COLOR,
+from simulator.core.plotmath import (
     HeightScale,
     diverged_at,
     divergence_point,
     lane_step,
-    on_lane_edits,
     robust_levels,
-    shown_lanes,
 )
+
 from ..drag import DRAG
+from ..lanes import on_lane_edits, shown_lanes
+from ..marks import DIVERGED_COLOR, START_COLOR
 from ..plotting import PRESENT_SCALE
 from ..scheduling import TurnTimer
 
