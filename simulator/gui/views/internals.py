@@ -23,8 +23,10 @@ import numpy as np
 import pyqtgraph as pg
 
 from simulator.core.internals import optimizer_state
+from simulator.core.plotmath import lane_step
 
-from ..common import arrow_heads, lane_step, selected_lane
+from ..lanes import selected_lane
+from ..plotting import arrow_heads
 
 ARROW_PX = 60.0  # on-screen length of the longest arrow (or half-axis)
 CUT = 2.5  # -lr g is drawn at most this many times ARROW_PX long
