@@ -82,6 +82,7 @@ from .core.schedules import (
     schedule_from_dict,
 )
 from .core.surface import Surface
+from .export.figures import plot_curves, plot_runs
 
 __version__ = "0.1.0"
 
@@ -99,6 +100,7 @@ __all__ = [
     "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
     "find_critical_points", "saddle_episodes",
     "Lane", "Scene", "ViewState", "load_scene",
+    "plot_curves", "plot_runs",
     "CheckResult", "Lab", "LabError", "Problem", "Step", "Task", "list_labs", "load_lab",
     "validate_lab",
     "Network", "network", "LossPlane", "loss_plane", "sharpness", "hessian_eigenvalues",
