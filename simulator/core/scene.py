@@ -61,7 +61,7 @@ __all__ = [
     "MAX_STEPS", "DEFAULT_STEPS",
     "DEFAULT_SURFACE", "DEFAULT_START", "VIEWS", "PRESETS", "DEFAULT_LANES",
     "Lane", "ViewState", "Scene", "load_scene", "make_preset", "preset_lr",
-    "suggested_lr", "default_start",
+    "suggested_lr", "default_start", "Race", "RACES", "race_for",
 ]
 
 FORMAT = "losslab-session"
@@ -151,6 +151,101 @@ DEFAULT_LANES: tuple[tuple[str, Optimizer], ...] = (
     ("RMSprop", RMSprop(lr=1e-2)),
     ("Adam", Adam(lr=5e-2)),
 )
+
+
+@dataclass(frozen=True)
+class Race:
+    """A library surface's default race: where the lanes start and who runs.
+
+    Parameters
+    ----------
+    start : tuple of float
+        The shared start point: away from every critical point, where the lanes'
+        different rules take them to different places or at different speeds.
+    lanes : tuple of (str, float)
+        ``(preset, lr)``: a preset of ``PRESETS`` (its optimizer, fixed settings and
+        lane overrides such as the noise of "SGD + noise") at this learning rate; the
+        preset's name is the lane's.
+    """
+
+    start: tuple[float, ...]
+    lanes: tuple[tuple[str, float], ...]
+
+    def lane_specs(self) -> list[tuple[str, Optimizer, dict]]:
+        """``(name, optimizer, lane overrides)`` of each lane."""
+        out = []
+        for preset, lr in self.lanes:
+            cls, fixed, _rule, kw = PRESETS[preset]
+            out.append((preset, cls(lr=lr, **fixed), dict(kw)))
+        return out
+
+
+# Each library surface's default race over DEFAULT_STEPS steps (a surface picked from the
+# library starts with it while the lanes are still a default race: see Scene.use_race).
+# Chosen so that the lanes visibly differ: on a bowl plain GD at a small rate is still on
+# its way when momentum and the adaptive methods have arrived; with several minima the
+# lanes end in different ones (Rastrigin: GD stays in the first dip, momentum hops one
+# ridge, noise wanders, RMSprop's large steps reach the centre); on the saddles the
+# escapes run off while Newton heads for the saddle. tests/core/test_scene.py checks that
+# at least two lanes of every race end differently and that none starts at a critical
+# point.
+RACES: dict[str, Race] = {
+    "quadratic": Race((-2.5, 2.0), (("GD", 0.002), ("Momentum", 0.002), ("RMSprop", 0.01),
+                                    ("Adam", 0.05))),
+    "ravine": Race((-2.5, 2.0), (("GD", 0.02), ("Momentum", 0.02), ("RMSprop", 0.01),
+                                 ("Adam", 0.05))),
+    "rosenbrock": Race(DEFAULT_START, (("GD", 1e-3), ("Momentum", 5e-4), ("RMSprop", 1e-2),
+                                       ("Adam", 5e-2))),
+    "saddle": Race((1.5, 0.02), (("GD", 0.05), ("Momentum", 0.01), ("Adam", 0.01),
+                                 ("Newton", 0.5))),
+    "two-wells": Race((-0.8, 0.8), (("GD", 0.05), ("Momentum", 0.2), ("SGD + noise", 0.2),
+                                    ("Adam", 0.05))),
+    "plateau": Race((-1.5, 2.0), (("GD", 0.1), ("Momentum", 0.1), ("RMSprop", 0.5),
+                                  ("Adam", 0.1))),
+    "himmelblau": Race((0.0, 0.0), (("GD", 0.005), ("Momentum", 0.005), ("RMSprop", 0.02),
+                                    ("Adam", 0.001))),
+    "beale": Race((1.0, 1.5), (("GD", 0.001), ("Momentum", 0.001), ("RMSprop", 0.01),
+                               ("Adam", 0.05))),
+    "booth": Race((-6.0, -6.0), (("GD", 0.002), ("Momentum", 0.002), ("RMSprop", 0.05),
+                                 ("Adam", 0.2))),
+    "matyas": Race((-7.0, 6.0), (("GD", 0.1), ("Momentum", 0.1), ("RMSprop", 0.05),
+                                 ("Adam", 0.2))),
+    "rastrigin": Race((4.3, 3.7), (("GD", 0.003), ("Momentum", 0.01), ("SGD + noise", 0.03),
+                                   ("RMSprop", 0.3))),
+    "ackley": Race((-3.2, 2.6), (("GD", 0.01), ("Momentum", 0.05), ("RMSprop", 0.2),
+                                 ("Adam", 0.05))),
+    "six-hump-camel": Race((-1.9, -0.9), (("GD", 0.02), ("Momentum", 0.02), ("RMSprop", 0.1),
+                                          ("Adam", 0.05))),
+    "styblinski-tang": Race((0.3, 0.1), (("GD", 0.01), ("Momentum", 0.01), ("RMSprop", 0.002),
+                                         ("Adam", 0.1))),
+    "goldstein-price": Race((-1.5, 2.0), (("GD", 5e-7), ("Momentum", 2e-7), ("RMSprop", 0.01),
+                                          ("Adam", 0.05))),
+    "mccormick": Race((-1.5, 2.0), (("GD", 0.2), ("Momentum", 0.05), ("RMSprop", 0.02),
+                                    ("Adam", 0.1))),
+    "monkey-saddle": Race((-1.5, 2.0), (("GD", 0.05), ("Momentum", 0.02), ("RMSprop", 0.01),
+                                        ("Adam", 0.05))),
+    "parabola": Race((-2.8,), (("GD", 0.002), ("Momentum", 0.002), ("RMSprop", 0.02),
+                               ("Adam", 0.2))),
+    "double-well": Race((-0.3,), (("GD", 0.05), ("Momentum", 0.2), ("RMSprop", 0.05),
+                                  ("Adam", 0.05))),
+    "bumpy": Race((-4.0,), (("GD", 0.05), ("Momentum", 0.2), ("RMSprop", 0.5),
+                            ("Adam", 0.2))),
+    "linear-regression": Race((-1.5, 2.0), (("GD", 0.003), ("Momentum", 0.01),
+                                            ("RMSprop", 0.02), ("Adam", 0.1))),
+    "logistic-regression": Race((-1.5, 2.0), (("GD", 0.1), ("Momentum", 0.5),
+                                              ("RMSprop", 0.02), ("Adam", 0.1))),
+}
+
+
+def race_for(surface) -> Race | None:
+    """The default race of a library surface (``RACES``), or None (a formula, a drawn
+    surface, or a library surface with changed parameters whose start falls outside)."""
+    if getattr(surface, "kind", None) not in ("builtin", "data"):
+        return None
+    race = RACES.get(surface.name)
+    if race is None or not inside(surface, race.start):
+        return None
+    return race
 
 
 def _nice(v: float) -> float:
@@ -671,6 +766,33 @@ class Scene:
         if self.view.log_scale is not None:
             self.view = self.view.replace(log_scale=None)
         return start_moved
+
+    def is_race(self) -> bool:
+        """Whether the start and the lanes are the current surface's default race (as
+        a surface picked from the library gives them; colours aside), or the first
+        screen's scene."""
+        race = race_for(self.surface) if self.surface is not None else None
+        if race is None:
+            return False
+        want = [(name, opt, kw.get("noise")) for name, opt, kw in race.lane_specs()]
+        have = [(lane.name, lane.optimizer, lane.noise) for lane in self.lanes
+                if lane.enabled and lane.schedule is None and lane.batch_size is None
+                and lane.start is None]
+        return tuple(self.start) == tuple(race.start) and have == want \
+            and len(have) == len(self.lanes)
+
+    def use_race(self) -> bool:
+        """Start and lanes from the surface's default race (``RACES``); False (and no
+        change) when the surface has none."""
+        race = race_for(self.surface)
+        if race is None:
+            return False
+        self.start = tuple(float(v) for v in race.start)
+        self.lanes = []
+        for name, opt, kw in race.lane_specs():
+            self._append_lane(opt, name=name, **kw)
+        self.selected_lane = 0
+        return True
 
     def set_start(self, p) -> bool:
         """Move the shared start point (lanes without their own start follow it).

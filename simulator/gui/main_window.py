@@ -696,6 +696,7 @@ class MainWindow(QMainWindow):
                 self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
         acts += [self.act_draw, self.act_undo, self.act_redo]
+        acts += [self.labs.actions["open_lab"], *self.labs.steps.actions.values()]
         acts += self.panel_actions
         return acts
 

@@ -77,6 +77,11 @@ class SurfacePanel(QWidget):
         self.domain_reset = QPushButton("Default domain")
         self.domain_reset.setToolTip("Back to the surface's own domain")
         self.domain_reset.clicked.connect(self._on_domain_reset)
+        self.race_button = QPushButton("Default race")
+        self.race_button.setToolTip(
+            "This surface's own start and lanes, chosen so the race is worth watching "
+            "(replaces the lanes)")
+        self.race_button.clicked.connect(self.session.use_race)
         self.message = ErrorLabel()
 
         # where other issues add "type a formula" and "draw a surface"
@@ -100,6 +105,7 @@ class SurfacePanel(QWidget):
         dom.addRow(self._y_label, self.domain_y)
         lay.addLayout(dom)
         row = QHBoxLayout()
+        row.addWidget(self.race_button)
         row.addStretch(1)
         row.addWidget(self.domain_reset)
         lay.addLayout(row)
@@ -186,7 +192,7 @@ class SurfacePanel(QWidget):
             self.message.show_message(str(e))
             return
         self.message.clear_message()
-        self.session.set_surface(s)
+        self.session.set_surface(s, race=True)  # its default race, unless lanes were edited
 
     # ---- from the session -----------------------------------------------------------------
     def _on_surface_changed(self) -> None:
@@ -200,6 +206,9 @@ class SurfacePanel(QWidget):
             else:
                 self.tree.setCurrentItem(None)
                 self.tree.clearSelection()
+        from simulator.core.scene import race_for
+
+        self.race_button.setEnabled(race_for(s) is not None)
         kind = {"2d": "2-D surface", "1d": "1-D curve", "data": "data surface"}[_group_of(s)]
         self.title.setText(f"{s.name}  <span style='font-weight:normal; color:"
                            f"{palette.muted_color()}'>({kind})</span>")
