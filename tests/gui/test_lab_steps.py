@@ -263,6 +263,22 @@ def test_step_scene_that_cannot_be_made_is_refused_with_the_reason(window, monke
     assert w.session.to_dict() == before and "Step 1 of 3" in panel(w).text()
 
 
+def test_check_key_commits_a_number_being_typed(window, qtbot):
+    w = window
+    lab_dialogs.open_lab_ref(w, LAB)
+    w.labs.steps.go(1)
+    w.dock_training.raise_()
+    w.session.select_lane(0)
+    entry = w.training_panel.lr_field.entry
+    entry.setFocus()
+    qtbot.waitUntil(entry.hasFocus)
+    entry.selectAll()
+    qtbot.keyClicks(entry, "0.95")  # typed, no Enter: then Ctrl+Return
+    qtbot.keyClick(entry, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert lane_lr(w) == 0.95
+    assert panel(w).verdict.text().startswith("Yes:")
+
+
 def test_check_on_a_scene_the_task_cannot_use_says_why(window, monkeypatch):
     w = window
     lab_dialogs.open_lab_ref(w, LAB)

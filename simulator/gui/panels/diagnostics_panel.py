@@ -608,7 +608,9 @@ class DiagnosticsPanel(QWidget):
         self._on_trajectories_changed()
 
     def _on_surface_changed(self):
-        self._surface = getattr(self.session, "surface", None)
+        s = getattr(self.session, "surface", None)
+        # a network has no map of its own to analyse point by point (see network_box)
+        self._surface = None if getattr(s, "kind", None) == "network" else s
         self._cursor = None
         for box in (self.lane_box, self.cursor_box):
             box.release_height()

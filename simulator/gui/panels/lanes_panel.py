@@ -192,7 +192,7 @@ class LaneEditor(QWidget):
         if self.sched_editor.schedule() != lane.schedule or rebuild:
             self.sched_editor.set_schedule(lane.schedule)
         self.noise.set_value(lane.noise)
-        data = s.surface is not None and s.surface.kind == "data"
+        data = s.surface is not None and s.surface.kind in ("data", "network")
         self.batch.setVisible(data)
         self.batch.set_value(lane.batch_size)
         with QSignalBlocker(self.start_check):
