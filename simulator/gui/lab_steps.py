@@ -20,8 +20,9 @@ A lab of one step without a task (every version-1 lab) is shown whole, as before
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from simulator.core import labs as core_labs
 from simulator.core.labs import Lab, LabError
@@ -215,6 +216,7 @@ class LabSteps(QObject):
         if step is None or step.task is None:
             return None
         s = self.window_.session
+        self._commit_typing()
         self._loading = True  # the flush's new runs are the ones checked
         try:
             s.flush()
@@ -229,6 +231,14 @@ class LabSteps(QObject):
             self._save()
         self.refresh()
         return self._verdict
+
+    def _commit_typing(self) -> None:
+        # Ctrl+Return while a number is being typed (a lane's learning rate): the field
+        # commits on losing focus, as a click on Check would make it
+        fw = QApplication.focusWidget()
+        if isinstance(fw, QLineEdit) and fw.window() is self.window_ and fw.isModified():
+            fw.clearFocus()
+            fw.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_hint(self) -> None:
         step = self.step

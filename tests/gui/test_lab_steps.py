@@ -263,6 +263,22 @@ def test_step_scene_that_cannot_be_made_is_refused_with_the_reason(window, monke
     assert w.session.to_dict() == before and "Step 1 of 3" in panel(w).text()
 
 
+def test_check_key_commits_a_number_being_typed(window, qtbot):
+    w = window
+    lab_dialogs.open_lab_ref(w, LAB)
+    w.labs.steps.go(1)
+    w.dock_training.raise_()
+    w.session.select_lane(0)
+    entry = w.training_panel.lr_field.entry
+    entry.setFocus()
+    qtbot.waitUntil(entry.hasFocus)
+    entry.selectAll()
+    qtbot.keyClicks(entry, "0.95")  # typed, no Enter: then Ctrl+Return
+    qtbot.keyClick(entry, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert lane_lr(w) == 0.95
+    assert panel(w).verdict.text().startswith("Yes:")
+
+
 def test_check_on_a_scene_the_task_cannot_use_says_why(window, monkeypatch):
     w = window
     lab_dialogs.open_lab_ref(w, LAB)
@@ -281,6 +297,27 @@ def test_check_on_a_scene_the_task_cannot_use_says_why(window, monkeypatch):
     assert w.labs.steps.check() == (False, "The check could not run: numbers went wrong")
     assert panel(w).verdict.text() == "The check could not run: numbers went wrong"
     assert 1 not in w.labs.steps.progress.passed
+
+
+def test_verdict_colours_follow_the_theme(window, qtbot):
+    from PySide6.QtGui import QPalette
+
+    from simulator.gui import palette
+
+    w = window
+    lab_dialogs.open_lab_ref(w, LAB)
+    w.labs.steps.check()  # no answer: not passed
+
+    def shown():
+        return panel(w).verdict.palette().color(QPalette.ColorRole.WindowText).name()
+
+    w.set_theme("light")
+    qtbot.waitUntil(lambda: shown() == "#b3261e")
+    w.set_theme("dark")  # the palette change arrives as an event
+    qtbot.waitUntil(lambda: shown() == palette.error_color().lower() == "#ff8a7a")
+    w.labs.steps.choose(2)
+    w.labs.steps.check()
+    assert shown() == palette.success_color().lower()
 
 
 def test_presentation_mode_keeps_the_step_readable(window, qtbot):
