@@ -29,6 +29,7 @@ from .core.engine import (
 )
 from .core.episodes import SaddleEpisode, describe_episode, saddle_episodes
 from .core.expressions import ExpressionError, surface_from_expression
+from .core.functions import surface_from_function
 from .core.labs import (
     CheckResult,
     Lab,
@@ -95,7 +96,7 @@ __all__ = [
     "SequentialLR", "StepLR", "PolynomialLR", "ChainedScheduler", "ReduceLROnPlateau",
     "schedule_from_dict",
     "Surface", "get_surface", "list_surfaces", "surface_parameters",
-    "ExpressionError", "surface_from_expression",
+    "ExpressionError", "surface_from_expression", "surface_from_function",
     "BatchResult", "Trajectory", "simulate", "simulate_batch",
     "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
     "find_critical_points", "saddle_episodes",

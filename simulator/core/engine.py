@@ -43,7 +43,7 @@ from .summary import (
     trajectory_html,
     trajectory_repr,
 )
-from .surface import Surface, check_point
+from .surface import Surface, check_compiled, check_point
 
 STATUSES = ("converged", "converging", "oscillating", "diverged", "stalled")
 CONVERGED, CONVERGING, OSCILLATING, DIVERGED, STALLED = range(5)
@@ -530,6 +530,8 @@ def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, strea
     watch = getattr(schedule, "needs_losses", False)
     state = schedule.start(optimizer.lr) if watch else None
     seen = 0  # losses the schedule has been stepped with
+    if surface.impl is not None:  # a Python function (core.functions): its own loop
+        run_trajectory = surface.impl.run_trajectory
     while True:
         k, reason = run_trajectory(
             surface.spec, optimizer.oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
@@ -868,6 +870,7 @@ def simulate_batch(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size,
         MAX_BATCH_STEPS,
     )
+    check_compiled(surface, "simulate_batch")
     S = np.asarray(starts, dtype=np.float64)
     if surface.dim == 1 and S.ndim == 1:
         S = S.reshape(-1, 1)

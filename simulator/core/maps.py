@@ -87,7 +87,7 @@ from .engine import (
 )
 from .optimizers import SGD, Optimizer
 from .schedules import ConstantSchedule, Schedule
-from .surface import Domain, Surface, check_point
+from .surface import Domain, Surface, check_compiled, check_point
 
 __all__ = [
     "DIVERGED",
@@ -618,6 +618,7 @@ def hyper_map(
     steps, seed, noise, clip, batch, sched, _ = _check_inputs(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size,
         MAX_HYPER_STEPS)
+    check_compiled(surface, "a hyperparameter map")
     p0 = check_point(surface, start)
     d = surface.dim
     nx, ny = len(vx), len(vy)

@@ -100,6 +100,11 @@ def surface_to_dict(surface: Surface) -> dict:
         return {"kind": "network", **_jsonable(surface.to_dict())}
     if not isinstance(surface, Surface):
         raise ValueError(f"not a surface: {surface!r}")
+    if surface.kind == "function":
+        raise ValueError(
+            f"the surface {surface.name!r} is a Python function (sim.surface_from_function "
+            "with grad=): a file cannot hold Python code, so it cannot be saved. Write it "
+            "as a formula (sim.surface_from_expression) to save it")
     if len(surface.bumps) or surface.kind == "drawn":
         return {
             "kind": "drawn",

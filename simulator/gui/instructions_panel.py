@@ -406,6 +406,9 @@ class InstructionsPanel(QWidget):
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:  # presentation mode: larger type
             QTimer.singleShot(0, self.fit_task_area)
+        elif event.type() in (QEvent.Type.PaletteChange,
+                              QEvent.Type.ApplicationPaletteChange) and self.step is not None:
+            self._show_verdict(self.step)  # the verdict's colour for the new theme
 
     def _set_options(self, options: tuple[str, ...]) -> None:
         for w in self.options:

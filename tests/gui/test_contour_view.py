@@ -469,3 +469,82 @@ def test_the_map_legend_moves_off_the_start_and_the_paths(qtbot, session):
     qtbot.waitUntil(lambda: not v._legend_timer.isActive(), timeout=2000)
     assert v.legend_corner == "top-left"
     assert not _inside(v.legend_rect(), [session.start]).any()
+
+
+# lr-probe: linear regression, whose lr = 1 lane jumps at once past the field's limit
+@pytest.mark.parametrize("lab_id, escaping", [("saddle", 3), ("lr-probe", 0)])
+def test_the_field_and_the_view_follow_paths_that_leave_the_domain(qtbot, session, lab_id,
+                                                                   escaping):
+    from simulator.core.plotmath import MAX_FIELD_FACTOR
+    from simulator.core.scene import load_scene
+
+    session.load_scene(load_scene(lab_id))
+    session.flush()
+    v = shown_contour(qtbot, session)
+    dom = session.surface.domain
+    far = [p for p in v._paths.values() if np.nanmax(np.abs(p)) > max(map(abs, sum(dom, ())))]
+    assert far  # some lane leaves the domain
+    off_domain = [p[np.isfinite(p).all(axis=1)] for p in far]
+    old = v._grid
+    # the old field is shown until the new one is ready (computed in a worker thread)
+    assert v.field_domain == tuple(dom)
+    qtbot.waitUntil(lambda: v.field_domain != tuple(dom), timeout=10000)
+    assert v._grid is not old
+    (x0, x1), (y0, y1) = v.field_domain
+    for (lo, hi), (a, b) in zip(dom, v.field_domain, strict=True):
+        w = hi - lo
+        assert a <= lo and b >= hi  # the domain and more
+        assert b - a <= MAX_FIELD_FACTOR * w + 1e-9  # within the limit
+    xs, ys, _values = v._grid
+    assert xs[0] == x0 and xs[-1] == x1 and ys[0] == y0 and ys[-1] == y1
+    r = v.image.mapRectToView(v.image.boundingRect())
+    assert r.left() <= x0 and r.right() >= x1
+    # every path point within the limit is on the field and in view
+    (vx0, vx1), (vy0, vy1) = v.viewbox.viewRange()
+    for p in v._paths.values():
+        p = p[np.isfinite(p).all(axis=1)]
+        inside = ((p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1))
+        q = p[inside]
+        assert (q[:, 0] >= vx0).all() and (q[:, 0] <= vx1).all()
+        assert (q[:, 1] >= vy0).all() and (q[:, 1] <= vy1).all()
+    # steps of the escapes past the old domain's edge are now on the coloured field
+    # (a lane that blows up at once may jump straight past the limit)
+    seen = 0
+    for p in off_domain:
+        beyond = ~((p[:, 0] >= dom[0][0]) & (p[:, 0] <= dom[0][1])
+                   & (p[:, 1] >= dom[1][0]) & (p[:, 1] <= dom[1][1]))
+        on_field = ((p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1))
+        seen += int((beyond & on_field).sum())
+    assert seen >= escaping
+
+
+def test_fit_to_paths_and_no_following(qtbot, session):
+    from simulator.core.scene import load_scene
+
+    session.load_scene(load_scene("saddle"))
+    session.flush()
+    v = ContourView(session)
+    v.set_follow_paths(False)
+    qtbot.addWidget(v)
+    v.resize(600, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    qtbot.wait(400)
+    assert v.field_domain == tuple(session.surface.domain)  # not followed
+    v.fit_to_paths()  # asked for: the field grows and the view shows it
+    want = v.paths_extent()
+    assert want != tuple(session.surface.domain)
+    qtbot.waitUntil(lambda: v.field_domain == want, timeout=10000)
+    (vx0, vx1), (vy0, vy1) = v.viewbox.viewRange()
+    assert vy1 >= want[1][1] and vy0 <= want[1][0]
+
+
+def test_paths_extent_snaps_and_stays_within_the_limit():
+    from simulator.core.plotmath import paths_extent
+
+    dom = ((-2.0, 2.0), (-1.0, 1.0))
+    assert paths_extent([np.array([[0.0, 0.0], [1.0, 0.5]])], dom) == dom
+    ext = paths_extent([np.array([[0.0, 0.0], [2.3, 0.2], [np.inf, np.nan]])], dom)
+    assert ext == ((-2.0, 3.0), (-1.0, 1.0))  # 2.3 -> the next quarter width: 3
+    ext = paths_extent([np.array([[0.0, 0.0], [1e9, -1e9]])], dom)
+    assert ext == ((-2.0, 8.0), (-4.0, 1.0))  # 4 widths around the centre at most

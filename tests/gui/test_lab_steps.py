@@ -299,6 +299,27 @@ def test_check_on_a_scene_the_task_cannot_use_says_why(window, monkeypatch):
     assert 1 not in w.labs.steps.progress.passed
 
 
+def test_verdict_colours_follow_the_theme(window, qtbot):
+    from PySide6.QtGui import QPalette
+
+    from simulator.gui import palette
+
+    w = window
+    lab_dialogs.open_lab_ref(w, LAB)
+    w.labs.steps.check()  # no answer: not passed
+
+    def shown():
+        return panel(w).verdict.palette().color(QPalette.ColorRole.WindowText).name()
+
+    w.set_theme("light")
+    qtbot.waitUntil(lambda: shown() == "#b3261e")
+    w.set_theme("dark")  # the palette change arrives as an event
+    qtbot.waitUntil(lambda: shown() == palette.error_color().lower() == "#ff8a7a")
+    w.labs.steps.choose(2)
+    w.labs.steps.check()
+    assert shown() == palette.success_color().lower()
+
+
 def test_presentation_mode_keeps_the_step_readable(window, qtbot):
     w = window
     lab_dialogs.open_lab_ref(w, LAB)
