@@ -51,6 +51,7 @@ from .panels.lanes_panel import LanesPanel
 from .panels.surface_panel import SurfacePanel
 from .panels.training_panel import TrainingPanel
 from .session import Session
+from .views.internals import TIP as INTERNALS_TIP
 
 APP_TITLE = "LossLab"
 FILE_FILTER = "LossLab sessions (*.losslab.json *.json);;All files (*)"
@@ -612,6 +613,11 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_fit_paths)
         m.addAction(self.act_follow_paths)
         m.addAction(self.act_log)
+        # the selected lane's gradient, momentum, step and effective steps on the map
+        self.act_internals = self.add_action(
+            "Optimizer &Internals", lambda on: self.contour.set_internals(on), "I", None,
+            INTERNALS_TIP, checkable=True)
+        m.addAction(self.act_internals)
         tm = m.addMenu(icon("theme"), "&Theme")
         for act in self.theme_actions.values():
             tm.addAction(act)
