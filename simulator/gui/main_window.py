@@ -531,6 +531,11 @@ class MainWindow(QMainWindow):
         self.view_stack = QStackedWidget()
         self.view_stack.addWidget(self.views_2d)
         self.view_stack.addWidget(self.curve)
+        from .views.landscape import LandscapeView
+
+        # a network's map: its loss plane and the lanes' projected paths (issue 17)
+        self.landscape = LandscapeView(s)
+        self.view_stack.addWidget(self.landscape)
         self.plots = PlotsPanel(s)
 
         self.transport = TransportBar(self)
@@ -730,7 +735,9 @@ class MainWindow(QMainWindow):
         s = self.session.surface
         if s is None:
             return
-        self.view_stack.setCurrentWidget(self.curve if s.dim == 1 else self.views_2d)
+        net = s.kind == "network"
+        self.view_stack.setCurrentWidget(self.landscape if net else self.curve if s.dim == 1
+                                         else self.views_2d)
         self.act_show_3d.setEnabled(s.dim == 2 and self.surface3d is not None)
         self.act_log.setEnabled(s.dim == 2)
         with QSignalBlocker(self.act_log):
