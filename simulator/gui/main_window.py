@@ -51,6 +51,7 @@ from .panels.lanes_panel import LanesPanel
 from .panels.surface_panel import SurfacePanel
 from .panels.training_panel import TrainingPanel
 from .session import Session
+from .views.internals import TIP as INTERNALS_TIP
 
 APP_TITLE = "LossLab"
 FILE_FILTER = "LossLab sessions (*.losslab.json *.json);;All files (*)"
@@ -530,6 +531,11 @@ class MainWindow(QMainWindow):
         self.view_stack = QStackedWidget()
         self.view_stack.addWidget(self.views_2d)
         self.view_stack.addWidget(self.curve)
+        from .views.landscape import LandscapeView
+
+        # a network's map: its loss plane and the lanes' projected paths (issue 17)
+        self.landscape = LandscapeView(s)
+        self.view_stack.addWidget(self.landscape)
         self.plots = PlotsPanel(s)
 
         self.transport = TransportBar(self)
@@ -607,6 +613,11 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_fit_paths)
         m.addAction(self.act_follow_paths)
         m.addAction(self.act_log)
+        # the selected lane's gradient, momentum, step and effective steps on the map
+        self.act_internals = self.add_action(
+            "Optimizer &Internals", lambda on: self.contour.set_internals(on), "I", None,
+            INTERNALS_TIP, checkable=True)
+        m.addAction(self.act_internals)
         tm = m.addMenu(icon("theme"), "&Theme")
         for act in self.theme_actions.values():
             tm.addAction(act)
@@ -724,7 +735,9 @@ class MainWindow(QMainWindow):
         s = self.session.surface
         if s is None:
             return
-        self.view_stack.setCurrentWidget(self.curve if s.dim == 1 else self.views_2d)
+        net = s.kind == "network"
+        self.view_stack.setCurrentWidget(self.landscape if net else self.curve if s.dim == 1
+                                         else self.views_2d)
         self.act_show_3d.setEnabled(s.dim == 2 and self.surface3d is not None)
         self.act_log.setEnabled(s.dim == 2)
         with QSignalBlocker(self.act_log):
