@@ -132,7 +132,7 @@ def test_user_gradient_runs_compiled_and_matches_the_formula(user_rosen):
     assert np.abs(f - rf).max() <= tol and np.abs(g - rg).max() <= tol
     assert np.abs(h - rh).max() <= tol
     for opt in (sim.SGD(lr=1e-3, momentum=0.9), sim.Adam(lr=0.02),
-                sim.Newton(lr=0.5, damping=1.0)):
+                sim.Newton(lr=0.5, damping=1.0), sim.LBFGS(lr=1.0)):
         a = sim.simulate(s, opt, start=(-1.5, 2.0), steps=300)
         b = sim.simulate(ref, opt, start=(-1.5, 2.0), steps=300)
         assert a.status == b.status
