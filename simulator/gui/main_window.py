@@ -270,6 +270,12 @@ class MainWindow(QMainWindow):
         self.instructions_panel = self.labs.panel
         self.dock_instructions = self.labs.dock
         self._lab_drop_filter = self.labs.drop_filter
+        from .network_views import install_network_views
+
+        # networks (issue 17): the Data dock with the decision boundary
+        self.network_views = install_network_views(self)
+        self.data_view, self.dock_data = (self.network_views.data_view,
+                                          self.network_views.data_dock)
         self._make_panel_actions()
         from .presentation import install_presentation
 

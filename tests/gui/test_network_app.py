@@ -223,3 +223,40 @@ def test_background_job_runs_the_latest_submission(qtbot):
     job.wait()
     assert got[-1][0] == 5 and isinstance(got[-1][1], ZeroDivisionError)
     assert not job.busy
+
+
+# ---- the data view --------------------------------------------------------------------
+def test_data_view_shows_points_and_a_boundary_that_follows_the_frame(window, qtbot):
+    net = _pick_network(window)
+    view = window.data_view
+    assert window.dock_data.isVisible()
+    qtbot.waitUntil(view.isVisible, timeout=5000)
+    n_train = sum(len(it.getData()[0]) for it in view.train_items)
+    n_test = sum(len(it.getData()[0]) for it in view.test_items)
+    assert (n_train, n_test) == (net.n_train, net.n_test)
+    s = window.session
+    s.select_lane(3)  # Adam
+    s.set_frame(0)
+    w0, b0 = view.weights.copy(), view.boundary.getData()
+    assert np.array_equal(w0, net.init)
+    s.set_frame(s.steps)
+    w1, b1 = view.weights.copy(), view.boundary.getData()
+    assert np.array_equal(w1, s.results[s.lanes[3].uid].positions[-1])
+    assert len(b1[0]) > 0
+    assert len(b0[0]) != len(b1[0]) or not np.allclose(b0[0], b1[0])
+    assert "accuracy" in view.title.text()
+    # back on a surface the view says what it is for
+    from simulator.core.library import get_surface
+
+    s.set_surface(get_surface("rosenbrock"))
+    assert view.message.isVisibleTo(view) and not view.plot.isVisibleTo(view)
+
+
+def test_class_image_is_pale_where_unsure():
+    from simulator.gui.views.data_view import boundary_field, class_image
+
+    P = np.array([[[0.5, 0.5], [0.0, 1.0]]])
+    img = class_image(P)
+    assert img.shape == (1, 2, 4)
+    assert img[0, 0, :3].min() > img[0, 1, :3].min()  # the tie is paler
+    assert boundary_field(P)[0, 0] == 0.0 and boundary_field(P)[0, 1] == 1.0
