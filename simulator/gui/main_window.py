@@ -555,7 +555,14 @@ class MainWindow(QMainWindow):
         tl.addWidget(self.view_stack, 1)
         tl.addWidget(self.transport)
         self.center_split.addWidget(top)
-        self.center_split.addWidget(self.plots)
+        from .views.network_plots import NetworkPlots
+
+        # a network's plots (loss, test accuracy, sharpness and 2/lr) in the same place
+        self.network_plots = NetworkPlots(s)
+        self.plots_stack = QStackedWidget()
+        self.plots_stack.addWidget(self.plots)
+        self.plots_stack.addWidget(self.network_plots)
+        self.center_split.addWidget(self.plots_stack)
         self.center_split.setStretchFactor(0, 3)
         self.center_split.setStretchFactor(1, 1)
         self.setCentralWidget(self.center_split)
@@ -744,6 +751,7 @@ class MainWindow(QMainWindow):
         net = s.kind == "network"
         self.view_stack.setCurrentWidget(self.landscape if net else self.curve if s.dim == 1
                                          else self.views_2d)
+        self.plots_stack.setCurrentWidget(self.network_plots if net else self.plots)
         self.act_show_3d.setEnabled(s.dim == 2 and self.surface3d is not None)
         self.act_log.setEnabled(s.dim == 2)
         with QSignalBlocker(self.act_log):

@@ -260,3 +260,50 @@ def test_class_image_is_pale_where_unsure():
     assert img.shape == (1, 2, 4)
     assert img[0, 0, :3].min() > img[0, 1, :3].min()  # the tie is paler
     assert boundary_field(P)[0, 0] == 0.0 and boundary_field(P)[0, 1] == 1.0
+
+
+# ---- the plots ------------------------------------------------------------------------
+def test_network_plots_have_one_curve_per_lane(window, qtbot, monkeypatch):
+    import threading
+
+    import simulator.gui.views.network_plots as NP
+
+    threads = []
+    real = NP.curvature_series
+    monkeypatch.setattr(NP, "curvature_series", lambda *a: (
+        threads.append(threading.current_thread()), real(*a))[1])
+    _pick_network(window)
+    plots = window.network_plots
+    assert window.plots_stack.currentWidget() is plots
+    plots.wait()
+    n = len(window.session.lanes)
+    qtbot.waitUntil(lambda: plots.lane_count("sharp") == n, timeout=60000)
+    assert threads and threads[0] is not threading.main_thread()
+    assert plots.lane_count("loss") == n and plots.lane_count("acc") == n
+    # sharpness at a stride, the edge-of-stability line from the lane's learning rate
+    s = window.session
+    lane = s.lanes[0]
+    lam, edge = plots.items["sharp"][lane.uid]
+    x, y = lam.xData, lam.yData  # not getData(): log10 on a log axis
+    assert len(x) == s.steps // NP.stride_for(s.steps) + 1
+    from simulator.core.landscape import sharpness
+
+    run = s.results[lane.uid]
+    assert y[-1] == pytest.approx(sharpness(s.surface, run.positions[int(x[-1])]), rel=1e-4)
+    ey = edge.yData
+    assert ey[0] == pytest.approx(2.0 / lane.optimizer.lr)
+    # back on a surface: the surface plots
+    from simulator.core.library import get_surface
+
+    s.set_surface(get_surface("rosenbrock"))
+    assert window.plots_stack.currentWidget() is window.plots
+
+
+def test_stability_threshold():
+    import simulator as sim
+    from simulator.gui.views.network_plots import stability_threshold
+
+    t, ok = stability_threshold(sim.SGD(lr=0.1, momentum=0.9), np.array([0.1]))
+    assert ok and t[0] == pytest.approx(38.0)
+    t, ok = stability_threshold(sim.Adam(lr=0.01), np.array([0.01]))
+    assert not ok and t[0] == pytest.approx(200.0)
