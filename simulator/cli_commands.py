@@ -396,6 +396,12 @@ def _export_run(args) -> int:
                 raise BadInput(f"--frames: at most {MAX_FRAMES:,}")
             if kind == "svg" and args.view != "2d":
                 raise BadInput("--view: SVG is for the 2-D view; use .png for the 3-D view")
+            if lab.surface.kind == "network" and kind == "svg":
+                raise BadInput(f"{lab.id} trains a network: SVG is for surfaces; its loss "
+                               "plane is exported as a picture (.png, .gif or .mp4)")
+            if lab.surface.kind == "network" and args.view != "2d":
+                raise BadInput(f"--view {args.view}: {lab.id} trains a network, shown by "
+                               "its loss plane in the 2-D view only")
             if lab.surface.dim == 1 and args.view != "2d":
                 raise BadInput(f"--view {args.view}: {lab.id} has a one-variable loss, "
                                "shown by the 2-D curve view only")
