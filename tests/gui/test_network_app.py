@@ -360,3 +360,22 @@ def test_step_table_of_a_network_run(window):
     assert model.headerData(2, Qt.Orientation.Horizontal) == "test loss"
     assert float(model.text(3, 1)) == pytest.approx(run.losses[3], rel=1e-5)
     assert float(model.text(3, 2)) == pytest.approx(run.test_losses[3], rel=1e-5)
+
+
+# ---- the plane in 3-D (the mesh's numbers; drawing it needs OpenGL: tests/gui/test_gl.py)
+def test_paths_lie_on_the_plane_mesh():
+    import simulator as sim
+    from simulator.gui.views.landscape3d import HEIGHT, LIFT, path_on_mesh, plane_heights
+
+    net = Network(**SMALL)
+    run = sim.simulate(net, sim.SGD(lr=0.5), start=net.init, steps=50)
+    plane = sim.loss_plane(net, runs=[run], resolution=11)
+    z, (lo, hi) = plane_heights(plane)
+    assert z.shape == (11, 11) and z.min() >= 0 and z.max() == pytest.approx(HEIGHT)
+    # a path point on a grid node gets that node's height; the mesh's square is [-1, 1]
+    node = np.array([[plane.alphas[3], plane.betas[7]]])
+    p = path_on_mesh(plane, node, z)
+    assert p[0, 2] == pytest.approx(z[7, 3] + LIFT, abs=1e-6)
+    assert p[0, 0] == pytest.approx(-1 + 2 * 3 / 10, abs=1e-6)
+    pts = path_on_mesh(plane, plane.paths[0], z)
+    assert pts.shape == (51, 3) and np.all(np.abs(pts[:, :2]) <= 1.0)
