@@ -25,6 +25,10 @@ def window(qtbot):
     return w
 
 
+def _plain(html_text: str) -> str:
+    return " ".join(labs.rich_text_to_plain(html_text).split())
+
+
 def scene(w):
     d = w.session.to_dict()
     d.pop("frame", None)
@@ -45,7 +49,11 @@ def test_every_builtin_lab_loads_in_the_app(window, lab_id):
                                lab.surface.value(np.array(lab.start)))
     assert not s.errors and len(s.results) == len(lab.lanes)
     text = window.instructions_panel.text()
-    assert lab.title in text and "Questions" in text
+    assert lab.title in text and ("Questions" in text) == bool(lab.questions)
+    step = lab.steps[0]  # a version-2 lab shows its first step's text and task
+    assert _plain(step.text)[:40] in _plain(text)
+    if step.task is not None:
+        assert _plain(step.task.prompt)[:40] in _plain(text)
     assert window.lab.to_dict() == lab.to_dict()
     for lane, (_l, run) in zip(s.lanes, lab.run()):  # the app computes the same runs
         np.testing.assert_array_equal(s.results[lane.uid].positions, run.positions)

@@ -20,6 +20,7 @@ place (``steps[2].scene.lanes[0].optimizer.lr: ...``).
 from __future__ import annotations
 
 import copy
+import html
 from typing import Any
 
 from ..scene import FORMAT as SESSION_FORMAT
@@ -217,7 +218,11 @@ def _lab_from_scene(texts: dict, sc, steps: list[Step], data: dict, source) -> L
     frame = first.scene_dict.get("frame")
     view = ViewSettings(views=sc.view.views, log_scale=sc.view.log_scale,
                         camera=sc.view.camera, frame=frame)
-    intro = first.text + (f"<p><b>Task:</b></p>{first.task.prompt}" if first.task else "")
+    intro = first.text
+    if first.task is not None:  # the app's text panel shows the first task (and options)
+        opts = "".join(f"<li>{html.escape(o)}</li>" for o in first.task.options)
+        intro += f"<p><b>Task:</b></p>{first.task.prompt}" + (f"<ul>{opts}</ul>" if opts
+                                                               else "")
     out: dict[str, Any] = dict(texts)
     out.update(instructions=intro, questions=first.questions)
     return Lab(**out, surface=sc.surface, surface_spec=surface_to_dict(sc.surface),
