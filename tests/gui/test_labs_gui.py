@@ -61,7 +61,7 @@ def test_every_builtin_lab_loads_in_the_app(window, lab_id):
 
 def test_invalid_lab_keeps_the_scene(window, tmp_path):
     before = scene(window)
-    bad = labs.builtin_lab("ravine").to_dict()
+    bad = labs.builtin_lab("ravine").to_dict(version=1)
     bad["lanes"][2]["optimizer"]["lr"] = -0.1
     bad["surface"]["params"]["condition"] = 0.5
     p = tmp_path / "bad.json"
@@ -72,7 +72,7 @@ def test_invalid_lab_keeps_the_scene(window, tmp_path):
     assert "lanes[2].optimizer.lr: must be a positive number" in detail
     assert "surface.params.condition" in detail and "current scene was kept" in detail
     assert scene(window) == before
-    newer = labs.builtin_lab("race").to_dict()
+    newer = labs.builtin_lab("race").to_dict(version=1)
     newer["version"] = 7
     p.write_text(json.dumps(newer))
     assert not lab_dialogs.open_lab_ref(window, str(p))

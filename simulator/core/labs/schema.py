@@ -19,8 +19,8 @@ VIEWS = ("2d", "3d")
 
 # Built-in labs in teaching order (a file not listed here comes after, by id).
 BUILTIN_ORDER = (
-    "lr-1d", "ravine", "race", "saddle", "schedules", "adaptive", "sharp-flat", "adamw",
-    "lr-probe",
+    "lr-1d", "ravine", "race", "saddle", "schedules", "cyclic", "adaptive", "adam-bias",
+    "adamw", "sharp-flat", "plateau", "local-minima", "clipping", "lr-probe", "batch-size",
 )
 
 
