@@ -278,3 +278,13 @@ def test_version_2_file_roundtrip(tmp_path):
     broken["steps"][1]["task"]["check"]["checks"][0]["lane"] = "Nobody"
     p.write_text(json.dumps(broken))
     assert [x.place for x in sim.validate_lab(p)] == ["steps[1].task.check"]
+
+
+def test_pair_hyperparameters_of_every_optimizer():
+    sc = base_scene()
+    sc["lanes"] = [{"name": "R", "optimizer": {"name": "Rprop", "lr": 0.01,
+                                                "etas": [0.5, 1.2], "step_sizes": [1e-6, 1]}}]
+    assert problems(lab_v2(scene=sc)) == []
+    sc["lanes"][0]["optimizer"]["etas"] = 0.5
+    assert problems(lab_v2(scene=sc)) == [
+        "scene.lanes[0].optimizer.etas: must be a pair [low, high], got 0.5"]

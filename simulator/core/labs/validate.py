@@ -79,9 +79,10 @@ def _check_optimizer(ck: Checker, name, params: dict, place: str, name_place: st
         if "bool" in str(ftype) and not isinstance(v, bool):
             ck.add(p, f"must be true or false, got {show(v)}")
             continue
-        if k == "betas":
+        if k in PAIR_FIELDS:  # betas, Rprop's etas and step_sizes
             if not (isinstance(v, list) and len(v) == 2):
-                ck.add(p, f"must be a pair [beta1, beta2], got {show(v)}")
+                pair = "[beta1, beta2]" if k == "betas" else "[low, high]"
+                ck.add(p, f"must be a pair {pair}, got {show(v)}")
                 continue
             v = tuple(v)
         elif "bool" not in str(ftype) and (isinstance(v, bool) or not isinstance(v, (int, float))):
