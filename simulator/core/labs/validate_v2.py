@@ -138,7 +138,7 @@ def _check_task(ck: Checker, t, place: str, info: dict | None, after: dict | Non
         prompt = ""
     else:
         prompt = _check_rich(ck, t["prompt"], join(place, "prompt"), "simple rich text")
-    dim = info["surface"].dim if info else None
+    dim = info["surface"].dim if info and info["surface"] is not None else None
     if "check" not in t:
         ck.add(join(place, "check"), "is missing")
         check = None
@@ -191,7 +191,11 @@ def _check_step(ck: Checker, sd, place: str, current: dict | None, index: int
         whole = {k: v for k, v in after.items() if k not in _META_KEYS}
         info = _check_scene_dict(ck, whole, join(place, "scene")) if changes else \
             _check_scene_dict(Checker(), whole, place)
-        if info is None:
+        if info is None:  # still check the task's lane names against the names given
+            lanes = after.get("lanes")
+            names = [ld["name"] for ld in lanes if isinstance(ld, dict) and
+                     isinstance(ld.get("name"), str)] if isinstance(lanes, list) else []
+            info = {"surface": None, "lanes": names} if names else None
             after = None
     task = None
     if sd.get("task") is not None:
