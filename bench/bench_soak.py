@@ -16,15 +16,27 @@ Usage::
                                [--speed 120] [--3d] [--size 1280x800]
                                [--growth] [--trace] [--trim]
 
-``--growth`` takes a census of live Python objects (gc) by type, and of Qt objects by
-class under the window, at each report and prints the types that grew most since
-warm-up: a leak of Python or Qt objects shows here. ``--trace`` starts tracemalloc after
+``--growth`` takes a census of live Python objects (gc) by type, of numba's compiled
+specialisations, and of Qt objects by class under the window, at each report and prints
+the types that grew most since warm-up: a leak of Python or Qt objects shows here. (The
+Qt census wraps every child in Python; PySide keeps the wrappers of text frames that Qt
+later replaces on its own, so ``PySide6.QtGui.QTextFrame`` grows under ``--growth``
+only, by about 1.5 a report.) ``--trace`` starts tracemalloc after
 warm-up and prints the allocation sites that grew most between two late snapshots (at
 60 % and at the end of the run). ``--trim`` calls glibc's ``malloc_trim(0)`` at the end
 and prints the RSS it gave back: memory the allocator held but no object used
 (fragmentation, not a leak); then it empties Qt's pixmap cache (the items' device
 caches) and prints what that gave back. ``MALLOC_ARENA_MAX=2`` in the environment limits glibc to
 two arenas, for comparison.
+
+Each new (kernel, optimizer, surface) combination the edits meet is compiled by numba
+(or loaded from its disk cache) when first used, on a background thread; each holds its
+machine code and numba's records for the rest of the process, a few MB. That memory is
+bounded (one per combination) but arrives for many minutes on a cold cache and a busy
+machine, so the report counts the specialisations met ("kernels") and the summary fits a
+second slope from the last new one on. numba's cache is keyed on the source files' time
+stamps: sources changed under a running soak (a merge) make it compile again, so run a
+long soak from a copy (``git archive HEAD | tar -x -C /tmp/soak``).
 
 Runs offscreen by default (QT_QPA_PLATFORM=offscreen); ``--3d`` also shows the 3-D view,
 which needs a display (``xvfb-run -a python bench/bench_soak.py --3d``).
@@ -220,6 +232,9 @@ def main(argv=None) -> int:
     samples: list[tuple[float, float]] = []
     t0 = time.monotonic()
     warm_s = min(60.0, total_s / 4)
+    from simulator.core.kernels import loops
+
+    kernels = {"n": len(loops.compile_log), "last_t": 0.0}  # specialisations met so far
     census = {"warm": None, "last": None}
     traced = {"started": False, "late": None}
 
@@ -244,10 +259,14 @@ def main(argv=None) -> int:
     def report():
         t = time.monotonic() - t0
         r = rss_mb()
+        n_kernels = len(loops.compile_log)
+        if n_kernels != kernels["n"]:
+            kernels["n"], kernels["last_t"] = n_kernels, t
         samples.append((t, r))
         base = next((v for tt, v in samples if tt >= min(60.0, total_s / 4)), samples[0][1])
         print(f"{t / 60:7.2f} min   RSS {r:8.1f} MB   ({r - base:+7.1f} MB since warm-up)   "
-              f"frames {counts['frames']:>8}   edits {counts['edits']:>5}", flush=True)
+              f"frames {counts['frames']:>8}   edits {counts['edits']:>5}   "
+              f"kernels {n_kernels:>3}", flush=True)
         if args.growth and t >= warm_s:
             now = {**type_census(), **qt_census(win)}
             if census["warm"] is None:
@@ -295,6 +314,17 @@ def main(argv=None) -> int:
     print(f"RSS after warm-up  {warm[0] if warm.size else rs[0]:.1f} MB")
     print(f"RSS at the end     {rs[-1]:.1f} MB   (peak {rs.max():.1f} MB)")
     print(f"slope, 2nd half    {slope:+.2f} MB/min")
+    compiled = sum(1 for e in loops.compile_log if not e.get("cached"))
+    print(f"kernels            {len(loops.compile_log)} specialisations met "
+          f"({compiled} compiled, the rest loaded from the disk cache); the last at "
+          f"{kernels['last_t'] / 60:.1f} min")
+    steady = ts > kernels["last_t"]
+    if steady.sum() >= 4 and ts[steady][-1] - ts[steady][0] >= 300:
+        fit = np.polyfit(ts[steady] / 60.0, rs[steady], 1)[0]
+        print(f"slope, after it    {fit:+.2f} MB/min   (RSS {rs[steady].min():.1f}-"
+              f"{rs[steady].max():.1f} MB from {ts[steady][0] / 60:.1f} min on)")
+    else:
+        print("slope, after it    - (under 5 min of samples after the last kernel)")
     if args.growth and census["warm"] is not None:
         print()
         print_growers(census["warm"], census["last"], top=25,

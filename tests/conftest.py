@@ -7,6 +7,9 @@
   PySide6 from here (the import happens inside the fixture).
 - ``gl_display``: the X display for OpenGL tests (Xvfb, started by pytest-xvfb when no
   display is set). It fails, never skips, under CI; tests marked ``gl`` use it implicitly.
+- ``spare_device``: a character device that a test may try to save over. As root (CI
+  runs as root) it is a node made in the test's folder, never the real ``/dev/null``: a
+  regression in the device check would otherwise replace the machine's ``/dev/null``.
 - Hypothesis profiles: ``dev`` locally, ``ci`` when ``CI`` is set (override with
   ``HYPOTHESIS_PROFILE``).
 - Kernels compile on first use, in the test's own thread: the interim interpreted runs
@@ -34,6 +37,29 @@ QT_FIXTURES = frozenset({"qtbot", "qapp", "qtmodeltester", "qtlog", "qt_isolatio
 def is_ci() -> bool:
     """True when running under CI (``CI`` set to anything but an explicit no)."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+# --- devices ----------------------------------------------------------------------
+@pytest.fixture
+def spare_device(tmp_path_factory):
+    """A character device (``/dev/null``'s numbers) that a save may wrongly replace.
+
+    As root, a node made with ``mknod`` in a folder of its own (replacing it harms
+    nothing); as another user, ``/dev/null`` itself (nobody else may write in ``/dev``).
+    Skips as root without the right to make device nodes, rather than risk the real one.
+    """
+    if os.geteuid() != 0:
+        if not os.path.exists("/dev/null"):
+            pytest.skip("no /dev/null")
+        return "/dev/null"
+    path = tmp_path_factory.mktemp("dev") / "null"
+    real = os.stat("/dev/null")
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, real.st_rdev)
+    except (OSError, AttributeError) as e:
+        pytest.skip(f"root cannot make a device node here ({e}); the real /dev/null "
+                    "is not put at risk")
+    return str(path)
 
 
 # --- hypothesis ---------------------------------------------------------------------

@@ -220,14 +220,15 @@ def test_cli_huge_integer_is_refused_in_words(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("ext", ["csv", "json", "svg"])
-def test_cli_refuses_a_device_as_output(tmp_path, capsys, ext):
-    """Saving (as root, as CI does) to a device must never replace the device node."""
+def test_cli_refuses_a_device_as_output(tmp_path, capsys, ext, spare_device):
+    """Saving (as root, as CI does) to a device must never replace the device node
+    (as root the device is a spare node, not the real /dev/null: see conftest)."""
     out = tmp_path / f"out.{ext}"
-    out.symlink_to("/dev/null")
-    before = os.stat("/dev/null")
+    out.symlink_to(spare_device)
+    before = os.stat(spare_device)
     assert cli.main(["export", "race", "--out", str(out), "-q"]) == 2
     assert "device" in capsys.readouterr().err
-    after = os.stat("/dev/null")
+    after = os.stat(spare_device)
     assert after.st_ino == before.st_ino and after.st_rdev == before.st_rdev
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
 

@@ -100,6 +100,24 @@ def _positions(runs, n: int) -> list[np.ndarray]:
     return out
 
 
+def _top_directions(M: np.ndarray):
+    """The top two right singular vectors of ``M`` (rows) and their squared singular
+    values, from the eigenvectors of the smaller Gram matrix (``M.T M`` or ``M M.T``):
+    a full SVD of a run's thousands of positions spends its time on left vectors."""
+    if M.shape[1] <= M.shape[0]:
+        lam, V = np.linalg.eigh(M.T @ M)
+        top = V[:, ::-1][:, :2].T
+    else:
+        lam, U = np.linalg.eigh(M @ M.T)
+        top = U[:, ::-1][:, :2].T @ M
+        top /= np.maximum(np.linalg.norm(top, axis=1, keepdims=True), 1e-300)
+    sv2 = np.maximum(lam[::-1][:2], 0.0)
+    if len(sv2) < 2:
+        sv2 = np.append(sv2, 0.0)
+        top = np.vstack([top, np.zeros(M.shape[1])])
+    return top, sv2
+
+
 def filter_direction(net: Network, center: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A Gaussian direction normalised filter by filter to ``center`` (biases zero)."""
     d = rng.standard_normal(net.n_params)
@@ -207,9 +225,9 @@ def loss_plane(net: Network, runs=(), directions: str = "pca", center=None,
         if not P:
             raise ValueError("directions='pca' needs at least one run")
         M = np.vstack(P) - c
-        _, sv, Vt = np.linalg.svd(M, full_matrices=False)
-        total = float(np.sum(sv**2))
-        if total == 0.0 or len(sv) < 2 or sv[1] == 0.0:
+        Vt, sv2 = _top_directions(M)
+        total = float(np.sum(M * M))
+        if total == 0.0 or sv2[1] <= 1e-14 * total:
             raise ValueError("the runs do not span a plane around the centre (they never "
                              "moved, or only along a line): use directions='filter'")
         D = Vt[:2].copy()
@@ -217,7 +235,7 @@ def loss_plane(net: Network, runs=(), directions: str = "pca", center=None,
         for k in range(2):
             if D[k] @ (P[0][0] - c) > 0:
                 D[k] = -D[k]
-        ev = (sv[:2] ** 2) / total
+        ev = sv2 / total
     else:
         rng = np.random.default_rng(int(seed))
         D = np.stack([filter_direction(net, c, rng), filter_direction(net, c, rng)])

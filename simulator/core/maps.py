@@ -87,7 +87,7 @@ from .engine import (
 )
 from .optimizers import SGD, Optimizer
 from .schedules import ConstantSchedule, Schedule
-from .surface import Domain, Surface, check_point
+from .surface import Domain, Surface, check_compiled, check_point
 
 __all__ = [
     "DIVERGED",
@@ -98,6 +98,7 @@ __all__ = [
     "NOT_CONVERGED",
     "BasinMap",
     "HyperMap",
+    "basin_defaults",
     "basin_map",
     "grid_values",
     "hyper_map",
@@ -617,6 +618,7 @@ def hyper_map(
     steps, seed, noise, clip, batch, sched, _ = _check_inputs(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size,
         MAX_HYPER_STEPS)
+    check_compiled(surface, "a hyperparameter map")
     p0 = check_point(surface, start)
     d = surface.dim
     nx, ny = len(vx), len(vy)
@@ -720,6 +722,71 @@ def quadratic_curvature(surface: Surface, rtol: float = 1e-8) -> np.ndarray | No
         return None
     eig = np.linalg.eigvalsh(H[0])
     return eig if eig[0] > 0 else None
+
+
+def _curvatures(surface: Surface, pts: np.ndarray) -> np.ndarray:
+    """Hessian eigenvalues at each point (n, dim); rows with non-finite values dropped."""
+    h = np.asarray(surface.hessian(pts), dtype=float).reshape(len(pts), surface.dim,
+                                                                 surface.dim)
+    ok = np.all(np.isfinite(h), axis=(1, 2))
+    if not ok.any():
+        return np.zeros((0, surface.dim))
+    h = h[ok]
+    return np.linalg.eigvalsh(0.5 * (h + np.swapaxes(h, 1, 2)))
+
+
+BASIN_SHRINK = 1e-3  # the default steps shrink the slowest direction's distance this much
+BASIN_STEPS = (200, 10_000)  # the default steps stay within these
+
+
+def basin_defaults(surface: Surface, optimizer: Optimizer,
+                   steps: int = 1000) -> tuple[Optimizer, int]:
+    """A learning rate and a number of steps for a first basin map that tells a story.
+
+    For the SGD family, from the curvature: ``lam_max``, the largest Hessian eigenvalue
+    at the minima and (median) over the domain, whichever is larger (a rate stable at
+    the minima alone diverges from the steep edges of Rosenbrock's domain), sets the
+    rate at half the stability limit (``max_stable_lr``: ``1 / lam_max`` for plain GD,
+    where ``2 / lam_max`` is the limit); ``lam_min``, the smallest positive eigenvalue at
+    the minima, sets the steps: enough for the slowest direction to shrink by
+    ``BASIN_SHRINK`` (``ln(1e-3) / ln(1 - lr lam_min)``, times ``1 - momentum``), within
+    ``BASIN_STEPS``. Other optimizers (whose step size does not follow the curvature)
+    keep their rate and ``steps``. A surface without minima keeps both.
+
+    Returns
+    -------
+    (Optimizer, int)
+        ``optimizer`` with the rate, and the steps.
+    """
+    if not isinstance(optimizer, SGD):
+        return optimizer, int(steps)
+    mins = known_minima(surface)
+    if not len(mins):
+        return optimizer, int(steps)
+    try:
+        at_min = _curvatures(surface, mins)
+        axes = [np.linspace(lo, hi, 9) for lo, hi in surface.domain]
+        grid = np.stack([g.ravel() for g in np.meshgrid(*axes)], -1)
+        over = _curvatures(surface, grid)
+    except Exception:  # noqa: BLE001 - a surface without a Hessian keeps the lane's
+        return optimizer, int(steps)
+    if not len(at_min):
+        return optimizer, int(steps)
+    lam_max = float(at_min.max())
+    if len(over):
+        lam_max = max(lam_max, float(np.median(np.abs(over).max(axis=1))))
+    pos = at_min[at_min > 1e-12 * max(lam_max, 1e-300)]
+    if not (lam_max > 0 and math.isfinite(lam_max) and len(pos)):
+        return optimizer, int(steps)
+    lr = 0.5 * max_stable_lr(optimizer, lam_max)
+    if not (lr > 0 and math.isfinite(lr)):
+        return optimizer, int(steps)
+    lr = float(f"{lr:.2g}")
+    rate = min(lr * float(pos.min()), 0.5)
+    n = math.log(BASIN_SHRINK) / math.log1p(-rate) * (1.0 - optimizer.momentum)
+    lo, hi = BASIN_STEPS
+    n = int(min(hi, max(lo, math.ceil(n / 100.0) * 100)))
+    return optimizer.replace(lr=lr), n
 
 
 def max_stable_lr(optimizer: Optimizer, lam_max: float, **params) -> float:

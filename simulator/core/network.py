@@ -162,6 +162,12 @@ class Network:
         return f"{self.dataset} {'-'.join(str(int(s)) for s in self.sizes)} {self.activation}"
 
     @property
+    def scale(self) -> float:
+        """A step-size scale for the app's learning-rate presets (a surface's is its
+        domain diagonal): 1, so Adam's preset is lr = 0.01."""
+        return 1.0
+
+    @property
     def sizes(self) -> np.ndarray:
         """Layer widths ``[2, *hidden, outputs]`` (int64)."""
         return _readonly(self._arrays["sizes"])

@@ -148,3 +148,35 @@ def symlog_threshold(first_losses) -> float:
     if not len(a):
         return 1.0
     return float(10.0 ** np.floor(np.log10(a.max())) / 10.0)
+
+
+MAX_FIELD_FACTOR = 4.0  # the coloured field grows to at most this many domain widths
+
+
+def paths_extent(paths, domain, max_factor: float = MAX_FIELD_FACTOR,
+                 snap: float = 0.25):
+    """The region a map should colour so that the paths stay on it: the domain and
+    every finite point of ``paths`` (arrays of shape (n, >= 2)), at most ``max_factor``
+    domain widths across (centred on the domain), each side snapped outwards to a
+    multiple of ``snap`` domain widths (a path that moves a little does not ask for a
+    new field). Returns ``((x0, x1), (y0, y1))``; the domain itself when every path
+    stays on it."""
+    out = []
+    for d, (lo, hi) in enumerate(domain[:2]):
+        w = hi - lo
+        c = 0.5 * (lo + hi)
+        limit_lo, limit_hi = c - 0.5 * max_factor * w, c + 0.5 * max_factor * w
+        a, b = lo, hi
+        for p in paths:
+            col = np.asarray(p, dtype=float)[:, d]
+            col = col[np.isfinite(col)]
+            if len(col):
+                a, b = min(a, float(col.min())), max(b, float(col.max()))
+        a, b = max(a, limit_lo), min(b, limit_hi)
+        step = snap * w
+        if a < lo:
+            a = max(limit_lo, lo - np.ceil((lo - a) / step - 1e-9) * step)
+        if b > hi:
+            b = min(limit_hi, hi + np.ceil((b - hi) / step - 1e-9) * step)
+        out.append((float(a), float(b)))
+    return tuple(out)

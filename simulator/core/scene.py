@@ -37,7 +37,10 @@ import numpy as np
 from .colors import next_lane_color, parse_color
 from .files import atomic_write_text, json_int, loads_json_file, read_small_file
 from .files import jsonable as _jsonable
+from .network import Network
 from .optimizers import (
+    ASGD,
+    LBFGS,
     SGD,
     Adadelta,
     Adagrad,
@@ -50,6 +53,7 @@ from .optimizers import (
     Optimizer,
     RAdam,
     RMSprop,
+    Rprop,
     optimizer_from_dict,
 )
 from .schedules import ConstantSchedule, Schedule, schedule_from_dict
@@ -60,7 +64,7 @@ __all__ = [
     "MAX_STEPS", "DEFAULT_STEPS",
     "DEFAULT_SURFACE", "DEFAULT_START", "VIEWS", "PRESETS", "DEFAULT_LANES",
     "Lane", "ViewState", "Scene", "load_scene", "make_preset", "preset_lr",
-    "suggested_lr", "default_start",
+    "suggested_lr", "default_start", "Race", "RACES", "race_for",
 ]
 
 FORMAT = "losslab-session"
@@ -137,6 +141,9 @@ PRESETS: dict[str, tuple[type[Optimizer], dict, tuple[str, float], dict]] = {
     "RAdam": (RAdam, {}, ("size", 0.01), {}),
     "Adamax": (Adamax, {}, ("size", 0.01), {}),
     "Adadelta": (Adadelta, {}, ("fixed", 1.0), {}),
+    "Rprop": (Rprop, {}, ("size", 0.002), {}),
+    "ASGD": (ASGD, {}, ("curv", 1.0), {}),
+    "L-BFGS": (LBFGS, {"line_search_fn": "strong_wolfe"}, ("fixed", 1.0), {}),
     "Lion": (Lion, {}, ("size", 0.002), {}),
     "Newton": (Newton, {"damping": 1.0}, ("fixed", 0.5), {}),
 }
@@ -152,6 +159,101 @@ DEFAULT_LANES: tuple[tuple[str, Optimizer], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Race:
+    """A library surface's default race: where the lanes start and who runs.
+
+    Parameters
+    ----------
+    start : tuple of float
+        The shared start point: away from every critical point, where the lanes'
+        different rules take them to different places or at different speeds.
+    lanes : tuple of (str, float)
+        ``(preset, lr)``: a preset of ``PRESETS`` (its optimizer, fixed settings and
+        lane overrides such as the noise of "SGD + noise") at this learning rate; the
+        preset's name is the lane's.
+    """
+
+    start: tuple[float, ...]
+    lanes: tuple[tuple[str, float], ...]
+
+    def lane_specs(self) -> list[tuple[str, Optimizer, dict]]:
+        """``(name, optimizer, lane overrides)`` of each lane."""
+        out = []
+        for preset, lr in self.lanes:
+            cls, fixed, _rule, kw = PRESETS[preset]
+            out.append((preset, cls(lr=lr, **fixed), dict(kw)))
+        return out
+
+
+# Each library surface's default race over DEFAULT_STEPS steps (a surface picked from the
+# library starts with it while the lanes are still a default race: see Scene.use_race).
+# Chosen so that the lanes visibly differ: on a bowl plain GD at a small rate is still on
+# its way when momentum and the adaptive methods have arrived; with several minima the
+# lanes end in different ones (Rastrigin: GD stays in the first dip, momentum hops one
+# ridge, noise wanders, RMSprop's large steps reach the centre); on the saddles the
+# escapes run off while Newton heads for the saddle. tests/core/test_scene.py checks that
+# at least two lanes of every race end differently and that none starts at a critical
+# point.
+RACES: dict[str, Race] = {
+    "quadratic": Race((-2.5, 2.0), (("GD", 0.002), ("Momentum", 0.002), ("RMSprop", 0.01),
+                                    ("Adam", 0.05))),
+    "ravine": Race((-2.5, 2.0), (("GD", 0.02), ("Momentum", 0.02), ("RMSprop", 0.01),
+                                 ("Adam", 0.05))),
+    "rosenbrock": Race(DEFAULT_START, (("GD", 1e-3), ("Momentum", 5e-4), ("RMSprop", 1e-2),
+                                       ("Adam", 5e-2))),
+    "saddle": Race((1.5, 0.02), (("GD", 0.05), ("Momentum", 0.01), ("Adam", 0.01),
+                                 ("Newton", 0.5))),
+    "two-wells": Race((-0.8, 0.8), (("GD", 0.05), ("Momentum", 0.2), ("SGD + noise", 0.2),
+                                    ("Adam", 0.05))),
+    "plateau": Race((-1.5, 2.0), (("GD", 0.1), ("Momentum", 0.1), ("RMSprop", 0.5),
+                                  ("Adam", 0.1))),
+    "himmelblau": Race((0.0, 0.0), (("GD", 0.005), ("Momentum", 0.005), ("RMSprop", 0.02),
+                                    ("Adam", 0.001))),
+    "beale": Race((1.0, 1.5), (("GD", 0.001), ("Momentum", 0.001), ("RMSprop", 0.01),
+                               ("Adam", 0.05))),
+    "booth": Race((-6.0, -6.0), (("GD", 0.002), ("Momentum", 0.002), ("RMSprop", 0.05),
+                                 ("Adam", 0.2))),
+    "matyas": Race((-7.0, 6.0), (("GD", 0.1), ("Momentum", 0.1), ("RMSprop", 0.05),
+                                 ("Adam", 0.2))),
+    "rastrigin": Race((4.3, 3.7), (("GD", 0.003), ("Momentum", 0.01), ("SGD + noise", 0.03),
+                                   ("RMSprop", 0.3))),
+    "ackley": Race((-3.2, 2.6), (("GD", 0.01), ("Momentum", 0.05), ("RMSprop", 0.2),
+                                 ("Adam", 0.05))),
+    "six-hump-camel": Race((-1.9, -0.9), (("GD", 0.02), ("Momentum", 0.02), ("RMSprop", 0.1),
+                                          ("Adam", 0.05))),
+    "styblinski-tang": Race((0.3, 0.1), (("GD", 0.01), ("Momentum", 0.01), ("RMSprop", 0.002),
+                                         ("Adam", 0.1))),
+    "goldstein-price": Race((-1.5, 2.0), (("GD", 5e-7), ("Momentum", 2e-7), ("RMSprop", 0.01),
+                                          ("Adam", 0.05))),
+    "mccormick": Race((-1.5, 2.0), (("GD", 0.2), ("Momentum", 0.05), ("RMSprop", 0.02),
+                                    ("Adam", 0.1))),
+    "monkey-saddle": Race((-1.5, 2.0), (("GD", 0.05), ("Momentum", 0.02), ("RMSprop", 0.01),
+                                        ("Adam", 0.05))),
+    "parabola": Race((-2.8,), (("GD", 0.002), ("Momentum", 0.002), ("RMSprop", 0.02),
+                               ("Adam", 0.2))),
+    "double-well": Race((-0.3,), (("GD", 0.05), ("Momentum", 0.2), ("RMSprop", 0.05),
+                                  ("Adam", 0.05))),
+    "bumpy": Race((-4.0,), (("GD", 0.05), ("Momentum", 0.2), ("RMSprop", 0.5),
+                            ("Adam", 0.2))),
+    "linear-regression": Race((-1.5, 2.0), (("GD", 0.003), ("Momentum", 0.01),
+                                            ("RMSprop", 0.02), ("Adam", 0.1))),
+    "logistic-regression": Race((-1.5, 2.0), (("GD", 0.1), ("Momentum", 0.5),
+                                              ("RMSprop", 0.02), ("Adam", 0.1))),
+}
+
+
+def race_for(surface) -> Race | None:
+    """The default race of a library surface (``RACES``), or None (a formula, a drawn
+    surface, or a library surface with changed parameters whose start falls outside)."""
+    if getattr(surface, "kind", None) not in ("builtin", "data"):
+        return None
+    race = RACES.get(surface.name)
+    if race is None or not inside(surface, race.start):
+        return None
+    return race
+
+
 def _nice(v: float) -> float:
     """Round to one significant digit from {1, 2, 5} (what a person would type)."""
     if not (v > 0 and math.isfinite(v)):
@@ -165,7 +267,15 @@ def _nice(v: float) -> float:
 def _curvature(surface, start) -> float:
     """A curvature scale for gradient steps: the largest |eigenvalue| of the Hessian at
     the start, or the median of it over the domain when that is larger (a start on a
-    flat spot must not give a rate that explodes one step later)."""
+    flat spot must not give a rate that explodes one step later). On a network: the
+    sharpness (the Hessian's largest eigenvalue) at the start."""
+    if isinstance(surface, Network):
+        from .landscape import sharpness
+
+        try:
+            return abs(sharpness(surface, start, tol=1e-6))
+        except ValueError:
+            return float("nan")
     try:
         pts = [np.asarray(start, dtype=float).reshape(-1)]
         axes = [np.linspace(lo, hi, 9) for lo, hi in surface.domain]
@@ -235,6 +345,8 @@ def check_batch(v) -> int | None:
 def check_start(surface, p) -> tuple[float, ...]:
     from .surface import check_point
 
+    if isinstance(surface, Network):
+        return tuple(float(v) for v in surface.check_weights(p, "start"))
     return tuple(float(v) for v in check_point(surface, p))
 
 
@@ -246,15 +358,21 @@ def check_schedule(schedule: Schedule, lr: float, steps: int) -> None:
 
 
 def inside(surface, p) -> bool:
-    """True when ``p`` has the surface's dimension and lies in its domain."""
+    """True when ``p`` has the surface's dimension and lies in its domain (a network:
+    ``n_params`` finite values)."""
     if len(p) != surface.dim:
         return False
+    if isinstance(surface, Network):
+        return bool(np.all(np.isfinite(np.asarray(p, dtype=float))))
     return all(lo <= v <= hi for v, (lo, hi) in zip(p, surface.domain))
 
 
 def default_start(surface) -> tuple[float, ...]:
     """A start that shows something: the teaching start on Rosenbrock-like scenes, else
-    a point up and to the left of the domain's centre (away from most minima)."""
+    a point up and to the left of the domain's centre (away from most minima). A
+    network starts from its initial weights ``init``."""
+    if isinstance(surface, Network):
+        return tuple(float(v) for v in surface.init)
     near_min = surface.minima and np.allclose(surface.minima[0][:2], DEFAULT_START)
     if surface.dim == 2 and inside(surface, DEFAULT_START) and not near_min:
         return DEFAULT_START
@@ -384,8 +502,9 @@ class Scene:
 
     Parameters
     ----------
-    surface : Surface, optional
-        The loss surface.
+    surface : Surface or Network, optional
+        The loss surface, or a network (``sim.network``) whose training loss is the
+        landscape; its start is a parameter vector (default: its initial weights).
     start : sequence of float, optional
         The shared start point (default: the teaching start, or one inside the domain).
     **training
@@ -406,8 +525,9 @@ class Scene:
     ['converging']
     """
 
-    def __init__(self, surface: Surface | None = None, start=None, **training) -> None:
-        self.surface: Surface | None = None
+    def __init__(self, surface: Surface | Network | None = None, start=None,
+                 **training) -> None:
+        self.surface: Surface | Network | None = None
         self.start: tuple[float, ...] = DEFAULT_START
         self.lanes: list[Lane] = []
         self.steps = DEFAULT_STEPS
@@ -631,13 +751,19 @@ class Scene:
     def set_surface(self, s) -> bool:
         """Replace the surface; the start moves to a sensible default if it falls
         outside the new domain (or has the wrong dimension). Returns True when the start
-        moved. The colour scale goes back to the new surface's default."""
-        if not isinstance(s, Surface):
-            raise ValueError(f"not a surface: {s!r}")
+        moved. The colour scale goes back to the new surface's default. A network (a
+        new one, or a new dataset or architecture) starts from its initial weights."""
+        if not isinstance(s, (Surface, Network)):
+            raise ValueError(f"not a surface or a network: {s!r}")
         old_dim = self.surface.dim if self.surface is not None else None
+        if isinstance(s, Network) and old_dim == s.dim and s != self.surface:
+            old_dim = -1  # another network of the same size: the lanes' starts go too
         self.surface = s
         start_moved = False
-        if not inside(s, self.start):
+        if isinstance(s, Network) and tuple(self.start) != default_start(s):
+            self.start = default_start(s)
+            start_moved = True
+        elif not inside(s, self.start):
             self.start = default_start(s)
             start_moved = True
         if old_dim is not None and old_dim != s.dim:
@@ -646,6 +772,33 @@ class Scene:
         if self.view.log_scale is not None:
             self.view = self.view.replace(log_scale=None)
         return start_moved
+
+    def is_race(self) -> bool:
+        """Whether the start and the lanes are the current surface's default race (as
+        a surface picked from the library gives them; colours aside), or the first
+        screen's scene."""
+        race = race_for(self.surface) if self.surface is not None else None
+        if race is None:
+            return False
+        want = [(name, opt, kw.get("noise")) for name, opt, kw in race.lane_specs()]
+        have = [(lane.name, lane.optimizer, lane.noise) for lane in self.lanes
+                if lane.enabled and lane.schedule is None and lane.batch_size is None
+                and lane.start is None]
+        return tuple(self.start) == tuple(race.start) and have == want \
+            and len(have) == len(self.lanes)
+
+    def use_race(self) -> bool:
+        """Start and lanes from the surface's default race (``RACES``); False (and no
+        change) when the surface has none."""
+        race = race_for(self.surface)
+        if race is None:
+            return False
+        self.start = tuple(float(v) for v in race.start)
+        self.lanes = []
+        for name, opt, kw in race.lane_specs():
+            self._append_lane(opt, name=name, **kw)
+        self.selected_lane = 0
+        return True
 
     def set_start(self, p) -> bool:
         """Move the shared start point (lanes without their own start follow it).
@@ -750,7 +903,7 @@ class Scene:
     def effective(self, lane: Lane) -> dict:
         """The settings ``lane`` actually runs with (its overrides, else the scene's)."""
         batch = lane.batch_size if lane.batch_size is not None else self.batch_size
-        if self.surface is None or self.surface.kind != "data":
+        if self.surface is None or self.surface.kind not in ("data", "network"):
             batch = None
         return {
             "schedule": lane.schedule if lane.schedule is not None else self.schedule,

@@ -182,7 +182,10 @@ def _domain(s) -> str:
 
 def surface_repr(s) -> str:
     """One line: name, dimension, kind and domain of a ``Surface``."""
-    return f"<Surface {short(s.name)!r} ({s.dim}-D, {s.kind}) on {_domain(s)}>"
+    kind = s.kind
+    if getattr(getattr(s, "impl", None), "approximate", False):
+        kind += ", approximate derivatives"  # finite differences (core.functions)
+    return f"<Surface {short(s.name)!r} ({s.dim}-D, {kind}) on {_domain(s)}>"
 
 
 def surface_html(s) -> str:
@@ -200,6 +203,11 @@ def surface_html(s) -> str:
         rows.append(("minimum", num(s.min_value) + at))
     if s.description:
         rows.append(("about", s.description))
+    impl = getattr(s, "impl", None)
+    if impl is not None:  # a Python function (core.functions)
+        rows.append(("derivatives", "approximate (finite differences)" if impl.approximate
+                     else "given by the user"))
+        rows.append(("runs", impl.note))
     return html_table("Surface", rows)
 
 

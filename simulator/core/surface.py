@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -57,11 +58,15 @@ class Surface:
     params : dict
         The user-facing parameters this surface was built with (e.g. ``condition``).
     kind : str
-        ``"builtin"``, ``"expression"``, ``"drawn"`` or ``"data"``.
+        ``"builtin"``, ``"expression"``, ``"drawn"``, ``"data"`` or ``"function"`` (a
+        Python function with its gradient, ``sim.surface_from_function``).
     log_scale : bool
         Whether views should default to a log colour scale (values span decades).
     variables : tuple of str
         Axis names: ``("w",)``, ``("x",)``, ``("x", "y")`` or ``("w1", "w2")``.
+    impl : object or None
+        Kind ``"function"`` only: its evaluator and trajectory loop
+        (:class:`simulator.core.functions.FunctionImpl`); None for every other kind.
     """
 
     name: str
@@ -83,6 +88,7 @@ class Surface:
     kind: str = "builtin"
     log_scale: bool = False
     variables: tuple[str, ...] = ()
+    impl: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2):
@@ -156,7 +162,8 @@ class Surface:
         out = np.empty((n, 6), dtype=np.float64)
         xs = np.ascontiguousarray(pts[:, 0])
         ys = np.ascontiguousarray(pts[:, 1]) if self.dim == 2 else np.zeros(n)
-        eval_points(self.spec, xs, ys, int(order), out, self.nreg)
+        run = eval_points if self.impl is None else self.impl.eval_points  # kind "function"
+        run(self.spec, xs, ys, int(order), out, self.nreg)
         f = out[:, 0]
         g = out[:, 1 : 1 + self.dim]
         if self.dim == 1:
@@ -204,6 +211,9 @@ class Surface:
         """This surface with Gaussian bumps (cx, cy, amplitude, sigma) added on top."""
         from dataclasses import replace
 
+        if self.impl is not None:
+            raise ValueError(f"{self.name}: bumps cannot be drawn on a surface made from a "
+                             "Python function; write it as a formula to draw on it")
         b = np.ascontiguousarray(bumps, dtype=np.float64).reshape(-1, 4)
         return replace(
             self,
@@ -245,3 +255,15 @@ def check_point(surface: Surface, p: Sequence[float] | float, what: str = "start
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{what} must be finite, got {tuple(a.tolist())}")
     return a
+
+
+def check_compiled(surface, what: str) -> None:
+    """ValueError when ``surface`` was made from a Python function (kind ``"function"``)
+    and ``what`` needs the kernels' own surface code (a formula, a library surface)."""
+    if getattr(surface, "impl", None) is not None:
+        raise ValueError(
+            f"{what} needs a surface the kernels evaluate themselves; {surface.name!r} is a "
+            "Python function (sim.surface_from_function with grad=). Write it as a formula "
+            "(sim.surface_from_expression, or surface_from_function without grad= when the "
+            "function traces), or run sim.simulate once per start"
+        )

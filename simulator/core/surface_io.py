@@ -9,6 +9,9 @@ The form (one vocabulary of kinds for everything LossLab writes)::
     {"kind": "flat", "domain": [[-3, 3], [-3, 3]]}
     {"kind": "data", "name": "linear-regression", "params": {"n": 64, "seed": 0, ...}}
     {"kind": "drawn", "base": {<one of the above>}, "bumps": [[cx, cy, amp, sigma], ...]}
+    {"kind": "network", "dataset": "moons", "hidden": [16], "activation": "tanh",
+     "n_train": 256, "n_test": 256, "noise": 0.2, "label_noise": 0.0, "classes": null,
+     "seed": 0, "init_seed": null}
 
 ``domain`` is optional everywhere (the surface's own default when missing). The lab
 file spellings ``"library"`` (for ``"builtin"``) and ``"formula"`` (for ``"expression"``)
@@ -69,7 +72,7 @@ __all__ = [
 ]
 
 #: The kinds LossLab writes.
-KINDS = ("builtin", "expression", "flat", "data", "drawn")
+KINDS = ("builtin", "expression", "flat", "data", "drawn", "network")
 #: Other spellings it reads (lab files say "library" and "formula").
 ALIASES = {"library": "builtin", "formula": "expression"}
 _KIND_ALIASES = ALIASES
@@ -91,8 +94,17 @@ def surface_to_dict(surface: Surface) -> dict:
     Works for every kind: builtin, expression, flat, data and drawn (whose ``base`` is
     one of the others).
     """
+    from .network import Network
+
+    if isinstance(surface, Network):
+        return {"kind": "network", **_jsonable(surface.to_dict())}
     if not isinstance(surface, Surface):
         raise ValueError(f"not a surface: {surface!r}")
+    if surface.kind == "function":
+        raise ValueError(
+            f"the surface {surface.name!r} is a Python function (sim.surface_from_function "
+            "with grad=): a file cannot hold Python code, so it cannot be saved. Write it "
+            "as a formula (sim.surface_from_expression) to save it")
     if len(surface.bumps) or surface.kind == "drawn":
         return {
             "kind": "drawn",
@@ -147,6 +159,8 @@ def surface_from_dict(d, place: str = "") -> Surface:
     kind = canonical_kind(kind)
     if kind not in KINDS:
         raise _err(_at(place, "kind"), f"must be one of {', '.join(KINDS)}, got {_show(kind)}")
+    if kind == "network":
+        return _network(d, place)
     dom_raw = d.get("domain")
     if kind == "drawn":
         if "base" not in d:
@@ -196,6 +210,16 @@ def surface_from_dict(d, place: str = "") -> Surface:
     if bumps:  # the session format before drawn surfaces had a base
         s = drawn_surface(s, check_bumps(bumps, _at(place, "bumps")))
     return s
+
+
+def _network(d: dict, place: str):
+    """A ``Network`` from ``{"kind": "network", ...}`` (its constructor's arguments)."""
+    from .network import network_from_dict
+
+    try:
+        return network_from_dict(d)
+    except (ValueError, TypeError) as e:
+        raise _err(place, f"network: {e}") from None
 
 
 def _library(d: dict, place: str, kind: str) -> Surface:
@@ -383,6 +407,12 @@ def check_surface(ck, spec, place: str, domain=None) -> Surface | None:
     if kind not in KINDS:
         ck.add(_join(place, "kind"), f"must be one of {', '.join(KINDS)}, got {_show_json(kind)}")
         return None
+    if kind == "network":
+        try:
+            return _network(spec, place)
+        except ValueError as e:
+            ck.add(place, _strip_prefix(str(e), place))
+            return None
     if domain is None and spec.get("domain") is not None and kind != "drawn":
         n0 = len(ck.problems)
         domain = _check_domain(ck, spec["domain"], _join(place, "domain"))

@@ -276,7 +276,7 @@ class DrawTool(QObject):
         self.state_changed.emit()
 
     def _adopt(self, s) -> None:
-        if s is None:
+        if s is None or s.kind == "network":  # nothing to draw on a network
             return
         base = D.base_of(s)
         if base.kind == "expression" and base.dim == 2:

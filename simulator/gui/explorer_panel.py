@@ -316,6 +316,13 @@ class ExplorerPanel(QWidget):
         self.steps.setValue(min(int(getattr(session, "steps", 500) or 500), 5000))
         self.steps.setSingleStep(100)
         self.steps.setToolTip("Updates per run")
+        self.curvature_check = QCheckBox("Rate from curvature")
+        self.curvature_check.setChecked(True)
+        self.curvature_check.setToolTip(
+            "Map plain gradient descent and momentum at half their stability limit "
+            "(1/\u03bbmax for GD, where 2/\u03bbmax is the limit; \u03bbmax: the largest "
+            "curvature at the minima or over the domain) for enough steps to arrive, so a "
+            "first map shows the basins. Off: the lane's own rate and the steps here.")
         self.overlay_check = QCheckBox("Show on 2-D view")
         self.overlay_check.setChecked(True)
         self.overlay_check.setToolTip("Tint the contour map with the basins")
@@ -358,6 +365,7 @@ class ExplorerPanel(QWidget):
         br.setContentsMargins(0, 0, 0, 0)
         br.addWidget(QLabel("Compare with"))
         br.addWidget(self.compare, 1)
+        br.addWidget(self.curvature_check)
         br.addWidget(self.overlay_check)
         self.hyper_box = QWidget()
         hb = QGridLayout(self.hyper_box)
@@ -414,8 +422,9 @@ class ExplorerPanel(QWidget):
             w.currentIndexChanged.connect(self._settings_changed)
         for w in (self.resolution, self.steps, self.x_lo, self.x_hi, self.y_lo, self.y_hi):
             w.valueChanged.connect(self._settings_changed)
-        for w in (self.x_log, self.y_log):
+        for w in (self.x_log, self.y_log, self.curvature_check):
             w.toggled.connect(self._settings_changed)
+        self.curvature_check.toggled.connect(self._steps_editable)
         self.color_by.currentIndexChanged.connect(self._redraw)
         self.overlay_check.toggled.connect(self._update_overlay)
         self.cancel_button.clicked.connect(self.cancel)
@@ -540,6 +549,7 @@ class ExplorerPanel(QWidget):
     # ---- reacting ----------------------------------------------------------------------------
     def _on_mode(self, *_args) -> None:
         basin = self.kind == BASIN
+        self._steps_editable()
         self.basin_row.setVisible(basin)
         self.hyper_box.setVisible(not basin)
         self.resolution.setMaximum(512 if basin else 256)
@@ -634,6 +644,7 @@ class ExplorerPanel(QWidget):
             j = self._lane_index(other) if other is not None else -1
             if j >= 0 and s.lanes[j].uid != lane.uid:
                 job.runs.append(self._run_settings(s.lanes[j]))
+            self._curvature_defaults(job)
         else:
             try:
                 vx = ex.grid_values(self.x_lo.value(), self.x_hi.value(), n,
@@ -647,9 +658,38 @@ class ExplorerPanel(QWidget):
                          "vy": vy}
         return job
 
+    def _steps_editable(self, *_args) -> None:
+        # the steps come from the curvature in a basin map with "Rate from curvature"
+        self.steps.setEnabled(not (self.kind == BASIN and self.curvature_check.isChecked()))
+
+    def _curvature_defaults(self, job: Job) -> None:
+        """With "Rate from curvature": each run's rate and the steps from the surface's
+        curvature (``maps.basin_defaults``); the steps box shows the steps used."""
+        auto = self.kind == BASIN and self.curvature_check.isChecked()
+        self._steps_editable()
+        self.rate_note = ""
+        if not auto:
+            return
+        steps = []
+        for run in job.runs:
+            opt, n = ex.basin_defaults(job.surface, run["optimizer"], self.steps.value())
+            if opt is not run["optimizer"]:
+                steps.append(n)
+                run["optimizer"] = opt
+        if steps:
+            job.steps = max(steps)
+            self.steps.blockSignals(True)
+            self.steps.setValue(job.steps)
+            self.steps.blockSignals(False)
+            main = job.runs[0]["optimizer"]
+            self.rate_note = (f"{job.runs[0]['name']} at lr {main.lr:g} (from the "
+                              f"curvature), {job.steps:,} steps")
+
     def restart(self) -> None:
         """Cancel the running map and compute the current settings' map."""
         self._timer.stop()
+        if getattr(self, "_shut", False):
+            return
         job = self.make_job()
         if job is None:
             return
@@ -661,7 +701,8 @@ class ExplorerPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("%p %")
         self.cancel_button.setEnabled(True)
-        self.info.setText(self._computing_text(job))
+        note = getattr(self, "rate_note", "")
+        self.info.setText(self._computing_text(job) + (f" {note}" if note else ""))
         self.worker.submit(job)
 
     @staticmethod
@@ -849,8 +890,11 @@ class ExplorerPanel(QWidget):
             total = sum(x.elapsed for x in self.maps if x is not None)
             nmaps = sum(x is not None for x in self.maps)
             rate = nmaps * nx * ny * m.steps / max(total, 1e-9)
+            rate_note = (f"lr {m.optimizer.lr:g} from the curvature (the lane's own: "
+                         f"uncheck 'Rate from curvature'). "
+                         if self.curvature_check.isChecked() else "")
             self.info.setText(
-                f"{nx} x {ny} starts x {m.steps} steps"
+                f"{rate_note}{nx} x {ny} starts x {m.steps} steps"
                 f"{' (x2 maps)' if nmaps > 1 else ''} in {total:.2f} s "
                 f"({rate / 1e6:.0f} M particle-steps/s). Click the map to start the lanes "
                 "there.")
@@ -1024,7 +1068,10 @@ class ExplorerPanel(QWidget):
         self._ask_and_export("CSV data", "csv", self.export_csv)
 
     def shutdown(self) -> None:
-        """Stop the worker thread (the window is closing)."""
+        """Stop the worker thread (the window is closing); a restart pending after a
+        setting's change is dropped (it would start the thread again)."""
+        self._shut = True
+        self._timer.stop()
         self.worker.stop()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming

@@ -41,6 +41,7 @@ from simulator.core import labs as core_labs
 from simulator.core.labs import Lab, LabError
 
 from .instructions_panel import InstructionsPanel
+from .lab_steps import LabSteps, is_stepped, resume_soon
 from .menus import Menu
 
 LAB_FILTER = "LossLab labs (*.json);;All files (*)"
@@ -75,8 +76,10 @@ def open_lab(window, lab: Lab) -> bool:
     scene is kept and a message says why."""
     window.animator.pause()
     try:
-        scene = lab.scene()  # the scene's own checks; its view settings come along
-    except ValueError as e:
+        # the scene's own checks; its view settings come along. A lab made of steps
+        # opens at the step its stored progress reached
+        scene = window.labs.steps.opening_scene(lab)
+    except (ValueError, IndexError) as e:
         _message(window, "Cannot open lab", f"The lab \u201c{lab.title}\u201d could not be "
                  "loaded.", f"{e}\n\nThe current scene was kept.")
         return False
@@ -86,7 +89,12 @@ def open_lab(window, lab: Lab) -> bool:
     _bring_forward(window)
     window.setWindowModified(False)
     window.update_title()
-    window.statusBar().showMessage(f"Opened lab: {lab.title}", 5000)
+    steps = window.labs.steps
+    where = ""
+    if steps.active and steps.index > 0:
+        where = (f" (at step {steps.index + 1} of {len(lab.steps)}, where you left it; "
+                 "Lab > Restart Lab starts again)")
+    window.statusBar().showMessage(f"Opened lab: {lab.title}{where}", 8000)
     return True
 
 
@@ -360,15 +368,24 @@ class LabFeature(QObject):
         self.lab: Lab | None = None
         self.drop_filter = _DropFilter(window)
         self.actions: dict[str, object] = {}
+        self.steps = LabSteps(window, panel)  # Check, hints, Back/Next, progress
         window.session.view_changed.connect(self._on_scene_lab)
 
     def show_lab(self, lab: Lab) -> None:
+        """Show ``lab``'s text: one step at a time for a lab made of steps (at its
+        stored step), else whole. The scene is the caller's to load."""
         self.lab = lab
-        self.panel.show_lab(lab)
+        if is_stepped(lab):
+            self.steps.begin(lab)
+        else:
+            self.steps.remember(lab)
+            self.steps.close()
+            self.panel.show_lab(lab)
 
     def close_lab(self) -> None:
         """Back to the start page; the scene stays, no longer a lab's."""
         self.lab = None
+        self.steps.close()
         self.panel.show_start_page()
         self.window_.session.set_lab(None)
         self.window_.update_title()
@@ -377,7 +394,21 @@ class LabFeature(QObject):
         # a scene that is no lab's (a session file, New Scene): its instructions go
         if self.lab is not None and self.window_.session.scene.lab_id is None:
             self.lab = None
+            self.steps.close()
             self.panel.show_start_page()
+
+    def resume(self) -> bool:
+        """After the window restored its last scene: when that scene is a lab's whose
+        origin the settings know, show that lab again (a lab made of steps at its
+        stored step) without replacing the restored scene."""
+        lab_id = self.window_.session.scene.lab_id
+        if self.lab is not None or not lab_id:
+            return False
+        lab = self.steps.stored_lab(lab_id)
+        if lab is None:
+            return False
+        self.show_lab(lab)
+        return True
 
 
 def install_lab_and_export_actions(window) -> LabFeature:
@@ -418,9 +449,13 @@ def install_lab_and_export_actions(window) -> LabFeature:
                                    acts["export_image"], acts["export_data"]],
                        after=window.act_save_as)
 
+    window.add_to_menu(Menu.LAB, [acts["open_lab"], None], before=feature.steps.actions["check"])
+
     window.setAcceptDrops(True)
     QApplication.instance().installEventFilter(feature.drop_filter)
     if _pending:
         lab = _pending.pop(0)
         QTimer.singleShot(0, lambda: open_lab(window, lab))
+    else:
+        resume_soon(feature)  # the restored scene may be a lab's: show it again
     return feature

@@ -51,6 +51,7 @@ from .panels.lanes_panel import LanesPanel
 from .panels.surface_panel import SurfacePanel
 from .panels.training_panel import TrainingPanel
 from .session import Session
+from .views.internals import TIP as INTERNALS_TIP
 
 APP_TITLE = "LossLab"
 FILE_FILTER = "LossLab sessions (*.losslab.json *.json);;All files (*)"
@@ -457,6 +458,14 @@ class MainWindow(QMainWindow):
                              "Show the 3-D surface next to the contour map", checkable=True)
         self.act_show_3d.setIconText("3-D View")
         self.act_show_3d.setChecked(True)
+        self.act_fit_paths = a("&Fit Map to Paths", self.fit_map_to_paths, "Ctrl+0", None,
+                               "Show the domain and where the lanes go; the coloured "
+                               "field grows there (up to 4 domain widths)")
+        self.act_follow_paths = a("F&ollow the Paths", self.set_follow_paths, None, None,
+                                  "When lanes leave the domain, colour where they go and "
+                                  "keep them in view", checkable=True)
+        with QSignalBlocker(self.act_follow_paths):  # the map does not exist yet
+            self.act_follow_paths.setChecked(True)
         self.act_reset_layout = a("Reset &Layout", self.reset_layout, None, "layout",
                                   "Put the panels back where they started")
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts,
@@ -596,7 +605,14 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_reset_layout)
         m.addSeparator()
         m.addAction(self.act_show_3d)
+        m.addAction(self.act_fit_paths)
+        m.addAction(self.act_follow_paths)
         m.addAction(self.act_log)
+        # the selected lane's gradient, momentum, step and effective steps on the map
+        self.act_internals = self.add_action(
+            "Optimizer &Internals", lambda on: self.contour.set_internals(on), "I", None,
+            INTERNALS_TIP, checkable=True)
+        m.addAction(self.act_internals)
         tm = m.addMenu(icon("theme"), "&Theme")
         for act in self.theme_actions.values():
             tm.addAction(act)
@@ -692,10 +708,12 @@ class MainWindow(QMainWindow):
         acts = [self.act_play, self.act_step_forward, self.act_step_back,
                 self.act_step_forward10, self.act_step_back10, self.act_reset,
                 self.act_to_end, self.act_faster, self.act_slower, self.act_loop,
-                self.act_show_3d, self.act_present, self.act_log, self.act_new,
+                self.act_show_3d, self.act_present, self.act_fit_paths, self.act_log,
+                self.act_new,
                 self.act_open, self.act_save,
                 self.act_save_as, self.act_shortcuts, self.act_quit]
         acts += [self.act_draw, self.act_undo, self.act_redo]
+        acts += [self.labs.actions["open_lab"], *self.labs.steps.actions.values()]
         acts += self.panel_actions
         return acts
 
@@ -787,6 +805,18 @@ class MainWindow(QMainWindow):
         self.lanes_panel.retheme()
         self.training_panel.retheme()
         self.settings.group(st.WINDOW).set(st.KEY_THEME, scheme)
+
+    def fit_map_to_paths(self) -> None:
+        """View > Fit Map to Paths: the map shows the domain and where the lanes go."""
+        self.contour.fit_to_paths()
+
+    def set_follow_paths(self, on: bool) -> None:
+        """View > Follow the Paths: the map's field and view follow lanes that leave the
+        domain; kept in the settings."""
+        with QSignalBlocker(self.act_follow_paths):
+            self.act_follow_paths.setChecked(bool(on))
+        self.contour.set_follow_paths(bool(on))
+        self.settings.group(st.WINDOW).set(st.KEY_FOLLOW_PATHS, bool(on))
 
     def set_cp_mode(self, mode: str) -> None:
         """Mark the critical points of ``mode`` on the maps ("auto", "all", "minima",
@@ -1074,6 +1104,7 @@ class MainWindow(QMainWindow):
             self.act_show_3d.setChecked(g.get_bool(st.KEY_SHOW_3D, True))
         self.set_theme(g.get_str(st.KEY_THEME, "system", palette.SCHEMES))
         self.set_cp_mode(g.get_str(st.KEY_CP_MODE, CP_MODE_DEFAULT, tuple(CP_MODES)))
+        self.set_follow_paths(g.get_bool(st.KEY_FOLLOW_PATHS, True))
         self.animator.restore_state(self.settings.group("animation"))
         scene = self.settings.group(st.SESSION).get_json(st.KEY_LAST_SCENE)
         if scene is not None:

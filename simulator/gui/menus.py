@@ -17,5 +17,6 @@ class Menu(Enum):
     EDIT = "&Edit"
     VIEW = "&View"
     RUN = "&Run"
+    LAB = "La&b"
     EXPLORE = "E&xplore"
     HELP = "&Help"

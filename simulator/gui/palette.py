@@ -143,6 +143,11 @@ def error_color() -> str:
     return "#FF8A7A" if is_dark() else "#B3261E"
 
 
+def success_color() -> str:
+    """Text colour for a confirmation (a lab check that passed) on the current theme."""
+    return "#7BD88F" if is_dark() else "#1B6E36"
+
+
 def muted_color() -> str:
     """Text colour for secondary text (descriptions, hints)."""
     return "#A8A8B0" if is_dark() else "#5A5A62"

@@ -161,16 +161,27 @@ class Session(QObject):
         except ValueError as e:
             raise self._error(str(e)) from None
 
-    def set_surface(self, s) -> None:
+    def set_surface(self, s, race: bool = False) -> None:
         """Replace the surface; the start moves to a sensible default if it falls
-        outside the new domain (or has the wrong dimension)."""
+        outside the new domain (or has the wrong dimension). ``race`` (a surface picked
+        from the library): while the lanes are still a default race, the new surface's
+        race replaces them (start and lanes, ``Scene.use_race``); lanes the user made or
+        edited are kept."""
         view = self.scene.view
+        was_race = race and self.scene.is_race()
         start_moved = self._checked(self.scene.set_surface, s)
+        raced = was_race and self.scene.use_race()
+        start_moved = start_moved or raced
         # runs for the new surface exist before anyone hears of it
         self._recompute_silently()
         self.surface_changed.emit()
         if start_moved:
             self.start_changed.emit()
+        if raced:
+            self.lanes_changed.emit()
+            self.selected_lane_changed.emit(self.selected_lane)
+            self.status_message.emit(f"The {s.name} race: its start and lanes (your own "
+                                     "lanes are kept when you pick a surface)")
         if self.scene.view != view:
             self.view_changed.emit()
         if self.errors:
@@ -223,6 +234,16 @@ class Session(QObject):
         """Add a lane from a preset name (``"Momentum"``), tuned to the current scene."""
         opt, kw = make_preset(preset, self.surface, self.start)
         return self.add_lane(opt, name=preset, **kw)
+
+    def use_race(self) -> bool:
+        """Start and lanes from the surface's default race; False if it has none."""
+        if not self.scene.use_race():
+            return False
+        self.recompute()
+        self.start_changed.emit()
+        self.lanes_changed.emit()
+        self.selected_lane_changed.emit(self.selected_lane)
+        return True
 
     def suggest_learning_rates(self) -> None:
         """Give every lane a learning rate suited to the current surface and start

@@ -37,6 +37,7 @@ KEY_CP_MODE = "critical_points"
 KEY_CENTER_SPLIT = "center_split"  # views over plots: [height, height]
 KEY_VIEWS_SPLIT = "views_split"  # the map beside the 3-D view: [width, width]
 KEY_SHOW_3D = "show_3d"
+KEY_FOLLOW_PATHS = "follow_paths"
 LABS = "labs"  # one group per lab id: the student's progress through the lab's steps
 MAX_RECENT = 8
 

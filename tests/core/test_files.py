@@ -115,10 +115,8 @@ def test_a_live_writers_temporary_is_left_alone(tmp_path):
     assert clean_stale_temporaries(target) == []
 
 
-@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
-def test_a_device_is_never_replaced(tmp_path, device):
-    if not os.path.exists(device):
-        pytest.skip(f"no {device}")
+def test_a_device_is_never_replaced(tmp_path, spare_device):
+    device = spare_device  # as root, never the real /dev/null (see conftest)
     before = os.stat(device)
     with pytest.raises(OSError, match="device"):
         atomic_write_text(device, "x")
@@ -190,9 +188,13 @@ def test_read_small_file_refuses_a_fifo_without_opening_it(tmp_path, monkeypatch
 
 def test_read_small_file_never_reads_past_the_cap_whatever_st_size_says(tmp_path, monkeypatch):
     """A file that grows after the size check (or a size that lies, as a device's 0):
-    at most cap + 1 bytes are read."""
+    at most cap + 1 bytes are read, so memory stays small (a sparse 64 MB file here)."""
+    import tracemalloc
+
     p = tmp_path / "grows.json"
-    p.write_bytes(b"x" * 100)
+    with open(p, "wb") as f:
+        f.write(b"x" * 100)
+        f.truncate(64 * 2**20)  # sparse: no disk space used
     real_stat = os.stat
 
     def lying_stat(path, *a, **kw):
@@ -202,5 +204,11 @@ def test_read_small_file_never_reads_past_the_cap_whatever_st_size_says(tmp_path
         return st
 
     monkeypatch.setattr(files.os, "stat", lying_stat)
-    with pytest.raises(OSError, match="at most"):
-        read_small_file(p, 50, "lab file")
+    tracemalloc.start()
+    try:
+        with pytest.raises(OSError, match="at most"):
+            read_small_file(p, 50, "lab file")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # reading the whole file would hold 64 MB

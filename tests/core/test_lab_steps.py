@@ -287,4 +287,4 @@ def test_pair_hyperparameters_of_every_optimizer():
     assert problems(lab_v2(scene=sc)) == []
     sc["lanes"][0]["optimizer"]["etas"] = 0.5
     assert problems(lab_v2(scene=sc)) == [
-        "scene.lanes[0].optimizer.etas: must be a pair [low, high], got 0.5"]
+        "scene.lanes[0].optimizer.etas: must be a pair [etaminus, etaplus], got 0.5"]

@@ -279,3 +279,26 @@ def test_quadratic_curvature_detection():
     assert ex.max_stable_lr(sim.Adam(), 2.0) == math.inf
     assert ex.max_stable_lr(sim.SGD(weight_decay=1.0), 2.0) == pytest.approx(2 / 3)
     assert ex.max_stable_lr(sim.SGD(momentum=1.0), 2.0) == 0.0
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "himmelblau", "six-hump-camel", "rastrigin",
+                                  "two-wells", "quadratic"])
+def test_basin_defaults_make_a_first_map_that_converges(name):
+    s = sim.get_surface(name)
+    for lane in (sim.SGD(lr=1e-3), sim.SGD(lr=5e-4, momentum=0.9)):
+        opt, steps = ex.basin_defaults(s, lane, 1000)
+        lam = np.linalg.eigvalsh(s.hessian(np.asarray(s.minima[0], float)))
+        assert opt.lr <= ex.max_stable_lr(lane, lam.max())  # stable at the minima
+        assert ex.BASIN_STEPS[0] <= steps <= ex.BASIN_STEPS[1]
+        bm = ex.basin_map(s, opt, 32, steps)
+        assert np.mean(bm.labels >= 0) > 0.5, (name, opt, steps)
+
+
+def test_basin_defaults_keep_adaptive_rates_and_unbounded_surfaces():
+    adam = sim.Adam(lr=0.05)
+    assert ex.basin_defaults(sim.get_surface("rosenbrock"), adam, 700) == (adam, 700)
+    gd = sim.SGD(lr=0.01)
+    assert ex.basin_defaults(sim.get_surface("saddle"), gd, 700) == (gd, 700)
+    # GD's rate is half its limit on the quadratic (curvature 2): 0.5; steps the minimum
+    opt, steps = ex.basin_defaults(sim.get_surface("quadratic"), gd, 700)
+    assert opt.lr == 0.5 and steps == ex.BASIN_STEPS[0]

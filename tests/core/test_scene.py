@@ -15,7 +15,7 @@ import pytest
 import simulator as sim
 from simulator.core import labs
 from simulator.core.colors import OKABE_ITO
-from simulator.core.library import get_surface
+from simulator.core.library import get_surface, list_surfaces
 from simulator.core.optimizers import SGD, Adam
 from simulator.core.scene import FORMAT, MAX_LANES, PRESETS, Scene, ViewState, load_scene
 from simulator.core.schedules import CosineAnnealingLR, OneCycleLR, StepLR
@@ -491,3 +491,85 @@ def test_load_scene_refuses_a_fifo_without_waiting(tmp_path):
     os.mkfifo(p)
     with pytest.raises((OSError, ValueError), match="regular file"):
         load_scene(p)
+
+
+# ---- default races (issue 19) -----------------------------------------------------------
+def _race_runs(name):
+    from simulator.core.library import get_surface
+    from simulator.core.scene import Scene
+
+    sc = Scene(get_surface(name))
+    assert sc.use_race()
+    return sc, sc.run()
+
+
+@pytest.mark.parametrize("name", list_surfaces())
+def test_every_library_surface_has_a_race_worth_watching(name):
+    from simulator.core.critical_points import find_critical_points
+    from simulator.core.scene import RACES
+
+    assert name in RACES
+    sc, runs = _race_runs(name)
+    s = sc.surface
+    assert len(sc.lanes) >= 3 and sc.is_race()
+    start = np.asarray(sc.start, dtype=float)
+    # no lane starts at a critical point: a slope there of at least a thousandth of the
+    # surface's typical one, and no critical point within a hundredth of its size
+    axes = [np.linspace(lo, hi, 9) for lo, hi in s.domain]
+    grid = np.stack(np.meshgrid(*axes), -1).reshape(-1, s.dim)
+    typical = np.median(np.linalg.norm(np.atleast_2d(s.gradient(grid)), axis=-1))
+    assert np.linalg.norm(s.gradient(start)) > 1e-3 * typical
+    for cp in find_critical_points(s):
+        assert np.linalg.norm(np.asarray(cp.position) - start) > 0.01 * s.scale, cp
+    # at least two lanes end differently: in status, or in where they end
+    ends = []
+    for run in runs:
+        p = np.asarray(run.positions[-1], dtype=float)
+        ends.append((run.status, p))
+    tol = 1e-3 * s.scale
+    differ = any(a[0] != b[0] or not np.all(np.isfinite(a[1]) == np.isfinite(b[1]))
+                 or np.nanmax(np.abs(a[1] - b[1])) > tol
+                 for i, a in enumerate(ends) for b in ends[i + 1:])
+    assert differ, ends
+
+
+def test_rastrigin_race_lanes_end_in_different_dips():
+    sc, runs = _race_runs("rastrigin")
+    ends = {tuple(np.round(np.asarray(r.positions[-1], dtype=float))) for r in runs}
+    assert len(ends) >= 3  # not every lane stops in the first dip
+    assert sc.start not in {tuple(m) for m in sc.surface.minima}
+
+
+def test_use_race_only_for_library_surfaces_and_default_scene_is_a_race():
+    from simulator.core.expressions import surface_from_expression
+    from simulator.core.scene import Scene
+
+    sc = Scene.default()
+    assert sc.is_race()  # the first screen is Rosenbrock's race
+    sc.update_lane(0, lr=0.0042)
+    assert not sc.is_race()
+    sc.set_surface(surface_from_expression("x**2 + y**2", domain=((-2, 2), (-2, 2))))
+    before = [lane.name for lane in sc.lanes]
+    assert not sc.use_race() and [lane.name for lane in sc.lanes] == before
+
+
+def test_issue19_optimizers_and_schedules_round_trip(scene):
+    import simulator as sim
+
+    s = scene
+    s.add_lane(sim.Rprop(lr=0.02, etas=(0.4, 1.3), step_sizes=(1e-5, 1.0)), name="Rprop",
+               schedule=sim.ChainedScheduler([sim.LinearLR(total_iters=5),
+                                              sim.PolynomialLR(total_iters=100)]))
+    s.add_lane(sim.ASGD(lr=1e-3, t0=20.0), name="ASGD",
+               schedule=sim.ReduceLROnPlateau(mode="min", patience=3, threshold_mode="abs"))
+    s.add_lane(sim.LBFGS(line_search_fn="strong_wolfe", history_size=5), name="L-BFGS")
+    s.add_lane(sim.LBFGS(max_eval=7), name="L-BFGS fixed")
+    d = json.loads(json.dumps(s.to_dict()))
+    t = Scene.from_dict(d)
+    assert t.to_dict() == s.to_dict()
+    assert t.lanes[-1].optimizer == sim.LBFGS(max_eval=7)
+    assert t.lanes[-3].schedule == sim.ReduceLROnPlateau(patience=3, threshold_mode="abs")
+    rs, rt = results(s), results(t)
+    for a, b in zip(s.lanes, t.lanes):
+        if a.enabled:
+            np.testing.assert_array_equal(rs[a.uid].positions, rt[b.uid].positions)

@@ -29,8 +29,9 @@ HUGE = [1e20, 1e100, 1e300]
 
 
 def _lab(lab_id: str, lr: float, lane: int = 0) -> labs.Lab:
-    d = labs.builtin_lab(lab_id).to_dict(version=1)
-    d["lanes"][lane]["optimizer"]["lr"] = lr
+    d = labs.builtin_lab(lab_id).to_dict()
+    lanes = d["scene"]["lanes"] if "scene" in d else d["lanes"]  # format 2 or 1
+    lanes[lane]["optimizer"]["lr"] = lr
     return labs.parse_lab(d)
 
 

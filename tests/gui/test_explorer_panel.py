@@ -30,6 +30,7 @@ def panel(qtbot, session):
     qtbot.addWidget(view)
     p = ExplorerPanel(session, view)
     qtbot.addWidget(p)
+    p.curvature_check.setChecked(False)  # these tests map the lane's own rate
     p.steps.setValue(300)
     p.resolution.setValue(64)
     p.show()
@@ -324,3 +325,30 @@ def test_closing_the_window_ends_the_map_thread(qtbot, monkeypatch):
         assert panel.worker.isFinished()
     finally:
         panel.worker.wait()
+
+
+def test_first_basin_map_of_the_default_scene_shows_basins(qtbot):
+    # the default scene (Rosenbrock, GD at lr 0.001) mapped for 1,000 steps was 95 %
+    # "not converged"; the rate and the steps now come from the curvature
+    from simulator.gui.explorer_panel import ExplorerPanel
+    from simulator.gui.session import Session
+
+    s = Session()
+    s.flush()
+    p = ExplorerPanel(s)
+    qtbot.addWidget(p)
+    p.resolution.setValue(32)
+    p.show()
+    assert p.curvature_check.isChecked() and p.lane.currentText() == "GD"
+    try:
+        with qtbot.waitSignal(p.job_finished, timeout=120000):
+            p.restart()
+        bm = p.maps[0]
+        assert bm.optimizer.lr != s.lanes[0].optimizer.lr and bm.steps > 1000
+        assert p.steps.value() == bm.steps and not p.steps.isEnabled()
+        assert np.mean(bm.labels >= 0) > 0.5
+        assert "from the curvature" in p.info.text()
+        p.curvature_check.setChecked(False)  # the lane's own rate again, steps editable
+        assert p.steps.isEnabled()
+    finally:
+        p.shutdown()

@@ -556,3 +556,33 @@ def test_presentation_mode_keeps_the_lesson_text(qtbot):
     assert w.instructions_panel.browser.font().pointSizeF() >= 14
     w.presentation = False
     w.close()  # closing while presenting saves the user's layout, not the projector's
+
+
+def test_fit_map_to_paths_and_follow_the_paths_actions(window, qtbot):
+    from simulator.core.scene import load_scene
+
+    assert window.act_fit_paths in window.view_menu.actions()
+    assert window.act_follow_paths.isChecked() and window.contour.follow_paths
+    assert window.act_fit_paths.shortcut().toString() == "Ctrl+0"
+    window.act_follow_paths.trigger()  # off, and remembered
+    assert not window.contour.follow_paths
+    assert st.Settings(st.WINDOW).get_bool(st.KEY_FOLLOW_PATHS, True) is False
+    window.session.load_scene(load_scene("saddle"))
+    window.session.flush()
+    qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.contour.field_domain != tuple(window.session.surface.domain),
+                    timeout=10000)
+
+
+def test_optimizer_internals_toggle(window):
+    from simulator.gui.menus import Menu
+
+    act = window.act_internals
+    assert act.isCheckable() and not act.isChecked()
+    assert act.shortcut().toString() == "I" and "Adam" in act.toolTip()
+    assert act in window.menu(Menu.VIEW).actions()
+    window.session.set_frame(5)
+    act.setChecked(True)
+    assert window.contour.internals.enabled and window.contour.internals.state is not None
+    act.setChecked(False)
+    assert window.contour.internals.state is None

@@ -417,3 +417,25 @@ def test_the_wheel_scrolls_the_panel_not_the_slider_under_the_mouse(qtbot):
     qtbot.waitUntil(f.slider.hasFocus)
     _wheel(f.slider)
     assert f.slider.value() != tick  # focused: the wheel moves it
+
+
+def test_picking_a_surface_brings_its_race_unless_lanes_were_edited(session, qtbot):
+    from simulator.core.scene import RACES
+
+    p = SurfacePanel(session)
+    qtbot.addWidget(p)
+    assert session.scene.is_race()  # the first screen: Rosenbrock's race
+    p.tree.setCurrentItem(p._item_for("rastrigin"))
+    race = RACES["rastrigin"]
+    assert tuple(session.start) == race.start
+    assert [lane.name for lane in session.lanes] == [name for name, _lr in race.lanes]
+    assert [lane.optimizer.lr for lane in session.lanes] == [lr for _n, lr in race.lanes]
+    session.update_lane(0, lr=0.0042)  # the user's own lane: kept from now on
+    p.tree.setCurrentItem(p._item_for("ackley"))
+    assert session.lanes[0].optimizer.lr == 0.0042
+    assert tuple(session.start) != RACES["ackley"].start
+    assert p.race_button.isEnabled()
+    p.race_button.click()  # asked for: the race again
+    assert tuple(session.start) == RACES["ackley"].start and session.scene.is_race()
+    session.flush()
+    assert len(session.results) == len(RACES["ackley"].lanes)

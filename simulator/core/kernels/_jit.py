@@ -1,7 +1,7 @@
 """What the kernel modules take from numba, in one place.
 
-Every kernel module imports ``njit``, ``overload``, ``types`` and ``errors`` from here,
-never from numba directly, so that ``interp`` can run the very same source without numba:
+Every kernel module imports ``njit``, ``overload``, ``types``, ``errors`` and ``objmode``
+from here, never from numba directly, so that ``interp`` can run the very same source without numba:
 it loads these modules a second time, as a separate package, with this module replaced by
 ``_nojit`` (``njit`` returns the plain function, ``overload`` registers nothing and each
 selector runs its plain-Python body, the generic path).
@@ -9,10 +9,10 @@ selector runs its plain-Python body, the generic path).
 
 from __future__ import annotations
 
-from numba import njit, types
+from numba import njit, objmode, types
 from numba.core import errors
 from numba.extending import overload
 
 INTERPRETED = False
 
-__all__ = ["INTERPRETED", "errors", "njit", "overload", "types"]
+__all__ = ["INTERPRETED", "errors", "njit", "objmode", "overload", "types"]

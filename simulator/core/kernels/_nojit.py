@@ -26,4 +26,11 @@ class _Never:  # isinstance(x, types.IntegerLiteral) is never true in the interp
 types = SimpleNamespace(IntegerLiteral=_Never)
 errors = SimpleNamespace(TypingError=TypeError)
 
-__all__ = ["INTERPRETED", "errors", "njit", "overload", "types"]
+def objmode(*args, **kwargs):
+    """An object-mode block is plain Python already: a context manager doing nothing."""
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+__all__ = ["INTERPRETED", "errors", "njit", "objmode", "overload", "types"]

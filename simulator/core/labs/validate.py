@@ -79,12 +79,17 @@ def _check_optimizer(ck: Checker, name, params: dict, place: str, name_place: st
         if "bool" in str(ftype) and not isinstance(v, bool):
             ck.add(p, f"must be true or false, got {show(v)}")
             continue
-        if k in PAIR_FIELDS:  # betas, Rprop's etas and step_sizes
+        if k in PAIR_FIELDS:
             if not (isinstance(v, list) and len(v) == 2):
-                pair = "[beta1, beta2]" if k == "betas" else "[low, high]"
+                pair = {"betas": "[beta1, beta2]", "etas": "[etaminus, etaplus]",
+                        "step_sizes": "[min, max]"}[k]
                 ck.add(p, f"must be a pair {pair}, got {show(v)}")
                 continue
             v = tuple(v)
+        elif "str" in str(ftype) and (v is None or isinstance(v, str)):
+            continue  # a choice (LBFGS's line_search_fn): the class checks the value
+        elif "None" in str(ftype) and v is None:
+            continue  # an optional number left to its default (LBFGS's max_eval)
         elif "bool" not in str(ftype) and (isinstance(v, bool) or not isinstance(v, (int, float))):
             ck.add(p, f"must be a number, got {show(v)}")
     if len(ck.problems) > n0:

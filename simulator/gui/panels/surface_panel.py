@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
 from .. import palette
 from . import ErrorLabel, NumberField, PairField, form_layout, section_label
 
-GROUPS = (("2d", "2-D surfaces"), ("1d", "1-D curves"), ("data", "Data (model weights)"))
+GROUPS = (("2d", "2-D surfaces"), ("1d", "1-D curves"), ("data", "Data (model weights)"),
+          ("network", "Networks"))
+NET_PREFIX = "network:"  # tree entries of the Networks group: NET_PREFIX + preset title
 
 
 def _group_of(surface) -> str:
-    if surface.kind == "data":
-        return "data"
+    if surface.kind in ("data", "network"):
+        return surface.kind
     return "1d" if surface.dim == 1 else "2d"
 
 
@@ -77,7 +79,18 @@ class SurfacePanel(QWidget):
         self.domain_reset = QPushButton("Default domain")
         self.domain_reset.setToolTip("Back to the surface's own domain")
         self.domain_reset.clicked.connect(self._on_domain_reset)
+        self.race_button = QPushButton("Default race")
+        self.race_button.setToolTip(
+            "This surface's own start and lanes, chosen so the race is worth watching "
+            "(replaces the lanes)")
+        self.race_button.clicked.connect(self.session.use_race)
         self.message = ErrorLabel()
+
+        from .network_form import NetworkForm
+
+        self.network_form = NetworkForm()
+        self.network_form.network_built.connect(self._on_network_built)
+        self.network_form.setVisible(False)
 
         # where other issues add "type a formula" and "draw a surface"
         self.extra = QVBoxLayout()
@@ -92,14 +105,19 @@ class SurfacePanel(QWidget):
         lay.addWidget(self.description)
         lay.addWidget(self.params_title)
         lay.addWidget(self.params_host)
-        lay.addWidget(section_label("Domain"))
+        lay.addWidget(self.network_form)
+        self.domain_title = section_label("Domain")
+        lay.addWidget(self.domain_title)
         dom = form_layout()
         self._x_label = QLabel("x")
         self._y_label = QLabel("y")
         dom.addRow(self._x_label, self.domain_x)
         dom.addRow(self._y_label, self.domain_y)
-        lay.addLayout(dom)
+        self.domain_host = QWidget()
+        self.domain_host.setLayout(dom)
+        lay.addWidget(self.domain_host)
         row = QHBoxLayout()
+        row.addWidget(self.race_button)
         row.addStretch(1)
         row.addWidget(self.domain_reset)
         lay.addLayout(row)
@@ -158,6 +176,15 @@ class SurfacePanel(QWidget):
                 first = s.description.split(". ")[0].rstrip(".") + "."
                 it.setToolTip(0, f"{s.formula}\n\n{first}" if s.formula else first)
                 groups[_group_of(s)].addChild(it)
+            from .network_form import NETWORK_PRESETS, TIPS
+
+            for title in NETWORK_PRESETS:
+                it = QTreeWidgetItem([title])
+                it.setData(0, Qt.ItemDataRole.UserRole, NET_PREFIX + title)
+                it.setToolTip(0, "A small neural network trained live: its weights are the "
+                              "parameters, its training loss the landscape. "
+                              + TIPS["dataset"])
+                groups["network"].addChild(it)
             for g in groups.values():
                 g.setExpanded(True)
                 g.setHidden(g.childCount() == 0)
@@ -174,6 +201,12 @@ class SurfacePanel(QWidget):
         if item is None:
             return
         name = item.data(0, Qt.ItemDataRole.UserRole)
+        if name and name.startswith(NET_PREFIX):
+            from .network_form import NETWORK_PRESETS
+
+            self.network_form.set_values(NETWORK_PRESETS[name[len(NET_PREFIX):]])
+            self.network_form.apply()
+            return
         if not name or (self.session.surface is not None
                         and self.session.surface.name == name
                         and self.session.surface.kind in ("builtin", "data")):
@@ -186,13 +219,49 @@ class SurfacePanel(QWidget):
             self.message.show_message(str(e))
             return
         self.message.clear_message()
-        self.session.set_surface(s)
+        self.session.set_surface(s, race=True)  # its default race, unless lanes were edited
 
     # ---- from the session -----------------------------------------------------------------
+    def _on_network_built(self, net) -> None:
+        from .network_form import set_network
+
+        if net == self.session.surface:
+            return
+        try:
+            set_network(self.session, net)
+        except ValueError as e:
+            self.network_form.message.show_message(str(e))
+
+    def _show_network(self, s) -> None:
+        for w in (self.formula, self.params_title, self.params_host, self.domain_title,
+                  self.domain_host, self.domain_reset):
+            w.setVisible(False)
+        self.network_form.setVisible(True)
+        self.network_form.show_network(s)
+        self.race_button.setEnabled(False)
+        self.title.setText(f"{_html_escape(s.name)}  <span style='font-weight:normal; "
+                           f"color:{palette.muted_color()}'>(network)</span>")
+        self.description.setText(
+            "Train a small neural network on 2-D points. Every weight is a coordinate, so "
+            "the loss lives in a space of many dimensions: the map shows it on a plane "
+            "through the runs (PCA) or along random filter-normalised directions, and the "
+            "Data view shows the decision boundary.")
+        self.description.setVisible(True)
+        self._shown_name = (s.name, s.kind)
+        with QSignalBlocker(self.tree):
+            self.tree.setCurrentItem(None)
+            self.tree.clearSelection()
+
     def _on_surface_changed(self) -> None:
         s = self.session.surface
         if s is None:
             return
+        if s.kind == "network":
+            self._show_network(s)
+            return
+        self.network_form.setVisible(False)
+        for w in (self.domain_title, self.domain_host, self.domain_reset):
+            w.setVisible(True)
         item = self._item_for(s.name) if s.kind in ("builtin", "data") else None
         with QSignalBlocker(self.tree):
             if item is not None:
@@ -200,7 +269,11 @@ class SurfacePanel(QWidget):
             else:
                 self.tree.setCurrentItem(None)
                 self.tree.clearSelection()
-        kind = {"2d": "2-D surface", "1d": "1-D curve", "data": "data surface"}[_group_of(s)]
+        from simulator.core.scene import race_for
+
+        self.race_button.setEnabled(race_for(s) is not None)
+        kind = {"2d": "2-D surface", "1d": "1-D curve", "data": "data surface",
+                "network": "network"}[_group_of(s)]
         self.title.setText(f"{s.name}  <span style='font-weight:normal; color:"
                            f"{palette.muted_color()}'>({kind})</span>")
         vars_ = ", ".join(s.variables)

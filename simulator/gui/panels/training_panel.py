@@ -557,9 +557,11 @@ class TrainingPanel(QWidget):
         self.schedule_editor.lr = lane.optimizer.lr
 
     def _on_surface_changed(self) -> None:
-        data = self.session.surface is not None and self.session.surface.kind == "data"
+        data = (self.session.surface is not None
+                and self.session.surface.kind in ("data", "network"))
         self.batch.setEnabled(data)
-        self.batch.check.setText("Minibatch" if data else "Minibatch (data surfaces only)")
+        self.batch.check.setText("Minibatch" if data else
+                                 "Minibatch (data surfaces and networks only)")
 
     # ---- to the session ----------------------------------------------------------------
     def _on_lr(self, v: float) -> None:

@@ -38,6 +38,7 @@ from simulator.core.plotmath import (
     diverged_at,
     divergence_point,
     lane_step,
+    paths_extent,
     robust_levels,
 )
 
@@ -69,8 +70,11 @@ from ..plotting import (
     scale_axes,
 )
 from ..scheduling import TurnTimer
+from .internals import InternalsOverlay
 
 GRID_N = 200
+FIELD_LATER_MS = 150  # a wider field is asked for once the runs rest this long
+FIELD_POLL_MS = 30  # how often the GUI thread looks whether the wider field is ready
 ARROW_PX = 70.0  # on-screen length of the larger eigen-direction arrow (half of it each way)
 # while a slider or the start point is dragged the arrows move with the lane on every
 # tick; the Hessian under them is analysed again once the hand rests this long (ms)
@@ -345,6 +349,8 @@ class ContourView(QWidget):
             # plate, at (0, 0) (the stray box near (0.05, 0.1) on exported maps, which
             # draw no arrows)
             label.setVisible(False)
+        # the optimizer's gradient, momentum, step and effective steps (View menu)
+        self.internals = InternalsOverlay(self)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -360,6 +366,7 @@ class ContourView(QWidget):
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.graphics.viewport().installEventFilter(self)
         self.viewbox.sigRangeChanged.connect(self._update_eigen)
+        self.viewbox.sigRangeChanged.connect(self.internals.update)
         self.viewbox.sigResized.connect(self._update_eigen)
         self.viewbox.sigRangeChanged.connect(self._place_legend_soon)
         self.viewbox.sigResized.connect(self._place_legend_soon)
@@ -376,6 +383,17 @@ class ContourView(QWidget):
         s.frame_changed.connect(self._on_frame_changed)
         s.selected_lane_changed.connect(self._on_selected_lane_changed)
         s.view_changed.connect(self._on_view_changed)
+        self.follow_paths = True  # the field and the view follow the paths (see below)
+        self.field_domain = None  # the region the coloured field covers
+        self._field_gen = 0
+        self._field_pending = None  # the region being computed
+        self._field_box = None
+        self._field_timer = QTimer(self)
+        self._field_timer.setSingleShot(True)
+        self._field_timer.timeout.connect(self._ask_field)
+        self._field_poll = QTimer(self)
+        self._field_poll.setInterval(FIELD_POLL_MS)
+        self._field_poll.timeout.connect(self._field_ready)
         self._start_stale = False  # the start moved; the marker waits for the new runs
         self._levels_of = None  # the colour layer's values, the contour lines' input
         self._lines_timer = None  # the first surface is drawn whole, at once
@@ -398,16 +416,13 @@ class ContourView(QWidget):
             self._on_start_changed()
             return  # the trails follow with trajectories_changed (always emitted next)
         self._surface = surface
+        self._field_gen += 1  # a wider field of the old surface is not wanted any more
+        self._field_pending = None
         (xs, ys), values = surface.grid(GRID_N)
-        self._grid = (xs, ys, values)
+        self._set_grid(xs, ys, values, tuple(surface.domain))
         self.log_check.blockSignals(True)
         self.log_check.setChecked(self.session.view.log_for(surface))
         self.log_check.blockSignals(False)
-        x0, x1 = xs[0], xs[-1]
-        y0, y1 = ys[0], ys[-1]
-        dx = (x1 - x0) / (len(xs) - 1)
-        dy = (y1 - y0) / (len(ys) - 1)
-        self._image_rect = QRectF(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy)
         names = surface.variables
         self.plot.setLabel("bottom", names[0])
         self.plot.setLabel("left", names[1])
@@ -423,6 +438,97 @@ class ContourView(QWidget):
         self._on_start_changed()
         # the trails follow with trajectories_changed, which the session always emits
         # after surface_changed (making them here too cost a pick 4-8 ms)
+
+    def _set_grid(self, xs, ys, values, domain) -> None:
+        self._grid = (xs, ys, values)
+        self.field_domain = domain
+        x0, x1 = xs[0], xs[-1]
+        y0, y1 = ys[0], ys[-1]
+        dx = (x1 - x0) / (len(xs) - 1)
+        dy = (y1 - y0) / (len(ys) - 1)
+        self._image_rect = QRectF(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy)
+
+    # ---- the field follows the paths -------------------------------------------------------
+    def set_follow_paths(self, on: bool) -> None:
+        """Follow the paths: the coloured field grows to where the lanes go (at most
+        ``MAX_FIELD_FACTOR`` domain widths, computed in a worker thread; the old field
+        stays until the new one is ready) and the view follows it."""
+        self.follow_paths = bool(on)
+        if on:
+            self._want_field()
+        else:
+            self._field_timer.stop()
+
+    def paths_extent(self):
+        """The region the paths need: the domain and the paths' points, within limits."""
+        if self._surface is None:
+            return None
+        return paths_extent(list(self._paths.values()), self._surface.domain)
+
+    def _want_field(self, *_args) -> None:
+        if self._surface is None or not self.follow_paths:
+            return
+        self._field_timer.start(FIELD_LATER_MS)
+
+    def _ask_field(self) -> None:
+        """Compute the field over the paths' extent, if it is not the one shown."""
+        if DRAG.active:  # a drag: once the hand rests
+            self._field_timer.start(FIELD_LATER_MS)
+            return
+        want = self.paths_extent()
+        if want is None or want == self.field_domain or want == self._field_pending:
+            return
+        self.extend_field(want)
+
+    def extend_field(self, domain) -> None:
+        """Colour ``domain`` (computed in a worker thread; the old field stays until
+        the new one is ready, then the view shows the paths)."""
+        import threading
+
+        surface = self._surface
+        if surface is None:
+            return
+        self._field_gen += 1
+        gen = self._field_gen
+        self._field_pending = domain
+        box: dict = {}
+        self._field_box = (gen, surface, domain, box)
+
+        def work():
+            try:
+                box["grid"] = surface.grid(GRID_N, domain=domain)
+            except Exception as e:  # noqa: BLE001 - kept as the old field, said why
+                box["error"] = str(e)
+            box["done"] = True
+
+        threading.Thread(target=work, daemon=True, name="map-field").start()
+        self._field_poll.start()
+
+    def _field_ready(self) -> None:
+        gen, surface, domain, box = self._field_box
+        if not box.get("done"):
+            return
+        self._field_poll.stop()
+        if gen != self._field_gen or surface is not self._surface:
+            return  # a newer field or another surface: this one is not wanted
+        self._field_pending = None
+        if "grid" not in box:
+            return
+        (xs, ys), values = box["grid"]
+        self._set_grid(xs, ys, values, domain)
+        self._draw_surface(lines_later=True)
+        self.fit_to_paths()
+
+    def fit_to_paths(self) -> None:
+        """Show the domain and where the paths go (within ``MAX_FIELD_FACTOR`` domain
+        widths); the field grows there if it does not reach."""
+        want = self.paths_extent()
+        if want is None:
+            return
+        (x0, x1), (y0, y1) = want
+        self.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        if want != self.field_domain and want != self._field_pending:
+            self.extend_field(want)
 
     def _on_log_toggled(self, checked=None):
         if checked is not None:  # the scene keeps the colour scale (exports, labs read it)
@@ -509,6 +615,7 @@ class ContourView(QWidget):
             self._on_start_changed()
         self._on_frame_changed(getattr(self.session, "frame", 0))
         self._place_legend_soon()
+        self._want_field()
 
     def _set_pen(self, lane, item) -> None:
         width = (2.6 if is_selected(self.session, lane) else 1.8) * self.scale
@@ -531,6 +638,7 @@ class ContourView(QWidget):
             self._markers[lane.uid].move_to(p[k, 0], p[k, 1])
         self._mark_divergence(shown, frame)
         self._update_eigen()
+        self.internals.update()
 
     def _mark_divergence(self, shown, frame: int) -> None:
         """An x on each diverged lane where it was last seen, from its divergence on."""
@@ -545,6 +653,11 @@ class ContourView(QWidget):
         for lane, _run in getattr(self, "_shown", []):
             self._set_pen(lane, self._lane_items[lane.uid])
         self._update_eigen()
+        self.internals.update()
+
+    def set_internals(self, on: bool) -> None:
+        """Show or hide the optimizer internals of the selected lane (View menu)."""
+        self.internals.set_enabled(on)
 
     # ---- drawing ------------------------------------------------------------------------------
     def _draw_surface(self, lines_later: bool = False):

@@ -1,0 +1,136 @@
+"""Network benchmark: issue 17's speed targets and the network kernels' compile time.
+
+Warm figures (kernels compiled, best of ``--runs``), against the targets:
+
+(a) 2,000 full-batch Adam steps of a 2-16-1 tanh network on 256 training points (and
+    256 test points, whose loss is recorded too): target 0.2 s.
+(b) the same with minibatches of 32 (a shuffled epoch per 8 steps), per training sample
+    processed, against (a): target "no slower per sample".
+(c) a 51 x 51 loss plane (PCA of two runs): target 1 s.
+(d) the sharpness at 100 points of a run (Lanczos on exact HVPs): target 1 s.
+
+Cold: (e) a fresh process with an empty numba cache (``NUMBA_CACHE_DIR`` a new temporary
+folder) builds a network and makes its first ``simulate`` (Adam), first ``loss_plane``
+and first ``sharpness``: the compile time a student pays the first time a network is
+used (the app's start compiles none of these). Then the same process again with that
+cache filled (loads only). Also (f): that importing ``simulator`` and running a surface
+compiles no network kernel.
+
+Usage::
+
+    python bench/bench_network.py [--runs N]
+
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+COLD = """
+import json, time
+t0 = time.perf_counter()
+import simulator as sim
+from simulator.core.kernels.loops import compile_log
+t1 = time.perf_counter()
+net = sim.network("moons", hidden=(16,), n_train=256, n_test=256, seed=0)
+run = sim.simulate(net, sim.Adam(lr=0.01), start=net.init, steps=100)
+t2 = time.perf_counter()
+sim.loss_plane(net, runs=[run], resolution=11)
+t3 = time.perf_counter()
+sim.sharpness(net, run.positions[-1])
+t4 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "simulate": t2 - t1, "plane": t3 - t2,
+                  "sharpness": t4 - t3}))
+"""
+
+SURFACE_ONLY = """
+import json
+import simulator as sim
+import numba
+sim.simulate(sim.get_surface("rosenbrock"), sim.Adam(lr=0.05), (-1.5, 2.0), steps=100)
+from simulator.core.kernels import mlp
+names = [n for n in dir(mlp) if hasattr(getattr(mlp, n), "signatures")]
+print(json.dumps({n: len(getattr(mlp, n).signatures) for n in names}))
+"""
+
+
+def _best(fn, runs: int) -> float:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return min(out)
+
+
+def warm(runs: int) -> None:
+    import simulator as sim
+
+    net = sim.network("moons", hidden=(16,), activation="tanh", n_train=256, n_test=256,
+                      noise=0.2, seed=0)
+    opt = sim.Adam(lr=0.01)
+    sim.simulate(net, opt, start=net.init, steps=10)
+    sim.simulate(net, opt, start=net.init, steps=10, batch_size=32)
+    full = _best(lambda: sim.simulate(net, opt, start=net.init, steps=2000), runs)
+    print(f"(a) 2,000 full-batch Adam steps, 2-16-1 tanh, 256 points: {full:.3f} s "
+          f"(target 0.2 s; {full / 2000 * 1e6:.0f} us a step, incl. the test loss)")
+    mb = _best(lambda: sim.simulate(net, opt, start=net.init, steps=2000, batch_size=32),
+               runs)
+    print(f"(b) 2,000 minibatch steps (32): {mb:.3f} s; per training sample "
+          f"{mb / (2000 * 32) * 1e9:.0f} ns vs full batch {full / (2000 * 256) * 1e9:.0f} ns"
+          " (each step also records the full-batch training and test loss and gradient)")
+    r1 = sim.simulate(net, opt, start=net.init, steps=2000)
+    r2 = sim.simulate(net, sim.SGD(lr=0.5), start=net.init, steps=2000, batch_size=32)
+    sim.loss_plane(net, runs=[r1, r2], resolution=5)
+    plane = _best(lambda: sim.loss_plane(net, runs=[r1, r2], resolution=51), runs)
+    filt = _best(lambda: sim.loss_plane(net, runs=[r1, r2], directions="filter",
+                                        resolution=51), runs)
+    print(f"(c) 51 x 51 loss plane: PCA {plane:.3f} s, filter {filt:.3f} s (target 1 s)")
+    sim.sharpness(net, r1.positions[-1])
+    sharp = _best(lambda: sim.sharpness(net, r1.positions[::20][:100]), runs)
+    print(f"(d) sharpness at 100 points of a run: {sharp:.3f} s (target 1 s)")
+
+
+def cold() -> None:
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as home:
+        env.update(NUMBA_CACHE_DIR=cache, HOME=home, LOSSLAB_INTERIM="0")
+        for label in ("cold (empty numba cache)", "warm (cache filled)"):
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", COLD], env=env, cwd=ROOT,
+                                 capture_output=True, text=True, check=True)
+            wall = time.perf_counter() - t
+            f = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"(e) {label}: first network simulate {f['simulate']:.2f} s, "
+                  f"first plane {f['plane']:.2f} s, first sharpness {f['sharpness']:.2f} s "
+                  f"(import {f['import']:.2f} s; process {wall:.1f} s)")
+        out = subprocess.run([sys.executable, "-c", SURFACE_ONLY], env=env, cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+        compiled = {k: v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()
+                    if v}
+        print(f"(f) network kernels compiled by a surface-only session: "
+              f"{compiled or 'none'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip-cold", action="store_true")
+    a = ap.parse_args()
+    warm(a.runs)
+    if not a.skip_cold:
+        cold()
+
+
+if __name__ == "__main__":
+    main()

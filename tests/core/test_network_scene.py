@@ -1,0 +1,97 @@
+"""A network as one more kind of surface in the scene model: files, validation, runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import simulator as sim
+from simulator.core.labs.problems import Checker
+from simulator.core.surface_io import check_surface, surface_from_dict, surface_to_dict
+
+
+@pytest.fixture()
+def net():
+    return sim.network("circles", hidden=(6,), activation="relu", n_train=48, n_test=24,
+                       noise=0.05, label_noise=0.1, seed=4)
+
+
+def test_surface_io_round_trip(net):
+    d = surface_to_dict(net)
+    assert d["kind"] == "network" and d["hidden"] == [6] and d["label_noise"] == 0.1
+    again = surface_from_dict(json.loads(json.dumps(d)))
+    assert again == net
+    assert np.array_equal(again.init, net.init)
+    assert np.array_equal(again.X_test, net.X_test)
+
+
+@pytest.mark.parametrize("bad, msg", [
+    ({"dataset": "swirl"}, "surface: network: unknown dataset 'swirl'"),
+    ({"hidden": [4, 4, 4, 4]}, "surface: network: at most 3 hidden layers"),
+    ({"depth": 3}, "surface: network: unknown network setting 'depth'"),
+    ({"n_train": "many"}, "surface: network: n_train must be an integer"),
+])
+def test_bad_network_descriptions_name_the_problem(net, bad, msg):
+    d = {**surface_to_dict(net), **bad}
+    with pytest.raises(ValueError, match=msg):
+        surface_from_dict(d, "surface")
+    ck = Checker()
+    assert check_surface(ck, d, "surface") is None
+    assert len(ck.problems) == 1 and msg.split("surface: ", 1)[1] in str(ck.problems[0])
+
+
+def test_scene_with_a_network_runs_saves_and_loads(net, tmp_path):
+    scene = sim.Scene(net, steps=80, seed=3)
+    assert scene.start == tuple(net.init)
+    scene.add_preset("Adam")
+    scene.add_preset("GD")
+    scene.add_lane(sim.SGD(lr=0.2), name="small batch", batch_size=8)
+    runs = scene.run()
+    assert [r.positions.shape for r in runs] == [(81, net.n_params)] * 3
+    assert runs[2].batch_size == 8 and runs[0].batch_size is None
+    # the GD preset's rate is 1 / sharpness at the start
+    lam = sim.sharpness(net, net.init)
+    assert scene.lanes[1].optimizer.lr == pytest.approx(1 / lam, rel=0.5)
+    path = tmp_path / "net.losslab.json"
+    scene.save(path)
+    again = sim.load_scene(str(path))
+    assert again.surface == net and again.start == scene.start
+    for a, b in zip(runs, again.run()):
+        assert np.array_equal(a.positions, b.positions)
+        assert np.array_equal(a.test_losses, b.test_losses)
+    results, errors = again.compute()
+    assert not errors and len(results) == 3
+
+
+def test_scene_network_edits(net):
+    scene = sim.Scene(net, steps=20)
+    with pytest.raises(ValueError, match="start must have shape"):
+        scene.set_start((0.0, 1.0))
+    w = np.array(net.init) + 0.1
+    assert scene.set_start(w)
+    # another network: the start goes to its initial weights, lanes' own starts are dropped
+    lane = scene.add_lane(sim.Adam(lr=0.01), start=tuple(w))
+    other = sim.network("circles", hidden=(6,), activation="relu", n_train=48, n_test=24,
+                        noise=0.05, label_noise=0.1, seed=5)
+    assert scene.set_surface(other)
+    assert scene.start == tuple(other.init) and lane.start is None
+    # back to a surface: a 2-D start again
+    scene.set_surface(sim.get_surface("rosenbrock"))
+    assert len(scene.start) == 2
+    scene.lanes.clear()
+    scene.set_surface(net)
+    scene.add_lane(sim.Newton())
+    results, errors = scene.compute()
+    assert not results and "not available on a network" in next(iter(errors.values()))
+
+
+def test_session_refuses_a_bad_network_start(net):
+    d = sim.Scene(net).to_dict()
+    d["start"] = [0.0] * (net.n_params - 1)
+    with pytest.raises(ValueError, match="start must have shape"):
+        sim.Scene.from_dict(d)
+    d["start"] = [float("nan")] * net.n_params
+    with pytest.raises(ValueError, match="start must be finite"):
+        sim.Scene.from_dict(d)
