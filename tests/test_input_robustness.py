@@ -318,6 +318,23 @@ def test_nested_session_gets_a_message_box_not_a_recursion_error(tmp_path, windo
     assert "nested too deeply" in window.last_message_box.text()
 
 
+def test_a_dropped_nested_session_file_is_refused_as_a_session(tmp_path, window):
+    """Too deep to read its format, a dropped ``.losslab.json`` is named as the session
+    it is meant to be, not as "not a lab"."""
+    from simulator.gui import lab_dialogs
+
+    path = tmp_path / "deep.losslab.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    before = _scene(window)
+    window.last_message_box = None
+    assert lab_dialogs.drop_file(window, str(path)) is False
+    box = window.last_message_box
+    assert "is not a LossLab session: its JSON is nested too deeply" in box.text()
+    assert "not a lab" not in box.text()
+    assert _scene(window) == before
+    box.close()
+
+
 def test_a_good_session_and_lab_still_open(tmp_path, window):
     from simulator.gui import lab_dialogs
 

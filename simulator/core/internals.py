@@ -208,6 +208,12 @@ class _Replay:
         self.n = upto
 
 
+def is_replayed(run, step: int) -> bool:
+    """Whether ``optimizer_state(run, step)`` is a lookup (the run was replayed that far)."""
+    r = _cache.get(run)
+    return r is not None and r.n > int(step)
+
+
 def _replay(run, upto: int) -> _Replay:
     with _lock:
         r = _cache.get(run)

@@ -1072,7 +1072,10 @@ class Scene:
             raise ValueError(str(e)) from None
         sc = cls()
         sc.surface = surface
-        sc.start = check_start(surface, d.get("start"))
+        start = d.get("start")
+        if start is None and isinstance(surface, Network):
+            start = surface.init  # a lab may leave out a network's initial weights
+        sc.start = check_start(surface, start)
         tr = d.get("training") or {}
         if not isinstance(tr, dict):
             raise ValueError("training must be an object")

@@ -579,3 +579,23 @@ def test_optimizer_internals_overlay(qtbot, session):
     v.set_internals(False)
     assert ov.state is None and not ov.legend.isVisible()
     assert not any(a.isVisible() for a in ov.arrows.values())
+
+
+def test_optimizer_internals_wait_for_the_end_of_a_drag(qtbot, session):
+    from simulator.gui.drag import DRAG
+
+    v = shown_contour(qtbot, session)
+    ov = v.internals
+    session.select_lane(0)
+    session.set_frame(50)
+    v.set_internals(True)
+    assert ov.state is not None
+    DRAG.set(True)
+    try:
+        lane = session.lanes[0]
+        session.update_lane(0, optimizer=lane.optimizer.replace(lr=lane.optimizer.lr * 1.1))
+        session.flush()
+        assert ov.state is None  # a new run mid-drag: no replay per tick
+    finally:
+        DRAG.set(False)
+    assert ov.state is not None and ov.state.step == 50  # drawn again on the release

@@ -21,6 +21,7 @@ VIEWS = ("2d", "3d")
 BUILTIN_ORDER = (
     "lr-1d", "ravine", "race", "saddle", "schedules", "cyclic", "adaptive", "adam-bias",
     "adamw", "sharp-flat", "plateau", "local-minima", "clipping", "lr-probe", "batch-size",
+    "batch-sharpness", "edge-of-stability",
 )
 
 

@@ -742,6 +742,7 @@ class ContourView(QWidget):
     def _on_drag(self, dragging: bool) -> None:
         if not dragging:
             self._redraw_eigen()  # exact again on release
+        self.internals.on_drag(dragging)
 
     # ---- the legend: in the corner where it hides least ----------------------------------
     def _place_legend_soon(self, *_):

@@ -12,7 +12,8 @@ how much; ``-lr g`` is cut short when it would be far longer).
 
 The state comes from ``simulator.core.internals.optimizer_state``: one replay per run,
 kept and extended, so a frame costs one lookup and a few ``setData`` calls; with the
-overlay off nothing is computed.
+overlay off nothing is computed, and while a slider or the start point is dragged (new
+runs every tick) the layer is hidden until the release.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from simulator.core.internals import optimizer_state
+from simulator.core.internals import is_replayed, optimizer_state
 from simulator.core.plotmath import lane_step
 
+from ..drag import DRAG
 from ..lanes import selected_lane
 from ..plotting import arrow_heads
 
@@ -77,6 +79,13 @@ class InternalsOverlay:
         self._legend_key = None
         self.state = None  # the OptimizerState drawn, for tests and readouts
 
+    def on_drag(self, dragging: bool) -> None:
+        """The view's ``DRAG.changed``: while a slider or the start is dragged every tick
+        makes new runs, and a replay per tick would cost a slider tick milliseconds, so
+        the layer waits for the release."""
+        if not dragging:
+            self.update()
+
     def set_enabled(self, on: bool) -> None:
         self.enabled = bool(on)
         self.update()
@@ -103,6 +112,9 @@ class InternalsOverlay:
             return
         k = lane_step(run, getattr(view.session, "frame", 0))
         if k >= run.n_steps:  # the last point: no update from it
+            self._hide()
+            return
+        if DRAG.active and not is_replayed(run, k):  # drawn again on the release
             self._hide()
             return
         try:
