@@ -556,16 +556,10 @@ def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, strea
         )
         if not watch:
             break
-        cut = False
-        while seen < min(k, steps):
-            new = schedule.observe(state, float(loss[seen]))
-            seen += 1
-            if seen < steps and new != lrs[seen]:
-                lrs[seen:] = new
-                cut = True
-                break
-        if not cut:
+        seen, cut = schedule.scan(state, loss, seen, min(k, steps))
+        if not (cut and seen < steps):
             break
+        lrs[seen:] = state[0]
     return k, reason, pos, loss, grad, evals
 
 

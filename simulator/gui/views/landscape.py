@@ -153,7 +153,7 @@ class LandscapeView(QWidget):
         self._tick.timeout.connect(self._show_elapsed)
         self.directions.currentIndexChanged.connect(lambda _i: self.request())
         self.recentre.clicked.connect(self.recentre_on_selected)
-        DRAG.changed.connect(lambda dragging: None if dragging else self.request_soon())
+        DRAG.changed.connect(self._on_drag)
         s = session
         s.surface_changed.connect(self._on_surface_changed)
         s.trajectories_changed.connect(self.request_soon)
@@ -178,6 +178,13 @@ class LandscapeView(QWidget):
     def _on_lanes_changed(self) -> None:
         if not getattr(self.session, "pending", False):
             self._restyle()
+            self.request_soon()
+
+    def _on_drag(self, dragging: bool) -> None:
+        import shiboken6
+
+        # DRAG outlives the views: a closed window's view must not be asked
+        if not dragging and shiboken6.isValid(self) and shiboken6.isValid(self._settle):
             self.request_soon()
 
     def request_soon(self) -> None:
