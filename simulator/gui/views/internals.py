@@ -206,7 +206,9 @@ class InternalsOverlay:
             rows.append(("shape", ADAPT_COLOR,
                          "step sizes (box)" if box else "per-coordinate step |lr_eff\u00b7g|"))
         if "evaluations" in st.extra:
-            rows.append(("evals", None, f"{st.extra['evaluations']} evaluations this step"))
+            n = st.extra["evaluations"]
+            rows.append(("evals", None,
+                         f"{n} evaluation{'' if n == 1 else 's'} of loss and gradient this step"))
         rows.append(("scale", None, ""))
         key = tuple((r[0], r[2]) for r in rows)
         if key != self._legend_key:  # rebuilt only when the rows change (milliseconds)
