@@ -122,7 +122,7 @@ class NetworkPlots(QWidget):
         s.trajectories_changed.connect(self._on_runs)
         s.lanes_changed.connect(lambda: None if s.pending else self._on_runs())
         s.frame_changed.connect(self._on_frame)
-        s.selected_lane_changed.connect(lambda _i: self._draw_all())
+        s.selected_lane_changed.connect(lambda _i: self._draw_all())  # returns off a network
         s.surface_changed.connect(self._on_runs)
         self._on_runs()  # a session that already holds a network's runs (exports)
 
@@ -222,6 +222,8 @@ class NetworkPlots(QWidget):
         self._on_frame()
 
     def _on_frame(self, frame=None) -> None:
+        if self._net() is None:
+            return  # hidden behind the surface plots: nothing to move
         frame = self.session.frame if frame is None else frame
         for p in self.plots.values():
             p.frame_line.setValue(frame)
