@@ -12,6 +12,12 @@ compiled signatures, memory. Prints figures; asserts nothing about speed.
     a typical session (dispatcher signatures and cache files).
 (d) memory: a 10^6-step trajectory (result arrays' bytes, tracemalloc peak, peak RSS
     growth; target < 64 MB) and simulate_batch at 200 vs 2,000 steps (must not grow).
+(e) compile budget of the issue-19 optimizers and schedules: the cold first
+    ``simulate`` on Rosenbrock (fresh process, empty ``NUMBA_CACHE_DIR``) of Adam (for
+    reference), Rprop, ASGD and L-BFGS (its own kernel; strong-Wolfe is the same kernel),
+    wall and CPU seconds of the trajectory kernel's compile; then, warm, the cost of
+    ``ReduceLROnPlateau`` (one kernel run per cut) and of ``optimizer_state`` (a replay of
+    the run, then a lookup per frame).
 
 Usage::
 
@@ -399,12 +405,72 @@ def bench_memory(args) -> None:
               "the per-step learning-rate array)")
 
 
+COMPILE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    t0 = time.perf_counter()
+    import simulator as sim
+    from simulator.core.kernels import loops
+    opt = eval(sys.argv[1], vars(sim))
+    sim.simulate(sim.get_surface("rosenbrock"), opt, start=(-1.5, 2.0), steps=100)
+    first = time.perf_counter() - t0
+    log = [e for e in loops.compile_log if e["kernel"] in ("run_trajectory", "run_lbfgs")]
+    print(json.dumps({"first": first, "kernel": log[0]["seconds"], "cpu": log[0]["cpu"]}))
+    """
+)
+
+
+def bench_compile(args) -> None:
+    import tempfile
+
+    import numpy as np
+
+    import simulator as sim
+
+    print("(e) cold compile of a trajectory kernel, first simulate on Rosenbrock "
+          "(fresh process, empty numba cache):")
+    for text in ("Adam(lr=0.01)", "Rprop(lr=0.01)", "ASGD(lr=0.001)", "LBFGS()"):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache, LOSSLAB_INTERIM="0")
+            out = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT, text], env=env,
+                                 capture_output=True, text=True, check=False)
+        try:
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            print(f"   {text}: failed: {out.stderr.strip()[-200:]}")
+            continue
+        print(f"   {text:16s} first simulate {r['first']:6.2f} s, its kernel "
+              f"{r['kernel']:5.2f} s wall / {r['cpu']:5.2f} s CPU")
+    s = sim.get_surface("rosenbrock")
+    sched = sim.ReduceLROnPlateau(patience=5, factor=0.5)
+    for opt in (sim.Adam(lr=0.05),):
+        sim.simulate(s, opt, start=ROSEN_START, steps=10, schedule=sched)
+        t0 = time.perf_counter()
+        run = sim.simulate(s, opt, start=ROSEN_START, steps=5000, schedule=sched)
+        t_pl = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sim.simulate(s, opt, start=ROSEN_START, steps=5000)
+        t_c = time.perf_counter() - t0
+        cuts = int(np.count_nonzero(np.diff(run.learning_rates)))
+        print(f"   ReduceLROnPlateau, Adam 5,000 steps: {t_pl * 1e3:.1f} ms with {cuts} cuts "
+              f"(constant rate: {t_c * 1e3:.1f} ms)")
+        t0 = time.perf_counter()
+        sim.optimizer_state(run, 4999)
+        t_rep = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for k in range(0, 5000, 10):
+            sim.optimizer_state(run, k)
+        t_look = (time.perf_counter() - t0) / 500
+        print(f"   optimizer_state: replay of 5,000 steps {t_rep * 1e3:.1f} ms once, then "
+              f"{t_look * 1e6:.0f} us per frame")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, smaller batch")
     ap.add_argument("--torch-python", default=os.environ.get("LOSSLAB_TORCH_PYTHON"),
                     help="an interpreter with torch installed, for the torch comparison")
-    ap.add_argument("--only", choices=("a", "b", "c", "d"), action="append",
+    ap.add_argument("--only", choices=("a", "b", "c", "d", "e"), action="append",
                     help="run only these parts (repeatable)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -417,8 +483,9 @@ def main(argv=None) -> int:
               f"{os.cpu_count()} CPUs, load average {load:.2f}: figures drop on a busy machine)")
     except OSError:
         pass
-    parts = {"a": bench_trajectory, "b": bench_batch, "c": bench_warm_start, "d": bench_memory}
-    for key in args.only or "abcd":
+    parts = {"a": bench_trajectory, "b": bench_batch, "c": bench_warm_start, "d": bench_memory,
+             "e": bench_compile}
+    for key in args.only or "abcde":
         parts[key](args)
     return 0
 

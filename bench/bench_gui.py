@@ -28,7 +28,10 @@ Prints figures, asserts nothing. Scene: 8 lanes x 2000 steps on Rosenbrock.
 Usage::
 
     python bench/bench_gui.py [--frames 300] [--changes 60] [--size 1000x700] [--3d]
-                              [--window 1280x800]
+                              [--window 1280x800] [--internals]
+
+``--internals`` draws the optimizer internals (View > Optimizer Internals) for the
+selected lane throughout: one state lookup and a few ``setData`` calls a frame.
 
 Runs offscreen by default; ``--3d`` also times the 3-D view (alone, the other views
 hidden), which needs a display (``QT_QPA_PLATFORM=xcb`` with ``DISPLAY`` set, e.g. under
@@ -88,6 +91,8 @@ def main(argv=None) -> int:
     ap.add_argument("--size", default="1000x700")
     ap.add_argument("--3d", dest="gl", action="store_true", help="also time the 3-D view")
     ap.add_argument("--window", default="1280x800", help="app window size ('' to skip)")
+    ap.add_argument("--internals", action="store_true",
+                    help="with the optimizer internals drawn for the selected lane")
     args = ap.parse_args(argv)
     if not args.gl:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -112,6 +117,9 @@ def main(argv=None) -> int:
     w, h = (int(v) for v in args.size.split("x"))
     contour = ContourView(s)
     contour.resize(w, h)
+    if args.internals:
+        s.select_lane(6)  # Adam: arrows and the per-coordinate ellipse
+        contour.set_internals(True)
     plots = PlotsPanel(s)
     plots.resize(w, 260)
     diag = DiagnosticsPanel(s)
@@ -266,6 +274,8 @@ def _app_window(app, args) -> None:
         s.add_preset(names[len(s.lanes) % len(names)])
     s.flush()
     s.select_lane(0)
+    if args.internals:
+        win.act_internals.setChecked(True)
     win.go_to_panel(win.dock_training)  # the slider's panel is in front, as for a user
     for _ in range(20):
         app.processEvents()

@@ -50,7 +50,7 @@ SHIPPED = "losslab_kernel_cache"  # folder name inside the bundle
 MANIFEST = "manifest.json"
 BUILD_ENV = "LOSSLAB_KERNEL_CACHE_BUILD"  # build mode: the folder to compile into
 LOG_ENV = "LOSSLAB_COMPILE_LOG"
-KERNEL_MODULES = ("_jit", "contour", "field", "loops", "optim", "rng", "surfaces", "vm")
+KERNEL_MODULES = ("_jit", "contour", "field", "loops", "mlp", "optim", "rng", "surfaces", "vm")
 
 
 # ---- what identifies a cache ------------------------------------------------------------

@@ -30,6 +30,7 @@ from .core.engine import (
 from .core.episodes import SaddleEpisode, describe_episode, saddle_episodes
 from .core.expressions import ExpressionError, surface_from_expression
 from .core.functions import surface_from_function
+from .core.internals import OptimizerState, optimizer_state
 from .core.labs import (
     CheckResult,
     Lab,
@@ -46,6 +47,7 @@ from .core.library import get_surface, list_surfaces, surface_parameters
 from .core.network import Network, network
 from .core.optimizers import (
     ASGD,
+    LBFGS,
     OPTIMIZERS,
     SGD,
     Adadelta,
@@ -90,7 +92,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MAX_STEPS", "OPTIMIZERS", "SCHEDULES", "STATUSES",
     "SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Newton", "RAdam",
-    "RMSprop", "Rprop", "ASGD", "Lion", "Optimizer", "optimizer_from_dict",
+    "RMSprop", "Rprop", "ASGD", "LBFGS", "Lion", "Optimizer", "optimizer_from_dict",
     "ConstantLR", "ConstantSchedule", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
     "CyclicLR", "ExponentialLR", "LinearLR", "MultiStepLR", "OneCycleLR", "Schedule",
     "SequentialLR", "StepLR", "PolynomialLR", "ChainedScheduler", "ReduceLROnPlateau",
@@ -98,6 +100,7 @@ __all__ = [
     "Surface", "get_surface", "list_surfaces", "surface_parameters",
     "ExpressionError", "surface_from_expression", "surface_from_function",
     "BatchResult", "Trajectory", "simulate", "simulate_batch",
+    "OptimizerState", "optimizer_state",
     "CriticalPoint", "PointAnalysis", "SaddleEpisode", "analyze_point", "describe_episode",
     "find_critical_points", "saddle_episodes",
     "Lane", "Scene", "ViewState", "load_scene",

@@ -118,6 +118,12 @@ def _check_inputs(surface, optimizer, steps, schedule, noise, seed, clip, batch_
                 " use noise= for other surfaces"
             )
         batch_size = _check_int("batch_size", batch_size, 1, 10**9)
+    if not optimizer.batch_kernel and (noise or clip is not None or batch_size is not None):
+        raise ValueError(
+            f"{optimizer.name} evaluates the exact full-batch loss in its line search and"
+            " iterations: gradient noise, clipping and minibatches do not apply (set them"
+            " off for this lane)"
+        )
     schedule = ConstantSchedule() if schedule is None else schedule
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a schedule such as sim.StepLR(...), got {schedule!r}")
@@ -224,6 +230,10 @@ class Trajectory:
         Free-form annotations carried along with the run (empty by default).
     test_losses : ndarray (n+1,) or None
         On a ``Network``: the test-set loss at each position (None on a surface).
+    evaluations : ndarray (n,) of int, optional
+        Loss-and-gradient evaluations each update made: 1, except for ``LBFGS``, whose
+        step is torch's ``step(closure)`` with its iterations and line search. None
+        (a run rebuilt without them) reads as ones.
 
     See Also
     --------
@@ -248,6 +258,7 @@ class Trajectory:
     status_reason: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     test_losses: np.ndarray | None = None
+    evaluations: np.ndarray | None = None
 
     @property
     def n_steps(self) -> int:
@@ -490,8 +501,8 @@ def simulate(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size, MAX_STEPS
     )
     p0 = check_point(surface, start)
-    k, reason, pos, loss, grad = _run_arrays(surface, optimizer, schedule, lrs, p0, steps,
-                                             noise, seed, int(stream), clip, batch)
+    k, reason, pos, loss, grad, evals = _run_arrays(
+        surface, optimizer, schedule, lrs, p0, steps, noise, seed, int(stream), clip, batch)
     d = surface.dim
     if k == 0:
         raise ValueError(
@@ -502,8 +513,10 @@ def simulate(
         start=tuple(float(v) for v in p0), steps=steps, noise=noise, seed=seed,
         clip_grad_norm=clip_grad_norm, batch_size=batch_size,
         positions=pos[:k, :d], losses=loss[:k], gradients=grad[:k, :d],
-        learning_rates=lrs[: k - 1],
+        learning_rates=lrs[: k - 1], evaluations=evals[: k - 1],
     )
+    if stream:
+        traj.meta["stream"] = int(stream)  # the noise stream (optimizer_state replays it)
     # a diverged run's last gradient may be ~1e200: its norm is inf (which classifies
     # it correctly), without numpy's overflow warning on stderr for every slider tick
     with np.errstate(over="ignore", invalid="ignore"):
@@ -527,6 +540,7 @@ def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, strea
     x0 = float(p0[0])
     y0 = float(p0[1]) if surface.dim == 2 else 0.0
     hp = kernel_hp(optimizer)
+    evals = np.ones(max(steps, 1), dtype=np.int64)  # L-BFGS writes its own counts
     watch = getattr(schedule, "needs_losses", False)
     state = schedule.start(optimizer.lr) if watch else None
     seen = 0  # losses the schedule has been stepped with
@@ -535,7 +549,7 @@ def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, strea
     while True:
         k, reason = run_trajectory(
             surface.spec, optimizer.oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
-            batch, surface.nreg, pos, loss, grad,
+            batch, surface.nreg, pos, loss, grad, evals,
         )
         if not watch:
             break
@@ -549,7 +563,7 @@ def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, strea
                 break
         if not cut:
             break
-    return k, reason, pos, loss, grad
+    return k, reason, pos, loss, grad, evals
 
 
 def _classify_trajectory(traj: Trajectory, k: int, steps: int, reason: int) -> None:
@@ -788,7 +802,7 @@ def _batch_by_runs(surface, optimizer, schedule, lrs, S2, steps, w, noise, seed,
 
     tail = steps - w
     for i in range(len(S2)):
-        k, reason, pos, loss, grad = _run_arrays(
+        k, reason, pos, loss, grad, _ = _run_arrays(
             surface, optimizer, schedule, lrs.copy(), S2[i], steps, noise, seed, offset + i,
             clip, batch)
         k = max(k, 1)
@@ -885,7 +899,7 @@ def simulate_batch(
     out = np.empty((B_NCOL, len(S)))  # one contiguous row per quantity
     w = _window(steps) if steps else 1
     offset = _check_int("stream_offset", stream_offset, 0, 2**62)
-    if getattr(schedule, "needs_losses", False):
+    if getattr(schedule, "needs_losses", False) or not optimizer.batch_kernel:
         _batch_by_runs(surface, optimizer, schedule, lrs, S2, steps, w, noise, seed, offset,
                        clip, batch, out)
     else:

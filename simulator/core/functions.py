@@ -221,11 +221,18 @@ class FunctionImpl:
         loop(xs, ys, int(order), out)
 
     def run_trajectory(self, spec, oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
-                       batch, nreg, pos, loss, grad):
-        """``kernels.loops.run_trajectory`` for this function: the same loop source."""
+                       batch, nreg, pos, loss, grad, evals=None):
+        """``kernels.loops.run_trajectory`` for this function: the same loop source
+        (L-BFGS: its own loop, which also fills ``evals``)."""
+        from .kernels.optim import O_LBFGS
+
         k = self._kernels.get(("traj", int(oid)))
         if k is None:
             k = self._kernels[("traj", int(oid))] = _trajectory_kernel(self, int(oid))
+        if int(oid) == O_LBFGS:
+            if evals is None:
+                evals = np.empty(max(int(steps), 1), dtype=np.int64)
+            return k(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals)
         return k(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos,
                  loss, grad)
 
@@ -367,11 +374,16 @@ def _trajectory_kernel(impl: FunctionImpl, oid: int):
         _, _, _, hxx, hxy, hyy = fgh(x, y)
         return newton_step(lr, lam, dim, x, y, gx, gy, hxx, hxy, hyy)
 
-    if impl.compiled:
-        base = loops._make_trajectory(oid, SID_FLAT, 0).py_func
-        point_fg, newton_for = _jit(point_fg), _jit(newton_for)
+    from .kernels.optim import O_LBFGS
+
+    mod = loops if impl.compiled else interp.load()
+    if oid == O_LBFGS:  # several evaluations a step: its own loop, point_fg only
+        base = mod._make_lbfgs_trajectory(SID_FLAT, 0)
     else:
-        base = interp.load()._make_trajectory(oid, SID_FLAT, 0)
+        base = mod._make_trajectory(oid, SID_FLAT, 0)
+    if impl.compiled:
+        base = base.py_func
+        point_fg, newton_for = _jit(point_fg), _jit(newton_for)
     glb = dict(base.__globals__, point_fg=point_fg, newton_for=newton_for)
     fn = types.FunctionType(base.__code__, glb, base.__name__, base.__defaults__,
                             base.__closure__)
@@ -388,7 +400,8 @@ def _trajectory_kernel(impl: FunctionImpl, oid: int):
 
 
 def _python_steps_until_error(fn, args):
-    """Rerun shorter and shorter runs until one finishes: the steps before the error."""
+    """Rerun shorter and shorter runs until one finishes: the steps before the error
+    (``args[5]`` is the step count in both loops' signatures)."""
     steps = int(args[5])
     lo, hi = 0, steps
     while lo < hi:  # the largest step count that runs without an exception

@@ -24,6 +24,7 @@ from .kernels.optim import (  # the kernel ids, defined once beside the update r
     O_ADAMAX,
     O_ADAMW,
     O_ASGD,
+    O_LBFGS,
     O_LION,
     O_NADAM,
     O_NEWTON,
@@ -182,6 +183,8 @@ class Optimizer:
     title: ClassVar[str] = ""
     rule: ClassVar[str] = ""  # the update rule, for tooltips
     schema: ClassVar[tuple[HyperParam, ...]] = ()
+    # False: several evaluations per step (L-BFGS); maps run one recorded run per start
+    batch_kernel: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         # the checks torch makes for the hyperparameters many optimizers share
@@ -1210,10 +1213,134 @@ class ASGD(Optimizer):
         return np.array([self.lambd, self.alpha, self.t0, self.weight_decay])
 
 
+@dataclass(frozen=True, repr=False)
+class LBFGS(Optimizer):
+    """L-BFGS: quasi-Newton steps from a short history of gradients (``torch.optim.LBFGS``).
+
+    Builds a picture of the curvature from the last ``history_size`` changes of position
+    and gradient, and steps along the quasi-Newton direction ``-H^-1 g`` that it gives,
+    either by ``lr`` times the direction or as far as a strong-Wolfe line search finds
+    worthwhile. Each LossLab step is one ``optimizer.step(closure)`` in torch: up to
+    ``max_iter`` iterations and ``max_eval`` evaluations of the loss and gradient;
+    ``Trajectory.evaluations`` counts them per step. It needs the exact loss: gradient
+    noise, clipping and minibatches do not apply to it.
+
+    Parameters
+    ----------
+    lr : float, default 1.0
+        Learning rate: the step along the direction (the line search's first trial).
+    max_iter : int, default 20
+        Maximal number of iterations per step.
+    max_eval : int or None, default None
+        Maximal number of function evaluations per step; None: ``max_iter * 5 // 4``.
+    tolerance_grad : float, default 1e-7
+        A step stops (or is not taken) once every gradient component is this small.
+    tolerance_change : float, default 1e-9
+        A step stops when the loss or the position changes by less than this.
+    history_size : int, default 100
+        The number of (position, gradient) changes kept.
+    line_search_fn : {None, "strong_wolfe"}, default None
+        None: a fixed step ``lr``; "strong_wolfe": torch's line search (sufficient
+        decrease ``c1 = 1e-4`` and curvature ``c2 = 0.9``, cubic interpolation).
+
+    Raises
+    ------
+    ValueError
+        A hyperparameter out of range (the message names it).
+
+    Notes
+    -----
+    Each iteration, with ``s_i``, ``y_i`` the last changes of position and gradient
+    (kept when ``y.s > 1e-10``) and ``rho_i = 1 / (y_i . s_i)``::
+
+        q = -g;  for i newest to oldest: a_i = rho_i s_i.q;  q -= a_i y_i
+        d = (s.y / y.y) q;  for i oldest to newest: b = rho_i y_i.d;  d += (a_i - b) s_i
+        x <- x + t d,  t = lr (the very first: min(1, 1/|g|_1) lr), or the line search's
+
+    Examples
+    --------
+    On ``L(w) = (w - 3)^2`` from ``w = 7`` the line search's cubic lands on the minimum
+    within the first step (3 evaluations); the second step finds a zero gradient and
+    stops after its first evaluation:
+
+    >>> import simulator as sim
+    >>> curve = sim.get_surface("parabola", c=3)
+    >>> run = sim.simulate(curve, sim.LBFGS(line_search_fn="strong_wolfe"), start=[7.0],
+    ...                    steps=2)
+    >>> print(run.positions.ravel().round(4))
+    [7. 3. 3.]
+    >>> print(run.evaluations)
+    [3 1]
+    """
+
+    lr: float = 1.0
+    max_iter: int = 20
+    max_eval: int | None = None
+    tolerance_grad: float = 1e-7
+    tolerance_change: float = 1e-9
+    history_size: int = 100
+    line_search_fn: str | None = None
+
+    oid: ClassVar[int] = O_LBFGS
+    batch_kernel: ClassVar[bool] = False
+    title: ClassVar[str] = "L-BFGS"
+    rule: ClassVar[str] = (
+        "x <- x + t*d, d = -H^-1 g with H^-1 built from the last history_size changes of\n"
+        "x and g; t = lr or a strong-Wolfe line search; one step = up to max_iter iterations"
+    )
+    schema: ClassVar[tuple[HyperParam, ...]] = (
+        HyperParam("lr", "learning rate", 1e-4, 10.0, log=True,
+                   help="the step along the quasi-Newton direction (the line search's"
+                        " first try)"),
+        HyperParam("max_iter", "iterations per step", 1, 1000, kind="int",
+                   help="L-BFGS iterations inside one optimizer.step(closure)"),
+        HyperParam("max_eval", "evaluations per step", 1, 10000, kind="int",
+                   help="the most loss-and-gradient evaluations one step may make"
+                        " (default max_iter * 5 // 4)"),
+        HyperParam("tolerance_grad", "gradient tolerance", 0.0, 1.0, log=True,
+                   help="stop once every gradient component is this small"),
+        HyperParam("tolerance_change", "change tolerance", 0.0, 1.0, log=True,
+                   help="stop when the loss or the position changes by less"),
+        HyperParam("history_size", "history", 1, 1000, kind="int",
+                   help="how many past (step, gradient change) pairs shape the curvature"),
+        HyperParam("line_search_fn", "line search", 0, 1, kind="choice",
+                   labels=("none", "strong_wolfe"),
+                   help="none: step by lr; strong_wolfe: search along the direction until"
+                        " the loss fell enough and the slope flattened"),
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "max_iter", _check_int("max_iter", self.max_iter, 1))
+        if self.max_eval is not None:
+            object.__setattr__(self, "max_eval", _check_int("max_eval", self.max_eval, 1))
+        object.__setattr__(self, "history_size",
+                           _check_int("history_size", self.history_size, 1))
+        _check_nonneg("tolerance_grad", self.tolerance_grad)
+        _check_nonneg("tolerance_change", self.tolerance_change)
+        if self.line_search_fn == "none":
+            object.__setattr__(self, "line_search_fn", None)
+        if self.line_search_fn not in (None, "strong_wolfe"):
+            raise ValueError(
+                f"Invalid line_search_fn: only 'strong_wolfe' or None, got {self.line_search_fn!r}")
+
+    @property
+    def evals_per_step(self) -> int:
+        """``max_eval``, or torch's default ``max_iter * 5 // 4``."""
+        return self.max_eval if self.max_eval is not None else self.max_iter * 5 // 4
+
+    def hp(self) -> np.ndarray:
+        return np.array([
+            float(self.max_iter), float(self.evals_per_step), self.tolerance_grad,
+            self.tolerance_change, float(self.history_size),
+            1.0 if self.line_search_fn == "strong_wolfe" else 0.0,
+        ])
+
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     c.__name__: c
     for c in (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD,
-              Lion, Newton)
+              LBFGS, Lion, Newton)
 }
 
 

@@ -39,6 +39,8 @@ from .files import atomic_write_text, json_int, loads_json_file, read_small_file
 from .files import jsonable as _jsonable
 from .network import Network
 from .optimizers import (
+    ASGD,
+    LBFGS,
     SGD,
     Adadelta,
     Adagrad,
@@ -51,6 +53,7 @@ from .optimizers import (
     Optimizer,
     RAdam,
     RMSprop,
+    Rprop,
     optimizer_from_dict,
 )
 from .schedules import ConstantSchedule, Schedule, schedule_from_dict
@@ -138,6 +141,9 @@ PRESETS: dict[str, tuple[type[Optimizer], dict, tuple[str, float], dict]] = {
     "RAdam": (RAdam, {}, ("size", 0.01), {}),
     "Adamax": (Adamax, {}, ("size", 0.01), {}),
     "Adadelta": (Adadelta, {}, ("fixed", 1.0), {}),
+    "Rprop": (Rprop, {}, ("size", 0.002), {}),
+    "ASGD": (ASGD, {}, ("curv", 1.0), {}),
+    "L-BFGS": (LBFGS, {"line_search_fn": "strong_wolfe"}, ("fixed", 1.0), {}),
     "Lion": (Lion, {}, ("size", 0.002), {}),
     "Newton": (Newton, {"damping": 1.0}, ("fixed", 0.5), {}),
 }
@@ -1066,7 +1072,10 @@ class Scene:
             raise ValueError(str(e)) from None
         sc = cls()
         sc.surface = surface
-        sc.start = check_start(surface, d.get("start"))
+        start = d.get("start")
+        if start is None and isinstance(surface, Network):
+            start = surface.init  # a lab may leave out a network's initial weights
+        sc.start = check_start(surface, start)
         tr = d.get("training") or {}
         if not isinstance(tr, dict):
             raise ValueError("training must be an object")

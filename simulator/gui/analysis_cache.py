@@ -123,6 +123,7 @@ def _search_all(surfaces) -> None:
             _CP_DONE.append(weakref.ref(surface))
 
 
+ANALYSES_KEPT = 32  # point analyses remembered (frames of one lane, and a few lanes)
 _ANALYSES: dict = {}  # (id(surface), point) -> (surface, PointAnalysis), most recent last
 
 
@@ -140,6 +141,6 @@ def analysis(surface, p):
         return hit[1]
     pa = analyze_point(surface, p)
     _ANALYSES[key] = (surface, pa)  # the surface is kept alive, so its id stays its own
-    while len(_ANALYSES) > 32:
+    while len(_ANALYSES) > ANALYSES_KEPT:
         del _ANALYSES[next(iter(_ANALYSES))]
     return pa

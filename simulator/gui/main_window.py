@@ -51,6 +51,7 @@ from .panels.lanes_panel import LanesPanel
 from .panels.surface_panel import SurfacePanel
 from .panels.training_panel import TrainingPanel
 from .session import Session
+from .views.internals import TIP as INTERNALS_TIP
 
 APP_TITLE = "LossLab"
 FILE_FILTER = "LossLab sessions (*.losslab.json *.json);;All files (*)"
@@ -269,6 +270,12 @@ class MainWindow(QMainWindow):
         self.instructions_panel = self.labs.panel
         self.dock_instructions = self.labs.dock
         self._lab_drop_filter = self.labs.drop_filter
+        from .network_views import install_network_views
+
+        # networks (issue 17): the Data dock with the decision boundary
+        self.network_views = install_network_views(self)
+        self.data_view, self.dock_data = (self.network_views.data_view,
+                                          self.network_views.data_dock)
         self._make_panel_actions()
         from .presentation import install_presentation
 
@@ -530,6 +537,11 @@ class MainWindow(QMainWindow):
         self.view_stack = QStackedWidget()
         self.view_stack.addWidget(self.views_2d)
         self.view_stack.addWidget(self.curve)
+        from .views.landscape import LandscapeView
+
+        # a network's map: its loss plane and the lanes' projected paths (issue 17)
+        self.landscape = LandscapeView(s)
+        self.view_stack.addWidget(self.landscape)
         self.plots = PlotsPanel(s)
 
         self.transport = TransportBar(self)
@@ -543,7 +555,14 @@ class MainWindow(QMainWindow):
         tl.addWidget(self.view_stack, 1)
         tl.addWidget(self.transport)
         self.center_split.addWidget(top)
-        self.center_split.addWidget(self.plots)
+        from .views.network_plots import NetworkPlots
+
+        # a network's plots (loss, test accuracy, sharpness and 2/lr) in the same place
+        self.network_plots = NetworkPlots(s)
+        self.plots_stack = QStackedWidget()
+        self.plots_stack.addWidget(self.plots)
+        self.plots_stack.addWidget(self.network_plots)
+        self.center_split.addWidget(self.plots_stack)
         self.center_split.setStretchFactor(0, 3)
         self.center_split.setStretchFactor(1, 1)
         self.setCentralWidget(self.center_split)
@@ -607,6 +626,11 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_fit_paths)
         m.addAction(self.act_follow_paths)
         m.addAction(self.act_log)
+        # the selected lane's gradient, momentum, step and effective steps on the map
+        self.act_internals = self.add_action(
+            "Optimizer &Internals", lambda on: self.contour.set_internals(on), "I", None,
+            INTERNALS_TIP, checkable=True)
+        m.addAction(self.act_internals)
         tm = m.addMenu(icon("theme"), "&Theme")
         for act in self.theme_actions.values():
             tm.addAction(act)
@@ -724,7 +748,10 @@ class MainWindow(QMainWindow):
         s = self.session.surface
         if s is None:
             return
-        self.view_stack.setCurrentWidget(self.curve if s.dim == 1 else self.views_2d)
+        net = s.kind == "network"
+        self.view_stack.setCurrentWidget(self.landscape if net else self.curve if s.dim == 1
+                                         else self.views_2d)
+        self.plots_stack.setCurrentWidget(self.network_plots if net else self.plots)
         self.act_show_3d.setEnabled(s.dim == 2 and self.surface3d is not None)
         self.act_log.setEnabled(s.dim == 2)
         with QSignalBlocker(self.act_log):

@@ -34,7 +34,7 @@ OPTIMIZERS = [
     sim.Adagrad(lr=0.1), sim.RMSprop(lr=0.01, centered=True, momentum=0.5),
     sim.Adam(lr=0.05), sim.Adam(lr=0.05, amsgrad=True), sim.AdamW(lr=0.05), sim.NAdam(lr=0.02),
     sim.RAdam(lr=0.02), sim.Adamax(lr=0.02), sim.Adadelta(lr=1.0), sim.Lion(lr=1e-3),
-    sim.Newton(lr=0.5),
+    sim.Newton(lr=0.5), sim.Rprop(lr=0.01), sim.ASGD(lr=1e-3, lambd=0.1, t0=5.0),
 ]
 
 
@@ -92,6 +92,18 @@ def test_interpreted_trajectories_equal_compiled_bit_for_bit(name, noisy):
         kb = interp.load().run_trajectory(*b)
         assert ka == kb, (name, opt)
         for x, y in zip(a[-3:], b[-3:]):
+            np.testing.assert_array_equal(x, y, err_msg=f"{name} {opt}")
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "parabola", "formula"])
+def test_interpreted_lbfgs_equals_compiled(name):
+    s, start = SURFACES[name]
+    for opt in (sim.LBFGS(lr=0.1, history_size=3),
+                sim.LBFGS(line_search_fn="strong_wolfe", max_iter=4)):
+        a = _traj_args(s, opt, start, 12, 0.0, 0) + (np.zeros(12, dtype=np.int64),)
+        b = _traj_args(s, opt, start, 12, 0.0, 0) + (np.zeros(12, dtype=np.int64),)
+        assert _compiled(loops.run_trajectory, *a) == interp.load().run_trajectory(*b)
+        for x, y in zip(a[-4:], b[-4:]):
             np.testing.assert_array_equal(x, y, err_msg=f"{name} {opt}")
 
 

@@ -57,9 +57,57 @@ def test_matches_torch(case):
     _close_to_torch(run.positions, ref)
 
 
+@pytest.mark.parametrize(
+    "case", [c for c in GOLDEN["optimizers"] if c["optimizer"]["name"] == "LBFGS"],
+    ids=lambda c: c["id"])
+def test_lbfgs_matches_torch(case):
+    # one LossLab step = one torch LBFGS.step(closure): the closure calls per step agree
+    # exactly; the positions to the run's own sensitivity (up to 20 iterations a step
+    # carry an ulp of torch's fused dot products along: measured by nudging the start)
+    s, start = _problem_surface(case["problem"])
+    opt = optimizer_from_dict(dict(case["optimizer"]))
+    ref = np.array(case["positions"])
+    run = sim.simulate(s, opt, start=start, steps=len(ref) - 1)
+    assert run.positions.shape == ref.shape
+    np.testing.assert_array_equal(run.evaluations, case["evals"])
+    nudged = sim.simulate(s, opt, start=(start[0] + 1e-15, start[1]), steps=len(ref) - 1)
+    sensitivity = float(np.max(np.abs(nudged.positions - run.positions)))
+    scale = float(np.max(np.abs(ref)))
+    np.testing.assert_allclose(run.positions, ref, rtol=TORCH_RTOL,
+                               atol=TORCH_RTOL * scale + 100.0 * sensitivity)
+
+
+def test_lbfgs_by_hand():
+    # the first iteration steps min(1, 1/|g|_1) * lr along -g; on x^2 + y^2 (gradient 2p)
+    # from (1, 2), |g|_1 = 6: the point moves by -g/6; with max_iter 1 that is the step
+    s = sim.get_surface("quadratic")
+    run = sim.simulate(s, sim.LBFGS(max_iter=1), start=(1.0, 2.0), steps=1)
+    g = s.gradient(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(run.positions[1], np.array([1.0, 2.0]) - g / 6.0, rtol=1e-15)
+    assert list(run.evaluations) == [1]
+    # on a quadratic, two fixed iterations with the secant scaling reach the minimum
+    run = sim.simulate(s, sim.LBFGS(), start=(1.0, 2.0), steps=2)
+    np.testing.assert_allclose(run.positions[-1], [0.0, 0.0], atol=1e-12)
+    # at a minimum: one evaluation, no move
+    run = sim.simulate(s, sim.LBFGS(), start=(0.0, 0.0), steps=3)
+    assert list(run.evaluations) == [1, 1, 1] and np.all(run.positions == 0.0)
+
+
+def test_lbfgs_refuses_noise_and_maps_run_per_start():
+    s = sim.get_surface("rosenbrock")
+    with pytest.raises(ValueError, match="noise"):
+        sim.simulate(s, sim.LBFGS(), start=(0.0, 0.0), steps=3, noise=0.1)
+    starts = np.array([[-1.2, 1.0], [0.3, 0.2]])
+    b = sim.simulate_batch(s, sim.LBFGS(line_search_fn="strong_wolfe"), starts, steps=5)
+    for i, p in enumerate(starts):
+        r = sim.simulate(s, sim.LBFGS(line_search_fn="strong_wolfe"), start=p, steps=5)
+        np.testing.assert_array_equal(b.final_positions[i], r.positions[-1])
+        assert b.status[i] == r.status
+
+
 def test_golden_covers_every_torch_optimizer():
     names = {c["optimizer"]["name"] for c in GOLDEN["optimizers"]}
-    assert set(sim.OPTIMIZERS) - {"Lion", "Newton"} <= names
+    assert names == set(sim.OPTIMIZERS) - {"Lion", "Newton"}
     # RAdam's runs are long enough for the rectified (adaptive) branch: rho_t > 5
     b2 = 0.999
     rho_inf = 2 / (1 - b2) - 1
@@ -421,6 +469,11 @@ def test_damped_newton_matches_formula(lr, lam, start):
         (lambda: sim.ASGD(lambd=-1.0), "lambd"),
         (lambda: sim.ASGD(alpha=float("inf")), "alpha"),
         (lambda: sim.ASGD(t0=-5.0), "t0"),
+        (lambda: sim.LBFGS(max_iter=0), "max_iter"),
+        (lambda: sim.LBFGS(max_eval=0), "max_eval"),
+        (lambda: sim.LBFGS(history_size=2.5), "history_size"),
+        (lambda: sim.LBFGS(line_search_fn="armijo"), "line_search_fn"),
+        (lambda: sim.LBFGS(tolerance_grad=-1.0), "tolerance_grad"),
     ],
 )
 def test_invalid_hyperparameters_raise_value_error_naming_them(make, word):

@@ -551,3 +551,25 @@ def test_use_race_only_for_library_surfaces_and_default_scene_is_a_race():
     sc.set_surface(surface_from_expression("x**2 + y**2", domain=((-2, 2), (-2, 2))))
     before = [lane.name for lane in sc.lanes]
     assert not sc.use_race() and [lane.name for lane in sc.lanes] == before
+
+
+def test_issue19_optimizers_and_schedules_round_trip(scene):
+    import simulator as sim
+
+    s = scene
+    s.add_lane(sim.Rprop(lr=0.02, etas=(0.4, 1.3), step_sizes=(1e-5, 1.0)), name="Rprop",
+               schedule=sim.ChainedScheduler([sim.LinearLR(total_iters=5),
+                                              sim.PolynomialLR(total_iters=100)]))
+    s.add_lane(sim.ASGD(lr=1e-3, t0=20.0), name="ASGD",
+               schedule=sim.ReduceLROnPlateau(mode="min", patience=3, threshold_mode="abs"))
+    s.add_lane(sim.LBFGS(line_search_fn="strong_wolfe", history_size=5), name="L-BFGS")
+    s.add_lane(sim.LBFGS(max_eval=7), name="L-BFGS fixed")
+    d = json.loads(json.dumps(s.to_dict()))
+    t = Scene.from_dict(d)
+    assert t.to_dict() == s.to_dict()
+    assert t.lanes[-1].optimizer == sim.LBFGS(max_eval=7)
+    assert t.lanes[-3].schedule == sim.ReduceLROnPlateau(patience=3, threshold_mode="abs")
+    rs, rt = results(s), results(t)
+    for a, b in zip(s.lanes, t.lanes):
+        if a.enabled:
+            np.testing.assert_array_equal(rs[a.uid].positions, rt[b.uid].positions)

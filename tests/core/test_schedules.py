@@ -301,9 +301,7 @@ def test_polynomial_bad_parameters(kw, word):
         sim.PolynomialLR(**kw)
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in GOLDEN["plateau_runs"] if c["optimizer"]["name"] != "LBFGS"],
-    ids=lambda c: c["id"])
+@pytest.mark.parametrize("case", GOLDEN["plateau_runs"], ids=lambda c: c["id"])
 def test_plateau_run_matches_torch(case):
     # torch: loss = closure(); optimizer.step(); scheduler.step(loss.item()) every update
     P = GOLDEN["problems"][case["problem"]]

@@ -111,6 +111,12 @@ def test_export_animation_headless(tmp_path, ext, frames, size):
     got = iio.imread(out, index=None)
     assert got.shape == (frames, size[1], size[0], 3)
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
+    if ext == "gif":  # 12 fps cannot be written in a GIF: 8/100 s a frame, and it says so
+        from PIL import Image, ImageSequence
+
+        assert "12 fps is written as 12.5 fps" in proc.stderr
+        with Image.open(out) as im:
+            assert {f.info["duration"] for f in ImageSequence.Iterator(im)} == {80}
 
 
 def test_export_png_headless(tmp_path):

@@ -548,3 +548,54 @@ def test_paths_extent_snaps_and_stays_within_the_limit():
     assert ext == ((-2.0, 3.0), (-1.0, 1.0))  # 2.3 -> the next quarter width: 3
     ext = paths_extent([np.array([[0.0, 0.0], [1e9, -1e9]])], dom)
     assert ext == ((-2.0, 8.0), (-4.0, 1.0))  # 4 widths around the centre at most
+
+
+def test_optimizer_internals_overlay(qtbot, session):
+    v = shown_contour(qtbot, session)
+    ov = v.internals
+    i = next(j for j, lane in enumerate(session.lanes) if lane.optimizer.name == "Adam")
+    session.select_lane(i)
+    session.set_frame(30)
+    assert ov.state is None and not ov.legend.isVisible()  # off by default: nothing drawn
+    v.set_internals(True)
+    run = session.results[session.lanes[i].uid]
+    k = ov.state.step
+    assert k == 30
+    np.testing.assert_array_equal(ov.state.step_taken, run.positions[31] - run.positions[30])
+    # every arrow starts at the lane's point; the step arrow points where the lane went
+    for name in ("gradient", "momentum", "step"):
+        x, y = curve_data(ov.arrows[name])
+        assert ov.arrows[name].isVisible()
+        assert (x[0], y[0]) == pytest.approx(tuple(run.positions[30]), abs=1e-12)
+    x, y = curve_data(ov.arrows["step"])
+    d = np.array([x[1] - x[0], y[1] - y[0]])
+    cos = d @ ov.state.step_taken / (np.linalg.norm(d) * np.linalg.norm(ov.state.step_taken))
+    assert cos == pytest.approx(1.0, abs=1e-9)
+    assert ov.shape.isVisible() and ov.legend.isVisible()  # Adam: the per-coordinate steps
+    session.set_frame(10_000)  # the last point has no update from it
+    assert ov.state is None and not ov.shape.isVisible()
+    session.set_frame(3)
+    assert ov.state.step == 3
+    v.set_internals(False)
+    assert ov.state is None and not ov.legend.isVisible()
+    assert not any(a.isVisible() for a in ov.arrows.values())
+
+
+def test_optimizer_internals_wait_for_the_end_of_a_drag(qtbot, session):
+    from simulator.gui.drag import DRAG
+
+    v = shown_contour(qtbot, session)
+    ov = v.internals
+    session.select_lane(0)
+    session.set_frame(50)
+    v.set_internals(True)
+    assert ov.state is not None
+    DRAG.set(True)
+    try:
+        lane = session.lanes[0]
+        session.update_lane(0, optimizer=lane.optimizer.replace(lr=lane.optimizer.lr * 1.1))
+        session.flush()
+        assert ov.state is None  # a new run mid-drag: no replay per tick
+    finally:
+        DRAG.set(False)
+    assert ov.state is not None and ov.state.step == 50  # drawn again on the release

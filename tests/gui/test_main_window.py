@@ -572,3 +572,17 @@ def test_fit_map_to_paths_and_follow_the_paths_actions(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.contour.field_domain != tuple(window.session.surface.domain),
                     timeout=10000)
+
+
+def test_optimizer_internals_toggle(window):
+    from simulator.gui.menus import Menu
+
+    act = window.act_internals
+    assert act.isCheckable() and not act.isChecked()
+    assert act.shortcut().toString() == "I" and "Adam" in act.toolTip()
+    assert act in window.menu(Menu.VIEW).actions()
+    window.session.set_frame(5)
+    act.setChecked(True)
+    assert window.contour.internals.enabled and window.contour.internals.state is not None
+    act.setChecked(False)
+    assert window.contour.internals.state is None

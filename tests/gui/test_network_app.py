@@ -128,3 +128,182 @@ def test_back_to_a_surface_hides_the_form(window):
     panel = window.surface_panel
     assert not panel.network_form.isVisibleTo(panel)
     assert panel.domain_host.isVisibleTo(panel)
+
+
+# ---- the loss plane -------------------------------------------------------------------
+def test_plane_is_computed_off_the_gui_thread_and_drawn(window, qtbot, monkeypatch):
+    import threading
+
+    import simulator.gui.views.landscape as L
+
+    threads = []
+    real = L.compute_plane
+
+    def spy(*a, **kw):
+        threads.append(threading.current_thread())
+        return real(*a, **kw)
+
+    monkeypatch.setattr(L, "compute_plane", spy)
+    net = _pick_network(window)
+    view = window.landscape
+    assert window.view_stack.currentWidget() is view
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not None, timeout=30000)
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    plane = view.plane
+    assert plane.kind == "pca" and plane.losses.shape == (L.RESOLUTION, L.RESOLUTION)
+    assert plane.center.shape == (net.n_params,)
+    # every lane's projected path, and the explained variance in the title
+    assert len(view.trails) == len(window.session.lanes)
+    assert f"{plane.explained_variance[0]:.0%}" in view.title.text()
+    assert view.image.image is not None
+    # the markers follow the frame along the projected paths
+    window.session.set_frame(0)
+    start = view.marker_positions()
+    window.session.set_frame(window.session.steps)
+    end = view.marker_positions()
+    assert np.allclose(start[0], plane.paths[0][0]) and np.allclose(end[0], plane.paths[0][-1])
+    assert not np.allclose(start, end)
+
+
+def test_switch_to_filter_directions_and_recentre(window, qtbot):
+    _pick_network(window)
+    view = window.landscape
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not None, timeout=30000)
+    old = view.plane
+    view.directions.setCurrentIndex(view.directions.findData("filter"))
+    # the old plane stays until the new one is ready
+    assert view.plane is old
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not old, timeout=30000)
+    assert view.plane.kind == "filter" and view.plane.explained_variance is None
+    assert "random" in view.title.text().lower()
+    s = window.session
+    s.select_lane(3)
+    view.recentre.click()
+    view.wait()
+    qtbot.waitUntil(lambda: np.allclose(view.plane.center,
+                                        s.results[s.lanes[3].uid].positions[-1]),
+                    timeout=30000)
+    assert s.lanes[3].name in view.title.text()
+
+
+def test_a_lane_edit_recomputes_the_plane(window, qtbot):
+    _pick_network(window)
+    view = window.landscape
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not None, timeout=30000)
+    old = view.plane
+    window.session.update_lane(1, lr=0.02)
+    window.session.flush()
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not old, timeout=30000)
+    i = view.plane_uids.index(window.session.lanes[1].uid)
+    assert len(view.plane.paths[i]) == window.session.steps + 1
+
+
+def test_background_job_runs_the_latest_submission(qtbot):
+    import threading
+
+    from simulator.gui.background import BackgroundJob
+
+    job = BackgroundJob()
+    gate = threading.Event()
+    ran, got = [], []
+    job.done.connect(lambda key, result: got.append((key, result)))
+    job.submit(1, lambda: (gate.wait(5), ran.append(1))[1])
+    for k in (2, 3, 4):
+        job.submit(k, lambda k=k: ran.append(k) or k * 10)
+    assert job.busy
+    gate.set()
+    job.wait()
+    assert ran == [1, 4] and got[-1] == (4, 40)
+    job.submit(5, lambda: 1 / 0)
+    job.wait()
+    assert got[-1][0] == 5 and isinstance(got[-1][1], ZeroDivisionError)
+    assert not job.busy
+
+
+# ---- the data view --------------------------------------------------------------------
+def test_data_view_shows_points_and_a_boundary_that_follows_the_frame(window, qtbot):
+    net = _pick_network(window)
+    view = window.data_view
+    assert window.dock_data.isVisible()
+    qtbot.waitUntil(view.isVisible, timeout=5000)
+    n_train = sum(len(it.getData()[0]) for it in view.train_items)
+    n_test = sum(len(it.getData()[0]) for it in view.test_items)
+    assert (n_train, n_test) == (net.n_train, net.n_test)
+    s = window.session
+    s.select_lane(3)  # Adam
+    s.set_frame(0)
+    w0, b0 = view.weights.copy(), view.boundary.getData()
+    assert np.array_equal(w0, net.init)
+    s.set_frame(s.steps)
+    w1, b1 = view.weights.copy(), view.boundary.getData()
+    assert np.array_equal(w1, s.results[s.lanes[3].uid].positions[-1])
+    assert len(b1[0]) > 0
+    assert len(b0[0]) != len(b1[0]) or not np.allclose(b0[0], b1[0])
+    assert "accuracy" in view.title.text()
+    # back on a surface the view says what it is for
+    from simulator.core.library import get_surface
+
+    s.set_surface(get_surface("rosenbrock"))
+    assert view.message.isVisibleTo(view) and not view.plot.isVisibleTo(view)
+
+
+def test_class_image_is_pale_where_unsure():
+    from simulator.gui.views.data_view import boundary_field, class_image
+
+    P = np.array([[[0.5, 0.5], [0.0, 1.0]]])
+    img = class_image(P)
+    assert img.shape == (1, 2, 4)
+    assert img[0, 0, :3].min() > img[0, 1, :3].min()  # the tie is paler
+    assert boundary_field(P)[0, 0] == 0.0 and boundary_field(P)[0, 1] == 1.0
+
+
+# ---- the plots ------------------------------------------------------------------------
+def test_network_plots_have_one_curve_per_lane(window, qtbot, monkeypatch):
+    import threading
+
+    import simulator.gui.views.network_plots as NP
+
+    threads = []
+    real = NP.curvature_series
+    monkeypatch.setattr(NP, "curvature_series", lambda *a: (
+        threads.append(threading.current_thread()), real(*a))[1])
+    _pick_network(window)
+    plots = window.network_plots
+    assert window.plots_stack.currentWidget() is plots
+    plots.wait()
+    n = len(window.session.lanes)
+    qtbot.waitUntil(lambda: plots.lane_count("sharp") == n, timeout=60000)
+    assert threads and threads[0] is not threading.main_thread()
+    assert plots.lane_count("loss") == n and plots.lane_count("acc") == n
+    # sharpness at a stride, the edge-of-stability line from the lane's learning rate
+    s = window.session
+    lane = s.lanes[0]
+    lam, edge = plots.items["sharp"][lane.uid]
+    x, y = lam.xData, lam.yData  # not getData(): log10 on a log axis
+    assert len(x) == s.steps // NP.stride_for(s.steps) + 1
+    from simulator.core.landscape import sharpness
+
+    run = s.results[lane.uid]
+    assert y[-1] == pytest.approx(sharpness(s.surface, run.positions[int(x[-1])]), rel=1e-4)
+    ey = edge.yData
+    assert ey[0] == pytest.approx(2.0 / lane.optimizer.lr)
+    # back on a surface: the surface plots
+    from simulator.core.library import get_surface
+
+    s.set_surface(get_surface("rosenbrock"))
+    assert window.plots_stack.currentWidget() is window.plots
+
+
+def test_stability_threshold():
+    import simulator as sim
+    from simulator.gui.views.network_plots import stability_threshold
+
+    t, ok = stability_threshold(sim.SGD(lr=0.1, momentum=0.9), np.array([0.1]))
+    assert ok and t[0] == pytest.approx(38.0)
+    t, ok = stability_threshold(sim.Adam(lr=0.01), np.array([0.01]))
+    assert not ok and t[0] == pytest.approx(200.0)

@@ -14,7 +14,8 @@ import importlib.resources
 import os
 from pathlib import Path
 
-_MODULES = ("_jit", "contour", "field", "loops", "mlp", "optim", "rng", "surfaces", "vm")
+_MODULES = ("_jit", "contour", "field", "lbfgs", "loops", "mlp", "optim", "rng", "surfaces",
+            "vm")
 _STAMP = "losslab-kernels.stamp"
 
 

@@ -59,3 +59,9 @@ def contour():
     """The interpreted ``contour`` module."""
     load()
     return importlib.import_module(f"{_PKG}.contour")
+
+
+def optim():
+    """The interpreted ``optim`` module (the optimizers' update rules in plain Python)."""
+    load()
+    return importlib.import_module(f"{_PKG}.optim")

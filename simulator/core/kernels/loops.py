@@ -34,8 +34,10 @@ import numpy as np
 
 from ._jit import INTERPRETED, errors, njit, overload, types
 from .field import SID_EXPR, SID_LINREG, block_fg, data_fgh, data_loss, point_fg, point_fgh
+from .lbfgs import C1, C2, cubic_interpolate, pymax, pymin
 from .optim import (
     O_ADAM,
+    O_LBFGS,
     O_NEWTON,
     coefs_for,
     coord_for,
@@ -478,8 +480,298 @@ def _make_trajectory(OID, SID, BUMPS):
     return run_trajectory_kernel
 
 
+def _make_lbfgs_trajectory(SID, BUMPS):
+    """The L-BFGS trajectory kernel for surface kind (SID, BUMPS): each recorded step is
+    one ``torch.optim.LBFGS.step(closure)``, up to ``max_iter`` iterations and
+    ``max_eval`` evaluations, written from torch's code line for line (its state carries
+    over from step to step, as torch's does)."""
+
+    @njit(**_JIT)
+    def run_lbfgs_kernel(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals):
+        dim = spec[1]
+        regs = np.empty(nreg)
+        max_iter = int(hp[0])
+        max_eval = int(hp[1])
+        tol_grad = hp[2]
+        tol_change = hp[3]
+        hist = int(hp[4])
+        wolfe = hp[5] != 0.0
+        P = np.zeros(2)
+        P[0] = x0
+        P[1] = y0 if dim == 2 else 0.0
+        g = np.zeros(2)
+        d = np.zeros(2)
+        prev_g = np.zeros(2)
+        old_dirs = np.zeros((max(hist, 1), 2))
+        old_stps = np.zeros((max(hist, 1), 2))
+        ro = np.zeros(max(hist, 1))
+        al = np.zeros(max(hist, 1))
+        q = np.zeros(2)
+        yv = np.zeros(2)
+        sv = np.zeros(2)
+        Xi = np.zeros(2)  # the point a line search starts from
+        g_new = np.zeros(2)
+        g_prev = np.zeros(2)
+        g0 = np.zeros(2)
+        b_t = np.zeros(2)
+        b_f = np.zeros(2)
+        b_g = np.zeros((2, 2))
+        b_gtd = np.zeros(2)
+        num_old = 0
+        h_diag = 1.0
+        t_len = 0.0
+        n_total = 0  # torch's state["n_iter"]
+        loss_v = 0.0
+        for t in range(steps + 1):
+            f, gx, gy = point_fg(SID, BUMPS, spec, P[0], P[1], regs)
+            if dim == 1:
+                gy = 0.0
+            if not (math.isfinite(f) and math.isfinite(gx) and math.isfinite(gy)):
+                return t, 1
+            pos[t, 0] = P[0]
+            pos[t, 1] = P[1]
+            loss[t] = f
+            grad[t, 0] = gx
+            grad[t, 1] = gy
+            if t == steps:
+                break
+            lr = lrs[t]
+            loss_v = f
+            g[0] = gx
+            g[1] = gy
+            n_evals = 1
+            if max(abs(g[0]), abs(g[1])) <= tol_grad:
+                evals[t] = 1
+                continue
+            n_iter = 0
+            opt_cond = False
+            while n_iter < max_iter:
+                n_iter += 1
+                n_total += 1
+                if n_total == 1:
+                    d[0] = -g[0]
+                    d[1] = -g[1]
+                    num_old = 0
+                    h_diag = 1.0
+                else:
+                    for c in range(2):
+                        yv[c] = g[c] - prev_g[c]
+                        sv[c] = d[c] * t_len
+                    ys = yv[0] * sv[0] + yv[1] * sv[1]
+                    if ys > 1e-10:
+                        if num_old == hist:
+                            for i in range(num_old - 1):
+                                for c in range(2):
+                                    old_dirs[i, c] = old_dirs[i + 1, c]
+                                    old_stps[i, c] = old_stps[i + 1, c]
+                                ro[i] = ro[i + 1]
+                            num_old -= 1
+                        for c in range(2):
+                            old_dirs[num_old, c] = yv[c]
+                            old_stps[num_old, c] = sv[c]
+                        ro[num_old] = 1.0 / ys
+                        num_old += 1
+                        h_diag = ys / (yv[0] * yv[0] + yv[1] * yv[1])
+                    q[0] = -g[0]
+                    q[1] = -g[1]
+                    for i in range(num_old - 1, -1, -1):
+                        al[i] = (old_stps[i, 0] * q[0] + old_stps[i, 1] * q[1]) * ro[i]
+                        for c in range(2):
+                            q[c] = q[c] + (-al[i]) * old_dirs[i, c]
+                    for c in range(2):
+                        d[c] = q[c] * h_diag
+                    for i in range(num_old):
+                        be_i = (old_dirs[i, 0] * d[0] + old_dirs[i, 1] * d[1]) * ro[i]
+                        for c in range(2):
+                            d[c] = d[c] + (al[i] - be_i) * old_stps[i, c]
+                prev_g[0] = g[0]
+                prev_g[1] = g[1]
+                prev_loss = loss_v
+                if n_total == 1:
+                    t_len = pymin(1.0, 1.0 / (abs(g[0]) + abs(g[1]))) * lr
+                else:
+                    t_len = lr
+                gtd = g[0] * d[0] + g[1] * d[1]
+                if gtd > -tol_change:
+                    break
+                ls_evals = 0
+                if wolfe:
+                    # torch's _strong_wolfe(obj_func, x, t, d, loss, flat_grad, gtd,
+                    # max_ls=max_eval - current_evals)
+                    max_ls = max_eval - n_evals
+                    d_norm = max(abs(d[0]), abs(d[1]))
+                    Xi[0] = P[0]
+                    Xi[1] = P[1]
+                    f0 = loss_v
+                    gtd0 = gtd
+                    g0[0] = g[0]
+                    g0[1] = g[1]
+                    tt = t_len
+                    f_new, ax, ay = point_fg(SID, BUMPS, spec, Xi[0] + tt * d[0],
+                                             Xi[1] + tt * d[1], regs)
+                    g_new[0] = ax
+                    g_new[1] = ay if dim == 2 else 0.0
+                    ls_evals = 1
+                    gtd_new = g_new[0] * d[0] + g_new[1] * d[1]
+                    t_prev = 0.0
+                    f_prev = f0
+                    g_prev[0] = g0[0]
+                    g_prev[1] = g0[1]
+                    gtd_prev = gtd0
+                    done = False
+                    ls_iter = 0
+                    nb = 0
+                    while ls_iter < max_ls:
+                        if f_new > (f0 + C1 * tt * gtd0) or (ls_iter > 1 and f_new >= f_prev):
+                            nb = 2
+                            break
+                        if abs(gtd_new) <= -C2 * gtd0:
+                            nb = 1
+                            done = True
+                            break
+                        if gtd_new >= 0.0:
+                            nb = 2
+                            break
+                        min_step = tt + 0.01 * (tt - t_prev)
+                        max_step = tt * 10.0
+                        tmp = tt
+                        tt = cubic_interpolate(t_prev, f_prev, gtd_prev, tt, f_new, gtd_new,
+                                               True, min_step, max_step)
+                        t_prev = tmp
+                        f_prev = f_new
+                        g_prev[0] = g_new[0]
+                        g_prev[1] = g_new[1]
+                        gtd_prev = gtd_new
+                        f_new, ax, ay = point_fg(SID, BUMPS, spec, Xi[0] + tt * d[0],
+                                                 Xi[1] + tt * d[1], regs)
+                        g_new[0] = ax
+                        g_new[1] = ay if dim == 2 else 0.0
+                        ls_evals += 1
+                        gtd_new = g_new[0] * d[0] + g_new[1] * d[1]
+                        ls_iter += 1
+                    if nb == 2:  # bracket = [t_prev, t]
+                        b_t[0] = t_prev
+                        b_t[1] = tt
+                        b_f[0] = f_prev
+                        b_f[1] = f_new
+                        b_gtd[0] = gtd_prev
+                        b_gtd[1] = gtd_new
+                        for c in range(2):
+                            b_g[0, c] = g_prev[c]
+                            b_g[1, c] = g_new[c]
+                    elif nb == 1:  # bracket = [t]
+                        b_t[0] = tt
+                        b_f[0] = f_new
+                        b_t[1] = tt
+                        b_f[1] = f_new
+                        for c in range(2):
+                            b_g[0, c] = g_new[c]
+                            b_g[1, c] = g_new[c]
+                    if ls_iter == max_ls:  # bracket = [0, t]
+                        b_t[0] = 0.0
+                        b_t[1] = tt
+                        b_f[0] = f0
+                        b_f[1] = f_new
+                        for c in range(2):
+                            b_g[0, c] = g0[c]
+                            b_g[1, c] = g_new[c]
+                    insuf = False
+                    if b_f[0] <= b_f[1]:
+                        low = 0
+                        high = 1
+                    else:
+                        low = 1
+                        high = 0
+                    while not done and ls_iter < max_ls:
+                        if abs(b_t[1] - b_t[0]) * d_norm < tol_change:
+                            break
+                        tt = cubic_interpolate(b_t[0], b_f[0], b_gtd[0], b_t[1], b_f[1],
+                                               b_gtd[1], False, 0.0, 0.0)
+                        bmax = pymax(b_t[0], b_t[1])
+                        bmin = pymin(b_t[0], b_t[1])
+                        eps = 0.1 * (bmax - bmin)
+                        if pymin(bmax - tt, tt - bmin) < eps:
+                            if insuf or tt >= bmax or tt <= bmin:
+                                if abs(tt - bmax) < abs(tt - bmin):
+                                    tt = bmax - eps
+                                else:
+                                    tt = bmin + eps
+                                insuf = False
+                            else:
+                                insuf = True
+                        else:
+                            insuf = False
+                        f_new, ax, ay = point_fg(SID, BUMPS, spec, Xi[0] + tt * d[0],
+                                                 Xi[1] + tt * d[1], regs)
+                        g_new[0] = ax
+                        g_new[1] = ay if dim == 2 else 0.0
+                        ls_evals += 1
+                        gtd_new = g_new[0] * d[0] + g_new[1] * d[1]
+                        ls_iter += 1
+                        if f_new > (f0 + C1 * tt * gtd0) or f_new >= b_f[low]:
+                            b_t[high] = tt
+                            b_f[high] = f_new
+                            b_g[high, 0] = g_new[0]
+                            b_g[high, 1] = g_new[1]
+                            b_gtd[high] = gtd_new
+                            if b_f[0] <= b_f[1]:
+                                low = 0
+                                high = 1
+                            else:
+                                low = 1
+                                high = 0
+                        else:
+                            if abs(gtd_new) <= -C2 * gtd0:
+                                done = True
+                            elif gtd_new * (b_t[high] - b_t[low]) >= 0.0:
+                                b_t[high] = b_t[low]
+                                b_f[high] = b_f[low]
+                                b_g[high, 0] = b_g[low, 0]
+                                b_g[high, 1] = b_g[low, 1]
+                                b_gtd[high] = b_gtd[low]
+                            b_t[low] = tt
+                            b_f[low] = f_new
+                            b_g[low, 0] = g_new[0]
+                            b_g[low, 1] = g_new[1]
+                            b_gtd[low] = gtd_new
+                    t_len = b_t[low]
+                    loss_v = b_f[low]
+                    g[0] = b_g[low, 0]
+                    g[1] = b_g[low, 1]
+                    P[0] = P[0] + t_len * d[0]
+                    P[1] = P[1] + t_len * d[1]
+                    opt_cond = max(abs(g[0]), abs(g[1])) <= tol_grad
+                else:
+                    P[0] = P[0] + t_len * d[0]
+                    P[1] = P[1] + t_len * d[1]
+                    if n_iter != max_iter:
+                        loss_v, ax, ay = point_fg(SID, BUMPS, spec, P[0], P[1], regs)
+                        g[0] = ax
+                        g[1] = ay if dim == 2 else 0.0
+                        opt_cond = max(abs(g[0]), abs(g[1])) <= tol_grad
+                        ls_evals = 1
+                n_evals += ls_evals
+                if n_iter == max_iter:
+                    break
+                if n_evals >= max_eval:
+                    break
+                if opt_cond:
+                    break
+                if max(abs(d[0] * t_len), abs(d[1] * t_len)) <= tol_change:
+                    break
+                if abs(loss_v - prev_loss) < tol_change:
+                    break
+            evals[t] = n_evals
+            if not (math.isfinite(P[0]) and math.isfinite(P[1])):
+                return t + 1, 2
+        return steps + 1, 0
+
+    return run_lbfgs_kernel
+
+
 def run_trajectory(
-    spec, oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss, grad
+    spec, oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss, grad,
+    evals=None,
 ):
     """Run ``steps`` updates from (x0, y0), recording every point.
 
@@ -489,6 +781,19 @@ def run_trajectory(
     undefined there or overflowed), reason 2 when the update produced a non-finite
     position. The arrays then end at the last finite step.
     """
+    if int(oid) == O_LBFGS:  # several evaluations per step: its own kernel
+        key = surface_key(spec)
+        k = _kernel("run_lbfgs", _make_lbfgs_trajectory, key)
+        if evals is None:
+            evals = np.empty(max(steps, 1), dtype=np.int64)
+        args = (spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals)
+        done, res = _interim_run(
+            "run_lbfgs", key, k, (steps + 1) * int(hp[1]), args,
+            lambda: _twin().run_trajectory(spec, oid, hp, lrs, x0, y0, steps, noise, seed,
+                                           stream, clip, batch, nreg, pos, loss, grad, evals))
+        if done:
+            return res
+        return _call("run_lbfgs", key, k, *args)
     key = (int(oid),) + surface_key(spec)
     k = _kernel("run_trajectory", _make_trajectory, key)
     args = (spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss,
@@ -831,6 +1136,8 @@ def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, stream0, c
     start of the last ``window`` updates, the number of direction reversals in that window,
     and the first step count if a value ended non-finite (-1 if none).
     """
+    if int(oid) == O_LBFGS:
+        raise ValueError("L-BFGS has no batch kernel: run one trajectory per start")
     key = (int(oid),) + surface_key(spec)
     k = _kernel("run_batch", _make_batch, key)
     args = (spec, hp, lrs, starts, steps, window, noise, seed, stream0, clip, batch, nreg, out)

@@ -19,6 +19,20 @@ The vocabulary (``"lane"`` is a lane's name or its 0-based index in the scene):
     The lane's learning rate is within ``rel_tol`` (relative) of ``2 / lambda_max``,
     lambda_max being the largest Hessian eigenvalue of the scene's surface at ``at``;
     ``side`` ``"below"`` accepts only rates up to the limit, ``"either"`` both sides.
+``{"kind": "final_value", "lane": "GD", "quantity": "test_loss", "max": 0.4}``
+    The lane's ``quantity`` at its last step lies in [min, max] (either may be left out):
+    ``loss`` (full-batch training loss), ``test_loss`` and ``test_accuracy`` (networks),
+    ``sharpness`` (the largest Hessian eigenvalue of the training loss).
+``{"kind": "compare", "quantity": "sharpness", "lane": "Small batch", "than": "Full batch",
+"is": "lower"}``
+    At the last step, the lane's ``quantity`` (as in ``final_value``) is ``lower`` (or
+    ``higher``) than the lane ``than``'s.
+``{"kind": "sharpness_edge", "lane": "GD", "is": "near", "over": "late", "rel_tol": 0.15}``
+    The lane's sharpness against the edge of stability ``2 / lr`` (its optimizer's
+    learning rate): ``below`` it (by more than ``rel_tol``), ``near`` it (within
+    ``rel_tol``, relative) or ``above`` it; the sharpness taken at the last step
+    (``over`` ``"end"``), its largest value along the run (``"max"``) or its median over
+    the second half of the run (``"late"``, the default), sampled at about 40 points.
 ``{"kind": "choice", "options": ["A", "B"], "correct": 1}``
     A question: the student's ``answer`` (an option's index or its text) is option
     ``correct`` (0-based).
@@ -43,13 +57,21 @@ from .problems import Checker, join, show
 # importing the engine here would load numba for a lab listing
 STATUSES = ("converged", "converging", "oscillating", "diverged", "stalled")
 CHECK_KINDS = ("status", "converged_within", "final_loss_below", "hyperparameter",
-               "lr_near_stability_limit", "choice", "all")
+               "lr_near_stability_limit", "final_value", "compare", "sharpness_edge",
+               "choice", "all")
+QUANTITIES = ("loss", "test_loss", "test_accuracy", "sharpness")
+EDGE_SIDES = ("below", "near", "above")
+EDGE_OVER = ("end", "max", "late")
+EDGE_SAMPLES = 40
 _KEYS = {
     "status": ("kind", "lane", "is", "is_not"),
     "converged_within": ("kind", "lane", "steps", "at"),
     "final_loss_below": ("kind", "lane", "value"),
     "hyperparameter": ("kind", "lane", "name", "min", "max"),
     "lr_near_stability_limit": ("kind", "lane", "at", "rel_tol", "side"),
+    "final_value": ("kind", "lane", "quantity", "min", "max"),
+    "compare": ("kind", "lane", "quantity", "than", "is"),
+    "sharpness_edge": ("kind", "lane", "is", "over", "rel_tol"),
     "choice": ("kind", "options", "correct"),
     "all": ("kind", "checks"),
 }
@@ -232,6 +254,51 @@ def _p_limit(ck, d, place, out, dim, depth) -> None:
     out["side"] = side
 
 
+def _quantity(ck, d, place, out) -> None:
+    q = d.get("quantity")
+    if q not in QUANTITIES:
+        ck.add(join(place, "quantity"), f"must be one of {', '.join(QUANTITIES)}, "
+                                        f"got {show(q)}")
+    out["quantity"] = q
+
+
+def _p_final_value(ck, d, place, out, dim, depth) -> None:
+    _quantity(ck, d, place, out)
+    lo = hi = None
+    if "min" in d:
+        lo = out["min"] = ck.number(d["min"], join(place, "min"), what="a finite number")
+    if "max" in d:
+        hi = out["max"] = ck.number(d["max"], join(place, "max"), what="a finite number")
+    if "min" not in d and "max" not in d:
+        ck.add(place, "needs \"min\", \"max\" or both")
+    if lo is not None and hi is not None and lo > hi:
+        ck.add(join(place, "max"), f"must be at least min ({lo:g}), got {hi:g}")
+
+
+def _p_compare(ck, d, place, out, dim, depth) -> None:
+    _quantity(ck, d, place, out)
+    out["than"] = _check_lane_ref(ck, d.get("than"), join(place, "than"))
+    if out["than"] is not None and out["than"] == out.get("lane"):
+        ck.add(join(place, "than"), "must name another lane than \"lane\"")
+    rel = d.get("is")
+    if rel not in ("lower", "higher"):
+        ck.add(join(place, "is"), f"must be \"lower\" or \"higher\", got {show(rel)}")
+    out["is"] = rel
+
+
+def _p_edge(ck, d, place, out, dim, depth) -> None:
+    side = d.get("is")
+    if side not in EDGE_SIDES:
+        ck.add(join(place, "is"), f"must be one of {', '.join(EDGE_SIDES)}, got {show(side)}")
+    out["is"] = side
+    over = d.get("over", "late")
+    if over not in EDGE_OVER:
+        ck.add(join(place, "over"), f"must be one of {', '.join(EDGE_OVER)}, got {show(over)}")
+    out["over"] = over
+    out["rel_tol"] = ck.number(d.get("rel_tol", 0.15), join(place, "rel_tol"), lo=0.0,
+                               lo_open=True, hi=1.0, what="a number in (0, 1]")
+
+
 def _p_choice(ck, d, place, out, dim, depth) -> None:
     opts = d.get("options")
     if not isinstance(opts, list) or not 2 <= len(opts) <= MAX_OPTIONS:
@@ -267,6 +334,9 @@ _PARSERS = {
     "final_loss_below": _p_final_loss,
     "hyperparameter": _p_hyper,
     "lr_near_stability_limit": _p_limit,
+    "final_value": _p_final_value,
+    "compare": _p_compare,
+    "sharpness_edge": _p_edge,
     "choice": _p_choice,
     "all": _p_all,
 }
@@ -503,6 +573,131 @@ def _e_limit(spec, rs, scene, answer) -> CheckResult:
                               f"{tol:.0%}.")
 
 
+_Q_NAMES = {"loss": "training loss", "test_loss": "test loss",
+            "test_accuracy": "test accuracy", "sharpness": "sharpness"}
+
+
+def _is_network(surface) -> bool:
+    return getattr(surface, "kind", None) == "network"
+
+
+def _sharpness_at(surface, w) -> float:
+    """The largest Hessian eigenvalue of the training loss at ``w`` (nan when unknown)."""
+    w = np.asarray(w, dtype=float)
+    if not np.all(np.isfinite(w)):
+        return math.nan
+    if _is_network(surface):
+        from ..landscape import sharpness
+
+        return float(sharpness(surface, w))
+    lam = _lambda_max(surface, w)
+    return math.nan if lam is None else lam
+
+
+def _final(quantity: str, lane, run, scene) -> float:
+    """The lane's ``quantity`` at the last step of ``run`` (_Fail when the surface has
+    none, nan when the run diverged)."""
+    w = np.asarray(run.positions[-1], dtype=float)
+    if quantity == "loss":
+        return float(run.losses[-1])
+    if quantity == "sharpness":
+        return _sharpness_at(scene.surface, w)
+    if not _is_network(scene.surface):
+        raise _Fail(f"the {_Q_NAMES[quantity]} needs a network scene; this scene's "
+                    f"surface has no test data")
+    net = scene.surface
+    if len(net.y_test) == 0:
+        raise _Fail(f"the network has no test points, so there is no "
+                    f"{_Q_NAMES[quantity]}: give it some in the network form")
+    if not np.all(np.isfinite(w)):
+        return math.nan
+    if quantity == "test_loss":
+        tl = getattr(run, "test_losses", None)
+        return float(tl[-1]) if tl is not None and len(tl) else float(net.test_loss(w))
+    return float(net.accuracy(w, "test"))
+
+
+def _fmt_q(quantity: str, v: float) -> str:
+    if not math.isfinite(v):
+        return "not a finite number (the run diverged)"
+    return f"{v:.1%}" if quantity == "test_accuracy" else f"{v:.3g}"
+
+
+def _e_final_value(spec, rs, scene, answer) -> CheckResult:
+    lane, run = rs.lane(spec["lane"])
+    q = spec["quantity"]
+    v = _final(q, lane, run, scene)
+    n = len(run.losses) - 1
+    lo, hi = spec.get("min"), spec.get("max")
+    f = (lambda x: f"{x:.1%}") if q == "test_accuracy" else _g
+    rng = f"[{f(lo)}, {f(hi)}]" if lo is not None and hi is not None else \
+        (f"at least {f(lo)}" if lo is not None else f"at most {f(hi)}")
+    head = f"{lane.name}'s {_Q_NAMES[q]} at step {n} is {_fmt_q(q, v)}"
+    if math.isfinite(v) and (lo is None or v >= lo) and (hi is None or v <= hi):
+        return CheckResult(True, f"Yes: {head}, {rng}.")
+    return CheckResult(False, f"Not yet: {head}; the task asks for {rng}.")
+
+
+def _e_compare(spec, rs, scene, answer) -> CheckResult:
+    lane, run = rs.lane(spec["lane"])
+    other, orun = rs.lane(spec["than"])
+    q = spec["quantity"]
+    a, b = _final(q, lane, run, scene), _final(q, other, orun, scene)
+    name = _Q_NAMES[q]
+    said = (f"{lane.name}'s final {name} is {_fmt_q(q, a)}, {other.name}'s is "
+            f"{_fmt_q(q, b)}")
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return CheckResult(False, f"Not yet: {said}.")
+    ok = a < b if spec["is"] == "lower" else a > b
+    if ok:
+        return CheckResult(True, f"Yes: {said}.")
+    return CheckResult(False, f"Not yet: {said}; the task asks for {lane.name}'s to be "
+                              f"{spec['is']}.")
+
+
+def _edge_sharpness(spec, lane, run, scene) -> tuple[float, str]:
+    """The sharpness the edge check compares, and where it was taken."""
+    P = np.asarray(run.positions, dtype=float)
+    n = len(P) - 1
+    if spec["over"] == "end":
+        return _sharpness_at(scene.surface, P[-1]), f"at step {n}"
+    first = 0 if spec["over"] == "max" else n // 2
+    stride = max(1, (n - first) // EDGE_SAMPLES)
+    idx = np.arange(first, n + 1, stride)
+    if _is_network(scene.surface) and np.all(np.isfinite(P[idx])):
+        from ..landscape import sharpness
+
+        vals = np.asarray(sharpness(scene.surface, P[idx]), dtype=float)
+    else:
+        vals = np.array([_sharpness_at(scene.surface, P[i]) for i in idx])
+    if not np.all(np.isfinite(vals)):
+        return math.nan, ""
+    if spec["over"] == "max":
+        return float(vals.max()), "at its highest along the run"
+    return float(np.median(vals)), f"over steps {first} to {n} (median)"
+
+
+def _e_edge(spec, rs, scene, answer) -> CheckResult:
+    lane, run = rs.lane(spec["lane"])
+    lr = float(lane.optimizer.lr)
+    edge = 2.0 / lr
+    s, where = _edge_sharpness(spec, lane, run, scene)
+    if not math.isfinite(s):
+        return CheckResult(False, f"Not yet: {lane.name}'s run diverged, so its sharpness "
+                                  f"is not defined; 2/lr = {_g(edge)}.")
+    tol = spec["rel_tol"]
+    rel = s / edge
+    side = "near" if abs(rel - 1) <= tol else ("below" if rel < 1 else "above")
+    said = (f"{lane.name}'s sharpness {where} is {_g(s)}, {rel:.0%} of 2/lr = "
+            f"2/{_g(lr)} = {_g(edge)}")
+    if side == spec["is"]:
+        return CheckResult(True, f"Yes: {said}.")
+    want = {"near": f"within {tol:.0%} of 2/lr",
+            "below": f"more than {tol:.0%} below 2/lr",
+            "above": f"more than {tol:.0%} above 2/lr"}[spec["is"]]
+    return CheckResult(False, f"Not yet: {said}; the task asks for {want}.")
+
+
 def _e_choice(spec, rs, scene, answer) -> CheckResult:
     opts = spec["options"]
     if answer is None:
@@ -535,6 +730,9 @@ _EVAL = {
     "final_loss_below": _e_final_loss,
     "hyperparameter": _e_hyper,
     "lr_near_stability_limit": _e_limit,
+    "final_value": _e_final_value,
+    "compare": _e_compare,
+    "sharpness_edge": _e_edge,
     "choice": _e_choice,
     "all": _e_all,
 }

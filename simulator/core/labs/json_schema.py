@@ -21,7 +21,16 @@ import json
 import sys
 from typing import Any
 
-from .checks import CHECK_KINDS, HYPERPARAMETERS, MAX_NESTED, MAX_OPTIONS, STATUSES
+from .checks import (
+    CHECK_KINDS,
+    EDGE_OVER,
+    EDGE_SIDES,
+    HYPERPARAMETERS,
+    MAX_NESTED,
+    MAX_OPTIONS,
+    QUANTITIES,
+    STATUSES,
+)
 from .schema import (
     CAMERA_KEYS,
     FORMAT,
@@ -84,6 +93,7 @@ def _by_name(classes: dict, defname: str) -> dict:
 
 
 def _surface() -> dict:
+    from ..network import Network
     from ..surface_io import ALIASES, KINDS
 
     kinds = list(KINDS) + list(ALIASES)
@@ -120,6 +130,11 @@ def _surface() -> dict:
                         "prefixItems": [{"type": "number"}, {"type": "number"},
                                         {"type": "number"},
                                         {"type": "number", "exclusiveMinimum": 0}]}}},
+                "additionalProperties": False}},
+            {"if": kind_is("network"), "then": {
+                "properties": {"kind": True, "domain": True,
+                               **{f.name: True for f in dataclasses.fields(Network)
+                                  if f.init}},
                 "additionalProperties": False}},
         ],
     }
@@ -193,7 +208,8 @@ def _scene(required: bool) -> dict:
     assert set(props) == set(SCENE_KEYS)
     out = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
-        out["required"] = ["surface", "start", "lanes"]
+        # a network's start may be left out (its initial weights)
+        out["required"] = ["surface", "lanes"]
     return out
 
 
@@ -219,6 +235,17 @@ def _check() -> dict:
                                                  "maximum": 1},
                                      "side": {"enum": ["below", "either"]}},
                                     ["lane", "at"]),
+        "final_value": ({"lane": lane, "quantity": {"enum": list(QUANTITIES)},
+                         "min": {"type": "number"}, "max": {"type": "number"}},
+                        ["lane", "quantity"]),
+        "compare": ({"lane": lane, "quantity": {"enum": list(QUANTITIES)}, "than": lane,
+                     "is": {"enum": ["lower", "higher"]}},
+                    ["lane", "quantity", "than", "is"]),
+        "sharpness_edge": ({"lane": lane, "is": {"enum": list(EDGE_SIDES)},
+                            "over": {"enum": list(EDGE_OVER)},
+                            "rel_tol": {"type": "number", "exclusiveMinimum": 0,
+                                        "maximum": 1}},
+                           ["lane", "is"]),
         "choice": ({"options": {"type": "array", "minItems": 2, "maxItems": MAX_OPTIONS,
                                 "uniqueItems": True,
                                 "items": {"type": "string", "pattern": ONE_LINE,
@@ -235,7 +262,7 @@ def _check() -> dict:
                                 "additionalProperties": False}
         if kind == "status":
             then["oneOf"] = [{"required": ["is"]}, {"required": ["is_not"]}]
-        if kind == "hyperparameter":
+        if kind in ("hyperparameter", "final_value"):
             then["anyOf"] = [{"required": ["min"]}, {"required": ["max"]}]
         branches.append({"if": {"properties": {"kind": {"const": kind}}}, "then": then})
     return {"type": "object", "required": ["kind"],

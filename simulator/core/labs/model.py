@@ -142,7 +142,7 @@ class Lab:
     def effective(self, lane: LabLane) -> dict:
         """The settings ``lane`` runs with (its overrides, else the lab's)."""
         batch = lane.batch_size if lane.batch_size is not None else self.batch_size
-        if self.surface.kind != "data":
+        if self.surface.kind not in ("data", "network"):
             batch = None
         return {
             "schedule": lane.schedule if lane.schedule is not None else self.schedule,
@@ -236,7 +236,8 @@ class Lab:
         sc.surface = self.surface
         sc.set_start(self.start)
         sc.set_training(steps=self.run_steps, seed=self.seed, noise=self.noise,
-                        batch_size=self.batch_size if self.surface.kind == "data" else None,
+                        batch_size=self.batch_size if self.surface.kind in ("data", "network")
+                        else None,
                         clip_grad_norm=self.clip_grad_norm, schedule=self.schedule)
         for k, lane in enumerate(self.lanes):
             kw = {"name": lane.name, "enabled": lane.enabled, "schedule": lane.schedule,

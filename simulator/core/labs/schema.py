@@ -20,7 +20,7 @@ VIEWS = ("2d", "3d")
 # Built-in labs in teaching order (a file not listed here comes after, by id).
 BUILTIN_ORDER = (
     "lr-1d", "ravine", "race", "saddle", "schedules", "adaptive", "sharp-flat", "adamw",
-    "lr-probe",
+    "lr-probe", "batch-sharpness", "edge-of-stability",
 )
 
 

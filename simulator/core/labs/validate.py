@@ -79,11 +79,17 @@ def _check_optimizer(ck: Checker, name, params: dict, place: str, name_place: st
         if "bool" in str(ftype) and not isinstance(v, bool):
             ck.add(p, f"must be true or false, got {show(v)}")
             continue
-        if k == "betas":
+        if k in PAIR_FIELDS:
             if not (isinstance(v, list) and len(v) == 2):
-                ck.add(p, f"must be a pair [beta1, beta2], got {show(v)}")
+                pair = {"betas": "[beta1, beta2]", "etas": "[etaminus, etaplus]",
+                        "step_sizes": "[min, max]"}[k]
+                ck.add(p, f"must be a pair {pair}, got {show(v)}")
                 continue
             v = tuple(v)
+        elif "str" in str(ftype) and (v is None or isinstance(v, str)):
+            continue  # a choice (LBFGS's line_search_fn): the class checks the value
+        elif "None" in str(ftype) and v is None:
+            continue  # an optional number left to its default (LBFGS's max_eval)
         elif "bool" not in str(ftype) and (isinstance(v, bool) or not isinstance(v, (int, float))):
             ck.add(p, f"must be a number, got {show(v)}")
     if len(ck.problems) > n0:
@@ -232,7 +238,8 @@ def _check_lane(ck: Checker, ld, place: str, surface, steps, lab_schedule, is_da
         batch = ck.integer(batch, join(place, "batch_size"), 1, 10**9, "a whole number >= 1")
         if batch is not None and not is_data:
             ck.add(join(place, "batch_size"), "applies only to data surfaces "
-                   "(linear-regression, logistic-regression); use noise for others")
+                   "(linear-regression, logistic-regression) and networks; use noise for "
+                   "others")
     start = ld.get("start")
     if start is not None:
         start = _check_point(ck, start, join(place, "start"), surface)
@@ -407,13 +414,14 @@ def _check_training(ck: Checker, data: dict, surface: Surface | None, place: str
                     ) -> dict:
     """steps, seed, noise, batch_size, clip_grad_norm and the lab's schedule (at
     ``place``: the top level of a version-1 lab, ``training`` of a scene)."""
-    is_data = surface is not None and surface.kind == "data"
+    is_data = surface is not None and surface.kind in ("data", "network")
     batch = data.get("batch_size")
     if batch is not None:
         batch = ck.integer(batch, join(place, "batch_size"), 1, 10**9, "a whole number >= 1")
         if batch is not None and surface is not None and not is_data:
             ck.add(join(place, "batch_size"), "applies only to data surfaces "
-                   "(linear-regression, logistic-regression); use noise for others")
+                   "(linear-regression, logistic-regression) and networks; use noise for "
+                   "others")
     clip = data.get("clip_grad_norm")
     if clip is not None:
         clip = ck.number(clip, join(place, "clip_grad_norm"), lo=0.0, lo_open=True,
@@ -441,7 +449,7 @@ def _check_lanes(ck: Checker, lanes_v, surface: Surface | None, steps, schedule,
     if len(lanes_v) > MAX_LANES:
         ck.add(place, f"has {len(lanes_v)} lanes; at most {MAX_LANES}")
         return ()
-    is_data = surface is not None and surface.kind == "data"
+    is_data = surface is not None and surface.kind in ("data", "network")
     lanes = []
     for i, ld in enumerate(lanes_v):
         lane = _check_lane(ck, ld, join(place, i), surface, steps, schedule, is_data,

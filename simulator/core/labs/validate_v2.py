@@ -63,7 +63,8 @@ def _check_scene_dict(ck: Checker, d, place: str) -> dict | None:
     else:
         surface = check_surface(ck, d["surface"], join(place, "surface"))
     if "start" not in d:
-        ck.add(join(place, "start"), "is missing")
+        if surface is None or surface.kind != "network":  # a network: its initial weights
+            ck.add(join(place, "start"), "is missing")
     else:
         _check_point(ck, d["start"], join(place, "start"), surface)
     tr = d.get("training")
@@ -92,7 +93,7 @@ def _check_scene_dict(ck: Checker, d, place: str) -> dict | None:
 def _lane_refs(spec: dict) -> list:
     if spec.get("kind") == "all":
         return [r for sub in spec.get("checks", []) if sub for r in _lane_refs(sub)]
-    return [spec["lane"]] if "lane" in spec else []
+    return [spec[k] for k in ("lane", "than") if k in spec]
 
 
 def _check_task(ck: Checker, t, place: str, info: dict | None) -> Task | None:

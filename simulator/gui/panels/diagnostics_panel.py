@@ -286,6 +286,14 @@ STEP_CELL_PAD = 14  # pixels around a step-table cell's text (margins and grid l
 PLAY_REFRESH_MS = 120  # the diagnostics refresh this often while the animation plays
 
 
+_HEADER_TIPS = {
+    "evaluations": "How many times this step evaluated the loss and its gradient: one\n"
+                   "L-BFGS step is torch's optimizer.step(closure), up to max_iter\n"
+                   "iterations, and a line search tries several points along each\n"
+                   "direction (max_eval caps the count).",
+}
+
+
 class _TextRows(QAbstractTableModel):
     """A table of text whose rows are made when first needed (``_cells``) and kept
     until the model is filled again: a repaint asks each visible cell for about ten
@@ -310,9 +318,11 @@ class _TextRows(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._headers)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self._headers):
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._headers):
+            if role == Qt.ItemDataRole.DisplayRole:
                 return self._headers[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return _HEADER_TIPS.get(self._headers[section])
         return None
 
 
@@ -323,7 +333,18 @@ def step_rows(run) -> np.ndarray:
     n = len(run.positions)
     lr = np.full(n, np.nan)
     lr[: len(run.learning_rates)] = run.learning_rates
-    return np.column_stack([np.arange(n), run.positions, run.losses, run.gradients, lr])
+    cols = [np.arange(n), run.positions, run.losses, run.gradients, lr]
+    if counts_evaluations(run):  # L-BFGS: loss-and-gradient evaluations of each step
+        ev = np.full(n, np.nan)
+        ev[: len(run.evaluations)] = run.evaluations
+        cols.append(ev)
+    return np.column_stack(cols)
+
+
+def counts_evaluations(run) -> bool:
+    """Whether a run's steps make several evaluations each (L-BFGS): its step table
+    gets an "evaluations" column."""
+    return not run.optimizer.batch_kernel and run.evaluations is not None
 
 
 class StepTableModel(_TextRows):
@@ -341,6 +362,8 @@ class StepTableModel(_TextRows):
             table = step_rows(run)
             v = list(variables)
             headers = ["step"] + v + ["loss"] + [f"dL/d{n}" for n in v] + ["learning rate"]
+            if counts_evaluations(run):
+                headers.append("evaluations")
         # same rows and columns (a slider moved): new values in place. A reset would make
         # the view lay out its header and rows again, every slider tick.
         in_place = table.shape == self._table.shape and headers == self._headers and table.size
@@ -368,10 +391,13 @@ class StepTableModel(_TextRows):
 
     def cell_text(self, row: int, col: int, digits: int = 6) -> str:
         v = self._table[row, col]
-        if col == 0:
+        last_row = row == self.rowCount() - 1
+        if col == 0 or (self._headers[col] == "evaluations" and not last_row):
             return str(int(v))
         if not np.isfinite(v):
-            return "" if col == len(self._headers) - 1 and row == self.rowCount() - 1 else fmt(v)
+            # the last row has no update: no rate, no evaluations
+            blank = self._headers[col] in ("learning rate", "evaluations") and last_row
+            return "" if blank else fmt(v)
         return f"{v:.{digits}g}"
 
     def _cells(self, row: int) -> list[str]:

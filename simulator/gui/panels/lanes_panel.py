@@ -218,6 +218,19 @@ class LaneEditor(QWidget):
                 w = PairField(hp.labels or ("\u03b21", "\u03b22"))
                 w.set_value(v)
                 w.edited.connect(lambda b, n=hp.name, w=w: self._apply_hp(n, tuple(b), w))
+            elif hp.kind == "choice":
+                w = QComboBox()
+                shrinkable(w)
+                w.addItems(hp.labels)
+                w.setCurrentText("none" if v is None else str(v))
+                w.currentTextChanged.connect(
+                    lambda text, n=hp.name: self._apply_hp(n, None if text == "none" else text))
+            elif hp.kind == "int":
+                if v is None:  # LBFGS's max_eval: show the default it stands for
+                    v = getattr(opt, "evals_per_step", hp.lo)
+                w = NumberField(hp.lo, hp.hi, log=True, integer=True, value=float(v),
+                                minimum=hp.lo)
+                w.edited.connect(lambda x, n=hp.name, w=w: self._apply_hp(n, int(x), w))
             else:
                 w = NumberField(hp.lo if hp.lo > 0 or not hp.log else 1e-12, hp.hi,
                                 log=hp.log, value=float(v), minimum=0.0)
@@ -238,7 +251,12 @@ class LaneEditor(QWidget):
                     w.setChecked(bool(v))
             elif isinstance(w, PairField):
                 w.set_value(v)
+            elif isinstance(w, QComboBox):
+                with QSignalBlocker(w):
+                    w.setCurrentText("none" if v is None else str(v))
             else:
+                if v is None:
+                    v = getattr(opt, "evals_per_step", 1)
                 w.set_value(float(v))
 
     # ---- edits -----------------------------------------------------------------------------

@@ -70,6 +70,7 @@ from ..plotting import (
     scale_axes,
 )
 from ..scheduling import TurnTimer
+from .internals import InternalsOverlay
 
 GRID_N = 200
 FIELD_LATER_MS = 150  # a wider field is asked for once the runs rest this long
@@ -348,6 +349,8 @@ class ContourView(QWidget):
             # plate, at (0, 0) (the stray box near (0.05, 0.1) on exported maps, which
             # draw no arrows)
             label.setVisible(False)
+        # the optimizer's gradient, momentum, step and effective steps (View menu)
+        self.internals = InternalsOverlay(self)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -363,6 +366,7 @@ class ContourView(QWidget):
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.graphics.viewport().installEventFilter(self)
         self.viewbox.sigRangeChanged.connect(self._update_eigen)
+        self.viewbox.sigRangeChanged.connect(self.internals.update)
         self.viewbox.sigResized.connect(self._update_eigen)
         self.viewbox.sigRangeChanged.connect(self._place_legend_soon)
         self.viewbox.sigResized.connect(self._place_legend_soon)
@@ -634,6 +638,7 @@ class ContourView(QWidget):
             self._markers[lane.uid].move_to(p[k, 0], p[k, 1])
         self._mark_divergence(shown, frame)
         self._update_eigen()
+        self.internals.update()
 
     def _mark_divergence(self, shown, frame: int) -> None:
         """An x on each diverged lane where it was last seen, from its divergence on."""
@@ -648,6 +653,11 @@ class ContourView(QWidget):
         for lane, _run in getattr(self, "_shown", []):
             self._set_pen(lane, self._lane_items[lane.uid])
         self._update_eigen()
+        self.internals.update()
+
+    def set_internals(self, on: bool) -> None:
+        """Show or hide the optimizer internals of the selected lane (View menu)."""
+        self.internals.set_enabled(on)
 
     # ---- drawing ------------------------------------------------------------------------------
     def _draw_surface(self, lines_later: bool = False):
@@ -732,6 +742,7 @@ class ContourView(QWidget):
     def _on_drag(self, dragging: bool) -> None:
         if not dragging:
             self._redraw_eigen()  # exact again on release
+        self.internals.on_drag(dragging)
 
     # ---- the legend: in the corner where it hides least ----------------------------------
     def _place_legend_soon(self, *_):

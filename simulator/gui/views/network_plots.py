@@ -1,0 +1,238 @@
+"""The plots of a network, in place of the surface plots: training and test loss, test
+accuracy, and each lane's sharpness beside its edge-of-stability line.
+
+The losses come with the runs (``Trajectory.losses`` and ``test_losses``); the test
+accuracy and the sharpness (``landscape.sharpness``, the Hessian's largest eigenvalue,
+every ``stride`` steps) are computed off the GUI thread (``background.BackgroundJob``)
+and drawn when ready, the old curves kept until then. The dashed line of each lane is
+its stability threshold for gradient descent: ``2 / lr`` (Cohen et al. 2021: with plain
+GD the sharpness rises to it and hovers there), ``(2 + 2 momentum) / lr`` with heavy-ball
+momentum; an adaptive optimizer (Adam, RMSprop, ...) rescales each coordinate, so its
+``2 / lr`` line is shown dotted and is no threshold for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ..background import BackgroundJob
+from ..lanes import is_selected, shown_lanes
+from ..plotting import LogAxis
+
+#: sharpness and accuracy points per run (the stride is steps // this)
+CURVE_POINTS = 100
+SETTLE_MS = 150
+
+
+def stride_for(steps: int) -> int:
+    return max(1, int(steps) // CURVE_POINTS)
+
+
+def stability_threshold(optimizer, lrs: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The gradient-descent stability line per step and whether it is one for this
+    optimizer (SGD: ``(2 + 2 momentum) / lr``; others: ``2 / lr``, no threshold)."""
+    lrs = np.asarray(lrs, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        if optimizer.name == "SGD":
+            return (2.0 + 2.0 * float(optimizer.momentum)) / lrs, True
+        return 2.0 / lrs, False
+
+
+def curvature_series(net, runs: list, stride: int) -> list:
+    """For each run: (steps, sharpness, test accuracy) every ``stride`` steps over its
+    finite prefix (in the worker thread)."""
+    from simulator.core.landscape import sharpness
+
+    out = []
+    for run in runs:
+        P = run.positions
+        ok = np.all(np.isfinite(P), axis=1)
+        n = len(P) if ok.all() else int(np.argmin(ok))
+        idx = np.arange(0, max(n, 1), stride)
+        try:
+            lam = np.asarray(sharpness(net, P[idx], tol=1e-6), dtype=np.float64)
+        except ValueError:
+            lam = np.full(len(idx), np.nan)
+        which = "test" if net.n_test else "train"
+        acc = np.array([net.accuracy(P[i], which) for i in idx])
+        out.append((idx, lam, acc))
+    return out
+
+
+class NetworkPlots(QWidget):
+    """Loss (training solid, test dashed), test accuracy, sharpness and 2/lr."""
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setObjectName("NetworkPlots")
+        self.series: dict[int, tuple] = {}  # uid -> (steps, sharpness, accuracy)
+        self.items: dict[str, dict[int, list]] = {"loss": {}, "acc": {}, "sharp": {}}
+        self.status = QLabel("")
+        self.plots = {}
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        titles = {"loss": "loss: training (solid), test (dashed), log",
+                  "acc": "test accuracy",
+                  "sharp": "sharpness (solid) and 2/lr (dashed), log"}
+        tips = {"loss": "Training loss (what the optimizer goes down) and test loss (on "
+                        "points it never saw): a widening gap is overfitting.",
+                "acc": "Fraction of the test points classified correctly (training points "
+                       "when there is no test set).",
+                "sharp": "The sharpness is the Hessian's largest eigenvalue. Gradient "
+                         "descent is stable only while it stays below 2/lr ((2 + 2 momentum)"
+                         "/lr with momentum): with plain GD it climbs to that line and "
+                         "hovers there, the edge of stability (Cohen et al. 2021). Adaptive "
+                         "optimizers' 2/lr is dotted: it is no threshold for them."}
+        for key in ("loss", "acc", "sharp"):
+            # the shared LogAxis keeps a short log axis's labels apart (plotting.py)
+            p = pg.PlotWidget(axisItems={"left": LogAxis("left")} if key != "acc" else None)
+            p.setMenuEnabled(False)
+            p.setTitle(titles[key], size="9pt")
+            p.setLabel("bottom", "step")
+            p.setToolTip(tips[key])
+            p.showGrid(x=True, y=True, alpha=0.2)
+            if key != "acc":
+                p.setLogMode(y=True)
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 200, 200, 120), width=1,
+                                                          style=Qt.PenStyle.DashLine))
+            p.addItem(line, ignoreBounds=True)
+            p.frame_line = line
+            self.plots[key] = p
+            row.addWidget(p, 1)
+        self.plots["acc"].setYRange(0.0, 1.0)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(row, 1)
+        lay.addWidget(self.status)
+        self.job = BackgroundJob(self, name="sharpness")
+        self.job.done.connect(self._on_series)
+        self.job.busy_changed.connect(
+            lambda b: self.status.setText("computing sharpness and accuracy\u2026" if b else ""))
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.timeout.connect(self.request)
+        self._asked = None
+        s = session
+        s.trajectories_changed.connect(self._on_runs)
+        s.lanes_changed.connect(lambda: None if s.pending else self._on_runs())
+        s.frame_changed.connect(self._on_frame)
+        s.selected_lane_changed.connect(lambda _i: self._draw_all())
+        s.surface_changed.connect(self._on_runs)
+
+    def _net(self):
+        s = self.session.surface
+        return s if getattr(s, "kind", None) == "network" else None
+
+    # ---- data ----------------------------------------------------------------------------
+    def _on_runs(self, *_a) -> None:
+        if self._net() is None:
+            return
+        self._draw_all()
+        self._settle.start(SETTLE_MS)
+
+    def request(self) -> None:
+        net = self._net()
+        if net is None:
+            return
+        shown = shown_lanes(self.session)
+        key = (net, tuple(id(run) for _l, run in shown))
+        if key == self._asked or not shown:
+            return
+        self._asked = key
+        runs = [run for _l, run in shown]
+        uids = [lane.uid for lane, _r in shown]
+        stride = stride_for(self.session.steps)
+        self.job.submit((key, uids), lambda: curvature_series(net, runs, stride))
+
+    def wait(self, timeout: float = 60.0) -> None:
+        if self._settle.isActive():
+            self._settle.stop()
+            self.request()
+        self.job.wait(timeout)
+
+    def _on_series(self, key, result) -> None:
+        (k, uids) = key
+        if isinstance(result, Exception):
+            self.status.setText(f"No sharpness: {result}")
+            return
+        if k[0] is not self.session.surface:
+            return
+        self.series = dict(zip(uids, result))
+        self._draw_all()
+
+    # ---- drawing ---------------------------------------------------------------------------
+    def _curves(self, key: str, uid: int, n: int) -> list:
+        have = self.items[key].setdefault(uid, [])
+        while len(have) < n:
+            it = pg.PlotDataItem()
+            self.plots[key].addItem(it)
+            have.append(it)
+        return have
+
+    def _draw_all(self) -> None:
+        if self._net() is None:
+            return
+        shown = shown_lanes(self.session)
+        uids = {lane.uid for lane, _r in shown}
+        for key, by_uid in self.items.items():
+            for uid in [u for u in by_uid if u not in uids]:
+                for it in by_uid.pop(uid):
+                    self.plots[key].removeItem(it)
+        for lane, run in shown:
+            sel = is_selected(self.session, lane)
+            c = pg.mkColor(lane.color)
+            if not sel:
+                c.setAlpha(150)
+            w = 2.2 if sel else 1.2
+            solid = pg.mkPen(c, width=w)
+            dashed = pg.mkPen(c, width=w, style=Qt.PenStyle.DashLine)
+            dotted = pg.mkPen(c, width=w, style=Qt.PenStyle.DotLine)
+            steps = np.arange(len(run.losses))
+            tr, te = self._curves("loss", lane.uid, 2)
+            tr.setData(steps, _positive(run.losses))
+            tr.setPen(solid)
+            tl = run.test_losses if run.test_losses is not None else np.full(len(steps), np.nan)
+            te.setData(steps, _positive(tl))
+            te.setPen(dashed)
+            acc, = self._curves("acc", lane.uid, 1)
+            lam, edge = self._curves("sharp", lane.uid, 2)
+            ser = self.series.get(lane.uid)
+            if ser is not None and len(ser[0]) and ser[0][-1] < len(run.positions):
+                idx, sharp, accs = ser
+                acc.setData(idx, accs)
+                lam.setData(idx, _positive(sharp))
+            else:
+                acc.setData([], [])
+                lam.setData([], [])
+            acc.setPen(solid)
+            lam.setPen(solid)
+            thr, is_threshold = stability_threshold(lane.optimizer, run.learning_rates)
+            edge.setData(np.arange(len(thr)), _positive(thr))
+            edge.setPen(dashed if is_threshold else dotted)
+            for items in self.items.values():
+                for it in items.get(lane.uid, []):
+                    it.setZValue(10 if sel else 0)
+        self._on_frame()
+
+    def _on_frame(self, frame=None) -> None:
+        frame = self.session.frame if frame is None else frame
+        for p in self.plots.values():
+            p.frame_line.setValue(frame)
+
+    # ---- for tests ----------------------------------------------------------------------
+    def lane_count(self, key: str) -> int:
+        """Lanes with a non-empty curve in plot ``key``."""
+        return sum(1 for items in self.items[key].values()
+                   if items and len(items[0].getData()[0] if items[0].getData()[0]
+                                    is not None else ()))
+
+
+def _positive(a) -> np.ndarray:
+    """Values a log axis can show (others become gaps)."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.where(np.isfinite(a) & (a > 0), a, np.nan)
