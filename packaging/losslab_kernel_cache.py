@@ -50,7 +50,9 @@ SHIPPED = "losslab_kernel_cache"  # folder name inside the bundle
 MANIFEST = "manifest.json"
 BUILD_ENV = "LOSSLAB_KERNEL_CACHE_BUILD"  # build mode: the folder to compile into
 LOG_ENV = "LOSSLAB_COMPILE_LOG"
-KERNEL_MODULES = ("_jit", "contour", "field", "loops", "mlp", "optim", "rng", "surfaces", "vm")
+# the same list, in the same order, as simulator.core.kernels._MODULES
+KERNEL_MODULES = ("_jit", "contour", "field", "lbfgs", "loops", "mlp", "optim", "rng",
+                  "surfaces", "vm")
 
 
 # ---- what identifies a cache ------------------------------------------------------------

@@ -259,8 +259,10 @@ def add_map_arguments(p: argparse.ArgumentParser) -> None:
                    help="hyper map x axis, e.g. lr:1e-4:1:log (default: lr around the lane's)")
     g.add_argument("--y", default=None, metavar="NAME:LO:HI[:log]",
                    help="hyper map y axis, e.g. momentum:0:0.99")
-    g.add_argument("--color-by", choices=("loss", "steps", "status"), default="loss",
-                   help="hyper map colour: final loss, steps to converge or status")
+    g.add_argument("--color-by", choices=("loss", "test_loss", "steps", "status"),
+                   default=None,
+                   help="hyper map colour: final loss, final test loss (networks), steps "
+                   "to converge or status (default: test_loss on a network, else loss)")
 
 
 def run_map_export(lab, args, progress=None) -> str:
@@ -396,6 +398,12 @@ def _export_run(args) -> int:
                 raise BadInput(f"--frames: at most {MAX_FRAMES:,}")
             if kind == "svg" and args.view != "2d":
                 raise BadInput("--view: SVG is for the 2-D view; use .png for the 3-D view")
+            if lab.surface.kind == "network" and kind == "svg":
+                raise BadInput(f"{lab.id} trains a network: SVG is for surfaces; its loss "
+                               "plane is exported as a picture (.png, .gif or .mp4)")
+            if lab.surface.kind == "network" and args.view != "2d":
+                raise BadInput(f"--view {args.view}: {lab.id} trains a network, shown by "
+                               "its loss plane in the 2-D view only")
             if lab.surface.dim == 1 and args.view != "2d":
                 raise BadInput(f"--view {args.view}: {lab.id} has a one-variable loss, "
                                "shown by the 2-D curve view only")

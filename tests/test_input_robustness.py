@@ -80,7 +80,7 @@ class FifoWatchdog:
 
 # ---- the hostile files -----------------------------------------------------------------------
 def _lab_dict() -> dict:
-    return labs.builtin_lab("race").to_dict()
+    return labs.builtin_lab("race").to_dict(version=1)
 
 
 def _session_dict() -> dict:
@@ -316,6 +316,23 @@ def test_nested_session_gets_a_message_box_not_a_recursion_error(tmp_path, windo
     path = make("nested-list", tmp_path, "session")
     assert window.open_session_file(str(path)) is False
     assert "nested too deeply" in window.last_message_box.text()
+
+
+def test_a_dropped_nested_session_file_is_refused_as_a_session(tmp_path, window):
+    """Too deep to read its format, a dropped ``.losslab.json`` is named as the session
+    it is meant to be, not as "not a lab"."""
+    from simulator.gui import lab_dialogs
+
+    path = tmp_path / "deep.losslab.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    before = _scene(window)
+    window.last_message_box = None
+    assert lab_dialogs.drop_file(window, str(path)) is False
+    box = window.last_message_box
+    assert "is not a LossLab session: its JSON is nested too deeply" in box.text()
+    assert "not a lab" not in box.text()
+    assert _scene(window) == before
+    box.close()
 
 
 def test_a_good_session_and_lab_still_open(tmp_path, window):

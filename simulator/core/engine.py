@@ -78,6 +78,9 @@ def kernel_hp(optimizer: Optimizer) -> np.ndarray:
     if betas is not None:
         hp[HP_CUT1] = _exact_one_from(betas[0])
         hp[HP_CUT2] = _exact_one_from(betas[1])
+    if getattr(optimizer, "bias_correction", True) is False:
+        # Adam without bias correction: each 1 - beta**t is taken as 1 from step 1 on
+        hp[HP_CUT1] = hp[HP_CUT2] = 1.0
     return hp
 
 
@@ -553,16 +556,10 @@ def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, strea
         )
         if not watch:
             break
-        cut = False
-        while seen < min(k, steps):
-            new = schedule.observe(state, float(loss[seen]))
-            seen += 1
-            if seen < steps and new != lrs[seen]:
-                lrs[seen:] = new
-                cut = True
-                break
-        if not cut:
+        seen, cut = schedule.scan(state, loss, seen, min(k, steps))
+        if not (cut and seen < steps):
             break
+        lrs[seen:] = state[0]
     return k, reason, pos, loss, grad, evals
 
 

@@ -241,7 +241,9 @@ class Network:
             raise ValueError(f"{what} must have shape ({self.n_params},), got {a.shape}")
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{what} must be finite")
-        return np.ascontiguousarray(a)
+        # a fresh writeable copy: a read-only array (net.init) is another numba type,
+        # and would compile every kernel a second time
+        return np.array(a, dtype=np.float64, order="C")
 
     def parameters(self, w) -> list[np.ndarray]:
         """The tensors of ``w`` in torch's order and shapes: weight (out, in), bias (out,).
@@ -308,8 +310,8 @@ class Network:
             return math.nan
         w = self.check_weights(w)
         A, D = mlp.make_buffers(self._ks, len(X))
-        return float(mlp.loss_grad(self._ks, self.act_id, w, X, y, np.arange(len(X)),
-                                   len(X), A, D, np.empty(1), False))
+        return float(mlp.loss_value(self._ks, self.act_id, w, X, y, np.arange(len(X)),
+                                    len(X), A, D))
 
     def test_loss(self, w) -> float:
         """Mean loss over the test set (nan without one).
@@ -348,8 +350,7 @@ class Network:
         X, y = self._split("train")
         A, D = mlp.make_buffers(self._ks, len(X))
         g = np.empty(self.n_params)
-        mlp.loss_grad(self._ks, self.act_id, w, X, y, np.arange(len(X)), len(X), A, D, g,
-                      True)
+        mlp.loss_grad(self._ks, self.act_id, w, X, y, np.arange(len(X)), len(X), A, D, g)
         return g
 
     def hvp(self, w, v) -> np.ndarray:
@@ -377,7 +378,7 @@ class Network:
         True
         """
         w = self.check_weights(w)
-        V = np.asarray(v, dtype=np.float64)
+        V = np.array(v, dtype=np.float64)  # a writeable copy (one numba type)
         one = V.ndim == 1
         V = np.ascontiguousarray(V.reshape(1, -1) if one else V)
         if V.ndim != 2 or V.shape[1] != self.n_params or not np.all(np.isfinite(V)):
@@ -406,7 +407,7 @@ class Network:
     def logits(self, w, X) -> np.ndarray:
         """The network's outputs before the sigmoid or softmax at points ``X`` (n, 2)."""
         w = self.check_weights(w)
-        X = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(-1, 2))
+        X = np.array(X, dtype=np.float64, order="C").reshape(-1, 2)  # writeable: one type
         out = np.empty((len(X), int(self.sizes[-1])))
         mlp.logits(self._ks, self.act_id, w, X, out)
         return out

@@ -10,9 +10,14 @@ session is likely to need next, so that it is also fast:
     the scene on screen, the explorer's maps, formulas, curves, data surfaces and the
     curvature diagnostics (about 25 s of CPU on a first start of a 2-core laptop,
     nothing on a warm one: each step then loads from the disk cache).
+``network_plan(optimizers)``
+    the network kernels (``kernels.mlp``), never part of the warm-up: for an app to run
+    in the background once a network is first picked (training with ``optimizers``,
+    then predictions, loss planes, Hessian-vector products).
 ``full_plan()``
-    every optimizer on every library surface, formulas and drawn surfaces: what
-    ``losslab prepare`` compiles on a classroom machine or into a standalone build.
+    every optimizer on every library surface, formulas and drawn surfaces, and the
+    networks: what ``losslab prepare`` compiles on a classroom machine or into a
+    standalone build.
 
 Each plan is a list of ``(label, callable)``; ``run_plan`` runs one on the calling thread
 with interim runs off, so each step really compiles (or loads) its kernels.
@@ -115,6 +120,41 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
     ]
 
 
+def network_optimizers() -> list:
+    """An instance of every optimizer that runs on a network (first-order ones)."""
+    from .kernels import optim
+
+    own_loop = {optim.O_NEWTON, getattr(optim, "O_LBFGS", optim.O_NEWTON)}
+    return [o for o in _default_optimizers() if o.oid not in own_loop]
+
+
+def network_plan(optimizers: Iterable = ()) -> list[Step]:
+    """Compile what a network scene needs, most needed first: training with
+    ``optimizers`` (full batch and minibatches), predictions for the decision boundary,
+    the loss plane, then the Hessian-vector products of the sharpness."""
+    from .engine import simulate
+    from .landscape import loss_plane, sharpness
+    from .network import network
+
+    net = network("moons", hidden=(2,), n_train=8, n_test=4)
+    opts = list(optimizers)
+
+    def training():
+        for opt in opts:
+            simulate(net, opt, net.init, steps=2, batch_size=4)
+
+    def plane():
+        net.decision_grid(net.init, resolution=3)
+        loss_plane(net, runs=[np.array([net.init, net.init + 1.0, net.init - 0.5 *
+                                        np.arange(net.n_params)])], resolution=3)
+
+    return [
+        ("network training", training),
+        ("network loss plane", plane),
+        ("network sharpness", lambda: sharpness(net, net.init)),
+    ]
+
+
 def full_plan() -> list[Step]:
     """Every optimizer on every library surface, formulas and drawn surfaces."""
     from .drawn import drawn_surface, flat_surface
@@ -141,6 +181,7 @@ def full_plan() -> list[Step]:
     steps.append(("drawn surfaces", drawn))
     for label, fn in warmup_plan()[4:]:
         steps.append((label, fn))
+    steps += network_plan(network_optimizers())
     return steps
 
 

@@ -968,6 +968,43 @@ class ReduceLROnPlateau(Schedule):
         state[:] = [lr, best, bad, cool]
         return lr
 
+    def scan(self, state: list, losses, k: int, stop: int) -> tuple[int, bool]:
+        """Step with ``losses[k:stop]`` (``observe`` each, in a tight loop) until the rate
+        changes; returns ``(k, changed)`` with ``k`` the losses stepped with so far."""
+        lr, best, bad, cool = state
+        factor, patience, cooldown = self.factor, self.patience, self.cooldown
+        thr, min_lr, eps = self.threshold, self.min_lr, self.eps
+        mode_min = self.mode == "min"
+        rel = self.threshold_mode == "rel"
+        rel_eps = 1.0 - thr if mode_min else thr + 1.0
+        changed = False
+        while k < stop:
+            current = float(losses[k])
+            k += 1
+            if mode_min:
+                better = current < (best * rel_eps if rel else best - thr)
+            else:
+                better = current > (best * rel_eps if rel else best + thr)
+            if better:
+                best = current
+                bad = 0
+            else:
+                bad += 1
+            if cool > 0:
+                cool -= 1
+                bad = 0
+            if bad > patience:
+                new = max(lr * factor, min_lr)
+                if lr - new > eps:
+                    lr = new
+                    changed = True
+                cool = cooldown
+                bad = 0
+                if changed:
+                    break
+        state[:] = [lr, best, bad, cool]
+        return k, changed
+
     def rates_for_losses(self, base_lr: float, losses) -> np.ndarray:
         """The rate of every update when the loss before update ``k`` is ``losses[k]``.
 

@@ -113,6 +113,104 @@ def csv_rows(runs: list[ExportRun]) -> Iterator[list[str]]:
                    _num(gn[k]), lr, status]
 
 
+# ---- networks ------------------------------------------------------------------------------
+def network_of(runs: list[ExportRun]):
+    """The network the runs trained (``Trajectory.surface``), or None for a surface."""
+    for r in runs:
+        net = getattr(r.run, "surface", None)
+        if getattr(net, "kind", None) == "network":
+            return net
+    return None
+
+
+def _finite_prefix(P: np.ndarray) -> np.ndarray:
+    bad = ~np.all(np.isfinite(P), axis=1)
+    return P[: int(np.argmax(bad))] if bad.any() else P
+
+
+@dataclass(frozen=True)
+class NetworkData:
+    """What a network scene's export adds to each run: the loss plane the paths are
+    projected on (PCA of the runs around the first run's end point, as the app draws it
+    by default; None when the runs do not span a plane) and per run the projected path,
+    the test loss and the test accuracy at every step (nan where a run diverged)."""
+
+    plane: Any  # simulator.core.landscape.LossPlane or None
+    note: str
+    paths: list  # (steps + 1, 2) per run
+    test_losses: list  # (steps + 1,) per run
+    test_accuracies: list  # (steps + 1,) per run
+
+
+def network_data(net, runs: list[ExportRun]) -> NetworkData:
+    """Project every run on the default loss plane and compute its test figures."""
+    from ..core.landscape import loss_plane
+
+    Ps = [np.asarray(r.run.positions, dtype=np.float64) for r in runs]
+    fin = [_finite_prefix(P) for P in Ps]
+    plane, note = None, ""
+    use = [F for F in fin if len(F)]
+    if use:
+        try:
+            plane = loss_plane(net, runs=use, directions="pca", resolution=3)
+        except ValueError as e:
+            note = f"no plane: {e}"
+    else:
+        note = "no plane: no run has a finite position"
+    paths, tls, accs = [], [], []
+    k = 0
+    for P, F, r in zip(Ps, fin, runs):
+        path = np.full((len(P), 2), np.nan)
+        if plane is not None and len(F):
+            path[: len(F)] = plane.paths[k]
+        k += 1 if len(F) else 0
+        paths.append(path)
+        tl = getattr(r.run, "test_losses", None)
+        if tl is None or len(tl) != len(P):
+            tl = [net.test_loss(w) if i < len(F) else math.nan for i, w in enumerate(P)]
+        tls.append(np.asarray(tl, dtype=float))
+        acc = np.full(len(P), np.nan)
+        if len(net.y_test):
+            yt = np.asarray(net.y_test)
+            for i in range(len(F)):
+                acc[i] = float(np.mean(net.predict(F[i], net.X_test) == yt))
+        accs.append(acc)
+    return NetworkData(plane, note, paths, tls, accs)
+
+
+def parameter_layout(net) -> list[dict]:
+    """Where each of torch's ``nn.Sequential`` parameters lies in the flat vector:
+    ``{"name": "0.weight", "shape": [16, 2], "start": 0}`` (``w{start}`` is its first
+    CSV column; a weight is stored row by row, (out, in), as torch's)."""
+    out, start = [], 0
+    for i, a in enumerate(net.parameters(net.init)):
+        layer = 2 * (i // 2)  # Linear, activation, Linear, ...: Linear modules are even
+        name = f"{layer}.{'weight' if i % 2 == 0 else 'bias'}"
+        out.append({"name": name, "shape": list(a.shape), "start": start})
+        start += int(a.size)
+    return out
+
+
+NETWORK_CSV_COLUMNS = ("lane", "optimizer", "step", "alpha", "beta", "loss", "test_loss",
+                       "test_accuracy", "grad_norm", "lr", "status")
+
+
+def _network_rows(runs: list[ExportRun], nd: NetworkData) -> Iterator[list[str]]:
+    for r, path, tl, acc in zip(runs, nd.paths, nd.test_losses, nd.test_accuracies):
+        t = r.run
+        opt = repr(getattr(t, "optimizer", r.optimizer))
+        status = str(t.status)
+        pos = np.asarray(t.positions)
+        loss, gn = np.asarray(t.losses), np.asarray(t.grad_norms)
+        lrs = np.asarray(t.learning_rates)
+        last = len(pos) - 1
+        for k in range(len(pos)):
+            lr = _num(lrs[k]) if k < last else _num(t.next_lr)
+            yield [r.name, opt, str(k), _num(path[k, 0]), _num(path[k, 1]), _num(loss[k]),
+                   _num(tl[k]), _num(acc[k]), _num(gn[k]), lr, status,
+                   *(_num(v) for v in pos[k])]
+
+
 def write_csv(runs: list[ExportRun], path: str | os.PathLike, dim: int | None = None,
               cancel: Callable[[], bool] | None = None,
               progress: Callable[[int, int], None] | None = None) -> int:
@@ -123,19 +221,35 @@ def write_csv(runs: list[ExportRun], path: str | os.PathLike, dim: int | None = 
     ``loss``, ``grad_norm``, ``lr`` (the learning rate of the update taken *from* that
     row's position; on a run's last row the rate the schedule would apply there) and
     ``status`` (the run's status, on each of its rows). Non-finite numbers are empty.
+
+    A network's runs (:func:`network_of`): ``lane``, ``optimizer``, ``step``, ``alpha``,
+    ``beta`` (the position projected on the loss plane: PCA of the runs around the first
+    run's end point, see :func:`network_data`; empty when the runs span no plane),
+    ``loss`` (full-batch training loss), ``test_loss``, ``test_accuracy``,
+    ``grad_norm``, ``lr``, ``status``, then ``w0`` ... ``w{n-1}``: every parameter, in
+    the order of torch's ``nn.Sequential(...).parameters()`` flattened
+    (:func:`parameter_layout`).
     """
-    if dim is None:
-        dim = np.asarray(runs[0].run.positions).shape[1] if runs else 2
-    header = CSV_COLUMNS_1D if dim == 1 else CSV_COLUMNS_2D
+    net = network_of(runs)
+    nd = network_data(net, runs) if net is not None else None
+    if nd is not None:
+        header = (*NETWORK_CSV_COLUMNS, *(f"w{i}" for i in range(net.n_params)))
+        rows = _network_rows(runs, nd)
+    else:
+        if dim is None:
+            dim = np.asarray(runs[0].run.positions).shape[1] if runs else 2
+        header = CSV_COLUMNS_1D if dim == 1 else CSV_COLUMNS_2D
+        rows = csv_rows(runs)
     total = sum(len(r.run.positions) for r in runs)
     n = 0
+    every = 5000 if nd is None else 200
     with atomic_output(path) as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
-        for row in csv_rows(runs):
+        for row in rows:
             w.writerow(row)
             n += 1
-            if n % 5000 == 0:
+            if n % every == 0:
                 if cancel is not None and cancel():
                     raise Cancelled()
                 if progress is not None:
@@ -183,7 +297,14 @@ def run_record(r: ExportRun) -> dict:
 
 def export_document(scene: dict, runs: list[ExportRun], lab: dict | None = None) -> dict:
     """The JSON export: the scene (a ``losslab-session`` dict), the lab it came from
-    (when there is one) and every run with all its steps. Non-finite numbers are null."""
+    (when there is one) and every run with all its steps. Non-finite numbers are null.
+
+    A network's runs add ``"network"``: ``n_params``, ``parameters`` (the layout of the
+    flat vector, :func:`parameter_layout`), ``plane`` (``kind``, ``center``,
+    ``directions`` (2, n_params) and ``explained_variance`` of the loss plane, or null)
+    and ``plane_note``; and to each run ``plane_path`` (steps + 1, 2: alpha, beta),
+    ``test_losses`` and ``test_accuracies`` (steps + 1). ``positions`` holds every
+    parameter at every step (steps + 1, n_params)."""
     from simulator import __version__
 
     doc = {
@@ -195,6 +316,23 @@ def export_document(scene: dict, runs: list[ExportRun], lab: dict | None = None)
     if lab is not None:
         doc["lab"] = _jsonable(lab)
     doc["runs"] = [run_record(r) for r in runs]
+    net = network_of(runs)
+    if net is not None:
+        nd = network_data(net, runs)
+        p = nd.plane
+        doc["network"] = _jsonable({
+            "n_params": net.n_params,
+            "parameters": parameter_layout(net),
+            "plane": None if p is None else {
+                "kind": p.kind, "center": p.center, "directions": p.directions,
+                "explained_variance": p.explained_variance},
+            "plane_note": nd.note or None,
+        })
+        for rec, path, tl, acc in zip(doc["runs"], nd.paths, nd.test_losses,
+                                      nd.test_accuracies):
+            rec["plane_path"] = _jsonable(path)
+            rec["test_losses"] = _jsonable(tl)
+            rec["test_accuracies"] = _jsonable(acc)
     return doc
 
 

@@ -156,7 +156,9 @@ class _ExportDialog(QDialog):
         self.setWindowTitle(f"{self.TITLE} \u2014 LossLab")
         s = window.session
         self.view = QComboBox()
-        self.view.addItem("2-D map" if s.surface.dim == 2 else "Curve", "2d")
+        net = getattr(s.surface, "kind", None) == "network"
+        self.view.addItem("Loss plane" if net else "2-D map" if s.surface.dim == 2 else
+                          "Curve", "2d")
         if s.surface.dim == 2 and window.surface3d is not None:
             self.view.addItem("3-D surface", "3d")
             self.view.addItem("Both side by side", "both")
@@ -284,6 +286,9 @@ class ExportImageDialog(_ExportDialog):
         if err is None and self.path.text().lower().endswith(".svg") and \
                 self.view.currentData() != "2d":
             err = "SVG is for the 2-D view; use PNG for the 3-D view."
+        if err is None and self.path.text().lower().endswith(".svg") and \
+                getattr(self.window_.session.surface, "kind", None) == "network":
+            err = "SVG is for surfaces; a network's loss plane is exported as PNG."
         if err:
             self.error.setText(err)
             return

@@ -94,6 +94,10 @@ class FrameRenderer:
         surface = self.session.surface
         if surface.dim == 1 and view != "2d":
             raise ValueError("a one-variable loss has only the 2-D (curve) view")
+        self.network = getattr(surface, "kind", None) == "network"
+        if self.network and view != "2d":
+            raise ValueError("a network is shown by its loss plane, a 2-D view only "
+                             "(use the 2-D view)")
         if view in ("3d", "both"):
             why = opengl_problem()
             if why:
@@ -120,8 +124,13 @@ class FrameRenderer:
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(2)
         self.views = []
-        self.contour = self.curve = self.surface3d = None
-        if surface.dim == 1:
+        self.contour = self.curve = self.surface3d = self.landscape = None
+        if self.network:
+            from simulator.gui.views.landscape import LandscapeView
+
+            self.landscape = LandscapeView(self.session)
+            self.views.append(self.landscape)
+        elif surface.dim == 1:
             self.curve = CurveView(self.session)
             self.views.append(self.curve)
         else:
@@ -136,9 +145,19 @@ class FrameRenderer:
         for v in self.views:
             self._hide_controls(v)
             row.addWidget(v, 1)
+        if self.landscape is not None:
+            self.landscape.directions.hide()  # keep the plane's title (explained variance)
+            self.landscape.title.show()
         outer.addLayout(row, 1)
         self.plots = None
-        if plots:
+        if plots and self.network:
+            from simulator.gui.views.network_plots import NetworkPlots
+
+            self.plots = NetworkPlots(self.session)
+            self._hide_controls(self.plots)
+            self.plots.setFixedHeight(max(90, int(self.height * PLOT_FRACTION)))
+            outer.addWidget(self.plots)
+        elif plots:
             self.plots = PlotsPanel(self.session)
             self._hide_controls(self.plots)
             self.plots.setFixedHeight(max(90, int(self.height * PLOT_FRACTION)))
@@ -181,6 +200,12 @@ class FrameRenderer:
         self.container.layout().activate()
         for _ in range(3):
             QApplication.processEvents()
+        # a network's plane and sharpness are computed off the GUI thread: wait for them
+        for w in (self.landscape, self.plots if self.network else None):
+            if w is not None:
+                w.wait()
+                for _ in range(2):
+                    QApplication.processEvents()
 
     # ---- frames ------------------------------------------------------------------------
     @property
@@ -229,6 +254,9 @@ class FrameRenderer:
         from simulator.export.svg import scene_from_session, write_svg
         from simulator.gui.analysis_cache import critical_points
 
+        if self.network:
+            raise ValueError("SVG export is for surfaces; a network's loss plane is "
+                             "exported as a picture: use .png")
         view = self.contour or self.curve
         if view is None:
             raise ValueError("SVG export is for the 2-D views; the 3-D view is a bitmap")

@@ -339,6 +339,7 @@ def drop_file(window, path: str) -> bool:
     import json
 
     from simulator.core.files import json_int, read_small_file
+    from simulator.core.scene import SUFFIX as SESSION_SUFFIX
 
     from .main_window import MAX_SESSION_BYTES
 
@@ -348,7 +349,9 @@ def drop_file(window, path: str) -> bool:
         raw = read_small_file(path, MAX_SESSION_BYTES, "session file")
         head = json.loads(raw or b"null", parse_int=json_int)
         fmt = head.get("format") if isinstance(head, dict) else None
-    except (OSError, ValueError, RecursionError):  # too deep: the lab reader says so
+    except RecursionError:  # too deep to read its format: its name says what it is meant
+        fmt = "losslab-session" if path.lower().endswith(SESSION_SUFFIX) else None
+    except (OSError, ValueError):  # the lab reader says what is wrong
         fmt = None
     if fmt == "losslab-session":
         return window.open_session_file(path)

@@ -546,7 +546,9 @@ class MainWindow(QMainWindow):
         from .views.landscape import LandscapeView
 
         # a network's map: its loss plane and the lanes' projected paths (issue 17)
-        self.landscape = LandscapeView(s)
+        # its 3-D pane is a QOpenGLWidget (contexts shared, see app.py): a second native
+        # GL window would not share the 3-D view's compiled shader programs
+        self.landscape = LandscapeView(s, with_3d=self.surface3d is not None, native=False)
         self.view_stack.addWidget(self.landscape)
         self.plots = PlotsPanel(s)
 

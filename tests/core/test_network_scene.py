@@ -95,3 +95,17 @@ def test_session_refuses_a_bad_network_start(net):
     d["start"] = [float("nan")] * net.n_params
     with pytest.raises(ValueError, match="start must be finite"):
         sim.Scene.from_dict(d)
+
+
+def test_network_plan_compiles_what_a_network_scene_needs():
+    from simulator.core.kernels import mlp
+    from simulator.core.prepare import full_plan, network_optimizers, network_plan, run_plan
+
+    names = {type(o).__name__ for o in network_optimizers()}
+    assert "Newton" not in names and "Adam" in names and "SGD" in names
+    plan = network_plan([sim.SGD()])
+    assert [label for label, _ in plan] == ["network training", "network loss plane",
+                                            "network sharpness"]
+    assert run_plan(plan) == []
+    assert mlp.hvp_many.signatures and mlp.plane_losses.signatures and mlp.logits.signatures
+    assert "network training" in [label for label, _ in full_plan()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from simulator.core.network import Network
 from simulator.gui.panels.network_form import NETWORK_LANES, parse_hidden
@@ -307,3 +308,74 @@ def test_stability_threshold():
     assert ok and t[0] == pytest.approx(38.0)
     t, ok = stability_threshold(sim.Adam(lr=0.01), np.array([0.01]))
     assert not ok and t[0] == pytest.approx(200.0)
+
+
+# ---- diagnostics ----------------------------------------------------------------------
+def test_diagnostics_for_a_network(window, qtbot):
+    net = _pick_network(window)
+    window.dock_diagnostics.show()
+    window.dock_diagnostics.raise_()
+    box = window.diagnostics_panel.network_box
+    qtbot.waitUntil(box.isVisible, timeout=5000)
+    assert not window.diagnostics_panel.lane_box.isVisible()
+    s = window.session
+    s.select_lane(0)
+    s.set_frame(200)
+    box.wait()
+    qtbot.waitUntil(lambda: box.readout is not None and "step 200" in box.here.text(),
+                    timeout=60000)
+    from simulator.core.landscape import hessian_eigenvalues
+
+    run = s.results[s.lanes[0].uid]
+    want = hessian_eigenvalues(net, run.positions[200], k=3)
+    assert np.allclose(box.readout["top"], want, rtol=1e-6)
+    text = box.here.text()
+    assert "2/&lambda;" in text and ("below" in text or "above" in text)
+    # every lane's end compared, with a verdict naming the flattest
+    rows = box.readout["ends"]
+    assert [r["name"] for r in rows] == [lane.name for lane in s.lanes]
+    flat = min(rows, key=lambda r: r["sharpness"])["name"]
+    assert "flattest" in box.ends.text() and flat in box.ends.text()
+
+
+def test_verdict_sentences():
+    from simulator.gui.panels.network_box import verdict
+
+    rows = [dict(name="A", sharpness=1.0, test_loss=0.2), dict(name="B", sharpness=5.0,
+                                                               test_loss=0.3)]
+    assert "<b>A</b>" in verdict(rows) and "best test loss" in verdict(rows)
+    rows[1]["test_loss"] = 0.1
+    v = verdict(rows)
+    assert "<b>A</b> ended in the flattest" in v and "<b>B</b> has the best" in v
+
+
+def test_step_table_of_a_network_run(window):
+    _pick_network(window)
+    s = window.session
+    s.select_lane(0)
+    window.diagnostics_panel._on_trajectories_changed()
+    model = window.diagnostics_panel.model
+    run = s.results[s.lanes[0].uid]
+    assert model.columnCount() == 5 and model.rowCount() == len(run.losses)
+    assert model.headerData(2, Qt.Orientation.Horizontal) == "test loss"
+    assert float(model.text(3, 1)) == pytest.approx(run.losses[3], rel=1e-5)
+    assert float(model.text(3, 2)) == pytest.approx(run.test_losses[3], rel=1e-5)
+
+
+# ---- the plane in 3-D (the mesh's numbers; drawing it needs OpenGL: tests/gui/test_gl.py)
+def test_paths_lie_on_the_plane_mesh():
+    import simulator as sim
+    from simulator.gui.views.landscape3d import HEIGHT, LIFT, path_on_mesh, plane_heights
+
+    net = Network(**SMALL)
+    run = sim.simulate(net, sim.SGD(lr=0.5), start=net.init, steps=50)
+    plane = sim.loss_plane(net, runs=[run], resolution=11)
+    z, (lo, hi) = plane_heights(plane)
+    assert z.shape == (11, 11) and z.min() >= 0 and z.max() == pytest.approx(HEIGHT)
+    # a path point on a grid node gets that node's height; the mesh's square is [-1, 1]
+    node = np.array([[plane.alphas[3], plane.betas[7]]])
+    p = path_on_mesh(plane, node, z)
+    assert p[0, 2] == pytest.approx(z[7, 3] + LIFT, abs=1e-6)
+    assert p[0, 0] == pytest.approx(-1 + 2 * 3 / 10, abs=1e-6)
+    pts = path_on_mesh(plane, plane.paths[0], z)
+    assert pts.shape == (51, 3) and np.all(np.abs(pts[:, :2]) <= 1.0)

@@ -241,12 +241,21 @@ def backward(sizes, act, w, A, m, D, g):
 
 
 @njit(**_JIT)
-def loss_grad(sizes, act, w, X, y, idx, m, A, D, g, want):
-    """Mean loss over ``X[idx[:m]]``; with ``want``, its gradient into ``g``."""
+def loss_value(sizes, act, w, X, y, idx, m, A, D):
+    """Mean loss over ``X[idx[:m]]`` (no gradient)."""
     forward(sizes, act, w, X, idx, m, A)
-    f = output_loss(sizes, A, y, idx, m, D, want)
-    if want:
-        backward(sizes, act, w, A, m, D, g)
+    return output_loss(sizes, A, y, idx, m, D, False)
+
+
+@njit(**_JIT)
+def loss_grad(sizes, act, w, X, y, idx, m, A, D, g):
+    """Mean loss over ``X[idx[:m]]``, and its gradient into ``g``.
+
+    (Two functions rather than a flag: a constant flag passed from compiled code makes
+    numba compile a specialisation per value, and every caller's constant its own.)"""
+    forward(sizes, act, w, X, idx, m, A)
+    f = output_loss(sizes, A, y, idx, m, D, True)
+    backward(sizes, act, w, A, m, D, g)
     return f
 
 
@@ -380,10 +389,9 @@ def losses_at(sizes, act, W, X, y, out):
         Wd = max(Wd, sizes[i])
     A = np.empty((L + 1, Wd, N))
     D = np.empty((2, Wd, N))
-    g = np.empty(1)
     idx = np.arange(N)
     for k in range(W.shape[0]):
-        out[k] = loss_grad(sizes, act, W[k], X, y, idx, N, A, D, g, False)
+        out[k] = loss_value(sizes, act, W[k], X, y, idx, N, A, D)
 
 
 @njit(**_JIT)
@@ -396,14 +404,13 @@ def plane_losses(sizes, act, c, d1, d2, alphas, betas, X, y, out):
         Wd = max(Wd, sizes[i])
     A = np.empty((L + 1, Wd, N))
     D = np.empty((2, Wd, N))
-    g = np.empty(1)
     idx = np.arange(N)
     w = np.empty(c.shape[0])
     for j in range(betas.shape[0]):
         for i in range(alphas.shape[0]):
             for k in range(c.shape[0]):
                 w[k] = c[k] + alphas[i] * d1[k] + betas[j] * d2[k]
-            out[j, i] = loss_grad(sizes, act, w, X, y, idx, N, A, D, g, False)
+            out[j, i] = loss_value(sizes, act, w, X, y, idx, N, A, D)
 
 
 @njit(**_JIT)
@@ -460,6 +467,59 @@ def perturb(sizes, g, noise, seed, stream, t, clip):
 
 
 # ---- one recorded run -----------------------------------------------------------------
+@njit(**_JIT)
+def all_finite(w):
+    """Whether every entry of ``w`` is finite."""
+    for i in range(w.shape[0]):
+        if not math.isfinite(w[i]):
+            return False
+    return True
+
+
+@njit(**_JIT)
+def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, seed, stream,
+                  clip, A, D, full, perm, gb, pos, loss, tloss, grad):
+    """Everything of step ``t`` but the update, the same for every optimizer (compiled
+    once, called by each optimizer's run kernel): record the position, the full-batch
+    training loss and gradient and the test loss; then the gradient the update uses,
+    into ``gb``: the minibatch's (a fresh permutation at each epoch; the last batch
+    short), with noise and clipping. Returns ``(status, epoch)``: status 1 when the loss
+    or gradient is not finite (nothing recorded), 3 at the last row, else 0."""
+    n = w.shape[0]
+    N = X.shape[0]
+    Nt = Xt.shape[0]
+    g = grad[t]
+    f = loss_grad(sizes, act, w, X, y, full, N, A, D, g)
+    ft = np.nan
+    if Nt > 0:
+        ft = loss_value(sizes, act, w, Xt, yt, full, Nt, A, D)
+    ok = math.isfinite(f)
+    for i in range(n):
+        ok = ok and math.isfinite(g[i])
+    if not ok:
+        return 1, epoch
+    for i in range(n):
+        pos[t, i] = w[i]
+    loss[t] = f
+    tloss[t] = ft
+    if t == steps:
+        return 3, epoch
+    if B > 0:
+        e = t // nb
+        if e != epoch:
+            permutation(seed, e, N, perm)
+            epoch = e
+        j0 = (t % nb) * B
+        m = min(B, N - j0)
+        loss_grad(sizes, act, w, X, y, perm[j0:], m, A, D, gb)
+    else:
+        for i in range(n):
+            gb[i] = g[i]
+    if noise > 0.0 or clip > 0.0:
+        perturb(sizes, gb, noise, seed, stream, t, clip)
+    return 0, epoch
+
+
 def _make_run(OID):
     @njit(**_JIT)
     def run_network_kernel(sizes, act, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
@@ -478,7 +538,7 @@ def _make_run(OID):
         gb = np.empty(n)
         B = batch if 0 < batch < N else 0
         nb = (N + B - 1) // B if B > 0 else 1
-        epoch = -1
+        epoch = min(B, 0) - 1  # -1, computed: a literal -1 would compile step_gradient twice
         h = hp_tuple(hp)
         s0 = np.full(n, initial_slot0(OID, h))
         s1 = np.zeros(n)
@@ -486,42 +546,19 @@ def _make_run(OID):
         w = w0.copy()
         mu_prod = 1.0
         for t in range(steps + 1):
-            g = grad[t]
-            f = loss_grad(sizes, act, w, X, y, full, N, A, D, g, True)
-            ft = loss_grad(sizes, act, w, Xt, yt, full, Nt, A, D, gb, False) if Nt > 0 \
-                else np.nan
-            ok = math.isfinite(f)
-            for i in range(n):
-                ok = ok and math.isfinite(g[i])
-            if not ok:
+            status, epoch = step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb,
+                                          epoch, noise, seed, stream, clip, A, D, full, perm,
+                                          gb, pos, loss, tloss, grad)
+            if status == 1:
                 return t, 1
-            for i in range(n):
-                pos[t, i] = w[i]
-            loss[t] = f
-            tloss[t] = ft
-            if t == steps:
+            if status == 3:
                 break
-            if B > 0:
-                e = t // nb
-                if e != epoch:
-                    permutation(seed, e, N, perm)
-                    epoch = e
-                j0 = (t % nb) * B
-                m = min(B, N - j0)
-                loss_grad(sizes, act, w, X, y, perm[j0:], m, A, D, gb, True)
-            else:
-                for i in range(n):
-                    gb[i] = g[i]
-            if noise > 0.0 or clip > 0.0:
-                perturb(sizes, gb, noise, seed, stream, t, clip)
             lr = lrs[t]
             k0, k1, k2, k3, mu_prod = coefs_for(OID, h, t + 1, lr, mu_prod)
-            bad = False
             for i in range(n):
                 w[i], s0[i], s1[i], s2[i] = coord_for(OID, h, t + 1, lr, k0, k1, k2, k3,
                                                       w[i], gb[i], s0[i], s1[i], s2[i])
-                bad = bad or not math.isfinite(w[i])
-            if bad:
+            if not all_finite(w):
                 return t + 1, 2
         return steps + 1, 0
 

@@ -333,12 +333,21 @@ def step_rows(run) -> np.ndarray:
     n = len(run.positions)
     lr = np.full(n, np.nan)
     lr[: len(run.learning_rates)] = run.learning_rates
+    if _on_network(run):  # weights by the hundred: losses and the gradient's norm instead
+        test = run.test_losses if run.test_losses is not None else np.full(n, np.nan)
+        with np.errstate(over="ignore", invalid="ignore"):
+            gnorm = np.linalg.norm(run.gradients, axis=1)
+        return np.column_stack([np.arange(n), run.losses, test, gnorm, lr])
     cols = [np.arange(n), run.positions, run.losses, run.gradients, lr]
     if counts_evaluations(run):  # L-BFGS: loss-and-gradient evaluations of each step
         ev = np.full(n, np.nan)
         ev[: len(run.evaluations)] = run.evaluations
         cols.append(ev)
     return np.column_stack(cols)
+
+
+def _on_network(run) -> bool:
+    return getattr(run.surface, "kind", None) == "network"
 
 
 def counts_evaluations(run) -> bool:
@@ -362,7 +371,10 @@ class StepTableModel(_TextRows):
             table = step_rows(run)
             v = list(variables)
             headers = ["step"] + v + ["loss"] + [f"dL/d{n}" for n in v] + ["learning rate"]
-            if counts_evaluations(run):
+            if _on_network(run):
+                headers = ["step", "training loss", "test loss", "|gradient|",
+                           "learning rate"]
+            elif counts_evaluations(run):
                 headers.append("evaluations")
         # same rows and columns (a slider moved): new values in place. A reset would make
         # the view lay out its header and rows again, every slider tick.
@@ -522,6 +534,12 @@ class DiagnosticsPanel(QWidget):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.lane_box)
         tl.addWidget(self.cursor_box)
+        from .network_box import NetworkBox
+
+        # a network: its curvature and the lanes' end points compared (issue 17)
+        self.network_box = NetworkBox(session)
+        self.network_box.setVisible(False)
+        tl.addWidget(self.network_box)
         tl.addStretch(1)
 
         # steps
@@ -636,7 +654,11 @@ class DiagnosticsPanel(QWidget):
     def _on_surface_changed(self):
         s = getattr(self.session, "surface", None)
         # a network has no map of its own to analyse point by point (see network_box)
-        self._surface = None if getattr(s, "kind", None) == "network" else s
+        net = getattr(s, "kind", None) == "network"
+        self._surface = None if net else s
+        self.network_box.setVisible(net)
+        self.lane_box.setVisible(not net)
+        self.cursor_box.setVisible(not net)
         self._cursor = None
         for box in (self.lane_box, self.cursor_box):
             box.release_height()

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 from simulator.core.internals import is_replayed, optimizer_state
 from simulator.core.plotmath import lane_step
@@ -78,6 +79,9 @@ class InternalsOverlay:
         self.legend.setVisible(False)
         self._legend_key = None
         self.state = None  # the OptimizerState drawn, for tests and readouts
+        self._mag = 0.0  # the magnification drawn (screen length per data length)
+        self._cut = False  # whether -lr g is drawn cut short (dashed)
+        self._scale_text = None  # the legend's scale row as shown
 
     def on_drag(self, dragging: bool) -> None:
         """The view's ``DRAG.changed``: while a slider or the start is dragged every tick
@@ -147,7 +151,11 @@ class InternalsOverlay:
         if not (big > 0.0 and math.isfinite(big)):
             self._hide()
             return
-        mag = _nice_below(ARROW_PX / big)  # 1, 2 or 5 x 10^n: the legend rarely changes
+        # 1, 2 or 5 x 10^n, kept while the longest stays within a factor 2.5 of ARROW_PX:
+        # a new scale lays the legend out again (milliseconds), so it rarely changes
+        mag = self._mag
+        if not (mag > 0.0 and ARROW_PX / 2.5 <= big * mag <= ARROW_PX * 2.5):
+            mag = self._mag = _nice_below(ARROW_PX / big)
         cut = False
         for name, item in self.arrows.items():
             v = vecs.get(name)
@@ -158,6 +166,12 @@ class InternalsOverlay:
             if name == "gradient" and screen(v) * mag > CUT * ARROW_PX:
                 f = CUT * ARROW_PX / screen(v)
                 cut = True
+            if name == "gradient" and cut != self._cut:  # dashed when cut short
+                self._cut = cut
+                pen = pg.mkPen(GRAD_COLOR, width=2.6)
+                if cut:
+                    pen.setStyle(Qt.PenStyle.DashLine)
+                item.setPen(pen)
             ex, ey = p[0] + f * v[0], p[1] + f * v[1]
             hx, hy = arrow_heads([p[0]], [p[1]], [ex], [ey], px, py, 8.0)
             item.setData(np.r_[p[0], ex, hx], np.r_[p[1], ey, hy])
@@ -175,13 +189,13 @@ class InternalsOverlay:
             self.shape.setVisible(True)
         else:
             self.shape.setVisible(False)
-        self._set_legend(st, half is not None, box, mag, cut)
+        self._set_legend(st, half is not None, box, mag)
         self.state = st
 
-    def _set_legend(self, st, adaptive: bool, box: bool, mag: float, cut: bool) -> None:
+    def _set_legend(self, st, adaptive: bool, box: bool, mag: float) -> None:
         scale = f"{mag:g}"
-        rows = [("gradient", GRAD_COLOR, "\u2212lr\u00b7g (plain gradient step)"
-                 + (", cut short" if cut else ""))]
+        rows = [("gradient", GRAD_COLOR,
+                 "\u2212lr\u00b7g (plain gradient step; dashed: cut short)")]
         if st.momentum_step is not None:
             what = {"momentum buffer": "momentum carried over",
                     "first moment m": "\u2212lr\u00b7m\u0302 (first moment)"}.get(
@@ -192,13 +206,20 @@ class InternalsOverlay:
             rows.append(("shape", ADAPT_COLOR,
                          "step sizes (box)" if box else "per-coordinate step |lr_eff\u00b7g|"))
         if "evaluations" in st.extra:
-            rows.append(("evals", None, f"{st.extra['evaluations']} evaluations this step"))
-        rows.append(("scale", None, f"drawn \u00d7{scale}"))
+            n = st.extra["evaluations"]
+            rows.append(("evals", None,
+                         f"{n} evaluation{'' if n == 1 else 's'} of loss and gradient this step"))
+        rows.append(("scale", None, ""))
         key = tuple((r[0], r[2]) for r in rows)
-        if key != self._legend_key:  # new text is laid out again: only when it changes
+        if key != self._legend_key:  # rebuilt only when the rows change (milliseconds)
             self._legend_key = key
+            self._scale_text = None
             self.legend.clear()
             for _name, color, text in rows:
                 pen = pg.mkPen(color, width=3) if color else pg.mkPen(None)
                 self.legend.addItem(pg.PlotDataItem(pen=pen), text)
+        text = f"drawn \u00d7{scale}"
+        if text != self._scale_text:  # the scale follows the steps: its label alone
+            self._scale_text = text
+            self.legend.items[-1][1].setText(text)
         self.legend.setVisible(True)

@@ -79,7 +79,10 @@ def plane_title(plane, center_name: str) -> str:
 class LandscapeView(QWidget):
     """The loss plane of the session's network with the lanes' projected paths."""
 
-    def __init__(self, session, parent=None) -> None:
+    def __init__(self, session, parent=None, with_3d: bool = False,
+                 native: bool = True) -> None:
+        """``with_3d``: the plane's 3-D mesh beside the map (``views/landscape3d.py``;
+        only where OpenGL works)."""
         super().__init__(parent)
         self.session = session
         self.setObjectName("LandscapeView")
@@ -140,7 +143,26 @@ class LandscapeView(QWidget):
         lay.setSpacing(2)
         lay.addLayout(bar)
         lay.addWidget(self.title)
-        lay.addWidget(self.plot, 1)
+        self.mesh3d = None
+        if with_3d:
+            from PySide6.QtWidgets import QSplitter
+
+            from .landscape3d import Landscape3D
+
+            self.mesh3d = Landscape3D(native=native)
+            split = QSplitter(Qt.Orientation.Horizontal)
+            split.setChildrenCollapsible(False)
+            split.addWidget(self.plot)
+            split.addWidget(self.mesh3d)
+            split.setStretchFactor(0, 1)
+            split.setStretchFactor(1, 1)
+            self.plot.setMinimumWidth(240)
+            self.mesh3d.setMinimumWidth(240)
+            split.setSizes([1000, 1000])  # side by side, equal (as the surfaces' views)
+            self.split = split
+            lay.addWidget(split, 1)
+        else:
+            lay.addWidget(self.plot, 1)
 
         self.job = BackgroundJob(self, name="loss-plane")
         self.job.done.connect(self._on_plane)
@@ -153,7 +175,7 @@ class LandscapeView(QWidget):
         self._tick.timeout.connect(self._show_elapsed)
         self.directions.currentIndexChanged.connect(lambda _i: self.request())
         self.recentre.clicked.connect(self.recentre_on_selected)
-        DRAG.changed.connect(lambda dragging: None if dragging else self.request_soon())
+        DRAG.changed.connect(self._on_drag)
         s = session
         s.surface_changed.connect(self._on_surface_changed)
         s.trajectories_changed.connect(self.request_soon)
@@ -178,6 +200,13 @@ class LandscapeView(QWidget):
     def _on_lanes_changed(self) -> None:
         if not getattr(self.session, "pending", False):
             self._restyle()
+            self.request_soon()
+
+    def _on_drag(self, dragging: bool) -> None:
+        import shiboken6
+
+        # DRAG outlives the views: a closed window's view must not be asked
+        if not dragging and shiboken6.isValid(self) and shiboken6.isValid(self._settle):
             self.request_soon()
 
     def request_soon(self) -> None:
@@ -254,6 +283,9 @@ class LandscapeView(QWidget):
         self.plane_uids = list(uids)
         self._draw_plane()
         self._restyle()
+        if self.mesh3d is not None:
+            by_uid = {lane.uid: lane.color for lane in self.session.lanes}
+            self.mesh3d.show_plane(plane, [by_uid.get(u, "#ffffff") for u in uids])
         self._on_frame()
 
     def _clear(self) -> None:
@@ -336,6 +368,8 @@ class LandscapeView(QWidget):
         if self.plane is None:
             return
         frame = self.session.frame if frame is None else frame
+        if self.mesh3d is not None:
+            self.mesh3d.show_frame(frame)
         sel = selected_lane(self.session)
         for i, uid in enumerate(self.plane_uids):
             items = self.trails.get(uid)

@@ -123,6 +123,7 @@ class NetworkPlots(QWidget):
         s.frame_changed.connect(self._on_frame)
         s.selected_lane_changed.connect(lambda _i: self._draw_all())
         s.surface_changed.connect(self._on_runs)
+        self._on_runs()  # a session that already holds a network's runs (exports)
 
     def _net(self):
         s = self.session.surface
