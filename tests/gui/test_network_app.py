@@ -379,3 +379,17 @@ def test_paths_lie_on_the_plane_mesh():
     assert p[0, 0] == pytest.approx(-1 + 2 * 3 / 10, abs=1e-6)
     pts = path_on_mesh(plane, plane.paths[0], z)
     assert pts.shape == (51, 3) and np.all(np.abs(pts[:, :2]) <= 1.0)
+
+
+def test_a_diverged_lane_is_left_out_of_the_plane(window, qtbot):
+    _pick_network(window)
+    s = window.session
+    s.update_lane(0, lr=200.0)
+    s.flush()
+    assert s.results[s.lanes[0].uid].status == "diverged"
+    view = window.landscape
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not None and s.lanes[0].uid not in view.plane_uids,
+                    timeout=30000)
+    assert len(view.plane_uids) == len(s.lanes) - 1
+    assert "left out" in view.status.text() and s.lanes[0].name in view.status.text()

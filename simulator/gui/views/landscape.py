@@ -91,6 +91,7 @@ class LandscapeView(QWidget):
         self.note = ""
         self.center_uid: int | None = None  # None: the first lane's end point
         self._asked = None  # the key of the last plane asked for
+        self.left_out: list[str] = []  # diverged lanes the plane leaves out
 
         self.directions = QComboBox()
         for key, text in DIRECTIONS:
@@ -215,6 +216,12 @@ class LandscapeView(QWidget):
 
     def _inputs(self):
         shown = shown_lanes(self.session)
+        # a diverged run's weights run off by orders of magnitude: in the plane it would
+        # be the only direction (PCA 99 %) and the other lanes a dot; it is left out
+        kept = [(lane, run) for lane, run in shown if run.status != "diverged"]
+        self.left_out = [lane.name for lane, run in shown if run.status == "diverged"] \
+            if kept else []
+        shown = kept or shown
         uids = [lane.uid for lane, _run in shown]
         positions = [finite_prefix(run.positions) for _lane, run in shown]
         center = None
@@ -279,6 +286,10 @@ class LandscapeView(QWidget):
         if k[0] is not self.session.surface:
             return  # a plane of a network no longer shown
         plane, self.note = result
+        if self.left_out:
+            out = ", ".join(self.left_out)
+            self.note = (self.note + "; " if self.note else "") + \
+                f"diverged, left out of the plane: {out}"
         self.plane = plane
         self.plane_uids = list(uids)
         self._draw_plane()

@@ -75,9 +75,10 @@ class NetworkPlots(QWidget):
         self.plots = {}
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        titles = {"loss": "loss: training (solid), test (dashed), log",
+        # short: three plots share the width under the map (tooltips say more)
+        titles = {"loss": "loss: train, test (dashed)",
                   "acc": "test accuracy",
-                  "sharp": "sharpness (solid) and 2/lr (dashed), log"}
+                  "sharp": "sharpness, 2/lr (dashed)"}
         tips = {"loss": "Training loss (what the optimizer goes down) and test loss (on "
                         "points it never saw): a widening gap is overfitting.",
                 "acc": "Fraction of the test points classified correctly (training points "
