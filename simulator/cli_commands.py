@@ -259,8 +259,10 @@ def add_map_arguments(p: argparse.ArgumentParser) -> None:
                    help="hyper map x axis, e.g. lr:1e-4:1:log (default: lr around the lane's)")
     g.add_argument("--y", default=None, metavar="NAME:LO:HI[:log]",
                    help="hyper map y axis, e.g. momentum:0:0.99")
-    g.add_argument("--color-by", choices=("loss", "steps", "status"), default="loss",
-                   help="hyper map colour: final loss, steps to converge or status")
+    g.add_argument("--color-by", choices=("loss", "test_loss", "steps", "status"),
+                   default=None,
+                   help="hyper map colour: final loss, final test loss (networks), steps "
+                   "to converge or status (default: test_loss on a network, else loss)")
 
 
 def run_map_export(lab, args, progress=None) -> str:

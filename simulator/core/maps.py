@@ -454,9 +454,14 @@ def _apply(optimizer: Optimizer, noise: float, params: dict[str, float]):
     return (optimizer.replace(**changes) if changes else optimizer), noise
 
 
-def check_param(optimizer: Optimizer, name: str) -> None:
-    """ValueError unless ``name`` can be swept for ``optimizer``."""
+def check_param(optimizer: Optimizer, name: str, network: bool = False) -> None:
+    """ValueError unless ``name`` can be swept for ``optimizer`` (``batch_size`` only on
+    a network)."""
     if name == "noise":
+        return
+    if name == "batch_size":
+        if not network:
+            raise ValueError("the batch size can be swept on a network only")
         return
     if name in ("beta1", "beta2"):
         if getattr(optimizer, "betas", None) is None:
@@ -467,15 +472,27 @@ def check_param(optimizer: Optimizer, name: str) -> None:
         raise ValueError(f"{optimizer.name} has no numeric hyperparameter {name!r}")
 
 
-def sweepable_params(optimizer: Optimizer) -> list[str]:
-    """Hyperparameters a hyper map can sweep for ``optimizer`` (lr first, noise last)."""
+def sweepable_params(optimizer: Optimizer, network: bool = False) -> list[str]:
+    """Hyperparameters a hyper map can sweep for ``optimizer`` (lr first, noise last;
+    on a network ``batch_size`` second)."""
     out = []
     for hp in optimizer.schema:
         if hp.kind == "betas":
             out += ["beta1", "beta2"]
         elif hp.kind == "float":
             out.append(hp.name)
+    if network:
+        out.insert(1 if out[:1] == ["lr"] else 0, "batch_size")
     return out + ["noise"]
+
+
+def _batch_value(v: float, n_train: int) -> int:
+    """A swept batch size: the nearest whole number, at most the training set's size;
+    ValueError below 1."""
+    b = int(round(float(v)))
+    if b < 1:
+        raise ValueError(f"batch size must be >= 1, got {v:g}")
+    return min(b, int(n_train))
 
 
 @dataclass(eq=False)
@@ -496,6 +513,9 @@ class HyperMap:
         Engine status, ``INVALID`` (-1) for invalid hyperparameters, -3 not computed.
     boundary : list of (x, y) arrays
         Theoretical stability boundary (quadratic surfaces, SGD family), else empty.
+    final_test_losses : ndarray (ny, nx) or None
+        On a network: the test loss at each cell's last step (NaN where invalid, not
+        computed or without test points); None on a surface.
     """
 
     surface: Surface
@@ -519,6 +539,7 @@ class HyperMap:
     boundary: list = field(default_factory=list)
     rows_done: int = 0
     elapsed: float = 0.0
+    final_test_losses: np.ndarray | None = None
 
     @property
     def complete(self) -> bool:
@@ -537,7 +558,15 @@ class HyperMap:
 
     def cell_settings(self, i: int, j: int) -> tuple[Optimizer, float]:
         """(optimizer, noise) of cell (i, j); ValueError if invalid."""
-        return _apply(self.optimizer, self.noise, self.cell_params(i, j))
+        params = {k: v for k, v in self.cell_params(i, j).items() if k != "batch_size"}
+        return _apply(self.optimizer, self.noise, params)
+
+    def cell_batch_size(self, i: int, j: int) -> int | None:
+        """The batch size cell (i, j) runs with (the swept one on a network)."""
+        params = self.cell_params(i, j)
+        if "batch_size" in params:
+            return _batch_value(params["batch_size"], len(self.surface.y_train))
+        return self.batch_size
 
     def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
         """The cell whose value is nearest (on each axis's own scale) to (x, y)."""
@@ -562,7 +591,7 @@ class HyperMap:
         opt, noise = self.cell_settings(i, j)
         return simulate(self.surface, opt, self.start, self.steps, schedule=self.schedule,
                         noise=noise, seed=self.seed, clip_grad_norm=self.clip_grad_norm,
-                        batch_size=self.batch_size)
+                        batch_size=self.cell_batch_size(i, j))
 
 
 def hyper_map(
@@ -605,10 +634,11 @@ def hyper_map(
     """
     from .kernels.loops import run_trajectory
 
+    network = getattr(surface, "kind", None) == "network"
     if param_x == param_y:
         raise ValueError("choose two different hyperparameters")
-    check_param(optimizer, param_x)
-    check_param(optimizer, param_y)
+    check_param(optimizer, param_x, network)
+    check_param(optimizer, param_y, network)
     vx = np.asarray(values_x, dtype=np.float64).reshape(-1)
     vy = np.asarray(values_y, dtype=np.float64).reshape(-1)
     if len(vx) == 0 or len(vy) == 0 or not (np.all(np.isfinite(vx)) and
@@ -616,6 +646,10 @@ def hyper_map(
         raise ValueError("the swept values must be finite and non-empty")
     if len(vx) * len(vy) > MAX_HYPER_CELLS:
         raise ValueError(f"at most {MAX_HYPER_CELLS:,} cells, got {len(vx) * len(vy):,}")
+    if network:
+        return _network_hyper_map(surface, optimizer, start, param_x, vx, param_y, vy,
+                                  steps, schedule, noise, seed, clip_grad_norm, batch_size,
+                                  progress, cancel)
     steps, seed, noise, clip, batch, sched, _ = _check_inputs(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size,
         MAX_HYPER_STEPS)
@@ -707,6 +741,66 @@ def hyper_map(
         hm.elapsed = time.perf_counter() - t0
         if progress is not None:
             progress(j + 1, ny, hm)
+    hm.elapsed = time.perf_counter() - t0
+    return hm
+
+
+def _network_hyper_map(net, optimizer, start, param_x, vx, param_y, vy, steps, schedule,
+                       noise, seed, clip_grad_norm, batch_size, progress, cancel) -> HyperMap:
+    """:func:`hyper_map` on a network: every cell one :func:`simulate` run (the same
+    run, bit for bit, as ``simulate`` with the cell's settings), a row a chunk; the
+    swept ``batch_size`` is rounded and capped at the training set's size."""
+    if start is None:
+        start = net.init
+    p0 = net.check_weights(start, "start")
+    # the lane's own settings are checked once, by a run of no steps
+    simulate(net, optimizer, p0, 0, schedule=schedule, noise=noise, seed=seed,
+             clip_grad_norm=clip_grad_norm, batch_size=batch_size)
+    log_x, log_y = _is_log(vx), _is_log(vy)
+    n_train = len(net.y_train)
+    if param_x == "batch_size":  # the batch sizes that run, whole and capped
+        vx = np.array([_batch_value(v, n_train) if v >= 0.5 else v for v in vx], float)
+    if param_y == "batch_size":
+        vy = np.array([_batch_value(v, n_train) if v >= 0.5 else v for v in vy], float)
+    nx, ny = len(vx), len(vy)
+    hm = HyperMap(
+        surface=net, optimizer=optimizer, start=tuple(float(v) for v in p0),
+        param_x=param_x, param_y=param_y, values_x=vx, values_y=vy, steps=int(steps),
+        schedule=schedule, noise=float(noise or 0.0), seed=int(seed),
+        final_losses=np.full((ny, nx), np.nan), steps_to_converge=np.full((ny, nx), np.nan),
+        status_codes=np.full((ny, nx), NOT_COMPUTED, dtype=np.int8),
+        clip_grad_norm=clip_grad_norm, batch_size=batch_size,
+        log_x=log_x, log_y=log_y, final_test_losses=np.full((ny, nx), np.nan),
+    )
+    t0 = time.perf_counter()
+    for j in range(ny):
+        if cancel is not None and cancel():
+            break
+        for i in range(nx):
+            if cancel is not None and cancel():
+                break
+            try:
+                opt, nz = hm.cell_settings(i, j)
+                b = hm.cell_batch_size(i, j)
+                run = simulate(net, opt, p0, hm.steps, schedule=schedule, noise=nz,
+                               seed=hm.seed, clip_grad_norm=clip_grad_norm, batch_size=b)
+            except ValueError:
+                hm.status_codes[j, i] = INVALID
+                continue
+            hm.status_codes[j, i] = STATUSES.index(run.status)
+            hm.final_losses[j, i] = float(run.losses[-1])
+            tl = getattr(run, "test_losses", None)
+            if tl is not None and len(tl):
+                hm.final_test_losses[j, i] = float(tl[-1])
+            if run.status == "converged" and run.status_step is not None:
+                hm.steps_to_converge[j, i] = float(run.status_step)
+        else:
+            hm.rows_done = j + 1
+            hm.elapsed = time.perf_counter() - t0
+            if progress is not None:
+                progress(j + 1, ny, hm)
+            continue
+        break  # cancelled within the row: it stays not computed
     hm.elapsed = time.perf_counter() - t0
     return hm
 

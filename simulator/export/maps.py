@@ -160,11 +160,18 @@ def _basin_frac(bm: BasinMap, p) -> tuple[float, float] | None:
 
 
 # ---- hyperparameter maps ---------------------------------------------------------------------
+def _start_text(hm: HyperMap):
+    net = hm.surface
+    if getattr(net, "kind", None) == "network" and np.array_equal(hm.start, net.init):
+        return "the network's initial weights"
+    return list(hm.start)
+
+
 def write_hyper_csv(hm: HyperMap, path) -> None:
     """One row per cell: the two swept values, final loss, steps to converge, status."""
     meta = {
         "losslab": "hyperparameter map", "surface": hm.surface.name,
-        "optimizer": hm.optimizer.to_dict(), "start": list(hm.start),
+        "optimizer": hm.optimizer.to_dict(), "start": _start_text(hm),
         "steps": hm.steps, "noise": hm.noise, "seed": hm.seed,
         "x": hm.param_x, "y": hm.param_y, "log_x": hm.log_x, "log_y": hm.log_y,
         "complete": hm.complete,
@@ -174,14 +181,16 @@ def write_hyper_csv(hm: HyperMap, path) -> None:
         for line in _meta_lines(meta):
             fh.write(line + "\n")
         w = csv.writer(fh)
+        test = hm.final_test_losses
         w.writerow([hm.param_x, hm.param_y, "final_loss", "steps_to_converge",
-                    "status"])
+                    "status", *(("final_test_loss",) if test is not None else ())])
         for j in range(len(hm.values_y)):
             for i in range(len(hm.values_x)):
                 s = hm.steps_to_converge[j, i]
                 w.writerow([_fmt(hm.values_x[i]), _fmt(hm.values_y[j]),
                             _fmt(hm.final_losses[j, i]),
-                            "" if not math.isfinite(s) else int(s), status[j, i]])
+                            "" if not math.isfinite(s) else int(s), status[j, i],
+                            *((_fmt(test[j, i]),) if test is not None else ())])
 
 
 def save_hyper_png(hm: HyperMap, path, color_by: str = "loss", size: int = 512,
@@ -229,7 +238,8 @@ def render_basin(bm: BasinMap, alpha: int = 255) -> np.ndarray:
 
 def render_hyper(hm: HyperMap, color_by: str = "loss") -> np.ndarray:
     """RGBA image (ny, nx, 4) of a hyper map, coloured by ``"loss"`` (log10 of the gap
-    to the lowest value, viridis), ``"steps"`` (steps to converge, viridis) or
+    to the lowest value, viridis), ``"test_loss"`` (a network's: log10 of the final test
+    loss, viridis), ``"steps"`` (steps to converge, viridis) or
     ``"status"``. Diverged cells are dark, invalid ones light grey, not computed
     transparent."""
     codes = hm.status_codes.astype(int)
@@ -239,11 +249,16 @@ def render_hyper(hm: HyperMap, color_by: str = "loss") -> np.ndarray:
         for name, rgb in STATUS_COLORS.items():
             m = done & (hm.status == name)
             out[m, :3] = rgb
-    elif color_by in ("loss", "steps"):
-        if color_by == "loss":
+    elif color_by in ("loss", "steps", "test_loss"):
+        if color_by == "test_loss":  # log10: a few blown-up cells do not flatten the rest
+            t = _test_losses(hm)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = np.log10(np.maximum(t, 1e-16))
+            ok = done & (codes >= 0) & (codes != _ST_DIVERGED) & np.isfinite(v)
+        elif color_by == "loss":
             f = hm.final_losses
             ok = done & (codes >= 0) & (codes != _ST_DIVERGED) & np.isfinite(f)
-            base = hm.surface.min_value
+            base = getattr(hm.surface, "min_value", None)
             if base is None:
                 base = float(np.min(f[ok])) if np.any(ok) else 0.0
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -259,18 +274,29 @@ def render_hyper(hm: HyperMap, color_by: str = "loss") -> np.ndarray:
         out[codes == _ST_DIVERGED, :3] = DIVERGED_COLOR
         out[codes == INVALID, :3] = STATUS_COLORS["invalid"]
     else:
-        raise ValueError(f"color_by must be 'loss', 'steps' or 'status', got {color_by!r}")
+        raise ValueError(f"color_by must be 'loss', 'test_loss', 'steps' or 'status', "
+                         f"got {color_by!r}")
     out[done, 3] = 255
     return out
+
+
+def _test_losses(hm: HyperMap) -> np.ndarray:
+    """The map's final test losses (a network's); ValueError on a surface."""
+    if hm.final_test_losses is None:
+        raise ValueError("colour by test loss needs a network (a surface has no test data)")
+    return hm.final_test_losses
 
 
 def color_range(hm: HyperMap, color_by: str) -> tuple[float, float] | None:
     """The (lo, hi) data range the viridis colours of :func:`render_hyper` span."""
     codes = hm.status_codes.astype(int)
-    if color_by == "loss":
+    if color_by == "test_loss":
+        t = _test_losses(hm)
+        v = t[(codes >= 0) & (codes != _ST_DIVERGED) & np.isfinite(t)]
+    elif color_by == "loss":
         f = hm.final_losses
         ok = (codes >= 0) & (codes != _ST_DIVERGED) & np.isfinite(f)
-        base = hm.surface.min_value
+        base = getattr(hm.surface, "min_value", None)
         if base is None:
             base = float(np.min(f[ok])) if np.any(ok) else 0.0
         v = np.maximum(f[ok] - base, 1e-16)
@@ -353,7 +379,7 @@ def parse_axis(text: str) -> tuple[str, float, float, bool]:
 
 def export_map(lab, kind: str, out: str, *, lane: int | None = None,
                resolution: int | None = None, steps: int | None = None,
-               x: str | None = None, y: str | None = None, color_by: str = "loss",
+               x: str | None = None, y: str | None = None, color_by: str | None = None,
                progress: Callable[[int, int], None] | None = None):
     """Compute a basin or hyperparameter map of one lane of ``lab`` and write it to
     ``out`` (``.png`` picture or ``.csv`` data). Returns the map.
@@ -384,14 +410,24 @@ def export_map(lab, kind: str, out: str, *, lane: int | None = None,
     steps = lab.run_steps if steps is None else int(steps)
     prog = None if progress is None else (lambda d, t, m: progress(d, t))
     opt = pick.optimizer
+    network = getattr(lab.surface, "kind", None) == "network"
+    if color_by is None:
+        color_by = "test_loss" if network else "loss"
+    if network and kind == "basin":
+        raise ValueError(f"a basin map needs a surface of one or two variables; "
+                         f"{lab.id} trains a network of {lab.surface.n_params} weights: "
+                         f"use --map hyper (learning rate x batch size)")
     if kind == "basin":
         n = 256 if resolution is None else int(resolution)
         m = basin_map(lab.surface, opt, n, steps, domain=lab.domain, progress=prog, **kw)
     else:
-        n = 40 if resolution is None else int(resolution)
-        names = sweepable_params(opt)
+        n = (8 if network else 40) if resolution is None else int(resolution)
+        names = sweepable_params(opt, network)
         if x is None:
-            x = f"lr:{opt.lr / 100:g}:{opt.lr * 100:g}:log"
+            x = (f"lr:{opt.lr / 10:g}:{opt.lr * 10:g}:log" if network else
+                 f"lr:{opt.lr / 100:g}:{opt.lr * 100:g}:log")
+        if y is None and network:
+            y = f"batch_size:1:{len(lab.surface.y_train)}:log"
         if y is None:
             y = ("momentum:0:0.99" if "momentum" in names else
                  "beta1:0:0.99" if "beta1" in names else "noise:0:2")

@@ -43,10 +43,13 @@ from ..core import maps as ex
 from ..export import maps as map_files
 
 BASIN, HYPER = "basin", "hyper"
-COLOR_BY = (("Final loss", "loss"), ("Steps to converge", "steps"), ("Status", "status"))
+COLOR_BY = (("Final loss", "loss"), ("Final test loss", "test_loss"),
+            ("Steps to converge", "steps"), ("Status", "status"))
 DEBOUNCE_MS = 250
 PARAM_LABELS = {"lr": "learning rate", "beta1": "beta1", "beta2": "beta2",
-                "noise": "noise", "weight_decay": "weight decay"}
+                "noise": "noise", "weight_decay": "weight decay",
+                "batch_size": "batch size"}
+NETWORK_RESOLUTION = 8  # a network's hyper map: 8 x 8 full runs by default
 # default sweep per hyperparameter: (lo, hi, log)
 PARAM_RANGES = {
     "lr": (1e-4, 1.0, True), "momentum": (0.0, 0.99, False), "noise": (0.0, 2.0, False),
@@ -440,6 +443,11 @@ class ExplorerPanel(QWidget):
         self._fill_lanes()
         self._fill_params()
         self._on_mode()
+        self._was_network = self.is_network()
+        self._network_mode()
+        if self._was_network:
+            self.color_by.setCurrentIndex(self.color_by.findData("test_loss"))
+            self._fill_params()
 
     # ---- small helpers ---------------------------------------------------------------------
     @staticmethod
@@ -454,6 +462,21 @@ class ExplorerPanel(QWidget):
     @property
     def kind(self) -> str:
         return self.mode.currentData()
+
+    def is_network(self) -> bool:
+        return getattr(self.session.surface, "kind", None) == "network"
+
+    def _network_mode(self) -> None:
+        """A network has no basin map (its weights are not a plane of starts): the
+        hyperparameter map only, learning rate x batch size coloured by test loss."""
+        net = self.is_network()
+        item = self.mode.model().item(self.mode.findData(BASIN))
+        item.setEnabled(not net)
+        self.color_by.model().item(self.color_by.findData("test_loss")).setEnabled(net)
+        if net and self.kind == BASIN:
+            self.mode.setCurrentIndex(self.mode.findData(HYPER))  # runs _on_mode
+        elif not net and self.color_by.currentData() == "test_loss":
+            self.color_by.setCurrentIndex(self.color_by.findData("loss"))
 
     def _lane_index(self, uid) -> int:
         for i, lane in enumerate(self.session.lanes):
@@ -489,15 +512,17 @@ class ExplorerPanel(QWidget):
 
     def _fill_params(self) -> None:
         lane = self._selected_lane()
-        names = ex.sweepable_params(lane.optimizer) if lane is not None else ["lr", "noise"]
+        net = self.is_network()
+        names = ex.sweepable_params(lane.optimizer, net) if lane is not None else \
+            ["lr", "noise"]
         old = (self.px.currentData(), self.py.currentData())
         for combo in (self.px, self.py):
             combo.blockSignals(True)
             combo.clear()
             for n in names:
                 combo.addItem(_param_label(n), n)
-        default_y = "momentum" if "momentum" in names else ("beta1" if "beta1" in names
-                                                            else "noise")
+        default_y = "batch_size" if net else "momentum" if "momentum" in names else (
+            "beta1" if "beta1" in names else "noise")
         x = old[0] if old[0] in names else "lr"
         y = old[1] if old[1] in names and old[1] != x else default_y
         self.px.setCurrentIndex(self.px.findData(x))
@@ -517,8 +542,11 @@ class ExplorerPanel(QWidget):
         if name == "lr":
             lane = self._selected_lane()
             cur = lane.optimizer.lr if lane is not None else 0.01
-            a, b = cur / 100.0, cur * 100.0
+            f = 10.0 if self.is_network() else 100.0  # a network's cell is a whole run
+            a, b = cur / f, cur * f
             a, b = 10 ** math.floor(math.log10(a)), 10 ** math.ceil(math.log10(b))
+        elif name == "batch_size" and self.is_network():
+            a, b, lg = 1.0, float(len(self.session.surface.y_train)), True
         for w, v in ((lo, a), (hi, b)):
             w.blockSignals(True)
             w.setValue(v)
@@ -554,7 +582,8 @@ class ExplorerPanel(QWidget):
         self.hyper_box.setVisible(not basin)
         self.resolution.setMaximum(512 if basin else 256)
         self.resolution.blockSignals(True)
-        self.resolution.setValue(128 if basin else 40)
+        self.resolution.setValue(128 if basin else NETWORK_RESOLUTION if self.is_network()
+                                 else 40)
         self.resolution.blockSignals(False)
         self.colorbar.setVisible(False)
         for p in self.plots:
@@ -600,6 +629,19 @@ class ExplorerPanel(QWidget):
             self._draw_start()
 
     def _on_scene_changed(self) -> None:
+        was = getattr(self, "_was_network", None)
+        net = self.is_network()
+        self._was_network = net
+        if was is not None and was != net:  # to or from a network: its own settings
+            self._network_mode()
+            self._fill_params()
+            for axis in (0, 1):
+                self._set_range(axis)
+            self.resolution.blockSignals(True)
+            self.resolution.setValue(NETWORK_RESOLUTION if net else 40)
+            self.resolution.blockSignals(False)
+            if net:
+                self.color_by.setCurrentIndex(self.color_by.findData("test_loss"))
         for p in self.plots:
             p.clear()
         self.maps = [None, None]
@@ -826,6 +868,8 @@ class ExplorerPanel(QWidget):
 
     def _draw_hyper(self, p: _MapPlot, hm) -> None:
         by = self.color_by.currentData()
+        if by == "test_loss" and hm.final_test_losses is None:
+            by = "loss"  # a surface has no test data
         p.image.setImage(map_files.render_hyper(hm, by), autoLevels=False)
         x0, w = self._axis_coords(hm.values_x, hm.log_x)
         y0, h = self._axis_coords(hm.values_y, hm.log_y)
@@ -845,12 +889,13 @@ class ExplorerPanel(QWidget):
         if hm.rows_done <= 1 or hm.complete:
             p.plot.disableAutoRange()
             p.plot.setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0.0)
-        p.plot.setTitle(f"{hm.optimizer.name} from ({', '.join(f'{v:.3g}' for v in hm.start)})",
-                        size="9pt")
+        start = ("the initial weights" if getattr(hm.surface, "kind", None) == "network"
+                 else f"({', '.join(f'{v:.3g}' for v in hm.start)})")
+        p.plot.setTitle(f"{hm.optimizer.name} from {start}", size="9pt")
         rng = map_files.color_range(hm, by)
-        if rng is not None and by in ("loss", "steps"):
+        if rng is not None and by in ("loss", "steps", "test_loss"):
             lo, hi = rng
-            if by == "loss":
+            if by in ("loss", "test_loss"):
                 lo, hi = math.log10(lo), math.log10(hi)
             self.colorbar.setLevels((lo, hi if hi > lo else lo + 1))
             self.colorbar.setVisible(True)
@@ -873,6 +918,9 @@ class ExplorerPanel(QWidget):
             text = " &nbsp; ".join(parts)
         elif by == "loss":
             text = ("colour: log10 of the final loss above the minimum; "
+                    "<span style='color:#282828'>\u25a0</span> diverged")
+        elif by == "test_loss":
+            text = ("colour: log10 of the final test loss (lower generalises better); "
                     "<span style='color:#282828'>\u25a0</span> diverged")
         else:
             text = ("colour: steps until the gradient stayed below 1e-6; "
@@ -899,9 +947,16 @@ class ExplorerPanel(QWidget):
                 f"({rate / 1e6:.0f} M particle-steps/s). Click the map to start the lanes "
                 "there.")
         elif isinstance(m, ex.HyperMap):
+            best = ""
+            t = m.final_test_losses
+            if t is not None and np.any(np.isfinite(t)):
+                j, i = np.unravel_index(np.nanargmin(t), t.shape)
+                best = (" Lowest test loss {:.3g} at {}.".format(
+                    t[j, i], ", ".join(f"{_param_label(k)} {v:.3g}"
+                                       for k, v in m.cell_params(i, j).items())))
             self.info.setText(
                 f"{len(m.values_x)} x {len(m.values_y)} runs of {m.steps} steps in "
-                f"{m.elapsed:.2f} s.")
+                f"{m.elapsed:.2f} s.{best}")
 
     # ---- overlay on the 2-D view ---------------------------------------------------------------
     def _update_overlay(self, *_args) -> None:
@@ -987,6 +1042,8 @@ class ExplorerPanel(QWidget):
         for name, v in params.items():
             if name == "noise":
                 changes["noise"] = v
+            elif name == "batch_size":
+                changes["batch_size"] = hm.cell_batch_size(i, j)
             elif name in ("beta1", "beta2"):
                 betas[0 if name == "beta1" else 1] = v
                 changes["betas"] = tuple(betas)

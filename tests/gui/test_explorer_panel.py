@@ -352,3 +352,61 @@ def test_first_basin_map_of_the_default_scene_shows_basins(qtbot):
         assert p.steps.isEnabled()
     finally:
         p.shutdown()
+
+
+def test_network_hyper_map_lr_by_batch_size(qtbot):
+    """On a network: no basin map; learning rate x batch size coloured by the final test
+    loss, with progress and cancel; a cell equals a separate run and a click loads its
+    rate and batch size into the lane."""
+    from simulator.gui.explorer_panel import ExplorerPanel
+    from simulator.gui.session import Session
+
+    s = Session(default_scene=False)
+    s.set_surface(sim.network("xor", hidden=(4,), n_train=24, n_test=24, seed=0))
+    s.add_lane(sim.SGD(lr=0.5), name="GD")
+    p = ExplorerPanel(s, None)
+    qtbot.addWidget(p)
+    p.show()
+    try:
+        assert p.kind == "hyper"
+        assert not p.mode.model().item(p.mode.findData("basin")).isEnabled()
+        assert (p.px.currentData(), p.py.currentData()) == ("lr", "batch_size")
+        assert p.color_by.currentData() == "test_loss"
+        assert (p.y_lo.value(), p.y_hi.value(), p.y_log.isChecked()) == (1.0, 24.0, True)
+        assert p.resolution.value() == 8
+        p.steps.setValue(20)
+        with qtbot.waitSignal(p.job_finished, timeout=60000):
+            p.restart()
+        hm = p.maps[0]
+        assert hm.complete and p.progress.value() == 1000
+        np.testing.assert_array_equal(hm.values_y, [1, 2, 2, 4, 6, 10, 15, 24])
+        run = sim.simulate(s.surface, sim.SGD(lr=hm.values_x[1]), s.surface.init, 20,
+                           batch_size=6)
+        assert hm.final_test_losses[4, 1] == run.test_losses[-1]
+        assert p.colorbar.isVisible() and "test loss" in p.legends[0].text()
+        assert "Lowest test loss" in p.info.text()
+        assert "initial weights" in p.plots[0].plot.titleLabel.text
+        p.load_cell(1, 4)
+        assert s.lanes[0].batch_size == 6
+        assert s.lanes[0].optimizer.lr == pytest.approx(hm.values_x[1])
+        # cancel after the first row (from the worker thread, so no row can slip by):
+        # the map stops there and keeps that row
+        from PySide6.QtCore import Qt
+
+        p.steps.setValue(25)
+        p.worker.partial.connect(lambda *a: p.worker.cancel(),
+                                 Qt.ConnectionType.DirectConnection)
+        p.restart()
+        qtbot.waitUntil(lambda: not p.worker.isRunning(), timeout=60000)
+        qtbot.waitUntil(lambda: p.maps[0] is not None and p.maps[0].steps == 25,
+                        timeout=10000)
+        m = p.maps[0]
+        assert m.rows_done == 1 and not m.complete
+        assert np.isfinite(m.final_test_losses[0]).all()
+        assert np.isnan(m.final_test_losses[1:]).all()
+        # back to a surface: the basin map again, colour by final loss
+        s.set_surface(sim.get_surface("quadratic"))
+        assert p.mode.model().item(p.mode.findData("basin")).isEnabled()
+        assert p.color_by.currentData() == "loss"
+    finally:
+        p.shutdown()
