@@ -393,3 +393,18 @@ def test_a_diverged_lane_is_left_out_of_the_plane(window, qtbot):
                     timeout=30000)
     assert len(view.plane_uids) == len(s.lanes) - 1
     assert "left out" in view.status.text() and s.lanes[0].name in view.status.text()
+
+
+def test_back_on_a_surface_the_network_views_let_go(window, qtbot):
+    _pick_network(window)
+    view = window.landscape
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not None, timeout=30000)
+    from simulator.core.library import get_surface
+
+    window.session.set_surface(get_surface("rosenbrock"))
+    window.session.flush()
+    assert view.plane is None and not view.trails
+    assert window.view_stack.currentWidget() is window.views_2d
+    window.session.set_frame(3)  # nothing of the network follows a surface's frames
+    assert window.network_plots.plots["loss"].frame_line.value() != 3

@@ -192,6 +192,10 @@ class LandscapeView(QWidget):
     def _on_surface_changed(self) -> None:
         if not self.is_network():
             self.job.cancel()
+            self._settle.stop()
+            self._asked = None
+            if self.plane is not None:
+                self._clear()  # nothing of it follows the frames of a surface's scene
             return
         if self.plane is not None and self.plane.center.shape != (self.session.surface.n_params,):
             self._clear()
@@ -376,7 +380,7 @@ class LandscapeView(QWidget):
             self.legend.addItem(trail, lane.name)
 
     def _on_frame(self, frame=None) -> None:
-        if self.plane is None:
+        if self.plane is None or not self.is_network():
             return
         frame = self.session.frame if frame is None else frame
         if self.mesh3d is not None:
