@@ -51,6 +51,7 @@ from .panels.lanes_panel import LanesPanel
 from .panels.surface_panel import SurfacePanel
 from .panels.training_panel import TrainingPanel
 from .session import Session
+from .status_bar import StatusBar
 from .views.internals import TIP as INTERNALS_TIP
 
 APP_TITLE = "LossLab"
@@ -293,6 +294,9 @@ class MainWindow(QMainWindow):
         if restore:
             self.restore_settings()
         if not self._restored_layout:
+            # Lanes in front at a first start: hiding the Draw dock tabbed after Surface
+            # (install_draw) brought Surface to the front
+            self.dock_lanes.raise_()
             QTimer.singleShot(0, self._initial_sizes)
         self._update_title()
         self._on_surface_changed()
@@ -697,7 +701,10 @@ class MainWindow(QMainWindow):
         self.toolbar = tb
 
     def _make_status_bar(self) -> None:
-        sb = self.statusBar()
+        # the temporary message in a label that elides instead of running under the
+        # permanent widgets (status_bar.py)
+        sb = StatusBar(self)
+        self.setStatusBar(sb)
         self.scene_label = QLabel()
         sb.addPermanentWidget(self.scene_label)
 

@@ -52,7 +52,7 @@ class CompileIndicator(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setContentsMargins(12, 0, 0, 0)  # apart from the scene's counters before it
         self.label = QLabel(self)
         self.bar = QProgressBar(self)
         self.bar.setMaximumWidth(120)
