@@ -277,12 +277,13 @@ def optimize(name, hp, grad, start, lrs, hessian=None):
                     gi = gi + wd * x
                 m[i] = b1 * m[i] + (1 - b1) * gi
                 v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                mhat = m[i] / (1 - b1**t)
+                bc = hp.get("bias_correction", True)
+                mhat = m[i] / (1 - b1**t) if bc else m[i]
                 if hp.get("amsgrad", False):
                     u[i] = max(u[i], v[i])
-                    vhat = u[i] / (1 - b2**t)
+                    vhat = u[i] / (1 - b2**t) if bc else u[i]
                 else:
-                    vhat = v[i] / (1 - b2**t)
+                    vhat = v[i] / (1 - b2**t) if bc else v[i]
                 x = x - lr * mhat / (math.sqrt(vhat) + eps)
             elif name == "NAdam":
                 if hp.get("decoupled_weight_decay", False):

@@ -80,7 +80,7 @@ class FifoWatchdog:
 
 # ---- the hostile files -----------------------------------------------------------------------
 def _lab_dict() -> dict:
-    return labs.builtin_lab("race").to_dict()
+    return labs.builtin_lab("race").to_dict(version=1)
 
 
 def _session_dict() -> dict:

@@ -78,6 +78,9 @@ def kernel_hp(optimizer: Optimizer) -> np.ndarray:
     if betas is not None:
         hp[HP_CUT1] = _exact_one_from(betas[0])
         hp[HP_CUT2] = _exact_one_from(betas[1])
+    if getattr(optimizer, "bias_correction", True) is False:
+        # Adam without bias correction: each 1 - beta**t is taken as 1 from step 1 on
+        hp[HP_CUT1] = hp[HP_CUT2] = 1.0
     return hp
 
 

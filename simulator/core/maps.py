@@ -76,6 +76,7 @@ from .engine import (
     STATUSES,
     _check_inputs,
     _eig_summary,
+    _run_arrays,
     _window,
     classify,
     kernel_hp,
@@ -689,11 +690,17 @@ def hyper_map(
                     lrs = sched.learning_rates(opt.lr, steps)
                     if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
                         raise ValueError("invalid learning rate")
+                if not opt.batch_kernel and (nz or clip or batch):
+                    raise ValueError("L-BFGS takes the exact loss: no noise or minibatches")
             except ValueError:
                 hm.status_codes[j, i] = INVALID
                 continue
-            k, reason = run_trajectory(spec, opt.oid, kernel_hp(opt), lrs, x0, y0, steps, nz,
-                                       seed, 0, clip, batch, nreg, pos, loss, grad)
+            if getattr(sched, "needs_losses", False):  # ReduceLROnPlateau: the run's own
+                k, reason, pos, loss, grad, _ = _run_arrays(
+                    surface, opt, sched, lrs, p0, steps, nz, seed, 0, clip, batch)
+            else:
+                k, reason = run_trajectory(spec, opt.oid, kernel_hp(opt), lrs, x0, y0, steps,
+                                           nz, seed, 0, clip, batch, nreg, pos, loss, grad)
             k = int(k)
             if k == 0:
                 raise ValueError(f"the surface {surface.name!r} is undefined at the start "

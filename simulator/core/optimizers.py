@@ -508,6 +508,12 @@ class Adam(Optimizer):
     amsgrad : bool, default False
         Whether to use the AMSGrad variant (Reddi et al., "On the Convergence of Adam and
         Beyond"): divide by the largest ``v`` seen so far.
+    bias_correction : bool, default True
+        Divide ``m`` by ``1 - b1^t`` and ``v`` by ``1 - b2^t`` (as torch always does).
+        LossLab's switch for teaching, not torch's: with False the zero-initialised
+        averages are used as they are, ``x <- x - lr * m / (sqrt(v) + eps)``, so the
+        first steps are ``(1 - b1^t) / sqrt(1 - b2^t)`` times Adam's (about 3x at t = 1
+        with the default betas). Written to files only when False.
 
     Raises
     ------
@@ -524,6 +530,8 @@ class Adam(Optimizer):
         v_max <- max(v_max, v)                     (amsgrad: used in place of v below)
         x <- x - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 
+    (``bias_correction=False``: ``x <- x - lr * m / (sqrt(v) + eps)``.)
+
     Examples
     --------
     The first three updates on ``L(w) = (w - 3)^2`` from ``w = 7``, where the gradient
@@ -534,6 +542,14 @@ class Adam(Optimizer):
     >>> run = sim.simulate(curve, sim.Adam(lr=0.1), start=[7.0], steps=3)
     >>> print(run.positions.ravel().round(4))
     [7.     6.9    6.8001 6.7003]
+
+    Without bias correction the first step is ``0.1 / sqrt(0.001)``, about 3.16 times
+    longer:
+
+    >>> run = sim.simulate(curve, sim.Adam(lr=0.1, bias_correction=False), start=[7.0],
+    ...                    steps=1)
+    >>> print(run.positions.ravel().round(4))
+    [7.     6.6838]
     """
 
     lr: float = 1e-3
@@ -541,6 +557,7 @@ class Adam(Optimizer):
     eps: float = 1e-8
     weight_decay: float = 0.0
     amsgrad: bool = False
+    bias_correction: bool = True
 
     oid: ClassVar[int] = O_ADAM
     title: ClassVar[str] = "Adam"
@@ -550,7 +567,14 @@ class Adam(Optimizer):
     )
     schema: ClassVar[tuple[HyperParam, ...]] = (
         _LR, _BETAS, _EPS, _WD, HyperParam("amsgrad", "AMSGrad", 0, 1, kind="bool"),
+        HyperParam("bias_correction", "Bias correction", 0, 1, kind="bool"),
     )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if self.bias_correction:  # LossLab's switch, not torch's: written only when off
+            del d["bias_correction"]
+        return d
 
 
     def hp(self) -> np.ndarray:
@@ -580,6 +604,8 @@ class AdamW(Adam):
         each step.
     amsgrad : bool, default False
         Whether to use the AMSGrad variant (as in :class:`Adam`).
+    bias_correction : bool, default True
+        Correct the zero-initialised averages (as in :class:`Adam`; LossLab's switch).
 
     Raises
     ------
@@ -610,6 +636,7 @@ class AdamW(Adam):
     eps: float = 1e-8
     weight_decay: float = 1e-2
     amsgrad: bool = False
+    bias_correction: bool = True
 
     oid: ClassVar[int] = O_ADAMW
     title: ClassVar[str] = "AdamW"

@@ -190,8 +190,8 @@ class Race:
 # library starts with it while the lanes are still a default race: see Scene.use_race).
 # Chosen so that the lanes visibly differ: on a bowl plain GD at a small rate is still on
 # its way when momentum and the adaptive methods have arrived; with several minima the
-# lanes end in different ones (Rastrigin: GD stays in the first dip, momentum hops one
-# ridge, noise wanders, RMSprop's large steps reach the centre); on the saddles the
+# lanes end in different ones (Rastrigin: GD and Adam stay in the first dip, momentum
+# hops one ridge, RMSprop's large steps reach the dip next to the centre); on the saddles the
 # escapes run off while Newton heads for the saddle. tests/core/test_scene.py checks that
 # at least two lanes of every race end differently and that none starts at a critical
 # point.
@@ -216,8 +216,8 @@ RACES: dict[str, Race] = {
                                  ("Adam", 0.2))),
     "matyas": Race((-7.0, 6.0), (("GD", 0.1), ("Momentum", 0.1), ("RMSprop", 0.05),
                                  ("Adam", 0.2))),
-    "rastrigin": Race((4.3, 3.7), (("GD", 0.003), ("Momentum", 0.01), ("SGD + noise", 0.03),
-                                   ("RMSprop", 0.3))),
+    "rastrigin": Race((4.3, 3.7), (("GD", 0.003), ("Momentum", 0.01), ("RMSprop", 0.3),
+                                   ("Adam", 0.3))),
     "ackley": Race((-3.2, 2.6), (("GD", 0.01), ("Momentum", 0.05), ("RMSprop", 0.2),
                                  ("Adam", 0.05))),
     "six-hump-camel": Race((-1.9, -0.9), (("GD", 0.02), ("Momentum", 0.02), ("RMSprop", 0.1),

@@ -22,6 +22,8 @@ from simulator.core.scene import Scene
 from simulator.export.data import atomic_output
 from simulator.export.render import PLOT_FRACTION, VIEWS, RenderError
 
+SETTLE_LIMIT_S = 10.0  # a frame waits this long at most for drawing still to come
+
 
 def opengl_problem() -> str | None:
     """Why the 3-D view cannot render in this process (None when it can)."""
@@ -195,6 +197,12 @@ class FrameRenderer:
             self.session.set_view(**changes)
 
     def _settle(self) -> None:
+        """Lay out and let the views draw, including what they draw later: a map whose
+        paths leave the domain (a diverged lane) computes a wider field in a worker
+        thread and draws its contour lines a turn after it (a frame grabbed before had
+        no contour lines). Waits at most ``SETTLE_LIMIT_S``."""
+        import time
+
         from PySide6.QtWidgets import QApplication
 
         self.container.layout().activate()
@@ -206,6 +214,11 @@ class FrameRenderer:
                 w.wait()
                 for _ in range(2):
                     QApplication.processEvents()
+        t0 = time.monotonic()
+        while (any(getattr(v, "waiting", lambda: False)() for v in self.views)
+               and time.monotonic() - t0 < SETTLE_LIMIT_S):
+            time.sleep(0.005)  # the field's worker thread runs
+            QApplication.processEvents()
 
     # ---- frames ------------------------------------------------------------------------
     @property

@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
                             | QMainWindow.DockOption.AllowTabbedDocks)
 
         self._menus: dict[Menu, QMenu] = {}
+        self._tab_home: dict[QDockWidget, QDockWidget] = {}  # dock -> the one it tabs with
         self.surface3d = None  # the 3-D view, when OpenGL works (see _make_views)
         self.panel_actions: list[QAction] = []
         self._make_actions()
@@ -276,6 +277,10 @@ class MainWindow(QMainWindow):
         self.network_views = install_network_views(self)
         self.data_view, self.dock_data = (self.network_views.data_view,
                                           self.network_views.data_dock)
+        if self.session.surface is None or self.session.surface.kind != "network":
+            # the lab list in front at a first start, not an empty Data tab (it comes
+            # to the front when a network is picked)
+            self.dock_instructions.raise_()
         self._make_panel_actions()
         from .presentation import install_presentation
 
@@ -402,6 +407,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, d)
         if tab_with is not None:
             self.tabifyDockWidget(tab_with, d)
+            self._tab_home[d] = tab_with  # Reset Layout tabs it there again
         if panel:
             self.docks.append(d)
         if view_menu:
@@ -540,7 +546,9 @@ class MainWindow(QMainWindow):
         from .views.landscape import LandscapeView
 
         # a network's map: its loss plane and the lanes' projected paths (issue 17)
-        self.landscape = LandscapeView(s)
+        # its 3-D pane is a QOpenGLWidget (contexts shared, see app.py): a second native
+        # GL window would not share the 3-D view's compiled shader programs
+        self.landscape = LandscapeView(s, with_3d=self.surface3d is not None, native=False)
         self.view_stack.addWidget(self.landscape)
         self.plots = PlotsPanel(s)
 
@@ -916,9 +924,13 @@ class MainWindow(QMainWindow):
             QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
             if tb.isVisible() and tb.count()]
         for tb in bars:
-            twins = [o for o in bars if o is not tb and tabs(o) == tabs(tb)]
+            # a twin lists the same tabs, or some of them: a dock tabbed into a group
+            # later (the Data dock) leaves the group's old bar behind with fewer tabs
+            twins = [o for o in bars if o is not tb and set(tabs(o)) & set(tabs(tb))]
             if twins and not touches(tb) and any(touches(o) for o in twins):
                 tb.hide()
+            elif any(set(tabs(tb)) < set(tabs(o)) and touches(o) for o in twins):
+                tb.hide()  # the old, shorter bar of a group whose bar in use has more
 
     def _apply_stored_splits(self) -> None:
         center, views = self._stored_splits
@@ -958,6 +970,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.dock_training, self.dock_surface)
         if instructions is not None:  # as at the first start: a tab next to Diagnostics
             self.tabifyDockWidget(self.dock_diagnostics, instructions)
+        for d, home in self._tab_home.items():  # the other docks (Data) where they started
+            if d not in self.docks and d is not instructions and d.isVisible():
+                d.setFloating(False)
+                self.tabifyDockWidget(home, d)
         for d in self.docks:
             d.show()
         self.dock_lanes.raise_()

@@ -55,7 +55,7 @@ def test_every_builtin_lab_validates_against_the_schema(lab_id):
 
 
 def v1() -> dict:
-    return labs.builtin_lab("race").to_dict()
+    return labs.builtin_lab("race").to_dict(version=1)
 
 
 def v2() -> dict:

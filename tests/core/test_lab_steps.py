@@ -44,7 +44,7 @@ def with_lr(scene, lr, lane=0):
 
 # ---- the model -----------------------------------------------------------------------------
 def test_version_1_lab_has_one_step_without_task():
-    d = labs.builtin_lab("race").to_dict()
+    d = labs.builtin_lab("race").to_dict(version=1)  # the first step, flattened
     assert d["version"] == 1
     lab = labs.parse_lab(d)
     assert lab.version == 1 and len(lab.steps) == 1
@@ -115,7 +115,7 @@ CASES = [
     ({"kind": "final_loss_below", "lane": "GD", "value": 1e-6}, 0.3, 0.01,
      ["loss at step 60 is", "less than 1e-06"]),
     ({"kind": "hyperparameter", "lane": "GD", "name": "lr", "min": 0.4, "max": 0.6}, 0.5,
-     0.7, ["too large", "[0.4, 0.6]"]),
+     0.7, ["too large", "in [0.4, 0.6]"]),
     ({"kind": "lr_near_stability_limit", "lane": "GD", "at": [2.0], "rel_tol": 0.1}, 0.95,
      1.02, ["above 2/lambda_max = 1 at w = 2"]),
     ({"kind": "lr_near_stability_limit", "lane": "GD", "at": [2.0], "rel_tol": 0.1,
@@ -278,3 +278,13 @@ def test_version_2_file_roundtrip(tmp_path):
     broken["steps"][1]["task"]["check"]["checks"][0]["lane"] = "Nobody"
     p.write_text(json.dumps(broken))
     assert [x.place for x in sim.validate_lab(p)] == ["steps[1].task.check"]
+
+
+def test_pair_hyperparameters_of_every_optimizer():
+    sc = base_scene()
+    sc["lanes"] = [{"name": "R", "optimizer": {"name": "Rprop", "lr": 0.01,
+                                                "etas": [0.5, 1.2], "step_sizes": [1e-6, 1]}}]
+    assert problems(lab_v2(scene=sc)) == []
+    sc["lanes"][0]["optimizer"]["etas"] = 0.5
+    assert problems(lab_v2(scene=sc)) == [
+        "scene.lanes[0].optimizer.etas: must be a pair [etaminus, etaplus], got 0.5"]

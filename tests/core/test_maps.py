@@ -302,3 +302,18 @@ def test_basin_defaults_keep_adaptive_rates_and_unbounded_surfaces():
     # GD's rate is half its limit on the quadratic (curvature 2): 0.5; steps the minimum
     opt, steps = ex.basin_defaults(sim.get_surface("quadratic"), gd, 700)
     assert opt.lr == 0.5 and steps == ex.BASIN_STEPS[0]
+
+
+def test_hyper_map_with_plateau_schedule_and_lbfgs_match_simulate():
+    s = sim.get_surface("rosenbrock")
+    sched = sim.ReduceLROnPlateau(patience=3, factor=0.5)
+    for opt, px, vx in ((sim.Adam(), "lr", [0.05, 0.2]),
+                        (sim.LBFGS(line_search_fn="strong_wolfe"), "lr", [0.5, 1.0])):
+        hm = ex.hyper_map(s, opt, (-1.5, 2.0), px, vx, "noise", [0.0, 0.1], steps=60,
+                          schedule=sched if opt.name == "Adam" else None)
+        for i in range(2):
+            run = hm.replay(i, 0)
+            assert run.status == hm.status[0, i]
+            assert run.final_loss == hm.final_losses[0, i]
+        if opt.name == "LBFGS":  # noise does not apply to L-BFGS: those cells are invalid
+            assert np.all(hm.status_codes[1] == ex.INVALID)

@@ -534,3 +534,40 @@ def test_to_dict_round_trips(name):
     opt = sim.OPTIMIZERS[name](lr=0.0123)
     again = optimizer_from_dict(json.loads(json.dumps(opt.to_dict())))
     assert again == opt
+
+
+# ---- Adam's bias-correction switch (LossLab's, for the bias-correction lab) -----------------
+@pytest.mark.parametrize("cls", [sim.Adam, sim.AdamW])
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_without_bias_correction_matches_naive(cls, amsgrad):
+    opt = cls(lr=0.05, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.05, amsgrad=amsgrad,
+              bias_correction=False)
+    s = sim.get_surface("ravine", **RAVINE)
+    run = sim.simulate(s, opt, start=(1.5, -2.0), steps=40)
+    ref = _naive_path(opt, s, (1.5, -2.0), 40)
+    np.testing.assert_allclose(run.positions, ref, rtol=1e-9, atol=1e-9)
+    on = sim.simulate(s, opt.replace(bias_correction=True), start=(1.5, -2.0), steps=40)
+    assert not np.allclose(on.positions[1], run.positions[1])  # the switch does something
+
+
+def test_adam_without_bias_correction_first_steps_by_hand():
+    # L(w) = (w - 3)^2 from w = 7: g = 8, m = (1 - b1) g, v = (1 - b2) g^2, so the first
+    # step is lr (1 - b1) / sqrt(1 - b2) = 0.1 * 0.1 / sqrt(0.001) (eps aside) instead of lr
+    curve = sim.get_surface("parabola", c=3)
+    off = sim.simulate(curve, sim.Adam(lr=0.1, eps=0.0, bias_correction=False),
+                       start=[7.0], steps=1)
+    on = sim.simulate(curve, sim.Adam(lr=0.1, eps=0.0), start=[7.0], steps=1)
+    # IEEE: a handful of correctly rounded operations, then w - step rounded at w ~ 7: a
+    # few ulps of 7
+    tol = 4 * np.spacing(7.0)
+    np.testing.assert_allclose(off.positions[1, 0], 7.0 - 0.01 / math.sqrt(0.001), rtol=0,
+                               atol=tol)
+    np.testing.assert_allclose(on.positions[1, 0], 7.0 - 0.1, rtol=0, atol=tol)
+
+
+def test_bias_correction_is_written_only_when_off():
+    assert "bias_correction" not in sim.Adam(lr=0.1).to_dict()
+    d = sim.AdamW(lr=0.1, bias_correction=False).to_dict()
+    assert d["bias_correction"] is False
+    assert sim.optimizer_from_dict(d) == sim.AdamW(lr=0.1, bias_correction=False)
+    assert "bias_correction=False" in repr(sim.Adam(lr=0.1, bias_correction=False))

@@ -398,7 +398,7 @@ def test_one_kind_vocabulary_for_sessions_and_labs():
 
     wide = dataclasses.replace(labs.builtin_lab("ravine").surface,
                                domain=((-4.0, 4.0), (-3.0, 3.0)))
-    d = labs.builtin_lab("ravine").to_dict()
+    d = labs.builtin_lab("ravine").to_dict(version=1)
     d["surface"] = surface_to_dict(wide)
     assert d["surface"]["kind"] == "builtin" and "domain" in d["surface"]
     d.pop("domain", None)

@@ -72,10 +72,10 @@ def test_export_csv_and_json_in_process(tmp_path, capsys):
     (["open", "nope"], "no built-in lab 'nope'"),
 ])
 def test_bad_input_exit_2_one_line(tmp_path, capsys, args, needle):
-    bad = labs.builtin_lab("race").to_dict()
+    bad = labs.builtin_lab("race").to_dict(version=1)
     bad["lanes"][0]["optimizer"]["lr"] = -1
     (tmp_path / "bad.json").write_text(json.dumps(bad))
-    newer = labs.builtin_lab("race").to_dict()
+    newer = labs.builtin_lab("race").to_dict(version=1)
     newer["version"] = 3
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     argv = [a.replace("{d}", str(tmp_path)) for a in args]
@@ -162,7 +162,7 @@ def test_prepare_compiles_the_first_sessions_kernels(tmp_path):
 
 # ---- validate ------------------------------------------------------------------------------
 def _broken_lab(tmp_path, name="bad.json"):
-    d = labs.builtin_lab("race").to_dict()
+    d = labs.builtin_lab("race").to_dict(version=1)
     d["title"] = ""
     for lane in d["lanes"]:
         lane["optimizer"]["lr"] = -1  # four problems, one per lane

@@ -188,6 +188,28 @@ def test_png_export_of_a_diverging_lane(tmp_path, qapp, lab_id, lr):
         r.close()
 
 
+def test_an_exported_frame_waits_for_the_maps_wider_field_and_contour_lines(qapp):
+    """Paths that leave the domain make the map colour a wider field (a worker thread)
+    and draw its contour lines a turn later; a frame grabbed in between had no contour
+    lines (seen in a PNG export of a 1e100 lane)."""
+    from simulator.gui.frame_renderer import FrameRenderer
+
+    lab = _lab("race", 1e100)
+    r = FrameRenderer(lab.scene(), "2d", (480, 270), title=lab.title,
+                      log_scale=lab.view.log_scale)
+    try:
+        view = r.contour
+        (x0, x1), (y0, y1) = view.field_domain
+        wider = ((x0 - 1.0, x1 + 1.0), (y0 - 1.0, y1 + 1.0))
+        view.extend_field(wider)  # as the map does when a path leaves the domain
+        r.render(lab.run_steps)
+        assert not view.waiting()  # the field it wants is drawn, and its lines
+        assert view.field_domain in (wider, view.paths_extent())
+        assert len(view.contours.getData()[0]) > 0
+    finally:
+        r.close()
+
+
 @pytest.mark.parametrize("lab_id", ["race", "lr-1d"])
 @pytest.mark.parametrize("lr", HUGE)
 def test_svg_export_marks_the_divergence(tmp_path, lab_id, lr):

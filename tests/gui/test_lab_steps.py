@@ -206,9 +206,11 @@ def test_progress_survives_a_restart_and_restart_lab(qtbot):
     assert stored.step == 0 and not stored.passed and not stored.hints
 
 
-def test_version1_lab_shows_whole_and_is_reopened_after_a_restart(qtbot):
+def test_version1_lab_shows_whole_and_is_reopened_after_a_restart(qtbot, tmp_path):
     w = make_window(qtbot, restore=True)
-    assert lab_dialogs.open_lab_ref(w, "race")
+    v1 = tmp_path / "race-v1.json"  # every built-in lab has steps now: a version-1 file
+    v1.write_text(json.dumps(labs.builtin_lab("race").to_dict(version=1)))
+    assert lab_dialogs.open_lab_ref(w, str(v1))
     p = panel(w)
     assert not p.step_box.isVisible() and not p.restart_button.isVisible()
     assert "Questions" in p.text() and "Step 1" not in p.text()

@@ -25,6 +25,10 @@ def window(qtbot):
     return w
 
 
+def _plain(html_text: str) -> str:
+    return " ".join(labs.rich_text_to_plain(html_text).split())
+
+
 def scene(w):
     d = w.session.to_dict()
     d.pop("frame", None)
@@ -46,7 +50,11 @@ def test_every_builtin_lab_loads_in_the_app(window, lab_id):
                                getattr(lab.surface, value)(np.array(lab.start)))
     assert not s.errors and len(s.results) == len(lab.lanes)
     text = window.instructions_panel.text()
-    assert lab.title in text and "Questions" in text
+    assert lab.title in text and ("Questions" in text) == bool(lab.questions)
+    step = lab.steps[0]  # a version-2 lab shows its first step's text and task
+    assert _plain(step.text)[:40] in _plain(text)
+    if step.task is not None:
+        assert _plain(step.task.prompt)[:40] in _plain(text)
     assert window.lab.to_dict() == lab.to_dict()
     for lane, (_l, run) in zip(s.lanes, lab.run()):  # the app computes the same runs
         np.testing.assert_array_equal(s.results[lane.uid].positions, run.positions)
@@ -54,7 +62,7 @@ def test_every_builtin_lab_loads_in_the_app(window, lab_id):
 
 def test_invalid_lab_keeps_the_scene(window, tmp_path):
     before = scene(window)
-    bad = labs.builtin_lab("ravine").to_dict()
+    bad = labs.builtin_lab("ravine").to_dict(version=1)
     bad["lanes"][2]["optimizer"]["lr"] = -0.1
     bad["surface"]["params"]["condition"] = 0.5
     p = tmp_path / "bad.json"
@@ -65,7 +73,7 @@ def test_invalid_lab_keeps_the_scene(window, tmp_path):
     assert "lanes[2].optimizer.lr: must be a positive number" in detail
     assert "surface.params.condition" in detail and "current scene was kept" in detail
     assert scene(window) == before
-    newer = labs.builtin_lab("race").to_dict()
+    newer = labs.builtin_lab("race").to_dict(version=1)
     newer["version"] = 7
     p.write_text(json.dumps(newer))
     assert not lab_dialogs.open_lab_ref(window, str(p))

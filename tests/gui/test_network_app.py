@@ -360,3 +360,51 @@ def test_step_table_of_a_network_run(window):
     assert model.headerData(2, Qt.Orientation.Horizontal) == "test loss"
     assert float(model.text(3, 1)) == pytest.approx(run.losses[3], rel=1e-5)
     assert float(model.text(3, 2)) == pytest.approx(run.test_losses[3], rel=1e-5)
+
+
+# ---- the plane in 3-D (the mesh's numbers; drawing it needs OpenGL: tests/gui/test_gl.py)
+def test_paths_lie_on_the_plane_mesh():
+    import simulator as sim
+    from simulator.gui.views.landscape3d import HEIGHT, LIFT, path_on_mesh, plane_heights
+
+    net = Network(**SMALL)
+    run = sim.simulate(net, sim.SGD(lr=0.5), start=net.init, steps=50)
+    plane = sim.loss_plane(net, runs=[run], resolution=11)
+    z, (lo, hi) = plane_heights(plane)
+    assert z.shape == (11, 11) and z.min() >= 0 and z.max() == pytest.approx(HEIGHT)
+    # a path point on a grid node gets that node's height; the mesh's square is [-1, 1]
+    node = np.array([[plane.alphas[3], plane.betas[7]]])
+    p = path_on_mesh(plane, node, z)
+    assert p[0, 2] == pytest.approx(z[7, 3] + LIFT, abs=1e-6)
+    assert p[0, 0] == pytest.approx(-1 + 2 * 3 / 10, abs=1e-6)
+    pts = path_on_mesh(plane, plane.paths[0], z)
+    assert pts.shape == (51, 3) and np.all(np.abs(pts[:, :2]) <= 1.0)
+
+
+def test_a_diverged_lane_is_left_out_of_the_plane(window, qtbot):
+    _pick_network(window)
+    s = window.session
+    s.update_lane(0, lr=200.0)
+    s.flush()
+    assert s.results[s.lanes[0].uid].status == "diverged"
+    view = window.landscape
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not None and s.lanes[0].uid not in view.plane_uids,
+                    timeout=30000)
+    assert len(view.plane_uids) == len(s.lanes) - 1
+    assert "left out" in view.status.text() and s.lanes[0].name in view.status.text()
+
+
+def test_back_on_a_surface_the_network_views_let_go(window, qtbot):
+    _pick_network(window)
+    view = window.landscape
+    view.wait()
+    qtbot.waitUntil(lambda: view.plane is not None, timeout=30000)
+    from simulator.core.library import get_surface
+
+    window.session.set_surface(get_surface("rosenbrock"))
+    window.session.flush()
+    assert view.plane is None and not view.trails
+    assert window.view_stack.currentWidget() is window.views_2d
+    window.session.set_frame(3)  # nothing of the network follows a surface's frames
+    assert window.network_plots.plots["loss"].frame_line.value() != 3

@@ -461,7 +461,7 @@ def _explain(lane, run, scene, at=None) -> str:
             return f": the learning rate {_g(lr)} is above {lim[1]}"
         if lr >= lim[0] * (1 - 1e-9):
             return f": the learning rate {_g(lr)} is exactly {lim[1]}, the edge"
-    if lim is not None and run.status in ("converging", "stalled") and lr < 0.25 * lim[0]:
+    if lim is not None and run.status == "converging" and lr < 0.25 * lim[0]:
         return f": the learning rate {_g(lr)} is far below {lim[1]}"
     return f": {reason[:1].lower()}{reason[1:]}" if reason else ""
 
@@ -502,8 +502,8 @@ def _e_within(spec, rs, scene, answer) -> CheckResult:
                                  f"within {n} steps.")
     if run.status == "converged":
         return CheckResult(False, f"Not yet: {lane.name} converged, but only at step "
-                                  f"{run.status_step}; the task asks for {n} steps or fewer"
-                                  f"{_explain(lane, run, scene, at)}.")
+                                  f"{run.status_step}; the task asks for {n} steps or "
+                                  "fewer.")
     if run.status == "oscillating" and len(run.losses) - 1 >= n:
         return CheckResult(False, f"Not yet: your {lane.name} still oscillates at step {n}"
                                   f"{_explain(lane, run, scene, at)}.")
@@ -539,10 +539,10 @@ def _e_hyper(spec, rs, scene, answer) -> CheckResult:
         return CheckResult(False, f"{lane.name}'s optimizer ({type(lane.optimizer).__name__})"
                                   f" has no {name}.")
     lo, hi = spec.get("min"), spec.get("max")
-    rng = f"[{_g(lo)}, {_g(hi)}]" if lo is not None and hi is not None else \
-        (f">= {_g(lo)}" if lo is not None else f"<= {_g(hi)}")
+    rng = f"in [{_g(lo)}, {_g(hi)}]" if lo is not None and hi is not None else \
+        (f"at least {_g(lo)}" if lo is not None else f"at most {_g(hi)}")
     if (lo is None or v >= lo) and (hi is None or v <= hi):
-        return CheckResult(True, f"Yes: {lane.name}'s {name} = {_g(v)} is in {rng}.")
+        return CheckResult(True, f"Yes: {lane.name}'s {name} = {_g(v)} is {rng}.")
     side = "too small" if lo is not None and v < lo else "too large"
     return CheckResult(False, f"Not yet: {lane.name}'s {name} = {_g(v)} is {side}; the task "
                               f"asks for {rng}.")

@@ -89,12 +89,14 @@ def validate_lab(lab: str | os.PathLike | dict) -> list[Problem]:
     >>> lab = sim.load_lab("race").to_dict()
     >>> sim.validate_lab(lab)
     []
-    >>> lab["lanes"][0]["optimizer"]["lr"] = -1
     >>> lab["title"] = ""
+    >>> lab["steps"][1]["scene"]["lanes"][0]["optimizer"]["lr"] = -1
+    >>> lab["steps"][1]["task"]["check"]["lane"] = "Adma"
     >>> for problem in sim.validate_lab(lab):
     ...     print(problem)
     title: must be a non-empty text
-    lanes[0].optimizer.lr: must be a positive number, got -1
+    steps[1].scene.lanes[0].optimizer.lr: must be a positive number, got -1
+    steps[1].task.check: names the lane 'Adma', which this step's scene does not have (lanes: Adam)
     """
     try:
         if isinstance(lab, dict):

@@ -312,7 +312,13 @@ def lab_json_schema() -> dict:
                 "type": "object", "required": ["prompt", "check"],
                 "additionalProperties": False,
                 "properties": {"prompt": rich_required, "check": _ref("check"),
-                               "hints": _nullable({**texts, "maxItems": 8})}}),
+                               "hints": _nullable({**texts, "maxItems": 8}),
+                               "solution": _nullable({
+                                   "type": "object", "minProperties": 1,
+                                   "additionalProperties": False,
+                                   "properties": {"scene": _scene(required=False),
+                                                  "answer": {"type": ["integer",
+                                                                      "string"]}}})}}),
         },
     }
     v2_props = {**header, "scene": _scene(required=True),

@@ -168,10 +168,11 @@ class Lab:
         return out
 
     # ---- serialising ----------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self, version: int | None = None) -> dict:
         """The lab as JSON data (what :func:`save_lab` writes): canonical version-1 data,
-        or a version-2 lab's validated data."""
-        if self.data is not None:
+        or a version-2 lab's validated data. ``version=1`` flattens a version-2 lab to
+        version 1: its first step's scene, text (with the task) and questions."""
+        if self.data is not None and version != 1:
             return copy.deepcopy(self.data)
         d: dict[str, Any] = {
             "format": FORMAT,

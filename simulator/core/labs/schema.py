@@ -19,8 +19,9 @@ VIEWS = ("2d", "3d")
 
 # Built-in labs in teaching order (a file not listed here comes after, by id).
 BUILTIN_ORDER = (
-    "lr-1d", "ravine", "race", "saddle", "schedules", "adaptive", "sharp-flat", "adamw",
-    "lr-probe", "batch-sharpness", "edge-of-stability",
+    "lr-1d", "ravine", "race", "saddle", "schedules", "cyclic", "adaptive", "adam-bias",
+    "adamw", "sharp-flat", "plateau", "local-minima", "clipping", "lr-probe", "batch-size",
+    "batch-sharpness", "edge-of-stability",
 )
 
 

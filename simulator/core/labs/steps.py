@@ -53,11 +53,15 @@ class Task:
         The declarative check (see :mod:`simulator.core.labs.checks`).
     hints : tuple of str
         Progressive hints, from a nudge to nearly the answer.
+    solution : dict or None
+        An answer that passes, for teachers and tests: ``{"scene": partial scene dict}``
+        (laid over the step's scene) and/or ``{"answer": option}`` for a choice.
     """
 
     prompt: str
     check: Check
     hints: tuple[str, ...] = ()
+    solution: dict | None = None
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -69,6 +73,8 @@ class Task:
         d = {"prompt": self.prompt, "check": self.check.to_dict()}
         if self.hints:
             d["hints"] = list(self.hints)
+        if self.solution:
+            d["solution"] = copy.deepcopy(self.solution)
         return d
 
 
@@ -131,11 +137,22 @@ class Step:
         """A new Scene: ``scene`` (the student's) with this step's changes laid over it
         (a copy of it when the step changes nothing). ValueError when the result is not
         a valid scene."""
+        return self.apply_to(scene, self.changes)
+
+    def solved(self):
+        """``(scene, answer)`` of the task's solution: the step's scene with the solution's
+        changes and its answer (None without a task or a solution)."""
+        if self.task is None or not self.task.solution:
+            return None
+        sol = self.task.solution
+        return self.apply_to(self.scene(), sol.get("scene")), sol.get("answer")
+
+    def apply_to(self, scene, changes: dict | None):
         from ..scene import Scene
 
-        if not self.changes:
+        if not changes:
             return scene.copy()
-        return Scene.from_dict(apply_changes(scene.to_dict(), self.changes))
+        return Scene.from_dict(apply_changes(scene.to_dict(), changes))
 
     def check(self, scene, runs=None, answer=None) -> CheckResult:
         """Check the task on the student's ``scene`` and ``runs``.

@@ -20,6 +20,7 @@ place (``steps[2].scene.lanes[0].optimizer.lr: ...``).
 from __future__ import annotations
 
 import copy
+import html
 from typing import Any
 
 from ..scene import FORMAT as SESSION_FORMAT
@@ -41,7 +42,8 @@ from .validate import (
 
 TOP_KEYS_V2 = ("$schema", "format", "version", "id", "title", "summary", "scene", "steps")
 STEP_KEYS = ("title", "text", "questions", "scene", "task")
-TASK_KEYS = ("prompt", "check", "hints")
+TASK_KEYS = ("prompt", "check", "hints", "solution")
+SOLUTION_KEYS = ("scene", "answer")
 TRAINING_KEYS = ("steps", "seed", "noise", "batch_size", "clip_grad_norm", "schedule")
 SCENE_VIEW_KEYS = ("views", "log_scale", "camera")
 _META_KEYS = ("format", "version", "lab")  # added to each step's scene dict, not written
@@ -96,7 +98,37 @@ def _lane_refs(spec: dict) -> list:
     return [spec[k] for k in ("lane", "than") if k in spec]
 
 
-def _check_task(ck: Checker, t, place: str, info: dict | None) -> Task | None:
+def _check_solution(ck: Checker, sol, place: str, check, after: dict | None):
+    """A task's solution: a scene change over the step's scene and/or a choice's answer."""
+    if not isinstance(sol, dict) or not sol:
+        ck.add(place, "must be an object with \"scene\" (a scene change) and/or "
+                      "\"answer\" (a choice's option)")
+        return None
+    n0 = len(ck.problems)
+    ck.unknown_keys(sol, SOLUTION_KEYS, place)
+    changes = sol.get("scene")
+    if changes is not None:
+        if not isinstance(changes, dict):
+            ck.add(join(place, "scene"), "must be an object: the parts of the scene the "
+                                         "solution changes")
+        elif after is not None:
+            whole = {k: v for k, v in apply_changes(after, changes).items()
+                     if k not in _META_KEYS}
+            _check_scene_dict(ck, whole, join(place, "scene"))
+    answer = sol.get("answer")
+    if check is not None and check.kind == "choice":
+        opts = check.spec["options"]
+        if answer not in opts and not (isinstance(answer, int) and not
+                                       isinstance(answer, bool) and 0 <= answer < len(opts)):
+            ck.add(join(place, "answer"), "must be one of the choice's options (its text "
+                                          "or its index from 0)")
+    elif "answer" in sol:
+        ck.add(join(place, "answer"), "is only for a choice")
+    return None if len(ck.problems) > n0 else copy.deepcopy(sol)
+
+
+def _check_task(ck: Checker, t, place: str, info: dict | None, after: dict | None = None
+                ) -> Task | None:
     if not isinstance(t, dict):
         ck.add(place, "must be an object with a prompt, a check and hints")
         return None
@@ -107,7 +139,7 @@ def _check_task(ck: Checker, t, place: str, info: dict | None) -> Task | None:
         prompt = ""
     else:
         prompt = _check_rich(ck, t["prompt"], join(place, "prompt"), "simple rich text")
-    dim = info["surface"].dim if info else None
+    dim = info["surface"].dim if info and info["surface"] is not None else None
     if "check" not in t:
         ck.add(join(place, "check"), "is missing")
         check = None
@@ -120,12 +152,15 @@ def _check_task(ck: Checker, t, place: str, info: dict | None) -> Task | None:
                 ck.add(join(place, "check"), f"names the lane {ref!r}, which this step's "
                                              f"scene does not have (lanes: "
                                              f"{', '.join(info['lanes'])})")
+    solution = None
+    if t.get("solution") is not None:
+        solution = _check_solution(ck, t["solution"], join(place, "solution"), check, after)
     hints = _check_questions(ck, t.get("hints"), join(place, "hints"))
     if isinstance(t.get("hints"), list) and len(t["hints"]) > MAX_HINTS:
         ck.add(join(place, "hints"), f"has {len(t['hints'])} hints; at most {MAX_HINTS}")
     if len(ck.problems) > n0 or check is None:
         return None
-    return Task(prompt=prompt, check=check, hints=hints)
+    return Task(prompt=prompt, check=check, hints=hints, solution=solution)
 
 
 def _check_step(ck: Checker, sd, place: str, current: dict | None, index: int
@@ -157,11 +192,15 @@ def _check_step(ck: Checker, sd, place: str, current: dict | None, index: int
         whole = {k: v for k, v in after.items() if k not in _META_KEYS}
         info = _check_scene_dict(ck, whole, join(place, "scene")) if changes else \
             _check_scene_dict(Checker(), whole, place)
-        if info is None:
+        if info is None:  # still check the task's lane names against the names given
+            lanes = after.get("lanes")
+            names = [ld["name"] for ld in lanes if isinstance(ld, dict) and
+                     isinstance(ld.get("name"), str)] if isinstance(lanes, list) else []
+            info = {"surface": None, "lanes": names} if names else None
             after = None
     task = None
     if sd.get("task") is not None:
-        task = _check_task(ck, sd["task"], join(place, "task"), info)
+        task = _check_task(ck, sd["task"], join(place, "task"), info, after)
     if len(ck.problems) > n0:
         return None, after
     return Step(index=index, title=title, text=text, questions=questions,
@@ -218,7 +257,11 @@ def _lab_from_scene(texts: dict, sc, steps: list[Step], data: dict, source) -> L
     frame = first.scene_dict.get("frame")
     view = ViewSettings(views=sc.view.views, log_scale=sc.view.log_scale,
                         camera=sc.view.camera, frame=frame)
-    intro = first.text + (f"<p><b>Task:</b></p>{first.task.prompt}" if first.task else "")
+    intro = first.text
+    if first.task is not None:  # the app's text panel shows the first task (and options)
+        opts = "".join(f"<li>{html.escape(o)}</li>" for o in first.task.options)
+        intro += f"<p><b>Task:</b></p>{first.task.prompt}" + (f"<ul>{opts}</ul>" if opts
+                                                               else "")
     out: dict[str, Any] = dict(texts)
     out.update(instructions=intro, questions=first.questions)
     return Lab(**out, surface=sc.surface, surface_spec=surface_to_dict(sc.surface),

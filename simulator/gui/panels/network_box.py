@@ -84,8 +84,8 @@ class NetworkBox(QGroupBox):
             "Gradient descent is stable along a direction of curvature lambda only while "
             "lr < 2/lambda: compare the learning rate with 2/lambda_max.")
         self.ends.setToolTip(
-            "Each lane's end point: how sharp (the Hessian's largest eigenvalue), its "
-            "training and test loss and its test accuracy.")
+            "Each lane's end point: how sharp (lambda_max, the Hessian's largest "
+            "eigenvalue), its training loss, test loss and test accuracy.")
         self.status = QLabel("")
         lay = QVBoxLayout(self)
         lay.addWidget(self.here)
@@ -158,20 +158,22 @@ class NetworkBox(QGroupBox):
             lam = float(top[0])
             edge = 2.0 / lam if lam > 0 else math.inf
             stable = "below" if lr < edge else "above"
-            eig = ", ".join(fmt(float(v)) for v in top)
+            eig = ", ".join(fmt(float(v), 3) for v in top)
             self.here.setText(
                 f"<b>{name}</b> at step {step}<br>sharpness &lambda;<sub>max</sub> = "
                 f"{fmt(lam)}<br>top Hessian eigenvalues: {eig}<br>2/&lambda;<sub>max</sub>"
-                f" = {fmt(edge)}: the learning rate {fmt(lr)} is {stable} it")
+                f" = {fmt(edge)}: the learning rate {fmt(lr)} is {stable} it ")
         rows = result["ends"]
-        lines = ["<table cellspacing='4'><tr><th align='left'>lane (end)</th>"
-                 "<th>sharpness</th><th>train loss</th><th>test loss</th>"
-                 "<th>test acc.</th></tr>"]
+        # narrow headers: the dock may be 300 px wide (the tooltip says what they are)
+        lines = ["At the end of each lane:<table cellspacing='3'><tr><th align='left'>"
+                 "lane</th><th>&lambda;<sub>max</sub></th><th>train</th><th>test</th>"
+                 "<th>acc.</th></tr>"]
         for r in rows:
             acc = "-" if math.isnan(r["test_acc"]) else f"{r['test_acc']:.0%}"
-            tl = "-" if math.isnan(r["test_loss"]) else fmt(r["test_loss"])
-            lines.append(f"<tr><td>{r['name']}</td><td align='right'>{fmt(r['sharpness'])}"
-                         f"</td><td align='right'>{fmt(r['loss'])}</td><td align='right'>"
-                         f"{tl}</td><td align='right'>{acc}</td></tr>")
+            tl = "-" if math.isnan(r["test_loss"]) else fmt(r["test_loss"], 3)
+            lines.append(f"<tr><td>{r['name']}</td><td align='right'>"
+                         f"{fmt(r['sharpness'], 3)}</td><td align='right'>"
+                         f"{fmt(r['loss'], 3)}</td><td align='right'>{tl}</td>"
+                         f"<td align='right'>{acc}</td></tr>")
         lines.append("</table>")
         self.ends.setText("".join(lines) + verdict(rows))

@@ -504,6 +504,13 @@ class ContourView(QWidget):
         threading.Thread(target=work, daemon=True, name="map-field").start()
         self._field_poll.start()
 
+    def waiting(self) -> bool:
+        """Whether drawing is still to come: a wider field asked for or being computed,
+        or contour lines waiting for their turn (an export waits for them)."""
+        return bool(self._field_pending is not None or self._field_timer.isActive()
+                    or self._field_poll.isActive()
+                    or (self._lines_timer is not None and self._lines_timer.isActive()))
+
     def _field_ready(self) -> None:
         gen, surface, domain, box = self._field_box
         if not box.get("done"):

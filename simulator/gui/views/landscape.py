@@ -79,7 +79,10 @@ def plane_title(plane, center_name: str) -> str:
 class LandscapeView(QWidget):
     """The loss plane of the session's network with the lanes' projected paths."""
 
-    def __init__(self, session, parent=None) -> None:
+    def __init__(self, session, parent=None, with_3d: bool = False,
+                 native: bool = True) -> None:
+        """``with_3d``: the plane's 3-D mesh beside the map (``views/landscape3d.py``;
+        only where OpenGL works)."""
         super().__init__(parent)
         self.session = session
         self.setObjectName("LandscapeView")
@@ -88,6 +91,7 @@ class LandscapeView(QWidget):
         self.note = ""
         self.center_uid: int | None = None  # None: the first lane's end point
         self._asked = None  # the key of the last plane asked for
+        self.left_out: list[str] = []  # diverged lanes the plane leaves out
 
         self.directions = QComboBox()
         for key, text in DIRECTIONS:
@@ -140,7 +144,26 @@ class LandscapeView(QWidget):
         lay.setSpacing(2)
         lay.addLayout(bar)
         lay.addWidget(self.title)
-        lay.addWidget(self.plot, 1)
+        self.mesh3d = None
+        if with_3d:
+            from PySide6.QtWidgets import QSplitter
+
+            from .landscape3d import Landscape3D
+
+            self.mesh3d = Landscape3D(native=native)
+            split = QSplitter(Qt.Orientation.Horizontal)
+            split.setChildrenCollapsible(False)
+            split.addWidget(self.plot)
+            split.addWidget(self.mesh3d)
+            split.setStretchFactor(0, 1)
+            split.setStretchFactor(1, 1)
+            self.plot.setMinimumWidth(240)
+            self.mesh3d.setMinimumWidth(240)
+            split.setSizes([1000, 1000])  # side by side, equal (as the surfaces' views)
+            self.split = split
+            lay.addWidget(split, 1)
+        else:
+            lay.addWidget(self.plot, 1)
 
         self.job = BackgroundJob(self, name="loss-plane")
         self.job.done.connect(self._on_plane)
@@ -169,6 +192,10 @@ class LandscapeView(QWidget):
     def _on_surface_changed(self) -> None:
         if not self.is_network():
             self.job.cancel()
+            self._settle.stop()
+            self._asked = None
+            if self.plane is not None:
+                self._clear()  # nothing of it follows the frames of a surface's scene
             return
         if self.plane is not None and self.plane.center.shape != (self.session.surface.n_params,):
             self._clear()
@@ -193,6 +220,12 @@ class LandscapeView(QWidget):
 
     def _inputs(self):
         shown = shown_lanes(self.session)
+        # a diverged run's weights run off by orders of magnitude: in the plane it would
+        # be the only direction (PCA 99 %) and the other lanes a dot; it is left out
+        kept = [(lane, run) for lane, run in shown if run.status != "diverged"]
+        self.left_out = [lane.name for lane, run in shown if run.status == "diverged"] \
+            if kept else []
+        shown = kept or shown
         uids = [lane.uid for lane, _run in shown]
         positions = [finite_prefix(run.positions) for _lane, run in shown]
         center = None
@@ -257,10 +290,17 @@ class LandscapeView(QWidget):
         if k[0] is not self.session.surface:
             return  # a plane of a network no longer shown
         plane, self.note = result
+        if self.left_out:
+            out = ", ".join(self.left_out)
+            self.note = (self.note + "; " if self.note else "") + \
+                f"diverged, left out of the plane: {out}"
         self.plane = plane
         self.plane_uids = list(uids)
         self._draw_plane()
         self._restyle()
+        if self.mesh3d is not None:
+            by_uid = {lane.uid: lane.color for lane in self.session.lanes}
+            self.mesh3d.show_plane(plane, [by_uid.get(u, "#ffffff") for u in uids])
         self._on_frame()
 
     def _clear(self) -> None:
@@ -340,9 +380,11 @@ class LandscapeView(QWidget):
             self.legend.addItem(trail, lane.name)
 
     def _on_frame(self, frame=None) -> None:
-        if self.plane is None:
+        if self.plane is None or not self.is_network():
             return
         frame = self.session.frame if frame is None else frame
+        if self.mesh3d is not None:
+            self.mesh3d.show_frame(frame)
         sel = selected_lane(self.session)
         for i, uid in enumerate(self.plane_uids):
             items = self.trails.get(uid)

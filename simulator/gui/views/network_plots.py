@@ -75,9 +75,10 @@ class NetworkPlots(QWidget):
         self.plots = {}
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        titles = {"loss": "loss: training (solid), test (dashed), log",
+        # short: three plots share the width under the map (tooltips say more)
+        titles = {"loss": "loss: train, test (dashed)",
                   "acc": "test accuracy",
-                  "sharp": "sharpness (solid) and 2/lr (dashed), log"}
+                  "sharp": "sharpness, 2/lr (dashed)"}
         tips = {"loss": "Training loss (what the optimizer goes down) and test loss (on "
                         "points it never saw): a widening gap is overfitting.",
                 "acc": "Fraction of the test points classified correctly (training points "
@@ -121,7 +122,7 @@ class NetworkPlots(QWidget):
         s.trajectories_changed.connect(self._on_runs)
         s.lanes_changed.connect(lambda: None if s.pending else self._on_runs())
         s.frame_changed.connect(self._on_frame)
-        s.selected_lane_changed.connect(lambda _i: self._draw_all())
+        s.selected_lane_changed.connect(lambda _i: self._draw_all())  # returns off a network
         s.surface_changed.connect(self._on_runs)
         self._on_runs()  # a session that already holds a network's runs (exports)
 
@@ -221,6 +222,8 @@ class NetworkPlots(QWidget):
         self._on_frame()
 
     def _on_frame(self, frame=None) -> None:
+        if self._net() is None:
+            return  # hidden behind the surface plots: nothing to move
         frame = self.session.frame if frame is None else frame
         for p in self.plots.values():
             p.frame_line.setValue(frame)
