@@ -14,7 +14,7 @@ Usage::
 
     python bench/bench_soak.py [--minutes 30] [--edit-every 3] [--report-every 30]
                                [--speed 120] [--3d] [--size 1280x800]
-                               [--growth] [--trace] [--trim]
+                               [--growth] [--trace] [--trim] [--no-heap-trim]
 
 ``--growth`` takes a census of live Python objects (gc) by type, of numba's compiled
 specialisations, and of Qt objects by class under the window, at each report and prints
@@ -27,7 +27,8 @@ warm-up and prints the allocation sites that grew most between two late snapshot
 and prints the RSS it gave back: memory the allocator held but no object used
 (fragmentation, not a leak); then it empties Qt's pixmap cache (the items' device
 caches) and prints what that gave back. ``MALLOC_ARENA_MAX=2`` in the environment limits glibc to
-two arenas, for comparison.
+two arenas, for comparison. The app trims the heap once a minute
+(``simulator/gui/memory.py``), and so does the soak unless ``--no-heap-trim`` is given.
 
 Each new (kernel, optimizer, surface) combination the edits meet is compiled by numba
 (or loaded from its disk cache) when first used, on a background thread; each holds its
@@ -115,18 +116,6 @@ def print_growers(before: dict[str, int], after: dict[str, int], top: int = 15,
     return grown
 
 
-def malloc_trim() -> bool:
-    """Ask glibc to give free heap memory back to the system; False where there is none."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.malloc_trim(0))
-    except (OSError, AttributeError):
-        return False
-
-
 def _edits(window):
     """An endless cycle of (label, edit) pairs on ``window``'s session."""
     import itertools
@@ -201,6 +190,9 @@ def main(argv=None) -> int:
     ap.add_argument("--trace", action="store_true",
                     help="tracemalloc from warm-up; print the allocation sites that grew "
                          "most between snapshots at 60%% and at the end")
+    ap.add_argument("--no-heap-trim", action="store_true",
+                    help="leave out the app's once-a-minute malloc_trim (simulator/gui/memory.py) "
+                         "to see glibc's free heap pile up")
     ap.add_argument("--trim", action="store_true",
                     help="malloc_trim(0) at the end: print the RSS glibc gives back")
     args = ap.parse_args(argv)
@@ -215,8 +207,12 @@ def main(argv=None) -> int:
 
     app = make_application(["bench_soak"])
     from simulator.gui.main_window import MainWindow
+    from simulator.gui.memory import install_heap_trim, malloc_trim
 
     win = MainWindow(with_3d=args.gl)
+    heap_trim = None if args.no_heap_trim else install_heap_trim(win)  # as the app does
+    print(f"heap trim: {'off' if heap_trim is None else 'once a minute, as in the app'}",
+          flush=True)
     w, h = (int(v) for v in args.size.lower().split("x"))
     win.resize(w, h)
     win.show()

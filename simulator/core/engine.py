@@ -298,10 +298,13 @@ class Trajectory:
         ndarray, shape (n_steps + 1,), structured
             Fields ``optimizer`` (str: the call that makes it, ``"SGD(lr=0.1)"``),
             ``step`` (int64), ``x``, ``y`` (``w`` on a 1-D surface), ``loss``,
-            ``grad_norm``, ``lr`` (float64) and ``status`` (str: the run's status, the
-            same on every row). ``lr`` is the learning rate of the update taken from that
-            row's position; on the last row, the rate the schedule would apply there
-            (see :meth:`next_lr`). ``table()["loss"]`` is a column; ``table()[k]`` a row.
+            ``grad_norm``, ``lr`` (float64), ``evaluations`` (int64) and ``status`` (str:
+            the run's status, the same on every row). ``lr`` is the learning rate of the
+            update taken from that row's position; on the last row, the rate the schedule
+            would apply there (see :meth:`next_lr`). ``evaluations`` counts the
+            loss-and-gradient evaluations of that same update (1, except for ``LBFGS``:
+            :attr:`evaluations`); the last row, from which no update was made, has 0.
+            ``table()["loss"]`` is a column; ``table()[k]`` a row.
 
         Examples
         --------
@@ -309,7 +312,7 @@ class Trajectory:
         >>> curve = sim.get_surface("parabola", c=3)
         >>> rows = sim.simulate(curve, sim.SGD(lr=0.1), start=[7.0], steps=2).table()
         >>> rows.dtype.names
-        ('optimizer', 'step', 'w', 'loss', 'grad_norm', 'lr', 'status')
+        ('optimizer', 'step', 'w', 'loss', 'grad_norm', 'lr', 'evaluations', 'status')
         >>> print(rows["w"].round(4), rows["lr"], rows["status"][0])
         [7.   6.2  5.56] [0.1 0.1 0.1] converging
         """
@@ -332,6 +335,23 @@ class Trajectory:
         out["grad_norm"] = self.grad_norms
         out["lr"][: n - 1] = self.learning_rates[: n - 1]
         out["lr"][n - 1] = self.next_lr
+        out["evaluations"] = self.evaluation_counts()
+        return out
+
+    def evaluation_counts(self) -> np.ndarray:
+        """Loss-and-gradient evaluations of the update from each position (n_steps + 1).
+
+        Returns
+        -------
+        ndarray (n_steps + 1,) of int64
+            :attr:`evaluations` (ones when it is None), then 0 for the last position,
+            from which no update was made: the ``evaluations`` column of :meth:`table`
+            and of the CSV export.
+        """
+        n = len(self.positions)
+        out = np.zeros(n, dtype=np.int64)
+        ev = self.evaluations
+        out[: n - 1] = 1 if ev is None else np.asarray(ev, dtype=np.int64)[: n - 1]
         return out
 
     def _network_table(self, n: int) -> np.ndarray:

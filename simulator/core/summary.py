@@ -15,8 +15,9 @@ import math
 from collections.abc import Iterable, Sequence
 
 #: columns of ``Trajectory.table()``: the CSV export's, without its ``lane`` column
-TABLE_COLUMNS_2D = ("optimizer", "step", "x", "y", "loss", "grad_norm", "lr", "status")
-TABLE_COLUMNS_1D = ("optimizer", "step", "w", "loss", "grad_norm", "lr", "status")
+TABLE_COLUMNS_2D = ("optimizer", "step", "x", "y", "loss", "grad_norm", "lr", "evaluations",
+                    "status")
+TABLE_COLUMNS_1D = ("optimizer", "step", "w", "loss", "grad_norm", "lr", "evaluations", "status")
 #: ``Trajectory.table()`` of a run on a network (no coordinate columns: too many)
 TABLE_COLUMNS_NETWORK = ("optimizer", "step", "loss", "test_loss", "grad_norm", "lr", "status")
 

@@ -97,7 +97,7 @@ def _num(v: float) -> str:
 
 def csv_rows(runs: list[ExportRun]) -> Iterator[list[str]]:
     """Data rows (no header): lane, then the columns of ``Trajectory.table()``
-    (optimizer, step, x, y or w, loss, grad_norm, lr, status)."""
+    (optimizer, step, x, y or w, loss, grad_norm, lr, evaluations, status)."""
     for r in runs:
         t = r.run
         opt = repr(getattr(t, "optimizer", r.optimizer))  # what ran, as table() says
@@ -106,11 +106,24 @@ def csv_rows(runs: list[ExportRun]) -> Iterator[list[str]]:
         loss = np.asarray(t.losses)
         gn = np.asarray(t.grad_norms)
         lrs = np.asarray(t.learning_rates)
+        ev = evaluation_counts(t)
         last = len(pos) - 1
         for k in range(len(pos)):
             lr = _num(lrs[k]) if k < last else _num(t.next_lr)
             yield [r.name, opt, str(k), *(_num(v) for v in pos[k]), _num(loss[k]),
-                   _num(gn[k]), lr, status]
+                   _num(gn[k]), lr, str(ev[k]), status]
+
+
+def evaluation_counts(t) -> np.ndarray:
+    """``t.evaluation_counts()`` for a run rebuilt without that method (duck-typed):
+    ``t.evaluations`` (ones when absent) per update, then 0 for the last position."""
+    if hasattr(t, "evaluation_counts"):
+        return t.evaluation_counts()
+    n = len(t.positions)
+    out = np.zeros(n, dtype=np.int64)
+    ev = getattr(t, "evaluations", None)
+    out[: n - 1] = 1 if ev is None else np.asarray(ev, dtype=np.int64)[: n - 1]
+    return out
 
 
 # ---- networks ------------------------------------------------------------------------------
@@ -219,8 +232,11 @@ def write_csv(runs: list[ExportRun], path: str | os.PathLike, dim: int | None = 
     Columns: ``lane`` (the lane's name), ``optimizer`` (the call that makes it,
     ``SGD(lr=0.001, momentum=0.9)``), ``step``, ``x``, ``y`` (``w`` for a curve),
     ``loss``, ``grad_norm``, ``lr`` (the learning rate of the update taken *from* that
-    row's position; on a run's last row the rate the schedule would apply there) and
-    ``status`` (the run's status, on each of its rows). Non-finite numbers are empty.
+    row's position; on a run's last row the rate the schedule would apply there),
+    ``evaluations`` (the loss-and-gradient evaluations of that same update: 1, or
+    L-BFGS's counted closures, ``Trajectory.evaluations``; 0 on a run's last row, from
+    which no update was made) and ``status`` (the run's status, on each of its rows).
+    Non-finite numbers are empty.
 
     A network's runs (:func:`network_of`): ``lane``, ``optimizer``, ``step``, ``alpha``,
     ``beta`` (the position projected on the loss plane: PCA of the runs around the first
@@ -291,6 +307,7 @@ def run_record(r: ExportRun) -> dict:
         "grad_norms": np.asarray(t.grad_norms),
         "gradients": np.asarray(t.gradients),
         "learning_rates": np.asarray(t.learning_rates),
+        "evaluations": evaluation_counts(t)[:-1],
     }
     return _jsonable(rec)
 
@@ -304,7 +321,10 @@ def export_document(scene: dict, runs: list[ExportRun], lab: dict | None = None)
     ``directions`` (2, n_params) and ``explained_variance`` of the loss plane, or null)
     and ``plane_note``; and to each run ``plane_path`` (steps + 1, 2: alpha, beta),
     ``test_losses`` and ``test_accuracies`` (steps + 1). ``positions`` holds every
-    parameter at every step (steps + 1, n_params)."""
+    parameter at every step (steps + 1, n_params).
+
+    Each run's ``evaluations`` (steps values, like ``learning_rates``) counts the
+    loss-and-gradient evaluations of each update: 1, or L-BFGS's counted closures."""
     from simulator import __version__
 
     doc = {

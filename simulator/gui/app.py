@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 from . import palette
 from . import settings as st
 from .icons import app_icon
+from .memory import install_heap_trim
 
 
 class Splash(QSplashScreen):
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None, session_file: str | None = None,
             app.exit(1)
             return
         state["window"] = win
+        state["heap_trim"] = install_heap_trim(win)
         win.show()
         splash.finish(win)
         if session_file:

@@ -12,9 +12,7 @@ from simulator.core import labs
 
 BUILTIN = labs.builtin_lab_ids()
 NEW_TOPICS = ("cyclic", "clipping", "plateau", "local-minima", "adam-bias", "batch-size")
-# the network labs (issue 17) have tasks without solutions: their checks are tested in
-# tests/core/test_network_labs.py
-WITHOUT_SOLUTIONS = ("batch-sharpness", "edge-of-stability")
+# the network labs' checks are also tested in tests/core/test_network_labs.py
 
 STEPS = [(lab_id, i) for lab_id in BUILTIN for i in range(len(labs.builtin_lab(lab_id).steps))]
 
@@ -37,7 +35,7 @@ def test_each_step_runs_and_its_check_teaches(lab_id, index):
     assert len(runs) == sum(lane.enabled for lane in scene.lanes) > 0
     for run in runs:
         assert len(run.losses) >= 2 and np.isfinite(run.losses[0])
-    if step.task is None or (lab_id in WITHOUT_SOLUTIONS and not step.task.solution):
+    if step.task is None:
         return
     assert step.task.hints, "every task has hints"
     assert step.task.solution, "every built-in task has a solution (the tests use it)"

@@ -199,3 +199,27 @@ def test_test_quantities_need_a_network():
     r = evaluate_check(Check("final_value", {"kind": "final_value", "lane": "GD",
                                              "quantity": "test_loss", "max": 1}), sc)
     assert not r.passed and "needs a network scene" in r.message
+
+
+def test_save_as_lab_of_a_network_scene_round_trips():
+    """Save as Lab on a network writes a version-2 lab (one scene, one step) that opens
+    to the same runs; the start is written only when it is not the initial weights."""
+    from simulator.core.labs import lab_from_scene
+
+    sc = sim.load_lab("batch-sharpness").scene()
+    sc.set_training(batch_size=8, steps=30)
+    d = lab_from_scene(sc, lab_id="mine", title="Mine", summary="A & B",
+                       questions=["Why?"])
+    assert d["version"] == 2 and "start" not in d["scene"]
+    assert d["scene"]["training"]["batch_size"] == 8
+    lab = parse_lab(d)
+    assert lab.steps[0].text == "<p>A &amp; B</p>" and lab.steps[0].questions == ("Why?",)
+    for a, b in zip(lab.steps[0].scene().run(), sc.run(), strict=True):
+        np.testing.assert_array_equal(a.positions, b.positions)
+    sc.set_start(sc.surface.init * 0.5)
+    d = lab_from_scene(sc, lab_id="mine", title="Mine", summary="S")
+    assert np.array_equal(parse_lab(d).steps[0].scene().start, sc.surface.init * 0.5)
+    d["scene"]["start"] = [0.0, 1.0]
+    with pytest.raises(LabError) as ei:
+        parse_lab(d)
+    assert "scene.start: needs the network's 129 weights, got 2" in str(ei.value)

@@ -51,7 +51,7 @@ def test_export_csv_and_json_in_process(tmp_path, capsys):
     out = tmp_path / "race.csv"
     assert cli.main(["export", "race", "--out", str(out), "-q"]) == 0
     lines = out.read_text().splitlines()
-    assert lines[0] == "lane,optimizer,step,x,y,loss,grad_norm,lr,status"
+    assert lines[0] == "lane,optimizer,step,x,y,loss,grad_norm,lr,evaluations,status"
     assert len(lines) == 1 + 4 * 1001
     out = tmp_path / "race.json"
     assert cli.main(["export", "race", "--out", str(out)]) == 0

@@ -37,7 +37,8 @@ def test_csv_columns_and_rows(tmp_path):
     n = data.write_csv(runs, out)
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["lane", "optimizer", "step", "x", "y", "loss", "grad_norm", "lr",
-                             "status"]
+                             "evaluations", "status"]
+    assert {r["evaluations"] for r in rows} == {"1", "0"}  # 0: the last row of each run
     assert n == len(rows) == sum(lab.run_steps + 1 for _ in lab.lanes)
     firsts = rows[:: lab.run_steps + 1]
     assert [r["lane"] for r in firsts] == [ln.name for ln in lab.lanes]
@@ -63,9 +64,11 @@ def test_csv_1d_uses_w(tmp_path):
     out = tmp_path / "lr.csv"
     data.write_csv(data.runs_from_lab(labs.builtin_lab("lr-1d")), out)
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["lane", "optimizer", "step", "w", "loss", "grad_norm", "lr", "status"]
-    assert rows[1] == ["lr = 0.1", "SGD(lr=0.1)", "0", "8.0", "36.0", "12.0", "0.1",
+    assert rows[0] == ["lane", "optimizer", "step", "w", "loss", "grad_norm", "lr",
+                       "evaluations", "status"]
+    assert rows[1] == ["lr = 0.1", "SGD(lr=0.1)", "0", "8.0", "36.0", "12.0", "0.1", "1",
                        "converging"]
+    assert rows[-1][7] == "0"  # no update from the last position
     assert rows[2][3] == "6.8"
 
 
@@ -87,6 +90,28 @@ def test_csv_rows_are_the_trajectory_table(tmp_path, lab_id):
         np.testing.assert_array_equal(col, table[name])  # repr(float) round-trips exactly
 
 
+def test_lbfgs_evaluations_are_exported(tmp_path):
+    # CSV, table() and JSON carry Trajectory.evaluations; 0 on the last row (no update)
+    import simulator as sim
+
+    opt = sim.LBFGS(line_search_fn="strong_wolfe", max_iter=4)
+    run = sim.simulate(sim.get_surface("rosenbrock"), opt, start=(-1.2, 1.0), steps=6)
+    ev = np.asarray(run.evaluations)
+    assert len(ev) == run.n_steps and ev.max() > 1  # the line search evaluated again
+    runs = [data.ExportRun("lbfgs", None, opt, run)]
+    out = tmp_path / "l.csv"
+    data.write_csv(runs, out)
+    rows = list(csv.DictReader(out.open()))
+    col = [int(r["evaluations"]) for r in rows]
+    assert col == [*ev.tolist(), 0]
+    assert col == run.table()["evaluations"].tolist()
+    doc = data.export_document({}, runs)
+    assert doc["runs"][0]["evaluations"] == ev.tolist()
+    # a run rebuilt without counts reads as one evaluation per update
+    run.evaluations = None
+    assert run.table()["evaluations"].tolist() == [1] * run.n_steps + [0]
+
+
 def test_json_holds_scene_and_runs(tmp_path):
     lab = labs.builtin_lab("saddle")  # has diverging runs: huge numbers, no NaN allowed
     runs = data.runs_from_lab(lab)
@@ -100,6 +125,7 @@ def test_json_holds_scene_and_runs(tmp_path):
     r0 = doc["runs"][0]
     assert r0["status"] == "stalled" and r0["optimizer"]["name"] == "SGD"
     assert len(r0["positions"]) == lab.run_steps + 1 and len(r0["learning_rates"]) == lab.run_steps
+    assert r0["evaluations"] == [1] * lab.run_steps
     assert doc["runs"][3]["settings"]["start"] == [1.5, 1.0]
 
 

@@ -178,7 +178,7 @@ def test_export_data_from_the_app(window, tmp_path):
     out = tmp_path / "runs.csv"
     assert export_dialogs.export_data(window, str(out))
     lines = out.read_text().splitlines()
-    assert lines[0] == "lane,optimizer,step,w,loss,grad_norm,lr,status"
+    assert lines[0] == "lane,optimizer,step,w,loss,grad_norm,lr,evaluations,status"
     assert len(lines) == 1 + 4 * 21
     out = tmp_path / "runs.json"
     assert export_dialogs.export_data(window, str(out))

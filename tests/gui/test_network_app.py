@@ -408,3 +408,22 @@ def test_back_on_a_surface_the_network_views_let_go(window, qtbot):
     assert window.view_stack.currentWidget() is window.views_2d
     window.session.set_frame(3)  # nothing of the network follows a surface's frames
     assert window.network_plots.plots["loss"].frame_line.value() != 3
+
+
+def test_a_saved_network_session_reopens_in_the_network_views(window, qtbot):
+    net = _pick_network(window, dataset="circles", hidden=(5,), seed=2)
+    s = window.session
+    s.update_lane(1, batch_size=8)
+    s.flush()
+    d = s.to_dict()
+    from simulator.core.library import get_surface
+
+    s.set_surface(get_surface("rosenbrock"))
+    s.load_dict(d)
+    s.flush()
+    assert s.surface == net and s.lanes[1].batch_size == 8
+    form = window.surface_panel.network_form
+    assert form.isVisibleTo(window.surface_panel) and form.build() == net
+    assert window.view_stack.currentWidget() is window.landscape
+    window.landscape.wait()
+    qtbot.waitUntil(lambda: window.landscape.plane is not None, timeout=30000)

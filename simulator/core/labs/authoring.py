@@ -58,6 +58,10 @@ def lab_from_session(session_dict: dict, surface: Surface, *, lab_id: str, title
                 out[k] = ld[k]
         lanes.append(out)
     spec = surface_spec_of(surface)
+    if getattr(surface, "kind", None) == "network":
+        return _network_lab(session_dict, surface, spec, lanes, lab_id=lab_id, title=title,
+                            summary=summary, instructions=instructions,
+                            questions=questions, view=view)
     d: dict[str, Any] = {
         "format": FORMAT, "version": 1, "id": lab_id, "title": title,
         "summary": summary,
@@ -84,3 +88,38 @@ def lab_from_session(session_dict: dict, surface: Surface, *, lab_id: str, title
         d["view"] = view
     return _jsonable(d)
 
+
+def _network_lab(session_dict: dict, surface, spec: dict, lanes: list, *, lab_id: str,
+                 title: str, summary: str, instructions: str, questions: Iterable[str],
+                 view: dict | None) -> dict:
+    """A network scene as a version-2 lab (a scene and one step): version 1 describes a
+    surface of one or two variables. The start is left out when it is the network's
+    initial weights."""
+    import html
+
+    import numpy as np
+
+    tr = session_dict.get("training", {})
+    training = {k: tr[k] for k in ("steps", "seed", "noise", "batch_size", "clip_grad_norm")
+                if tr.get(k) is not None}
+    sched = tr.get("schedule")
+    if sched and sched.get("name") != "ConstantSchedule":
+        training["schedule"] = sched
+    scene: dict[str, Any] = {"surface": spec}
+    start = session_dict.get("start")
+    if start is not None and not np.array_equal(np.asarray(start, float), surface.init):
+        scene["start"] = list(start)
+    scene["training"] = training
+    scene["lanes"] = lanes
+    v = dict(view or {})
+    frame = v.pop("frame", None)
+    if v:
+        scene["view"] = v
+    if frame is not None:
+        scene["frame"] = frame
+    step: dict[str, Any] = {"text": instructions or f"<p>{html.escape(summary)}</p>"}
+    qs = [q for q in questions if q.strip()]
+    if qs:
+        step["questions"] = qs
+    return _jsonable({"format": FORMAT, "version": 2, "id": lab_id, "title": title,
+                      "summary": summary, "scene": scene, "steps": [step]})

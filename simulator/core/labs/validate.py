@@ -175,6 +175,12 @@ def _check_point(ck: Checker, v, place: str, surface: Surface | None
         return None
     if surface is None:
         return tuple(vals)
+    if getattr(surface, "kind", None) == "network":  # weights: any finite values
+        if len(vals) != surface.n_params:
+            ck.add(place, f"needs the network's {surface.n_params} weights, got "
+                          f"{len(vals)} (leave the start out for its initial weights)")
+            return None
+        return tuple(vals)
     if len(vals) != surface.dim:
         axes = ", ".join(surface.variables)
         ck.add(place, f"needs {surface.dim} coordinate{'s' if surface.dim > 1 else ''} "
