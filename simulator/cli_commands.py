@@ -238,6 +238,10 @@ def export_add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default 2d; 3d and both need an OpenGL display)")
     p.add_argument("--step", type=int, default=None, metavar="K",
                    help="the step an image shows (default: the lab's, else the last)")
+    p.add_argument("--no-follow", dest="follow", action="store_false",
+                   help="the 2-D map colours the domain only (default: like the app's "
+                        "View > Follow the Paths, the field grows to where lanes that "
+                        "leave the domain go, up to 4 domain widths)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     add_map_arguments(p)
 
@@ -465,7 +469,8 @@ def _export(lab, kind: str, args) -> int:
     except ValueError as e:
         raise BadInput(f"the app refused the lab: {e}") from None
     try:
-        renderer = FrameRenderer(scene, args.view, args.size)
+        renderer = FrameRenderer(scene, args.view, args.size,
+                                 follow=getattr(args, "follow", True))
     except RenderError as e:
         raise BadInput(str(e)) from None
     try:

@@ -46,10 +46,13 @@ def _message(window, title, text, detail="", icon=QMessageBox.Icon.Warning):
 
 def make_renderer(window, view: str, size):
     """An offscreen renderer of the window's scene: its title, colour scale and camera
-    are the scene's (``scene.title``, ``scene.view``)."""
+    are the scene's (``scene.title``, ``scene.view``); its map follows the paths when
+    View > Follow the Paths is on."""
     from .frame_renderer import FrameRenderer
 
-    return FrameRenderer(window.session.scene, view, size)
+    act = getattr(window, "act_follow_paths", None)  # View > Follow the Paths
+    follow = act.isChecked() if act is not None else True
+    return FrameRenderer(window.session.scene, view, size, follow=follow)
 
 
 def export_animation(window, path: str, view: str, size, fps: float, frames: int,

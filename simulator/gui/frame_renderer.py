@@ -73,11 +73,16 @@ class FrameRenderer:
         open lab's title, else the surface's name).
     log_scale, camera : optional
         Override the scene's view settings (``scene.view``).
+    follow : bool
+        Follow the paths (the app's View > Follow the Paths): when lanes leave the
+        domain, the 2-D map colours where they go (``core.plotmath.paths_extent``: at
+        most 4 domain widths) and shows it; the field is computed before a frame is
+        grabbed. False: the map shows the domain only.
     """
 
     def __init__(self, scene, view: str = "2d", size=(960, 540), plots: bool = True,
                  title: str | None = None, log_scale: bool | None = None,
-                 camera: dict | None = None) -> None:
+                 camera: dict | None = None, follow: bool = True) -> None:
         from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -105,6 +110,7 @@ class FrameRenderer:
             if why:
                 raise RenderError(why)
         self.view = view
+        self.follow = bool(follow)
         self.width, self.height = (int(v) for v in size)
         self.title = scene.title if title is None else title
 
@@ -138,6 +144,7 @@ class FrameRenderer:
         else:
             if view in ("2d", "both"):
                 self.contour = ContourView(self.session)
+                self.contour.set_follow_paths(follow)  # before its timers can fire
                 self.views.append(self.contour)
             if view in ("3d", "both"):
                 from simulator.gui.views import Surface3DView
@@ -208,6 +215,8 @@ class FrameRenderer:
         self.container.layout().activate()
         for _ in range(3):
             QApplication.processEvents()
+        if self.contour is not None and self.follow:
+            self.contour.follow_now()  # the paths' field, drawn before the grab
         # a network's plane and sharpness are computed off the GUI thread: wait for them
         for w in (self.landscape, self.plots if self.network else None):
             if w is not None:

@@ -526,6 +526,27 @@ class ContourView(QWidget):
         self._draw_surface(lines_later=True)
         self.fit_to_paths()
 
+    def follow_now(self) -> None:
+        """Colour the paths' extent now, on this thread, and show it: an export waits
+        for its map anyway, so the field is computed here (``paths_extent``, the same
+        region the worker thread would colour) and drawn with its contour lines before
+        the frame is grabbed. Any wider field asked for or computing is dropped."""
+        want = self.paths_extent()
+        if want is None:
+            return
+        self._field_timer.stop()
+        self._field_poll.stop()
+        self._field_gen += 1  # a field still computing in a worker is not wanted
+        self._field_pending = None
+        if want != self.field_domain:
+            (xs, ys), values = self._surface.grid(GRID_N, domain=want)
+            self._set_grid(xs, ys, values, want)
+            self._draw_surface(lines_later=False)
+        elif self._lines_timer is not None and self._lines_timer.isActive():
+            self._draw_lines()
+        (x0, x1), (y0, y1) = want
+        self.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+
     def fit_to_paths(self) -> None:
         """Show the domain and where the paths go (within ``MAX_FIELD_FACTOR`` domain
         widths); the field grows there if it does not reach."""
