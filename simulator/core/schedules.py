@@ -790,27 +790,172 @@ _MULTIPLICATIVE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "Consta
                    "PolynomialLR")
 
 
+def _div(a: float, b: float) -> float:
+    # float division as numpy does it (a zero divisor gives inf or nan, not an exception)
+    if b == 0.0:
+        return math.nan if a == 0.0 or math.isnan(a) else math.copysign(math.inf, a) * (
+            math.copysign(1.0, b))
+    return a / b
+
+
+def _torch_stepper(s: Schedule, group: dict, steps: int):
+    """Build ``s`` on ``group`` as torch's constructor does (initial step included) and
+    return the function that steps it once: torch's chainable ``get_lr``, in its order of
+    floating-point operations, reading and writing ``group["lr"]``."""
+    if isinstance(s, ConstantSchedule):  # no scheduler in torch: leaves the rate alone
+        return lambda: None
+    if isinstance(s, ChainedScheduler):  # built in order, stepped in order: flattened
+        subs = [_torch_stepper(c, group, steps) for c in s.schedulers]
+
+        def step_all():
+            for f in subs:
+                f()
+        return step_all
+    st = {"e": 0, "initial": True}
+    if isinstance(s, CyclicLR):
+        group["lr"] = s.base_lr
+    if isinstance(s, OneCycleLR):
+        total = s.total_steps if s.total_steps is not None else steps
+        group["initial_lr"] = s.max_lr / s.div_factor
+        group["max_lr"] = s.max_lr
+        group["min_lr"] = group["initial_lr"] / s.final_div_factor
+    group.setdefault("initial_lr", group["lr"])
+    base = group["initial_lr"]
+    if isinstance(s, CosineAnnealingWarmRestarts):
+        st["T_cur"], st["T_i"] = 0, s.T_0
+
+    def get_lr(e: int) -> float:
+        lr = group["lr"]
+        if isinstance(s, StepLR):
+            return lr if e == 0 or e % s.step_size != 0 else lr * s.gamma
+        if isinstance(s, MultiStepLR):
+            n = s.milestones.count(e)
+            return lr * s.gamma ** n if n else lr
+        if isinstance(s, ExponentialLR):
+            return lr if st["initial"] else lr * s.gamma
+        if isinstance(s, LinearLR):
+            if e == 0:
+                return lr * s.start_factor
+            if e > s.total_iters:
+                return lr
+            d = s.end_factor - s.start_factor
+            return lr * (1.0 + d / (s.total_iters * s.start_factor + (e - 1) * d))
+        if isinstance(s, ConstantLR):
+            if e == 0:
+                return lr * s.factor
+            if e != s.total_iters:
+                return lr
+            if s.factor == 0:
+                raise ValueError(
+                    "ChainedScheduler: ConstantLR(factor=0) divides by its factor at "
+                    "total_iters in torch's chainable form (ZeroDivisionError there)")
+            return lr * (1.0 / s.factor)
+        if isinstance(s, PolynomialLR):
+            if st["initial"] or e > s.total_iters:
+                return lr
+            t = s.total_iters
+            return lr * ((1.0 - e / t) / (1.0 - (e - 1) / t)) ** s.power
+        if isinstance(s, CosineAnnealingLR):
+            if st["initial"]:
+                return lr
+            T, m = s.T_max, s.eta_min
+            if (e - 1 - T) % (2 * T) == 0:
+                return lr + (base - m) * (1 - math.cos(math.pi / T)) / 2
+            return _div(1 + math.cos(math.pi * e / T),
+                        1 + math.cos(math.pi * (e - 1) / T)) * (lr - m) + m
+        if isinstance(s, CosineAnnealingWarmRestarts):
+            if not st["initial"]:
+                st["T_cur"] += 1
+                if st["T_cur"] >= st["T_i"]:
+                    st["T_cur"] %= st["T_i"]
+                    st["T_i"] *= s.T_mult
+            m = s.eta_min
+            return m + (base - m) * (1 + math.cos(math.pi * st["T_cur"] / st["T_i"])) / 2
+        if isinstance(s, CyclicLR):
+            up = float(s.step_size_up)
+            total_size = up + (float(s.step_size_down) if s.step_size_down is not None
+                               else up)
+            ratio = up / total_size
+            cycle = math.floor(1 + e / total_size)
+            x = 1.0 + e / total_size - cycle
+            sf = x / ratio if x <= ratio else _div(x - 1, ratio - 1)
+            # torch's constructor takes its initial step before it sets base_lrs to
+            # base_lr: that step starts from the group's initial_lr (set by an earlier
+            # scheduler, or base_lr when CyclicLR comes first)
+            b = base if st["initial"] else s.base_lr
+            height = (s.max_lr - b) * sf
+            if s.mode == "triangular":
+                return b + height * 1.0
+            if s.mode == "triangular2":
+                return b + height * (1 / 2.0 ** (cycle - 1))
+            return b + height * s.gamma**e
+        if isinstance(s, OneCycleLR):
+            if e > total:
+                raise ValueError(
+                    f"OneCycleLR: total_steps={total} is shorter than the run ({steps} steps)")
+            p = s.pct_start
+            if s.three_phase:
+                phases = [(float(p * total) - 1, "initial_lr", "max_lr"),
+                          (float(2 * p * total) - 2, "max_lr", "initial_lr"),
+                          (total - 1, "initial_lr", "min_lr")]
+            else:
+                phases = [(float(p * total) - 1, "initial_lr", "max_lr"),
+                          (total - 1, "max_lr", "min_lr")]
+            start_step = 0.0
+            for i, (end_step, a, b) in enumerate(phases):
+                if e <= end_step or i == len(phases) - 1:
+                    pct = _div(e - start_step, end_step - start_step)
+                    a, b = group[a], group[b]
+                    if s.anneal_strategy == "cos":
+                        return b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1)
+                    return (b - a) * pct + a
+                start_step = end_step
+        raise ValueError(f"ChainedScheduler: {s.name} cannot be chained")  # pragma: no cover
+
+    group["lr"] = get_lr(0)
+    st["initial"] = False
+
+    def step():
+        st["e"] += 1
+        group["lr"] = get_lr(st["e"])
+    return step
+
+
 @dataclass(frozen=True, repr=False)
 class ChainedScheduler(Schedule):
-    """Apply several schedules at once, their factors multiplied (``ChainedScheduler``).
+    """Step several schedules one after another every update (``ChainedScheduler``).
 
-    torch steps every scheduler in the list after each update, each scaling the rate the
-    previous one left; for schedules that scale the base rate by a factor of the update
-    index alone, the rate is the base rate times every factor: a warm-up and a decay
-    together, say. Those are ``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
-    ``LinearLR``, ``ConstantLR`` and ``PolynomialLR``; others (cosine, cyclic, one-cycle)
-    set the rate from the base rate in torch, so chaining them does not compose, and
-    ``ReduceLROnPlateau`` cannot be chained in torch either: they are refused here.
+    torch's semantics exactly: the schedulers are built in list order on one optimizer
+    (each constructor takes its initial step), and after each update every one is
+    stepped in turn with its chainable rule, reading the rate the previous one left.
+    Multiplicative schedules (``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
+    ``LinearLR``, ``ConstantLR``, ``PolynomialLR``) then multiply their factors: a
+    warm-up and a decay together. ``CosineAnnealingLR`` uses torch's recursive cosine
+    on the current rate (its base is the optimizer's ``initial_lr``);
+    ``CosineAnnealingWarmRestarts``, ``CyclicLR`` and ``OneCycleLR`` set the rate
+    absolutely, so the schedules after them in the list act on their value and the
+    ones before are overridden. As in torch, ``CyclicLR`` sets the rate to its
+    ``base_lr`` before the later schedulers are built (yet its own first rate is the
+    ``initial_lr`` an earlier scheduler recorded), and ``OneCycleLR`` sets the
+    ``initial_lr`` the later ones take as base. ``ConstantSchedule`` (no scheduler)
+    leaves the rate alone; a nested ``ChainedScheduler`` is stepped in place.
+    ``ReduceLROnPlateau`` is refused, as torch refuses it; ``SequentialLR`` inside a
+    chain is refused too (not modelled).
 
     Parameters
     ----------
     schedulers : sequence of Schedule
-        The schedules, at least one. Stored as a tuple.
+        The schedules, at least one, in torch's construction and stepping order. Stored
+        as a tuple.
 
     Raises
     ------
     ValueError
         An empty list, or a schedule that does not chain; the message names it.
+        ``learning_rates`` raises it for a run longer than a chained ``OneCycleLR``'s
+        ``total_steps`` (torch raises when stepped past it), and for a chained
+        ``ConstantLR(factor=0)`` next to a non-multiplicative schedule reaching
+        ``total_iters`` (torch divides by the factor there).
 
     Examples
     --------
@@ -821,30 +966,60 @@ class ChainedScheduler(Schedule):
     ...     [sim.LinearLR(start_factor=0.5, total_iters=2), sim.ExponentialLR(gamma=0.5)])
     >>> print(sched.learning_rates(1.0, 4).round(4))
     [0.5   0.375 0.25  0.125]
+
+    A cyclic rate chained with ``StepLR``: as in torch, ``StepLR`` halves the rate only
+    on the updates where it steps down (2, 4, ...), and ``CyclicLR`` sets its own rate
+    again at the next one:
+
+    >>> sched = sim.ChainedScheduler(
+    ...     [sim.CyclicLR(base_lr=0.1, max_lr=0.5, step_size_up=2), sim.StepLR(2, 0.5)])
+    >>> print(sched.learning_rates(123.0, 6).round(4))
+    [0.1  0.3  0.25 0.3  0.05 0.3 ]
     """
 
     schedulers: tuple[Schedule, ...] = field(default_factory=tuple)
 
-    title: ClassVar[str] = "Chained (factors multiplied)"
-    formula: ClassVar[str] = "lr_k = lr * factor_1(k) * factor_2(k) * ..."
+    title: ClassVar[str] = "Chained (all stepped each update)"
+    formula: ClassVar[str] = (
+        "every update, each schedule in turn steps the rate the previous one left"
+    )
 
     def __post_init__(self):
         scheds = tuple(self.schedulers)
         if not scheds or not all(isinstance(s, Schedule) for s in scheds):
             raise ValueError("schedulers must be a non-empty list of schedules")
         for i, s in enumerate(scheds):
-            if s.name not in _MULTIPLICATIVE:
+            if isinstance(s, ReduceLROnPlateau):
                 raise ValueError(
-                    f"ChainedScheduler: schedulers[{i}] is {s.name}, which does not chain "
-                    f"(use {', '.join(_MULTIPLICATIVE)})"
+                    f"ChainedScheduler: schedulers[{i}] is ReduceLROnPlateau, which does not "
+                    "chain (torch refuses it: its step needs the loss)"
+                )
+            if isinstance(s, SequentialLR):
+                raise ValueError(
+                    f"ChainedScheduler: schedulers[{i}] is SequentialLR, which does not "
+                    "chain here (put the chain inside the SequentialLR instead)"
                 )
         object.__setattr__(self, "schedulers", scheds)
 
+    def _multiplicative(self) -> bool:
+        return all(s.name in _MULTIPLICATIVE or (
+            isinstance(s, ChainedScheduler) and s._multiplicative()) for s in self.schedulers)
+
     def _lr(self, base, k, steps):
-        out = np.full(k.shape, base)
-        for s in self.schedulers:
-            out = out * s._lr(1.0, k, steps)
-        return out
+        if self._multiplicative():
+            # torch's recursive steps multiply the closed-form factors (to rounding)
+            out = np.full(k.shape, base)
+            for s in self.schedulers:
+                out = out * s._lr(1.0, k, steps)
+            return out
+        n = int(k.max()) + 1 if k.size else 0
+        group = {"lr": float(base)}
+        step = _torch_stepper(self, group, steps)
+        rates = np.empty(n)
+        for j in range(n):
+            rates[j] = group["lr"]
+            step()
+        return rates[k.astype(np.intp)]
 
     def to_dict(self):
         return {"name": self.name, "schedulers": [s.to_dict() for s in self.schedulers]}

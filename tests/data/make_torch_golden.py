@@ -263,6 +263,57 @@ SCHEDULER_CASES = [
     ("ChainedScheduler-constant-exp", "ChainedScheduler",
      {"schedulers": [{"name": "ConstantLR", "factor": 0.5, "total_iters": 12},
                      {"name": "ExponentialLR", "gamma": 0.95}]}, {}),
+    # chains with non-multiplicative schedules: torch's chainable (recursive) cosine on the
+    # rate the others leave, absolute rates (cyclic, one-cycle, warm restarts) overriding
+    ("ChainedScheduler-cosine-exp", "ChainedScheduler",
+     {"schedulers": [{"name": "CosineAnnealingLR", "T_max": 20, "eta_min": 0.01},
+                     {"name": "ExponentialLR", "gamma": 0.97}]}, {}),
+    ("ChainedScheduler-warmup-cosine", "ChainedScheduler",
+     {"schedulers": [{"name": "LinearLR", "start_factor": 0.2, "total_iters": 10},
+                     {"name": "CosineAnnealingLR", "T_max": 60, "eta_min": 0.0}]}, {}),
+    ("ChainedScheduler-cyclic-step", "ChainedScheduler",
+     {"schedulers": [{"name": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4,
+                      "step_size_down": 6, "mode": "triangular2"},
+                     {"name": "StepLR", "step_size": 15, "gamma": 0.5}]}, {}),
+    ("ChainedScheduler-exp-cyclic", "ChainedScheduler",
+     {"schedulers": [{"name": "ExponentialLR", "gamma": 0.95},
+                     {"name": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1, "step_size_up": 5,
+                      "mode": "exp_range", "gamma": 0.97}]}, {}),
+    ("ChainedScheduler-cyclic-cosine", "ChainedScheduler",
+     {"schedulers": [{"name": "CyclicLR", "base_lr": 0.02, "max_lr": 0.1, "step_size_up": 5},
+                     {"name": "CosineAnnealingLR", "T_max": 12, "eta_min": 0.001}]}, {}),
+    ("ChainedScheduler-onecycle-multistep", "ChainedScheduler",
+     {"schedulers": [{"name": "OneCycleLR", "max_lr": 0.2, "total_steps": 60},
+                     {"name": "MultiStepLR", "milestones": [30, 45], "gamma": 0.5}]}, {}),
+    ("ChainedScheduler-onecycle-cosine", "ChainedScheduler",
+     {"schedulers": [{"name": "OneCycleLR", "max_lr": 0.1, "total_steps": 70,
+                      "pct_start": 0.3, "three_phase": True},
+                     {"name": "CosineAnnealingLR", "T_max": 25, "eta_min": 0.0005}]}, {}),
+    ("ChainedScheduler-poly-onecycle-linear", "ChainedScheduler",
+     {"schedulers": [{"name": "PolynomialLR", "total_iters": 40, "power": 2.0},
+                     {"name": "OneCycleLR", "max_lr": 0.1, "total_steps": 60,
+                      "anneal_strategy": "linear"}]}, {}),
+    ("ChainedScheduler-warm-restarts-linear", "ChainedScheduler",
+     {"schedulers": [{"name": "CosineAnnealingWarmRestarts", "T_0": 7, "T_mult": 2,
+                      "eta_min": 0.002},
+                     {"name": "LinearLR", "start_factor": 0.5, "total_iters": 12}]}, {}),
+    ("ChainedScheduler-cyclic-warm-restarts", "ChainedScheduler",
+     {"schedulers": [{"name": "CyclicLR", "base_lr": 0.03, "max_lr": 0.1, "step_size_up": 3},
+                     {"name": "CosineAnnealingWarmRestarts", "T_0": 9}]}, {}),
+    ("ChainedScheduler-nested", "ChainedScheduler",
+     {"schedulers": [{"name": "ChainedScheduler",
+                      "schedulers": [{"name": "ConstantLR", "factor": 0.5, "total_iters": 6},
+                                     {"name": "CosineAnnealingLR", "T_max": 30}]},
+                     {"name": "StepLR", "step_size": 20, "gamma": 0.3}]}, {}),
+]
+# chains torch refuses or fails on when stepped: (case id, LossLab kwargs, steps)
+SCHEDULER_ERROR_CASES = [
+    ("ChainedScheduler-onecycle-too-short",
+     {"schedulers": [{"name": "OneCycleLR", "max_lr": 0.1, "total_steps": 20},
+                     {"name": "ExponentialLR", "gamma": 0.9}]}, 25),
+    ("ChainedScheduler-plateau",
+     {"schedulers": [{"name": "StepLR", "step_size": 5},
+                     {"name": "ReduceLROnPlateau"}]}, 10),
 ]
 SCHED_BASE_LR = 0.1
 
@@ -370,6 +421,18 @@ def main() -> None:
         out["schedulers"].append({
             "id": case, "schedule": {"name": name, **kwargs},
             "lrs": run_scheduler(name, kwargs, extra, SCHED_STEPS),
+        })
+    out["scheduler_errors"] = []
+    for case, kwargs, steps in SCHEDULER_ERROR_CASES:
+        try:
+            run_scheduler("ChainedScheduler", kwargs, {}, steps)
+        except ValueError as e:
+            raised = {"type": "ValueError", "message": str(e)}
+        else:
+            raise AssertionError(f"{case}: torch did not raise")
+        out["scheduler_errors"].append({
+            "id": case, "schedule": {"name": "ChainedScheduler", **kwargs}, "steps": steps,
+            "torch_raised": raised,
         })
     OUT.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {OUT} ({len(out['optimizers'])} optimizer runs, "

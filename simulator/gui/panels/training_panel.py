@@ -180,7 +180,8 @@ class ScheduleEditor(QWidget):
         self.formula.setVisible(True)
         text = s.formula
         if isinstance(s, ChainedScheduler):
-            text += "<br>" + " \u00d7 ".join(repr(p) for p in s.schedulers)
+            sep = " \u00d7 " if s._multiplicative() else " \u2192 "  # x: factors multiply
+            text += "<br>" + sep.join(repr(p) for p in s.schedulers)
         elif isinstance(s, ReduceLROnPlateau):
             text += "<br>(the preview shows the base rate: the cuts follow the run's loss)"
         self.formula.setText(f"<span style='color:{palette.muted_color()}'>{text}</span>")
