@@ -102,12 +102,14 @@ def test_shapes(name, opt, steps, u):
     np.testing.assert_array_equal(run.positions[0], start)
     np.testing.assert_allclose(run.losses, s.value(run.positions), rtol=1e-12, atol=1e-300)
     table = run.table()
-    assert table.shape == (n + 1,) and len(table.dtype.names) == 5 + s.dim + 1
+    assert table.shape == (n + 1,) and len(table.dtype.names) == 6 + s.dim + 1
     np.testing.assert_array_equal(table["step"], np.arange(n + 1))
     np.testing.assert_array_equal(table["loss"], run.losses)
     np.testing.assert_array_equal(table["grad_norm"], run.grad_norms)
     np.testing.assert_array_equal(table["lr"][:n], run.learning_rates)
     assert table["lr"][n] == run.next_lr and np.isfinite(run.next_lr)
+    # one loss-and-gradient evaluation per update for these optimizers; none after the last
+    np.testing.assert_array_equal(table["evaluations"], [1.0] * n + [0.0])
     assert set(table["status"]) == {run.status} and set(table["optimizer"]) == {repr(opt)}
 
 
