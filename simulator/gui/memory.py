@@ -1,11 +1,12 @@
 """Give free heap memory back to the system while the app runs.
 
-A long session (a lesson of an hour, a slider dragged thousands of times) frees as much
-as it allocates, but glibc's allocator keeps freed heap pages in its arenas: the soak
-benchmark (``bench/bench_soak.py``) saw RSS creep by about 0.4 MB a minute with no
-Python or Qt object growing, and ``malloc_trim(0)`` gave all of it back. The app calls
-``malloc_trim`` on a slow timer, so resident memory stays flat. Where there is no glibc
-(macOS, Windows, musl without the symbol) this does nothing.
+A long session (a lesson of an hour, a slider dragged thousands of times) frees much of
+what it allocates, but glibc's allocator keeps freed heap pages in its arenas:
+``malloc_trim(0)`` at the end of a 15-minute soak (``bench/bench_soak.py --trim``) gave
+16 MB back. The app calls ``malloc_trim`` on a slow timer so that memory goes back to
+the system during the session, not at its end. (It does not flatten the soak on its
+own: a 16-minute soak with the trim still rose about 0.9 MB a minute; see the bench.)
+Where there is no glibc (macOS, Windows, musl without the symbol) this does nothing.
 """
 
 from __future__ import annotations
