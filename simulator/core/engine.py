@@ -97,14 +97,8 @@ def _check_int(name: str, v, lo: int, hi: int) -> int:
     return int(v)
 
 
-def _check_inputs(surface, optimizer, steps, schedule, noise, seed, clip, batch_size,
-                  max_steps):
-    if not isinstance(surface, Surface):
-        raise TypeError(f"surface must be a Surface, got {type(surface).__name__}")
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an optimizer such as sim.Adam(), got {optimizer!r}")
-    steps = _check_int("steps", steps, 0, max_steps)
-    seed = _check_int("seed", seed, 0, 2**63 - 1)
+def _check_noise_clip(noise, clip) -> None:
+    """The gradient noise and the clipping norm of ``simulate``, on a surface or a network."""
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (
         math.isfinite(noise) and noise >= 0
     ):
@@ -114,6 +108,28 @@ def _check_inputs(surface, optimizer, steps, schedule, noise, seed, clip, batch_
         or not (math.isfinite(clip) and clip > 0)
     ):
         raise ValueError(f"clip_grad_norm must be None or a number > 0, got {clip!r}")
+
+
+def _check_schedule(schedule, optimizer, steps):
+    """The schedule (None: constant) and its learning rates for ``steps`` updates."""
+    schedule = ConstantSchedule() if schedule is None else schedule
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a schedule such as sim.StepLR(...), got {schedule!r}")
+    lrs = schedule.learning_rates(optimizer.lr, steps)
+    if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
+        raise ValueError(f"{schedule.name} produced an invalid learning rate")
+    return schedule, lrs
+
+
+def _check_inputs(surface, optimizer, steps, schedule, noise, seed, clip, batch_size,
+                  max_steps):
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a Surface, got {type(surface).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an optimizer such as sim.Adam(), got {optimizer!r}")
+    steps = _check_int("steps", steps, 0, max_steps)
+    seed = _check_int("seed", seed, 0, 2**63 - 1)
+    _check_noise_clip(noise, clip)
     if batch_size is not None:
         if surface.kind != "data":
             raise ValueError(
@@ -127,12 +143,7 @@ def _check_inputs(surface, optimizer, steps, schedule, noise, seed, clip, batch_
             " iterations: gradient noise, clipping and minibatches do not apply (set them"
             " off for this lane)"
         )
-    schedule = ConstantSchedule() if schedule is None else schedule
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a schedule such as sim.StepLR(...), got {schedule!r}")
-    lrs = schedule.learning_rates(optimizer.lr, steps)
-    if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
-        raise ValueError(f"{schedule.name} produced an invalid learning rate")
+    schedule, lrs = _check_schedule(schedule, optimizer, steps)
     return steps, seed, float(noise), float(clip or 0.0), int(batch_size or 0), schedule, lrs
 
 
@@ -685,7 +696,7 @@ def _check_network_inputs(net, optimizer, start, steps, schedule, noise, seed, c
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an optimizer such as sim.Adam(), got {optimizer!r}")
     # Newton and L-BFGS have their own loops on a surface (a Hessian, a line search)
-    own_loop = {optim.O_NEWTON, getattr(optim, "O_LBFGS", optim.O_NEWTON)}
+    own_loop = {optim.O_NEWTON, optim.O_LBFGS}
     if optimizer.oid in own_loop or optimizer.oid not in optim.PIECES:
         raise ValueError(f"{optimizer.name} is not available on a network (it needs the "
                          "full Hessian or a line search); use a first-order optimizer")
@@ -693,23 +704,10 @@ def _check_network_inputs(net, optimizer, start, steps, schedule, noise, seed, c
     cap = max(1, MAX_NETWORK_VALUES // net.n_params - 1)
     steps = _check_int("steps", steps, 0, min(MAX_STEPS, cap))
     seed = _check_int("seed", seed, 0, 2**63 - 1)
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (
-        math.isfinite(noise) and noise >= 0
-    ):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    if clip is not None and (
-        isinstance(clip, bool) or not isinstance(clip, (int, float))
-        or not (math.isfinite(clip) and clip > 0)
-    ):
-        raise ValueError(f"clip_grad_norm must be None or a number > 0, got {clip!r}")
+    _check_noise_clip(noise, clip)
     if batch_size is not None:
         batch_size = _check_int("batch_size", batch_size, 1, 10**9)
-    schedule = ConstantSchedule() if schedule is None else schedule
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a schedule such as sim.StepLR(...), got {schedule!r}")
-    lrs = schedule.learning_rates(optimizer.lr, steps)
-    if steps and not (np.all(np.isfinite(lrs)) and lrs.min() >= 0):
-        raise ValueError(f"{schedule.name} produced an invalid learning rate")
+    schedule, lrs = _check_schedule(schedule, optimizer, steps)
     return w0, steps, seed, float(noise), float(clip or 0.0), int(batch_size or 0), schedule, lrs
 
 
