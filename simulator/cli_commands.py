@@ -453,7 +453,8 @@ def _export(lab, kind: str, args) -> int:
         step = args.step
         if step is None:
             step = lab.view.frame if lab.view.frame is not None else lab.run_steps
-        write_svg(scene_from_lab(lab, step), args.out, args.size)
+        write_svg(scene_from_lab(lab, step, follow=getattr(args, "follow", True)), args.out,
+                  args.size)
         if not args.quiet:
             w, h = args.size
             print(f"wrote {args.out} (step {step}, {w}x{h})", file=sys.stderr)

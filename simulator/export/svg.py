@@ -5,8 +5,10 @@ items, so the 2-D scene is written here directly from the data: one standalone S
 with
 
 * a title bar (the lab's title or the surface's name, the step, the lanes);
-* the map: for a two-variable loss, the colour map of ``surface.grid`` (viridis, the
-  same linear or log scale as the contour view) embedded as a PNG ``<image>``, contour
+* the map: for a two-variable loss, the colour map of ``surface.grid`` over the domain
+  and, following the paths as the app's map does (``SvgScene.follow``, on by default),
+  where the lanes go (:func:`map_extent`), with the same linear or log scale as the
+  contour view (viridis), embedded as a PNG ``<image>``, contour
   lines as vector paths, the critical points (minima, saddles, maxima) with the view's
   marker shapes, each lane's trail as a ``<polyline>`` up to the frame, a marker where
   each lane is, the start point, axes with ticks and the variables' names, a colour bar
@@ -84,6 +86,7 @@ class SvgScene:
     log_scale: bool | None = None  # None: the surface's own default
     log_y: bool = True
     critical_points: list | None = None  # None: searched here
+    follow: bool = True  # the 2-D map shows where the paths go (View > Follow the Paths)
     extra: dict = field(default_factory=dict)
 
 
@@ -101,20 +104,23 @@ def _lanes(pairs) -> list[SvgLane]:
     return out
 
 
-def scene_from_lab(lab, step: int | None = None, runs=None) -> SvgScene:
+def scene_from_lab(lab, step: int | None = None, runs=None, follow: bool = True
+                   ) -> SvgScene:
     """The scene of a :class:`~simulator.core.labs.Lab` at ``step`` (default: the lab's
     view frame, else the end of the run). Runs the lab (headless) unless ``runs``
-    (from ``lab.run()``) is given."""
+    (from ``lab.run()``) is given. ``follow``: the map shows where the paths go (see
+    :func:`map_extent`), else the domain only."""
     pairs = lab.run() if runs is None else runs
     if step is None:
         step = lab.view.frame if lab.view.frame is not None else lab.run_steps
     return SvgScene(lab.surface, _lanes(pairs), tuple(lab.start), int(step), int(lab.run_steps),
-                    title=lab.title, log_scale=lab.view.log_scale)
+                    title=lab.title, log_scale=lab.view.log_scale, follow=bool(follow))
 
 
 def scene_from_session(session, step: int | None = None, title: str = "",
                        log_scale: bool | None = None, log_y: bool = True,
-                       critical_points: list | None = None) -> SvgScene:
+                       critical_points: list | None = None, follow: bool = True
+                       ) -> SvgScene:
     """The scene of the app's Session (duck-typed: ``surface``, ``lanes``, ``results``,
     ``start``, ``frame``, ``steps``)."""
     pairs = [(lane, session.results.get(lane.uid)) for lane in session.lanes
@@ -124,7 +130,22 @@ def scene_from_session(session, step: int | None = None, title: str = "",
     return SvgScene(session.surface, _lanes(pairs),
                     None if start is None else tuple(float(v) for v in start),
                     int(frame), int(session.steps), title=title, log_scale=log_scale,
-                    log_y=log_y, critical_points=critical_points)
+                    log_y=log_y, critical_points=critical_points, follow=bool(follow))
+
+
+def map_extent(scene: SvgScene):
+    """The region the 2-D map colours and shows: with ``scene.follow``, the domain and
+    where the lanes' whole runs go, as the app's map and the PNG export have it
+    (:func:`simulator.core.plotmath.paths_extent` of the runs as the map draws them,
+    at most 4 domain widths); else the domain."""
+    from simulator.core.plotmath import clip_far, paths_extent
+
+    domain = tuple(tuple(float(v) for v in d) for d in scene.surface.domain)
+    if not scene.follow:
+        return domain
+    paths = [clip_far(np.asarray(lane.run.positions, dtype=float), domain)
+             for lane in scene.lanes]
+    return paths_extent(paths, domain)
 
 
 def write_svg(scene: SvgScene, path: str | os.PathLike, size=(960, 540),
@@ -481,13 +502,15 @@ def _map_2d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
 
     surface = scene.surface
     bx, by, bw, bh = box
-    (dx0, dx1), (dy0, dy1) = surface.domain
+    shown = map_extent(scene)  # the domain, or where the paths go
+    (dx0, dx1), (dy0, dy1) = shown
     px_, py_ = 0.02 * (dx1 - dx0), 0.02 * (dy1 - dy0)
     xr, yr = (dx0 - px_, dx1 + px_), (dy0 - py_, dy1 + py_)
     ml, mr, mt, mb = 64.0, 92.0, 10.0, 44.0
     aw, ah = max(20.0, bw - ml - mr), max(20.0, bh - mt - mb)
     left, top, pw, ph = bx + ml, by + mt, aw, ah
-    ratio = (dx1 - dx0) / (dy1 - dy0)
+    (ax0, ax1), (ay0, ay1) = surface.domain
+    ratio = (ax1 - ax0) / (ay1 - ay0)
     if 1 / 3 <= ratio <= 3:  # the view locks the aspect ratio for such domains
         s = min(aw / (xr[1] - xr[0]), ah / (yr[1] - yr[0]))
         pw, ph = s * (xr[1] - xr[0]), s * (yr[1] - yr[0])
@@ -495,7 +518,7 @@ def _map_2d(scene: SvgScene, box, frame: int, lane_step) -> list[str]:
         top += (ah - ph) / 2
     fr = _Frame(left, top, pw, ph, xr, yr)
 
-    (xs, ys), values = surface.grid(GRID_N_2D)
+    (xs, ys), values = surface.grid(GRID_N_2D, domain=shown)
     log = bool(surface.log_scale) if scene.log_scale is None else bool(scene.log_scale)
     scale = HeightScale(values, log)
     t = scale(values)

@@ -288,7 +288,8 @@ class FrameRenderer:
         log_scale = s.view.log_for(s.surface) if self.contour is not None else None
         log_y = self.plots.log_check.isChecked() if self.plots is not None else True
         scene = scene_from_session(s, title=self.title, log_scale=log_scale, log_y=log_y,
-                                   critical_points=critical_points(s.surface, wait=True))
+                                   critical_points=critical_points(s.surface, wait=True),
+                                   follow=self.follow)
         write_svg(scene, path, (self.width, self.height), plots=self.plots is not None)
 
     def close(self) -> None:

@@ -198,25 +198,45 @@ def _slug(text: str) -> str:
     return (s or "my-lab")[:64]
 
 
+def _stepped_at(window) -> tuple[Lab, int] | None:
+    """The open lab made of steps (format version 2) whose scene the window shows, and
+    the step shown; None for a version-1 lab, no lab, or a scene no longer the lab's."""
+    lab = window.lab
+    if lab is None or lab.data is None or not lab.steps \
+            or window.session.scene.lab_id != lab.id:
+        return None
+    steps = window.labs.steps
+    return lab, steps.index if steps.active else 0
+
+
 class SaveLabDialog(QDialog):
-    """File > Save as Lab: title, summary, instructions and questions for the scene."""
+    """File > Save as Lab: title, summary, instructions and questions for the scene.
+
+    For a lab made of steps (format version 2) every step, task, check, hint and
+    solution is kept: the text fields are the shown step's, and the scene as it is now
+    becomes that step's scene (:func:`simulator.core.labs.lab_from_steps`)."""
 
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("Save as Lab \u2014 LossLab")
         lab = window.lab
+        self.stepped = _stepped_at(window)
         self.title = QLineEdit(lab.title if lab else "")
         self.title.setPlaceholderText("e.g. Momentum in a narrow valley")
         self.lab_id = QLineEdit(lab.id if lab else "")
         self.lab_id.setPlaceholderText("from the title")
         self.summary = QLineEdit(lab.summary if lab else "")
         self.summary.setPlaceholderText("one line shown in lab lists")
-        self.instructions = QPlainTextEdit(lab.instructions if lab else "")
+        text, questions = (lab.instructions, lab.questions) if lab else ("", ())
+        if self.stepped is not None:
+            step = self.stepped[0].steps[self.stepped[1]]
+            text, questions = step.text, step.questions
+        self.instructions = QPlainTextEdit(text)
         self.instructions.setPlaceholderText(
             "What students should do. Blank lines separate paragraphs; <b>, <i>, <ul>/<li> "
             "and <code> may be used.")
-        self.questions = QPlainTextEdit("\n".join(lab.questions) if lab else "")
+        self.questions = QPlainTextEdit("\n".join(questions))
         self.questions.setPlaceholderText("One question per line")
         self.error = QLabel("")
         self.error.setObjectName("save_lab_error")
@@ -228,8 +248,19 @@ class SaveLabDialog(QDialog):
         form.addRow("Title", self.title)
         form.addRow("Id", self.lab_id)
         form.addRow("Summary", self.summary)
-        form.addRow("Instructions", self.instructions)
-        form.addRow("Questions", self.questions)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        if self.stepped is None:
+            form.addRow("Instructions", self.instructions)
+            form.addRow("Questions", self.questions)
+        else:
+            slab, k = self.stepped
+            form.addRow(f"Step {k + 1} text", self.instructions)
+            form.addRow(f"Step {k + 1} questions", self.questions)
+            self.note.setText(
+                f"The lab's {len(slab.steps)} steps are kept with their tasks, checks, hints "
+                f"and solutions; the scene as it is now becomes step {k + 1}'s scene.")
+            form.addRow(self.note)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -247,6 +278,16 @@ class SaveLabDialog(QDialog):
         title = self.title.text().strip()
         qs = [_to_rich(q) for q in self.questions.toPlainText().splitlines() if q.strip()]
         qs = [q[3:-4] if q.startswith("<p>") and q.endswith("</p>") else q for q in qs]
+        if self.stepped is not None:
+            lab, k = self.stepped
+            step = lab.steps[k]
+            text = self.instructions.toPlainText()
+            unchanged = self.questions.toPlainText() == "\n".join(step.questions)
+            return core_labs.lab_from_steps(  # the step's texts as written when unchanged
+                lab, w.session.scene, k, lab_id=self.lab_id.text().strip() or _slug(title),
+                title=title, summary=self.summary.text().strip(),
+                text=None if text == step.text else _to_rich(text),
+                questions=None if unchanged else qs)
         return core_labs.lab_from_scene(  # view settings: the scene's, not the widgets'
             w.session.scene, lab_id=self.lab_id.text().strip() or _slug(title), title=title,
             summary=self.summary.text().strip(),
@@ -292,7 +333,8 @@ def save_lab_as(window, path: str | None = None, dialog: SaveLabDialog | None = 
         _message(window, "Cannot save lab", f"Could not write {path}.", str(e))
         return False
     lab = core_labs.parse_lab(d, str(path))
-    window.labs.show_lab(lab)
+    # a lab made of steps stays at the step shown: its scene is the one on screen
+    window.labs.show_lab(lab, at=dialog.stepped[1] if dialog.stepped else None)
     window.session.set_lab(lab.id, lab.title)
     window.update_title()
     window.statusBar().showMessage(f"Saved lab {path}", 5000)
@@ -374,12 +416,12 @@ class LabFeature(QObject):
         self.steps = LabSteps(window, panel)  # Check, hints, Back/Next, progress
         window.session.view_changed.connect(self._on_scene_lab)
 
-    def show_lab(self, lab: Lab) -> None:
-        """Show ``lab``'s text: one step at a time for a lab made of steps (at its
-        stored step), else whole. The scene is the caller's to load."""
+    def show_lab(self, lab: Lab, at: int | None = None) -> None:
+        """Show ``lab``'s text: one step at a time for a lab made of steps (at step
+        ``at``, else at its stored step), else whole. The scene is the caller's to load."""
         self.lab = lab
         if is_stepped(lab):
-            self.steps.begin(lab)
+            self.steps.begin(lab, at)
         else:
             self.steps.remember(lab)
             self.steps.close()

@@ -142,11 +142,13 @@ class LabSteps(QObject):
         p.source = lab_ref(lab) or p.source
         st.save_lab_progress(self._settings(), lab.id, p)
 
-    def begin(self, lab: Lab) -> None:
-        """Show lab ``lab`` (made of steps) at its stored step; the caller loads the
-        scene (:meth:`opening_scene`) or keeps the restored one."""
+    def begin(self, lab: Lab, at: int | None = None) -> None:
+        """Show lab ``lab`` (made of steps) at step ``at`` (else at its stored step);
+        the caller loads the scene (:meth:`opening_scene`) or keeps the one shown."""
         self.lab = lab
         self.progress = self._load_progress(lab)
+        if at is not None and 0 <= at < len(lab.steps):
+            self.progress.step = at
         self._scenes.clear()
         self._answers.clear()
         self._verdict = None

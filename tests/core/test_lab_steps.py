@@ -288,3 +288,62 @@ def test_pair_hyperparameters_of_every_optimizer():
     sc["lanes"][0]["optimizer"]["etas"] = 0.5
     assert problems(lab_v2(scene=sc)) == [
         "scene.lanes[0].optimizer.etas: must be a pair [etaminus, etaplus], got 0.5"]
+
+
+# ---- Save as Lab of a lab made of steps ---------------------------------------------------------
+@pytest.mark.parametrize("lab_id", [i for i in labs.builtin_lab_ids()
+                                    if labs.builtin_lab(i).version == 2])
+def test_saving_a_lab_at_any_step_with_its_own_scene_gives_the_lab_again(lab_id):
+    lab = labs.builtin_lab(lab_id)
+    for k in range(len(lab.steps)):
+        d = labs.lab_from_steps(lab, lab.scene(step=k), k, lab_id=lab.id, title=lab.title,
+                                summary=lab.summary)
+        assert d == lab.to_dict()
+
+
+def test_saving_a_lab_made_of_steps_keeps_every_step_and_writes_the_scene_into_one():
+    lab = labs.builtin_lab("lr-1d")
+    sc = lab.scene(step=1)
+    sc.update_lane(0, lr=0.7)
+    sc.set_training(seed=7)
+    sc.frame = 5
+    d = labs.lab_from_steps(lab, sc, 1, lab_id="mine", title="Mine", summary="S",
+                            text="<p>New text.</p>", questions=["Why?"])
+    again = labs.parse_lab(d)
+    assert (again.id, again.title, again.summary, again.version) == ("mine", "Mine", "S", 2)
+    assert len(again.steps) == len(lab.steps) == 3
+    for a, b in zip(again.steps, lab.steps):
+        assert a.title == b.title
+        assert (a.task is None) == (b.task is None)
+        if a.task is not None:
+            assert a.task.to_dict() == b.task.to_dict()  # prompt, check, hints, solution
+    assert again.steps[1].text == "<p>New text.</p>" and again.steps[1].questions == ("Why?",)
+    assert [s.text for s in again.steps[::2]] == [s.text for s in lab.steps[::2]]
+    # step 2's scene is the one saved; step 1 is as it was; step 3 builds on step 2's
+    s1 = again.scene(step=1)
+    assert s1.lanes[0].optimizer.lr == 0.7 and s1.seed == 7 and s1.frame == 5
+    assert s1.to_dict() == dict(sc.to_dict(), lab={"id": "mine", "title": "Mine"})
+    assert again.scene(step=0).to_dict()["lanes"] == lab.scene(step=0).to_dict()["lanes"]
+    assert again.scene(step=2).lanes[0].optimizer.lr == 0.7
+    # only what differs is written: the training's seed, not its other settings
+    assert d["steps"][1]["scene"]["training"] == {"steps": 60, "seed": 7}
+    # each task is solved by its solution in the saved lab too
+    for step in again.steps[1:]:
+        scene, answer = step.solved()
+        assert step.check(scene, answer=answer).passed
+    # a step that changed nothing (step 3) gets a scene change of its own when its
+    # scene is saved changed; the solution still passes
+    sc3 = again.scene(step=2)
+    sc3.set_start([6.0])
+    d3 = labs.lab_from_steps(again, sc3, 2, lab_id="mine", title="Mine", summary="S")
+    assert "scene" not in lab.to_dict()["steps"][2]
+    assert d3["steps"][2]["scene"]["start"] == [6.0]
+    assert labs.parse_lab(d3).scene(step=2).start == (6.0,)
+
+
+def test_saving_a_version_1_lab_as_steps_is_refused():
+    v1 = labs.parse_lab(labs.lab_from_scene(sim.Scene.default(), lab_id="v", title="V",
+                                            summary="s"))
+    assert v1.version == 1
+    with pytest.raises(ValueError, match="no steps"):
+        labs.lab_from_steps(v1, v1.scene(), 0, lab_id="v", title="V", summary="s")

@@ -186,3 +186,93 @@ def test_the_apps_export_honours_follow_the_paths(qtbot):
         finally:
             r.close()
     w.animator.pause()
+
+
+# ---- SVG: the same map extent as the PNG -------------------------------------------------------
+def _svg_map(path):
+    """The SVG map's shown ranges (its plot area's data ranges) and its colour image's
+    data extent (through the area's pixel mapping)."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ET.parse(path).getroot()
+    area = root.findall(".//svg:rect[@class='plot-area']", ns)[0]
+    xr = tuple(float(v) for v in area.get("data-x-range").split())
+    yr = tuple(float(v) for v in area.get("data-y-range").split())
+    left, top = float(area.get("x")), float(area.get("y"))
+    w, h = float(area.get("width")), float(area.get("height"))
+    img = root.find(".//svg:image[@class='colormap']", ns)
+    ix, iy = float(img.get("x")), float(img.get("y"))
+    iw, ih = float(img.get("width")), float(img.get("height"))
+    ext = ((xr[0] + (ix - left) / w * (xr[1] - xr[0]),
+            xr[0] + (ix + iw - left) / w * (xr[1] - xr[0])),
+           (yr[0] + (top + h - iy - ih) / h * (yr[1] - yr[0]),
+            yr[0] + (top + h - iy) / h * (yr[1] - yr[0])))
+    return (xr, yr), ext
+
+
+def _padded(extent):
+    return tuple((a - 0.02 * (b - a), b + 0.02 * (b - a)) for a, b in extent)
+
+
+def _assert_shows(path, extent):
+    """The SVG's map shows ``extent`` (2 % padding, as the view's range) and its colour
+    image covers it (to the pixel rounding of the written numbers)."""
+    (xr, yr), (ex, ey) = _svg_map(path)
+    for got, want in zip((xr, yr), _padded(extent), strict=True):
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+    for (a, b), (lo, hi), r in zip((ex, ey), extent, (xr, yr), strict=True):
+        tol = 0.01 * (r[1] - r[0])  # the image's edges are written to 0.01 px
+        assert a <= lo + tol and b >= hi - tol
+
+
+@pytest.mark.parametrize("lab_id", ["saddle", "lr-probe"])
+def test_svg_map_extends_to_the_paths_as_the_png_does(tmp_path, qapp, lab_id):
+    from simulator.export.svg import scene_from_lab, write_svg
+
+    lab = labs.builtin_lab(lab_id)
+    domain = tuple(lab.surface.domain)
+    r = _renderer(lab, True)
+    try:
+        r.render(lab.run_steps)
+        png_field = r.contour.field_domain
+    finally:
+        r.close()
+    assert png_field != domain  # the paths leave the domain
+    out = tmp_path / "f.svg"
+    write_svg(scene_from_lab(lab), out)
+    _assert_shows(out, png_field)
+    # every point of the paths within the field's limit is on the map
+    (xr, yr), _ext = _svg_map(out)
+    for _lane, run in lab.run():
+        p = np.asarray(run.positions, dtype=float)[:, :2]
+        p = p[np.isfinite(p).all(axis=1)]
+        (x0, x1), (y0, y1) = png_field
+        q = p[(p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)]
+        assert (q[:, 0] >= xr[0]).all() and (q[:, 0] <= xr[1]).all()
+        assert (q[:, 1] >= yr[0]).all() and (q[:, 1] <= yr[1]).all()
+    write_svg(scene_from_lab(lab, follow=False), out)
+    _assert_shows(out, domain)
+
+
+def test_svg_from_the_app_and_the_cli_follow_and_no_follow_does_not(tmp_path, qapp):
+    from tests.export.test_cli import run_cli
+
+    lab = labs.builtin_lab("saddle")
+    domain = tuple(lab.surface.domain)
+    for follow in (True, False):
+        r = _renderer(lab, follow)  # the Export Image dialog's renderer (make_renderer)
+        try:
+            out = tmp_path / f"app-{follow}.svg"
+            r.save_svg(out, lab.run_steps)
+            r.render(lab.run_steps)  # what its PNG shows
+            field = r.contour.field_domain
+        finally:
+            r.close()
+        assert (field != domain) is follow
+        _assert_shows(out, field)
+        out = tmp_path / f"cli-{follow}.svg"
+        proc = run_cli("export", "saddle", "--out", str(out), "-q",
+                       *([] if follow else ["--no-follow"]))
+        assert proc.returncode == 0, proc.stderr
+        _assert_shows(out, field)

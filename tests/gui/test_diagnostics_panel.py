@@ -81,6 +81,38 @@ def test_warning_when_learning_rate_exceeds_limit(qtbot, quad):
     assert not p.lane_box.warning_shown()
 
 
+def test_refreshes_with_the_warning_keep_no_memory(qtbot, quad):
+    """Issue 18's soak: during playback the panel refreshes 8 times a second, and each
+    refresh with the warning shown kept another copy of the warning icon (a PNG as a
+    data URI, about 1 KB: ``standardIcon`` gives a new QIcon, with a new cache key, on
+    every call). Memory allocated by the panel's module and still held after many
+    refreshes stays what it was after a few."""
+    import tracemalloc
+
+    from simulator.gui.panels import diagnostics_panel
+
+    p = _panel(qtbot, quad)
+    quad.update_lane(0, lr=0.12)  # above 2/lambda_max: the warning, with its icon
+    quad.flush()
+
+    def refresh(n):
+        for i in range(n):
+            quad.set_frame(i % 20)
+        assert p.lane_box.warning_shown() and "<img" in p.lane_box.warning.text()
+
+    only_panel = [tracemalloc.Filter(True, diagnostics_panel.__file__)]
+    tracemalloc.start()
+    try:
+        refresh(10)
+        before = tracemalloc.take_snapshot().filter_traces(only_panel)
+        refresh(300)
+        after = tracemalloc.take_snapshot().filter_traces(only_panel)
+    finally:
+        tracemalloc.stop()
+    grown = sum(st.size_diff for st in after.compare_to(before, "filename"))
+    assert grown < 30_000, f"{grown} bytes more after 300 refreshes"  # was 300 x 1 KB
+
+
 def test_adaptive_lanes_get_a_note_not_a_warning(qtbot, quad):
     quad.update_lane(0, optimizer=Adam(lr=0.5))
     quad.flush()

@@ -338,3 +338,53 @@ def test_presentation_mode_keeps_the_step_readable(window, qtbot):
     for lab in [p.prompt, p.verdict, p.progress] + [o.label for o in p.options]:
         assert lab.height() >= lab.heightForWidth(lab.width()), lab.text()
     w.presentation = False
+
+
+# ---- Save as Lab of a lab made of steps -------------------------------------------------------
+def test_save_as_lab_of_a_lab_made_of_steps_keeps_its_steps(window, tmp_path):
+    from simulator.cli import main
+
+    w = window
+    lab = labs.load_lab(LAB)
+    assert lab_dialogs.open_lab_ref(w, LAB)
+    w.labs.steps.restart()
+    # saved unchanged at its first step: the same lab under the new texts
+    dlg = lab_dialogs.SaveLabDialog(w)
+    assert dlg.instructions.toPlainText() == lab.steps[0].text
+    dlg.title.setText("My steps")
+    dlg.lab_id.setText("")  # the id from the title
+    out = tmp_path / "same.json"
+    assert lab_dialogs.save_lab_as(w, str(out), dialog=dlg)
+    same = labs.load_lab(out)
+    assert same.id == "my-steps" and same.version == 2
+    assert {**same.to_dict(), "id": LAB, "title": lab.title} == lab.to_dict()
+    assert main(["validate", "-q", str(out)]) == 0
+
+    # at step 2 with a learning rate of the author's: every step, task, check, hint and
+    # solution kept, the step's text and questions as edited, the scene as shown
+    assert lab_dialogs.open_lab_ref(w, LAB)
+    assert w.labs.steps.go(1)
+    set_lr(w, 0.7)
+    dlg = lab_dialogs.SaveLabDialog(w)
+    assert dlg.instructions.toPlainText() == lab.steps[1].text
+    assert dlg.questions.toPlainText() == "\n".join(lab.steps[1].questions)
+    assert "becomes step 2's scene" in dlg.note.text()
+    dlg.title.setText("Steps again")
+    dlg.lab_id.setText("steps-again")
+    dlg.instructions.setPlainText("Find the limit.")
+    out = tmp_path / "mine.json"
+    assert lab_dialogs.save_lab_as(w, str(out), dialog=dlg)
+    assert main(["validate", "-q", str(out)]) == 0
+    again = labs.load_lab(out)
+    assert len(again.steps) == 3
+    for a, b in zip(again.steps, lab.steps):
+        assert a.title == b.title and a.questions == b.questions
+        assert a.task.to_dict() == b.task.to_dict()  # prompt, check, hints, solution
+    assert again.steps[1].text == "<p>Find the limit.</p>"
+    assert [s.text for s in again.steps[::2]] == [s.text for s in lab.steps[::2]]
+    assert again.scene(step=1).lanes[0].optimizer.lr == 0.7
+    assert again.scene(step=0).to_dict()["lanes"] == lab.scene(step=0).to_dict()["lanes"]
+    # the window shows the saved lab at the step it was on
+    assert w.lab.id == "steps-again" and w.labs.steps.index == 1
+    assert "Step 2 of 3" in panel(w).text()
+    assert lab_dialogs.open_lab_ref(w, str(out))

@@ -146,8 +146,12 @@ def test_save_as_lab_round_trip(window, tmp_path):
     assert lab_dialogs.save_lab_as(window, str(out), dialog=dlg)
     lab = labs.load_lab(out)
     assert lab.id == "my-schedules" and lab.title == "My schedules"
-    assert lab.instructions == "<p>First paragraph with x &lt; 1.</p><p>Second one.</p>"
-    assert lab.questions == ("Why?", "How <b>much</b>?")
+    # a lab made of steps: the texts typed are the shown (first) step's, the rest is kept
+    orig = labs.builtin_lab("schedules")
+    assert len(lab.steps) == len(orig.steps)
+    assert lab.steps[0].task.to_dict() == orig.steps[0].task.to_dict()
+    assert lab.steps[0].text == "<p>First paragraph with x &lt; 1.</p><p>Second one.</p>"
+    assert lab.steps[0].questions == ("Why?", "How <b>much</b>?")
     assert lab.lanes[0].optimizer.lr == 0.3
     assert [ln.schedule for ln in lab.lanes[1:]] == \
         [ln.schedule for ln in labs.builtin_lab("schedules").lanes[1:]]
@@ -281,13 +285,13 @@ def test_exports_and_save_as_lab_read_the_view_from_the_scene(window):
     finally:
         r.close()
     dlg = lab_dialogs.SaveLabDialog(window)
-    assert dlg.lab_data()["view"]["log_scale"] is False
+    assert labs.parse_lab(dlg.lab_data()).view.log_scale is False
     # and the other way: the scene's view state drives the widgets
     window.act_log.trigger()
     assert window.session.view.log_scale is True and window.contour.log_check.isChecked()
     window.session.set_view(log_scale=False)
     assert not window.contour.log_check.isChecked() and not window.act_log.isChecked()
-    assert "views" in dlg.lab_data()["view"] and "3d" not in dlg.lab_data()["view"]["views"]
+    assert "3d" not in labs.parse_lab(dlg.lab_data()).view.views
 
 
 def test_the_window_title_names_the_open_lab_until_it_is_closed(window):

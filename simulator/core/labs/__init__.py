@@ -61,7 +61,8 @@ One job per module:
 - :mod:`.model`: :class:`Lab`, :class:`LabLane`, :class:`ViewSettings`, :class:`LabInfo`;
 - :mod:`.io`: bounded file reading, the JSON text form, atomic saving;
 - :mod:`.builtin`: the built-in labs and :func:`load_lab`;
-- :mod:`.authoring`: lab data from a scene ("Save as Lab");
+- :mod:`.authoring`: lab data from a scene, or from a lab made of steps and the scene
+  of one of them ("Save as Lab");
 - :mod:`.steps`: :class:`Step`, :class:`Task` and laying a partial scene over a scene;
 - :mod:`.checks`: the check vocabulary, its validation and evaluation (:class:`CheckResult`);
 - :mod:`.validate_v2`: the validator of format version 2 (a scene and steps).
@@ -69,7 +70,7 @@ One job per module:
 
 from __future__ import annotations
 
-from .authoring import lab_from_scene, lab_from_session, surface_spec_of
+from .authoring import lab_from_scene, lab_from_session, lab_from_steps, surface_spec_of
 from .builtin import builtin_lab, builtin_lab_ids, list_labs, load_lab
 from .checks import CHECK_KINDS, Check, CheckResult, evaluate_check
 from .io import dumps_lab, loads_lab, read_lab_file, save_lab, validate_lab
@@ -96,6 +97,6 @@ __all__ = [
     "CHECK_KINDS", "Check", "CheckResult", "Lab", "LabError", "LabInfo", "LabLane",
     "Problem", "Step", "Task", "ViewSettings", "apply_changes", "evaluate_check",
     "builtin_lab", "builtin_lab_ids", "check_rich_text", "dumps_lab", "lab_from_scene",
-    "lab_from_session", "list_labs", "load_lab", "loads_lab", "parse_lab", "read_lab_file",
-    "rich_text_to_plain", "save_lab", "surface_spec_of", "validate_lab",
+    "lab_from_session", "lab_from_steps", "list_labs", "load_lab", "loads_lab", "parse_lab",
+    "read_lab_file", "rich_text_to_plain", "save_lab", "surface_spec_of", "validate_lab",
 ]

@@ -3,6 +3,7 @@ with :func:`~.validate.parse_lab` before it is written)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,6 +11,7 @@ from ..files import jsonable as _jsonable
 from ..surface import Surface
 from ..surface_io import surface_to_dict
 from .schema import FORMAT
+from .steps import MERGED_KEYS, SCENE_KEYS, apply_changes
 
 
 def surface_spec_of(surface: Surface) -> dict:
@@ -123,3 +125,79 @@ def _network_lab(session_dict: dict, surface, spec: dict, lanes: list, *, lab_id
         step["questions"] = qs
     return _jsonable({"format": FORMAT, "version": 2, "id": lab_id, "title": title,
                       "summary": summary, "scene": scene, "steps": [step]})
+
+
+# ---- a lab made of steps ------------------------------------------------------------------
+def _canonical(scene_dict: dict) -> dict:
+    """``scene_dict`` as the one scene serialiser writes it (every default filled in),
+    without the session's own keys (format, version, lab)."""
+    from ..scene import FORMAT as SESSION_FORMAT
+    from ..scene import VERSION as SESSION_VERSION
+    from ..scene import Scene
+
+    d = dict(scene_dict, format=SESSION_FORMAT, version=SESSION_VERSION)
+    out = Scene.from_dict(copy.deepcopy(d)).to_dict()
+    return {k: v for k, v in out.items() if k in SCENE_KEYS}
+
+
+def _step_changes(before: dict, authored: dict, old: dict | None, now: dict) -> dict | None:
+    """A step's scene change that makes ``now`` (a canonical scene dict) from ``before``
+    (the scene the step is laid over): the step's ``old`` change, with every key in which
+    ``now`` differs from the step's ``authored`` (canonical) scene set to ``now``'s."""
+    changes = copy.deepcopy(old) if old else {}
+    for k in SCENE_KEYS:
+        a, n = authored.get(k), now.get(k)
+        if a == n:
+            continue
+        if k in MERGED_KEYS and isinstance(a, dict) and isinstance(n, dict):
+            sub = dict(changes.get(k) or {})
+            for sk in sorted(set(a) | set(n)):
+                if a.get(sk) != n.get(sk):
+                    sub[sk] = copy.deepcopy(n.get(sk))  # None: the setting's default
+            changes[k] = sub
+        else:
+            changes[k] = copy.deepcopy(n)
+    # a change of the surface, start, training or lanes shows the whole run unless the
+    # change names its frame: name every key the result still gets wrong
+    result = _canonical(apply_changes(before, changes))
+    for k in SCENE_KEYS:
+        if result.get(k) != now.get(k):
+            changes[k] = copy.deepcopy(now.get(k))
+    return changes or None
+
+
+def lab_from_steps(lab, scene, step: int, *, lab_id: str, title: str, summary: str,
+                   text: str | None = None, questions: Iterable[str] | None = None
+                   ) -> dict:
+    """Lab data for a lab made of steps (format version 2, ``lab.data``) shown at step
+    ``step`` with the scene ``scene``: every step, task, check, hint and solution kept,
+    the texts (id, title, summary) replaced, and the parts of ``scene`` that differ from
+    the step's own scene written into that step's scene change (later steps lay their
+    changes over it). ``text`` and ``questions``, when given, replace the step's.
+
+    Saving an opened lab unchanged gives the lab again. The result is validated by the
+    caller with :func:`parse_lab` before it is written.
+    """
+    if lab.data is None or not lab.steps:
+        raise ValueError("the lab has no steps to keep (format version 1)")
+    if not 0 <= step < len(lab.steps):
+        raise IndexError(f"the lab has {len(lab.steps)} steps; step {step} does not exist")
+    d = copy.deepcopy(lab.data)
+    d.update(id=lab_id, title=title, summary=summary)
+    st = d["steps"][step]
+    if text is not None:
+        st["text"] = text
+    if questions is not None:
+        qs = [q for q in questions if q.strip()]
+        if qs:
+            st["questions"] = qs
+        else:
+            st.pop("questions", None)
+    before = d["scene"] if step == 0 else lab.steps[step - 1].scene_dict
+    changes = _step_changes(before, _canonical(lab.steps[step].scene_dict), st.get("scene"),
+                            _canonical(scene.to_dict()))
+    if changes:
+        st["scene"] = changes
+    else:
+        st.pop("scene", None)
+    return _jsonable(d)

@@ -17,7 +17,7 @@ episodes in words.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -107,6 +107,7 @@ class PointBox(QGroupBox):
         super().__init__(title, parent)
         self.labels: dict[str, QLabel] = {}
         self._shape = None  # the multi-line texts the height was last fitted to
+        self._warning_img = None  # the warning icon as rich text, made once per style
         form = QFormLayout()
         form.setContentsMargins(6, 4, 6, 4)
         form.setVerticalSpacing(2)
@@ -205,10 +206,8 @@ class PointBox(QGroupBox):
             elif np.isfinite(pa.max_stable_lr) and lr > pa.max_stable_lr:
                 notes.append(lane.name)
         if warn:
-            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-            path = _icon_uri(icon)
             err = palette.error_color()
-            img = f'<img src="{path}" width="16" height="16"> ' if path else "\u26a0 "
+            img = self._warning_icon_html()
             self.warning.setText(f'<span style="color:{err}">{img}' + "<br>".join(warn) + "</span>")
             self.warning.setVisible(True)
         else:
@@ -225,6 +224,24 @@ class PointBox(QGroupBox):
         if shape != self._shape:  # the other fields are one line each: same height
             self._shape = shape
             self._hold_height()
+
+    def _warning_icon_html(self) -> str:
+        """The style's warning icon as an ``<img>`` for the warning's rich text, made
+        once and kept until the style changes. (``standardIcon`` returns a new QIcon,
+        with a new ``cacheKey``, on every call: a cache of URIs keyed on it grew by one
+        PNG, about 1 KB, on every refresh that showed the warning, 8 a second during
+        playback: issue 18's soak.)"""
+        if self._warning_img is None:
+            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+            uri = _icon_uri(icon)
+            self._warning_img = (f'<img src="{uri}" width="16" height="16"> ' if uri
+                                 else "\u26a0 ")
+        return self._warning_img
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.StyleChange:
+            self._warning_img = None  # another style: its own warning icon
+        super().changeEvent(event)
 
     def _hold_height(self) -> None:
         """Never shrink while the same lane is shown: a box whose height follows its
@@ -249,21 +266,17 @@ class PointBox(QGroupBox):
         return not self.warning.isHidden()
 
 
-_ICON_CACHE: dict[int, str] = {}
-
-
 def _icon_uri(icon) -> str:
-    """A data: URI of ``icon`` (rich text labels cannot show a QIcon directly)."""
-    key = icon.cacheKey()
-    if key not in _ICON_CACHE:
-        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    """A data: URI of ``icon`` at 16 px (rich text labels cannot show a QIcon directly);
+    empty when it cannot be rendered. Callers keep it: it is a PNG encoded anew."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
-        ba = QByteArray()
-        buf = QBuffer(ba)
-        buf.open(QIODevice.OpenModeFlag.WriteOnly)
-        icon.pixmap(16, 16).save(buf, "PNG")
-        _ICON_CACHE[key] = "data:image/png;base64," + bytes(ba.toBase64()).decode()
-    return _ICON_CACHE[key]
+    ba = QByteArray()
+    buf = QBuffer(ba)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if icon.isNull() or not icon.pixmap(16, 16).save(buf, "PNG"):
+        return ""
+    return "data:image/png;base64," + bytes(ba.toBase64()).decode()
 
 
 def palette_colors() -> tuple[str, str]:
