@@ -16,6 +16,7 @@ rate, as in torch (where they overwrite the optimizer's lr).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -798,45 +799,113 @@ def _div(a: float, b: float) -> float:
     return a / b
 
 
-def _torch_stepper(s: Schedule, group: dict, steps: int):
-    """Build ``s`` on ``group`` as torch's constructor does (initial step included) and
-    return the function that steps it once: torch's chainable ``get_lr``, in its order of
-    floating-point operations, reading and writing ``group["lr"]``."""
-    if isinstance(s, ConstantSchedule):  # no scheduler in torch: leaves the rate alone
-        return lambda: None
-    if isinstance(s, ChainedScheduler):  # built in order, stepped in order: flattened
-        subs = [_torch_stepper(c, group, steps) for c in s.schedulers]
+class _TorchScheduler:
+    """One torch.optim.lr_scheduler object on a param group ``group`` (a dict with
+    ``"lr"`` and, once a scheduler is built, ``"initial_lr"``): a port of torch's
+    ``LRScheduler`` machinery that the chained and sequential replays need, with every
+    rule's floating-point operations in torch's order.
 
-        def step_all():
-            for f in subs:
-                f()
-        return step_all
-    st = {"e": 0, "initial": True}
-    if isinstance(s, CyclicLR):
-        group["lr"] = s.base_lr
-    if isinstance(s, OneCycleLR):
-        total = s.total_steps if s.total_steps is not None else steps
-        group["initial_lr"] = s.max_lr / s.div_factor
-        group["max_lr"] = s.max_lr
-        group["min_lr"] = group["initial_lr"] / s.final_div_factor
-    group.setdefault("initial_lr", group["lr"])
-    base = group["initial_lr"]
-    if isinstance(s, CosineAnnealingWarmRestarts):
-        st["T_cur"], st["T_i"] = 0, s.T_0
+    ``last_epoch``, ``step_count`` and ``initial`` are torch's ``last_epoch``,
+    ``_step_count`` and ``_is_initial``; ``base`` is ``base_lrs[0]``. The methods are
+    torch's: ``step()`` (chainable ``get_lr``), ``_update_lr(0)`` (what ``SequentialLR``
+    calls at a milestone: the closed form where the class has one), ``_initial_step()``
+    and ``undo()`` (``SequentialLR.recursive_undo``)."""
 
-    def get_lr(e: int) -> float:
-        lr = group["lr"]
+    def __init__(self, s: Schedule, group: dict, steps: int) -> None:
+        # LRScheduler.__init__ (and what CyclicLR/OneCycleLR do before it)
+        self.s, self.group = s, group
+        if isinstance(s, CyclicLR):
+            group["lr"] = s.base_lr
+        if isinstance(s, OneCycleLR):
+            self.total = s.total_steps if s.total_steps is not None else steps
+            self.run_steps = steps
+            group["initial_lr"] = s.max_lr / s.div_factor
+            group["max_lr"] = s.max_lr
+            group["min_lr"] = group["initial_lr"] / s.final_div_factor
+        if isinstance(s, CosineAnnealingWarmRestarts):
+            self.T_i, self.T_cur = s.T_0, -1
+        group.setdefault("initial_lr", group["lr"])
+        self.base = group["initial_lr"]
+        self.last_epoch = -1
+        self.initial = False
+        self._initial_step()
+        if isinstance(s, CyclicLR):
+            self.base = s.base_lr  # set after its constructor's initial step
+
+    def _initial_step(self) -> None:
+        self.step_count = 0
+        self.initial = True
+        try:
+            self.step()
+        finally:
+            self.initial = False
+
+    def undo(self) -> None:
+        self.last_epoch -= 1
+
+    def step(self) -> None:
+        s = self.s
+        if isinstance(s, CosineAnnealingWarmRestarts):  # its own step(epoch=None)
+            if self.last_epoch < 0:  # epoch 0: a restart
+                self.T_i, self.T_cur = s.T_0, 0
+                self.last_epoch = 0
+            else:
+                self.last_epoch += 1
+                self.T_cur += 1
+                if self.T_cur >= self.T_i:
+                    self.T_cur %= self.T_i
+                    self.T_i *= s.T_mult
+            self.group["lr"] = self.get_lr()
+            return
+        self.step_count += 1
+        self._update_lr(None)
+
+    def _update_lr(self, epoch: int | None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            lr = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            lr = self.closed_form()
+            if lr is None:
+                lr = self.get_lr()
+        self.group["lr"] = lr
+
+    def closed_form(self) -> float | None:
+        """torch's ``_get_closed_form_lr``, for the classes that have one."""
+        s, e, b = self.s, self.last_epoch, self.base
+        if isinstance(s, StepLR):
+            return b * s.gamma ** (e // s.step_size)
+        if isinstance(s, MultiStepLR):
+            return b * s.gamma ** bisect_right(sorted(s.milestones), e)
+        if isinstance(s, ConstantLR):
+            return b * (s.factor + (e >= s.total_iters) * (1 - s.factor))
+        if isinstance(s, LinearLR):
+            return b * (s.start_factor + (s.end_factor - s.start_factor)
+                        * min(s.total_iters, e) / s.total_iters)
+        if isinstance(s, ExponentialLR):
+            return b * s.gamma**e
+        if isinstance(s, PolynomialLR):
+            return b * (1.0 - min(s.total_iters, e) / s.total_iters) ** s.power
+        if isinstance(s, CosineAnnealingLR):
+            return s.eta_min + (b - s.eta_min) * (1 + math.cos(math.pi * e / s.T_max)) / 2
+        return None
+
+    def get_lr(self) -> float:
+        """torch's chainable ``get_lr``: reads ``group["lr"]``, returns the new rate."""
+        s, e, group = self.s, self.last_epoch, self.group
+        lr, base = group["lr"], self.base
         if isinstance(s, StepLR):
             return lr if e == 0 or e % s.step_size != 0 else lr * s.gamma
         if isinstance(s, MultiStepLR):
             n = s.milestones.count(e)
             return lr * s.gamma ** n if n else lr
         if isinstance(s, ExponentialLR):
-            return lr if st["initial"] else lr * s.gamma
+            return lr if self.initial else lr * s.gamma
         if isinstance(s, LinearLR):
             if e == 0:
                 return lr * s.start_factor
-            if e > s.total_iters:
+            if self.initial or e > s.total_iters:
                 return lr
             d = s.end_factor - s.start_factor
             return lr * (1.0 + d / (s.total_iters * s.start_factor + (e - 1) * d))
@@ -851,26 +920,23 @@ def _torch_stepper(s: Schedule, group: dict, steps: int):
                     "total_iters in torch's chainable form (ZeroDivisionError there)")
             return lr * (1.0 / s.factor)
         if isinstance(s, PolynomialLR):
-            if st["initial"] or e > s.total_iters:
+            if self.initial or e > s.total_iters:
                 return lr
             t = s.total_iters
             return lr * ((1.0 - e / t) / (1.0 - (e - 1) / t)) ** s.power
         if isinstance(s, CosineAnnealingLR):
-            if st["initial"]:
-                return lr
             T, m = s.T_max, s.eta_min
+            if self.initial:
+                return lr
+            if self.step_count == 1 and e > 0:
+                return m + (base - m) * (1 + math.cos(e * math.pi / T)) / 2
             if (e - 1 - T) % (2 * T) == 0:
                 return lr + (base - m) * (1 - math.cos(math.pi / T)) / 2
             return _div(1 + math.cos(math.pi * e / T),
                         1 + math.cos(math.pi * (e - 1) / T)) * (lr - m) + m
         if isinstance(s, CosineAnnealingWarmRestarts):
-            if not st["initial"]:
-                st["T_cur"] += 1
-                if st["T_cur"] >= st["T_i"]:
-                    st["T_cur"] %= st["T_i"]
-                    st["T_i"] *= s.T_mult
             m = s.eta_min
-            return m + (base - m) * (1 + math.cos(math.pi * st["T_cur"] / st["T_i"])) / 2
+            return m + (base - m) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
         if isinstance(s, CyclicLR):
             up = float(s.step_size_up)
             total_size = up + (float(s.step_size_down) if s.step_size_down is not None
@@ -879,20 +945,19 @@ def _torch_stepper(s: Schedule, group: dict, steps: int):
             cycle = math.floor(1 + e / total_size)
             x = 1.0 + e / total_size - cycle
             sf = x / ratio if x <= ratio else _div(x - 1, ratio - 1)
-            # torch's constructor takes its initial step before it sets base_lrs to
-            # base_lr: that step starts from the group's initial_lr (set by an earlier
-            # scheduler, or base_lr when CyclicLR comes first)
-            b = base if st["initial"] else s.base_lr
-            height = (s.max_lr - b) * sf
+            # base: the group's initial_lr during the constructor's initial step (an
+            # earlier scheduler's, or base_lr when CyclicLR comes first), then base_lr
+            height = (s.max_lr - base) * sf
             if s.mode == "triangular":
-                return b + height * 1.0
+                return base + height * 1.0
             if s.mode == "triangular2":
-                return b + height * (1 / 2.0 ** (cycle - 1))
-            return b + height * s.gamma**e
+                return base + height * (1 / 2.0 ** (cycle - 1))
+            return base + height * s.gamma**e
         if isinstance(s, OneCycleLR):
+            total = self.total
             if e > total:
-                raise ValueError(
-                    f"OneCycleLR: total_steps={total} is shorter than the run ({steps} steps)")
+                raise ValueError(f"OneCycleLR: total_steps={total} is shorter than the run "
+                                 f"({self.run_steps} steps)")
             p = s.pct_start
             if s.three_phase:
                 phases = [(float(p * total) - 1, "initial_lr", "max_lr"),
@@ -912,13 +977,110 @@ def _torch_stepper(s: Schedule, group: dict, steps: int):
                 start_step = end_step
         raise ValueError(f"ChainedScheduler: {s.name} cannot be chained")  # pragma: no cover
 
-    group["lr"] = get_lr(0)
-    st["initial"] = False
 
-    def step():
-        st["e"] += 1
-        group["lr"] = get_lr(st["e"])
-    return step
+class _TorchNone:
+    """``ConstantSchedule`` in a chain: no scheduler, the rate is left alone."""
+
+    def _initial_step(self) -> None:
+        pass
+
+    def step(self) -> None:
+        pass
+
+    def undo(self) -> None:
+        pass
+
+
+class _TorchChained:
+    """torch's ``ChainedScheduler``: its schedulers built in order (each constructor
+    takes its initial step), then every one stepped in turn."""
+
+    def __init__(self, s: ChainedScheduler, group: dict, steps: int) -> None:
+        self.subs = [_torch_build(c, group, steps, in_sequence=False) for c in s.schedulers]
+
+    def _initial_step(self) -> None:  # LRScheduler's: it calls step()
+        self.step()
+
+    def step(self) -> None:
+        for c in self.subs:
+            c.step()
+
+    def undo(self) -> None:  # recursive_undo goes into its _schedulers
+        for c in self.subs:
+            c.undo()
+
+    def _update_lr(self, epoch: int) -> None:
+        raise ValueError(
+            "ChainedScheduler: a ChainedScheduler after a SequentialLR milestone cannot "
+            "be restarted there (torch has neither a closed form nor a get_lr for it: "
+            "NotImplementedError)")
+
+
+class _TorchSequential:
+    """torch's ``SequentialLR`` on a group shared with other schedulers: its schedulers
+    built in order, then its constructor resets the rate to ``initial_lr``, undoes one
+    step of every scheduler inside (recursively) and takes the initial step of the first
+    again; a step advances the scheduler whose turn it is, restarting it at its
+    milestone with ``_update_lr(0)`` (the closed form at 0 where the class has one)."""
+
+    def __init__(self, s: SequentialLR, group: dict, steps: int) -> None:
+        self.group = group
+        self.subs = [_torch_build(c, group, steps, in_sequence=True) for c in s.schedulers]
+        self.names = [c.name for c in s.schedulers]
+        self.milestones = list(s.milestones)
+        self.last_epoch = 0
+        group["lr"] = group["initial_lr"]
+        self.undo()
+        self.subs[bisect_right(self.milestones, 0)]._initial_step()
+
+    def _initial_step(self) -> None:
+        self.step()
+
+    def undo(self) -> None:  # recursive_undo: its own last_epoch is left alone
+        for c in self.subs:
+            c.undo()
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        idx = bisect_right(self.milestones, self.last_epoch)
+        sub = self.subs[idx]
+        if idx > 0 and self.milestones[idx - 1] == self.last_epoch:
+            if not isinstance(sub, _TorchScheduler):
+                raise ValueError(
+                    f"ChainedScheduler: a SequentialLR's schedulers[{idx}] is "
+                    f"{self.names[idx]}, which cannot be restarted at its milestone "
+                    f"{self.last_epoch} (torch has neither a closed form nor a get_lr for "
+                    "it: NotImplementedError)")
+            sub._update_lr(0)
+        else:
+            sub.step()
+
+    def _update_lr(self, epoch: int) -> None:
+        raise ValueError(
+            "ChainedScheduler: a SequentialLR after another SequentialLR's milestone cannot "
+            "be restarted there (torch has neither a closed form nor a get_lr for it: "
+            "NotImplementedError)")
+
+
+def _torch_build(s: Schedule, group: dict, steps: int, in_sequence: bool):
+    """Build ``s`` on ``group`` as torch's constructor does (its initial step included).
+    ``ConstantSchedule`` is no scheduler in a chain; inside a ``SequentialLR`` (where
+    every entry is a torch scheduler) it is ``ConstantLR(factor=1.0, total_iters=1)``:
+    the base rate from its milestone on, as ``SequentialLR`` alone gives."""
+    if isinstance(s, ConstantSchedule):
+        if not in_sequence:
+            return _TorchNone()
+        s = ConstantLR(factor=1.0, total_iters=1)
+    if isinstance(s, ChainedScheduler):
+        return _TorchChained(s, group, steps)
+    if isinstance(s, SequentialLR):
+        return _TorchSequential(s, group, steps)
+    return _TorchScheduler(s, group, steps)
+
+
+def _has_plateau(s: Schedule) -> bool:
+    return isinstance(s, ReduceLROnPlateau) or any(
+        _has_plateau(c) for c in getattr(s, "schedulers", ()))
 
 
 @dataclass(frozen=True, repr=False)
@@ -939,8 +1101,16 @@ class ChainedScheduler(Schedule):
     ``initial_lr`` an earlier scheduler recorded), and ``OneCycleLR`` sets the
     ``initial_lr`` the later ones take as base. ``ConstantSchedule`` (no scheduler)
     leaves the rate alone; a nested ``ChainedScheduler`` is stepped in place.
-    ``ReduceLROnPlateau`` is refused, as torch refuses it; ``SequentialLR`` inside a
-    chain is refused too (not modelled).
+    A ``SequentialLR`` in a chain is torch's too: its schedulers are built, then it
+    resets the rate to ``initial_lr`` (undoing what the schedulers built before it
+    did), undoes one step of each scheduler inside and takes its first one's initial
+    step again; each update it steps only the scheduler whose turn it is, on the rate
+    the chain's others left, and restarts the next one at its milestone with torch's
+    closed form at 0 (``base * factor`` for the multiplicative ones, the base rate
+    for the cosine) or, without one, its ``get_lr`` at 0. Inside it a
+    ``ConstantSchedule`` is ``ConstantLR(factor=1.0, total_iters=1)`` (the base rate
+    from its milestone on, as ``SequentialLR`` alone gives). ``ReduceLROnPlateau``,
+    also inside a ``SequentialLR``, is refused, as torch refuses it.
 
     Parameters
     ----------
@@ -955,7 +1125,10 @@ class ChainedScheduler(Schedule):
         ``learning_rates`` raises it for a run longer than a chained ``OneCycleLR``'s
         ``total_steps`` (torch raises when stepped past it), and for a chained
         ``ConstantLR(factor=0)`` next to a non-multiplicative schedule reaching
-        ``total_iters`` (torch divides by the factor there).
+        ``total_iters`` (torch divides by the factor there), and for a chained
+        ``SequentialLR`` reaching a milestone where a ``ChainedScheduler`` or
+        ``SequentialLR`` takes over (torch raises ``NotImplementedError``: it cannot
+        restart those).
 
     Examples
     --------
@@ -994,10 +1167,11 @@ class ChainedScheduler(Schedule):
                     f"ChainedScheduler: schedulers[{i}] is ReduceLROnPlateau, which does not "
                     "chain (torch refuses it: its step needs the loss)"
                 )
-            if isinstance(s, SequentialLR):
+            if _has_plateau(s):
                 raise ValueError(
-                    f"ChainedScheduler: schedulers[{i}] is SequentialLR, which does not "
-                    "chain here (put the chain inside the SequentialLR instead)"
+                    f"ChainedScheduler: schedulers[{i}] is a {s.name} with a "
+                    "ReduceLROnPlateau inside, which does not chain (torch refuses it: its "
+                    "step needs the loss)"
                 )
         object.__setattr__(self, "schedulers", scheds)
 
@@ -1014,11 +1188,11 @@ class ChainedScheduler(Schedule):
             return out
         n = int(k.max()) + 1 if k.size else 0
         group = {"lr": float(base)}
-        step = _torch_stepper(self, group, steps)
+        chain = _torch_build(self, group, steps, in_sequence=False)
         rates = np.empty(n)
         for j in range(n):
             rates[j] = group["lr"]
-            step()
+            chain.step()
         return rates[k.astype(np.intp)]
 
     def to_dict(self):

@@ -358,6 +358,21 @@ def test_unknown_id():
         labs.load_lab("nothing-like-it")
 
 
+def test_a_lab_can_chain_a_sequential_schedule():
+    chain = {"name": "ChainedScheduler", "schedulers": [
+        {"name": "SequentialLR", "schedulers": [{"name": "LinearLR", "total_iters": 3},
+                                                {"name": "ExponentialLR", "gamma": 0.9}],
+         "milestones": [3]},
+        {"name": "StepLR", "step_size": 4, "gamma": 0.5}]}
+    lab = parse_lab(minimal(schedule=chain))
+    assert lab.schedule == sim.schedule_from_dict(chain)
+    # what the chain refuses is reported at its place
+    bad = copy.deepcopy(chain)
+    bad["schedulers"][0]["schedulers"][1] = {"name": "ReduceLROnPlateau"}
+    got = problems(minimal(schedule=bad))
+    assert got and got[0].startswith("schedule") and "ReduceLROnPlateau" in got[0], got
+
+
 def test_lab_from_session_round_trip():
     lab = labs.builtin_lab("schedules")
     sess = lab.session_dict()

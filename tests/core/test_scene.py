@@ -553,6 +553,20 @@ def test_use_race_only_for_library_surfaces_and_default_scene_is_a_race():
     assert not sc.use_race() and [lane.name for lane in sc.lanes] == before
 
 
+def test_a_chain_holding_a_sequential_schedule_round_trips(scene):
+    import simulator as sim
+
+    chain = sim.ChainedScheduler([
+        sim.SequentialLR([sim.LinearLR(0.1, total_iters=20), sim.CosineAnnealingLR(80)], [20]),
+        sim.StepLR(50, 0.5)])
+    scene.add_lane(sim.SGD(lr=2e-3), name="warm chain", schedule=chain)
+    scene.set_training(schedule=chain)
+    t = Scene.from_dict(json.loads(json.dumps(scene.to_dict())))
+    assert t.lanes[-1].schedule == chain and t.schedule == chain
+    np.testing.assert_array_equal(results(t)[t.lanes[-1].uid].learning_rates,
+                                  chain.learning_rates(2e-3, t.steps))
+
+
 def test_issue19_optimizers_and_schedules_round_trip(scene):
     import simulator as sim
 

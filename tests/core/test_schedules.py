@@ -251,7 +251,8 @@ def test_chained_scheduler_multiplies_factors():
 @pytest.mark.parametrize("bad, word", [
     ([], "non-empty"),
     ([sim.StepLR(), sim.ReduceLROnPlateau()], "ReduceLROnPlateau"),
-    ([sim.CosineAnnealingLR(), sim.SequentialLR([sim.StepLR()], [])], "SequentialLR"),
+    ([sim.CosineAnnealingLR(), sim.SequentialLR([sim.StepLR(), sim.ReduceLROnPlateau()], [5])],
+     "SequentialLR with a ReduceLROnPlateau"),
 ])
 def test_chained_scheduler_refuses_what_does_not_chain(bad, word):
     with pytest.raises(ValueError, match=word):
@@ -282,27 +283,47 @@ def test_golden_chains_cover_every_chainable_schedule():
     def names(d):
         for c in d["schedulers"]:
             yield c["name"]
-            if c["name"] == "ChainedScheduler":
+            if c["name"] in ("ChainedScheduler", "SequentialLR"):
                 yield from names(c)
     seen = {n for c in CHAIN_CASES for n in names(c["schedule"])}
-    assert seen == set(sim.SCHEDULES) - {"ConstantSchedule", "ReduceLROnPlateau",
-                                         "SequentialLR"}
+    assert seen == set(sim.SCHEDULES) - {"ConstantSchedule", "ReduceLROnPlateau"}
+    # SequentialLR in a chain: after a chain's other schedulers, around a chain, around
+    # a SequentialLR, and restarting every kind of scheduler at a milestone
+    def seqs(d):
+        for c in d["schedulers"]:
+            if c["name"] == "SequentialLR":
+                yield c
+            if "schedulers" in c:
+                yield from seqs(c)
+    seq = [q for c in CHAIN_CASES for q in seqs(c["schedule"])]
+    restarted = {c["name"] for q in seq for c in q["schedulers"][1:]}
+    assert restarted >= {"CosineAnnealingLR", "ExponentialLR", "PolynomialLR", "OneCycleLR",
+                         "CosineAnnealingWarmRestarts", "StepLR", "LinearLR"}
+    assert {q["schedulers"][0]["name"] for q in seq} >= {"ChainedScheduler", "SequentialLR",
+                                                         "CyclicLR", "ConstantLR"}
 
 
 @pytest.mark.parametrize("case", GOLDEN["scheduler_errors"], ids=lambda c: c["id"])
 def test_chain_refuses_what_torch_refuses(case):
-    # torch raised ValueError building or stepping these chains: LossLab raises it too, at
-    # construction or from learning_rates, with a message naming the culprit
-    assert case["torch_raised"]["type"] == "ValueError"
-    word = "total_steps" if "onecycle" in case["id"] else "ReduceLROnPlateau"
+    # torch raised building or stepping these chains (ValueError; NotImplementedError for
+    # a SequentialLR that cannot restart a chain at its milestone): LossLab raises
+    # ValueError, at construction or from learning_rates, with a message naming the culprit
+    word, torch_type, managed = {
+        "ChainedScheduler-onecycle-too-short": ("total_steps", "ValueError", 20),
+        "ChainedScheduler-plateau": ("ReduceLROnPlateau", "ValueError", None),
+        "ChainedScheduler-sequential-plateau": ("ReduceLROnPlateau", "ValueError", None),
+        "ChainedScheduler-sequential-chain-at-milestone": (
+            "schedulers\\[1\\] is ChainedScheduler.*milestone 12", "NotImplementedError", 11),
+    }[case["id"]]
+    assert case["torch_raised"]["type"] == torch_type
     with pytest.raises(ValueError, match=word):
         schedule_from_dict(case["schedule"]).learning_rates(GOLDEN["sched_base_lr"],
                                                             case["steps"])
-    # and the run length torch managed is fine
-    if "onecycle" in case["id"]:
-        total = case["schedule"]["schedulers"][0]["total_steps"]
-        assert schedule_from_dict(case["schedule"]).learning_rates(0.1, total).shape == (
-            total,)
+    # and the run length torch managed is fine (a run of n updates steps the scheduler
+    # n times, as torch's loop does: the n-th step is the one that raises)
+    if managed is not None:
+        assert schedule_from_dict(case["schedule"]).learning_rates(0.1, managed).shape == (
+            managed,)
 
 
 @pytest.mark.parametrize("one", [
@@ -343,6 +364,37 @@ def test_chain_by_hand():
     nested = sim.ChainedScheduler([inner, sim.StepLR(4, 0.1)])
     np.testing.assert_array_equal(nested.learning_rates(0.3, 20), flat.learning_rates(0.3, 20))
     assert schedule_from_dict(nested.to_dict()) == nested
+
+
+def test_sequential_in_chain_by_hand():
+    # LinearLR(0.5, total_iters=4) then SequentialLR([ExponentialLR(0.5)]), base 1: the
+    # SequentialLR's constructor resets the rate to initial_lr (1, undoing LinearLR's
+    # start factor) and redoes ExponentialLR's initial step (no change); then every
+    # update LinearLR multiplies by its ratio 1 + 0.5 / (2 + 0.5 (k - 1)) (5/4, 6/5, 7/6,
+    # 8/7, then 1) and ExponentialLR by 1/2
+    s = sim.ChainedScheduler([sim.LinearLR(0.5, 1.0, 4),
+                              sim.SequentialLR([sim.ExponentialLR(0.5)], [])])
+    np.testing.assert_allclose(s.learning_rates(1.0, 6),
+                               [1, 0.625, 0.375, 0.21875, 0.125, 0.0625], rtol=1e-15)
+    # at the milestone the next scheduler restarts with its closed form at 0: StepLR
+    # sets the base rate back (the exponential decay's 0.5^3 is gone), ExponentialLR
+    # chained after the SequentialLR keeps multiplying
+    s = sim.ChainedScheduler([sim.SequentialLR([sim.ExponentialLR(0.5), sim.StepLR(2, 0.1)],
+                                               [3]),
+                              sim.ExponentialLR(0.5)])
+    np.testing.assert_allclose(s.learning_rates(1.0, 6),
+                               [1, 0.25, 0.0625, 0.5, 0.25, 0.0125], rtol=1e-15)
+    # inside a SequentialLR a ConstantSchedule is ConstantLR(factor=1, total_iters=1)
+    for first in (sim.ConstantSchedule(), sim.CosineAnnealingLR(7)):
+        a = sim.ChainedScheduler([sim.PolynomialLR(20), sim.SequentialLR(
+            [first, sim.ConstantSchedule(), sim.StepLR(3, 0.5)], [4, 9])])
+        b = sim.ChainedScheduler([sim.PolynomialLR(20), sim.SequentialLR(
+            [sim.ConstantLR(1.0, 1) if first == sim.ConstantSchedule() else first,
+             sim.ConstantLR(1.0, 1), sim.StepLR(3, 0.5)], [4, 9])])
+        np.testing.assert_array_equal(a.learning_rates(0.3, 25), b.learning_rates(0.3, 25))
+    # files, labs and sessions store it as any schedule
+    assert schedule_from_dict(a.to_dict()) == a
+    assert eval(repr(a), vars(sim)) == a
 
 
 @pytest.mark.parametrize("case", GOLDEN["plateau"], ids=lambda c: c["id"])

@@ -305,6 +305,60 @@ SCHEDULER_CASES = [
                       "schedulers": [{"name": "ConstantLR", "factor": 0.5, "total_iters": 6},
                                      {"name": "CosineAnnealingLR", "T_max": 30}]},
                      {"name": "StepLR", "step_size": 20, "gamma": 0.3}]}, {}),
+    # SequentialLR in a chain: its constructor resets the rate to initial_lr and redoes
+    # its first scheduler's initial step; at a milestone the next one restarts with its
+    # closed form at 0 (or get_lr at 0) while the chain's others keep stepping the rate
+    ("ChainedScheduler-sequential-warmup-cosine-exp", "ChainedScheduler",
+     {"schedulers": [{"name": "SequentialLR",
+                      "schedulers": [{"name": "LinearLR", "start_factor": 0.1,
+                                      "total_iters": 10},
+                                     {"name": "CosineAnnealingLR", "T_max": 50,
+                                      "eta_min": 0.001}],
+                      "milestones": [10]},
+                     {"name": "ExponentialLR", "gamma": 0.98}]}, {}),
+    ("ChainedScheduler-linear-sequential-step", "ChainedScheduler",
+     {"schedulers": [{"name": "LinearLR", "start_factor": 0.2, "total_iters": 6},
+                     {"name": "SequentialLR",
+                      "schedulers": [{"name": "ConstantLR", "factor": 0.5, "total_iters": 5},
+                                     {"name": "ExponentialLR", "gamma": 0.95},
+                                     {"name": "PolynomialLR", "total_iters": 30,
+                                      "power": 2.0}],
+                      "milestones": [8, 25]},
+                     {"name": "StepLR", "step_size": 15, "gamma": 0.5}]}, {}),
+    ("ChainedScheduler-sequential-cyclic-onecycle", "ChainedScheduler",
+     {"schedulers": [{"name": "MultiStepLR", "milestones": [12, 40], "gamma": 0.5},
+                     {"name": "SequentialLR",
+                      "schedulers": [{"name": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1,
+                                      "step_size_up": 4, "mode": "triangular2"},
+                                     {"name": "OneCycleLR", "max_lr": 0.2,
+                                      "total_steps": 60, "three_phase": True}],
+                      "milestones": [20]},
+                     {"name": "PolynomialLR", "total_iters": 50, "power": 1.0}]}, {}),
+    ("ChainedScheduler-sequential-chain-warm-restarts", "ChainedScheduler",
+     {"schedulers": [{"name": "SequentialLR",
+                      "schedulers": [{"name": "ChainedScheduler",
+                                      "schedulers": [{"name": "CosineAnnealingLR",
+                                                      "T_max": 12},
+                                                     {"name": "LinearLR",
+                                                      "start_factor": 0.25,
+                                                      "total_iters": 8}]},
+                                     {"name": "CosineAnnealingWarmRestarts", "T_0": 6,
+                                      "T_mult": 2, "eta_min": 0.002},
+                                     {"name": "StepLR", "step_size": 4, "gamma": 0.7}],
+                      "milestones": [18, 42]},
+                     {"name": "ExponentialLR", "gamma": 0.99}]}, {}),
+    ("ChainedScheduler-sequential-nested", "ChainedScheduler",
+     {"schedulers": [{"name": "CosineAnnealingLR", "T_max": 40},
+                     {"name": "SequentialLR",
+                      "schedulers": [{"name": "SequentialLR",
+                                      "schedulers": [{"name": "ExponentialLR",
+                                                      "gamma": 0.9},
+                                                     {"name": "StepLR", "step_size": 3,
+                                                      "gamma": 0.8}],
+                                      "milestones": [7]},
+                                     {"name": "LinearLR", "start_factor": 0.5,
+                                      "end_factor": 0.2, "total_iters": 10}],
+                      "milestones": [30]}]}, {}),
 ]
 # chains torch refuses or fails on when stepped: (case id, LossLab kwargs, steps)
 SCHEDULER_ERROR_CASES = [
@@ -314,6 +368,22 @@ SCHEDULER_ERROR_CASES = [
     ("ChainedScheduler-plateau",
      {"schedulers": [{"name": "StepLR", "step_size": 5},
                      {"name": "ReduceLROnPlateau"}]}, 10),
+    # SequentialLR refuses ReduceLROnPlateau (ValueError); it cannot restart a
+    # ChainedScheduler at a milestone (no closed form, no get_lr: NotImplementedError)
+    ("ChainedScheduler-sequential-plateau",
+     {"schedulers": [{"name": "ExponentialLR", "gamma": 0.9},
+                     {"name": "SequentialLR",
+                      "schedulers": [{"name": "StepLR", "step_size": 5},
+                                     {"name": "ReduceLROnPlateau"}],
+                      "milestones": [6]}]}, 10),
+    ("ChainedScheduler-sequential-chain-at-milestone",
+     {"schedulers": [{"name": "SequentialLR",
+                      "schedulers": [{"name": "StepLR", "step_size": 5, "gamma": 0.5},
+                                     {"name": "ChainedScheduler",
+                                      "schedulers": [{"name": "ExponentialLR",
+                                                      "gamma": 0.9}]}],
+                      "milestones": [12]},
+                     {"name": "ExponentialLR", "gamma": 0.95}]}, 20),
 ]
 SCHED_BASE_LR = 0.1
 
@@ -426,8 +496,8 @@ def main() -> None:
     for case, kwargs, steps in SCHEDULER_ERROR_CASES:
         try:
             run_scheduler("ChainedScheduler", kwargs, {}, steps)
-        except ValueError as e:
-            raised = {"type": "ValueError", "message": str(e)}
+        except (ValueError, NotImplementedError) as e:
+            raised = {"type": type(e).__name__, "message": str(e)}
         else:
             raise AssertionError(f"{case}: torch did not raise")
         out["scheduler_errors"].append({

@@ -372,6 +372,24 @@ def test_schedule_editor_shows_a_sequential_schedule(qtbot):
     assert ed.schedule().name == "StepLR"
 
 
+def test_schedule_editor_shows_a_chain_holding_a_sequential_schedule(qtbot):
+    from simulator.core.schedules import (
+        ChainedScheduler,
+        CosineAnnealingLR,
+        ExponentialLR,
+        LinearLR,
+        SequentialLR,
+    )
+
+    ed = ScheduleEditor()
+    qtbot.addWidget(ed)
+    chain = ChainedScheduler([SequentialLR([LinearLR(total_iters=10), CosineAnnealingLR(90)],
+                                           [10]), ExponentialLR(0.99)])
+    ed.set_schedule(chain)
+    assert ed.combo.currentData() == "ChainedScheduler" and ed.schedule() is chain
+    assert "SequentialLR(" in ed.formula.text() and "\u2192" in ed.formula.text()
+
+
 def test_renaming_a_lane_does_not_rerun(session, qtbot):
     count = []
     session.trajectories_changed.connect(lambda: count.append(1))
