@@ -6,7 +6,9 @@ products) take from tens of milliseconds to a second: too long for the GUI threa
 must keep playing and dragging. ``BackgroundJob.submit(key, fn)`` runs ``fn()`` in a
 daemon thread; while it runs, newer submissions replace each other and only the last
 one runs next (a slider drag queues one job, not one per tick). ``done(key, result)``
-fires in the GUI thread; ``result`` is the exception when ``fn`` raised. The worker
+fires in the GUI thread; ``result`` is the exception when ``fn`` raised. A job may say
+how far it got with ``report(done, total)`` (from its thread); ``progressed`` repeats it
+in the GUI thread, and ``(0, 0)`` once the job is over. The worker
 never touches Qt: it leaves the result in a list that a GUI-thread timer polls (as
 ``analysis_cache`` does for critical points). The numba kernels release the GIL, so
 the GUI thread keeps running while they compute.
@@ -29,6 +31,8 @@ class BackgroundJob(QObject):
     done = Signal(object, object)
     #: True while a job runs or waits
     busy_changed = Signal(bool)
+    #: (done, total) as the running job last reported it; (0, 0) when idle
+    progressed = Signal(int, int)
 
     def __init__(self, parent: QObject | None = None, name: str = "background") -> None:
         super().__init__(parent)
@@ -39,6 +43,8 @@ class BackgroundJob(QObject):
         self._running = False
         self._drop = False
         self.started_at = 0.0
+        self._progress = (0, 0)
+        self._shown = (0, 0)
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -66,6 +72,10 @@ class BackgroundJob(QObject):
         if not was_busy:
             self.busy_changed.emit(True)
 
+    def report(self, done: int, total: int) -> None:
+        """How far the running job got (call from the job, in its thread)."""
+        self._progress = (int(done), int(total))
+
     def cancel(self) -> None:
         """Forget the waiting job (the running one finishes; its result is dropped)."""
         with self._lock:
@@ -74,6 +84,7 @@ class BackgroundJob(QObject):
 
     def _start(self) -> None:
         self._drop = False
+        self._progress = (0, 0)
         self.started_at = time.perf_counter()
         threading.Thread(target=self._work, daemon=True, name=self.name).start()
 
@@ -85,6 +96,7 @@ class BackgroundJob(QObject):
                     self._running = False
                     return
             key, fn = job
+            self._progress = (0, 0)
             self.started_at = time.perf_counter()
             try:
                 result = fn()
@@ -99,6 +111,10 @@ class BackgroundJob(QObject):
         with self._lock:
             results, self._results = self._results, []
             idle = not self._running and self._next is None
+        shown = (0, 0) if idle else self._progress
+        if shown != self._shown:
+            self._shown = shown
+            self.progressed.emit(*shown)
         for key, result in results[-1:]:  # an older result is already out of date
             self.done.emit(key, result)
         if idle:
