@@ -6,9 +6,9 @@
 (b) Memory of a basin map against the number of steps (tracemalloc peak; must not grow).
 (c) A 40 x 40 hyperparameter map (lr x momentum, GD on the quadratic, 500 steps).
 (d) The explorer's default basin map (128 x 128 starts, 500 steps, Rosenbrock) with the
-    two cases simulate_batch runs one start at a time in Python (``_batch_by_runs``):
-    L-BFGS, and Adam under ReduceLROnPlateau (a rate that follows each run's loss), as a
-    ratio to the same map with plain Adam (one batch kernel).
+    two cases simulate_batch runs as one recorded run per start (``kernels.loops.run_runs``,
+    all starts in one kernel call): L-BFGS, and Adam under ReduceLROnPlateau (a rate that
+    follows each run's loss), as a ratio to the same map with plain Adam (the batch kernel).
 
 Run: ``.venv/bin/python bench/bench_explorer.py``
 """
@@ -79,8 +79,8 @@ def main() -> None:
 
     n, steps = 128, 500
     ta, _ = best_of(lambda: ex.basin_map(s, opt, n, steps))
-    print(f"(d) basin map {n} x {n} x {steps} steps on Rosenbrock, one start at a time "
-          f"(target < 2 s); Adam in the batch kernel: {ta:.2f} s")
+    print(f"(d) basin map {n} x {n} x {steps} steps on Rosenbrock, one recorded run per "
+          f"start (target < 2 s); Adam in the batch kernel: {ta:.2f} s")
     for label, o, sch in (("L-BFGS", sim.LBFGS(), None),
                           ("Adam + ReduceLROnPlateau", opt,
                            sim.ReduceLROnPlateau(patience=10))):

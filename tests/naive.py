@@ -338,6 +338,59 @@ def optimize(name, hp, grad, start, lrs, hessian=None):
     return path
 
 
+# ---- ReduceLROnPlateau: written from torch.optim.lr_scheduler's documentation ------------
+def plateau_rates(base_lr, losses, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+    """The rate of every update when ``scheduler.step(losses[k])`` follows update k:
+    element k is the rate update k used (``len(losses)`` rates)."""
+    lr = float(base_lr)
+    best = math.inf if mode == "min" else -math.inf
+    num_bad = 0
+    cooldown_counter = 0
+    out = []
+    for current in losses:
+        out.append(lr)
+        current = float(current)
+        if mode == "min" and threshold_mode == "rel":
+            is_better = current < best * (1.0 - threshold)
+        elif mode == "min":
+            is_better = current < best - threshold
+        elif threshold_mode == "rel":
+            is_better = current > best * (threshold + 1.0)
+        else:
+            is_better = current > best + threshold
+        if is_better:
+            best = current
+            num_bad = 0
+        else:
+            num_bad += 1
+        if cooldown_counter > 0:  # in cooldown: bad epochs do not count
+            cooldown_counter -= 1
+            num_bad = 0
+        if num_bad > patience:
+            new_lr = max(lr * factor, min_lr)
+            if lr - new_lr > eps:
+                lr = new_lr
+            cooldown_counter = cooldown
+            num_bad = 0
+    return out
+
+
+def optimize_plateau(name, hp, loss, grad, start, base_lr, steps, **plateau):
+    """``optimize`` under a ReduceLROnPlateau stepped with the loss before every update:
+    the rates and the path depend on each other, so the run is redone with the rates of
+    its own losses until they agree (each pass fixes at least one more rate, since the
+    rate of update k depends only on the losses before it). Returns ``(path, rates)``."""
+    lrs = [float(base_lr)] * steps
+    for _ in range(steps + 1):
+        path = optimize(name, hp, grad, start, lrs)
+        new = plateau_rates(base_lr, [loss(p) for p in path[:steps]], **plateau)
+        if new == lrs:
+            return path, lrs
+        lrs = new
+    raise AssertionError("the rates did not settle")
+
+
 # ---- contour lines: marching squares, one cell at a time ---------------------------------
 def contour_segments(z, xs, ys, levels):
     """Segments ``[((x0, y0), (x1, y1)), ...]`` of the lines ``z == level``, textbook

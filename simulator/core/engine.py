@@ -558,14 +558,33 @@ def simulate(
     return traj
 
 
+def _plateau_params(schedule) -> np.ndarray | None:
+    """A ReduceLROnPlateau's settings as the kernels take them (``kernels.loops.PL_*``),
+    None for a schedule that does not watch the loss."""
+    if not getattr(schedule, "needs_losses", False):
+        return None
+    from .kernels import loops as L
+
+    p = np.zeros(L.PL_N)
+    p[L.PL_ON] = 1.0
+    p[L.PL_MIN] = 1.0 if schedule.mode == "min" else 0.0
+    p[L.PL_REL] = 1.0 if schedule.threshold_mode == "rel" else 0.0
+    p[L.PL_THR] = float(schedule.threshold)
+    # counts: exact in a float64 up to 2**53, far beyond any run (more is the same run)
+    p[L.PL_PATIENCE] = float(min(int(schedule.patience), 2**53))
+    p[L.PL_COOLDOWN] = float(min(int(schedule.cooldown), 2**53))
+    p[L.PL_FACTOR] = float(schedule.factor)
+    p[L.PL_MINLR] = float(schedule.min_lr)
+    p[L.PL_EPS] = float(schedule.eps)
+    return p
+
+
 def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, stream, clip,
                 batch):
     """One run in the kernels: ``(k, reason, positions, losses, gradients)`` as
     ``kernels.loops.run_trajectory`` fills them; ``lrs`` is updated in place to the rates
-    used. A schedule that watches the loss (``ReduceLROnPlateau``) is stepped with the
-    loss before each update: the run is made with the rates known so far and made again
-    from the first update whose rate a cut changes (the points before it do not depend
-    on it), so there is one kernel run per cut."""
+    used. A schedule that watches the loss (``ReduceLROnPlateau``) is stepped inside the
+    kernel with the loss before each update (``_plateau_params``), in the same run."""
     from .kernels.loops import run_trajectory
 
     pos = np.empty((steps + 1, 2))
@@ -575,22 +594,15 @@ def _run_arrays(surface, optimizer, schedule, lrs, p0, steps, noise, seed, strea
     y0 = float(p0[1]) if surface.dim == 2 else 0.0
     hp = kernel_hp(optimizer)
     evals = np.ones(max(steps, 1), dtype=np.int64)  # L-BFGS writes its own counts
-    watch = getattr(schedule, "needs_losses", False)
-    state = schedule.start(optimizer.lr) if watch else None
-    seen = 0  # losses the schedule has been stepped with
+    plat = _plateau_params(schedule)
+    if plat is not None and steps:
+        lrs[0] = optimizer.lr  # the rate before the first cut (the kernel writes the rest)
     if surface.impl is not None:  # a Python function (core.functions): its own loop
         run_trajectory = surface.impl.run_trajectory
-    while True:
-        k, reason = run_trajectory(
-            surface.spec, optimizer.oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
-            batch, surface.nreg, pos, loss, grad, evals,
-        )
-        if not watch:
-            break
-        seen, cut = schedule.scan(state, loss, seen, min(k, steps))
-        if not (cut and seen < steps):
-            break
-        lrs[seen:] = state[0]
+    k, reason = run_trajectory(
+        surface.spec, optimizer.oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
+        batch, surface.nreg, pos, loss, grad, evals, plat,
+    )
     return k, reason, pos, loss, grad, evals
 
 
@@ -893,7 +905,7 @@ def simulate_batch(
         When an argument is out of range or ``starts`` has the wrong shape or is not
         finite.
     """
-    from .kernels.loops import B_NCOL, run_batch
+    from .kernels.loops import B_NCOL, run_batch, run_runs
 
     steps, seed, noise, clip, batch, schedule, lrs = _check_inputs(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size,
@@ -914,9 +926,16 @@ def simulate_batch(
     out = np.empty((B_NCOL, len(S)))  # one contiguous row per quantity
     w = _window(steps) if steps else 1
     offset = _check_int("stream_offset", stream_offset, 0, 2**62)
-    if getattr(schedule, "needs_losses", False) or not optimizer.batch_kernel:
+    if (getattr(schedule, "needs_losses", False) or not optimizer.batch_kernel) \
+            and surface.impl is not None:  # a Python function: its own loop, a run at a time
         _batch_by_runs(surface, optimizer, schedule, lrs, S2, steps, w, noise, seed, offset,
                        clip, batch, out)
+    elif getattr(schedule, "needs_losses", False) or not optimizer.batch_kernel:
+        # L-BFGS, or a rate per run that follows its loss: one recorded run per start, all
+        # in one kernel call (kernels.loops.run_runs), split between threads
+        run_runs(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs,
+                 _plateau_params(schedule), S2, steps, w, noise, seed, offset, clip, batch,
+                 surface.nreg, out)
     else:
         run_batch(surface.spec, optimizer.oid, kernel_hp(optimizer), lrs, S2, steps, w, noise,
                   seed, offset, clip, batch, surface.nreg, out)

@@ -221,20 +221,23 @@ class FunctionImpl:
         loop(xs, ys, int(order), out)
 
     def run_trajectory(self, spec, oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
-                       batch, nreg, pos, loss, grad, evals=None):
+                       batch, nreg, pos, loss, grad, evals=None, plat=None):
         """``kernels.loops.run_trajectory`` for this function: the same loop source
         (L-BFGS: its own loop, which also fills ``evals``)."""
+        from .kernels.loops import NO_PLATEAU
         from .kernels.optim import O_LBFGS
 
+        if plat is None:
+            plat = NO_PLATEAU
         k = self._kernels.get(("traj", int(oid)))
         if k is None:
             k = self._kernels[("traj", int(oid))] = _trajectory_kernel(self, int(oid))
         if int(oid) == O_LBFGS:
             if evals is None:
                 evals = np.empty(max(int(steps), 1), dtype=np.int64)
-            return k(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals)
+            return k(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat)
         return k(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos,
-                 loss, grad)
+                 loss, grad, plat)
 
 
 def _jit(fn):

@@ -421,14 +421,65 @@ def _ol_newton_for(oid, sid, bumps, spec, lr, lam, dim, x, y, gx, gy, regs):
     return lambda oid, sid, bumps, spec, lr, lam, dim, x, y, gx, gy, regs: (x, y)
 
 
+# ---- ReduceLROnPlateau inside the loops ----------------------------------------------------
+# ``plat`` (PL_N,) float64 holds a ReduceLROnPlateau's settings (``plateau_params``);
+# plat[PL_ON] == 0: no plateau schedule, the rates are ``lrs`` as given.
+PL_ON, PL_MIN, PL_REL, PL_THR, PL_PATIENCE, PL_COOLDOWN, PL_FACTOR, PL_MINLR, PL_EPS = range(9)
+PL_N = 9
+NO_PLATEAU = np.zeros(PL_N)
+
+
+@njit(**_INLINE)
+def plateau_step(plat, lr, best, bad, cool, current):
+    """``ReduceLROnPlateau.observe`` (torch's ``step(metrics)``) on scalars: the same
+    comparisons and one multiplication per cut, in the same order, so the same bits.
+    Returns the new ``(lr, best, bad, cool)``; ``bad`` and ``cool`` are float counts
+    (exact integers far beyond any run's length)."""
+    thr = plat[PL_THR]
+    if plat[PL_MIN] != 0.0:
+        if plat[PL_REL] != 0.0:
+            better = current < best * (1.0 - thr)
+        else:
+            better = current < best - thr
+    elif plat[PL_REL] != 0.0:
+        better = current > best * (thr + 1.0)
+    else:
+        better = current > best + thr
+    if better:
+        best = current
+        bad = 0.0
+    else:
+        bad += 1.0
+    if cool > 0.0:
+        cool -= 1.0
+        bad = 0.0
+    if bad > plat[PL_PATIENCE]:
+        new = max(lr * plat[PL_FACTOR], plat[PL_MINLR])
+        if lr - new > plat[PL_EPS]:
+            lr = new
+        cool = plat[PL_COOLDOWN]
+        bad = 0.0
+    return lr, best, bad, cool
+
+
 # ---- one trajectory ----------------------------------------------------------------------
 def _make_trajectory(OID, SID, BUMPS):
+    return njit(**_JIT)(_trajectory_body(OID, SID, BUMPS))
+
+
+def _trajectory_body(OID, SID, BUMPS):
+    """The trajectory loop for (OID, SID, BUMPS), a plain function: compiled on its own by
+    ``_make_trajectory``, inlined into ``run_runs``'s kernels by ``one_run_for``."""
     NEWTON = OID == O_NEWTON
 
-    @njit(**_JIT)
     def run_trajectory_kernel(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch,
-                              nreg, pos, loss, grad):
+                              nreg, pos, loss, grad, plat):
         dim = spec[1]
+        watch = plat[PL_ON] != 0.0  # ReduceLROnPlateau: lrs[t] is written with its rate
+        p_lr = lrs[0] if steps > 0 else 0.0
+        p_best = math.inf if plat[PL_MIN] != 0.0 else -math.inf
+        p_bad = 0.0
+        p_cool = 0.0
         regs = np.empty(nreg)
         N = spec[7].shape[0]
         perm = np.empty(max(N, 1), dtype=np.int64)
@@ -463,6 +514,8 @@ def _make_trajectory(OID, SID, BUMPS):
                     gy = 0.0
             if noise > 0.0 or clip > 0.0:  # a call: skipped on the common, plain path
                 gx, gy = _noise_clip(gx, gy, dim, noise, seed, stream, t, clip)
+            if watch:
+                lrs[t] = p_lr
             lr = lrs[t]
             if NEWTON:
                 x, y = newton_for(OID, SID, BUMPS, spec, lr, lam, dim, x, y, gx, gy, regs)
@@ -475,20 +528,31 @@ def _make_trajectory(OID, SID, BUMPS):
                                                  sy0, sy1, sy2)
             if not (math.isfinite(x) and math.isfinite(y)):
                 return t + 1, 2
+            if watch:  # scheduler.step(loss) after the update, with the loss before it
+                p_lr, p_best, p_bad, p_cool = plateau_step(plat, p_lr, p_best, p_bad, p_cool,
+                                                           f)
         return steps + 1, 0
 
     return run_trajectory_kernel
 
 
 def _make_lbfgs_trajectory(SID, BUMPS):
+    return njit(**_JIT)(_lbfgs_body(SID, BUMPS))
+
+
+def _lbfgs_body(SID, BUMPS):
     """The L-BFGS trajectory kernel for surface kind (SID, BUMPS): each recorded step is
     one ``torch.optim.LBFGS.step(closure)``, up to ``max_iter`` iterations and
     ``max_eval`` evaluations, written from torch's code line for line (its state carries
-    over from step to step, as torch's does)."""
+    over from step to step, as torch's does). A plain function, as ``_trajectory_body``."""
 
-    @njit(**_JIT)
-    def run_lbfgs_kernel(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals):
+    def run_lbfgs_kernel(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat):
         dim = spec[1]
+        watch = plat[PL_ON] != 0.0  # ReduceLROnPlateau: lrs[t] is written with its rate
+        p_lr = lrs[0] if steps > 0 else 0.0
+        p_best = math.inf if plat[PL_MIN] != 0.0 else -math.inf
+        p_bad = 0.0
+        p_cool = 0.0
         regs = np.empty(nreg)
         max_iter = int(hp[0])
         max_eval = int(hp[1])
@@ -535,6 +599,10 @@ def _make_lbfgs_trajectory(SID, BUMPS):
             grad[t, 1] = gy
             if t == steps:
                 break
+            if watch:
+                lrs[t] = p_lr
+                p_lr, p_best, p_bad, p_cool = plateau_step(plat, p_lr, p_best, p_bad, p_cool,
+                                                           f)
             lr = lrs[t]
             loss_v = f
             g[0] = gx
@@ -771,7 +839,7 @@ def _make_lbfgs_trajectory(SID, BUMPS):
 
 def run_trajectory(
     spec, oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss, grad,
-    evals=None,
+    evals=None, plat=None,
 ):
     """Run ``steps`` updates from (x0, y0), recording every point.
 
@@ -779,28 +847,34 @@ def run_trajectory(
     free gradient) and returns ``(k, reason)``: k = steps + 1 and reason 0 for a complete
     run; reason 1 when the loss or gradient became non-finite at row k (the surface is
     undefined there or overflowed), reason 2 when the update produced a non-finite
-    position. The arrays then end at the last finite step.
+    position. The arrays then end at the last finite step. ``plat``: a ReduceLROnPlateau's
+    settings (``plateau_params``), stepped with the loss before every update; ``lrs[0]``
+    is then the base rate and ``lrs[t]`` is overwritten with the rate of update t.
     """
+    if plat is None:
+        plat = NO_PLATEAU
     if int(oid) == O_LBFGS:  # several evaluations per step: its own kernel
         key = surface_key(spec)
         k = _kernel("run_lbfgs", _make_lbfgs_trajectory, key)
         if evals is None:
             evals = np.empty(max(steps, 1), dtype=np.int64)
-        args = (spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals)
+        args = (spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat)
         done, res = _interim_run(
             "run_lbfgs", key, k, (steps + 1) * int(hp[1]), args,
             lambda: _twin().run_trajectory(spec, oid, hp, lrs, x0, y0, steps, noise, seed,
-                                           stream, clip, batch, nreg, pos, loss, grad, evals))
+                                           stream, clip, batch, nreg, pos, loss, grad, evals,
+                                           plat))
         if done:
             return res
         return _call("run_lbfgs", key, k, *args)
     key = (int(oid),) + surface_key(spec)
     k = _kernel("run_trajectory", _make_trajectory, key)
     args = (spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss,
-            grad)
+            grad, plat)
     work = (steps + 1) * (4 if int(oid) == O_NEWTON or spec[0] >= SID_EXPR else 1)
-    done, res = _interim_run("run_trajectory", key, k, work, args,
-                             lambda: _twin().run_trajectory(spec, oid, *args[1:]))
+    done, res = _interim_run(
+        "run_trajectory", key, k, work, args,
+        lambda: _twin().run_trajectory(spec, oid, *args[1:-1], None, plat))
     if done:
         return res
     return _call("run_trajectory", key, k, *args)
@@ -1154,6 +1228,11 @@ def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, stream0, c
     if not k.signatures:  # compile (or load) on this thread, with the first block
         first = min(1, nblocks)
         _call("run_batch", key, k, *args, 0, first)
+    _run_split(k, args, first, nblocks)
+
+
+def _run_split(k, args, first, nblocks):
+    """``k(*args, b0, b1)`` over ``first..nblocks-1``, split between threads."""
     threads = min(_threads(), nblocks - first)
     if threads <= 1:
         k(*args, first, nblocks)
@@ -1169,3 +1248,133 @@ def run_batch(spec, oid, hp, lrs, starts, steps, window, noise, seed, stream0, c
                for b0, b1 in zip(edges[:-1], edges[1:]) if b1 > b0]
     for f in futures:
         f.result()
+
+
+# ---- many recorded runs: L-BFGS, and rates that follow each run's loss ---------------------
+def one_run_for(oid, sid, bumps, spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
+                batch, nreg, pos, loss, grad, evals, plat):
+    """One recorded run for literal ``oid``, ``sid``, ``bumps``: the trajectory kernel
+    ``run_trajectory`` calls (L-BFGS: its own)."""
+    if oid == O_LBFGS:
+        return _kernel("run_lbfgs", _make_lbfgs_trajectory, (sid, bumps))(
+            spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat)
+    return _kernel("run_trajectory", _make_trajectory, (oid, sid, bumps))(
+        spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss, grad,
+        plat)
+
+
+@overload(one_run_for, prefer_literal=True)
+def _ol_one_run_for(oid, sid, bumps, spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
+                    batch, nreg, pos, loss, grad, evals, plat):
+    # The loop is inlined (numba IR inlining), not called: a call would name a function
+    # that other specialisations share the name of, and a kernel loaded from the disk
+    # cache could then call another specialisation's loop compiled earlier in the
+    # process. This function's own name carries its literal oid, sid and bumps.
+    O, S, B = _lit(oid), _lit(sid), _lit(bumps)
+    if O == O_LBFGS:
+        k = njit(**_INLINE)(_lbfgs_body(S, B))
+
+        def one_lbfgs(oid, sid, bumps, spec, hp, lrs, x0, y0, steps, noise, seed, stream,
+                      clip, batch, nreg, pos, loss, grad, evals, plat):
+            return k(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat)
+
+        return one_lbfgs
+    k = njit(**_INLINE)(_trajectory_body(O, S, B))
+
+    def one_run(oid, sid, bumps, spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
+                batch, nreg, pos, loss, grad, evals, plat):
+        return k(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos,
+                 loss, grad, plat)
+
+    return one_run
+
+
+def _make_runs(OID, SID, BUMPS):
+    @njit(**_JIT)
+    def run_runs_kernel(spec, hp, lrs, plat, starts, steps, window, noise, seed, stream0,
+                        clip, batch, nreg, out, b0, b1):
+        """Starts ``b0..b1-1``: one recorded run each (``run_trajectory``'s kernel, its
+        own copy of ``lrs``), summarised into ``out`` as ``engine._batch_by_runs`` did in
+        Python: the same elements compared and summed in the same order."""
+        dim = spec[1]
+        pos = np.zeros((steps + 1, 2))
+        loss = np.empty(steps + 1)
+        grad = np.zeros((steps + 1, 2))
+        evals = np.empty(max(steps, 1), dtype=np.int64)
+        L = np.empty(lrs.shape[0])
+        regs = np.empty(nreg)
+        tail = steps - window
+        lo = max(tail, 0)
+        for i in range(b0, b1):
+            for t in range(lrs.shape[0]):
+                L[t] = lrs[t]
+            x0 = starts[i, 0]
+            y0 = starts[i, 1] if dim == 2 else 0.0
+            k, reason = one_run_for(OID, SID, BUMPS, spec, hp, L, x0, y0, steps, noise, seed,
+                                    stream0 + i, clip, batch, nreg, pos, loss, grad, evals,
+                                    plat)
+            if k == 0:  # undefined at the start: the start itself, not finite
+                pos[0, 0] = x0
+                pos[0, 1] = y0
+                loss[0] = math.nan
+                grad[0, 0] = math.nan
+                grad[0, 1] = math.nan
+            k = max(k, 1)
+            x = pos[k - 1, 0]
+            y = pos[k - 1, 1]
+            _, _, _, hxx, hxy, hyy = point_fgh(SID, BUMPS, spec, x, y if dim == 2 else 0.0,
+                                               regs)
+            out[B_X, i] = x
+            out[B_Y, i] = y
+            out[B_F, i] = loss[k - 1]
+            out[B_GX, i] = grad[k - 1, 0]
+            out[B_GY, i] = grad[k - 1, 1]
+            out[B_HXX, i] = hxx
+            out[B_HXY, i] = hxy if dim == 2 else 0.0
+            out[B_HYY, i] = hyy if dim == 2 else 0.0
+            out[B_F0, i] = loss[0]
+            fm = loss[0]
+            for t in range(1, k):
+                if not fm <= loss[t]:  # numpy's min: a nan wins
+                    fm = loss[t] if not math.isnan(fm) else fm
+            out[B_FMIN, i] = fm
+            out[B_FWIN, i] = loss[min(lo, k - 1)]
+            flips = 0.0
+            for t in range(lo + 1, k - 1):  # moves t-1 -> t and t -> t+1
+                ax = pos[t, 0] - pos[t - 1, 0]
+                ay = pos[t, 1] - pos[t - 1, 1]
+                bx = pos[t + 1, 0] - pos[t, 0]
+                by = pos[t + 1, 1] - pos[t, 1]
+                if bx * ax + by * ay < 0.0:
+                    flips += 1.0
+            out[B_FLIPS, i] = flips
+            out[B_BAD, i] = -1.0 if reason == 0 else float(k - 1)
+
+    return run_runs_kernel
+
+
+def run_runs(spec, oid, hp, lrs, plat, starts, steps, window, noise, seed, stream0, clip,
+             batch, nreg, out):
+    """``run_batch``'s summaries (the same rows of ``out``) from one recorded run per start,
+    all in one kernel: for L-BFGS (no batch kernel) and a ReduceLROnPlateau (``plat``,
+    a rate per run that follows its loss). Memory is O(steps) per thread."""
+    if plat is None:
+        plat = NO_PLATEAU
+    key = (int(oid),) + surface_key(spec)
+    k = _kernel("run_runs", _make_runs, key)
+    n = starts.shape[0]
+    args = (spec, hp, lrs, plat, starts, steps, window, noise, seed, stream0, clip, batch,
+            nreg, out)
+    if INTERPRETED:
+        k(*args, 0, n)
+        return
+    work = n * (steps + 1) * (int(hp[1]) if int(oid) == O_LBFGS else 1)
+    done, _ = _interim_run("run_runs", key, k, work, args + (0, n),
+                           lambda: _twin().run_runs(spec, oid, *args[1:]))
+    if done:
+        return
+    first = 0
+    if not k.signatures:  # compile (or load) on this thread, with the first start
+        first = min(1, n)
+        _call("run_runs", key, k, *args, 0, first)
+    _run_split(k, args, first, n)
