@@ -117,6 +117,11 @@ MAX_RESOLUTION = 2048
 MAX_HYPER_CELLS = 512 * 512
 MAX_HYPER_STEPS = 200_000
 CHUNK_STARTS = 16_384  # default starts per chunk: ~0.1 s of Adam at 500 steps
+# one recorded run per start (kernels.loops.run_runs) costs more per start: ~1 ms for
+# L-BFGS, ~0.1 ms for a ReduceLROnPlateau at 500 steps, so that progress and cancel
+# still come every second or so
+CHUNK_STARTS_LBFGS = 512
+CHUNK_STARTS_RUNS = 2048
 
 # names accepted by hyper_map besides the optimizer's own float fields
 HYPER_PARAMS = ("lr", "momentum", "noise", "beta1", "beta2", "weight_decay", "eps",
@@ -350,8 +355,9 @@ def basin_map(
     domain : ((x0, x1), (y0, y1)), optional
         Default: the surface's domain.
     chunk : int, optional
-        Rows per batch (default: about 16,384 starts). Progress and cancel act between
-        chunks. With noise, the chunk is part of the seed (see the module docstring).
+        Rows per batch (default: about 16,384 starts; 2,048 under a ReduceLROnPlateau
+        and 512 for L-BFGS, whose runs cost more). Progress and cancel act between
+        chunks. The results do not depend on it (see the module docstring).
     tol : float, optional
         Distance to a minimum that counts as ending in it (see :func:`default_tol`).
     minima : array_like (k, dim), optional
@@ -374,7 +380,10 @@ def basin_map(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size,
         10**6)
     if chunk is None:
-        chunk = max(1, CHUNK_STARTS // nx)
+        per = (CHUNK_STARTS if optimizer.batch_kernel else CHUNK_STARTS_LBFGS)
+        if getattr(schedule, "needs_losses", False):
+            per = min(per, CHUNK_STARTS_RUNS)
+        chunk = max(1, per // nx)
     chunk = int(chunk)
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1 row, got {chunk}")

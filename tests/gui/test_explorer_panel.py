@@ -410,3 +410,31 @@ def test_network_hyper_map_lr_by_batch_size(qtbot):
         assert p.color_by.currentData() == "loss"
     finally:
         p.shutdown()
+
+
+def test_lbfgs_basin_map_streams_progress(qtbot, session):
+    # L-BFGS maps take a recorded run per start (about 1 ms each): the default chunk is
+    # 512 starts for it, so a 64 x 64 map reports every 8 rows, not once at the end
+    from simulator.gui.explorer_panel import ExplorerPanel
+
+    session.add_lane(sim.LBFGS(), name="L-BFGS")
+    p = ExplorerPanel(session)
+    qtbot.addWidget(p)
+    p.curvature_check.setChecked(False)
+    p.lane.setCurrentText("L-BFGS")
+    p.steps.setValue(40)
+    p.resolution.setValue(64)
+    p.show()
+    updates = []
+    p.map_updated.connect(lambda d, t: updates.append((d, t)))
+    try:
+        with qtbot.waitSignal(p.job_finished, timeout=120000) as blocker:
+            p.restart()
+        assert blocker.args == [True]
+        bm = p.maps[0]
+        assert bm.optimizer.name == "LBFGS" and bm.complete and bm.chunk == 8
+        assert sorted({d for d, _ in updates}) == list(range(8, 65, 8))
+        ref = ex.basin_map(bm.surface, sim.LBFGS(), 64, 40)
+        assert np.array_equal(bm.labels, ref.labels)
+    finally:
+        p.shutdown()
