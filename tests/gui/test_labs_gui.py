@@ -139,6 +139,7 @@ def test_save_as_lab_round_trip(window, tmp_path):
     assert lab_dialogs.open_lab_ref(window, "schedules")
     window.session.update_lane(0, lr=0.3)
     dlg = lab_dialogs.SaveLabDialog(window)
+    assert dlg.note.text().startswith("The lab's step is kept with its task")  # one step
     dlg.title.setText("My schedules")
     dlg.lab_id.setText("")
     dlg.summary.setText("A copy with a smaller constant rate.")
