@@ -11,7 +11,8 @@ A network's lane is another matter (2,000 steps of a small network take a tenth 
 second, a first run also compiles): on a network scene the lanes whose inputs changed
 are re-run in a worker thread (``background.BackgroundJob``), the latest edit wins (a
 drag's ticks replace the waiting re-run; a re-run overtaken by an edit stops between
-lanes and its runs are dropped), ``runs_progress`` says how many lanes are done, and
+lanes; the views never show its runs, though the cache keeps those whose inputs are
+still a lane's), ``runs_progress`` says how many lanes are done, and
 ``trajectories_changed`` follows when the runs of the current settings are in. Until
 then the views keep the previous runs. ``flush()`` stays synchronous (tests, exports,
 labs).
@@ -25,6 +26,7 @@ the session returns to the last state that computed.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -121,6 +123,11 @@ class Session(QObject):
         # bumped by every recompute: a re-run of an older one is stale (a plain list: the
         # worker's job reads it and holds no Qt object, see background._Shared)
         self._latest = [0]
+        # every run a worker made, {uid: (surface, key, run)} (plain Python, written by the
+        # worker): a re-run overtaken by an edit still leaves the runs it finished, which
+        # the cache takes when their inputs are still the lane's (Scene.compute checks)
+        self._made: dict = {}
+        self._made_lock = threading.Lock()
         self._awaiting = False  # a re-run of the current settings is under way
         if default_scene:
             self.reset_scene()
@@ -162,6 +169,8 @@ class Session(QObject):
         self._timer.stop()
         self._supersede()
         self._run_cache.clear()  # a new surface (or scene): every lane runs again
+        with self._made_lock:
+            self._made.clear()
         if self.background and isinstance(self.surface, Network):
             todo = self.scene.runs_to_make(self._run_cache)
             if todo:
@@ -362,11 +371,23 @@ class Session(QObject):
         """The coalesced recompute: on a network scene the lanes to re-run go to the
         worker thread; otherwise (or when every run is cached) it is made here."""
         if self.background and isinstance(self.surface, Network):
+            self._take_made()
             todo = self.scene.runs_to_make(self._run_cache)
             if todo:
                 self._submit(todo)
                 return
         self.flush_now()
+
+    def _take_made(self) -> None:
+        """Move the runs the workers finished into the run cache (any generation: the
+        cache keys them by their inputs, so an out-of-date one is simply never used)."""
+        uids = {lane.uid for lane in self.lanes}
+        with self._made_lock:
+            items = list(self._made.items())
+            self._made.clear()
+        for uid, entry in items:
+            if uid in uids and entry[0] is self.surface:
+                self._run_cache[uid] = entry
 
     def _submit(self, todo: list) -> None:
         """Make the runs of ``todo`` in the worker thread (superseding any under way)."""
@@ -380,25 +401,29 @@ class Session(QObject):
         holds no Qt object (not ``self``): only plain Python crosses to the worker."""
         report = self._runs_job.reporter
         latest = self._latest
+        made, lock = self._made, self._made_lock
 
         def work():
-            out = []
             report(0, len(todo))
             for i, (uid, surface, key, make) in enumerate(todo):
                 if generation != latest[0]:
                     return None  # overtaken: the newer re-run is waiting
                 try:
-                    out.append((uid, surface, key, make()))
-                except ValueError as err:  # compute() reports it on the GUI thread
-                    out.append((uid, surface, key, err))
-                report(i + 1, len(todo))
-            return out
+                    run = make()
+                except ValueError:  # compute() reports it on the GUI thread
+                    continue
+                finally:
+                    report(i + 1, len(todo))
+                with lock:
+                    made[uid] = (surface, key, run)
+            return len(todo)
 
         return work
 
     def _on_runs_made(self, generation, result) -> None:
         """A re-run finished (GUI thread): drop it if a newer edit made it stale; else
         keep its runs and show them."""
+        self._take_made()  # stale or not, its finished runs are good for their inputs
         if generation != self._latest[0] or not self._awaiting:
             return  # stale: the runs of the current settings follow
         self._awaiting = False
@@ -406,9 +431,6 @@ class Session(QObject):
             self.status_message.emit(f"The lanes could not be run: {result}")
             self.flush_now()  # on this thread: its error is reported as every other
             return
-        for uid, surface, key, run in result or ():
-            if not isinstance(run, Exception):
-                self._run_cache[uid] = (surface, key, run)
         if not self._timer.isActive():  # else the edit that follows recomputes
             self.flush_now()
 
