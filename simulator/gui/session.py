@@ -118,7 +118,9 @@ class Session(QObject):
         self._runs_job = BackgroundJob(self, name="lane-runs")
         self._runs_job.done.connect(self._on_runs_made)
         self._runs_job.progressed.connect(self.runs_progress)
-        self._generation = 0  # bumped by every recompute: a re-run of an older one is stale
+        # bumped by every recompute: a re-run of an older one is stale (a plain list: the
+        # worker's job reads it and holds no Qt object, see background._Shared)
+        self._latest = [0]
         self._awaiting = False  # a re-run of the current settings is under way
         if default_scene:
             self.reset_scene()
@@ -154,10 +156,18 @@ class Session(QObject):
 
     def _recompute_silently(self) -> None:
         """Compute the runs for the current state without signals (used when the
-        surface changes: views then never see runs from another surface)."""
+        surface changes: views then never see runs from another surface). On a network
+        the runs are made in the background (a first network also compiles its kernels,
+        which takes seconds): the results are empty until ``trajectories_changed``."""
         self._timer.stop()
         self._supersede()
         self._run_cache.clear()  # a new surface (or scene): every lane runs again
+        if self.background and isinstance(self.surface, Network):
+            todo = self.scene.runs_to_make(self._run_cache)
+            if todo:
+                self.results, self.errors, self.changed_uids = {}, {}, None
+                self._submit(todo)
+                return
         self.results, self.errors = self.scene.compute(self._run_cache)
         self.changed_uids = None
         if not self.errors:
@@ -194,7 +204,8 @@ class Session(QObject):
         start_moved = self._checked(self.scene.set_surface, s)
         raced = was_race and self.scene.use_race()
         start_moved = start_moved or raced
-        # runs for the new surface exist before anyone hears of it
+        # runs for the new surface exist (or, on a network, are being made) before anyone
+        # hears of it
         self._recompute_silently()
         self.surface_changed.emit()
         if start_moved:
@@ -343,7 +354,7 @@ class Session(QObject):
 
     def _supersede(self) -> None:
         """Make any re-run under way stale (its runs are dropped, it stops early)."""
-        self._generation += 1
+        self._latest[0] += 1
         self._awaiting = False
         self._runs_job.cancel()
 
@@ -353,28 +364,34 @@ class Session(QObject):
         if self.background and isinstance(self.surface, Network):
             todo = self.scene.runs_to_make(self._run_cache)
             if todo:
-                self._generation += 1
-                self._awaiting = True
-                self._runs_job.submit(self._generation, self._runs_work(todo, self._generation))
+                self._submit(todo)
                 return
         self.flush_now()
 
+    def _submit(self, todo: list) -> None:
+        """Make the runs of ``todo`` in the worker thread (superseding any under way)."""
+        self._latest[0] += 1
+        self._awaiting = True
+        self._runs_job.submit(self._latest[0], self._runs_work(todo, self._latest[0]))
+
     def _runs_work(self, todo: list, generation: int):
         """The worker's job: make the runs of ``todo`` (``Scene.runs_to_make``) in turn,
-        reporting progress, stopping early once a newer recompute made them stale."""
-        job = self._runs_job
+        reporting progress, stopping early once a newer recompute made them stale. It
+        holds no Qt object (not ``self``): only plain Python crosses to the worker."""
+        report = self._runs_job.reporter
+        latest = self._latest
 
         def work():
             out = []
-            job.report(0, len(todo))
+            report(0, len(todo))
             for i, (uid, surface, key, make) in enumerate(todo):
-                if generation != self._generation:
+                if generation != latest[0]:
                     return None  # overtaken: the newer re-run is waiting
                 try:
                     out.append((uid, surface, key, make()))
                 except ValueError as err:  # compute() reports it on the GUI thread
                     out.append((uid, surface, key, err))
-                job.report(i + 1, len(todo))
+                report(i + 1, len(todo))
             return out
 
         return work
@@ -382,7 +399,7 @@ class Session(QObject):
     def _on_runs_made(self, generation, result) -> None:
         """A re-run finished (GUI thread): drop it if a newer edit made it stale; else
         keep its runs and show them."""
-        if generation != self._generation or not self._awaiting:
+        if generation != self._latest[0] or not self._awaiting:
             return  # stale: the runs of the current settings follow
         self._awaiting = False
         if isinstance(result, Exception):

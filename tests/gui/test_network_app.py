@@ -263,6 +263,42 @@ def test_a_slider_drag_reruns_a_network_lane_off_the_gui_thread(window, qtbot, m
     assert edge.yData[0] == pytest.approx(2.0 / lrs[-1])
 
 
+def test_picking_a_network_runs_its_lanes_in_the_background(window, qtbot, monkeypatch):
+    # a first network compiles its kernels for seconds: picking one returns at once with
+    # no runs (the views show none, never another surface's), the runs follow
+    import threading
+
+    from simulator.core import engine
+
+    gate = threading.Event()
+    threads = []
+    real = engine.simulate
+
+    def held(surface, *a, **kw):
+        if isinstance(surface, Network):
+            threads.append(threading.current_thread())
+            assert gate.wait(20), "the held run was never released"
+        return real(surface, *a, **kw)
+
+    monkeypatch.setattr(engine, "simulate", held)
+    s = window.session
+    got = []
+    s.trajectories_changed.connect(lambda: got.append(dict(s.results)))
+    form = window.surface_panel.network_form
+    form.set_values(SMALL)
+    form.apply()
+    net = s.surface
+    assert isinstance(net, Network) and s.pending and s.results == {}
+    assert got == [{}]  # the surface's runs were dropped at once, none made yet
+    qtbot.wait(50)
+    assert threads and threading.main_thread() not in threads
+    gate.set()
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    uids = [lane.uid for lane in s.lanes if lane.enabled]
+    assert sorted(got[-1]) == sorted(uids) and all(r.surface is net for r in got[-1].values())
+    assert threading.main_thread() not in threads
+
+
 def test_runs_progress_shows_a_long_rerun(window, qtbot, monkeypatch):
     import threading
 
