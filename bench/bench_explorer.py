@@ -5,6 +5,10 @@
     a busy machine) and the share of the time spent outside simulate_batch (labelling).
 (b) Memory of a basin map against the number of steps (tracemalloc peak; must not grow).
 (c) A 40 x 40 hyperparameter map (lr x momentum, GD on the quadratic, 500 steps).
+(d) The explorer's default basin map (128 x 128 starts, 500 steps, Rosenbrock) with the
+    two cases simulate_batch runs one start at a time in Python (``_batch_by_runs``):
+    L-BFGS, and Adam under ReduceLROnPlateau (a rate that follows each run's loss), as a
+    ratio to the same map with plain Adam (one batch kernel).
 
 Run: ``.venv/bin/python bench/bench_explorer.py``
 """
@@ -72,6 +76,18 @@ def main() -> None:
                                          moms, 500), 2)
     print(f"(c) hyper map 40 x 40 cells x 500 steps (GD, quadratic): {t:.2f} s "
           f"({t / 1600 * 1e6:.0f} us per cell)")
+
+    n, steps = 128, 500
+    ta, _ = best_of(lambda: ex.basin_map(s, opt, n, steps))
+    print(f"(d) basin map {n} x {n} x {steps} steps on Rosenbrock, one start at a time "
+          f"(target < 2 s); Adam in the batch kernel: {ta:.2f} s")
+    for label, o, sch in (("L-BFGS", sim.LBFGS(), None),
+                          ("Adam + ReduceLROnPlateau", opt,
+                           sim.ReduceLROnPlateau(patience=10))):
+        ex.basin_map(s, o, 4, 20, schedule=sch)  # compile / load its kernel
+        t, bm = best_of(lambda o=o, sch=sch: ex.basin_map(s, o, n, steps, schedule=sch), 1)
+        print(f"    {label}: {t:.2f} s ({t / (n * n) * 1e3:.2f} ms per start, "
+              f"{t / ta:.0f} x the batch kernel's map); {bm.describe()}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ Build: ``python packaging/losslab_kernel_cache.py build OUT_DIR [--warmup-only]`
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -50,9 +49,6 @@ SHIPPED = "losslab_kernel_cache"  # folder name inside the bundle
 MANIFEST = "manifest.json"
 BUILD_ENV = "LOSSLAB_KERNEL_CACHE_BUILD"  # build mode: the folder to compile into
 LOG_ENV = "LOSSLAB_COMPILE_LOG"
-# the same list, in the same order, as simulator.core.kernels._MODULES
-KERNEL_MODULES = ("_jit", "contour", "field", "lbfgs", "loops", "mlp", "optim", "rng",
-                  "surfaces", "vm")
 
 
 # ---- what identifies a cache ------------------------------------------------------------
@@ -64,17 +60,16 @@ def kernels_dir() -> Path | None:
 
 
 def kernels_digest(folder: Path | None = None) -> str | None:
-    """The hash of the kernel sources (as ``simulator.core.kernels._digest`` computes it)."""
+    """The hash of the kernel sources in ``folder`` (default: the installed kernels):
+    ``simulator.core.kernels.source_digest`` over its one list, ``SOURCE_MODULES``, the
+    hash that package compares to drop stale caches. Imported here, not at the top:
+    the runtime hook imports this module before numba and LossLab load."""
     folder = kernels_dir() if folder is None else folder
     if folder is None:
         return None
-    h = hashlib.sha256()
-    try:
-        for name in KERNEL_MODULES:
-            h.update((folder / f"{name}.py").read_bytes())
-    except OSError:
-        return None
-    return h.hexdigest()[:20]
+    from simulator.core.kernels import source_digest
+
+    return source_digest(Path(folder))
 
 
 def cache_folder_name(digest: str) -> str:

@@ -522,3 +522,19 @@ def mlp_hessian(sizes, activation, w, X, y):
                  for i, v in enumerate(w)]
             H[k][j] = H[j][k] = mlp_loss(sizes, activation, p, X, y).d
     return H
+
+
+def eight_way_sum(terms):
+    """The sum of ``terms`` in the order the MLP kernels' example sums use: eight partial
+    sums of the terms with index 0, 1, ..., 7 mod 8 (over the whole blocks of eight),
+    combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)), then the remaining
+    terms added one by one."""
+    terms = [float(t) for t in terms]
+    whole = len(terms) - len(terms) % 8
+    s = [0.0] * 8
+    for r in range(whole):
+        s[r % 8] += terms[r]
+    total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+    for t in terms[whole:]:
+        total += t
+    return total

@@ -441,9 +441,45 @@ def test_bundle_cache_locator_is_independent_of_the_install_folder(tmp_path, mon
     # the same digest as simulator.core.kernels' own stale-cache check
     import simulator.core.kernels as kernels
 
-    assert kernels._digest(importlib.resources.files(kernels.__name__)) == digest
+    assert kernels.source_digest(importlib.resources.files(kernels.__name__)) == digest
     # functions defined elsewhere keep numba's own locators
     assert kc.BundleCacheLocator.from_function(_kernel_cache_module, __file__) is None
+
+
+def test_the_bundles_kernel_digest_follows_the_one_list_of_kernel_sources(tmp_path,
+                                                                         monkeypatch):
+    """The bundle's cache is keyed on the hash of the kernel sources that
+    ``simulator.core.kernels`` lists (``SOURCE_MODULES``: ``_jit`` and every module
+    compiled through it): each of them changes the digest, another file does not, and a
+    module added to that list counts at once (a hand-kept copy of the list went stale)."""
+    import re
+
+    import simulator.core.kernels as kernels
+
+    kc = _kernel_cache_module()
+    src = Path(kernels.__file__).parent
+    compiled = {"_jit"} | {p.stem for p in src.glob("*.py")
+                           if re.search(r"^from \._jit import", p.read_text(), re.M)}
+    assert compiled == set(kernels.SOURCE_MODULES)
+    folder = tmp_path / "kernels"
+    shutil.copytree(src, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    base = kc.kernels_digest(folder)
+    assert base is not None and base == kc.kernels_digest()
+    for name in kernels.SOURCE_MODULES:
+        f = folder / f"{name}.py"
+        text = f.read_bytes()
+        f.write_bytes(text + b"\n# edited\n")
+        assert kc.kernels_digest(folder) != base, name
+        f.write_bytes(text)
+    (folder / "interp.py").write_text("# not compiled: not in the digest\n")
+    assert kc.kernels_digest(folder) == base
+    # a new kernel module, listed in simulator.core.kernels only
+    (folder / "newkernel.py").write_text("from ._jit import njit\n")
+    monkeypatch.setattr(kernels, "SOURCE_MODULES", (*kernels.SOURCE_MODULES, "newkernel"))
+    grown = kc.kernels_digest(folder)
+    assert grown != base
+    (folder / "newkernel.py").write_text("from ._jit import njit  # edited\n")
+    assert kc.kernels_digest(folder) != grown
 
 
 def test_bundle_cache_seeding_copies_matching_shipped_files_once(tmp_path, monkeypatch):

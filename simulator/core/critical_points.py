@@ -5,7 +5,8 @@
 sign changes of L' are refined by bisection. Each point found is classified by its
 Hessian exactly as :func:`simulator.core.diagnostics.analyze_point` classifies a point
 (the units and tolerances are described there), deduplicated and sorted. The results are
-cached per surface object.
+cached per surface object, here only: :func:`cached_critical_points` reads the cache (the
+app's views ask it before searching in a worker thread).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "CP_GRAD_TOL",
     "DEDUPE_TOL",
     "CriticalPoint",
+    "cached_critical_points",
     "find_critical_points",
 ]
 
@@ -350,26 +352,57 @@ def find_critical_points(
     >>> cps[-1].kind
     'maximum'
     """
+    key = _cache_key(surface, domain, seeds, tol)
+    hit = _cached(surface, key)
+    if hit is not None:
+        return hit
+    try:
+        with _serial():
+            result = tuple(_find_critical_points(surface, key[0], seeds, float(tol)))
+    except Exception as e:
+        _remember(surface, key, e)  # a surface the search cannot handle: said at once
+        raise
+    _remember(surface, key, result)
+    return list(result)
+
+
+def cached_critical_points(surface: Surface, domain: Domain | None = None, *, seeds=None,
+                           tol: float = CP_GRAD_TOL) -> list[CriticalPoint] | None:
+    """What :func:`find_critical_points` gives for these arguments when it has already
+    run on them (its cache, the one store of critical points: the app's views read it
+    too), else None; never searches. A search that failed raises its error again."""
+    return _cached(surface, _cache_key(surface, domain, seeds, tol))
+
+
+def _cache_key(surface, domain, seeds, tol) -> tuple:
     dom = surface.domain if domain is None else tuple((float(a), float(b)) for a, b in domain)
     if len(dom) != surface.dim or any(not (lo < hi) for lo, hi in dom):
         raise ValueError(f"domain must be {surface.dim} pairs (lo, hi) with lo < hi")
-    key = (dom, _seeds_key(seeds), float(tol))
+    return (dom, _seeds_key(seeds), float(tol))
+
+
+def _cached(surface, key) -> list[CriticalPoint] | None:
     with _lock:
         per = _cp_cache.get(surface)
         hit = None if per is None else per.get(key)
-    if hit is not None:
-        return list(hit)
-    with _serial():
-        result = _find_critical_points(surface, dom, seeds, float(tol))
+    if isinstance(hit, Exception):
+        raise hit.with_traceback(None)
+    return None if hit is None else list(hit)
+
+
+def _remember(surface, key, result) -> None:
+    """Keep ``result`` (the points, or the error the search raised) for ``surface``: at
+    most 16 searches of other boxes, seeds or tolerances besides the default one."""
+    default = (tuple(surface.domain), _seeds_key(None), float(CP_GRAD_TOL))
     with _lock:
         per = _cp_cache.get(surface)
         if per is None:
             per = {}
             _cp_cache[surface] = per
         if len(per) > 16:
-            per.clear()
-        per[key] = tuple(result)
-    return list(result)
+            for k in [k for k in per if k != default]:
+                del per[k]
+        per[key] = result
 
 
 def _find_critical_points(surface, dom, seeds, tol) -> list[CriticalPoint]:

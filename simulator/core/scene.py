@@ -971,6 +971,36 @@ class Scene:
             cache[lane.uid] = (self.surface, key, run)
         return results, errors
 
+    def runs_to_make(self, cache: dict) -> list[tuple[int, Any, tuple, Any]]:
+        """The runs ``compute(cache)`` would make, to be made elsewhere (another thread):
+        ``[(uid, surface, key, make)]`` for each enabled lane whose cached run is missing
+        or out of date, where ``make()`` runs it from inputs read now (immutable: a later
+        edit of the scene does not reach it) and returns the Trajectory or raises
+        ValueError. Storing ``cache[uid] = (surface, key, run)`` then makes ``compute``
+        reuse it. Neither the scene nor ``cache`` is changed."""
+        from .engine import simulate
+
+        out = []
+        if self.surface is None:
+            return out
+        for lane in self.lanes:
+            if not lane.enabled:
+                continue
+            key = self.run_key(lane)
+            hit = cache.get(lane.uid)
+            if hit is not None and hit[0] is self.surface and same_inputs(hit[1], key):
+                continue
+            e = self.effective(lane)
+            kw = dict(steps=self.steps, schedule=e["schedule"], noise=e["noise"],
+                      seed=self.seed, clip_grad_norm=self.clip_grad_norm,
+                      batch_size=e["batch_size"])
+
+            def make(surface=self.surface, opt=lane.optimizer, start=e["start"], kw=kw):
+                return simulate(surface, opt, start, **kw)
+
+            out.append((lane.uid, self.surface, key, make))
+        return out
+
     # ---- snapshots (the app returns to the last state that computed) ------------------------
     def snapshot(self) -> dict:
         return {

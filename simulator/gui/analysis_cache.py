@@ -1,7 +1,8 @@
-"""Caches of analyses the views and panels share: the critical points of a surface
-(searched in a worker thread, announced in the GUI thread) and the last few
-``analyze_point`` results (the map's eigen-arrows and the diagnostics panel analyse the
-same point on every frame).
+"""Analyses the views and panels share: the critical points of a surface (searched in a
+worker thread, announced in the GUI thread; kept in the one cache of
+:mod:`simulator.core.critical_points`, read here with ``cached_critical_points``) and
+the last few ``analyze_point`` results (the map's eigen-arrows and the diagnostics panel
+analyse the same point on every frame).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from .scheduling import TurnTimer
 
-_CP_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _CP_PENDING: weakref.WeakSet = weakref.WeakSet()
 _CP_LOCK = threading.Lock()
 # a search asked for without waiting starts this much later: after a new surface's
@@ -79,13 +79,25 @@ def _search(surface) -> list:
     from simulator.core.critical_points import find_critical_points
 
     try:
-        return list(find_critical_points(surface))
+        return find_critical_points(surface)  # kept in the core's cache
     except Exception:  # noqa: BLE001 - a surface the search cannot handle shows none
         return []
 
 
+def _known(surface) -> list | None:
+    """The surface's critical points if the core's cache has them (none for a surface
+    whose search failed), else None."""
+    from simulator.core.critical_points import cached_critical_points
+
+    try:
+        return cached_critical_points(surface)
+    except Exception:  # noqa: BLE001 - the search failed: shows none
+        return []
+
+
 def critical_points(surface, wait: bool = True):
-    """The surface's critical points (``critical_points.find_critical_points``), cached.
+    """The surface's critical points (``critical_points.find_critical_points``, which
+    caches them).
 
     The search takes a few hundred ms on some surfaces, too long for the GUI thread
     when a surface is picked. With ``wait=False`` this returns None at once and runs the
@@ -95,8 +107,8 @@ def critical_points(surface, wait: bool = True):
     """
     if surface is None:
         return []
-    with _CP_LOCK:
-        cps = _CP_CACHE.get(surface)
+    with _CP_LOCK:  # the worker stores the points and leaves _CP_PENDING under it
+        cps = _known(surface)
         if cps is not None:
             return cps
         if not wait:
@@ -108,17 +120,13 @@ def critical_points(surface, wait: bool = True):
                 if not notifier.starter.isActive():
                     notifier.starter.start(CP_SEARCH_LATER_MS)
             return None
-    cps = _search(surface)
-    with _CP_LOCK:
-        _CP_CACHE[surface] = cps
-    return cps
+    return _search(surface)
 
 
 def _search_all(surfaces) -> None:
     for surface in surfaces:
-        cps = _search(surface)
+        _search(surface)
         with _CP_LOCK:
-            _CP_CACHE[surface] = cps
             _CP_PENDING.discard(surface)
             _CP_DONE.append(weakref.ref(surface))
 

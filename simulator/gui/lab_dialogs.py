@@ -257,9 +257,14 @@ class SaveLabDialog(QDialog):
             slab, k = self.stepped
             form.addRow(f"Step {k + 1} text", self.instructions)
             form.addRow(f"Step {k + 1} questions", self.questions)
-            self.note.setText(
-                f"The lab's {len(slab.steps)} steps are kept with their tasks, checks, hints "
-                f"and solutions; the scene as it is now becomes step {k + 1}'s scene.")
+            if len(slab.steps) == 1:
+                self.note.setText("The lab's step is kept with its task, check, hints and "
+                                  "solution; the scene as it is now becomes its scene.")
+            else:
+                self.note.setText(
+                    f"The lab's {len(slab.steps)} steps are kept with their tasks, checks, "
+                    f"hints and solutions; the scene as it is now becomes step {k + 1}'s "
+                    "scene.")
             form.addRow(self.note)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)

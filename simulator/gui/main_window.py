@@ -51,7 +51,7 @@ from .panels.lanes_panel import LanesPanel
 from .panels.surface_panel import SurfacePanel
 from .panels.training_panel import TrainingPanel
 from .session import Session
-from .status_bar import StatusBar
+from .status_bar import RunsProgress, StatusBar
 from .views.internals import TIP as INTERNALS_TIP
 
 APP_TITLE = "LossLab"
@@ -705,12 +705,15 @@ class MainWindow(QMainWindow):
         # permanent widgets (status_bar.py)
         sb = StatusBar(self)
         self.setStatusBar(sb)
+        self.runs_progress = RunsProgress()  # a network's lanes re-run in the background
+        sb.addPermanentWidget(self.runs_progress)
         self.scene_label = QLabel()
         sb.addPermanentWidget(self.scene_label)
 
     def _connect(self) -> None:
         s = self.session
         s.status_message.connect(self._on_status_message)
+        s.runs_progress.connect(self.runs_progress.set_progress)
         s.surface_changed.connect(self._on_surface_changed)
         for sig in (s.surface_changed, s.lanes_changed, s.start_changed, s.training_changed):
             sig.connect(self._on_scene_edited)

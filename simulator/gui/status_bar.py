@@ -7,13 +7,26 @@ permanent widget, stretched over the room the others leave, eliding its text (".
 when it does not fit and keeping the whole message in its tool tip. The status bar still
 holds the message (``currentMessage``, ``messageChanged``, time-outs and the actions'
 status tips work as before); only its own painting of it is left out.
+
+``RunsProgress`` is the permanent widget that says a network scene's lanes are being
+re-run in the background ("Training lanes 1/4" and a bar), shown only when a re-run
+lasts longer than ``RunsProgress.DELAY_MS`` (a drag's quick re-runs do not flicker).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QStyle, QStyleOption, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QStatusBar,
+    QStyle,
+    QStyleOption,
+    QWidget,
+)
 
 
 class ElidedLabel(QLabel):
@@ -100,3 +113,45 @@ class StatusBar(QStatusBar):
                 fo.state = QStyle.StateFlag.State_None
                 style.drawPrimitive(QStyle.PrimitiveElement.PE_FrameStatusBarItem, fo, p, w)
         p.end()
+
+
+class RunsProgress(QWidget):
+    """"Training lanes k/n" and a bar while lanes re-run in the background (see the
+    module); ``set_progress(done, total)`` with total 0 when the re-run is over."""
+
+    DELAY_MS = 300
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runs_progress")
+        self.label = QLabel(self)
+        self.bar = QProgressBar(self)
+        self.bar.setMaximumWidth(90)
+        self.bar.setMaximumHeight(12)
+        self.bar.setTextVisible(False)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        lay.addWidget(self.label)
+        lay.addWidget(self.bar)
+        self.setToolTip("The lanes whose settings changed are being trained again in the "
+                        "background; the views show the previous runs until they are done")
+        self._total = 0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.DELAY_MS)
+        self._timer.timeout.connect(lambda: self.setVisible(self._total > 0))
+        self.setVisible(False)
+
+    def set_progress(self, done: int, total: int) -> None:
+        if total <= 0:
+            self._total = 0
+            self._timer.stop()
+            self.setVisible(False)
+            return
+        if self._total == 0:
+            self._timer.start()  # shown if it is still running then
+        self._total = total
+        self.label.setText(f"Training lanes {done}/{total}")
+        self.bar.setRange(0, total)
+        self.bar.setValue(done)

@@ -160,3 +160,49 @@ def test_timing_builtin_is_bounded():
     find_critical_points(s, seeds=47)  # not cached: a different seed grid
     # ~0.1-0.4 s measured (2 cores, busy machine); generous bound against hangs
     assert time.perf_counter() - t < 5.0
+
+
+def _fresh():
+    from simulator.core.expressions import surface_from_expression
+
+    return surface_from_expression("x**2 - y**2", domain=((-1, 1), (-1, 1)))
+
+
+def test_cached_critical_points_reads_the_one_cache_without_searching():
+    s = _fresh()
+    assert CP.cached_critical_points(s) is None
+    found = find_critical_points(s)
+    assert [c.kind for c in found] == ["saddle"]
+    got = CP.cached_critical_points(s)
+    assert got is not found and all(a is b for a, b in zip(got, found, strict=True))
+    assert CP.cached_critical_points(s, seeds=8) is None  # other arguments: not searched
+    assert CP.cached_critical_points(s, ((-1, 1), (-1, 1))) is not None  # the same box
+
+
+def test_a_failed_search_is_remembered_and_the_default_search_outlives_others(monkeypatch):
+    calls = []
+
+    def boom(surface, dom, seeds, tol):
+        calls.append(seeds)
+        raise FloatingPointError("no search here")
+
+    monkeypatch.setattr(CP, "_find_critical_points", boom)
+    s = _fresh()
+    for _ in range(3):
+        with pytest.raises(FloatingPointError, match="no search here"):
+            find_critical_points(s)
+    assert calls == [None]  # searched once, the error raised again at once
+    with pytest.raises(FloatingPointError):
+        CP.cached_critical_points(s)
+    # many searches with other seeds are forgotten; the default one stays
+    monkeypatch.setattr(CP, "_find_critical_points",
+                        lambda surface, dom, seeds, tol: calls.append(seeds) or [])
+    s = _fresh()
+    find_critical_points(s)
+    for k in range(2, 40):
+        find_critical_points(s, seeds=k)
+    assert CP.cached_critical_points(s) == []
+    assert CP.cached_critical_points(s, seeds=2) is None
+    n = len(calls)
+    find_critical_points(s)
+    assert len(calls) == n

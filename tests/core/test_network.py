@@ -21,10 +21,12 @@ import json
 import math
 from pathlib import Path
 
+import mpmath
 import numpy as np
 import pytest
 
 import simulator as sim
+from simulator.core.kernels import mlp
 from simulator.core.kernels.rng import permutation
 from simulator.core.netdata import DATASETS, default_init, make_dataset
 from simulator.core.network import Network, network_from_dict
@@ -218,6 +220,85 @@ def test_predictions_and_decision_grid():
     P3 = net3.predict_proba(net3.init, net3.X_train)
     assert P3.shape == (6, 3) and np.allclose(P3.sum(axis=1), 1.0, rtol=0, atol=4 * U)
     assert np.array_equal(net3.predict(net3.init, net3.X_train), P3.argmax(axis=1))
+
+
+# ---- the kernels' activations and example sums -------------------------------------------
+def _ulps(got, exact) -> float:
+    """|got - exact| in units of the last place of the double nearest ``exact``."""
+    near = float(exact)
+    return float(abs(mpmath.mpf(got) - exact)) / math.ulp(abs(near) if near else 5e-324)
+
+
+def _arguments():
+    rng = np.random.default_rng(7)
+    return np.concatenate([rng.standard_normal(400) * s for s in
+                           (1e-300, 1e-8, 1e-3, 0.1, 0.2, 0.35, 0.5, 1, 3, 10, 30)]
+                          + [np.linspace(-21, 21, 2001), np.linspace(-0.8, 0.8, 2001)])
+
+
+def test_tanh_and_sigmoid_are_within_their_ulp_bounds():
+    # the bounds of kernels/mlp.py's error analysis, against 120-bit mpmath; libm's tanh
+    # (glibc: within 2 ulps) for comparison; plus the values that must be exact
+    mpmath.mp.prec = 120
+    xs = _arguments()
+    t, s = np.empty_like(xs), np.empty_like(xs)
+    _apply(0, xs, t)
+    _apply(2, xs, s)
+    worst_t = max(_ulps(float(v), mpmath.tanh(mpmath.mpf(float(x)))) for x, v in zip(xs, t))
+    worst_s = max(_ulps(float(v), 1 / (1 + mpmath.exp(-mpmath.mpf(float(x)))))
+                  for x, v in zip(xs, s))
+    assert worst_t <= 4.0 and worst_s <= 3.0, (worst_t, worst_s)
+    special = np.array([0.0, -0.0, 20.0, -25.0, np.inf, -np.inf, np.nan, 1e-310, -800.0])
+    _apply(0, special, t[:9])
+    assert t[0] == 0.0 and math.copysign(1, t[0]) == 1 and math.copysign(1, t[1]) == -1
+    assert list(t[2:6]) == [1.0, -1.0, 1.0, -1.0] and math.isnan(t[6]) and t[7] == 1e-310
+    _apply(2, special, s[:9])
+    assert s[0] == 0.5 and s[1] == 0.5 and s[4] == 1.0 and s[5] == 0.0 and math.isnan(s[6])
+    assert s[2] == 1.0 / (1.0 + math.exp(-20.0)) and s[8] == 0.0 and s[7] == 0.5
+
+
+def _apply(act, x, out):
+    """The kernel's activation ``act`` of every entry of ``x`` (A[1, 0] of a buffer)."""
+    A = np.zeros((2, 1, len(x)))
+    A[1, 0] = x
+    mlp._activate(act, A, 1, 1, len(x))
+    out[:] = A[1, 0]
+
+
+@pytest.mark.parametrize("m", [0, 1, 7, 8, 9, 16, 23, 256, 261])
+def test_example_sums_follow_their_fixed_order(m):
+    rng = np.random.default_rng(m)
+    x, y, u, v = (rng.standard_normal(m + 3) * 10.0 ** rng.integers(-3, 4, m + 3)
+                  for _ in range(4))
+    # the order of naive.eight_way_sum, bit for bit, whatever the CPU's vector width
+    assert mlp._total(x, m) == naive.eight_way_sum(x[:m])
+    assert mlp._dot(x, y, m) == naive.eight_way_sum(x[:m] * y[:m])
+    assert mlp._dot2(x, y, u, v, m) == naive.eight_way_sum(x[:m] * y[:m] + u[:m] * v[:m])
+    # hand values: small integers sum exactly in any order
+    ones = np.arange(1.0, m + 4)
+    assert mlp._total(ones, m) == m * (m + 1) / 2
+    assert mlp._dot(ones, ones, m) == m * (m + 1) * (2 * m + 1) / 6
+    # and within the bound (m/8 + 3) u sum|terms| of the exact sum
+    exact = math.fsum(x[:m] * y[:m])
+    assert abs(mlp._dot(x, y, m) - exact) <= (m / 8 + 4) * U * np.sum(np.abs(x[:m] * y[:m]))
+
+
+def test_a_minibatch_step_uses_the_batchs_own_gradient():
+    # the minibatch's gradient comes from the full batch's forward pass (its columns
+    # copied out): the same numbers as a pass over the batch alone, bit for bit
+    net = sim.network("moons", hidden=(5, 4), n_train=20, n_test=7, seed=2)
+    B, seed = 6, 4  # batches of 6, 6, 6 and 2
+    run = sim.simulate(net, sim.SGD(lr=1.0), start=net.init, steps=5, batch_size=B, seed=seed)
+    perm = np.empty(20, dtype=np.int64)
+    permutation(seed, 0, 20, perm)
+    a = net._arrays
+    for t, j0 in enumerate((0, 6, 12, 18)):
+        m = min(B, 20 - j0)
+        A, D = mlp.make_buffers(a["sizes"], m)
+        g = np.empty(net.n_params)
+        w = run.positions[t].copy()
+        mlp.loss_grad(a["sizes"], net.act_id, w, a["X"], a["y"], perm[j0:], m, A, D, g)
+        assert np.array_equal(run.positions[t + 1], w - 1.0 * g), t
 
 
 # ---- training ------------------------------------------------------------------------------

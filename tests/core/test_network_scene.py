@@ -87,6 +87,50 @@ def test_scene_network_edits(net):
     assert not results and "not available on a network" in next(iter(errors.values()))
 
 
+def test_runs_to_make_hands_out_the_runs_compute_would_make(net):
+    # what the app's worker thread makes: the lanes whose inputs changed, each as a
+    # closure over the inputs of the moment; stored in the cache, compute reuses them
+    scene = sim.Scene(net, steps=30, seed=2)
+    scene.add_preset("Adam")
+    scene.add_lane(sim.SGD(lr=0.2), name="small batch", batch_size=8)
+    off = scene.add_lane(sim.SGD(lr=0.1), name="off")
+    off.enabled = False
+    cache = {}
+    todo = scene.runs_to_make(cache)
+    assert [t[0] for t in todo] == [lane.uid for lane in scene.lanes[:2]] and not cache
+    for uid, surface, key, make in todo:
+        cache[uid] = (surface, key, make())
+    assert scene.runs_to_make(cache) == []
+    results, errors = scene.compute(cache)
+    assert not errors and all(results[uid] is cache[uid][2] for uid in results)
+    # one lane edited: only it is to run; a later edit does not reach the closure
+    scene.update_lane(1, lr=0.05)
+    (uid, surface, key, make), = scene.runs_to_make(cache)
+    assert uid == scene.lanes[1].uid and surface is net
+    scene.update_lane(1, lr=0.5)
+    run = make()
+    assert run.optimizer.lr == 0.05 and run.batch_size == 8
+    want = sim.simulate(net, sim.SGD(lr=0.05), net.init, steps=30, seed=2, batch_size=8)
+    assert np.array_equal(run.positions, want.positions)
+    # a bad lane raises ValueError when made, as compute reports it
+    scene.add_lane(sim.Newton())
+    (*_, make), = [t for t in scene.runs_to_make(cache) if t[0] == scene.lanes[-1].uid]
+    with pytest.raises(ValueError, match="not available on a network"):
+        make()
+
+
+def test_warmup_plan_of_a_network_scene(net):
+    # the app opened on a network scene: its kernels first, then the surface steps on
+    # Rosenbrock (it compiled nothing and reported 'Network' has no 'center' before)
+    from simulator.core.prepare import run_plan, warmup_plan
+
+    plan = warmup_plan(net, [sim.Adam(), sim.Newton()])
+    labels = [label for label, _ in plan]
+    assert labels[:3] == ["network training", "network loss plane", "network sharpness"]
+    assert "the map" in labels and "curvature diagnostics" in labels
+    assert run_plan(plan[:1] + plan[3:4]) == []  # Newton (no network kernel) left out
+
+
 def test_session_refuses_a_bad_network_start(net):
     d = sim.Scene(net).to_dict()
     d["start"] = [0.0] * (net.n_params - 1)

@@ -308,6 +308,30 @@ def test_critical_points_marked_by_kind(qtbot, session):
     assert kinds["minimum"] == 4 and kinds["saddle"] == 4 and kinds["maximum"] == 1
 
 
+def test_the_views_read_the_critical_points_the_core_found(qtbot, monkeypatch):
+    """One cache of critical points, the core's: what ``find_critical_points`` found is
+    the views' at once (no second search, no wait), and a surface whose search fails
+    shows none without being searched again."""
+    from simulator.core import critical_points as core_cp
+    from simulator.gui.analysis_cache import critical_points_notifier
+
+    surface = surface_from_expression("x**2 - y**2", domain=((-1, 1), (-1, 1)))
+    found = core_cp.find_critical_points(surface)
+    got = critical_points(surface, wait=False)
+    assert got is not None and [c.position for c in got] == [c.position for c in found]
+    assert surface not in critical_points_notifier().queued
+    calls = []
+
+    def boom(*args):
+        calls.append(args)
+        raise FloatingPointError("no")
+
+    monkeypatch.setattr(core_cp, "_find_critical_points", boom)
+    bad = surface_from_expression("x**2 + y**2", domain=((-1, 1), (-1, 1)))
+    assert critical_points(bad, wait=True) == []
+    assert critical_points(bad, wait=False) == [] and len(calls) == 1
+
+
 def test_a_picked_surfaces_critical_points_are_searched_after_the_views_turns(qtbot, session):
     """The search (numpy in a worker thread) starts once the map, plots and mesh of a
     new surface have had their turns: beside them it made the GUI thread wait for the

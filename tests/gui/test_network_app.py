@@ -204,6 +204,163 @@ def test_a_lane_edit_recomputes_the_plane(window, qtbot):
     assert len(view.plane.paths[i]) == window.session.steps + 1
 
 
+def test_a_slider_drag_reruns_a_network_lane_off_the_gui_thread(window, qtbot, monkeypatch):
+    # the lane's learning-rate slider dragged over five ticks while its first re-run is
+    # held in the worker: the event loop keeps turning (the ticks arrive, the editor
+    # follows), nothing runs on the GUI thread, the ticks in between are never run, the
+    # held run (stale once the drag moved on) is never shown, and the views end on the
+    # last value
+    import threading
+
+    from simulator.core import engine
+
+    _pick_network(window)
+    s = window.session
+    s.select_lane(0)
+    ed = window.lanes_panel.editor
+    ed.show_lane(s.current_lane)
+    field = ed._hp_fields["lr"]
+    uid = s.lanes[0].uid
+    net = s.surface
+    gate = threading.Event()
+    made = []  # (lr, on the GUI thread) of every run of the network
+    real = engine.simulate
+
+    def held(surface, opt, *a, **kw):
+        if surface is net:
+            made.append((opt.lr, threading.current_thread() is threading.main_thread()))
+            assert gate.wait(20), "the held run was never released"
+        return real(surface, opt, *a, **kw)
+
+    monkeypatch.setattr(engine, "simulate", held)
+    shown = []
+    s.trajectories_changed.connect(lambda: shown.append(s.results[uid].optimizer.lr))
+    slider = field.slider
+    slider.setSliderDown(True)
+    ticks = [slider.value() - d for d in (20, 40, 60, 80, 100)]  # smaller rates
+    lrs = []
+    for t in ticks:
+        slider.setValue(t)
+        lrs.append(s.lanes[0].optimizer.lr)
+        qtbot.wait(30)  # a few event-loop turns: the recompute is due, the job submitted
+        assert s.pending and s.running_in_background
+    slider.setSliderDown(False)
+    assert len(set(lrs)) == 5 and field.value() == lrs[-1]
+    assert made == [(lrs[0], False)]  # the first tick's run, held in the worker
+    assert shown == []  # the views keep the previous runs meanwhile
+    gate.set()
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    assert made == [(lrs[0], False), (lrs[-1], False)]  # ticks 2-4 coalesced away
+    assert shown == [lrs[-1]]  # the stale first run was dropped
+    run = s.results[uid]
+    want = real(net, s.lanes[0].optimizer, s.effective(s.lanes[0])["start"], steps=s.steps,
+                seed=s.seed, batch_size=s.effective(s.lanes[0])["batch_size"])
+    assert np.array_equal(run.positions, want.positions)
+    # the views follow the new run: the loss curve and the 2/lr line of the last value
+    tr = window.network_plots.items["loss"][uid][0]
+    assert np.array_equal(tr.yData, run.losses)
+    edge = window.network_plots.items["sharp"][uid][1]
+    assert edge.yData[0] == pytest.approx(2.0 / lrs[-1])
+
+
+def test_picking_a_network_runs_its_lanes_in_the_background(window, qtbot, monkeypatch):
+    # a first network compiles its kernels for seconds: picking one returns at once with
+    # no runs (the views show none, never another surface's), the runs follow
+    import threading
+
+    from simulator.core import engine
+
+    gate = threading.Event()
+    threads = []
+    real = engine.simulate
+
+    def held(surface, *a, **kw):
+        if isinstance(surface, Network):
+            threads.append(threading.current_thread())
+            assert gate.wait(20), "the held run was never released"
+        return real(surface, *a, **kw)
+
+    monkeypatch.setattr(engine, "simulate", held)
+    s = window.session
+    got = []
+    s.trajectories_changed.connect(lambda: got.append(dict(s.results)))
+    form = window.surface_panel.network_form
+    form.set_values(SMALL)
+    form.apply()
+    net = s.surface
+    assert isinstance(net, Network) and s.pending and s.results == {}
+    assert got == [{}]  # the surface's runs were dropped at once, none made yet
+    badges = window.lanes_panel.tree
+    assert badges.topLevelItem(0).text(1) == "training\u2026"
+    qtbot.wait(50)
+    assert threads and threading.main_thread() not in threads
+    gate.set()
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    uids = [lane.uid for lane in s.lanes if lane.enabled]
+    assert sorted(got[-1]) == sorted(uids) and all(r.surface is net for r in got[-1].values())
+    assert badges.topLevelItem(0).text(1) not in ("training\u2026", "off")
+    assert threading.main_thread() not in threads
+
+
+def test_an_overtaken_rerun_keeps_the_runs_it_finished(qtbot, monkeypatch):
+    # lanes 0 and 1 re-run together; an edit of lane 2 overtakes that re-run while lane
+    # 1's run is held: lane 0's finished run is kept (its inputs are still the lane's),
+    # lanes 1 and 2 run in the next re-run, and only its runs are shown
+    import threading
+
+    from simulator.core import engine
+    from simulator.gui.session import Session
+
+    s = Session()
+    s.set_surface(Network(**SMALL))
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    gate = threading.Event()
+    made = []
+    real = engine.simulate
+
+    def held(surface, opt, *a, **kw):
+        made.append(opt.lr)
+        if opt.lr == 0.0123:
+            assert gate.wait(20), "the held run was never released"
+        return real(surface, opt, *a, **kw)
+
+    monkeypatch.setattr(engine, "simulate", held)
+    s.update_lane(0, lr=0.03)
+    s.update_lane(1, lr=0.0123)
+    qtbot.waitUntil(lambda: made == [0.03, 0.0123], timeout=30000)
+    shown = []
+    s.trajectories_changed.connect(
+        lambda: shown.append([s.results[lane.uid].optimizer.lr for lane in s.lanes[:3]]))
+    s.update_lane(2, lr=0.0456)
+    qtbot.wait(50)
+    gate.set()
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    assert made.count(0.03) == 1 and sorted(made[1:]) == [0.0123, 0.0123, 0.0456]
+    assert shown == [[0.03, 0.0123, 0.0456]]
+
+
+def test_runs_progress_shows_a_long_rerun(window, qtbot, monkeypatch):
+    import threading
+
+    from simulator.core import engine
+
+    _pick_network(window)
+    s = window.session
+    gate = threading.Event()
+    real = engine.simulate
+    monkeypatch.setattr(engine, "simulate", lambda *a, **kw: (gate.wait(20), real(*a, **kw))[1])
+    s.update_lane(1, lr=0.03)
+    s.update_lane(2, lr=0.004)
+    bar = window.runs_progress
+    qtbot.waitUntil(bar.isVisible, timeout=5000)  # after its delay, with the re-run held
+    assert bar.label.text() == "Training lanes 0/2"
+    gate.set()
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=5000)
+    assert s.results[s.lanes[1].uid].optimizer.lr == 0.03
+    assert s.results[s.lanes[2].uid].optimizer.lr == 0.004
+
+
 def test_background_job_runs_the_latest_submission(qtbot):
     import threading
 

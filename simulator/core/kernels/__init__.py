@@ -14,15 +14,20 @@ import importlib.resources
 import os
 from pathlib import Path
 
-_MODULES = ("_jit", "contour", "field", "lbfgs", "loops", "mlp", "optim", "rng", "surfaces",
-            "vm")
+# the kernel sources: _jit and every module compiled through it. Their hash keys the
+# kernels' disk caches, here and in the standalone bundle (packaging/losslab_kernel_cache.py
+# reads this list and source_digest)
+SOURCE_MODULES = ("_jit", "contour", "field", "lbfgs", "loops", "mlp", "optim", "rng",
+                  "surfaces", "vm")
 _STAMP = "losslab-kernels.stamp"
 
 
-def _digest(pkg) -> str | None:
+def source_digest(pkg) -> str | None:
+    """The hash of the kernel sources ``SOURCE_MODULES`` in the folder ``pkg`` (a path or
+    an ``importlib.resources`` folder); None when they cannot be read (frozen, zipped)."""
     h = hashlib.sha256()
     try:
-        for name in _MODULES:
+        for name in SOURCE_MODULES:
             h.update(pkg.joinpath(f"{name}.py").read_bytes())
     except OSError:  # frozen or zipped: no sources to compare
         return None
@@ -55,7 +60,7 @@ def _cache_dirs(pkg) -> list[Path]:
 
 def _drop_stale_cache() -> None:
     pkg = importlib.resources.files(__name__)
-    digest = _digest(pkg)
+    digest = source_digest(pkg)
     if digest is None:
         return
     for d in _cache_dirs(pkg):
@@ -64,7 +69,7 @@ def _drop_stale_cache() -> None:
             if stamp.is_file() and stamp.read_text() == digest:
                 continue
             for f in d.iterdir():
-                if f.suffix in (".nbi", ".nbc") and f.name.split(".")[0] in _MODULES:
+                if f.suffix in (".nbi", ".nbc") and f.name.split(".")[0] in SOURCE_MODULES:
                     f.unlink(missing_ok=True)
             stamp.write_text(digest)
         except OSError:  # read-only install: numba falls back to its user cache

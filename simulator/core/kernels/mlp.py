@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ._jit import njit, objmode
+from ._jit import njit
 from .optim import coefs_for, coord_for, hp_tuple, initial_slot0
 from .rng import key, mix64, permutation, uniform
 
@@ -76,35 +76,172 @@ def _offset(sizes, layer):
     return off
 
 
-def _numpy_activate(act, B):
-    """tanh or the sigmoid of ``B`` in place, with numpy's vectorised functions."""
-    if act == ACT_TANH:
-        np.tanh(B, out=B)
-    else:
-        np.negative(B, out=B)
-        np.exp(B, out=B)
-        B += 1.0
-        np.reciprocal(B, out=B)
+# ---- tanh and the sigmoid, in arithmetic that vectorises -------------------------------
+# libm's tanh and exp are one call per element, which no loop vectorises (numpy's float64
+# tanh is no faster here: it vectorises only with AVX-512), and they were most of a
+# training step. These are written in +, -, *, / and comparisons only, so a loop over the
+# examples runs four lanes at a time, with the same IEEE results in every lane and on every
+# CPU (no fused multiply-adds: numba contracts none without fastmath). ``e^v`` (v <= 0) is
+# ``2^k (1 + q)``: k = round(v / ln 2), r = v - k ln 2 in two parts (Cody and Waite;
+# fdlibm's split of ln 2, whose high part times k is exact), |r| <= ln(2)/2 + tiny, and
+# q = expm1(r) by its Taylor series to r^13/13! in Horner form (the first term left out
+# is below 2^-56 |r|); 2^k is made by exact multiplications by powers of two.
+# Error (tests/core/test_network.py checks both against mpmath): tanh within 4 ulps,
+# the sigmoid within 3 ulps (libm's tanh is within 2 ulps).
+_LN2_HI = 6.93147180369123816490e-01  # 0x3fe62e42fee00000: k * _LN2_HI exact, |k| < 2^20
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+(_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12,
+ _E13) = (1.0 / math.factorial(n) for n in range(2, 14))
+_H1, _H2, _H4, _H8, _H16, _H32, _H64, _H128, _H256, _H512, _H1024 = (
+    2.0 ** -(2**i) for i in range(11))  # 2^-1, 2^-2, ..., 2^-1024 (subnormal, exact)
 
 
-@njit(cache=True, error_model="numpy")  # not nogil: its object-mode block needs the GIL
+@njit(**_JIT)
+def _reduce(v):
+    """``(k, q)`` with ``e^v = 2^k (1 + q)``: k = round(v / ln 2) as a float, q = expm1 of
+    the remainder (|remainder| <= ln(2)/2 + tiny)."""
+    k = np.floor(v * _INV_LN2 + 0.5)
+    r = (v - k * _LN2_HI) - k * _LN2_LO
+    q = _E12 + r * _E13
+    q = _E8 + r * (_E9 + r * (_E10 + r * (_E11 + r * q)))
+    q = _E4 + r * (_E5 + r * (_E6 + r * (_E7 + r * q)))
+    q = r * (1.0 + r * (_E2 + r * (_E3 + r * q)))
+    return k, q
+
+
+@njit(**_JIT)
+def _halvings(s, j, bit, f):
+    """``s * f`` and ``j - bit`` (f = 2^-bit) where ``j >= bit``, else ``s`` and ``j``: a
+    step of making 2^-j (exact: every product is a power of two, none below the result)."""
+    take = j >= bit
+    return s * (f if take else 1.0), j - (bit if take else 0.0)
+
+
+@njit(**_JIT)
+def tanh(x):
+    """tanh(x) within 4 ulps, vectorisable: ``expm1(-2|x|) / (2 + expm1(-2|x|))`` with the
+    sign of x (|x| > 20 gives +-1, as tanh does in doubles; nan stays nan)."""
+    ax = abs(x)
+    if ax > 20.0:  # false for nan, which goes through as nan
+        ax = 20.0
+    k, q = _reduce(-2.0 * ax)
+    s, j = _halvings(1.0, -k, 32.0, _H32)  # 2^k, k in [-58, 0]
+    s, j = _halvings(s, j, 16.0, _H16)
+    s, j = _halvings(s, j, 8.0, _H8)
+    s, j = _halvings(s, j, 4.0, _H4)
+    s, j = _halvings(s, j, 2.0, _H2)
+    s, j = _halvings(s, j, 1.0, _H1)
+    em = s * q + (s - 1.0)  # expm1(-2|x|) = 2^k (1 + q) - 1
+    return math.copysign(em / (2.0 + em), x)
+
+
+@njit(**_JIT)
+def sigmoid(z):
+    """1 / (1 + e^-z) within 3 ulps, vectorisable: with e = e^-|z|, 1 / (1 + e) for z >= 0
+    and e / (1 + e) below (no overflow; nan stays nan)."""
+    v = -abs(z)
+    if v < -746.0:  # e^-746 is below half the least subnormal: e = 0
+        v = -746.0
+    k, q = _reduce(v)
+    s, j = _halvings(1.0, -k, 1024.0, _H1024)  # 2^k, k in [-1076, 0]
+    s, j = _halvings(s, j, 512.0, _H512)
+    s, j = _halvings(s, j, 256.0, _H256)
+    s, j = _halvings(s, j, 128.0, _H128)
+    s, j = _halvings(s, j, 64.0, _H64)
+    s, j = _halvings(s, j, 32.0, _H32)
+    s, j = _halvings(s, j, 16.0, _H16)
+    s, j = _halvings(s, j, 8.0, _H8)
+    s, j = _halvings(s, j, 4.0, _H4)
+    s, j = _halvings(s, j, 2.0, _H2)
+    s, j = _halvings(s, j, 1.0, _H1)
+    e = s * (1.0 + q)
+    return (1.0 if z >= 0.0 else e) / (1.0 + e)
+
+
+@njit(**_JIT)
 def _activate(act, A, l, nout, m):
-    """A[l, :nout, :m] = act(A[l, :nout, :m]) in place.
-
-    tanh and the sigmoid go through numpy (an object-mode block): libm's tanh and exp are
-    one call per element that no loop vectorises, about 10 times slower than numpy's
-    vectorised ones (within 3 ulps of libm's), and they dominated a training step. relu
-    stays compiled."""
-    if act == ACT_RELU:
-        for j in range(nout):
-            a = A[l, j]
+    """A[l, :nout, :m] = act(A[l, :nout, :m]) in place; one loop per activation, so
+    each vectorises."""
+    for j in range(nout):
+        a = A[l, j]
+        if act == ACT_RELU:
             for r in range(m):
                 z = a[r]
                 a[r] = z if z > 0.0 else 0.0
-    else:
-        B = A[l, :nout, :m]
-        with objmode():
-            _numpy_activate(act, B)
+        elif act == ACT_TANH:
+            for r in range(m):
+                a[r] = tanh(a[r])
+        else:
+            for r in range(m):
+                a[r] = sigmoid(a[r])
+
+
+# ---- sums over the examples -------------------------------------------------------------
+# A loop carrying one running sum does not vectorise (IEEE addition does not reassociate
+# without fastmath) and runs at one addition per adder latency. These keep eight partial
+# sums, of the terms r = 0, 1, ..., 7 mod 8, added as ((s0 + s1) + (s2 + s3)) + ((s4 + s5)
+# + (s6 + s7)), then the last m mod 8 terms in order: a fixed order, the same on every CPU,
+# eight independent chains, and an error bound (m/8 + 3) u sum|terms| below the single
+# chain's m u sum|terms| (Higham 4.2).
+@njit(**_JIT)
+def _total(x, m):
+    """sum of x[:m] in the fixed order above."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for b in range(m // 8):
+        r = 8 * b
+        s0 += x[r]
+        s1 += x[r + 1]
+        s2 += x[r + 2]
+        s3 += x[r + 3]
+        s4 += x[r + 4]
+        s5 += x[r + 5]
+        s6 += x[r + 6]
+        s7 += x[r + 7]
+    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for r in range(m - m % 8, m):
+        s += x[r]
+    return s
+
+
+@njit(**_JIT)
+def _dot(x, y, m):
+    """sum of x[r] y[r], r < m, in the fixed order above."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for b in range(m // 8):
+        r = 8 * b
+        s0 += x[r] * y[r]
+        s1 += x[r + 1] * y[r + 1]
+        s2 += x[r + 2] * y[r + 2]
+        s3 += x[r + 3] * y[r + 3]
+        s4 += x[r + 4] * y[r + 4]
+        s5 += x[r + 5] * y[r + 5]
+        s6 += x[r + 6] * y[r + 6]
+        s7 += x[r + 7] * y[r + 7]
+    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for r in range(m - m % 8, m):
+        s += x[r] * y[r]
+    return s
+
+
+@njit(**_JIT)
+def _dot2(x, y, u, v, m):
+    """sum of x[r] y[r] + u[r] v[r], r < m, in the fixed order above."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for b in range(m // 8):
+        r = 8 * b
+        s0 += x[r] * y[r] + u[r] * v[r]
+        s1 += x[r + 1] * y[r + 1] + u[r + 1] * v[r + 1]
+        s2 += x[r + 2] * y[r + 2] + u[r + 2] * v[r + 2]
+        s3 += x[r + 3] * y[r + 3] + u[r + 3] * v[r + 3]
+        s4 += x[r + 4] * y[r + 4] + u[r + 4] * v[r + 4]
+        s5 += x[r + 5] * y[r + 5] + u[r + 5] * v[r + 5]
+        s6 += x[r + 6] * y[r + 6] + u[r + 6] * v[r + 6]
+        s7 += x[r + 7] * y[r + 7] + u[r + 7] * v[r + 7]
+    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for r in range(m - m % 8, m):
+        s += x[r] * y[r] + u[r] * v[r]
+    return s
 
 
 @njit(**_JIT)
@@ -213,15 +350,10 @@ def backward(sizes, act, w, A, m, D, g):
         off = _offset(sizes, l)
         ob = off + nout * nin
         for j in range(nout):
-            s = 0.0
-            for r in range(m):
-                s += D[p, j, r]
-            g[ob + j] = s
+            d = D[p, j]
+            g[ob + j] = _total(d, m)
             for i in range(nin):
-                s = 0.0
-                for r in range(m):
-                    s += D[p, j, r] * A[l, i, r]
-                g[off + j * nin + i] = s
+                g[off + j * nin + i] = _dot(d, A[l, i], m)
         if l > 0:
             q = 1 - p
             for i in range(nin):
@@ -320,21 +452,13 @@ def hvp(sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, g, out):
         off = _offset(sizes, l)
         ob = off + nout * nin
         for j in range(nout):
-            s = 0.0
-            rs = 0.0
-            for r in range(m):
-                s += D[p, j, r]
-                rs += RD[p, j, r]
-            g[ob + j] = s
-            out[ob + j] = rs
+            d = D[p, j]
+            rd = RD[p, j]
+            g[ob + j] = _total(d, m)
+            out[ob + j] = _total(rd, m)
             for i in range(nin):
-                s = 0.0
-                rs = 0.0
-                for r in range(m):
-                    s += D[p, j, r] * A[l, i, r]
-                    rs += RD[p, j, r] * A[l, i, r] + D[p, j, r] * RA[l, i, r]
-                g[off + j * nin + i] = s
-                out[off + j * nin + i] = rs
+                g[off + j * nin + i] = _dot(d, A[l, i], m)
+                out[off + j * nin + i] = _dot2(rd, A[l, i], d, RA[l, i], m)
         if l > 0:
             q = 1 - p
             for i in range(nin):
@@ -477,19 +601,44 @@ def all_finite(w):
 
 
 @njit(**_JIT)
+def _gather(sizes, A, cols, m, Ab):
+    """Ab[l, :sizes[l], c] = A[l, :sizes[l], cols[c]] for c < m and every layer l."""
+    for l in range(sizes.shape[0]):
+        for i in range(sizes[l]):
+            a = A[l, i]
+            b = Ab[l, i]
+            for c in range(m):
+                b[c] = a[cols[c]]
+
+
+@njit(**_JIT)
 def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, seed, stream,
-                  clip, A, D, full, perm, gb, pos, loss, tloss, grad):
+                  clip, A, D, Ab, Db, full, perm, gb, pos, loss, tloss, grad):
     """Everything of step ``t`` but the update, the same for every optimizer (compiled
     once, called by each optimizer's run kernel): record the position, the full-batch
     training loss and gradient and the test loss; then the gradient the update uses,
     into ``gb``: the minibatch's (a fresh permutation at each epoch; the last batch
     short), with noise and clipping. Returns ``(status, epoch)``: status 1 when the loss
-    or gradient is not finite (nothing recorded), 3 at the last row, else 0."""
+    or gradient is not finite (nothing recorded), 3 at the last row, else 0.
+
+    The minibatch's forward pass is the full batch's: its examples' activations are
+    copied out of ``A`` (into ``Ab``, the same numbers a forward pass over them alone
+    computes, column by column) and only its output deltas and backward pass are made,
+    so a minibatch step costs a full-batch step and a backward pass over the batch."""
     n = w.shape[0]
     N = X.shape[0]
     Nt = Xt.shape[0]
     g = grad[t]
     f = loss_grad(sizes, act, w, X, y, full, N, A, D, g)
+    m = 0
+    if B > 0 and t < steps:
+        e = t // nb
+        if e != epoch:
+            permutation(seed, e, N, perm)
+            epoch = e
+        j0 = (t % nb) * B
+        m = min(B, N - j0)
+        _gather(sizes, A, perm[j0:], m, Ab)  # before the test set's pass overwrites A
     ft = np.nan
     if Nt > 0:
         ft = loss_value(sizes, act, w, Xt, yt, full, Nt, A, D)
@@ -504,14 +653,9 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
     tloss[t] = ft
     if t == steps:
         return 3, epoch
-    if B > 0:
-        e = t // nb
-        if e != epoch:
-            permutation(seed, e, N, perm)
-            epoch = e
-        j0 = (t % nb) * B
-        m = min(B, N - j0)
-        loss_grad(sizes, act, w, X, y, perm[j0:], m, A, D, gb)
+    if m > 0:
+        output_loss(sizes, Ab, y, perm[(t % nb) * B:], m, Db, True)
+        backward(sizes, act, w, Ab, m, Db, gb)
     else:
         for i in range(n):
             gb[i] = g[i]
@@ -533,10 +677,12 @@ def _make_run(OID):
             Wd = max(Wd, sizes[i])
         A = np.empty((L + 1, Wd, max(N, Nt, 1)))
         D = np.empty((2, Wd, max(N, 1)))
+        B = batch if 0 < batch < N else 0
+        Ab = np.empty((L + 1, Wd, max(B, 1)))
+        Db = np.empty((2, Wd, max(B, 1)))
         full = np.arange(max(N, Nt))
         perm = np.arange(max(N, 1))
         gb = np.empty(n)
-        B = batch if 0 < batch < N else 0
         nb = (N + B - 1) // B if B > 0 else 1
         epoch = min(B, 0) - 1  # -1, computed: a literal -1 would compile step_gradient twice
         h = hp_tuple(hp)
@@ -547,8 +693,8 @@ def _make_run(OID):
         mu_prod = 1.0
         for t in range(steps + 1):
             status, epoch = step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb,
-                                          epoch, noise, seed, stream, clip, A, D, full, perm,
-                                          gb, pos, loss, tloss, grad)
+                                          epoch, noise, seed, stream, clip, A, D, Ab, Db, full,
+                                          perm, gb, pos, loss, tloss, grad)
             if status == 1:
                 return t, 1
             if status == 3:
