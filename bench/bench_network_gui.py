@@ -50,6 +50,9 @@ def _drag(app, win, background: bool, ticks: int, every_ms: int) -> dict:
     ed = win.lanes_panel.editor
     ed.show_lane(s.current_lane)
     slider = ed._hp_fields["lr"].slider
+    while s.pending:  # the scene's first runs (made in the background too)
+        app.processEvents()
+        time.sleep(0.001)
     for _ in range(20):
         app.processEvents()
     gaps = []

@@ -7,13 +7,14 @@ session is likely to need next, so that it is also fast:
 
 ``warmup_plan(surface, optimizers)``
     what the app compiles in the background after its window opens, most needed first:
-    the scene on screen, the explorer's maps, formulas, curves, data surfaces and the
-    curvature diagnostics (about 25 s of CPU on a first start of a 2-core laptop,
-    nothing on a warm one: each step then loads from the disk cache).
+    the scene on screen (on a network: ``network_plan``), the explorer's maps, formulas,
+    curves, data surfaces and the curvature diagnostics (about 25 s of CPU on a first
+    start of a 2-core laptop, nothing on a warm one: each step then loads from the disk
+    cache).
 ``network_plan(optimizers)``
-    the network kernels (``kernels.mlp``), never part of the warm-up: for an app to run
-    in the background once a network is first picked (training with ``optimizers``,
-    then predictions, loss planes, Hessian-vector products).
+    the network kernels (``kernels.mlp``), part of the warm-up only when the app opens
+    on a network scene (training with ``optimizers``, then predictions, loss planes,
+    Hessian-vector products).
 ``full_plan()``
     every optimizer on every library surface, formulas and drawn surfaces, and the
     networks: what ``losslab prepare`` compiles on a classroom machine or into a
@@ -69,6 +70,13 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
     from .library import get_surface
     from .optimizers import SGD, Adam
 
+    if getattr(surface, "kind", None) == "network":
+        # a network scene (a session or lab opened at start): its own kernels first
+        # (``network_plan``: training with the lanes' first-order optimizers, the plane,
+        # the sharpness), then what a surface scene needs, on Rosenbrock
+        capable = {type(o) for o in network_optimizers()}
+        plan = network_plan([o for o in optimizers if type(o) in capable])
+        return plan + [step for step in warmup_plan() if step[0] != "the lanes"]
     surface = get_surface("rosenbrock") if surface is None else surface
     # The other optimizers are not compiled ahead: a lane added later runs interpreted at
     # once and its kernel (under a second) compiles in the background then. Compiling all

@@ -24,8 +24,57 @@ from PySide6.QtCore import QObject, QTimer, Signal
 POLL_MS = 30
 
 
+class _Shared:
+    """What the worker thread and the GUI thread share: plain Python only. The thread
+    holds this, never the QObject: a QObject's last reference dropped in the worker (a
+    window closed while a job runs) would destroy it, its timers and what its signals
+    keep alive, off the GUI thread."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lock = threading.Lock()
+        self.next = None  # (key, fn) waiting for the worker
+        self.results: list = []
+        self.running = False
+        self.drop = False
+        self.started_at = 0.0
+        self.progress = (0, 0)
+
+    def report(self, done: int, total: int) -> None:
+        self.progress = (int(done), int(total))
+
+    def start(self) -> None:
+        self.drop = False
+        self.progress = (0, 0)
+        self.started_at = time.perf_counter()
+        threading.Thread(target=self.work, daemon=True, name=self.name).start()
+
+    def work(self) -> None:
+        while True:
+            with self.lock:
+                job, self.next = self.next, None
+                if job is None:
+                    self.running = False
+                    return
+            key, fn = job
+            self.progress = (0, 0)
+            self.started_at = time.perf_counter()
+            try:
+                result = fn()
+            except Exception as e:  # noqa: BLE001 - the GUI shows it
+                result = e
+            del fn, job
+            with self.lock:
+                if not self.drop:
+                    self.results.append((key, result))
+                self.drop = False
+            del result
+
+
 class BackgroundJob(QObject):
-    """Run the latest submitted function in a worker thread; ``done`` in the GUI thread."""
+    """Run the latest submitted function in a worker thread; ``done`` in the GUI thread.
+
+    The submitted function should hold no Qt object either (see ``_Shared``)."""
 
     #: (key, result or the exception raised)
     done = Signal(object, object)
@@ -37,81 +86,63 @@ class BackgroundJob(QObject):
     def __init__(self, parent: QObject | None = None, name: str = "background") -> None:
         super().__init__(parent)
         self.name = name
-        self._lock = threading.Lock()
-        self._next = None  # (key, fn) waiting for the worker
-        self._results: list = []
-        self._running = False
-        self._drop = False
-        self.started_at = 0.0
-        self._progress = (0, 0)
+        self._s = _Shared(name)
         self._shown = (0, 0)
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
 
     @property
+    def started_at(self) -> float:
+        return self._s.started_at
+
+    @property
     def busy(self) -> bool:
-        with self._lock:
-            return self._running or self._next is not None
+        s = self._s
+        with s.lock:
+            return s.running or s.next is not None
 
     def elapsed(self) -> float:
         """Seconds since the running job started (0 when idle)."""
-        return time.perf_counter() - self.started_at if self.busy else 0.0
+        return time.perf_counter() - self._s.started_at if self.busy else 0.0
 
     def submit(self, key, fn) -> None:
         """Run ``fn()`` after the running job (replacing any job still waiting)."""
         was_busy = self.busy
-        with self._lock:
-            self._next = (key, fn)
-            start = not self._running
+        s = self._s
+        with s.lock:
+            s.next = (key, fn)
+            start = not s.running
             if start:
-                self._running = True
+                s.running = True
         if start:
-            self._start()
+            s.start()
         self._timer.start()
         if not was_busy:
             self.busy_changed.emit(True)
 
+    @property
+    def reporter(self):
+        """``report`` as a plain function, for a job to hold (no Qt object in it)."""
+        return self._s.report
+
     def report(self, done: int, total: int) -> None:
         """How far the running job got (call from the job, in its thread)."""
-        self._progress = (int(done), int(total))
+        self._s.report(done, total)
 
     def cancel(self) -> None:
         """Forget the waiting job (the running one finishes; its result is dropped)."""
-        with self._lock:
-            self._next = None
-            self._drop = True
-
-    def _start(self) -> None:
-        self._drop = False
-        self._progress = (0, 0)
-        self.started_at = time.perf_counter()
-        threading.Thread(target=self._work, daemon=True, name=self.name).start()
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                job, self._next = self._next, None
-                if job is None:
-                    self._running = False
-                    return
-            key, fn = job
-            self._progress = (0, 0)
-            self.started_at = time.perf_counter()
-            try:
-                result = fn()
-            except Exception as e:  # noqa: BLE001 - the GUI shows it
-                result = e
-            with self._lock:
-                if not self._drop:
-                    self._results.append((key, result))
-                self._drop = False
+        s = self._s
+        with s.lock:
+            s.next = None
+            s.drop = True
 
     def _poll(self) -> None:
-        with self._lock:
-            results, self._results = self._results, []
-            idle = not self._running and self._next is None
-        shown = (0, 0) if idle else self._progress
+        s = self._s
+        with s.lock:
+            results, s.results = s.results, []
+            idle = not s.running and s.next is None
+        shown = (0, 0) if idle else s.progress
         if shown != self._shown:
             self._shown = shown
             self.progressed.emit(*shown)

@@ -11,7 +11,8 @@ A network's lane is another matter (2,000 steps of a small network take a tenth 
 second, a first run also compiles): on a network scene the lanes whose inputs changed
 are re-run in a worker thread (``background.BackgroundJob``), the latest edit wins (a
 drag's ticks replace the waiting re-run; a re-run overtaken by an edit stops between
-lanes and its runs are dropped), ``runs_progress`` says how many lanes are done, and
+lanes; the views never show its runs, though the cache keeps those whose inputs are
+still a lane's), ``runs_progress`` says how many lanes are done, and
 ``trajectories_changed`` follows when the runs of the current settings are in. Until
 then the views keep the previous runs. ``flush()`` stays synchronous (tests, exports,
 labs).
@@ -25,6 +26,7 @@ the session returns to the last state that computed.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -118,7 +120,14 @@ class Session(QObject):
         self._runs_job = BackgroundJob(self, name="lane-runs")
         self._runs_job.done.connect(self._on_runs_made)
         self._runs_job.progressed.connect(self.runs_progress)
-        self._generation = 0  # bumped by every recompute: a re-run of an older one is stale
+        # bumped by every recompute: a re-run of an older one is stale (a plain list: the
+        # worker's job reads it and holds no Qt object, see background._Shared)
+        self._latest = [0]
+        # every run a worker made, {uid: (surface, key, run)} (plain Python, written by the
+        # worker): a re-run overtaken by an edit still leaves the runs it finished, which
+        # the cache takes when their inputs are still the lane's (Scene.compute checks)
+        self._made: dict = {}
+        self._made_lock = threading.Lock()
         self._awaiting = False  # a re-run of the current settings is under way
         if default_scene:
             self.reset_scene()
@@ -154,10 +163,20 @@ class Session(QObject):
 
     def _recompute_silently(self) -> None:
         """Compute the runs for the current state without signals (used when the
-        surface changes: views then never see runs from another surface)."""
+        surface changes: views then never see runs from another surface). On a network
+        the runs are made in the background (a first network also compiles its kernels,
+        which takes seconds): the results are empty until ``trajectories_changed``."""
         self._timer.stop()
         self._supersede()
         self._run_cache.clear()  # a new surface (or scene): every lane runs again
+        with self._made_lock:
+            self._made.clear()
+        if self.background and isinstance(self.surface, Network):
+            todo = self.scene.runs_to_make(self._run_cache)
+            if todo:
+                self.results, self.errors, self.changed_uids = {}, {}, None
+                self._submit(todo)
+                return
         self.results, self.errors = self.scene.compute(self._run_cache)
         self.changed_uids = None
         if not self.errors:
@@ -194,7 +213,8 @@ class Session(QObject):
         start_moved = self._checked(self.scene.set_surface, s)
         raced = was_race and self.scene.use_race()
         start_moved = start_moved or raced
-        # runs for the new surface exist before anyone hears of it
+        # runs for the new surface exist (or, on a network, are being made) before anyone
+        # hears of it
         self._recompute_silently()
         self.surface_changed.emit()
         if start_moved:
@@ -343,7 +363,7 @@ class Session(QObject):
 
     def _supersede(self) -> None:
         """Make any re-run under way stale (its runs are dropped, it stops early)."""
-        self._generation += 1
+        self._latest[0] += 1
         self._awaiting = False
         self._runs_job.cancel()
 
@@ -351,47 +371,66 @@ class Session(QObject):
         """The coalesced recompute: on a network scene the lanes to re-run go to the
         worker thread; otherwise (or when every run is cached) it is made here."""
         if self.background and isinstance(self.surface, Network):
+            self._take_made()
             todo = self.scene.runs_to_make(self._run_cache)
             if todo:
-                self._generation += 1
-                self._awaiting = True
-                self._runs_job.submit(self._generation, self._runs_work(todo, self._generation))
+                self._submit(todo)
                 return
         self.flush_now()
 
+    def _take_made(self) -> None:
+        """Move the runs the workers finished into the run cache (any generation: the
+        cache keys them by their inputs, so an out-of-date one is simply never used)."""
+        uids = {lane.uid for lane in self.lanes}
+        with self._made_lock:
+            items = list(self._made.items())
+            self._made.clear()
+        for uid, entry in items:
+            if uid in uids and entry[0] is self.surface:
+                self._run_cache[uid] = entry
+
+    def _submit(self, todo: list) -> None:
+        """Make the runs of ``todo`` in the worker thread (superseding any under way)."""
+        self._latest[0] += 1
+        self._awaiting = True
+        self._runs_job.submit(self._latest[0], self._runs_work(todo, self._latest[0]))
+
     def _runs_work(self, todo: list, generation: int):
         """The worker's job: make the runs of ``todo`` (``Scene.runs_to_make``) in turn,
-        reporting progress, stopping early once a newer recompute made them stale."""
-        job = self._runs_job
+        reporting progress, stopping early once a newer recompute made them stale. It
+        holds no Qt object (not ``self``): only plain Python crosses to the worker."""
+        report = self._runs_job.reporter
+        latest = self._latest
+        made, lock = self._made, self._made_lock
 
         def work():
-            out = []
-            job.report(0, len(todo))
+            report(0, len(todo))
             for i, (uid, surface, key, make) in enumerate(todo):
-                if generation != self._generation:
+                if generation != latest[0]:
                     return None  # overtaken: the newer re-run is waiting
                 try:
-                    out.append((uid, surface, key, make()))
-                except ValueError as err:  # compute() reports it on the GUI thread
-                    out.append((uid, surface, key, err))
-                job.report(i + 1, len(todo))
-            return out
+                    run = make()
+                except ValueError:  # compute() reports it on the GUI thread
+                    continue
+                finally:
+                    report(i + 1, len(todo))
+                with lock:
+                    made[uid] = (surface, key, run)
+            return len(todo)
 
         return work
 
     def _on_runs_made(self, generation, result) -> None:
         """A re-run finished (GUI thread): drop it if a newer edit made it stale; else
         keep its runs and show them."""
-        if generation != self._generation or not self._awaiting:
+        self._take_made()  # stale or not, its finished runs are good for their inputs
+        if generation != self._latest[0] or not self._awaiting:
             return  # stale: the runs of the current settings follow
         self._awaiting = False
         if isinstance(result, Exception):
             self.status_message.emit(f"The lanes could not be run: {result}")
             self.flush_now()  # on this thread: its error is reported as every other
             return
-        for uid, surface, key, run in result or ():
-            if not isinstance(run, Exception):
-                self._run_cache[uid] = (surface, key, run)
         if not self._timer.isActive():  # else the edit that follows recomputes
             self.flush_now()
 

@@ -119,6 +119,18 @@ def test_runs_to_make_hands_out_the_runs_compute_would_make(net):
         make()
 
 
+def test_warmup_plan_of_a_network_scene(net):
+    # the app opened on a network scene: its kernels first, then the surface steps on
+    # Rosenbrock (it compiled nothing and reported 'Network' has no 'center' before)
+    from simulator.core.prepare import run_plan, warmup_plan
+
+    plan = warmup_plan(net, [sim.Adam(), sim.Newton()])
+    labels = [label for label, _ in plan]
+    assert labels[:3] == ["network training", "network loss plane", "network sharpness"]
+    assert "the map" in labels and "curvature diagnostics" in labels
+    assert run_plan(plan[:1] + plan[3:4]) == []  # Newton (no network kernel) left out
+
+
 def test_session_refuses_a_bad_network_start(net):
     d = sim.Scene(net).to_dict()
     d["start"] = [0.0] * (net.n_params - 1)

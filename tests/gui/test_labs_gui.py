@@ -36,7 +36,7 @@ def scene(w):
 
 
 @pytest.mark.parametrize("lab_id", BUILTIN)
-def test_every_builtin_lab_loads_in_the_app(window, lab_id):
+def test_every_builtin_lab_loads_in_the_app(window, qtbot, lab_id):
     lab = labs.builtin_lab(lab_id)
     assert lab_dialogs.open_lab_ref(window, lab_id)
     s = window.session
@@ -48,6 +48,8 @@ def test_every_builtin_lab_loads_in_the_app(window, lab_id):
     value = "loss" if lab.surface.kind == "network" else "value"
     np.testing.assert_allclose(getattr(s.surface, value)(np.array(lab.start)),
                                getattr(lab.surface, value)(np.array(lab.start)))
+    if lab.surface.kind == "network":  # its lanes are trained in the background
+        qtbot.waitUntil(lambda: not s.pending, timeout=60000)
     assert not s.errors and len(s.results) == len(lab.lanes)
     text = window.instructions_panel.text()
     assert lab.title in text and ("Questions" in text) == bool(lab.questions)

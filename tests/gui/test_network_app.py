@@ -263,6 +263,82 @@ def test_a_slider_drag_reruns_a_network_lane_off_the_gui_thread(window, qtbot, m
     assert edge.yData[0] == pytest.approx(2.0 / lrs[-1])
 
 
+def test_picking_a_network_runs_its_lanes_in_the_background(window, qtbot, monkeypatch):
+    # a first network compiles its kernels for seconds: picking one returns at once with
+    # no runs (the views show none, never another surface's), the runs follow
+    import threading
+
+    from simulator.core import engine
+
+    gate = threading.Event()
+    threads = []
+    real = engine.simulate
+
+    def held(surface, *a, **kw):
+        if isinstance(surface, Network):
+            threads.append(threading.current_thread())
+            assert gate.wait(20), "the held run was never released"
+        return real(surface, *a, **kw)
+
+    monkeypatch.setattr(engine, "simulate", held)
+    s = window.session
+    got = []
+    s.trajectories_changed.connect(lambda: got.append(dict(s.results)))
+    form = window.surface_panel.network_form
+    form.set_values(SMALL)
+    form.apply()
+    net = s.surface
+    assert isinstance(net, Network) and s.pending and s.results == {}
+    assert got == [{}]  # the surface's runs were dropped at once, none made yet
+    badges = window.lanes_panel.tree
+    assert badges.topLevelItem(0).text(1) == "training\u2026"
+    qtbot.wait(50)
+    assert threads and threading.main_thread() not in threads
+    gate.set()
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    uids = [lane.uid for lane in s.lanes if lane.enabled]
+    assert sorted(got[-1]) == sorted(uids) and all(r.surface is net for r in got[-1].values())
+    assert badges.topLevelItem(0).text(1) not in ("training\u2026", "off")
+    assert threading.main_thread() not in threads
+
+
+def test_an_overtaken_rerun_keeps_the_runs_it_finished(qtbot, monkeypatch):
+    # lanes 0 and 1 re-run together; an edit of lane 2 overtakes that re-run while lane
+    # 1's run is held: lane 0's finished run is kept (its inputs are still the lane's),
+    # lanes 1 and 2 run in the next re-run, and only its runs are shown
+    import threading
+
+    from simulator.core import engine
+    from simulator.gui.session import Session
+
+    s = Session()
+    s.set_surface(Network(**SMALL))
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    gate = threading.Event()
+    made = []
+    real = engine.simulate
+
+    def held(surface, opt, *a, **kw):
+        made.append(opt.lr)
+        if opt.lr == 0.0123:
+            assert gate.wait(20), "the held run was never released"
+        return real(surface, opt, *a, **kw)
+
+    monkeypatch.setattr(engine, "simulate", held)
+    s.update_lane(0, lr=0.03)
+    s.update_lane(1, lr=0.0123)
+    qtbot.waitUntil(lambda: made == [0.03, 0.0123], timeout=30000)
+    shown = []
+    s.trajectories_changed.connect(
+        lambda: shown.append([s.results[lane.uid].optimizer.lr for lane in s.lanes[:3]]))
+    s.update_lane(2, lr=0.0456)
+    qtbot.wait(50)
+    gate.set()
+    qtbot.waitUntil(lambda: not s.pending, timeout=60000)
+    assert made.count(0.03) == 1 and sorted(made[1:]) == [0.0123, 0.0123, 0.0456]
+    assert shown == [[0.03, 0.0123, 0.0456]]
+
+
 def test_runs_progress_shows_a_long_rerun(window, qtbot, monkeypatch):
     import threading
 

@@ -451,6 +451,10 @@ class LanesPanel(QWidget):
                 run = s.results.get(lane.uid)
                 err = s.errors.get(lane.uid)
                 text = status_text(run, err)
+                training = (run is None and err is None and lane.enabled
+                            and getattr(s, "running_in_background", False))
+                if training:  # a network's first runs, being made in the background
+                    text = "training\u2026"
                 it.setText(1, text)
                 col = STATUS_COLORS.get(run.status if run is not None else "", None)
                 if err:
@@ -461,7 +465,9 @@ class LanesPanel(QWidget):
                     it.setForeground(1, self.palette().color(self.foregroundRole()))
                 tip = f"{lane.optimizer.name}(lr={lane.optimizer.lr:g})\n{lane.optimizer.rule}"
                 it.setToolTip(0, tip)
-                reason = err or (run.status_reason if run is not None else "lane switched off")
+                reason = err or (run.status_reason if run is not None else
+                                 "being trained in the background" if training else
+                                 "lane switched off")
                 it.setToolTip(1, reason)
 
     # ---- from the session ------------------------------------------------------------------
