@@ -82,7 +82,9 @@ def _paint_caches(objects) -> set[int]:
     pairs = list(GraphicsItem._pixelVectorGlobalCache.values())
     ids = set()
     for o in objects:
-        if isinstance(o, GraphicsItem):
+        # type(o), not isinstance: isinstance asks a dead weakref.proxy for its
+        # __class__ and raises ReferenceError (seen in CI)
+        if issubclass(type(o), GraphicsItem):
             d = vars(o)
             for name in _PAINT_BUFFERS:
                 if isinstance(d.get(name), PrimitiveArray):
