@@ -924,16 +924,29 @@ class Scene:
 
     def run_lane(self, lane: Lane):
         """Simulate ``lane`` (enabled or not) on the scene: a Trajectory."""
-        from .engine import simulate
-
         if self.surface is None:
             raise ValueError("the scene has no surface")
+        return self._run_maker(lane)()
+
+    def _run_maker(self, lane: Lane):
+        """``make()`` that simulates ``lane`` from the scene's inputs read now (a later
+        edit of the scene does not reach it)."""
+        from .engine import simulate
+
         e = self.effective(lane)
-        return simulate(
-            self.surface, lane.optimizer, e["start"], steps=self.steps,
-            schedule=e["schedule"], noise=e["noise"], seed=self.seed,
-            clip_grad_norm=self.clip_grad_norm, batch_size=e["batch_size"],
-        )
+        kw = dict(steps=self.steps, schedule=e["schedule"], noise=e["noise"],
+                  seed=self.seed, clip_grad_norm=self.clip_grad_norm,
+                  batch_size=e["batch_size"])
+
+        def make(surface=self.surface, opt=lane.optimizer, start=e["start"], kw=kw):
+            return simulate(surface, opt, start, **kw)
+
+        return make
+
+    def _cache_current(self, cache: dict, lane: Lane, key) -> bool:
+        """Whether ``cache`` holds ``lane``'s run for this surface and these inputs."""
+        hit = cache.get(lane.uid)
+        return hit is not None and hit[0] is self.surface and same_inputs(hit[1], key)
 
     def run(self) -> list:
         """One Trajectory per enabled lane, in lane order: the runs the app shows."""
@@ -957,9 +970,8 @@ class Scene:
             if not lane.enabled:
                 continue
             key = self.run_key(lane)
-            hit = cache.get(lane.uid)
-            if hit is not None and hit[0] is self.surface and same_inputs(hit[1], key):
-                results[lane.uid] = hit[2]
+            if self._cache_current(cache, lane, key):
+                results[lane.uid] = cache[lane.uid][2]
                 continue
             cache.pop(lane.uid, None)
             try:
@@ -978,8 +990,6 @@ class Scene:
         edit of the scene does not reach it) and returns the Trajectory or raises
         ValueError. Storing ``cache[uid] = (surface, key, run)`` then makes ``compute``
         reuse it. Neither the scene nor ``cache`` is changed."""
-        from .engine import simulate
-
         out = []
         if self.surface is None:
             return out
@@ -987,18 +997,8 @@ class Scene:
             if not lane.enabled:
                 continue
             key = self.run_key(lane)
-            hit = cache.get(lane.uid)
-            if hit is not None and hit[0] is self.surface and same_inputs(hit[1], key):
-                continue
-            e = self.effective(lane)
-            kw = dict(steps=self.steps, schedule=e["schedule"], noise=e["noise"],
-                      seed=self.seed, clip_grad_norm=self.clip_grad_norm,
-                      batch_size=e["batch_size"])
-
-            def make(surface=self.surface, opt=lane.optimizer, start=e["start"], kw=kw):
-                return simulate(surface, opt, start, **kw)
-
-            out.append((lane.uid, self.surface, key, make))
+            if not self._cache_current(cache, lane, key):
+                out.append((lane.uid, self.surface, key, self._run_maker(lane)))
         return out
 
     # ---- snapshots (the app returns to the last state that computed) ------------------------
