@@ -166,7 +166,7 @@ def test_recorded_run_matches_naive_sgd_in_dataloader_order():
     assert np.max(np.abs(run.gradients - np.array(G))) <= 2 * tol
 
 
-# ---- runs that stop ----------------------------------------------------------------------------
+# ---- runs that stop -----------------------------------------------------------------------
 @pytest.mark.parametrize("activation, lr, batch, every", [
     ("relu", 1e5, None, 5),   # the loss overflows between records (full batch)
     ("relu", 1e10, 4, 5),     # a minibatch's loss overflows between records
@@ -234,7 +234,7 @@ def test_a_full_batch_loss_that_overflows_between_records_ends_the_run_there():
                                       A, D))
 
 
-# ---- input ---------------------------------------------------------------------------------------
+# ---- input ------------------------------------------------------------------------------
 @pytest.mark.parametrize("value, err, msg", [
     (0, ValueError, "at least 1"),
     (-8, ValueError, "at least 1"),
@@ -268,7 +268,7 @@ def test_record_every_is_for_networks_and_not_with_plateau():
     assert run.record_steps is None
 
 
-# ---- consumers ------------------------------------------------------------------------------------
+# ---- consumers ----------------------------------------------------------------------------
 def test_table_has_a_row_per_recorded_step():
     net = _net()
     sch = sim.StepLR(step_size=5, gamma=0.5)
