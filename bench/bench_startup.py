@@ -15,6 +15,14 @@ Every figure comes from a fresh process with its own empty numba cache folder
     one kernel for everything: 123 s of CPU on the development machine for the
     trajectory and evaluation kernels (57 s, what a first ``simulate`` paid) and the batch
     kernel (65 s), measured on 2026-12-06 with commit 3e9276f.
+(f) the first use of a network (the edge-of-stability lab's 2-8-1 tanh network, 128
+    training and 128 test points), cold: ``simulate`` with SGD, then with Adam (400
+    steps), its predictions and loss (the decision boundary, accuracies), a 51 x 51 loss
+    plane, the sharpness along the run; wall and CPU seconds of each, and the compile CPU
+    of every numba function (from numba's compile events: ``incl`` with the functions it
+    compiled for itself, ``excl`` without them). 2026-12-07, before the network kernels
+    were regrouped: 24 s of CPU (simulate 13 s, the second optimizer 3.3 s, the
+    sharpness 6.5 s).
 
 By default the package imported here is used with empty caches (what a fresh
 ``pip install`` meets: pip installs no compiled kernels). ``--fresh-install`` first makes
@@ -23,7 +31,7 @@ a new virtual environment in a temporary folder and ``pip install``s this checko
 
 Usage::
 
-    python bench/bench_startup.py [--fresh-install] [--runs N] [--skip-gui]
+    python bench/bench_startup.py [--fresh-install] [--runs N] [--skip-gui] [--network-only]
 
 Prints figures; asserts nothing.
 """
@@ -91,6 +99,7 @@ start_warmup(win, state)
 out = {"window": t_window}
 def done():
     out["warm"] = time.perf_counter() - t0
+    out["warm_cpu"] = time.process_time()
     out["warm_cpu_thread"] = state["warmup"].seconds
     app.quit()
 state["warmup"].finished.connect(done)
@@ -112,6 +121,56 @@ failures = run_plan(warmup_plan(get_surface("rosenbrock"), lanes))
 print(json.dumps({"log": [dict(e, key=list(e["key"])) for e in loops.compile_log],
                   "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
                   "failures": failures}))
+"""
+
+NETWORK = """
+import time
+import numba.core.event as ev
+
+class Compiles(ev.Listener):
+    # the thread CPU time of every numba compile, with and without what it compiled
+    # for itself (a callee's compile nests in its caller's)
+    def __init__(self):
+        self.stack, self.rows = [], []
+    def on_start(self, e):
+        self.stack.append([e.data["dispatcher"].py_func.__name__, time.thread_time(), 0.0])
+    def on_end(self, e):
+        name, c0, inner = self.stack.pop()
+        incl = time.thread_time() - c0
+        self.rows.append({"fn": name, "incl": incl, "excl": incl - inner,
+                          "depth": len(self.stack)})
+        if self.stack:
+            self.stack[-1][2] += incl
+
+rec = Compiles()
+ev.register("numba:compile", rec)
+T = lambda: (time.perf_counter(), time.process_time())
+stages = []
+t = T()
+def mark(label):
+    global t
+    n = T()
+    stages.append([label, n[0] - t[0], n[1] - t[1], len(rec.rows)])
+    t = T()
+import simulator as sim
+from simulator.core.kernels import loops
+mark("import simulator")
+net = sim.network("circles", hidden=(8,), activation="tanh", n_train=128, n_test=128,
+                  noise=0.1, seed=0)
+with loops.compiled_only():
+    run = sim.simulate(net, sim.SGD(lr=0.5), start=net.init, steps=400)
+    mark("simulate SGD")
+    run2 = sim.simulate(net, sim.Adam(lr=0.01), start=net.init, steps=400)
+    mark("simulate Adam")
+    net.decision_grid(run.positions[-1], 101)
+    net.accuracy(run.positions[-1], "test")
+    net.loss(run.positions[-1])
+    mark("predictions, loss")
+    sim.loss_plane(net, runs=[run, run2], resolution=51)
+    mark("loss plane 51 x 51")
+    sim.sharpness(net, run, stride=10)
+    mark("sharpness")
+print(json.dumps({"stages": stages, "compiles": rec.rows}))
 """
 
 
@@ -160,7 +219,12 @@ def main() -> int:
                     help="pip install this checkout into a new temporary venv first")
     ap.add_argument("--runs", type=int, default=3, help="cold runs of each figure")
     ap.add_argument("--skip-gui", action="store_true", help="no app figures")
+    ap.add_argument("--network-only", action="store_true", help="only (f)")
     args = ap.parse_args()
+    if args.network_only:
+        with tempfile.TemporaryDirectory(prefix="losslab-startup-") as tmp:
+            _network(sys.executable, tmp)
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="losslab-startup-") as tmp:
         python = _fresh_install(tmp) if args.fresh_install else sys.executable
@@ -171,7 +235,7 @@ def main() -> int:
         if not args.skip_gui:
             cases.append(("(d) app: main window with the race", APP, 5.0))
         for label, code, target in cases:
-            cold, warm, extra = [], [], []
+            cold, warm, extra, extra_cpu = [], [], [], []
             for _ in range(args.runs):
                 cache = tempfile.mkdtemp(dir=tmp, prefix="numba-")
                 home = tempfile.mkdtemp(dir=tmp, prefix="home-")
@@ -183,10 +247,12 @@ def main() -> int:
                 warm.append(w[key] if key else w["import"] + w["first"])
                 if key:
                     extra.append(c["warm"])
+                    extra_cpu.append(c["warm_cpu"])
             print(f"{label}: cold {_fmt(cold)} (target {target:g} s); warm {_fmt(warm)}")
             if extra:
                 print(f"    app: launch to the end of the background warm-up (every "
-                      f"feature compiled), cold: {_fmt(extra)} (target 30 s)")
+                      f"feature compiled), cold: {_fmt(extra)} (target 30 s); process CPU "
+                      f"{_fmt(extra_cpu)}")
 
         cache = tempfile.mkdtemp(dir=tmp, prefix="numba-")
         home = tempfile.mkdtemp(dir=tmp, prefix="home-")
@@ -201,7 +267,29 @@ def main() -> int:
             print(f"    failures: {k['failures']}")
         k2 = _run(python, KERNELS, _env(cache, home))
         print(f"    warm (the same plan, loaded from the cache): {k2['wall']:.2f} s")
+
+        _network(python, tmp)
     return 0
+
+
+def _network(python: str, tmp: str) -> None:
+    """(f): a network's first use, cold, then warm."""
+    cache = tempfile.mkdtemp(dir=tmp, prefix="numba-")
+    home = tempfile.mkdtemp(dir=tmp, prefix="home-")
+    n = _run(python, NETWORK, _env(cache, home))
+    stages = n["stages"][1:]  # after the import
+    print(f"(f) first use of a network, cold: {sum(s[1] for s in stages):.1f} s wall, "
+          f"{sum(s[2] for s in stages):.1f} s CPU")
+    rows, seen = n["compiles"], n["stages"][0][3]
+    for label, wall, cpu, upto in stages:
+        print(f"    {label:<20} {wall:6.2f} s wall {cpu:6.2f} s CPU; compiled:")
+        for r in rows[seen:upto]:
+            print(f"        {'  ' * r['depth']}{r['fn']:<{28 - 2 * r['depth']}} incl "
+                  f"{r['incl']:6.2f} s excl {r['excl']:6.2f} s CPU")
+        seen = upto
+    w = _run(python, NETWORK, _env(cache, home))
+    print(f"    warm (the same steps, loaded from the cache): "
+          f"{sum(s[1] for s in w['stages'][1:]):.2f} s wall")
 
 
 if __name__ == "__main__":

@@ -7,18 +7,18 @@ session is likely to need next, so that it is also fast:
 
 ``warmup_plan(surface, optimizers)``
     what the app compiles in the background after its window opens, most needed first:
-    the scene on screen (on a network: ``network_plan``), the explorer's maps, formulas,
-    curves, data surfaces and the curvature diagnostics (about 25 s of CPU on a first
-    start of a 2-core laptop, nothing on a warm one: each step then loads from the disk
-    cache).
+    the scene on screen (on a network: ``network_plan`` first), the explorer's maps, the
+    networks (on a surface scene: so that a network picked later, or a network lab, finds
+    its kernels compiled; they have no interpreted stand-in), formulas, curves, data
+    surfaces and the curvature diagnostics (nothing on a warm start: each step then loads
+    from the disk cache; ``bench/bench_startup.py`` (d) prints the cold total).
 ``network_plan(optimizers)``
-    the network kernels (``kernels.mlp``), part of the warm-up only when the app opens
-    on a network scene (training with ``optimizers``, then predictions, loss planes,
-    Hessian-vector products).
+    the network kernels (``kernels.mlp``): training with ``optimizers``, then
+    predictions, loss planes, Hessian-vector products.
 ``full_plan()``
-    every optimizer on every library surface, formulas and drawn surfaces, and the
-    networks: what ``losslab prepare`` compiles on a classroom machine or into a
-    standalone build.
+    every optimizer on every library surface (trajectories, maps, and the L-BFGS maps'
+    kernel ``run_runs``), formulas and drawn surfaces, and the networks: what ``losslab
+    prepare`` compiles on a classroom machine or into a standalone build.
 
 Each plan is a list of ``(label, callable)``; ``run_plan`` runs one on the calling thread
 with interim runs off, so each step really compiles (or loads) its kernels.
@@ -70,13 +70,15 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
     from .library import get_surface
     from .optimizers import SGD, Adam
 
+    capable = {type(o) for o in network_optimizers()}
+    on_network = [o for o in optimizers if type(o) in capable]
     if getattr(surface, "kind", None) == "network":
         # a network scene (a session or lab opened at start): its own kernels first
         # (``network_plan``: training with the lanes' first-order optimizers, the plane,
         # the sharpness), then what a surface scene needs, on Rosenbrock
-        capable = {type(o) for o in network_optimizers()}
-        plan = network_plan([o for o in optimizers if type(o) in capable])
-        return plan + [step for step in warmup_plan() if step[0] != "the lanes"]
+        plan = network_plan(on_network)
+        return plan + [step for step in warmup_plan() if step[0] != "the lanes"
+                       and not step[0].startswith("network")]
     surface = get_surface("rosenbrock") if surface is None else surface
     # The other optimizers are not compiled ahead: a lane added later runs interpreted at
     # once and its kernel (under a second) compiles in the background then. Compiling all
@@ -88,6 +90,11 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
         starts = np.tile(np.asarray(surface.center, dtype=float), (4, 1))
         for opt in (SGD(lr=1e-3), Adam()):
             simulate_batch(surface, opt, starts, steps=2)
+        # an L-BFGS lane's maps run in their own kernel (``run_runs``, about 10 s of CPU):
+        # compiled only when such a lane is on screen
+        for opt in lanes:
+            if not opt.batch_kernel:
+                simulate_batch(surface, opt, starts, steps=2)
 
     def formulas():
         from .expressions import surface_from_expression
@@ -117,10 +124,14 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
         find_critical_points(saddle)
         _ = simulate(saddle, SGD(lr=0.1), (1.0, 1e-3), steps=20).saddle_episodes
 
+    # a network picked later (or a network lab) trains with the lanes' optimizers, and
+    # the labs with SGD
+    nets = on_network + [SGD()]
     return [
         ("the map", lambda: _touch_surface(surface)),
         ("the lanes", lambda: _runs(surface, lanes)),
         ("the explorer's maps", explorer),
+        *network_plan(nets),
         ("typed formulas", formulas),
         ("1-D curves", curves),
         ("data surfaces", data),
@@ -148,8 +159,11 @@ def network_plan(optimizers: Iterable = ()) -> list[Step]:
     opts = list(optimizers)
 
     def training():
+        done = set()
         for opt in opts:
-            simulate(net, opt, net.init, steps=2, batch_size=4)
+            if opt.oid not in done:  # one kernel per optimizer id
+                done.add(opt.oid)
+                simulate(net, opt, net.init, steps=2, batch_size=4)
 
     def plane():
         net.decision_grid(net.init, resolution=3)
@@ -163,12 +177,20 @@ def network_plan(optimizers: Iterable = ()) -> list[Step]:
     ]
 
 
+def map_optimizers() -> list:
+    """The optimizers whose explorer-map kernels ``full_plan`` compiles on every library
+    surface: SGD and Adam (``run_batch``) and L-BFGS (``run_runs``, one recorded run per
+    start, the kernel of L-BFGS maps)."""
+    from .optimizers import LBFGS, SGD, Adam
+
+    return [SGD(lr=1e-3), Adam(), LBFGS()]
+
+
 def full_plan() -> list[Step]:
     """Every optimizer on every library surface, formulas and drawn surfaces."""
     from .drawn import drawn_surface, flat_surface
     from .engine import simulate_batch
     from .library import get_surface, list_surfaces
-    from .optimizers import SGD, Adam
 
     steps: list[Step] = []
     for name in list_surfaces():
@@ -177,7 +199,7 @@ def full_plan() -> list[Step]:
             _touch_surface(s)
             _runs(s, _default_optimizers())
             starts = np.tile(np.asarray(s.center, dtype=float), (4, 1))
-            for opt in (SGD(lr=1e-3), Adam()):
+            for opt in map_optimizers():
                 simulate_batch(s, opt, starts, steps=2)
         steps.append((name, one))
     def drawn():
@@ -187,8 +209,9 @@ def full_plan() -> list[Step]:
             _runs(d, _default_optimizers())
 
     steps.append(("drawn surfaces", drawn))
-    for label, fn in warmup_plan()[4:]:
-        steps.append((label, fn))
+    for label, fn in warmup_plan():
+        if label in ("typed formulas", "1-D curves", "data surfaces", "curvature diagnostics"):
+            steps.append((label, fn))
     steps += network_plan(network_optimizers())
     return steps
 

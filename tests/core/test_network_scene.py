@@ -131,6 +131,40 @@ def test_warmup_plan_of_a_network_scene(net):
     assert run_plan(plan[:1] + plan[3:4]) == []  # Newton (no network kernel) left out
 
 
+def test_warmup_plan_of_a_surface_scene_compiles_the_networks_too():
+    # a network picked later (or a network lab) has no interpreted stand-in: its kernels
+    # are warmed after the scene on screen and the explorer's maps, before the features
+    # that run interpreted meanwhile (formulas, curves, data surfaces)
+    from simulator.core.kernels import loops
+    from simulator.core.prepare import run_plan, warmup_plan
+
+    plan = warmup_plan(sim.get_surface("himmelblau"), [sim.Adam(), sim.Newton()])
+    labels = [label for label, _ in plan]
+    assert labels[:3] == ["the map", "the lanes", "the explorer's maps"]
+    assert labels[3:6] == ["network training", "network loss plane", "network sharpness"]
+    assert labels.index("network sharpness") < labels.index("typed formulas")
+    assert run_plan(plan[3:4]) == []
+    # the lanes' optimizer (Adam) and the labs' (SGD); Newton has no network kernel
+    assert loops.is_ready("run_network", (sim.Adam.oid,))
+    assert loops.is_ready("run_network", (sim.SGD.oid,))
+    # a network scene lists its network steps once, first
+    labels = [label for label, _ in warmup_plan(sim.network("moons", hidden=(2,)), [])]
+    assert labels.count("network training") == 1 and labels[0] == "network training"
+
+
+def test_warmup_plan_compiles_an_lbfgs_lanes_maps():
+    # L-BFGS maps (and ReduceLROnPlateau's) run one recorded run per start in their own
+    # kernel, run_runs: warmed when such a lane is on screen, and by `prepare --all`
+    from simulator.core.kernels import loops
+    from simulator.core.prepare import map_optimizers, run_plan, warmup_plan
+
+    s = sim.get_surface("himmelblau")
+    plan = dict(warmup_plan(s, [sim.LBFGS()]))
+    assert run_plan([("the explorer's maps", plan["the explorer's maps"])]) == []
+    assert loops.is_ready("run_runs", (sim.LBFGS.oid,) + loops.surface_key(s.spec))
+    assert sim.LBFGS in {type(o) for o in map_optimizers()}  # full_plan's maps
+
+
 def test_session_refuses_a_bad_network_start(net):
     d = sim.Scene(net).to_dict()
     d["start"] = [0.0] * (net.n_params - 1)

@@ -155,7 +155,7 @@ def test_prepare_compiles_the_first_sessions_kernels(tmp_path):
     env = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     proc = run_cli("prepare", env_extra=env)
     assert proc.returncode == 0, proc.stderr
-    assert "[1/7] the map" in proc.stderr and "kernels ready" in proc.stderr
+    assert "[1/10] the map" in proc.stderr and "kernels ready" in proc.stderr
     again = run_cli("prepare", env_extra=env)  # the second time loads them from disk
     assert again.returncode == 0 and "(0 compiled," in again.stderr, again.stderr
 
