@@ -542,6 +542,10 @@ class Scene:
         self.lab_id: str | None = None
         self.lab_title: str | None = None
         self.view = ViewState()
+        #: network lanes with a minibatch record their full-batch losses once an epoch
+        #: (``record_every``, see :meth:`record_every`): the app sets it, for faster
+        #: re-runs; not saved (the runs' positions do not depend on it)
+        self.record_epochs = False
         self._next_uid = 1
         if surface is not None:
             self.set_surface(surface)
@@ -920,7 +924,20 @@ class Scene:
         """Everything a lane's run depends on besides the surface (a cache key)."""
         e = self.effective(lane)
         return (lane.optimizer, e["schedule"], e["noise"], e["batch_size"], e["start"],
-                self.clip_grad_norm, self.steps, self.seed)
+                self.clip_grad_norm, self.steps, self.seed, self.record_every(lane))
+
+    def record_every(self, lane: Lane) -> int | None:
+        """The ``record_every`` ``lane`` runs with: with :attr:`record_epochs` on, a
+        network lane whose minibatch is smaller than the training set records once an
+        epoch (``ceil(n_train / batch_size)`` steps; not under ``ReduceLROnPlateau``,
+        which watches the loss at every step); else None (every step)."""
+        e = self.effective(lane)
+        batch = e["batch_size"]
+        if not (self.record_epochs and isinstance(self.surface, Network) and batch
+                and batch < self.surface.n_train
+                and not getattr(e["schedule"], "needs_losses", False)):
+            return None
+        return -(-self.surface.n_train // batch)
 
     def run_lane(self, lane: Lane):
         """Simulate ``lane`` (enabled or not) on the scene: a Trajectory."""
@@ -936,7 +953,7 @@ class Scene:
         e = self.effective(lane)
         kw = dict(steps=self.steps, schedule=e["schedule"], noise=e["noise"],
                   seed=self.seed, clip_grad_norm=self.clip_grad_norm,
-                  batch_size=e["batch_size"])
+                  batch_size=e["batch_size"], record_every=self.record_every(lane))
 
         def make(surface=self.surface, opt=lane.optimizer, start=e["start"], kw=kw):
             return simulate(surface, opt, start, **kw)

@@ -187,3 +187,35 @@ def test_network_plan_compiles_what_a_network_scene_needs():
     assert run_plan(plan) == []
     assert mlp.hvp_many.signatures and mlp.plane_losses.signatures and mlp.logits.signatures
     assert "network training" in [label for label, _ in full_plan()]
+
+
+def test_record_epochs_records_minibatch_network_lanes_once_an_epoch(net):
+    # the app's option (Scene.record_epochs): a lane with a minibatch records its
+    # full-batch values once an epoch (48 points, batches of 10: 5 steps), the others
+    # and every lane of a plain scene at every step; the positions do not change
+    sc = sim.Scene(net, steps=23)
+    full = sc.add_lane(sim.SGD(lr=0.3), name="GD")
+    small = sc.add_lane(sim.SGD(lr=0.3), name="batch 10", batch_size=10)
+    whole = sc.add_lane(sim.SGD(lr=0.3), name="batch 48", batch_size=48)
+    plateau = sc.add_lane(sim.SGD(lr=0.3), name="plateau", batch_size=10,
+                          schedule=sim.ReduceLROnPlateau())
+    plain = sc.run()
+    assert [sc.record_every(ln) for ln in sc.lanes] == [None] * 4
+    assert all(r.record_steps is None for r in plain)
+    sc.record_epochs = True
+    assert [sc.record_every(ln) for ln in (full, small, whole, plateau)] == [None, 5, None,
+                                                                              None]
+    assert sc.run_key(small) != sc.run_key(full)
+    runs = sc.run()
+    assert runs[1].record_steps.tolist() == [0, 5, 10, 15, 20, 23]
+    assert [r.record_steps for i, r in enumerate(runs) if i != 1] == [None] * 3
+    for a, b in zip(plain, runs):
+        assert np.array_equal(a.positions, b.positions)
+    # a cached run made without the option is not reused with it
+    cache: dict = {}
+    sc.record_epochs = False
+    sc.compute(cache)
+    sc.record_epochs = True
+    results, _ = sc.compute(cache)
+    assert results[small.uid].record_steps is not None
+    assert "record_epochs" not in json.dumps(sc.to_dict())

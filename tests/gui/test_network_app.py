@@ -584,3 +584,43 @@ def test_a_saved_network_session_reopens_in_the_network_views(window, qtbot):
     assert window.view_stack.currentWidget() is window.landscape
     window.landscape.wait()
     qtbot.waitUntil(lambda: window.landscape.plane is not None, timeout=30000)
+
+
+def test_a_minibatch_lane_records_once_an_epoch_and_the_views_read_its_steps(window):
+    # lane 1 trains on batches of 16 of the 64 points: the app records its full-batch
+    # losses every 4 steps (Scene.record_epochs); the plots draw them at those steps,
+    # the step table leaves the steps between blank; the positions are every step's
+    import simulator as sim
+
+    net = _pick_network(window)
+    s = window.session
+    lane = s.lanes[1]
+    assert lane.batch_size == 16
+    run = s.results[lane.uid]
+    assert run.record_steps[:3].tolist() == [0, 4, 8]
+    assert run.record_steps[-1] == s.steps
+    ref = sim.simulate(net, lane.optimizer, start=net.init, steps=s.steps, batch_size=16,
+                       seed=s.seed, schedule=s.scene.effective(lane)["schedule"])
+    assert np.array_equal(run.positions, ref.positions)
+    assert np.array_equal(run.losses, ref.losses[run.record_steps])
+    assert s.results[s.lanes[0].uid].record_steps is None  # full batch: every step
+    plots = window.network_plots
+    plots._draw_all()
+    tr, te = plots.items["loss"][lane.uid]
+    assert np.array_equal(tr.xData, run.record_steps)
+    assert np.array_equal(te.xData, run.record_steps)
+    # the hidden surface plots take the run too: a step per point, gaps between records
+    window.plots._later.stop()  # drawn now, not in the next turn
+    window.plots._on_trajectories_changed()
+    series = window.plots.curve(lane.uid, "loss").series
+    assert len(series) == len(run.positions)
+    assert np.isfinite(series[run.record_steps]).all()  # (the loss, less L* on a log axis)
+    assert np.isnan(np.delete(series, run.record_steps)).all()
+    s.select_lane(1)
+    window.diagnostics_panel._on_trajectories_changed()
+    model = window.diagnostics_panel.model
+    assert model.rowCount() == len(run.positions)
+    assert model.text(3, 1) == model.text(3, 2) == model.text(3, 3) == ""
+    assert model.text(3, 4) != ""  # the learning rate of every update
+    assert float(model.text(4, 1)) == pytest.approx(run.losses[1], rel=1e-5)
+    assert float(model.text(4, 2)) == pytest.approx(run.test_losses[1], rel=1e-5)

@@ -342,15 +342,23 @@ class _TextRows(QAbstractTableModel):
 def step_rows(run) -> np.ndarray:
     """The step table's numbers: step, position, loss, gradient, learning rate (nan on
     the last row), one float row per step. ``run.table()`` has the CSV's columns, which
-    give the gradient's norm; this table shows its components."""
+    give the gradient's norm; this table shows its components. A network run recorded
+    once an epoch (``record_steps``) has its losses and gradient norm on the recorded
+    rows only, nan (an empty cell) between."""
     n = len(run.positions)
     lr = np.full(n, np.nan)
     lr[: len(run.learning_rates)] = run.learning_rates
     if _on_network(run):  # weights by the hundred: losses and the gradient's norm instead
-        test = run.test_losses if run.test_losses is not None else np.full(n, np.nan)
+        m = len(run.losses)
+        test = run.test_losses if run.test_losses is not None else np.full(m, np.nan)
         with np.errstate(over="ignore", invalid="ignore"):
             gnorm = np.linalg.norm(run.gradients, axis=1)
-        return np.column_stack([np.arange(n), run.losses, test, gnorm, lr])
+        spread = getattr(run, "per_step", None)
+        if spread is not None and getattr(run, "record_steps", None) is not None:
+            loss, test, gnorm = spread(run.losses), spread(test), spread(gnorm)
+        else:
+            loss = run.losses
+        return np.column_stack([np.arange(n), loss, test, gnorm, lr])
     cols = [np.arange(n), run.positions, run.losses, run.gradients, lr]
     if counts_evaluations(run):  # L-BFGS: loss-and-gradient evaluations of each step
         ev = np.full(n, np.nan)
@@ -376,8 +384,14 @@ class StepTableModel(_TextRows):
         super().__init__(parent)
         self._table = np.zeros((0, 0))
         self.current = -1
+        #: rows of a run recorded once an epoch whose losses were not computed (blank)
+        self._unrecorded: np.ndarray | None = None
 
     def set_run(self, run, variables) -> None:
+        self._unrecorded = None
+        if run is not None and getattr(run, "record_steps", None) is not None:
+            self._unrecorded = np.ones(len(run.positions), dtype=bool)
+            self._unrecorded[run.record_steps] = False
         if run is None:
             table, headers = np.zeros((0, 0)), []
         else:
@@ -420,8 +434,11 @@ class StepTableModel(_TextRows):
         if col == 0 or (self._headers[col] == "evaluations" and not last_row):
             return str(int(v))
         if not np.isfinite(v):
-            # the last row has no update: no rate, no evaluations
+            # the last row has no update: no rate, no evaluations; a step between records
+            # has no losses
             blank = self._headers[col] in ("learning rate", "evaluations") and last_row
+            blank = blank or (self._unrecorded is not None and self._unrecorded[row]
+                              and self._headers[col] != "learning rate")
             return "" if blank else fmt(v)
         return f"{v:.{digits}g}"
 

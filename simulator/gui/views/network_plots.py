@@ -1,7 +1,8 @@
 """The plots of a network, in place of the surface plots: training and test loss, test
 accuracy, and each lane's sharpness beside its edge-of-stability line.
 
-The losses come with the runs (``Trajectory.losses`` and ``test_losses``); the test
+The losses come with the runs (``Trajectory.losses`` and ``test_losses``, at the steps
+``Trajectory.recorded_steps``: once an epoch for a lane with a minibatch); the test
 accuracy and the sharpness (``landscape.sharpness``, the Hessian's largest eigenvalue,
 every ``stride`` steps) are computed off the GUI thread (``background.BackgroundJob``)
 and drawn when ready, the old curves kept until then. The dashed line of each lane is
@@ -194,7 +195,7 @@ class NetworkPlots(QWidget):
             solid = pg.mkPen(c, width=w)
             dashed = pg.mkPen(c, width=w, style=Qt.PenStyle.DashLine)
             dotted = pg.mkPen(c, width=w, style=Qt.PenStyle.DotLine)
-            steps = np.arange(len(run.losses))
+            steps = run.recorded_steps  # every step, or once an epoch (record_every)
             tr, te = self._curves("loss", lane.uid, 2)
             tr.setData(steps, _positive(run.losses))
             tr.setPen(solid)

@@ -86,6 +86,14 @@ def decimate_for(values: np.ndarray, view) -> tuple[np.ndarray, np.ndarray]:
     return peak_decimate(values, i0, i1, int(width))
 
 
+def _per_step(run, values):
+    """``values`` (a row per recorded step) at every step of ``run``: as they are, or
+    spread with nan between records (``Trajectory.per_step``)."""
+    if getattr(run, "record_steps", None) is None:
+        return values
+    return run.per_step(values)
+
+
 def grad_norms(gradients) -> np.ndarray:
     """The norm of each gradient (over the last axis); hypot does not overflow where
     the squares would (a diverging run's gradient). Two columns go through one vector
@@ -344,12 +352,14 @@ class PlotsPanel(QWidget):
         is drawn as ``symlog(L, linthresh)`` (no finite minimum known)."""
         by_length: dict[int, list] = {}
         for entry in todo:
-            by_length.setdefault(len(entry[2].losses), []).append(entry)
+            by_length.setdefault(len(entry[2].positions), []).append(entry)
         view = self._view()
         for group in by_length.values():
             runs = [run for _, _, run in group]
-            loss = np.array([run.losses for run in runs], dtype=float)
-            grad = grad_norms(np.array([run.gradients for run in runs], dtype=float))
+            # a step per column; a network run recorded once an epoch: gaps between
+            loss = np.array([_per_step(run, run.losses) for run in runs], dtype=float)
+            grad = grad_norms(np.array([_per_step(run, run.gradients) for run in runs],
+                                       dtype=float))
             if log:
                 with np.errstate(invalid="ignore"):
                     if linthresh is None:
