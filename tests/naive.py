@@ -591,3 +591,27 @@ def eight_way_sum(terms):
     for t in terms[whole:]:
         total += t
     return total
+
+
+def mlp_recorded_sgd(sizes, activation, w0, X, y, Xt, yt, lr, batches, record_every):
+    """Plain SGD on the textbook network, one update per index array of ``batches``
+    (each the examples of that update's minibatch), recording as ``simulate`` with
+    ``record_every`` does: the position at every step; the full-batch training loss,
+    gradient and test loss at steps 0, k, 2k, ... and at the last step.
+
+    Returns (positions, record_steps, losses, test_losses, gradients), lists."""
+    steps = len(batches)
+    p = [float(v) for v in w0]
+    positions, rec, losses, tlosses, grads = [], [], [], [], []
+    for t in range(steps + 1):
+        positions.append(list(p))
+        if t % record_every == 0 or t == steps:
+            rec.append(t)
+            losses.append(mlp_value(sizes, activation, p, X, y))
+            tlosses.append(mlp_value(sizes, activation, p, Xt, yt))
+            grads.append(mlp_gradient(sizes, activation, p, X, y))
+        if t < steps:
+            idx = batches[t]
+            g = mlp_gradient(sizes, activation, p, [X[i] for i in idx], [y[i] for i in idx])
+            p = [a - lr * b for a, b in zip(p, g)]
+    return positions, rec, losses, tlosses, grads

@@ -248,6 +248,12 @@ class Trajectory:
         Loss-and-gradient evaluations each update made: 1, except for ``LBFGS``, whose
         step is torch's ``step(closure)`` with its iterations and line search. None
         (a run rebuilt without them) reads as ones.
+    record_steps : ndarray (r,) of int64 or None
+        None: ``losses``, ``gradients`` and ``test_losses`` have a row for every
+        position. Else (a network run with ``record_every`` > 1) the steps they were
+        recorded at, increasing, from 0, always ending with the last step ``n``: they
+        then have r rows, row j at step ``record_steps[j]`` (``recorded_steps`` gives
+        the steps in both cases).
 
     See Also
     --------
@@ -273,6 +279,7 @@ class Trajectory:
     meta: dict[str, Any] = field(default_factory=dict)
     test_losses: np.ndarray | None = None
     evaluations: np.ndarray | None = None
+    record_steps: np.ndarray | None = None
 
     @property
     def n_steps(self) -> int:
@@ -280,7 +287,27 @@ class Trajectory:
         return len(self.positions) - 1
 
     @property
+    def recorded_steps(self) -> np.ndarray:
+        """The step of each row of ``losses``, ``gradients`` and ``test_losses``
+        (int64): ``record_steps``, or every step ``0..n_steps`` when it is None."""
+        if self.record_steps is None:
+            return np.arange(len(self.losses), dtype=np.int64)
+        return np.asarray(self.record_steps, dtype=np.int64)
+
+    def per_step(self, values) -> np.ndarray:
+        """``values`` (one per row of ``losses``: e.g. ``losses``, ``test_losses``,
+        ``grad_norms``) spread over every step ``0..n_steps`` as float64, NaN at the
+        steps between records (none when ``record_steps`` is None: a copy)."""
+        v = np.asarray(values, dtype=np.float64)
+        if self.record_steps is None:
+            return v.copy()
+        out = np.full((self.n_steps + 1,) + v.shape[1:], np.nan)
+        out[self.recorded_steps] = v
+        return out
+
+    @property
     def grad_norms(self) -> np.ndarray:
+        """The norm of each row of ``gradients`` (one per recorded step)."""
         return np.sqrt(np.sum(self.gradients**2, axis=1))
 
     @property
@@ -315,7 +342,9 @@ class Trajectory:
             would apply there (see :meth:`next_lr`). ``evaluations`` counts the
             loss-and-gradient evaluations of that same update (1, except for ``LBFGS``:
             :attr:`evaluations`); the last row, from which no update was made, has 0.
-            ``table()["loss"]`` is a column; ``table()[k]`` a row.
+            ``table()["loss"]`` is a column; ``table()[k]`` a row. A network run with
+            ``record_every`` > 1 has a row per recorded step only (``step`` is
+            :attr:`record_steps`): its losses between records were never computed.
 
         Examples
         --------
@@ -330,7 +359,7 @@ class Trajectory:
         n = len(self.positions)
         dim = self.positions.shape[1]
         if isinstance(self.surface, Network):
-            return self._network_table(n)
+            return self._network_table()
         names = TABLE_COLUMNS_1D if dim == 1 else TABLE_COLUMNS_2D
         opt = repr(self.optimizer)
         text = {"optimizer": f"U{max(1, len(opt))}", "status": f"U{max(1, len(self.status))}"}
@@ -365,21 +394,28 @@ class Trajectory:
         out[: n - 1] = 1 if ev is None else np.asarray(ev, dtype=np.int64)[: n - 1]
         return out
 
-    def _network_table(self, n: int) -> np.ndarray:
+    def _network_table(self) -> np.ndarray:
+        """A row per recorded step (every step unless ``record_steps`` says otherwise)."""
         names = TABLE_COLUMNS_NETWORK
         opt = repr(self.optimizer)
         text = {"optimizer": f"U{max(1, len(opt))}", "status": f"U{max(1, len(self.status))}"}
+        steps = self.recorded_steps
+        n = len(steps)
         out = np.empty(
             n, dtype=[(c, text.get(c, np.int64 if c == "step" else np.float64)) for c in names]
         )
         out["optimizer"] = opt
         out["status"] = self.status
-        out["step"] = np.arange(n)
+        out["step"] = steps
         out["loss"] = self.losses
         out["test_loss"] = self.test_losses
         out["grad_norm"] = self.grad_norms
-        out["lr"][: n - 1] = self.learning_rates[: n - 1]
-        out["lr"][n - 1] = self.next_lr
+        # the rate of the update from each recorded position; the last row: next_lr
+        last = steps[-1] == self.n_steps
+        body = steps[:-1] if last else steps
+        out["lr"][: len(body)] = np.asarray(self.learning_rates)[body]
+        if last:
+            out["lr"][n - 1] = self.next_lr
         return out
 
     @property
@@ -478,6 +514,7 @@ def simulate(
     clip_grad_norm: float | None = None,
     batch_size: int | None = None,
     stream: int = 0,
+    record_every: int | None = None,
 ) -> Trajectory:
     """Run ``optimizer`` on ``surface`` from ``start`` for ``steps`` updates.
 
@@ -510,6 +547,20 @@ def simulate(
         losses and gradients are always the full-batch ones.
     stream : int
         Noise stream; particle i of ``simulate_batch`` uses stream i.
+    record_every : int, optional
+        Networks only: record the full-batch training loss, gradient and test loss at
+        steps 0, k, 2k, ... and at the last step only (k >= 1; None or 1: at every
+        step). The positions are still recorded at every step, and are the same bits
+        whatever k is; the steps between records make only the minibatch's forward and
+        backward passes, so a minibatch run costs about what its batches do. The
+        trajectory's ``record_steps`` then lists the recorded steps, and ``losses``,
+        ``gradients``, ``test_losses`` have a row for each. A minibatch, gradient or
+        update that is not finite between records stops the run, which then ends at
+        the first step after the last record whose full-batch loss is not finite, if
+        any. The status is classified from the recorded losses and gradients, so it
+        can differ from an every-step record's (e.g. a lower loss between records goes
+        unseen). Not with ``ReduceLROnPlateau``, which watches the loss at every step.
+        On a surface only None or 1 (a surface's run records every step).
 
     Returns
     -------
@@ -530,7 +581,10 @@ def simulate(
     """
     if isinstance(surface, Network):
         return _simulate_network(surface, optimizer, start, steps, schedule, noise, seed,
-                                 clip_grad_norm, batch_size, stream)
+                                 clip_grad_norm, batch_size, stream, record_every)
+    if _check_record_every(record_every) != 1:
+        raise ValueError("record_every applies to networks: a run on a surface records "
+                         "every step (leave it None)")
     steps, seed, noise, clip, batch, schedule, lrs = _check_inputs(
         surface, optimizer, steps, schedule, noise, seed, clip_grad_norm, batch_size, MAX_STEPS
     )
@@ -694,11 +748,22 @@ def _divergence_onset(traj: Trajectory) -> int:
         far = (False if isinstance(s, Network) else
                np.linalg.norm(traj.positions - np.asarray(s.center), axis=1) > 5.0 * s.scale)
         hit = np.nonzero(((L - low) > 1e3 * gap) | far)[0]
-    return int(hit[0]) if len(hit) else traj.n_steps
+    return int(traj.recorded_steps[hit[0]]) if len(hit) else traj.n_steps
 
 
 # ---- networks --------------------------------------------------------------------------------
 MAX_NETWORK_VALUES = 20_000_000  # (steps + 1) * n_params kept per run: 160 MB per array
+
+
+def _check_record_every(record_every) -> int:
+    """``simulate``'s ``record_every`` as an int >= 1 (None: 1)."""
+    if record_every is None:
+        return 1
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)):
+        raise TypeError(f"record_every must be an integer >= 1 or None, got {record_every!r}")
+    if record_every < 1:
+        raise ValueError(f"record_every must be at least 1, got {record_every}")
+    return int(record_every)
 
 
 def _check_network_inputs(net, optimizer, start, steps, schedule, noise, seed, clip,
@@ -724,28 +789,36 @@ def _check_network_inputs(net, optimizer, start, steps, schedule, noise, seed, c
 
 
 def _simulate_network(net, optimizer, start, steps, schedule, noise, seed, clip_grad_norm,
-                      batch_size, stream) -> Trajectory:
+                      batch_size, stream, record_every=None) -> Trajectory:
     """``simulate`` on a ``Network``: see ``simulate``."""
-    from .kernels.mlp import run_network
+    from .kernels.mlp import record_rows, run_network
 
+    rec = _check_record_every(record_every)
     w0, steps, seed, noise, clip, batch, schedule, lrs = _check_network_inputs(
         net, optimizer, start, steps, schedule, noise, seed, clip_grad_norm, batch_size)
-    n = net.n_params
-    pos = np.empty((steps + 1, n))
-    loss = np.empty(steps + 1)
-    tloss = np.empty(steps + 1)
-    grad = np.empty((steps + 1, n))
-    a = net._arrays
-    hp = kernel_hp(optimizer)
     # a schedule that watches the loss (ReduceLROnPlateau): as in ``_run_arrays``, run
     # with the rates known so far and again from each cut
     watch = getattr(schedule, "needs_losses", False)
+    if watch and rec > 1:
+        raise ValueError(f"{schedule.name} steps with the full-batch loss before every "
+                         "update, which record_every > 1 does not compute between records:"
+                         " use record_every=None with it")
+    n = net.n_params
+    rows = record_rows(steps, rec)
+    pos = np.empty((steps + 1, n))
+    loss = np.empty(rows)
+    tloss = np.empty(rows)
+    grad = np.empty((rows, n))
+    rsteps = np.empty(rows, dtype=np.int64)
+    a = net._arrays
+    hp = kernel_hp(optimizer)
     state = schedule.start(optimizer.lr) if watch else None
     seen = 0
     while True:
-        k, reason = run_network(
+        k, reason, r = run_network(
             a["sizes"], net.act_id, optimizer.oid, hp, lrs, w0, a["X"], a["y"], a["Xt"],
-            a["yt"], steps, batch, noise, seed, int(stream), clip, pos, loss, tloss, grad,
+            a["yt"], steps, batch, noise, seed, int(stream), clip, rec, pos, loss, tloss,
+            grad, rsteps,
         )
         if not watch:
             break
@@ -765,8 +838,9 @@ def _simulate_network(net, optimizer, start, steps, schedule, noise, seed, clip_
         surface=net, optimizer=optimizer, schedule=schedule,
         start=tuple(float(v) for v in w0), steps=steps, noise=noise, seed=seed,
         clip_grad_norm=clip_grad_norm, batch_size=batch_size,
-        positions=pos[:k], losses=loss[:k], gradients=grad[:k],
-        learning_rates=lrs[: k - 1], test_losses=tloss[:k],
+        positions=pos[:k], losses=loss[:r], gradients=grad[:r],
+        learning_rates=lrs[: k - 1], test_losses=tloss[:r],
+        record_steps=None if rec == 1 else rsteps[:r].copy(),
     )
     with np.errstate(over="ignore", invalid="ignore"):
         _classify_network_run(traj, k, int(reason))
@@ -778,12 +852,15 @@ def _classify_network_run(traj: Trajectory, k: int, reason: int) -> None:
     domain tests (no saddle or flat-region verdict; a vanished gradient is converged)."""
     n = k - 1
     L = traj.losses
+    S = traj.recorded_steps  # the step of each row of L (every step unless record_every)
     w = _window(n) if n > 0 else 1
     P = traj.positions
     moves = np.diff(P[max(0, len(P) - w - 1):], axis=0)
     flips = int(np.sum(np.sum(moves[1:] * moves[:-1], axis=1) < 0)) if len(moves) > 1 else 0
     gnorm = float(np.linalg.norm(traj.gradients[-1]))
-    code = int(classify(L[0], L[-1], L.min(), L[max(0, n - w)], flips, w, reason != 0, gnorm,
+    # the loss at the window's start: the last one recorded at or before step n - w
+    win = int(np.searchsorted(S, max(0, n - w), side="right")) - 1
+    code = int(classify(L[0], L[-1], L.min(), L[max(0, win)], flips, w, reason != 0, gnorm,
                         0.0, math.inf, 0.0, 1.0))
     traj.status = STATUSES[code]
     if code == DIVERGED:
@@ -797,6 +874,7 @@ def _classify_network_run(traj: Trajectory, k: int, reason: int) -> None:
     elif code == CONVERGED:
         above = _last_above(traj.gradients, GTOL)
         traj.status_step = 0 if above is None else above + 1
+        traj.status_step = int(S[traj.status_step])  # a row: its step
         traj.status_reason = f"the gradient vanished (training loss {L[-1]:.4g})"
     elif code == OSCILLATING:
         traj.status_reason = "the steps keep reversing and the loss stopped falling"

@@ -113,6 +113,9 @@ def gradients_used(run, upto: int) -> np.ndarray:
     (the interpreted kernel functions, so the same bits). Shape (upto, 2)."""
     from .kernels import interp
 
+    if getattr(run, "record_steps", None) is not None:
+        raise ValueError("this run recorded its gradients every few steps only "
+                         "(record_every); run it with record_every=None")
     n = min(int(upto), run.n_steps)
     width = max(2, run.gradients.shape[1])
     G = np.zeros((n, width))

@@ -58,7 +58,8 @@ class LossPlane:
     paths : list of ndarray (steps + 1, 2)
         Each run's positions in plane coordinates ``(alpha, beta)``.
     path_losses : list of ndarray (steps + 1,)
-        Each run's recorded training loss (the loss on the path, not in the plane).
+        Each run's recorded training loss (the loss on the path, not in the plane);
+        NaN at the steps a run with ``record_every`` > 1 did not record.
     kind : str
         ``"pca"`` or ``"filter"``.
     explained_variance : ndarray (2,) or None
@@ -254,7 +255,8 @@ def loss_plane(net: Network, runs=(), directions: str = "pca", center=None,
     betas = np.linspace(-half[1], half[1], int(resolution))
     losses = _grid_losses(net, np.ascontiguousarray(c), np.ascontiguousarray(D[0]),
                           np.ascontiguousarray(D[1]), alphas, betas)
-    path_losses = [np.asarray(getattr(r, "losses", np.full(len(Q), np.nan)))
+    path_losses = [(r.per_step(r.losses) if hasattr(r, "per_step") else
+                    np.asarray(getattr(r, "losses", np.full(len(Q), np.nan))))
                    for r, Q in zip(runs, P)]
     return LossPlane(alphas=alphas, betas=betas, losses=losses, center=c, directions=D,
                      paths=paths, path_losses=path_losses, kind=directions,

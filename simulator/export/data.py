@@ -179,6 +179,8 @@ def network_data(net, runs: list[ExportRun]) -> NetworkData:
         k += 1 if len(F) else 0
         paths.append(path)
         tl = getattr(r.run, "test_losses", None)
+        if tl is not None and getattr(r.run, "record_steps", None) is not None:
+            tl = r.run.per_step(tl)  # recorded every k steps: NaN between records
         if tl is None or len(tl) != len(P):
             tl = [net.test_loss(w) if i < len(F) else math.nan for i, w in enumerate(P)]
         tls.append(np.asarray(tl, dtype=float))
@@ -215,6 +217,8 @@ def _network_rows(runs: list[ExportRun], nd: NetworkData) -> Iterator[list[str]]
         status = str(t.status)
         pos = np.asarray(t.positions)
         loss, gn = np.asarray(t.losses), np.asarray(t.grad_norms)
+        if getattr(t, "record_steps", None) is not None:  # empty cells between records
+            loss, gn = t.per_step(loss), t.per_step(gn)
         lrs = np.asarray(t.learning_rates)
         last = len(pos) - 1
         for k in range(len(pos)):
@@ -244,7 +248,8 @@ def write_csv(runs: list[ExportRun], path: str | os.PathLike, dim: int | None = 
     ``loss`` (full-batch training loss), ``test_loss``, ``test_accuracy``,
     ``grad_norm``, ``lr``, ``status``, then ``w0`` ... ``w{n-1}``: every parameter, in
     the order of torch's ``nn.Sequential(...).parameters()`` flattened
-    (:func:`parameter_layout`).
+    (:func:`parameter_layout`). A run made with ``record_every`` > 1 has every step's
+    row too, its ``loss``, ``test_loss`` and ``grad_norm`` cells empty between records.
     """
     net = network_of(runs)
     nd = network_data(net, runs) if net is not None else None
@@ -309,6 +314,9 @@ def run_record(r: ExportRun) -> dict:
         "learning_rates": np.asarray(t.learning_rates),
         "evaluations": evaluation_counts(t)[:-1],
     }
+    rs = getattr(t, "record_steps", None)
+    if rs is not None:
+        rec["record_steps"] = np.asarray(rs)
     return _jsonable(rec)
 
 
@@ -324,7 +332,12 @@ def export_document(scene: dict, runs: list[ExportRun], lab: dict | None = None)
     parameter at every step (steps + 1, n_params).
 
     Each run's ``evaluations`` (steps values, like ``learning_rates``) counts the
-    loss-and-gradient evaluations of each update: 1, or L-BFGS's counted closures."""
+    loss-and-gradient evaluations of each update: 1, or L-BFGS's counted closures.
+
+    A network run made with ``record_every`` > 1 adds ``record_steps``: its ``losses``,
+    ``grad_norms``, ``gradients`` and ``test_losses`` then have one value per recorded
+    step (``Trajectory.record_steps``), while ``positions``, ``plane_path`` and
+    ``test_accuracies`` keep one per step."""
     from simulator import __version__
 
     doc = {
@@ -351,7 +364,9 @@ def export_document(scene: dict, runs: list[ExportRun], lab: dict | None = None)
         for rec, path, tl, acc in zip(doc["runs"], nd.paths, nd.test_losses,
                                       nd.test_accuracies):
             rec["plane_path"] = _jsonable(path)
-            rec["test_losses"] = _jsonable(tl)
+            rs = rec.get("record_steps")
+            # the same rows as "losses": compact when the run recorded every k steps
+            rec["test_losses"] = _jsonable(tl if rs is None else np.asarray(tl)[rs])
             rec["test_accuracies"] = _jsonable(acc)
     return doc
 

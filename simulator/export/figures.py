@@ -353,7 +353,8 @@ def plot_curves(runs, axes=None, *, labels: Sequence[str] | None = None,
     trajs = [t for _, _, t in lanes]
     floor = _loss_floor(trajs[0].surface, trajs) if (log and trajs) else 0.0
     for name, color, run in lanes:
-        steps = np.arange(len(run.losses))
+        # the step of each recorded loss (every step unless record_every)
+        steps = np.asarray(getattr(run, "recorded_steps", np.arange(len(run.losses))))
         loss = np.asarray(run.losses, dtype=float) - floor
         grad = np.asarray(run.grad_norms, dtype=float)
         if log:  # zeros and blown-up values have no place on a log axis

@@ -735,10 +735,13 @@ def _plots(scene: SvgScene, box, frame: int) -> list[str]:
             if log:
                 loss = np.log10(np.maximum(loss - floor, 1e-300))
                 grad = np.log10(np.maximum(grad, 1e-300))
+        # the step of each recorded loss and gradient (every step unless record_every)
+        rec = np.asarray(getattr(r, "recorded_steps", np.arange(len(loss))), dtype=float)
         for key, arr in (("loss", loss), ("grad", grad), ("lr", lrs)):
             a = np.array(arr, dtype=float)
             a[~np.isfinite(a) | (np.abs(a) > 1e150)] = np.nan
-            series[key].append((lane.color, np.arange(len(a), dtype=float), a))
+            series[key].append((lane.color, rec if key != "lr" else
+                                np.arange(len(a), dtype=float), a))
     titles = {"loss": "loss gap L \u2212 L*  (log)" if log else "loss L",
               "grad": "gradient norm |g|  (log)" if log else "gradient norm |g|",
               "lr": "learning rate used"}

@@ -641,13 +641,14 @@ def _gather(sizes, A, cols, m, Ab):
 
 @njit(**_JIT)
 def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, seed, stream,
-                  clip, A, D, Ab, Db, full, perm, gb, pos, loss, tloss, grad):
-    """Everything of step ``t`` but the update, the same for every optimizer (compiled
-    once, called by each optimizer's run kernel): record the position, the full-batch
-    training loss and gradient and the test loss; then the gradient the update uses,
-    into ``gb``: the minibatch's (a fresh permutation at each epoch; the last batch
-    short), with noise and clipping. Returns ``(status, epoch)``: status 1 when the loss
-    or gradient is not finite (nothing recorded), 3 at the last row, else 0.
+                  clip, A, D, Ab, Db, full, perm, gb, pos, loss, tloss, grad, row):
+    """Everything of a recorded step ``t`` but the update, the same for every optimizer
+    (compiled once, called by each optimizer's run kernel): record the position (row
+    ``t`` of ``pos``), the full-batch training loss and gradient and the test loss (row
+    ``row`` of ``loss``, ``grad``, ``tloss``); then the gradient the update uses, into
+    ``gb``: the minibatch's (a fresh permutation at each epoch; the last batch short),
+    with noise and clipping. Returns ``(status, epoch)``: status 1 when the loss or
+    gradient is not finite (nothing recorded), 3 at the last row, else 0.
 
     The minibatch's forward pass is the full batch's: its examples' activations are
     copied out of ``A`` (into ``Ab``, the same numbers a forward pass over them alone
@@ -656,7 +657,7 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
     n = w.shape[0]
     N = X.shape[0]
     Nt = Xt.shape[0]
-    g = grad[t]
+    g = grad[row]
     f = loss_grad(sizes, act, w, X, y, full, N, A, D, g)
     m = 0
     if B > 0 and t < steps:
@@ -677,8 +678,8 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
         return 1, epoch
     for i in range(n):
         pos[t, i] = w[i]
-    loss[t] = f
-    tloss[t] = ft
+    loss[row] = f
+    tloss[row] = ft
     if t == steps:
         return 3, epoch
     if m > 0:
@@ -692,10 +693,75 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
     return 0, epoch
 
 
+@njit(**_JIT)
+def step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise, seed, stream, clip, A, D, Ab,
+                   Db, full, perm, gb, pos):
+    """A step ``t`` between records (``record_every`` > 1): the position into row ``t``
+    of ``pos``, and the gradient the update uses into ``gb``, from a forward and a
+    backward pass over the minibatch's examples only (the full batch when ``B`` is 0):
+    no full-batch or test pass. The same bits as ``step_gradient``'s ``gb``: the forward
+    pass over the batch alone computes each example's column as the full batch's does,
+    and the deltas and the backward pass are the same calls. Returns ``(status,
+    epoch)``: status 1 when the minibatch's loss or gradient is not finite, else 0."""
+    n = w.shape[0]
+    N = X.shape[0]
+    if B > 0:
+        e = t // nb
+        if e != epoch:
+            permutation(seed, e, N, perm)
+            epoch = e
+        j0 = (t % nb) * B
+        f = loss_grad(sizes, act, w, X, y, perm[j0:], min(B, N - j0), Ab, Db, gb)
+    else:
+        f = loss_grad(sizes, act, w, X, y, full, N, A, D, gb)
+    ok = math.isfinite(f)
+    for i in range(n):
+        ok = ok and math.isfinite(gb[i])
+    for i in range(n):
+        pos[t, i] = w[i]
+    if not ok:
+        return 1, epoch
+    if noise > 0.0 or clip > 0.0:
+        perturb(sizes, gb, noise, seed, stream, t, clip)
+    return 0, epoch
+
+
+@njit(**_JIT)
+def finish_run(sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, loss, tloss,
+               grad, rsteps, row):
+    """The end of a run stopped at row ``k`` (rows ``0..k-1`` kept) for ``reason``, whose
+    last recorded step is ``last``: the first step after ``last`` whose full-batch loss
+    or gradient is not finite ends it instead (reason 1), as a run recorded at every step
+    would have ended; then the last row's full-batch values are recorded (in row ``row``)
+    if it is not recorded yet. Returns ``(k, reason, rows recorded)``. (A run recorded at
+    every step has ``last = k - 1``: nothing to do.)"""
+    n = gs.shape[0]
+    N = X.shape[0]
+    Nt = Xt.shape[0]
+    for s in range(last + 1, k):
+        f = loss_grad(sizes, act, pos[s], X, y, full, N, A, D, gs)
+        ok = math.isfinite(f)
+        for i in range(n):
+            ok = ok and math.isfinite(gs[i])
+        if not ok:
+            k = s
+            reason = 1
+            break
+    if k - 1 > last:
+        s = k - 1
+        loss[row] = loss_grad(sizes, act, pos[s], X, y, full, N, A, D, grad[row])
+        tloss[row] = np.nan
+        if Nt > 0:
+            tloss[row] = loss_value(sizes, act, pos[s], Xt, yt, full, Nt, A, D)
+        rsteps[row] = s
+        row += 1
+    return k, reason, row
+
+
 def _make_run(OID):
     @njit(**_JIT)
     def run_network_kernel(sizes, act, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
-                           stream, clip, pos, loss, tloss, grad):
+                           stream, clip, rec, pos, loss, tloss, grad, rsteps):
         n = w0.shape[0]
         N = X.shape[0]
         Nt = Xt.shape[0]
@@ -719,41 +785,77 @@ def _make_run(OID):
         s2 = np.zeros(n)
         w = w0.copy()
         mu_prod = 1.0
+        row = 0
+        last = -1
+        k = steps + 1
+        reason = 0
         for t in range(steps + 1):
-            status, epoch = step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb,
-                                          epoch, noise, seed, stream, clip, A, D, Ab, Db, full,
-                                          perm, gb, pos, loss, tloss, grad)
-            if status == 1:
-                return t, 1
-            if status == 3:
-                break
+            if t % rec == 0 or t == steps:
+                status, epoch = step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb,
+                                              epoch, noise, seed, stream, clip, A, D, Ab, Db,
+                                              full, perm, gb, pos, loss, tloss, grad, row)
+                if status == 1:
+                    k, reason = t, 1
+                    break
+                rsteps[row] = t
+                row += 1
+                last = t
+                if status == 3:
+                    break
+            else:
+                status, epoch = step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise,
+                                               seed, stream, clip, A, D, Ab, Db, full, perm,
+                                               gb, pos)
+                if status == 1:
+                    k, reason = t, 1
+                    break
             lr = lrs[t]
             k0, k1, k2, k3, mu_prod = coefs_for(OID, h, t + 1, lr, mu_prod)
             for i in range(n):
                 w[i], s0[i], s1[i], s2[i] = coord_for(OID, h, t + 1, lr, k0, k1, k2, k3,
                                                       w[i], gb[i], s0[i], s1[i], s2[i])
             if not all_finite(w):
-                return t + 1, 2
-        return steps + 1, 0
+                k, reason = t + 1, 2
+                break
+        if reason != 0:  # one call site: one compiled signature
+            return finish_run(sizes, act, X, y, Xt, yt, A, D, full, gb, pos, last, k, reason,
+                              loss, tloss, grad, rsteps, row)
+        return k, reason, row
 
     return run_network_kernel
 
 
-def run_network(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
-                stream, clip, pos, loss, tloss, grad):
-    """Run ``steps`` updates of optimizer ``oid`` from ``w0``, recording every step.
+def record_rows(steps: int, rec: int) -> int:
+    """Rows ``run_network`` records at most: steps 0, rec, 2 rec, ... and the last."""
+    return steps // rec + 1 + (1 if steps % rec else 0)
 
-    Fills rows ``0..k-1`` of ``pos`` (steps+1, n), ``loss``, ``tloss`` (the full-batch
-    training and test losses) and ``grad`` (the full-batch gradient) and returns
-    ``(k, reason)`` as ``loops.run_trajectory`` does (reason 1: a non-finite loss or
-    gradient at row k; 2: a non-finite update). ``batch`` > 0 draws minibatches as a
-    DataLoader with ``shuffle=True, drop_last=False``: a fresh permutation every epoch
-    (``rng.permutation`` of the seed and the epoch), batches of ``batch`` in its order,
-    the last one short.
+
+def run_network(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
+                stream, clip, rec, pos, loss, tloss, grad, rsteps):
+    """Run ``steps`` updates of optimizer ``oid`` from ``w0``, recording the position at
+    every step and the full-batch values every ``rec`` steps.
+
+    Fills rows ``0..k-1`` of ``pos`` (steps+1, n) and returns ``(k, reason, r)`` as
+    ``loops.run_trajectory`` does (reason 1: a non-finite loss or gradient at row k; 2:
+    a non-finite update) with ``r`` the rows recorded: ``rsteps[:r]`` (int64) the steps
+    0, rec, 2 rec, ... and always the last row k-1, and rows ``0..r-1`` of ``loss``,
+    ``tloss`` (the full-batch training and test losses) and ``grad`` (the full-batch
+    gradient) their values (``record_rows(steps, rec)`` rows suffice). ``batch`` > 0
+    draws minibatches as a DataLoader with ``shuffle=True, drop_last=False``: a fresh
+    permutation every epoch (``rng.permutation`` of the seed and the epoch), batches of
+    ``batch`` in its order, the last one short.
+
+    Between records a step makes only the minibatch's forward and backward passes
+    (``step_minibatch``), and the positions are the same bits as with ``rec`` = 1. The
+    run stops there when the minibatch's loss or gradient or the update is not finite;
+    the end is then the first step after the last record whose full-batch loss or
+    gradient is not finite, if any (``finish_run``), as with ``rec`` = 1. (Only a
+    full-batch value that is not finite between two records while every minibatch,
+    update and the later record are finite goes unseen.)
     """
     from .loops import _call, _kernel
 
     key_ = (int(oid),)
     k = _kernel("run_network", _make_run, key_)
     return _call("run_network", key_, k, sizes, act, hp, lrs, w0, X, y, Xt, yt, steps, batch,
-                 noise, seed, stream, clip, pos, loss, tloss, grad)
+                 noise, seed, stream, clip, rec, pos, loss, tloss, grad, rsteps)

@@ -470,7 +470,7 @@ def _status_phrase(run) -> str:
     """What the run did, as a predicate: "converged (from step 12)", "is still
     oscillating at step 100", "diverged at step 7", "is converging at step 60"."""
     st, at = run.status, run.status_step
-    n = len(run.losses) - 1
+    n = run.n_steps
     if st == "converged":
         return f"converged (from step {at})" if at is not None else "converged"
     if st == "oscillating":
@@ -504,7 +504,7 @@ def _e_within(spec, rs, scene, answer) -> CheckResult:
         return CheckResult(False, f"Not yet: {lane.name} converged, but only at step "
                                   f"{run.status_step}; the task asks for {n} steps or "
                                   "fewer.")
-    if run.status == "oscillating" and len(run.losses) - 1 >= n:
+    if run.status == "oscillating" and run.n_steps >= n:
         return CheckResult(False, f"Not yet: your {lane.name} still oscillates at step {n}"
                                   f"{_explain(lane, run, scene, at)}.")
     return CheckResult(False, f"Not yet: {lane.name} {_status_phrase(run)}, not "
@@ -515,7 +515,7 @@ def _e_final_loss(spec, rs, scene, answer) -> CheckResult:
     lane, run = rs.lane(spec["lane"])
     f = float(run.losses[-1])
     x = spec["value"]
-    n = len(run.losses) - 1
+    n = run.n_steps
     if math.isfinite(f) and f < x:
         return CheckResult(True, f"Yes: {lane.name}'s loss at step {n} is {f:.3g}, below "
                                  f"{x:.3g}.")
@@ -627,7 +627,7 @@ def _e_final_value(spec, rs, scene, answer) -> CheckResult:
     lane, run = rs.lane(spec["lane"])
     q = spec["quantity"]
     v = _final(q, lane, run, scene)
-    n = len(run.losses) - 1
+    n = run.n_steps
     lo, hi = spec.get("min"), spec.get("max")
     f = (lambda x: f"{x:.1%}") if q == "test_accuracy" else _g
     rng = f"[{f(lo)}, {f(hi)}]" if lo is not None and hi is not None else \
