@@ -309,9 +309,7 @@ class Network:
         if len(X) == 0:
             return math.nan
         w = self.check_weights(w)
-        A, D = mlp.make_buffers(self._ks, len(X))
-        return float(mlp.loss_value(self._ks, self.act_id, w, X, y, np.arange(len(X)),
-                                    len(X), A, D))
+        return mlp.network_loss(self._ks, self.act_id, w, X, y)
 
     def test_loss(self, w) -> float:
         """Mean loss over the test set (nan without one).
@@ -348,10 +346,7 @@ class Network:
         """
         w = self.check_weights(w)
         X, y = self._split("train")
-        A, D = mlp.make_buffers(self._ks, len(X))
-        g = np.empty(self.n_params)
-        mlp.loss_grad(self._ks, self.act_id, w, X, y, np.arange(len(X)), len(X), A, D, g)
-        return g
+        return mlp.network_gradient(self._ks, self.act_id, w, X, y)[1]
 
     def hvp(self, w, v) -> np.ndarray:
         """Exact Hessian-vector product of the training loss, ``H(w) v``.

@@ -165,6 +165,25 @@ def test_warmup_plan_compiles_an_lbfgs_lanes_maps():
     assert sim.LBFGS in {type(o) for o in map_optimizers()}  # full_plan's maps
 
 
+def test_network_kernels_compile_each_helper_once(net):
+    # a constant flag passed from compiled code would be a literal, and compile the
+    # helper again per value (output_loss with and without the gradient, _derivs with
+    # and without the second derivative); the loss, gradient, loss plane and
+    # predictions share one kernel (mlp.evaluate)
+    from numba.core import types
+
+    from simulator.core.kernels import mlp
+
+    run = sim.simulate(net, sim.SGD(lr=0.1), net.init, steps=3, batch_size=8)
+    net.loss(net.init), net.gradient(net.init), net.accuracy(net.init)
+    sim.loss_plane(net, runs=[run], resolution=3)
+    sim.sharpness(net, net.init)
+    for fn in (mlp.output_loss, mlp._derivs):
+        assert fn.signatures
+        assert not [sig for sig in fn.signatures if isinstance(sig[-1], types.Literal)]
+    assert len(mlp.evaluate.signatures) == 1
+
+
 def test_session_refuses_a_bad_network_start(net):
     d = sim.Scene(net).to_dict()
     d["start"] = [0.0] * (net.n_params - 1)
@@ -185,7 +204,7 @@ def test_network_plan_compiles_what_a_network_scene_needs():
     assert [label for label, _ in plan] == ["network training", "network loss plane",
                                             "network sharpness"]
     assert run_plan(plan) == []
-    assert mlp.hvp_many.signatures and mlp.plane_losses.signatures and mlp.logits.signatures
+    assert mlp.hvp_many.signatures and mlp.evaluate.signatures
     assert "network training" in [label for label, _ in full_plan()]
 
 

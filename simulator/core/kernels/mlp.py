@@ -42,6 +42,7 @@ ACT_SIGMOID = 2
 ACTIVATIONS = {"tanh": ACT_TANH, "relu": ACT_RELU, "sigmoid": ACT_SIGMOID}
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
+_INLINE = dict(_JIT, inline="always")
 _TWO_PI = 2.0 * math.pi
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 
@@ -365,39 +366,42 @@ def backward(sizes, act, w, A, m, D, g):
                     for r in range(m):
                         D[q, i, r] += wji * D[p, j, r]
             d1 = D[p]  # free now: D[p] is not read again
-            _derivs(act, A, l, nin, m, d1, d1, False)
+            _derivs(act, A, l, nin, m, d1, d1, m < 0)
             for i in range(nin):
                 for r in range(m):
                     D[q, i, r] *= d1[i, r]
             p = q
 
 
+# A constant True or False passed from compiled code is a literal to numba, which then
+# compiles the callee once per value (and every caller's constant its own): the flags of
+# ``output_loss`` and ``_derivs`` are passed computed (``m < 0`` is False, ``m >= 0``
+# True), so each compiles once.
 @njit(**_JIT)
 def loss_value(sizes, act, w, X, y, idx, m, A, D):
     """Mean loss over ``X[idx[:m]]`` (no gradient)."""
     forward(sizes, act, w, X, idx, m, A)
-    return output_loss(sizes, A, y, idx, m, D, False)
+    return output_loss(sizes, A, y, idx, m, D, m < 0)
 
 
 @njit(**_JIT)
 def loss_grad(sizes, act, w, X, y, idx, m, A, D, g):
-    """Mean loss over ``X[idx[:m]]``, and its gradient into ``g``.
-
-    (Two functions rather than a flag: a constant flag passed from compiled code makes
-    numba compile a specialisation per value, and every caller's constant its own.)"""
+    """Mean loss over ``X[idx[:m]]``, and its gradient into ``g``."""
     forward(sizes, act, w, X, idx, m, A)
-    f = output_loss(sizes, A, y, idx, m, D, True)
+    f = output_loss(sizes, A, y, idx, m, D, m >= 0)
     backward(sizes, act, w, A, m, D, g)
     return f
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def hvp(sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, g, out):
     """Hessian of the mean loss over ``X[idx[:m]]`` times ``v`` into ``out``; the
-    gradient into ``g``; returns the loss. Pearlmutter's R-operator."""
+    gradient into ``g``; returns the loss. Pearlmutter's R-operator. Inlined (in numba's
+    IR) into its one caller, ``hvp_many``: compiled as a function of its own, its code
+    would be optimised twice, once alone and once again inside ``hvp_many``."""
     L = sizes.shape[0] - 1
     forward(sizes, act, w, X, idx, m, A)
-    f = output_loss(sizes, A, y, idx, m, D, True)
+    f = output_loss(sizes, A, y, idx, m, D, m >= 0)
     # R-forward: RZ[l] = R{z_l}, RA[l] = R{a_l} (RA[0] = 0: the inputs do not move)
     for i in range(sizes[0]):
         for r in range(m):
@@ -417,7 +421,7 @@ def hvp(sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, g, out):
                 for r in range(m):
                     RZ[l + 1, j, r] += vji * A[l, i, r] + wji * RA[l, i, r]
         if l < L - 1:
-            _derivs(act, A, l + 1, nout, m, RA[l + 1], RA[l + 1], False)
+            _derivs(act, A, l + 1, nout, m, RA[l + 1], RA[l + 1], m < 0)
             for j in range(nout):
                 for r in range(m):
                     RA[l + 1, j, r] *= RZ[l + 1, j, r]
@@ -474,7 +478,7 @@ def hvp(sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, g, out):
                         RD[q, i, r] += vji * D[p, j, r] + wji * RD[p, j, r]
             d1 = D[p]  # free now
             d2 = RD[p]
-            _derivs(act, A, l, nin, m, d1, d2, True)
+            _derivs(act, A, l, nin, m, d1, d2, m >= 0)
             for i in range(nin):
                 for r in range(m):
                     e = D[q, i, r]
@@ -503,54 +507,78 @@ def hvp_many(sizes, act, w, V, X, y, out):
         hvp(sizes, act, w, V[k], X, y, idx, N, A, D, RZ, RA, RD, g, out[k])
 
 
-@njit(**_JIT)
-def losses_at(sizes, act, W, X, y, out):
-    """Full-batch mean loss at each row of ``W`` (k, n) into ``out`` (k,)."""
-    N = X.shape[0]
-    L = sizes.shape[0] - 1
-    Wd = 0
-    for i in range(L + 1):
-        Wd = max(Wd, sizes[i])
-    A = np.empty((L + 1, Wd, N))
-    D = np.empty((2, Wd, N))
-    idx = np.arange(N)
-    for k in range(W.shape[0]):
-        out[k] = loss_value(sizes, act, W[k], X, y, idx, N, A, D)
+EV_LOSS = 0  # out[0, 0]: the mean loss at W[0] over (X, y)
+EV_GRAD = 1  # and out[1, :n]: its gradient
+EV_PLANE = 2  # out[j, i]: the loss at W[0] + alphas[i] W[1] + betas[j] W[2]
+EV_LOGITS = 3  # out[r, :d_out]: the logits of X[r] at W[0]
 
 
 @njit(**_JIT)
-def plane_losses(sizes, act, c, d1, d2, alphas, betas, X, y, out):
-    """Loss at c + alphas[i] d1 + betas[j] d2 into out[j, i] (rows: beta)."""
-    N = X.shape[0]
-    L = sizes.shape[0] - 1
-    Wd = 0
-    for i in range(L + 1):
-        Wd = max(Wd, sizes[i])
-    A = np.empty((L + 1, Wd, N))
-    D = np.empty((2, Wd, N))
-    idx = np.arange(N)
-    w = np.empty(c.shape[0])
-    for j in range(betas.shape[0]):
-        for i in range(alphas.shape[0]):
-            for k in range(c.shape[0]):
-                w[k] = c[k] + alphas[i] * d1[k] + betas[j] * d2[k]
-            out[j, i] = loss_value(sizes, act, w, X, y, idx, N, A, D)
-
-
-@njit(**_JIT)
-def logits(sizes, act, w, X, out):
-    """The network's outputs (logits) at every row of ``X`` into ``out`` (n, d_out)."""
+def evaluate(mode, sizes, act, W, X, y, alphas, betas, out):
+    """Full-batch forward passes, what ``mode`` says (``EV_*``): one kernel for the
+    loss, the gradient, the loss plane and the predictions, so that the forward pass's
+    code is compiled and optimised into one kernel, once (each would otherwise optimise
+    it again). ``y`` may be empty for ``EV_LOGITS``; ``alphas``, ``betas`` are read by
+    ``EV_PLANE`` only."""
     N = X.shape[0]
     L = sizes.shape[0] - 1
     Wd = 0
     for i in range(L + 1):
         Wd = max(Wd, sizes[i])
     A = np.empty((L + 1, Wd, max(N, 1)))
+    D = np.empty((2, Wd, max(N, 1)))
     idx = np.arange(N)
-    forward(sizes, act, w, X, idx, N, A)
-    for r in range(N):
-        for k in range(sizes[L]):
-            out[r, k] = A[L, k, r]
+    if mode == EV_PLANE:
+        c = W[0]
+        d1 = W[1]
+        d2 = W[2]
+        w = np.empty(c.shape[0])
+        for j in range(betas.shape[0]):
+            for i in range(alphas.shape[0]):
+                for k in range(c.shape[0]):
+                    w[k] = c[k] + alphas[i] * d1[k] + betas[j] * d2[k]
+                forward(sizes, act, w, X, idx, N, A)
+                out[j, i] = output_loss(sizes, A, y, idx, N, D, mode < 0)
+        return
+    forward(sizes, act, W[0], X, idx, N, A)
+    if mode == EV_LOGITS:
+        for r in range(N):
+            for k in range(sizes[L]):
+                out[r, k] = A[L, k, r]
+        return
+    out[0, 0] = output_loss(sizes, A, y, idx, N, D, mode == EV_GRAD)
+    if mode == EV_GRAD:
+        backward(sizes, act, W[0], A, N, D, out[1])
+
+
+_NO_LABELS = np.zeros(0, dtype=np.int64)
+_NO_STEPS = np.zeros(0)
+
+
+def network_loss(sizes, act, w, X, y) -> float:
+    """The mean loss at ``w`` over ``(X, y)`` (``evaluate``)."""
+    out = np.empty((1, 1))
+    evaluate(EV_LOSS, sizes, act, w.reshape(1, -1), X, y, _NO_STEPS, _NO_STEPS, out)
+    return float(out[0, 0])
+
+
+def network_gradient(sizes, act, w, X, y):
+    """``(loss, gradient)`` at ``w`` over ``(X, y)`` (``evaluate``)."""
+    out = np.empty((2, w.shape[0]))
+    evaluate(EV_GRAD, sizes, act, w.reshape(1, -1), X, y, _NO_STEPS, _NO_STEPS, out)
+    return float(out[0, 0]), out[1]
+
+
+def plane_losses(sizes, act, c, d1, d2, alphas, betas, X, y, out):
+    """The loss at c + alphas[i] d1 + betas[j] d2 into out[j, i] (rows: beta)."""
+    W = np.stack([c, d1, d2])
+    evaluate(EV_PLANE, sizes, act, W, X, y, alphas, betas, out)
+
+
+def logits(sizes, act, w, X, out):
+    """The network's outputs (logits) at every row of ``X`` into ``out`` (n, d_out)."""
+    evaluate(EV_LOGITS, sizes, act, w.reshape(1, -1), X, _NO_LABELS, _NO_STEPS, _NO_STEPS,
+             out)
 
 
 # ---- gradient noise and clipping -------------------------------------------------------
@@ -655,7 +683,7 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
     if t == steps:
         return 3, epoch
     if m > 0:
-        output_loss(sizes, Ab, y, perm[(t % nb) * B:], m, Db, True)
+        output_loss(sizes, Ab, y, perm[(t % nb) * B:], m, Db, m >= 0)
         backward(sizes, act, w, Ab, m, Db, gb)
     else:
         for i in range(n):
