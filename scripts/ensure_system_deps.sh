@@ -2,7 +2,8 @@
 # Install the Debian/Ubuntu packages LossLab needs, only those missing, only as root.
 #
 #   scripts/ensure_system_deps.sh run    libraries Qt needs to show a window (X11/Wayland)
-#   scripts/ensure_system_deps.sh test   the above plus Xvfb + Mesa for the test suite
+#   scripts/ensure_system_deps.sh test   the above plus Xvfb + Mesa for the test suite and
+#                                        desktop-file-validate for the .desktop file
 #   scripts/ensure_system_deps.sh venv   python3-venv (only when `python3 -m venv` failed)
 #
 # Packages are checked with `dpkg -s`. When nothing is missing this prints nothing and
@@ -27,10 +28,11 @@ qt_runtime=(
 )
 wayland=(libwayland-client0 libwayland-cursor0 libwayland-egl1)
 virtual_display=(xvfb xauth)
+test_tools=(desktop-file-utils)  # desktop-file-validate (tests/test_packaging_files.py)
 
 case "$mode" in
     run) wanted=("${qt_runtime[@]}" "${wayland[@]}") ;;
-    test) wanted=("${virtual_display[@]}" "${qt_runtime[@]}") ;;
+    test) wanted=("${virtual_display[@]}" "${qt_runtime[@]}" "${test_tools[@]}") ;;
     venv) wanted=(python3-venv) ;;
     *)
         echo "usage: $0 run|test|venv" >&2

@@ -543,9 +543,10 @@ class Scene:
         self.lab_title: str | None = None
         self.view = ViewState()
         #: network lanes with a minibatch record their full-batch losses once an epoch
-        #: (``record_every``, see :meth:`record_every`): the app sets it, for faster
-        #: re-runs; not saved (the runs' positions do not depend on it)
-        self.record_epochs = False
+        #: (``record_every``, see :meth:`record_every`), for faster re-runs. On by
+        #: default, so that the app, ``losslab export``, lab checks and a script that
+        #: runs a scene record alike; not saved (the runs' positions do not depend on it)
+        self.record_epochs = True
         self._next_uid = 1
         if surface is not None:
             self.set_surface(surface)

@@ -103,7 +103,6 @@ class Session(QObject):
     def __init__(self, parent: QObject | None = None, *, default_scene: bool = True) -> None:
         super().__init__(parent)
         self.scene = Scene()
-        self.scene.record_epochs = True  # minibatch network lanes: records once an epoch
         self.results: dict = {}
         self.errors: dict[int, str] = {}
         #: uids whose run changed (new, recomputed or gone) in the last recompute; None
@@ -154,10 +153,9 @@ class Session(QObject):
     def load_scene(self, scene: Scene) -> None:
         """Show ``scene`` (already valid: a Scene checks every edit), replacing the
         current one; everything is recomputed and every signal sent. Its network lanes
-        with a minibatch record their losses once an epoch (``Scene.record_epochs``):
-        the views read each run's ``recorded_steps``."""
+        with a minibatch record their losses once an epoch (``Scene.record_epochs``, on
+        by default): the views read each run's ``recorded_steps``."""
         self.scene = scene
-        scene.record_epochs = True
         self._good = None
         self._recompute_silently()
         self._emit_all()

@@ -219,10 +219,14 @@ def test_network_plan_compiles_what_a_network_scene_needs():
 
 
 def test_record_epochs_records_minibatch_network_lanes_once_an_epoch(net):
-    # the app's option (Scene.record_epochs): a lane with a minibatch records its
-    # full-batch values once an epoch (48 points, batches of 10: 5 steps), the others
-    # and every lane of a plain scene at every step; the positions do not change
+    # Scene.record_epochs, on by default (the app, the command line and lab checks
+    # alike): a lane with a minibatch records its full-batch values once an epoch (48
+    # points, batches of 10: 5 steps), the others at every step, and every lane at
+    # every step with the option off; the positions do not change
+    assert sim.Scene(net).record_epochs
+    assert sim.Scene.from_dict(sim.Scene(net).to_dict()).record_epochs
     sc = sim.Scene(net, steps=23)
+    sc.record_epochs = False
     full = sc.add_lane(sim.SGD(lr=0.3), name="GD")
     small = sc.add_lane(sim.SGD(lr=0.3), name="batch 10", batch_size=10)
     whole = sc.add_lane(sim.SGD(lr=0.3), name="batch 48", batch_size=48)
