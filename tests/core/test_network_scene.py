@@ -192,6 +192,9 @@ def test_one_network_run_kernel_serves_every_optimizer(net):
         sim.simulate(net, opt, net.init, steps=5, batch_size=8, record_every=2)
     assert len(mlp.run_network_kernel.signatures) == 1
     assert [key for key in loops._kernels if key[0] == "run_network"] == [("run_network", ())]
+    # each optimizer brings only its update, a small callback of one type
+    for opt in (sim.SGD, sim.Adam, sim.Lion, sim.ASGD):
+        assert ("net_update", (opt.oid,)) in loops._kernels
 
 
 def test_session_refuses_a_bad_network_start(net):

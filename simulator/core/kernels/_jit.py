@@ -9,10 +9,10 @@ selector runs its plain-Python body, the generic path).
 
 from __future__ import annotations
 
-from numba import njit, objmode, types
+from numba import cfunc, njit, objmode, types
 from numba.core import errors
 from numba.extending import overload
 
 INTERPRETED = False
 
-__all__ = ["INTERPRETED", "errors", "njit", "objmode", "overload", "types"]
+__all__ = ["INTERPRETED", "cfunc", "errors", "njit", "objmode", "overload", "types"]

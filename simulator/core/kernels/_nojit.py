@@ -14,6 +14,11 @@ def njit(*args, **kwargs):
     return lambda fn: fn
 
 
+def cfunc(*args, **kwargs):
+    """The plain function: no C callback in the interpreter."""
+    return lambda fn: fn
+
+
 def overload(*args, **kwargs):
     """Registers nothing: in Python the selector's own body (the generic path) runs."""
     return lambda typer: typer
@@ -33,4 +38,4 @@ def objmode(*args, **kwargs):
     return nullcontext()
 
 
-__all__ = ["INTERPRETED", "errors", "njit", "objmode", "overload", "types"]
+__all__ = ["INTERPRETED", "cfunc", "errors", "njit", "objmode", "overload", "types"]

@@ -23,11 +23,14 @@ Compile time (see "Compile time is a budget" in ARCHITECTURE.md). numba compiles
 caller and has LLVM optimise the whole again: a function's callees are optimised once
 more in every caller and at every level of calls. So the network has three kernels, each
 optimising the forward and backward passes once: ``run_network_kernel`` (training, one
-kernel for every optimizer: the optimizer id is a run-time argument and the update goes
-through ``optim.step_coefs``/``update_coord``, the same operations as the per-id
-``coefs_for``/``coord_for`` of the surface kernels; the update is n_params coordinates
-against a forward and backward pass over the examples, so the dispatch costs nothing
-measurable), ``evaluate`` (loss, gradient, loss plane, predictions) and ``hvp_many``.
+kernel for every optimizer), ``evaluate`` (loss, gradient, loss plane, predictions) and
+``hvp_many``. The training kernel takes the optimizer's update as an argument: a C
+callback (numba ``cfunc``, ``_make_update``) specialised per optimizer id through
+``coefs_for``/``coord_for`` like the surface kernels, compiled on its own in well under
+a second and called through a function pointer (one call per step, over the n_params
+coordinates); every callback has the one type ``UPDATE_SIG``, so the training kernel
+compiles once, and both are cached on disk (the callback keyed on its ``OID``, a closure
+int, like ``loops``' factories).
 The functions only they call (``step_gradient``, ``step_minibatch``, ``finish_run``,
 ``loss_grad``, ``loss_value``, ``hvp``) are inlined into them in numba's IR
 (``inline="always"``) rather than compiled and optimised as functions of their own; the
@@ -41,8 +44,8 @@ import math
 
 import numpy as np
 
-from ._jit import njit
-from .optim import hp_tuple, initial_slot0, step_coefs, update_coord
+from ._jit import cfunc, njit, types
+from .optim import coefs_for, coord_for, hp_tuple, initial_slot0
 from .rng import key, mix64, permutation, uniform
 
 ACT_TANH = 0
@@ -767,10 +770,41 @@ def finish_run(sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, l
     return k, reason, row
 
 
+_P = types.CPointer(types.float64)
+UPDATE_SIG = types.float64(_P, types.int64, types.float64, types.float64, _P, _P, _P, _P, _P,
+                           types.int64)
+
+
+def _make_update(OID):
+    """Optimizer ``OID``'s update of step ``t`` (from 1) at rate ``lr``, as a C callback
+    of type ``UPDATE_SIG``: the hyperparameters ``hp``, then ``w``, the gradient ``g``
+    and the state slots ``s0``..``s2`` (n values each) by pointer; returns ``mu_prod``
+    (NAdam's running product) for the next step. Compiled (or loaded) when made."""
+
+    def update(hp, t, lr, mu_prod, w, g, s0, s1, s2, n):
+        h = hp_tuple(hp)
+        k0, k1, k2, k3, mu_prod = coefs_for(OID, h, t, lr, mu_prod)
+        for i in range(n):
+            w[i], s0[i], s1[i], s2[i] = coord_for(OID, h, t, lr, k0, k1, k2, k3, w[i], g[i],
+                                                  s0[i], s1[i], s2[i])
+        return mu_prod
+
+    import time
+
+    from .loops import compile_log
+
+    t0, c0 = time.perf_counter(), time.thread_time()
+    cf = cfunc(UPDATE_SIG, cache=True, error_model="numpy")(update)
+    compile_log.append({"kernel": "net_update", "key": (OID,), "cached": bool(cf.cache_hits),
+                        "seconds": time.perf_counter() - t0, "cpu": time.thread_time() - c0})
+    return cf
+
+
 @njit(**_JIT)
-def run_network_kernel(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
+def run_network_kernel(sizes, act, oid, upd, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
                        stream, clip, rec, pos, loss, tloss, grad, rsteps):
-    """``run_network``'s kernel: one for every optimizer (``oid`` at run time)."""
+    """``run_network``'s kernel: one for every optimizer, whose update ``upd`` is a
+    callback from ``_make_update(oid)``."""
     n = w0.shape[0]
     N = X.shape[0]
     Nt = Xt.shape[0]
@@ -819,10 +853,8 @@ def run_network_kernel(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch,
                 k, reason = t, 1
                 break
         lr = lrs[t]
-        k0, k1, k2, k3, mu_prod = step_coefs(oid, h, t + 1, lr, mu_prod)
-        for i in range(n):
-            w[i], s0[i], s1[i], s2[i] = update_coord(oid, h, t + 1, lr, k0, k1, k2, k3,
-                                                  w[i], gb[i], s0[i], s1[i], s2[i])
+        mu_prod = upd(hp.ctypes, t + 1, lr, mu_prod, w.ctypes, gb.ctypes, s0.ctypes,
+                      s1.ctypes, s2.ctypes, n)
         if not all_finite(w):
             k, reason = t + 1, 2
             break
@@ -863,6 +895,7 @@ def run_network(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise,
     """
     from .loops import _call, _kernel
 
+    upd = _kernel("net_update", _make_update, (int(oid),))
     k = _kernel("run_network", lambda: run_network_kernel, ())  # for compile_log
-    return _call("run_network", (), k, sizes, act, int(oid), hp, lrs, w0, X, y, Xt, yt, steps,
+    return _call("run_network", (), k, sizes, act, int(oid), upd, hp, lrs, w0, X, y, Xt, yt, steps,
                  batch, noise, seed, stream, clip, rec, pos, loss, tloss, grad, rsteps)
