@@ -124,9 +124,7 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
         find_critical_points(saddle)
         _ = simulate(saddle, SGD(lr=0.1), (1.0, 1e-3), steps=20).saddle_episodes
 
-    # a network picked later (or a network lab) trains with the lanes' optimizers, and
-    # the labs with SGD
-    nets = on_network + [SGD()]
+    nets = on_network + [SGD()]  # one network training kernel serves every optimizer
     return [
         ("the map", lambda: _touch_surface(surface)),
         ("the lanes", lambda: _runs(surface, lanes)),
@@ -154,16 +152,15 @@ def network_plan(optimizers: Iterable = ()) -> list[Step]:
     from .engine import simulate
     from .landscape import loss_plane, sharpness
     from .network import network
+    from .optimizers import SGD
 
     net = network("moons", hidden=(2,), n_train=8, n_test=4)
     opts = list(optimizers)
 
     def training():
-        done = set()
-        for opt in opts:
-            if opt.oid not in done:  # one kernel per optimizer id
-                done.add(opt.oid)
-                simulate(net, opt, net.init, steps=2, batch_size=4)
+        # one kernel trains with every optimizer (the id is a run-time argument), full
+        # batch or minibatches
+        simulate(net, opts[0] if opts else SGD(), net.init, steps=2, batch_size=4)
 
     def plane():
         net.decision_grid(net.init, resolution=3)

@@ -144,9 +144,7 @@ def test_warmup_plan_of_a_surface_scene_compiles_the_networks_too():
     assert labels[3:6] == ["network training", "network loss plane", "network sharpness"]
     assert labels.index("network sharpness") < labels.index("typed formulas")
     assert run_plan(plan[3:4]) == []
-    # the lanes' optimizer (Adam) and the labs' (SGD); Newton has no network kernel
-    assert loops.is_ready("run_network", (sim.Adam.oid,))
-    assert loops.is_ready("run_network", (sim.SGD.oid,))
+    assert loops.is_ready("run_network", ())  # one kernel for every optimizer
     # a network scene lists its network steps once, first
     labels = [label for label, _ in warmup_plan(sim.network("moons", hidden=(2,)), [])]
     assert labels.count("network training") == 1 and labels[0] == "network training"
@@ -182,6 +180,18 @@ def test_network_kernels_compile_each_helper_once(net):
         assert fn.signatures
         assert not [sig for sig in fn.signatures if isinstance(sig[-1], types.Literal)]
     assert len(mlp.evaluate.signatures) == 1
+
+
+def test_one_network_run_kernel_serves_every_optimizer(net):
+    # the optimizer id is a run-time argument of the run kernel: a second optimizer
+    # compiles nothing (each used to compile a kernel of its own, ~3 s of CPU)
+    from simulator.core.kernels import loops, mlp
+
+    for opt in (sim.SGD(lr=0.1), sim.Adam(), sim.Lion(), sim.ASGD()):
+        sim.simulate(net, opt, net.init, steps=3)
+        sim.simulate(net, opt, net.init, steps=5, batch_size=8, record_every=2)
+    assert len(mlp.run_network_kernel.signatures) == 1
+    assert [key for key in loops._kernels if key[0] == "run_network"] == [("run_network", ())]
 
 
 def test_session_refuses_a_bad_network_start(net):

@@ -18,12 +18,21 @@ Buffers are feature-major, ``A[layer, unit, example]``, so each inner loop runs 
 contiguous examples and vectorises; an evaluation over a subset of the examples (a
 minibatch) gathers them through an index array ``idx`` first.
 
-The trajectory kernel ``run_network`` is specialised per optimizer like
-``loops.run_trajectory``: its factory captures only the int ``OID`` and reaches the
-update through ``coefs_for``/``coord_for`` (``optim``), so every optimizer's coordinate
-rule is written once, for surfaces and networks alike. The loss, gradient and HVP
-functions are compiled once and *called* (not inlined) from each specialisation, so a
-new optimizer's network kernel compiles only its loop.
+Compile time (see "Compile time is a budget" in ARCHITECTURE.md). numba compiles each
+``@njit`` function on its own, then links the code of everything it calls into the
+caller and has LLVM optimise the whole again: a function's callees are optimised once
+more in every caller and at every level of calls. So the network has three kernels, each
+optimising the forward and backward passes once: ``run_network_kernel`` (training, one
+kernel for every optimizer: the optimizer id is a run-time argument and the update goes
+through ``optim.step_coefs``/``update_coord``, the same operations as the per-id
+``coefs_for``/``coord_for`` of the surface kernels; the update is n_params coordinates
+against a forward and backward pass over the examples, so the dispatch costs nothing
+measurable), ``evaluate`` (loss, gradient, loss plane, predictions) and ``hvp_many``.
+The functions only they call (``step_gradient``, ``step_minibatch``, ``finish_run``,
+``loss_grad``, ``loss_value``, ``hvp``) are inlined into them in numba's IR
+(``inline="always"``) rather than compiled and optimised as functions of their own; the
+shared passes (``forward``, ``output_loss``, ``backward``) are compiled once each and
+called. Constant flags are passed computed, not literal (see ``loss_value``).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import math
 import numpy as np
 
 from ._jit import njit
-from .optim import coefs_for, coord_for, hp_tuple, initial_slot0
+from .optim import hp_tuple, initial_slot0, step_coefs, update_coord
 from .rng import key, mix64, permutation, uniform
 
 ACT_TANH = 0
@@ -377,14 +386,14 @@ def backward(sizes, act, w, A, m, D, g):
 # compiles the callee once per value (and every caller's constant its own): the flags of
 # ``output_loss`` and ``_derivs`` are passed computed (``m < 0`` is False, ``m >= 0``
 # True), so each compiles once.
-@njit(**_JIT)
+@njit(**_INLINE)
 def loss_value(sizes, act, w, X, y, idx, m, A, D):
     """Mean loss over ``X[idx[:m]]`` (no gradient)."""
     forward(sizes, act, w, X, idx, m, A)
     return output_loss(sizes, A, y, idx, m, D, m < 0)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def loss_grad(sizes, act, w, X, y, idx, m, A, D, g):
     """Mean loss over ``X[idx[:m]]``, and its gradient into ``g``."""
     forward(sizes, act, w, X, idx, m, A)
@@ -639,11 +648,11 @@ def _gather(sizes, A, cols, m, Ab):
                 b[c] = a[cols[c]]
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, seed, stream,
                   clip, A, D, Ab, Db, full, perm, gb, pos, loss, tloss, grad, row):
     """Everything of a recorded step ``t`` but the update, the same for every optimizer
-    (compiled once, called by each optimizer's run kernel): record the position (row
+    (inlined into ``run_network_kernel``): record the position (row
     ``t`` of ``pos``), the full-batch training loss and gradient and the test loss (row
     ``row`` of ``loss``, ``grad``, ``tloss``); then the gradient the update uses, into
     ``gb``: the minibatch's (a fresh permutation at each epoch; the last batch short),
@@ -693,7 +702,7 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
     return 0, epoch
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise, seed, stream, clip, A, D, Ab,
                    Db, full, perm, gb, pos):
     """A step ``t`` between records (``record_every`` > 1): the position into row ``t``
@@ -726,7 +735,7 @@ def step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise, seed, stream, cl
     return 0, epoch
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def finish_run(sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, loss, tloss,
                grad, rsteps, row):
     """The end of a run stopped at row ``k`` (rows ``0..k-1`` kept) for ``reason``, whose
@@ -758,71 +767,70 @@ def finish_run(sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, l
     return k, reason, row
 
 
-def _make_run(OID):
-    @njit(**_JIT)
-    def run_network_kernel(sizes, act, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
-                           stream, clip, rec, pos, loss, tloss, grad, rsteps):
-        n = w0.shape[0]
-        N = X.shape[0]
-        Nt = Xt.shape[0]
-        L = sizes.shape[0] - 1
-        Wd = 0
-        for i in range(L + 1):
-            Wd = max(Wd, sizes[i])
-        A = np.empty((L + 1, Wd, max(N, Nt, 1)))
-        D = np.empty((2, Wd, max(N, 1)))
-        B = batch if 0 < batch < N else 0
-        Ab = np.empty((L + 1, Wd, max(B, 1)))
-        Db = np.empty((2, Wd, max(B, 1)))
-        full = np.arange(max(N, Nt))
-        perm = np.arange(max(N, 1))
-        gb = np.empty(n)
-        nb = (N + B - 1) // B if B > 0 else 1
-        epoch = min(B, 0) - 1  # -1, computed: a literal -1 would compile step_gradient twice
-        h = hp_tuple(hp)
-        s0 = np.full(n, initial_slot0(OID, h))
-        s1 = np.zeros(n)
-        s2 = np.zeros(n)
-        w = w0.copy()
-        mu_prod = 1.0
-        row = 0
-        last = -1
-        k = steps + 1
-        reason = 0
-        for t in range(steps + 1):
-            if t % rec == 0 or t == steps:
-                status, epoch = step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb,
-                                              epoch, noise, seed, stream, clip, A, D, Ab, Db,
-                                              full, perm, gb, pos, loss, tloss, grad, row)
-                if status == 1:
-                    k, reason = t, 1
-                    break
-                rsteps[row] = t
-                row += 1
-                last = t
-                if status == 3:
-                    break
-            else:
-                status, epoch = step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise,
-                                               seed, stream, clip, A, D, Ab, Db, full, perm,
-                                               gb, pos)
-                if status == 1:
-                    k, reason = t, 1
-                    break
-            lr = lrs[t]
-            k0, k1, k2, k3, mu_prod = coefs_for(OID, h, t + 1, lr, mu_prod)
-            for i in range(n):
-                w[i], s0[i], s1[i], s2[i] = coord_for(OID, h, t + 1, lr, k0, k1, k2, k3,
-                                                      w[i], gb[i], s0[i], s1[i], s2[i])
-            if not all_finite(w):
-                k, reason = t + 1, 2
+@njit(**_JIT)
+def run_network_kernel(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
+                       stream, clip, rec, pos, loss, tloss, grad, rsteps):
+    """``run_network``'s kernel: one for every optimizer (``oid`` at run time)."""
+    n = w0.shape[0]
+    N = X.shape[0]
+    Nt = Xt.shape[0]
+    L = sizes.shape[0] - 1
+    Wd = 0
+    for i in range(L + 1):
+        Wd = max(Wd, sizes[i])
+    A = np.empty((L + 1, Wd, max(N, Nt, 1)))
+    D = np.empty((2, Wd, max(N, 1)))
+    B = batch if 0 < batch < N else 0
+    Ab = np.empty((L + 1, Wd, max(B, 1)))
+    Db = np.empty((2, Wd, max(B, 1)))
+    full = np.arange(max(N, Nt))
+    perm = np.arange(max(N, 1))
+    gb = np.empty(n)
+    nb = (N + B - 1) // B if B > 0 else 1
+    epoch = min(B, 0) - 1  # -1
+    h = hp_tuple(hp)
+    s0 = np.full(n, initial_slot0(oid, h))
+    s1 = np.zeros(n)
+    s2 = np.zeros(n)
+    w = w0.copy()
+    mu_prod = 1.0
+    row = 0
+    last = -1
+    k = steps + 1
+    reason = 0
+    for t in range(steps + 1):
+        if t % rec == 0 or t == steps:
+            status, epoch = step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb,
+                                          epoch, noise, seed, stream, clip, A, D, Ab, Db,
+                                          full, perm, gb, pos, loss, tloss, grad, row)
+            if status == 1:
+                k, reason = t, 1
                 break
-        if reason != 0:  # one call site: one compiled signature
-            return finish_run(sizes, act, X, y, Xt, yt, A, D, full, gb, pos, last, k, reason,
-                              loss, tloss, grad, rsteps, row)
-        return k, reason, row
+            rsteps[row] = t
+            row += 1
+            last = t
+            if status == 3:
+                break
+        else:
+            status, epoch = step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise,
+                                           seed, stream, clip, A, D, Ab, Db, full, perm,
+                                           gb, pos)
+            if status == 1:
+                k, reason = t, 1
+                break
+        lr = lrs[t]
+        k0, k1, k2, k3, mu_prod = step_coefs(oid, h, t + 1, lr, mu_prod)
+        for i in range(n):
+            w[i], s0[i], s1[i], s2[i] = update_coord(oid, h, t + 1, lr, k0, k1, k2, k3,
+                                                  w[i], gb[i], s0[i], s1[i], s2[i])
+        if not all_finite(w):
+            k, reason = t + 1, 2
+            break
+    if reason != 0:  # one call site: one compiled signature
+        return finish_run(sizes, act, X, y, Xt, yt, A, D, full, gb, pos, last, k, reason,
+                          loss, tloss, grad, rsteps, row)
+    return k, reason, row
 
-    return run_network_kernel
 
 
 def record_rows(steps: int, rec: int) -> int:
@@ -855,7 +863,6 @@ def run_network(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise,
     """
     from .loops import _call, _kernel
 
-    key_ = (int(oid),)
-    k = _kernel("run_network", _make_run, key_)
-    return _call("run_network", key_, k, sizes, act, hp, lrs, w0, X, y, Xt, yt, steps, batch,
-                 noise, seed, stream, clip, rec, pos, loss, tloss, grad, rsteps)
+    k = _kernel("run_network", lambda: run_network_kernel, ())  # for compile_log
+    return _call("run_network", (), k, sizes, act, int(oid), hp, lrs, w0, X, y, Xt, yt, steps,
+                 batch, noise, seed, stream, clip, rec, pos, loss, tloss, grad, rsteps)
