@@ -49,8 +49,12 @@ def test_csv_reads_back(tmp_path, scene_runs):
         np.testing.assert_array_equal(W, run.positions)  # repr round-trips exactly
         ab = np.array([[_f(r[3]), _f(r[4])] for r in mine])
         np.testing.assert_allclose(ab, plane.paths[k], rtol=1e-9, atol=1e-12)
-        np.testing.assert_array_equal([float(r[5]) for r in mine], run.losses)
-        np.testing.assert_array_equal([float(r[6]) for r in mine], run.test_losses)
+        # the scene records a minibatch lane once an epoch (Scene.record_epochs): the
+        # cells between its records are empty
+        assert (run.record_steps is None) == (k == 0)
+        np.testing.assert_array_equal([_f(r[5]) for r in mine], run.per_step(run.losses))
+        np.testing.assert_array_equal([_f(r[6]) for r in mine],
+                                      run.per_step(run.test_losses))
         acc = [net.accuracy(w, "test") for w in run.positions]
         np.testing.assert_array_equal([float(r[7]) for r in mine], acc)
         assert {r[10] for r in mine} == {run.status}
@@ -93,7 +97,7 @@ def test_a_diverged_run_exports_empty_cells(tmp_path, scene_runs):
     P = np.array(t.positions)
     P[20:] = np.nan
     fields = ("optimizer", "status", "losses", "grad_norms", "gradients",
-              "learning_rates", "next_lr", "surface")
+              "learning_rates", "next_lr", "surface", "record_steps", "per_step")
     bad = SimpleNamespace(**{k: getattr(t, k) for k in fields}, positions=P,
                           test_losses=None, status_step=20, status_reason="diverged")
     ex2 = [ex[0], data.ExportRun("blows up", None, t.optimizer, bad)]
