@@ -8,10 +8,11 @@ session is likely to need next, so that it is also fast:
 ``warmup_plan(surface, optimizers)``
     what the app compiles in the background after its window opens, most needed first:
     the scene on screen (on a network: ``network_plan`` first), the explorer's maps, the
-    networks (on a surface scene: so that a network picked later, or a network lab, finds
-    its kernels compiled; they have no interpreted stand-in), formulas, curves, data
-    surfaces and the curvature diagnostics (nothing on a warm start: each step then loads
-    from the disk cache; ``bench/bench_startup.py`` (d) prints the cold total).
+    networks' training and loss plane (on a surface scene: so that a network picked
+    later, or a network lab, finds its kernels compiled; they have no interpreted
+    stand-in), formulas, curves, data surfaces, the curvature diagnostics and the
+    networks' sharpness (nothing on a warm start: each step then loads from the disk
+    cache; ``bench/bench_startup.py`` (d) prints the cold total).
 ``network_plan(optimizers)``
     the network kernels (``kernels.mlp``): training with ``optimizers``, then
     predictions, loss planes, Hessian-vector products.
@@ -124,16 +125,20 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
         find_critical_points(saddle)
         _ = simulate(saddle, SGD(lr=0.1), (1.0, 1e-3), steps=20).saddle_episodes
 
-    nets = on_network + [SGD()]  # one network training kernel serves every optimizer
+    nets = network_plan(on_network + [SGD()])  # one training kernel: every optimizer
+    # the networks' training and loss plane before the features that run interpreted
+    # until compiled; the sharpness (the largest network kernel, its plot the last to
+    # fill) last
     return [
         ("the map", lambda: _touch_surface(surface)),
         ("the lanes", lambda: _runs(surface, lanes)),
         ("the explorer's maps", explorer),
-        *network_plan(nets),
+        *nets[:2],
         ("typed formulas", formulas),
         ("1-D curves", curves),
         ("data surfaces", data),
         ("curvature diagnostics", diagnostics),
+        *nets[2:],
     ]
 
 

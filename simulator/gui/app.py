@@ -116,6 +116,14 @@ def start_warmup(win, state: dict) -> None:
     warm.start()
 
 
+def start_warmup_soon(win, state: dict) -> None:
+    """``start_warmup`` once the events already queued have run: a lab opened from the
+    command line (``losslab open``) replaces the scene just after the window opens, and
+    the warm-up should plan for that scene (a network lab's kernels first), not for the
+    default one."""
+    QTimer.singleShot(0, lambda: start_warmup(win, state))
+
+
 def stop_warmup(state: dict) -> None:
     """Ask the warm-up to stop after its current step and wait for it (a compile in
     progress cannot be interrupted; it takes a few seconds at the most)."""
@@ -158,7 +166,7 @@ def main(argv: list[str] | None = None, session_file: str | None = None,
             win.open_session_file(session_file)
         if present:
             win.presentation = True
-        start_warmup(win, state)
+        start_warmup_soon(win, state)
 
     app.aboutToQuit.connect(lambda: stop_warmup(state))
     QTimer.singleShot(0, open_window)

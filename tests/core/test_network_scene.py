@@ -141,8 +141,9 @@ def test_warmup_plan_of_a_surface_scene_compiles_the_networks_too():
     plan = warmup_plan(sim.get_surface("himmelblau"), [sim.Adam(), sim.Newton()])
     labels = [label for label, _ in plan]
     assert labels[:3] == ["the map", "the lanes", "the explorer's maps"]
-    assert labels[3:6] == ["network training", "network loss plane", "network sharpness"]
-    assert labels.index("network sharpness") < labels.index("typed formulas")
+    assert labels[3:5] == ["network training", "network loss plane"]
+    assert labels.index("network loss plane") < labels.index("typed formulas")
+    assert labels[-1] == "network sharpness"  # the largest kernel, the last plot to fill
     assert run_plan(plan[3:4]) == []
     assert loops.is_ready("run_network", ())  # one kernel for every optimizer
     # a network scene lists its network steps once, first
@@ -163,23 +164,34 @@ def test_warmup_plan_compiles_an_lbfgs_lanes_maps():
     assert sim.LBFGS in {type(o) for o in map_optimizers()}  # full_plan's maps
 
 
-def test_network_kernels_compile_each_helper_once(net):
+def test_network_kernels_compile_each_helper_once(tmp_path):
     # a constant flag passed from compiled code would be a literal, and compile the
     # helper again per value (output_loss with and without the gradient, _derivs with
     # and without the second derivative); the loss, gradient, loss plane and
-    # predictions share one kernel (mlp.evaluate)
-    from numba.core import types
+    # predictions share one kernel (mlp.evaluate). In a fresh process with an empty
+    # numba cache: kernels loaded from a cache compile (and list) no helper.
+    import os
+    import subprocess
+    import sys
 
-    from simulator.core.kernels import mlp
-
-    run = sim.simulate(net, sim.SGD(lr=0.1), net.init, steps=3, batch_size=8)
-    net.loss(net.init), net.gradient(net.init), net.accuracy(net.init)
-    sim.loss_plane(net, runs=[run], resolution=3)
-    sim.sharpness(net, net.init)
-    for fn in (mlp.output_loss, mlp._derivs):
-        assert fn.signatures
-        assert not [sig for sig in fn.signatures if isinstance(sig[-1], types.Literal)]
-    assert len(mlp.evaluate.signatures) == 1
+    code = """if True:
+        import simulator as sim
+        from numba.core import types
+        from simulator.core.kernels import mlp
+        net = sim.network("moons", hidden=(3,), n_train=16, n_test=8)
+        net.loss(net.init), net.gradient(net.init), net.accuracy(net.init)
+        sim.loss_plane(net, runs=[[net.init, net.init + 1.0, 2.0 * net.init]], resolution=3)
+        sim.sharpness(net, net.init)
+        for fn in (mlp.output_loss, mlp._derivs, mlp.forward, mlp.backward):
+            lit = [s for s in fn.signatures if any(isinstance(a, types.Literal) for a in s)]
+            assert len(fn.signatures) == 1 and not lit, (fn, fn.signatures)
+        assert len(mlp.evaluate.signatures) == 1
+        print("ok")
+    """
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), LOSSLAB_INTERIM="0")
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-3000:]
 
 
 def test_one_network_run_kernel_serves_every_optimizer(net):

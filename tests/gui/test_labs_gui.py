@@ -180,6 +180,24 @@ def test_open_on_start(qtbot):
     assert w.lab.id == "lr-1d" and w.session.surface.dim == 1
 
 
+def test_warmup_plans_for_a_lab_opened_on_start(qtbot, monkeypatch):
+    # `losslab open edge-of-stability`: the lab replaces the scene just after the window
+    # opens; the warm-up must plan for the network (its kernels first), not for the
+    # default Rosenbrock scene (which left the network's kernels to step 4 of 10)
+    from simulator.gui import app
+    from simulator.gui.main_window import MainWindow
+
+    planned = []
+    monkeypatch.setattr(app, "start_warmup", lambda win, state: planned.append(
+        getattr(win.session.surface, "kind", None)))
+    lab_dialogs.open_on_start(labs.builtin_lab("edge-of-stability"))
+    w = MainWindow(restore=False, with_3d=False)
+    qtbot.addWidget(w)
+    app.start_warmup_soon(w, {})
+    qtbot.waitUntil(lambda: bool(planned))
+    assert planned == ["network"] and w.lab.id == "edge-of-stability"
+
+
 def test_export_data_from_the_app(window, tmp_path):
     assert lab_dialogs.open_lab_ref(window, "lr-1d")
     out = tmp_path / "runs.csv"
