@@ -9,7 +9,9 @@ Every figure comes from a fresh process with its own empty numba cache folder
 (c) the first typed formula run (parse, derivatives, 1,000 SGD steps); target 3 s cold.
 (d) the app: launch to the main window shown with the default race computed (offscreen
     Qt), and to the end of the background warm-up (every feature compiled); targets 5 s
-    and 30 s cold.
+    and 30 s cold. 2026-12-07, a shared 2-core machine under load: the warm-up took
+    38-48 s (process CPU) before it included the network kernels, 63-66 s after (their
+    ~20 s of CPU: training and loss plane after the explorer's maps, the sharpness last).
 (e) compile time of each kernel specialisation the app's warm-up compiles for its first
     scene (numba, one by one in a fresh process), and their total CPU. Before the split,
     one kernel for everything: 123 s of CPU on the development machine for the
@@ -20,9 +22,14 @@ Every figure comes from a fresh process with its own empty numba cache folder
     steps), its predictions and loss (the decision boundary, accuracies), a 51 x 51 loss
     plane, the sharpness along the run; wall and CPU seconds of each, and the compile CPU
     of every numba function (from numba's compile events: ``incl`` with the functions it
-    compiled for itself, ``excl`` without them). 2026-12-07, before the network kernels
-    were regrouped: 24 s of CPU (simulate 13 s, the second optimizer 3.3 s, the
-    sharpness 6.5 s).
+    compiled for itself, ``excl`` without them; the optimizers' update callbacks, numba
+    ``cfunc``s, from ``compile_log``). 2026-12-07, same machine, same hour, CPU: before
+    the network kernels were regrouped (494523a) 24-26 s (simulate 13-15 s, the second
+    optimizer 2.7-3.3 s, predictions and plane 1.7 s, the sharpness 6.5-7 s); with
+    ``record_every`` (its run kernel larger) 27-31 s (simulate 19-22 s); after
+    (mlp.evaluate, hvp inlined into hvp_many, one training kernel with a cfunc update per
+    optimizer) 18.4-19.5 s (simulate 12-13 s, the second optimizer 0.6-0.8 s,
+    predictions and plane 1.3-1.8 s, the sharpness 3.8-4.5 s).
 
 By default the package imported here is used with empty caches (what a fresh
 ``pip install`` meets: pip installs no compiled kernels). ``--fresh-install`` first makes
@@ -170,7 +177,9 @@ with loops.compiled_only():
     mark("loss plane 51 x 51")
     sim.sharpness(net, run, stride=10)
     mark("sharpness")
-print(json.dumps({"stages": stages, "compiles": rec.rows}))
+print(json.dumps({"stages": stages, "compiles": rec.rows,
+                  "callbacks": [[e["key"][0], e["cpu"]] for e in loops.compile_log
+                                if e["kernel"] == "net_update"]}))
 """
 
 
@@ -287,6 +296,8 @@ def _network(python: str, tmp: str) -> None:
             print(f"        {'  ' * r['depth']}{r['fn']:<{28 - 2 * r['depth']}} incl "
                   f"{r['incl']:6.2f} s excl {r['excl']:6.2f} s CPU")
         seen = upto
+    for oid, cpu in n.get("callbacks", []):
+        print(f"    update callback (cfunc) of optimizer id {oid}: {cpu:.2f} s CPU")
     w = _run(python, NETWORK, _env(cache, home))
     print(f"    warm (the same steps, loaded from the cache): "
           f"{sum(s[1] for s in w['stages'][1:]):.2f} s wall")
