@@ -683,9 +683,7 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
     ft = np.nan
     if Nt > 0:
         ft = loss_value(sizes, act, w, Xt, yt, full, Nt, A, D)
-    ok = math.isfinite(f)
-    for i in range(n):
-        ok = ok and math.isfinite(g[i])
+    ok = math.isfinite(f) and all_finite(g)
     if not ok:
         return 1, epoch
     for i in range(n):
@@ -726,9 +724,7 @@ def step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise, seed, stream, cl
         f = loss_grad(sizes, act, w, X, y, perm[j0:], min(B, N - j0), Ab, Db, gb)
     else:
         f = loss_grad(sizes, act, w, X, y, full, N, A, D, gb)
-    ok = math.isfinite(f)
-    for i in range(n):
-        ok = ok and math.isfinite(gb[i])
+    ok = math.isfinite(f) and all_finite(gb)
     for i in range(n):
         pos[t, i] = w[i]
     if not ok:
@@ -747,14 +743,11 @@ def finish_run(sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, l
     would have ended; then the last row's full-batch values are recorded (in row ``row``)
     if it is not recorded yet. Returns ``(k, reason, rows recorded)``. (A run recorded at
     every step has ``last = k - 1``: nothing to do.)"""
-    n = gs.shape[0]
     N = X.shape[0]
     Nt = Xt.shape[0]
     for s in range(last + 1, k):
         f = loss_grad(sizes, act, pos[s], X, y, full, N, A, D, gs)
-        ok = math.isfinite(f)
-        for i in range(n):
-            ok = ok and math.isfinite(gs[i])
+        ok = math.isfinite(f) and all_finite(gs)
         if not ok:
             k = s
             reason = 1
