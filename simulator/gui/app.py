@@ -105,7 +105,8 @@ def start_warmup(win, state: dict) -> None:
     from .warmup import CompileIndicator, KernelWarmup
 
     session = win.session
-    plan = warmup_plan(session.surface, [lane.optimizer for lane in session.lanes])
+    plan = warmup_plan(session.surface, [lane.optimizer for lane in session.lanes],
+                       [lane.schedule or session.schedule for lane in session.lanes])
     indicator = CompileIndicator(win.statusBar())
     win.statusBar().addPermanentWidget(indicator)
     warm = KernelWarmup(plan)
