@@ -325,7 +325,8 @@ def test_no_helper_on_one_core_without_a_writable_cache_or_when_turned_off(monke
             helper = FakeHelper(disk, ["step 0", "step 1"])
             seen = []
             failures = ph.run_plan_split(make(2, disk), {"plan": "warmup"},
-                                         progress=lambda *a: seen.append(a), helper=helper)
+                                         progress=lambda *a, seen=seen: seen.append(a),
+                                         helper=helper)
             assert failures == [] and disk.compiled == {0: ["parent"], 1: ["parent"]}
             assert not hasattr(helper, "description")  # never started
             assert [i for i, _, _ in seen] == [0, 1, 2]  # run_plan's progress
