@@ -149,16 +149,25 @@ def open_main_window(**kwargs):
 
 
 def start_warmup(win, state: dict) -> None:
-    """Compile, in the background, the kernels the window's scene is likely to need."""
-    from simulator.core.prepare import warmup_plan
+    """Compile, in the background, the kernels the window's scene is likely to need (with
+    a helper process, from the plan's description, where it can run)."""
+    from simulator.core.prepare import plan_description, plan_from_description, warmup_plan
 
     from .warmup import CompileIndicator, KernelWarmup
 
     session = win.session
-    plan = warmup_plan(session.surface, [lane.optimizer for lane in session.lanes])
+    optimizers = [lane.optimizer for lane in session.lanes]
+    description = plan_description(session.surface, optimizers)
+    try:
+        # the very plan the helper builds from the description
+        plan = None if description is None else plan_from_description(description)
+    except ValueError:
+        plan = description = None
+    if plan is None:
+        plan = warmup_plan(session.surface, optimizers)
     indicator = CompileIndicator(win.statusBar())
     win.statusBar().addPermanentWidget(indicator)
-    warm = KernelWarmup(plan)
+    warm = KernelWarmup(plan, description=description)
     warm.progress.connect(indicator.set_progress)
     warm.failed.connect(lambda msg: win.statusBar().showMessage(msg, 10000))
     state["warmup"] = warm
@@ -175,12 +184,12 @@ def start_warmup_soon(win, state: dict) -> None:
 
 
 def stop_warmup(state: dict) -> None:
-    """Ask the warm-up to stop after its current step and wait for it (a compile in
-    progress cannot be interrupted; it takes a few seconds at the most)."""
+    """Stop the warm-up's helper process at once, ask the warm-up thread to stop after
+    its current step and wait for it (a compile in progress cannot be interrupted; it
+    takes a few seconds at the most)."""
     warm = state.get("warmup")
     if warm is not None and warm.isRunning():
-        warm.requestInterruption()
-        warm.wait()
+        warm.stop()
 
 
 def main(argv: list[str] | None = None, session_file: str | None = None,
