@@ -511,27 +511,51 @@ def prepare_add_arguments(p: argparse.ArgumentParser) -> None:
                    help="every optimizer on every library surface, formulas and drawn "
                         "surfaces (minutes of compiling); default: what the app's first "
                         "session uses (under a minute)")
+    p.add_argument("--one-process", action="store_true",
+                   help="compile on one core (default: a helper process compiles the "
+                        "plan from its end meanwhile, on machines with two cores or more)")
+    # the warm-up helper process the app (and this command) starts: reads the plan's
+    # description on stdin (simulator.core.prepare_helper)
+    p.add_argument("--helper", action="store_true", help=argparse.SUPPRESS)
 
 
 def prepare_run(args) -> int:
-    from simulator.core.kernels import loops
-    from simulator.core.prepare import full_plan, run_plan, warmup_plan
+    if args.helper:
+        from simulator.core.prepare_helper import helper_main
 
-    plan = full_plan() if args.all else warmup_plan()
+        return helper_main()
+    from simulator.core.kernels import loops
+    from simulator.core.prepare import plan_description, plan_from_description, run_plan
+    from simulator.core.prepare_helper import (
+        HelperProcess,
+        SplitRun,
+        kernel_cache_folder,
+        split_possible,
+    )
+
+    description = plan_description(full=args.all)
+    plan = plan_from_description(description)
     t0 = time.perf_counter()
 
     def progress(i: int, n: int, label: str) -> None:
         if i < n:
             print(f"[{i + 1}/{n}] {label}", file=sys.stderr, flush=True)
 
+    split = None if args.one_process or split_possible() else SplitRun(
+        plan, HelperProcess(), description, progress=progress,
+        cache_folder=kernel_cache_folder())
     try:
-        failures = run_plan(plan, progress=progress)
+        failures = run_plan(plan, progress=progress) if split is None else split.run()
     except KeyboardInterrupt:
+        if split is not None:
+            split.close()
         return EXIT_INTERRUPTED
-    compiled = [e for e in loops.compile_log if not e["cached"]]
-    print(f"{len(loops.compile_log)} kernels ready ({len(compiled)} compiled, "
-          f"{len(loops.compile_log) - len(compiled)} loaded from the cache) in "
-          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    compiled = sum(not e["cached"] for e in loops.compile_log)
+    loaded = len(loops.compile_log) - compiled
+    helper = 0 if split is None else split.helper_compiled
+    by_helper = f", {helper} of them compiled by a helper process" if helper else ""
+    print(f"{len(loops.compile_log)} kernels ready ({compiled} compiled, {loaded} loaded "
+          f"from the cache{by_helper}) in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     for label, err in failures:
         print(f"losslab prepare: {label}: {err}", file=sys.stderr)
     return EXIT_FAILED if failures else EXIT_OK

@@ -27,6 +27,14 @@ session is likely to need next, so that it is also fast:
 
 Each plan is a list of ``(label, callable)``; ``run_plan`` runs one on the calling thread
 with interim runs off, so each step really compiles (or loads) its kernels.
+
+A plan's callables cannot cross into another process, so the warm-up helper process
+(``simulator.core.prepare_helper``) is given a description instead:
+``plan_description(surface, optimizers, schedules=...)`` (the scene's surface, optimizers
+and any ReduceLROnPlateau of the lanes as JSON, or
+``{"plan": "full"}``), from which ``plan_from_description`` builds the plan with the
+functions above, in the helper and in the app alike (one source of truth: the same
+steps, labels and order in both).
 """
 
 from __future__ import annotations
@@ -241,6 +249,59 @@ def full_plan() -> list[Step]:
             steps.append((label, fn))
     steps += network_plan(network_optimizers())
     return steps
+
+
+def plan_description(surface=None, optimizers: Iterable = (), full: bool = False,
+                     steps: Iterable[str] | None = None,
+                     schedules: Iterable = ()) -> dict | None:
+    """The JSON-ready arguments of ``warmup_plan(surface, optimizers, schedules)``
+    (``full``: ``full_plan()``), for ``plan_from_description`` in another process;
+    ``steps``: keep only the steps of these labels. Of the schedules only those that
+    change the plan are written (a ReduceLROnPlateau; others: None). None when the
+    surface cannot be written down (a Python function): such a plan runs in this process
+    only."""
+    import json
+
+    from .surface_io import surface_to_dict
+
+    if full:
+        d: dict = {"plan": "full"}
+    else:
+        try:
+            d = {"plan": "warmup",
+                 "surface": None if surface is None else surface_to_dict(surface),
+                 "optimizers": [o.to_dict() for o in optimizers]}
+            scheds = [s.to_dict() if _watches(s) else None for s in schedules]
+            if any(s is not None for s in scheds):
+                d["schedules"] = scheds
+            json.dumps(d)
+        except (ValueError, TypeError, AttributeError):
+            return None
+    if steps is not None:
+        d["steps"] = list(steps)
+    return d
+
+
+def plan_from_description(d: dict) -> list[Step]:
+    """The plan ``d`` (from ``plan_description``) describes; ValueError if it is not one."""
+    from .optimizers import optimizer_from_dict
+    from .schedules import schedule_from_dict
+    from .surface_io import surface_from_dict
+
+    if not isinstance(d, dict) or d.get("plan") not in ("warmup", "full"):
+        raise ValueError(f"not a plan description: {d!r:.200}")
+    if d["plan"] == "full":
+        plan = full_plan()
+    else:
+        surface = d.get("surface")
+        plan = warmup_plan(None if surface is None else surface_from_dict(surface),
+                           [optimizer_from_dict(o) for o in d.get("optimizers") or ()],
+                           [None if s is None else schedule_from_dict(s)
+                            for s in d.get("schedules") or ()])
+    if d.get("steps") is not None:
+        keep = set(d["steps"])
+        plan = [step for step in plan if step[0] in keep]
+    return plan
 
 
 def run_plan(plan: list[Step], progress: Callable[[int, int, str], None] | None = None,

@@ -102,6 +102,11 @@ class BackgroundJob(QObject):
         with s.lock:
             return s.running or s.next is not None
 
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(done, total) as the running job last reported it; (0, 0) when idle."""
+        return self._s.progress if self.busy else (0, 0)
+
     def elapsed(self) -> float:
         """Seconds since the running job started (0 when idle)."""
         return time.perf_counter() - self._s.started_at if self.busy else 0.0

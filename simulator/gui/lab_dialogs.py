@@ -416,6 +416,9 @@ class LabFeature(QObject):
         self.panel = panel
         self.dock = dock
         self.lab: Lab | None = None
+        #: a lab given to ``losslab open`` opens once the window is up (the window then
+        #: neither restores nor computes another scene first)
+        self.opening_on_start = False
         self.drop_filter = _DropFilter(window)
         self.actions: dict[str, object] = {}
         self.steps = LabSteps(window, panel)  # Check, hints, Back/Next, progress
@@ -505,7 +508,13 @@ def install_lab_and_export_actions(window) -> LabFeature:
     QApplication.instance().installEventFilter(feature.drop_filter)
     if _pending:
         lab = _pending.pop(0)
-        QTimer.singleShot(0, lambda: open_lab(window, lab))
+        feature.opening_on_start = True
+
+        def open_pending() -> None:
+            if not open_lab(window, lab) and window.session.surface is None:
+                window.session.reset_scene()  # refused: the race, not an empty window
+
+        QTimer.singleShot(0, open_pending)
     else:
         resume_soon(feature)  # the restored scene may be a lab's: show it again
     return feature

@@ -214,8 +214,10 @@ class MainWindow(QMainWindow):
     Parameters
     ----------
     session : Session, optional
-        The scene to show; by default a new one, restored from the last run when
-        ``restore`` is true and the stored scene is valid.
+        The scene to show; by default a new one: the lab given to ``losslab open``,
+        else the last run's scene when ``restore`` is true and it is valid, else the
+        first-screen race. Only that scene is computed (a start used to compute the
+        race first and then replace it).
     restore : bool
         Restore window layout, theme, playback settings and the last scene.
     with_3d : bool, optional
@@ -231,7 +233,10 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("MainWindow")
         self.settings = st.Settings()
-        self.session = session if session is not None else Session(self)
+        own_session = session is None
+        # empty until the start's scene is known (below): computing the race first and
+        # then replacing it with the restored scene or a lab cost a start seconds
+        self.session = session if session is not None else Session(self, default_scene=False)
         self.animator = Animator(self.session, self)
         self.file_path: str | None = None
         self.last_message_box: QMessageBox | None = None
@@ -292,7 +297,9 @@ class MainWindow(QMainWindow):
         self._stored_splits = (None, None)
         self._auto_3d = True  # no stored choice: shown if the window has room (showEvent)
         if restore:
-            self.restore_settings()
+            self.restore_settings(scene=not self.labs.opening_on_start)
+        if own_session and self.session.surface is None and not self.labs.opening_on_start:
+            self.session.reset_scene()  # nothing stored (or it was refused): the race
         if not self._restored_layout:
             # Lanes in front at a first start: hiding the Draw dock tabbed after Surface
             # (install_draw) brought Surface to the front
@@ -1133,7 +1140,9 @@ class MainWindow(QMainWindow):
         return box
 
     # ---- settings --------------------------------------------------------------------------------
-    def restore_settings(self) -> None:
+    def restore_settings(self, scene: bool = True) -> None:
+        """Restore the window layout, theme, playback and, with ``scene``, the last
+        run's scene (a lab given to ``losslab open`` replaces it: not computed then)."""
         g = self.settings.group(st.WINDOW)
         geo = g.get_bytes(st.KEY_GEOMETRY)
         if geo is not None and not geo.isEmpty():
@@ -1153,10 +1162,10 @@ class MainWindow(QMainWindow):
         self.set_cp_mode(g.get_str(st.KEY_CP_MODE, CP_MODE_DEFAULT, tuple(CP_MODES)))
         self.set_follow_paths(g.get_bool(st.KEY_FOLLOW_PATHS, True))
         self.animator.restore_state(self.settings.group("animation"))
-        scene = self.settings.group(st.SESSION).get_json(st.KEY_LAST_SCENE)
-        if scene is not None:
+        stored = self.settings.group(st.SESSION).get_json(st.KEY_LAST_SCENE) if scene else None
+        if stored is not None:
             try:
-                self.session.load_dict(scene)
+                self.session.load_dict(stored)
             except ValueError as e:
                 # a scene from an older or broken settings file: start from the default
                 msg = f"The last scene could not be restored ({e}); showing the default."

@@ -356,6 +356,14 @@ class Session(QObject):
         """Whether lanes are being re-run in the worker thread for the current settings."""
         return self._awaiting
 
+    def runs_state(self) -> tuple[int, int, float]:
+        """``(done, total, seconds)`` of the re-run under way for the current settings
+        (lanes made, lanes to make, time since it started); ``(0, 0, 0.0)`` when none."""
+        if not self._awaiting:
+            return 0, 0, 0.0
+        done, total = self._runs_job.progress
+        return done, total, self._runs_job.elapsed()
+
     def flush(self) -> None:
         """Run a pending recompute now, on this thread (tests and exports call this to be
         synchronous); a re-run under way in the background is dropped."""

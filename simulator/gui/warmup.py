@@ -3,9 +3,12 @@
 On a first start nothing is compiled yet. The window opens at once: runs that need a
 kernel not yet compiled are computed by the interpreter (the same numbers, slower; see
 ``simulator.core.kernels.interp``), while ``KernelWarmup`` compiles, on a thread of its
-own, what the session is likely to need (``simulator.core.prepare.warmup_plan``). The
-status bar's ``CompileIndicator`` shows how far it is; on a warm start every step loads
-from the disk cache in milliseconds and the indicator never appears.
+own, what the session is likely to need (``simulator.core.prepare.warmup_plan``). Given
+the plan's description, it shares the plan with a helper process that compiles it from
+the back into the same disk cache (``simulator.core.prepare_helper``; on one core, or
+if the helper cannot run, this thread compiles everything, as before). The status bar's
+``CompileIndicator`` shows how far both are; on a warm start every step loads from the
+disk cache in milliseconds and the indicator never appears.
 """
 
 from __future__ import annotations
@@ -20,25 +23,39 @@ DONE_MESSAGE_MS = 6000
 
 
 class KernelWarmup(QThread):
-    """Runs a warm-up plan (``(label, callable)`` steps) on its own thread."""
+    """Runs a warm-up plan (``(label, callable)`` steps) on its own thread, and from the
+    back in a helper process when ``description`` (``plan_description``) is given."""
 
     progress = Signal(int, int, str)
     failed = Signal(str)
 
-    def __init__(self, plan, parent=None) -> None:
+    def __init__(self, plan, parent=None, description: dict | None = None) -> None:
         super().__init__(parent)
         self._plan = plan
+        self._description = description
+        self.helper = None  # the HelperProcess, once started
         self.seconds = 0.0
 
     def run(self) -> None:
-        from simulator.core.prepare import run_plan
+        from simulator.core.prepare_helper import HelperProcess, run_plan_split
 
         t0 = time.perf_counter()
-        failures = run_plan(self._plan, progress=self.progress.emit,
-                            stop=self.isInterruptionRequested)
+        self.helper = HelperProcess()
+        failures = run_plan_split(self._plan, self._description,
+                                  progress=self.progress.emit,
+                                  stop=self.isInterruptionRequested, helper=self.helper)
         self.seconds = time.perf_counter() - t0
         for label, err in failures:
             self.failed.emit(f"while compiling {label}: {err}")
+
+    def stop(self) -> None:
+        """Stop after the current step, the helper process at once (the app quits), and
+        wait for both."""
+        self.requestInterruption()
+        helper = self.helper
+        if helper is not None:
+            helper.close()
+        self.wait()
 
 
 class CompileIndicator(QWidget):

@@ -81,3 +81,18 @@ def _assert_mesh(out):
     background = np.array([0x24, 0x21, 0x20])  # #202124 in BGR byte order
     mesh = np.any(np.abs(flat.astype(int) - background) > 12, axis=1)
     assert mesh.mean() > 0.08, f"mesh covers only {mesh.mean():.1%} of the image"
+
+
+@pytest.mark.gl
+def test_network_mesh_says_what_is_computed_until_its_plane(tmp_path, gl_display):
+    # while a network's lanes train the 3-D pane showed a blank grey square: it says so
+    # now (a label over the GL pane), and the mesh replaces the message
+    env = dict(os.environ)
+    env.update(QT_QPA_PLATFORM="xcb", DISPLAY=gl_display)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    before, after = tmp_path / "before.png", tmp_path / "after.png"
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "gl_landscape_wait.py"), str(before), str(after)],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    _assert_mesh(after)

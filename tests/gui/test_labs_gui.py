@@ -180,6 +180,37 @@ def test_open_on_start(qtbot):
     assert w.lab.id == "lr-1d" and w.session.surface.dim == 1
 
 
+def test_a_lab_opened_on_start_is_the_only_scene_computed(qtbot, monkeypatch):
+    # `losslab open LAB`: neither the race nor the last run's scene is computed first
+    from simulator.core.scene import Scene
+    from simulator.gui import settings as st
+    from simulator.gui.main_window import MainWindow
+    from simulator.gui.session import Session
+
+    st.Settings(st.SESSION).set_json(st.KEY_LAST_SCENE, Scene.default().to_dict())
+    loaded = []
+    real = Session.load_scene
+    monkeypatch.setattr(Session, "load_scene",
+                        lambda self, sc: (loaded.append(sc.surface.name), real(self, sc))[1])
+    lab = labs.builtin_lab("lr-1d")
+    lab_dialogs.open_on_start(lab)
+    w = MainWindow(with_3d=False)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.lab is not None)
+    assert loaded == [lab.surface.name] and w.session.surface.dim == 1
+
+
+def test_a_lab_refused_on_start_leaves_the_race_not_an_empty_window(qtbot, monkeypatch):
+    from simulator.gui.main_window import MainWindow
+
+    monkeypatch.setattr(lab_dialogs, "open_lab", lambda window, lab: False)
+    lab_dialogs.open_on_start(labs.builtin_lab("lr-1d"))
+    w = MainWindow(restore=False, with_3d=False)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.session.surface is not None)
+    assert w.session.surface.name == "rosenbrock" and len(w.session.lanes) == 4
+
+
 def test_warmup_plans_for_a_lab_opened_on_start(qtbot, monkeypatch):
     # `losslab open edge-of-stability`: the lab replaces the scene just after the window
     # opens; the warm-up must plan for the network (its kernels first), not for the

@@ -272,6 +272,24 @@ def test_scene_and_layout_persist_across_restarts(qtbot):
     w2.close()
 
 
+def test_a_start_computes_only_the_restored_scene(qtbot, monkeypatch):
+    # a start used to compute the first-screen race and then replace it with the
+    # stored scene: seconds of interpreted runs on a first start, thrown away
+    from simulator.core.scene import Scene
+    from simulator.gui.session import Session
+
+    stored = Scene.default()
+    stored.set_surface(get_surface("himmelblau"))
+    st.Settings(st.SESSION).set_json(st.KEY_LAST_SCENE, stored.to_dict())
+    loaded = []
+    real = Session.load_scene
+    monkeypatch.setattr(Session, "load_scene",
+                        lambda self, sc: (loaded.append(sc.surface.name), real(self, sc))[1])
+    w = MainWindow(with_3d=False)
+    qtbot.addWidget(w)
+    assert loaded == ["himmelblau"] and w.session.surface.name == "himmelblau"
+
+
 def test_settings_start_clean_in_every_test(qtbot):
     # the previous test stored a 321-step scene; isolation means we never see it
     w = MainWindow(with_3d=False)

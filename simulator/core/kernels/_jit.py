@@ -13,6 +13,9 @@ from numba import cfunc, njit, objmode, types
 from numba.core import errors
 from numba.extending import overload
 
+from ._cachelock import install_index_lock
+
 INTERPRETED = False
+install_index_lock()  # two processes may save kernels into one cache (see _cachelock)
 
 __all__ = ["INTERPRETED", "cfunc", "errors", "njit", "objmode", "overload", "types"]

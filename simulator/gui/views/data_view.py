@@ -7,18 +7,23 @@ The background is the network's predicted class probability on a grid
 the two most likely classes tie. Training points are filled discs, test points hollow
 squares; a training point whose label was flipped by label noise keeps its (wrong)
 colour, so the student sees what the network is asked to memorise.
+
+While the lanes are being trained (a first network also compiles its kernels) the
+points are shown and a note says the boundary follows; a re-run dims the old boundary
+under a small note (``views/placeholder.py``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from simulator.core.plotmath import lane_step
 
 from ..lanes import on_lane_edits, selected_lane
+from .placeholder import DIM, Placeholder, waiting_text
 
 GRID = 81
 #: class colours (Okabe-Ito blue, vermillion, bluish green), as RGB
@@ -101,12 +106,17 @@ class DataView(QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.message)
         self.show_test.toggled.connect(lambda on: [it.setVisible(on) for it in self.test_items])
+        self.placeholder = Placeholder(self.plot)
+        self._wait_tick = QTimer(self)
+        self._wait_tick.setInterval(250)
+        self._wait_tick.timeout.connect(self.update_waiting)
         s = session
         s.surface_changed.connect(self._on_surface_changed)
         s.trajectories_changed.connect(self.redraw)
         s.frame_changed.connect(self.redraw)
         s.selected_lane_changed.connect(lambda _i: self.redraw())
         on_lane_edits(s, self.redraw)
+        s.runs_progress.connect(lambda _d, _t: self.update_waiting())
         self._bounds = None
         self._on_surface_changed()
 
@@ -122,8 +132,10 @@ class DataView(QWidget):
         if net is None:
             self.title.setText("")
             self.weights = None
+            self.update_waiting()
             return
         self._bounds = net.bounds(0.1)
+        self._clear_boundary()  # another network's: gone until this one's runs are in
         for c in range(3):
             for items, X, y in ((self.train_items, net.X_train, net.y_train),
                                 (self.test_items, net.X_test, net.y_test)):
@@ -133,6 +145,38 @@ class DataView(QWidget):
         self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         self.redraw()
 
+    def _clear_boundary(self) -> None:
+        self.weights = None
+        self.image.clear()
+        self.boundary.setData([], [])
+
+    def _training(self) -> bool:
+        s = self.session
+        return bool(s.running_in_background or (s.pending and not s.results))
+
+    def waiting_message(self) -> tuple[str, str]:
+        """``("note", text)`` while the lanes are being trained, else ``("", "")``."""
+        if self._net() is None or not self._training():
+            return "", ""
+        if self.weights is None:
+            return "note", "the decision boundary follows when the runs are in"
+        return "note", "re-training\u2026"
+
+    def update_waiting(self) -> None:
+        mode, text = self.waiting_message()
+        if mode:
+            self.placeholder.note(text)
+            if not self._wait_tick.isActive():
+                self._wait_tick.start()
+        else:
+            self.placeholder.clear()
+            self._wait_tick.stop()
+        if self._net() is not None and self.weights is None and self._training():
+            self.title.setText(waiting_text(self.session))
+        dim = bool(mode) and self.weights is not None and self.placeholder.note_due
+        self.image.setOpacity(DIM if dim else 1.0)
+        self.boundary.setOpacity(DIM if dim else 1.0)
+
     def redraw(self, *_a) -> None:
         net = self._net()
         if net is None or not self.isVisible():
@@ -140,7 +184,16 @@ class DataView(QWidget):
         lane = selected_lane(self.session)
         run = self.session.results.get(lane.uid) if lane is not None else None
         if run is None:
-            self.title.setText("Select a lane to see its decision boundary.")
+            self._clear_boundary()
+            err = self.session.errors.get(lane.uid) if lane is not None else None
+            if lane is None:
+                self.title.setText("Select a lane to see its decision boundary.")
+            elif err:
+                self.title.setText(f"{lane.name}: {err}")
+            elif not lane.enabled:
+                self.title.setText(f"{lane.name} is switched off: tick it in the Lanes "
+                                   "panel to see its decision boundary.")
+            self.update_waiting()  # while training: says so in the title
             return
         k = lane_step(run, self.session.frame)
         w = run.positions[k]
@@ -166,6 +219,7 @@ class DataView(QWidget):
         test = "" if np.isnan(tacc) else f", test accuracy {tacc:.0%}"
         self.title.setText(f"<b>{lane.name}</b> at step {k}: training accuracy "
                            f"{acc:.0%}{test}")
+        self.update_waiting()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)

@@ -10,9 +10,12 @@ the plane captures (PCA's explained variance), so nobody over-reads a projection
 path that looks like it crosses a ridge may go around it in a direction not shown.
 
 The plane is computed off the GUI thread (``background.BackgroundJob``) whenever the
-runs change; the old plane stays on screen until the new one is ready, and a label and a
-busy bar say that it is being computed. A frame change only moves the trails and
-markers along the already projected paths.
+runs change; the old plane stays on screen, dimmed with a small note, until the new one
+is ready, and a label and a busy bar say that it is being computed. Before a first plane
+(the lanes still training, a first network compiling its kernels, then the plane being
+computed) the map and the mesh show no axes but a message saying what is being done
+(``views/placeholder.py``). A frame change only moves the trails and markers along the
+already projected paths.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from simulator.core.plotmath import contour_levels
 from ..background import BackgroundJob
 from ..drag import DRAG
 from ..lanes import selected_lane, shown_lanes
+from .placeholder import COMPILE_HINT_S, DIM, Placeholder, compile_hint, waiting_text
 
 RESOLUTION = 51
 DIRECTIONS = (("pca", "PCA of the runs"), ("filter", "Random directions (filter-normalised)"))
@@ -165,9 +169,13 @@ class LandscapeView(QWidget):
         else:
             lay.addWidget(self.plot, 1)
 
+        self.placeholder = Placeholder(self.plot)  # what is being computed, over the map
         self.job = BackgroundJob(self, name="loss-plane")
         self.job.done.connect(self._on_plane)
         self.job.busy_changed.connect(self._on_busy)
+        self._wait_tick = QTimer(self)  # refreshes the placeholder while anything is due
+        self._wait_tick.setInterval(250)
+        self._wait_tick.timeout.connect(self.update_waiting)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.timeout.connect(self.request)
@@ -183,6 +191,8 @@ class LandscapeView(QWidget):
         s.lanes_changed.connect(self._on_lanes_changed)
         s.frame_changed.connect(self._on_frame)
         s.selected_lane_changed.connect(lambda _i: self._on_frame())
+        s.runs_progress.connect(lambda _d, _t: self.update_waiting())
+        s.trajectories_changed.connect(self.update_waiting)
         self._on_surface_changed()
 
     # ---- asking for a plane -----------------------------------------------------------
@@ -196,11 +206,13 @@ class LandscapeView(QWidget):
             self._asked = None
             if self.plane is not None:
                 self._clear()  # nothing of it follows the frames of a surface's scene
+            self.update_waiting()
             return
         if self.plane is not None and self.plane.center.shape != (self.session.surface.n_params,):
             self._clear()
         self.center_uid = None
         self.request_soon()
+        self.update_waiting()
 
     def _on_lanes_changed(self) -> None:
         if not getattr(self.session, "pending", False):
@@ -217,6 +229,7 @@ class LandscapeView(QWidget):
     def request_soon(self) -> None:
         if self.is_network():
             self._settle.start(0 if self.plane is None else SETTLE_MS)
+            self.update_waiting()
 
     def _inputs(self):
         shown = shown_lanes(self.session)
@@ -276,6 +289,60 @@ class LandscapeView(QWidget):
         else:
             self._tick.stop()
             self.status.setText(self.note)
+        self.update_waiting()
+
+    # ---- saying what is being computed ----------------------------------------------------
+    def waiting_message(self) -> tuple[str, str]:
+        """``("say", text)`` while there is no plane to show, ``("note", text)`` while
+        the plane shown is being replaced, ``("", "")`` otherwise."""
+        if not self.is_network():
+            return "", ""
+        s = self.session
+        training = s.running_in_background or (s.pending and not s.results)
+        computing = self.job.busy or self._settle.isActive()
+        if self.plane is not None:
+            if training:
+                return "note", "re-training the lanes\u2026"
+            if computing:
+                return "note", "updating the plane\u2026"
+            return "", ""
+        if training:
+            return "say", waiting_text(
+                s, "Then the loss plane through their runs is computed and drawn here.")
+        if computing:
+            secs = self.job.elapsed()
+            return "say", ("Computing the loss plane\u2026"
+                           + (f" {secs:.0f} s" if secs >= COMPILE_HINT_S else "")
+                           + f"\n({RESOLUTION} \u00d7 {RESOLUTION} training losses around "
+                           "the lanes' runs)" + compile_hint("evaluate", secs))
+        if self.note.startswith("No plane"):
+            return "say", self.note
+        if not shown_lanes(s):
+            return "say", "No lane to show: tick a lane in the Lanes panel to see its path on "\
+                          "the loss plane."
+        return "", ""
+
+    def update_waiting(self) -> None:
+        """Show, refresh or hide the placeholder over the map and the mesh, and dim a
+        plane that is being replaced."""
+        mode, text = self.waiting_message()
+        boards = [self.placeholder] + ([self.mesh3d.placeholder] if self.mesh3d is not None else [])
+        for board in boards:
+            if mode == "say":
+                board.say(text)
+            elif mode == "note":
+                board.note(text)
+            else:
+                board.clear()
+        empty = mode == "say" or self.plane is None
+        item = self.plot.getPlotItem()
+        for side in ("bottom", "left"):
+            item.showAxis(side, not empty)
+        item.vb.setOpacity(DIM if mode == "note" and self.placeholder.note_due else 1.0)
+        if mode and not self._wait_tick.isActive():
+            self._wait_tick.start()
+        elif not mode:
+            self._wait_tick.stop()
 
     def _show_elapsed(self) -> None:
         if self.job.busy:
@@ -286,6 +353,7 @@ class LandscapeView(QWidget):
         if isinstance(result, Exception):
             self.note = f"No plane: {result}"
             self.status.setText(self.note)
+            self.update_waiting()
             return
         if k[0] is not self.session.surface:
             return  # a plane of a network no longer shown
@@ -302,6 +370,7 @@ class LandscapeView(QWidget):
             by_uid = {lane.uid: lane.color for lane in self.session.lanes}
             self.mesh3d.show_plane(plane, [by_uid.get(u, "#ffffff") for u in uids])
         self._on_frame()
+        self.update_waiting()
 
     def _clear(self) -> None:
         self.plane = None
@@ -313,6 +382,9 @@ class LandscapeView(QWidget):
                 self.plot.removeItem(it)
         self.trails.clear()
         self.legend.clear()
+        self.title.setText("")
+        if self.mesh3d is not None:
+            self.mesh3d.clear()
 
     def _draw_plane(self) -> None:
         p = self.plane

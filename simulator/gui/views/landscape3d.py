@@ -5,7 +5,9 @@ colour are log10 of the training loss on the plane, and each lane's projected pa
 lying on the mesh (its height is the plane's loss under the projected point, so the
 path and the mesh agree; the loss the run really had can differ, since the run leaves
 the plane). Built with the 3-D view's pieces (``views/surface3d.py``); the map creates
-it only when OpenGL works.
+it only when OpenGL works. Until its first plane the mesh says what is being computed
+(``placeholder``, a ``views/placeholder.py`` label the map drives; a label shows over the
+non-native pane the window uses, not over a native GL window).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .placeholder import Placeholder
 
 HEIGHT = 1.0  # the mesh's height where the plane is 2 wide (as the 3-D view's)
 LIFT = 0.01  # paths float this much above the mesh
@@ -83,6 +87,16 @@ class Landscape3D(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.pane)
+        self.placeholder = Placeholder(self)  # over the pane (the map says what)
+
+    def clear(self) -> None:
+        """No plane: no mesh, paths or markers."""
+        self.mesh.setVisible(False)
+        while self.lines:
+            self.gl.removeItem(self.lines.pop())
+        self.paths = []
+        self.colors = np.zeros((0, 4), np.float32)
+        self.markers.setData(pos=np.zeros((0, 3), np.float32))
 
     def show_plane(self, plane, colors: list) -> None:
         """The mesh of ``plane`` and its paths in ``colors`` (one "#RRGGBB" per path)."""

@@ -10,6 +10,11 @@ its stability threshold for gradient descent: ``2 / lr`` (Cohen et al. 2021: wit
 GD the sharpness rises to it and hovers there), ``(2 + 2 momentum) / lr`` with heavy-ball
 momentum; an adaptive optimizer (Adam, RMSprop, ...) rescales each coordinate, so its
 ``2 / lr`` line is shown dotted and is no threshold for it.
+
+Until the lanes' first runs are in, the row of plots gives way to a message saying they
+are being trained; until the sharpness and accuracy are, those two plots say they are
+being computed; a re-run or recompute dims the old curves under a small note
+(``views/placeholder.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from ..background import BackgroundJob
 from ..lanes import is_selected, shown_lanes
 from ..plotting import LogAxis
+from .placeholder import COMPILE_HINT_S, DIM, Placeholder, compile_hint, waiting_text
 
 #: sharpness and accuracy points per run (the stride is steps // this)
 CURVE_POINTS = 100
@@ -111,10 +117,17 @@ class NetworkPlots(QWidget):
         lay.setSpacing(0)
         lay.addLayout(row, 1)
         lay.addWidget(self.status)
+        # what is being computed: over the whole row (no runs yet), over each plot
+        self.placeholder = Placeholder(self)
+        self.plot_placeholders = {key: Placeholder(p) for key, p in self.plots.items()}
+        self._wait_tick = QTimer(self)
+        self._wait_tick.setInterval(250)
+        self._wait_tick.timeout.connect(self.update_waiting)
         self.job = BackgroundJob(self, name="sharpness")
         self.job.done.connect(self._on_series)
         self.job.busy_changed.connect(
             lambda b: self.status.setText("computing sharpness and accuracy\u2026" if b else ""))
+        self.job.busy_changed.connect(lambda _b: self.update_waiting())
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.timeout.connect(self.request)
@@ -125,6 +138,8 @@ class NetworkPlots(QWidget):
         s.frame_changed.connect(self._on_frame)
         s.selected_lane_changed.connect(lambda _i: self._draw_all())  # returns off a network
         s.surface_changed.connect(self._on_runs)
+        s.runs_progress.connect(lambda _d, _t: self.update_waiting())
+        s.surface_changed.connect(self.update_waiting)
         self._on_runs()  # a session that already holds a network's runs (exports)
 
     def _net(self):
@@ -137,6 +152,7 @@ class NetworkPlots(QWidget):
             return
         self._draw_all()
         self._settle.start(SETTLE_MS)
+        self.update_waiting()
 
     def request(self) -> None:
         net = self._net()
@@ -167,6 +183,74 @@ class NetworkPlots(QWidget):
             return
         self.series = dict(zip(uids, result))
         self._draw_all()
+        self.update_waiting()
+
+    # ---- saying what is being computed ----------------------------------------------------
+    def _has_series(self, shown) -> bool:
+        """Whether some shown lane has its sharpness and accuracy drawn."""
+        for lane, run in shown:
+            ser = self.series.get(lane.uid)
+            if ser is not None and len(ser[0]) and ser[0][-1] < len(run.positions):
+                return True
+        return False
+
+    def waiting_messages(self) -> dict[str, tuple[str, str]]:
+        """What each placeholder shows: ``"row"`` (over the whole row, the plots hidden)
+        and each plot's, as ``(mode, text)``, mode "say", "note" or ""."""
+        out = {"row": ("", ""), "loss": ("", ""), "acc": ("", ""), "sharp": ("", "")}
+        if self._net() is None:
+            return out
+        s = self.session
+        shown = shown_lanes(s)
+        training = s.running_in_background or (s.pending and not s.results)
+        if not shown:
+            if training:
+                out["row"] = ("say", waiting_text(
+                    s, "Their training and test loss, test accuracy and sharpness are "
+                       "plotted here."))
+            elif s.lanes and not s.pending:
+                out["row"] = ("say", "No lane to show: tick a lane in the Lanes panel.")
+            return out
+        computing = self.job.busy or self._settle.isActive()
+        if training:
+            out["loss"] = ("note", "re-training\u2026")
+        if self._has_series(shown):
+            if training or computing:
+                out["acc"] = out["sharp"] = (
+                    "note", "re-training\u2026" if training else "updating\u2026")
+        elif training or computing:
+            secs = self.job.elapsed()
+            extra = ""
+            if computing and secs >= COMPILE_HINT_S:
+                extra = f" {secs:.0f} s" + compile_hint("hvp_many", secs)
+            wait = "Training the lanes\u2026" if training and not computing else None
+            out["acc"] = ("say", wait or "Computing the test accuracy\u2026" + extra)
+            out["sharp"] = ("say", wait or "Computing the sharpness (the Hessian's top "
+                                          "eigenvalue) along each run\u2026" + extra)
+        return out
+
+    def update_waiting(self) -> None:
+        """Show, refresh or hide the placeholders; dim curves being replaced."""
+        msgs = self.waiting_messages()
+        boards = {"row": self.placeholder, **self.plot_placeholders}
+        for key, (mode, text) in msgs.items():
+            board = boards[key]
+            if mode == "say":
+                board.say(text)
+            elif mode == "note":
+                board.note(text)
+            else:
+                board.clear()
+        row_empty = msgs["row"][0] == "say"
+        for key, p in self.plots.items():
+            p.setVisible(not row_empty)
+            note = msgs[key][0] == "note" and self.plot_placeholders[key].note_due
+            p.getPlotItem().vb.setOpacity(DIM if note else 1.0)
+        if any(mode for mode, _t in msgs.values()):
+            if not self._wait_tick.isActive():
+                self._wait_tick.start()
+        else:
+            self._wait_tick.stop()
 
     # ---- drawing ---------------------------------------------------------------------------
     def _curves(self, key: str, uid: int, n: int) -> list:
