@@ -12,6 +12,10 @@ Every figure comes from a fresh process with its own empty numba cache folder
     and 30 s cold. 2026-12-07, a shared 2-core machine under load: the warm-up took
     38-48 s (process CPU) before it included the network kernels, 63-66 s after (their
     ~20 s of CPU: training and loss plane after the explorer's maps, the sharpness last).
+    The window: 5.15-5.5 s before numba's compiler was held while the window is built
+    (``app.open_main_window``; the background compile of the first runs' kernels had
+    run beside the construction, taking the GIL); on 2026-12-07 under load average 6.5,
+    alternating A/B cold in one run, 12.2-15.4 s before, 6.7-7.6 s after (x0.57).
 (e) compile time of each kernel specialisation the app's warm-up compiles for its first
     scene (numba, one by one in a fresh process), and their total CPU. Before the split,
     one kernel for everything: 123 s of CPU on the development machine for the
@@ -93,11 +97,9 @@ APP = """
 import time; t0 = time.perf_counter()
 import os, sys
 from PySide6.QtCore import QTimer
-from simulator.gui.app import make_application, start_warmup
+from simulator.gui.app import make_application, open_main_window, start_warmup
 app = make_application(sys.argv)
-from simulator.gui.main_window import MainWindow
-win = MainWindow()
-win.show()
+win = open_main_window()  # as the app does: numba's compiler held while it is built
 app.processEvents()
 s = win.session
 assert s.results and all(len(tr.positions) > 1 for tr in s.results.values())
