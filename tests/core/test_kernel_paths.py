@@ -190,6 +190,34 @@ def test_specialised_kernels_are_keyed_on_optimizer_and_surface_kind():
     assert not any(key[-2:] == matyas for _name, key in made), made
 
 
+def _fresh_llvm(kernel, args):
+    """The LLVM IR of ``kernel``'s loop compiled afresh, with the functions it calls (a
+    kernel loaded from the disk cache keeps none)."""
+    k = numba.njit(nogil=True, error_model="numpy")(kernel.py_func)
+    sig = loops._signature(k, args)
+    k.compile(sig)
+    return k.inspect_llvm(sig)
+
+
+def test_only_data_losses_compile_the_minibatch_code():
+    # minibatches exist for data losses only (elsewhere B is 0): the trajectory and batch
+    # kernels of other surfaces prune that code (a constant of the kernel, like the
+    # schedule's PLAT), which made each of them a few tenths of a second larger to compile
+    opt = sim.SGD(lr=0.01)
+    steps = 3
+    for name, data in (("quadratic", False), ("linear-regression", True)):
+        s = sim.get_surface(name)
+        args = (s.spec, kernel_hp(opt), np.full(steps, opt.lr), 0.1, 0.1, steps, 0.0, 0, 0,
+                0.0, 4, s.nreg, np.empty((steps + 1, 2)), np.empty(steps + 1),
+                np.empty((steps + 1, 2)), loops.NO_PLATEAU)
+        ir = _fresh_llvm(loops._make_trajectory(opt.oid, s.sid, 0), args)
+        assert ("_batch_start" in ir) == data, name
+    s = sim.get_surface("quadratic")
+    args = (s.spec, kernel_hp(opt), np.full(steps, opt.lr), np.zeros((2, 2)), steps, 2, 0.0,
+            0, 0, 0.0, 4, s.nreg, np.empty((loops.B_NCOL, 2)), 0, 1)
+    assert "_batch_start" not in _fresh_llvm(loops._make_batch(opt.oid, s.sid, 0), args)
+
+
 @pytest.fixture
 def interim(monkeypatch):
     """The interim path on, as in the app (the suite turns it off; see conftest)."""

@@ -488,6 +488,7 @@ def _trajectory_body(OID, SID, BUMPS, PLAT=0):
     """The trajectory loop for (OID, SID, BUMPS, PLAT), a plain function: compiled on its
     own by ``_make_trajectory``, inlined into ``run_runs``'s kernels by ``one_run_for``."""
     NEWTON = OID == O_NEWTON
+    DATA = SID >= SID_LINREG  # minibatches: compiled into data losses' kernels only
 
     def run_trajectory_kernel(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch,
                               nreg, pos, loss, grad, plat):
@@ -524,11 +525,12 @@ def _trajectory_body(OID, SID, BUMPS, PLAT=0):
             grad[t, 1] = gy
             if t == steps:
                 break
-            if B > 0:
-                j, epoch = _batch_start(seed, t, B, nb, N, perm, epoch)
-                gx, gy = batch_grad_for(SID, spec, x, y, perm, j, B)
-                if dim == 1:
-                    gy = 0.0
+            if DATA:  # a constant: pruned from the other kernels, where B is 0
+                if B > 0:
+                    j, epoch = _batch_start(seed, t, B, nb, N, perm, epoch)
+                    gx, gy = batch_grad_for(SID, spec, x, y, perm, j, B)
+                    if dim == 1:
+                        gy = 0.0
             if noise > 0.0 or clip > 0.0:  # a call: skipped on the common, plain path
                 gx, gy = _noise_clip(gx, gy, dim, noise, seed, stream, t, clip)
             if PLAT:
@@ -1145,6 +1147,7 @@ def _make_run_block(OID, SID, BUMPS):
     # the fused loop exists for plain Adam on built-in 2-D surfaces without bumps
     FUSABLE = OID == O_ADAM and SID < SID_EXPR and BUMPS == 0
     FUSE_SID = SID if FUSABLE else SID_EXPR
+    DATA = SID >= SID_LINREG  # minibatches: compiled into data losses' kernels only
 
     def run_block(oid, sid, bumps, spec, hp, lrs, starts, i0, m, steps, window, noise, seed,
                   stream0, clip, batch, nreg, out):
@@ -1175,12 +1178,13 @@ def _make_run_block(OID, SID, BUMPS):
         for t in range(0 if fused else steps):
             block_fg(SID, BUMPS, spec, P[0], P[1], F, G[0], G[1], m, regs2d)
             _track_losses(t, tail, F, fmin, P, Pold, out, i0, m)
-            if B > 0:
-                j, epoch = _batch_start(seed, t, B, nb, N, perm, epoch)
-                for i in range(m):
-                    gx, gy = batch_grad_for(SID, spec, P[0, i], P[1, i], perm, j, B)
-                    G[0, i] = gx
-                    G[1, i] = gy if dim == 2 else 0.0
+            if DATA:  # a constant: pruned from the other kernels, where B is 0
+                if B > 0:
+                    j, epoch = _batch_start(seed, t, B, nb, N, perm, epoch)
+                    for i in range(m):
+                        gx, gy = batch_grad_for(SID, spec, P[0, i], P[1, i], perm, j, B)
+                        G[0, i] = gx
+                        G[1, i] = gy if dim == 2 else 0.0
             if noise > 0.0 or clip > 0.0:
                 _perturb_block(G, dim, noise, seed, stream0 + i0, t, clip, m)
             if NEWTON:
