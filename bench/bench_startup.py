@@ -12,6 +12,10 @@ Every figure comes from a fresh process with its own empty numba cache folder
     and 30 s cold. 2026-12-07, a shared 2-core machine under load: the warm-up took
     38-48 s (process CPU) before it included the network kernels, 63-66 s after (their
     ~20 s of CPU: training and loss plane after the explorer's maps, the sharpness last).
+    The window: 5.15-5.5 s before numba's compiler was held while the window is built
+    (``app.open_main_window``; the background compile of the first runs' kernels had
+    run beside the construction, taking the GIL); on 2026-12-07 under load average 6.5,
+    alternating A/B cold in one run, 12.2-15.4 s before, 6.7-7.6 s after (x0.57).
 (e) compile time of each kernel specialisation the app's warm-up compiles for its first
     scene (numba, one by one in a fresh process), and their total CPU. Before the split,
     one kernel for everything: 123 s of CPU on the development machine for the
@@ -43,6 +47,7 @@ a new virtual environment in a temporary folder and ``pip install``s this checko
 Usage::
 
     python bench/bench_startup.py [--fresh-install] [--runs N] [--skip-gui] [--network-only]
+                                  [--helper-ab]
 
 Prints figures; asserts nothing.
 """
@@ -96,11 +101,9 @@ APP = """
 import time; t0 = time.perf_counter()
 import os, sys
 from PySide6.QtCore import QTimer
-from simulator.gui.app import make_application, start_warmup
+from simulator.gui.app import make_application, open_main_window, start_warmup
 app = make_application(sys.argv)
-from simulator.gui.main_window import MainWindow
-win = MainWindow()
-win.show()
+win = open_main_window()  # as the app does: numba's compiler held while it is built
 app.processEvents()
 s = win.session
 assert s.results and all(len(tr.positions) > 1 for tr in s.results.values())
@@ -109,8 +112,11 @@ state = {}
 start_warmup(win, state)
 out = {"window": t_window}
 def done():
+    import resource
     out["warm"] = time.perf_counter() - t0
     out["warm_cpu"] = time.process_time()
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)  # the helper process, reaped by now
+    out["warm_cpu_children"] = ch.ru_utime + ch.ru_stime
     out["warm_cpu_thread"] = state["warmup"].seconds
     app.quit()
 state["warmup"].finished.connect(done)
@@ -187,9 +193,17 @@ print(json.dumps({"stages": stages, "compiles": rec.rows,
 """
 
 
+def _children_cpu() -> float:
+    import resource
+
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ch.ru_utime + ch.ru_stime
+
+
 def _run(python: str, code: str, env: dict, timeout: float = 900) -> dict:
     src = "import json\n" + textwrap.dedent(code)
     t0 = time.perf_counter()
+    c0 = _children_cpu()
     p = subprocess.run([python, "-c", src], env=env, capture_output=True, text=True,
                        timeout=timeout, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - t0
@@ -198,6 +212,7 @@ def _run(python: str, code: str, env: dict, timeout: float = 900) -> dict:
     line = [x for x in p.stdout.splitlines() if x.startswith("{")][-1]
     out = json.loads(line)
     out["process"] = wall
+    out["process_cpu"] = _children_cpu() - c0  # the process and every child it reaped
     return out
 
 
@@ -233,7 +248,14 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="cold runs of each figure")
     ap.add_argument("--skip-gui", action="store_true", help="no app figures")
     ap.add_argument("--network-only", action="store_true", help="only (f)")
+    ap.add_argument("--helper-ab", action="store_true",
+                    help="only (d), cold, alternating one-process warm-ups "
+                         "(LOSSLAB_WARMUP_HELPER=0) with helper-process ones")
     args = ap.parse_args()
+    if args.helper_ab:
+        with tempfile.TemporaryDirectory(prefix="losslab-startup-") as tmp:
+            _helper_ab(sys.executable, tmp, args.runs)
+        return 0
     if args.network_only:
         with tempfile.TemporaryDirectory(prefix="losslab-startup-") as tmp:
             _network(sys.executable, tmp)
@@ -283,6 +305,33 @@ def main() -> int:
 
         _network(python, tmp)
     return 0
+
+
+def _helper_ab(python: str, tmp: str, runs: int) -> None:
+    """(d) cold, A (one process) and B (with the helper process) alternately, each in a
+    fresh process with its own empty cache and HOME; ratios B/A of each pair."""
+    print(f"python: {python}; {os.cpu_count()} cores; (d) cold, A = one process "
+          "(LOSSLAB_WARMUP_HELPER=0), B = with the helper process, alternating")
+    rows = {"A": [], "B": []}
+    for r in range(runs):
+        for name, switch in (("A", "0"), ("B", "1")) if r % 2 == 0 else (("B", "1"), ("A", "0")):
+            cache = tempfile.mkdtemp(dir=tmp, prefix="numba-")
+            home = tempfile.mkdtemp(dir=tmp, prefix="home-")
+            c = _run(python, APP, _env(cache, home, LOSSLAB_WARMUP_HELPER=switch))
+            row = (c["window"], c["warm"], c["warm_cpu"] + c["warm_cpu_children"],
+                   c["process_cpu"])
+            rows[name].append(row)
+            print(f"    run {r + 1} {name}: window {row[0]:.1f} s, end of warm-up "
+                  f"{row[1]:.1f} s, CPU to then {row[2]:.1f} s (process and helper), "
+                  f"whole process CPU {row[3]:.1f} s; load {os.getloadavg()[0]:.1f}",
+                  flush=True)
+    for k, what in enumerate(("window", "end of warm-up", "CPU to the end of warm-up",
+                              "whole process CPU")):
+        a = [x[k] for x in rows["A"]]
+        b = [x[k] for x in rows["B"]]
+        ratios = [y / x for x, y in zip(a, b)]
+        print(f"(d) {what}: A {_fmt(a)}; B {_fmt(b)}; B/A per pair "
+              f"{', '.join(f'{q:.2f}' for q in ratios)} (median {statistics.median(ratios):.2f})")
 
 
 def _network(python: str, tmp: str) -> None:

@@ -69,11 +69,19 @@ def kernel_cache_folder() -> str | None:
     return None
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def split_possible() -> str | None:
     """None when a helper process may share the warm-up, else why not."""
     if os.environ.get(ENV_SWITCH, "1").strip() == "0":
         return f"{ENV_SWITCH}=0"
-    if (os.cpu_count() or 1) < 2:
+    if usable_cores() < 2:
         return "one core"
     folder = kernel_cache_folder()
     if folder is None or not os.access(folder, os.W_OK | os.X_OK):

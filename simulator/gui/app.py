@@ -5,6 +5,12 @@ are not compiled yet are computed by the interpreter (the same numbers, slower),
 ``warmup.KernelWarmup`` compiles the kernels the session is likely to need on a thread
 of its own, with its progress in the status bar. A warm start loads them from the disk
 cache in milliseconds.
+
+While the window is built numba compiles nothing (``hold_compiler``): the first runs
+queue their kernels for the background compiler, whose compile would otherwise run
+beside the window's construction and, holding the GIL most of the time, slow it down
+by seconds on a two-core machine (1.5-2x the time to the window, measured cold). The
+compiler starts once the window is shown (``open_main_window``).
 """
 
 from __future__ import annotations
@@ -98,6 +104,50 @@ def make_application(argv: list[str]) -> QApplication:
     return app
 
 
+class hold_compiler:  # noqa: N801 - used as a function
+    """Hold numba's compiler lock on this thread until ``release()``: a compile on
+    another thread waits (asleep, not taking the GIL); this thread still loads kernels
+    from the disk cache and, should a job need it, compiles (the lock is re-entrant).
+    Release on the same thread."""
+
+    def __init__(self) -> None:
+        self._lock = None
+        try:
+            from numba.core.compiler_lock import global_compiler_lock
+        except Exception:  # noqa: BLE001 - no numba lock to hold: nothing waits
+            return
+        global_compiler_lock.acquire()
+        self._lock = global_compiler_lock
+
+    @property
+    def held(self) -> bool:
+        return self._lock is not None
+
+    def release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
+
+
+def open_main_window(**kwargs):
+    """Build the main window and show it, with numba's compiler held meanwhile (see the
+    module); the compiler is let go at the event loop's next turn, after the window's
+    first events (a lab given on the command line is loaded by then). ``kwargs`` go to
+    ``MainWindow``."""
+    hold = hold_compiler()
+    try:
+        from .main_window import MainWindow
+
+        win = MainWindow(**kwargs)
+        win.show()
+    except BaseException:
+        hold.release()
+        raise
+    QTimer.singleShot(0, hold.release)
+    win.compiler_hold = hold
+    return win
+
+
 def start_warmup(win, state: dict) -> None:
     """Compile, in the background, the kernels the window's scene is likely to need (with
     a helper process, from the plan's description, where it can run)."""
@@ -155,9 +205,7 @@ def main(argv: list[str] | None = None, session_file: str | None = None,
 
     def open_window() -> None:
         try:
-            from .main_window import MainWindow
-
-            win = MainWindow()
+            win = open_main_window()
         except Exception:  # noqa: BLE001 - say why instead of vanishing
             splash.close()
             box = QMessageBox(QMessageBox.Icon.Critical, "LossLab",
@@ -169,7 +217,6 @@ def main(argv: list[str] | None = None, session_file: str | None = None,
             return
         state["window"] = win
         state["heap_trim"] = install_heap_trim(win)
-        win.show()
         splash.finish(win)
         if session_file:
             win.open_session_file(session_file)

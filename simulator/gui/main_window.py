@@ -777,7 +777,8 @@ class MainWindow(QMainWindow):
         self.view_stack.setCurrentWidget(self.landscape if net else self.curve if s.dim == 1
                                          else self.views_2d)
         self.plots_stack.setCurrentWidget(self.network_plots if net else self.plots)
-        self.act_show_3d.setEnabled(s.dim == 2 and self.surface3d is not None)
+        # a network's loss plane has its 3-D mesh too (``LandscapeView.mesh3d``)
+        self.act_show_3d.setEnabled(self.surface3d is not None and (s.dim == 2 or net))
         self.act_log.setEnabled(s.dim == 2)
         with QSignalBlocker(self.act_log):
             self.act_log.setChecked(self.session.view.log_for(s))
@@ -832,6 +833,9 @@ class MainWindow(QMainWindow):
     def _on_show_3d(self, on: bool) -> None:
         if self.surface3d is not None:
             self.surface3d.setVisible(on)
+        mesh = getattr(getattr(self, "landscape", None), "mesh3d", None)
+        if mesh is not None:  # a network's loss plane: the same switch
+            mesh.setVisible(on)
         # which views are shown is part of the scene (Save as Lab reads it there)
         self.session.set_view(views=("2d", "3d") if on else ("2d",))
 

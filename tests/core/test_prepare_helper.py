@@ -299,6 +299,39 @@ def test_stop_while_waiting_for_the_helper_returns_and_stops_it():
     assert helper.closed and disk.ran == [0]
 
 
+def test_no_helper_on_one_core_without_a_writable_cache_or_when_turned_off(monkeypatch,
+                                                                         tmp_path):
+    import simulator.core.prepare_helper as ph
+
+    folder = tmp_path / "numba"
+    folder.mkdir()
+    monkeypatch.setattr(ph, "usable_cores", lambda: 2)
+    monkeypatch.setattr(ph, "kernel_cache_folder", lambda: str(folder))
+    monkeypatch.delenv(ph.ENV_SWITCH, raising=False)
+    assert ph.split_possible() is None
+    cases = [
+        ("one core", lambda m: m.setattr(ph, "usable_cores", lambda: 1)),
+        ("no writable kernel cache", lambda m: m.setattr(
+            ph, "kernel_cache_folder", lambda: str(tmp_path / "missing"))),
+        ("no writable kernel cache", lambda m: m.setattr(
+            ph, "kernel_cache_folder", lambda: None)),  # numba caches nothing on disk
+        ("LOSSLAB_WARMUP_HELPER=0", lambda m: m.setenv(ph.ENV_SWITCH, "0")),
+    ]
+    for why, make_it_so in cases:
+        with monkeypatch.context() as m:
+            make_it_so(m)
+            assert ph.split_possible() == why
+            disk = Disk()
+            helper = FakeHelper(disk, ["step 0", "step 1"])
+            seen = []
+            failures = ph.run_plan_split(make(2, disk), {"plan": "warmup"},
+                                         progress=lambda *a, seen=seen: seen.append(a),
+                                         helper=helper)
+            assert failures == [] and disk.compiled == {0: ["parent"], 1: ["parent"]}
+            assert not hasattr(helper, "description")  # never started
+            assert [i for i, _, _ in seen] == [0, 1, 2]  # run_plan's progress
+
+
 # ---- the plan's description ------------------------------------------------------------------
 def test_the_description_rebuilds_the_same_plan():
     import simulator as sim

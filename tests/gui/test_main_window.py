@@ -488,6 +488,31 @@ def test_3d_view_beside_the_map_by_default_at_1440x900(qtbot):
     w2.close()
 
 
+def test_the_3d_switch_shows_and_hides_a_networks_mesh_too(qtbot):
+    # on a network the views are its loss plane and that plane's 3-D mesh: the
+    # toolbar's 3-D View (F3) was greyed out there while the mesh stayed on screen
+    from simulator.core.network import Network
+
+    w = MainWindow(make_3d=_stand_in_3d)
+    qtbot.addWidget(w)
+    w.resize(1440, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.session.set_surface(Network("moons", hidden=(4,), n_train=32, n_test=32, seed=1))
+    w.session.flush()
+    mesh = w.landscape.mesh3d
+    assert w.view_stack.currentWidget() is w.landscape and mesh is not None
+    assert w.act_show_3d.isEnabled() and w.act_show_3d.isChecked() and mesh.isVisible()
+    w.act_show_3d.trigger()
+    assert not mesh.isVisible() and not w.surface3d.isVisible()
+    assert w.session.view.views == ("2d",)  # part of the scene, as on a surface
+    w.act_show_3d.trigger()
+    assert mesh.isVisible() and "3d" in w.session.view.views
+    w.session.set_view(views=("2d",))  # a lab or session that hides it
+    assert not w.act_show_3d.isChecked() and not mesh.isVisible()
+    w.close()
+
+
 def test_3d_view_starts_hidden_in_a_narrow_window(qtbot):
     w = MainWindow(make_3d=_stand_in_3d)
     qtbot.addWidget(w)
