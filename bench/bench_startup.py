@@ -20,7 +20,9 @@ Every figure comes from a fresh process with its own empty numba cache folder
     scene (numba, one by one in a fresh process), and their total CPU. Before the split,
     one kernel for everything: 123 s of CPU on the development machine for the
     trajectory and evaluation kernels (57 s, what a first ``simulate`` paid) and the batch
-    kernel (65 s), measured on 2026-12-06 with commit 3e9276f.
+    kernel (65 s), measured on 2026-12-06 with commit 3e9276f. 2026-12-07, a
+    ReduceLROnPlateau made a constant of the kernels (its own ``*_plateau`` kernels):
+    the warm-up's trajectory kernels 0.79x their CPU before (alternating, 4 pairs).
 (f) the first use of a network (the edge-of-stability lab's 2-8-1 tanh network, 128
     training and 128 test points), cold: ``simulate`` with SGD, then with Adam (400
     steps), its predictions and loss (the decision boundary, accuracies), a 51 x 51 loss

@@ -224,14 +224,15 @@ class FunctionImpl:
                        batch, nreg, pos, loss, grad, evals=None, plat=None):
         """``kernels.loops.run_trajectory`` for this function: the same loop source
         (L-BFGS: its own loop, which also fills ``evals``)."""
-        from .kernels.loops import NO_PLATEAU
+        from .kernels.loops import NO_PLATEAU, _plateau_on
         from .kernels.optim import O_LBFGS
 
+        on = _plateau_on(plat)
         if plat is None:
             plat = NO_PLATEAU
-        k = self._kernels.get(("traj", int(oid)))
+        k = self._kernels.get(("traj", int(oid), on))
         if k is None:
-            k = self._kernels[("traj", int(oid))] = _trajectory_kernel(self, int(oid))
+            k = self._kernels[("traj", int(oid), on)] = _trajectory_kernel(self, int(oid), on)
         if int(oid) == O_LBFGS:
             if evals is None:
                 evals = np.empty(max(int(steps), 1), dtype=np.int64)
@@ -359,9 +360,10 @@ def _pointwise_nan(fg, fgh, xs, ys, order, out):
             out[i, :] = math.nan
 
 
-def _trajectory_kernel(impl: FunctionImpl, oid: int):
-    """The kernels' trajectory loop for optimizer ``oid``, its surface calls bound to
-    ``impl``'s callables: compiled by numba when they are, else the interpreter's copy."""
+def _trajectory_kernel(impl: FunctionImpl, oid: int, plat_on: int = 0):
+    """The kernels' trajectory loop for optimizer ``oid`` (``plat_on``: with a
+    ReduceLROnPlateau, ``kernels.loops`` PLAT), its surface calls bound to ``impl``'s
+    callables: compiled by numba when they are, else the interpreter's copy."""
     from .kernels import interp, loops
 
     fg, fgh = impl.fg, impl.fgh
@@ -381,9 +383,9 @@ def _trajectory_kernel(impl: FunctionImpl, oid: int):
 
     mod = loops if impl.compiled else interp.load()
     if oid == O_LBFGS:  # several evaluations a step: its own loop, point_fg only
-        base = mod._make_lbfgs_trajectory(SID_FLAT, 0)
+        base = mod._make_lbfgs_trajectory(SID_FLAT, 0, plat_on)
     else:
-        base = mod._make_trajectory(oid, SID_FLAT, 0)
+        base = mod._make_trajectory(oid, SID_FLAT, 0, plat_on)
     if impl.compiled:
         base = base.py_func
         point_fg, newton_for = _jit(point_fg), _jit(newton_for)

@@ -5,9 +5,10 @@ use, and cached on disk. Until a kernel is ready, small jobs run interpreted (th
 numbers, slower), so nothing waits for the compiler; these plans compile ahead what a
 session is likely to need next, so that it is also fast:
 
-``warmup_plan(surface, optimizers)``
+``warmup_plan(surface, optimizers, schedules)``
     what the app compiles in the background after its window opens, most needed first:
-    the scene on screen (on a network: ``network_plan`` first), the explorer's maps, the
+    the scene on screen (on a network: ``network_plan`` first; the kernels with a
+    ReduceLROnPlateau only for lanes that have one), the explorer's maps, the
     networks' training and loss plane (on a surface scene: so that a network picked
     later, or a network lab, finds its kernels compiled; they have no interpreted
     stand-in), formulas, curves, data surfaces, the curvature diagnostics and the
@@ -19,14 +20,18 @@ session is likely to need next, so that it is also fast:
 ``full_plan()``
     every optimizer on every library surface (trajectories, maps, and the L-BFGS maps'
     kernel ``run_runs``), formulas and drawn surfaces, and the networks: what ``losslab
-    prepare`` compiles on a classroom machine or into a standalone build.
+    prepare`` compiles on a classroom machine or into a standalone build. Not the
+    kernels of runs under a ReduceLROnPlateau (``kernels.loops`` PLAT: as many again,
+    for a rarely used schedule; a lane given one runs interpreted at once while its
+    kernel compiles).
 
 Each plan is a list of ``(label, callable)``; ``run_plan`` runs one on the calling thread
 with interim runs off, so each step really compiles (or loads) its kernels.
 
 A plan's callables cannot cross into another process, so the warm-up helper process
 (``simulator.core.prepare_helper``) is given a description instead:
-``plan_description(surface, optimizers)`` (the scene's surface and optimizers as JSON, or
+``plan_description(surface, optimizers, schedules=...)`` (the scene's surface, optimizers
+and any ReduceLROnPlateau of the lanes as JSON, or
 ``{"plan": "full"}``), from which ``plan_from_description`` builds the plan with the
 functions above, in the helper and in the app alike (one source of truth: the same
 steps, labels and order in both).
@@ -58,11 +63,22 @@ def _start(surface) -> tuple[float, ...]:
     return tuple(float(v) for v in surface.center)
 
 
-def _runs(surface, optimizers: Iterable) -> None:
+def _runs(surface, optimizers: Iterable, schedules: Iterable = ()) -> None:
+    """A short run of each optimizer (with its schedule, if given: a ReduceLROnPlateau
+    has its own kernels, ``kernels.loops`` PLAT)."""
     from .engine import simulate
 
-    for opt in optimizers:
-        simulate(surface, opt, _start(surface), steps=2)
+    scheds = list(schedules)
+    for i, opt in enumerate(optimizers):
+        sched = scheds[i] if i < len(scheds) else None
+        kw = {"schedule": sched} if _watches(sched) else {}
+        simulate(surface, opt, _start(surface), steps=2, **kw)
+
+
+def _watches(schedule) -> bool:
+    """Whether ``schedule`` watches the loss (ReduceLROnPlateau): its runs and maps
+    have their own kernels (``kernels.loops`` PLAT)."""
+    return bool(getattr(schedule, "needs_losses", False))
 
 
 def _default_optimizers():
@@ -71,9 +87,13 @@ def _default_optimizers():
     return [cls() for cls in OPTIMIZERS.values()]
 
 
-def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
+def warmup_plan(surface=None, optimizers: Iterable = (), schedules: Iterable = ()) -> list[Step]:
     """The app's background warm-up for a scene on ``surface`` whose lanes run
-    ``optimizers`` (most needed first)."""
+    ``optimizers`` under ``schedules`` (the lanes' own or the scene's, in the same
+    order; none: constant rates), most needed first. The kernels with a
+    ReduceLROnPlateau are compiled only for the lanes that have one: no built-in lab
+    or default scene does, and a lane given one later runs interpreted at once while
+    its kernel (about a second) compiles in the background."""
     from .engine import simulate, simulate_batch
     from .library import get_surface
     from .optimizers import SGD, Adam
@@ -93,15 +113,21 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
     # eleven here would add about 8 s of CPU to every first start for lanes most sessions
     # never add.
     lanes = list(optimizers)
+    scheds = list(schedules)
+    own = [scheds[i] if i < len(scheds) and _watches(scheds[i]) else None
+           for i in range(len(lanes))]  # a lane's ReduceLROnPlateau, else None
 
     def explorer():
         starts = np.tile(np.asarray(surface.center, dtype=float), (4, 1))
         for opt in (SGD(lr=1e-3), Adam()):
             simulate_batch(surface, opt, starts, steps=2)
-        # an L-BFGS lane's maps run in their own kernel (``run_runs``, about 10 s of CPU):
-        # compiled only when such a lane is on screen
-        for opt in lanes:
-            if not opt.batch_kernel:
+        # an L-BFGS lane's maps, and a ReduceLROnPlateau lane's, run in their own kernel
+        # (``run_runs``, or ``run_runs_plateau`` under that schedule: several seconds of
+        # CPU), compiled only when such a lane is on screen
+        for opt, sched in zip(lanes, own):
+            if sched is not None:
+                simulate_batch(surface, opt, starts, steps=2, schedule=sched)
+            elif not opt.batch_kernel:
                 simulate_batch(surface, opt, starts, steps=2)
 
     def formulas():
@@ -138,7 +164,7 @@ def warmup_plan(surface=None, optimizers: Iterable = ()) -> list[Step]:
     # fill) last
     return [
         ("the map", lambda: _touch_surface(surface)),
-        ("the lanes", lambda: _runs(surface, lanes)),
+        ("the lanes", lambda: _runs(surface, lanes, scheds)),
         ("the explorer's maps", explorer),
         *nets[:2],
         ("typed formulas", formulas),
@@ -226,11 +252,14 @@ def full_plan() -> list[Step]:
 
 
 def plan_description(surface=None, optimizers: Iterable = (), full: bool = False,
-                     steps: Iterable[str] | None = None) -> dict | None:
-    """The JSON-ready arguments of ``warmup_plan(surface, optimizers)`` (``full``:
-    ``full_plan()``), for ``plan_from_description`` in another process; ``steps``: keep
-    only the steps of these labels. None when the surface cannot be written down (a
-    Python function): such a plan runs in this process only."""
+                     steps: Iterable[str] | None = None,
+                     schedules: Iterable = ()) -> dict | None:
+    """The JSON-ready arguments of ``warmup_plan(surface, optimizers, schedules)``
+    (``full``: ``full_plan()``), for ``plan_from_description`` in another process;
+    ``steps``: keep only the steps of these labels. Of the schedules only those that
+    change the plan are written (a ReduceLROnPlateau; others: None). None when the
+    surface cannot be written down (a Python function): such a plan runs in this process
+    only."""
     import json
 
     from .surface_io import surface_to_dict
@@ -242,6 +271,9 @@ def plan_description(surface=None, optimizers: Iterable = (), full: bool = False
             d = {"plan": "warmup",
                  "surface": None if surface is None else surface_to_dict(surface),
                  "optimizers": [o.to_dict() for o in optimizers]}
+            scheds = [s.to_dict() if _watches(s) else None for s in schedules]
+            if any(s is not None for s in scheds):
+                d["schedules"] = scheds
             json.dumps(d)
         except (ValueError, TypeError, AttributeError):
             return None
@@ -253,6 +285,7 @@ def plan_description(surface=None, optimizers: Iterable = (), full: bool = False
 def plan_from_description(d: dict) -> list[Step]:
     """The plan ``d`` (from ``plan_description``) describes; ValueError if it is not one."""
     from .optimizers import optimizer_from_dict
+    from .schedules import schedule_from_dict
     from .surface_io import surface_from_dict
 
     if not isinstance(d, dict) or d.get("plan") not in ("warmup", "full"):
@@ -262,7 +295,9 @@ def plan_from_description(d: dict) -> list[Step]:
     else:
         surface = d.get("surface")
         plan = warmup_plan(None if surface is None else surface_from_dict(surface),
-                           [optimizer_from_dict(o) for o in d.get("optimizers") or ()])
+                           [optimizer_from_dict(o) for o in d.get("optimizers") or ()],
+                           [None if s is None else schedule_from_dict(s)
+                            for s in d.get("schedules") or ()])
     if d.get("steps") is not None:
         keep = set(d["steps"])
         plan = [step for step in plan if step[0] in keep]

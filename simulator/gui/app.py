@@ -157,14 +157,15 @@ def start_warmup(win, state: dict) -> None:
 
     session = win.session
     optimizers = [lane.optimizer for lane in session.lanes]
-    description = plan_description(session.surface, optimizers)
+    schedules = [lane.schedule or session.schedule for lane in session.lanes]
+    description = plan_description(session.surface, optimizers, schedules=schedules)
     try:
         # the very plan the helper builds from the description
         plan = None if description is None else plan_from_description(description)
     except ValueError:
         plan = description = None
     if plan is None:
-        plan = warmup_plan(session.surface, optimizers)
+        plan = warmup_plan(session.surface, optimizers, schedules)
     indicator = CompileIndicator(win.statusBar())
     win.statusBar().addPermanentWidget(indicator)
     warm = KernelWarmup(plan, description=description)

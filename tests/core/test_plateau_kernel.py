@@ -193,3 +193,77 @@ def test_interpreted_runs_equal_compiled(opt):
     interp.load().run_runs(*b)
     np.testing.assert_array_equal(a[-1], b[-1])
 
+
+# ---- the plateau step is compiled only into the kernels of runs that have the schedule ----
+def _typed_names(kernel, args):
+    """The names of the variables numba typed in ``kernel``'s loop, compiled afresh (a
+    kernel loaded from the disk cache keeps no typing)."""
+    import numba
+
+    k = numba.njit(nogil=True, error_model="numpy")(kernel.py_func)
+    k.compile(loops._signature(k, args))
+    (cres,) = k.overloads.values()
+    return {name.split(".")[0] for name in cres.type_annotation.typemap}
+
+
+def test_kernels_without_the_schedule_do_not_compile_its_step():
+    # PLAT is a constant of the kernel: numba prunes ``if PLAT:`` before typing, so a
+    # run without a ReduceLROnPlateau compiles none of it (the app's warm-up, every
+    # lane, compiles only those kernels)
+    s = sim.get_surface("rosenbrock")
+    steps = 3
+    plat = engine._plateau_params(sim.ReduceLROnPlateau())
+
+    def traj_args(opt):
+        return (s.spec, kernel_hp(opt), np.full(steps, opt.lr), -1.0, 1.0, steps, 0.0, 0, 0,
+                0.0, 0, s.nreg, np.empty((steps + 1, 2)), np.empty(steps + 1),
+                np.empty((steps + 1, 2)), plat)
+
+    opt = sim.Adam()
+    lb = sim.LBFGS()
+    lb_args = traj_args(lb)[:6] + (s.nreg,) + traj_args(lb)[12:15] + (
+        np.empty(steps, dtype=np.int64), plat)
+    for P in (0, 1):
+        names = _typed_names(loops._make_trajectory(opt.oid, s.sid, 0, P), traj_args(opt))
+        assert ("p_best" in names) == bool(P), P
+        names = _typed_names(loops._make_lbfgs_trajectory(s.sid, 0, P), lb_args)
+        assert ("p_best" in names) == bool(P), P
+
+
+def test_each_run_picks_the_kernel_of_its_schedule():
+    s = sim.get_surface("booth")
+    opt = sim.Adagrad(lr=0.5)
+    key = (opt.oid,) + loops.surface_key(s.spec)
+    kw = dict(patience=1, factor=0.5, threshold=0.05)  # cuts the rate on this run
+    sched = sim.ReduceLROnPlateau(**kw)
+    with loops.compiled_only():
+        sim.simulate(s, opt, (1.0, 1.0), steps=3)
+        assert loops.is_ready("run_trajectory", key)
+        assert not loops.is_ready("run_trajectory_plateau", key)
+        run = sim.simulate(s, opt, (9.0, -9.0), steps=60, schedule=sched)
+        assert loops.is_ready("run_trajectory_plateau", key)
+        sim.simulate_batch(s, opt, STARTS[:2], 5, schedule=sched)
+        assert loops.is_ready("run_runs_plateau", key)
+        assert not loops.is_ready("run_runs", key)
+    n = run.n_steps
+    want = naive.plateau_rates(opt.lr, run.losses[:n].tolist(), **kw)
+    assert len(set(want)) > 1
+    np.testing.assert_array_equal(run.learning_rates, want)
+
+
+def test_python_function_surfaces_step_the_schedule():
+    # a Python function's surface runs the kernels' loop bound to its callables
+    # (core.functions): with the schedule, the plateau variant of that loop
+    s = sim.surface_from_function(lambda x, y: (1 - x) ** 2 + 100 * (y - x * x) ** 2,
+                                  grad=lambda x, y: (-2 * (1 - x) - 400 * x * (y - x * x),
+                                                     200 * (y - x * x)))
+    kw = dict(patience=2, factor=0.5)
+    for opt in (sim.Adam(lr=0.3), sim.LBFGS(lr=0.5, max_iter=3)):
+        run = sim.simulate(s, opt, start=(-1.2, 1.0), steps=120,
+                           schedule=sim.ReduceLROnPlateau(**kw))
+        n = run.n_steps
+        want = naive.plateau_rates(opt.lr, run.losses[:n].tolist(), **kw)
+        assert len(set(want)) > 1, opt
+        np.testing.assert_array_equal(run.learning_rates, want)
+        plain = sim.simulate(s, opt, start=(-1.2, 1.0), steps=120)
+        assert set(plain.learning_rates.tolist()) == {opt.lr}

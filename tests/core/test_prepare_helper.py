@@ -360,6 +360,36 @@ def test_the_description_rebuilds_the_same_plan():
         plan_from_description({"plan": "nothing"})
 
 
+def test_a_plateau_lanes_plan_warms_its_own_kernels(monkeypatch):
+    # a ReduceLROnPlateau lane's runs and maps have their own kernels (kernels.loops
+    # PLAT): the warm-up compiles those for it, not the plain ones, in this process and
+    # in the helper alike (the description carries the schedule)
+    import simulator as sim
+    from simulator.core import engine
+    from simulator.core.kernels import loops
+    from simulator.core.prepare import plan_description, plan_from_description, run_plan
+
+    s = sim.get_surface("mccormick")
+    opts = [sim.Adagrad(lr=0.5), sim.RMSprop()]
+    sched = sim.ReduceLROnPlateau(patience=3)
+    d = json.loads(json.dumps(plan_description(s, opts, schedules=[sched, sim.StepLR()])))
+    assert d["schedules"] == [sched.to_dict(), None]  # what changes the plan only
+    assert "schedules" not in plan_description(s, opts, schedules=[None, sim.StepLR()])
+    maps = []
+    monkeypatch.setattr(engine, "simulate_batch",
+                        lambda surface, opt, starts, steps, schedule=None: maps.append(
+                            (type(opt), type(schedule))))
+    plan = dict(plan_from_description(d))
+    assert run_plan([("the lanes", plan["the lanes"])]) == []
+    key = (sim.Adagrad.oid,) + loops.surface_key(s.spec)
+    assert loops.is_ready("run_trajectory_plateau", key)
+    assert not loops.is_ready("run_trajectory", key)
+    assert loops.is_ready("run_trajectory", (sim.RMSprop.oid,) + loops.surface_key(s.spec))
+    plan["the explorer's maps"]()
+    assert (sim.Adagrad, sim.ReduceLROnPlateau) in maps  # run_runs_plateau
+    assert (sim.RMSprop, type(None)) not in maps  # a batch kernel, warmed by SGD and Adam's
+
+
 # ---- numba's cache index, saved by two writers at once --------------------------------------
 def test_two_writers_of_one_index_keep_both_entries(tmp_path):
     from numba.core.caching import IndexDataCacheFile

@@ -6,7 +6,9 @@ for what it is asked to run and calls it:
 
 * ``eval_points``: one kernel per surface kind (a built-in surface id, the formula
   machine, the flat base or a data loss) and whether drawn bumps are added;
-* ``run_trajectory`` and ``run_batch``: one per optimizer and surface kind.
+* ``run_trajectory`` and ``run_batch``: one per optimizer and surface kind;
+  ``run_trajectory`` (and ``run_runs``) another for runs under a ReduceLROnPlateau
+  (``*_plateau``: the other kernels do not compile its step).
 
 Compile time is a budget like run time. One kernel for every optimizer and every surface
 took 57 s of CPU (trajectories and evaluation) and 65 s (batches) to compile on a 2-core
@@ -463,23 +465,38 @@ def plateau_step(plat, lr, best, bad, cool, current):
 
 
 # ---- one trajectory ----------------------------------------------------------------------
-def _make_trajectory(OID, SID, BUMPS):
-    return njit(**_JIT)(_trajectory_body(OID, SID, BUMPS))
+# A ReduceLROnPlateau is a constant of the kernel, PLAT (1: the run steps one, ``plat``
+# holding its settings; 0: ``plat`` is ignored), as OID, SID and BUMPS are: numba prunes
+# the branches ``if PLAT:`` before typing, so the kernels of runs without that schedule
+# (the app's warm-up compiles only those) do not compile its code. Each entry point picks
+# the variant by ``plat[PL_ON]`` (``_plateau_on``); the plateau variants are named
+# ``*_plateau`` (``run_trajectory_plateau``, ``run_lbfgs_plateau``, ``run_runs_plateau``).
+def _plateau_on(plat) -> int:
+    """1 if ``plat`` (None or a ``plateau_params`` array) asks for a ReduceLROnPlateau."""
+    return 0 if plat is None or plat[PL_ON] == 0.0 else 1
 
 
-def _trajectory_body(OID, SID, BUMPS):
-    """The trajectory loop for (OID, SID, BUMPS), a plain function: compiled on its own by
-    ``_make_trajectory``, inlined into ``run_runs``'s kernels by ``one_run_for``."""
+def _make_trajectory(OID, SID, BUMPS, PLAT=0):
+    return njit(**_JIT)(_trajectory_body(OID, SID, BUMPS, PLAT))
+
+
+def _make_trajectory_plateau(OID, SID, BUMPS):
+    return _make_trajectory(OID, SID, BUMPS, 1)
+
+
+def _trajectory_body(OID, SID, BUMPS, PLAT=0):
+    """The trajectory loop for (OID, SID, BUMPS, PLAT), a plain function: compiled on its
+    own by ``_make_trajectory``, inlined into ``run_runs``'s kernels by ``one_run_for``."""
     NEWTON = OID == O_NEWTON
 
     def run_trajectory_kernel(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch,
                               nreg, pos, loss, grad, plat):
         dim = spec[1]
-        watch = plat[PL_ON] != 0.0  # ReduceLROnPlateau: lrs[t] is written with its rate
-        p_lr = lrs[0] if steps > 0 else 0.0
-        p_best = math.inf if plat[PL_MIN] != 0.0 else -math.inf
-        p_bad = 0.0
-        p_cool = 0.0
+        if PLAT:  # ReduceLROnPlateau: lrs[t] is written with its rate
+            p_lr = lrs[0] if steps > 0 else 0.0
+            p_best = math.inf if plat[PL_MIN] != 0.0 else -math.inf
+            p_bad = 0.0
+            p_cool = 0.0
         regs = np.empty(nreg)
         N = spec[7].shape[0]
         perm = np.empty(max(N, 1), dtype=np.int64)
@@ -514,7 +531,7 @@ def _trajectory_body(OID, SID, BUMPS):
                     gy = 0.0
             if noise > 0.0 or clip > 0.0:  # a call: skipped on the common, plain path
                 gx, gy = _noise_clip(gx, gy, dim, noise, seed, stream, t, clip)
-            if watch:
+            if PLAT:
                 lrs[t] = p_lr
             lr = lrs[t]
             if NEWTON:
@@ -528,7 +545,7 @@ def _trajectory_body(OID, SID, BUMPS):
                                                  sy0, sy1, sy2)
             if not (math.isfinite(x) and math.isfinite(y)):
                 return t + 1, 2
-            if watch:  # scheduler.step(loss) after the update, with the loss before it
+            if PLAT:  # scheduler.step(loss) after the update, with the loss before it
                 p_lr, p_best, p_bad, p_cool = plateau_step(plat, p_lr, p_best, p_bad, p_cool,
                                                            f)
         return steps + 1, 0
@@ -536,11 +553,15 @@ def _trajectory_body(OID, SID, BUMPS):
     return run_trajectory_kernel
 
 
-def _make_lbfgs_trajectory(SID, BUMPS):
-    return njit(**_JIT)(_lbfgs_body(SID, BUMPS))
+def _make_lbfgs_trajectory(SID, BUMPS, PLAT=0):
+    return njit(**_JIT)(_lbfgs_body(SID, BUMPS, PLAT))
 
 
-def _lbfgs_body(SID, BUMPS):
+def _make_lbfgs_trajectory_plateau(SID, BUMPS):
+    return _make_lbfgs_trajectory(SID, BUMPS, 1)
+
+
+def _lbfgs_body(SID, BUMPS, PLAT=0):
     """The L-BFGS trajectory kernel for surface kind (SID, BUMPS): each recorded step is
     one ``torch.optim.LBFGS.step(closure)``, up to ``max_iter`` iterations and
     ``max_eval`` evaluations, written from torch's code line for line (its state carries
@@ -548,11 +569,11 @@ def _lbfgs_body(SID, BUMPS):
 
     def run_lbfgs_kernel(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat):
         dim = spec[1]
-        watch = plat[PL_ON] != 0.0  # ReduceLROnPlateau: lrs[t] is written with its rate
-        p_lr = lrs[0] if steps > 0 else 0.0
-        p_best = math.inf if plat[PL_MIN] != 0.0 else -math.inf
-        p_bad = 0.0
-        p_cool = 0.0
+        if PLAT:  # ReduceLROnPlateau: lrs[t] is written with its rate
+            p_lr = lrs[0] if steps > 0 else 0.0
+            p_best = math.inf if plat[PL_MIN] != 0.0 else -math.inf
+            p_bad = 0.0
+            p_cool = 0.0
         regs = np.empty(nreg)
         max_iter = int(hp[0])
         max_eval = int(hp[1])
@@ -599,7 +620,7 @@ def _lbfgs_body(SID, BUMPS):
             grad[t, 1] = gy
             if t == steps:
                 break
-            if watch:
+            if PLAT:
                 lrs[t] = p_lr
                 p_lr, p_best, p_bad, p_cool = plateau_step(plat, p_lr, p_best, p_bad, p_cool,
                                                            f)
@@ -837,6 +858,21 @@ def _lbfgs_body(SID, BUMPS):
     return run_lbfgs_kernel
 
 
+def _trajectory_kernel(oid: int, skey: tuple, on: int):
+    """``(name, key, kernel)``: the trajectory kernel for optimizer ``oid``, surface key
+    ``skey`` and PLAT ``on`` (L-BFGS: its own loop, keyed by the surface alone)."""
+    if oid == O_LBFGS:
+        if on:
+            return ("run_lbfgs_plateau", skey,
+                    _kernel("run_lbfgs_plateau", _make_lbfgs_trajectory_plateau, skey))
+        return "run_lbfgs", skey, _kernel("run_lbfgs", _make_lbfgs_trajectory, skey)
+    key = (oid,) + skey
+    if on:
+        return ("run_trajectory_plateau", key,
+                _kernel("run_trajectory_plateau", _make_trajectory_plateau, key))
+    return "run_trajectory", key, _kernel("run_trajectory", _make_trajectory, key)
+
+
 def run_trajectory(
     spec, oid, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss, grad,
     evals=None, plat=None,
@@ -851,33 +887,31 @@ def run_trajectory(
     settings (``plateau_params``), stepped with the loss before every update; ``lrs[0]``
     is then the base rate and ``lrs[t]`` is overwritten with the rate of update t.
     """
+    on = _plateau_on(plat)
     if plat is None:
         plat = NO_PLATEAU
+    name, key, k = _trajectory_kernel(int(oid), surface_key(spec), on)
     if int(oid) == O_LBFGS:  # several evaluations per step: its own kernel
-        key = surface_key(spec)
-        k = _kernel("run_lbfgs", _make_lbfgs_trajectory, key)
         if evals is None:
             evals = np.empty(max(steps, 1), dtype=np.int64)
         args = (spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat)
         done, res = _interim_run(
-            "run_lbfgs", key, k, (steps + 1) * int(hp[1]), args,
+            name, key, k, (steps + 1) * int(hp[1]), args,
             lambda: _twin().run_trajectory(spec, oid, hp, lrs, x0, y0, steps, noise, seed,
                                            stream, clip, batch, nreg, pos, loss, grad, evals,
                                            plat))
         if done:
             return res
-        return _call("run_lbfgs", key, k, *args)
-    key = (int(oid),) + surface_key(spec)
-    k = _kernel("run_trajectory", _make_trajectory, key)
+        return _call(name, key, k, *args)
     args = (spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss,
             grad, plat)
     work = (steps + 1) * (4 if int(oid) == O_NEWTON or spec[0] >= SID_EXPR else 1)
     done, res = _interim_run(
-        "run_trajectory", key, k, work, args,
+        name, key, k, work, args,
         lambda: _twin().run_trajectory(spec, oid, *args[1:-1], None, plat))
     if done:
         return res
-    return _call("run_trajectory", key, k, *args)
+    return _call(name, key, k, *args)
 
 
 # ---- many trajectories -------------------------------------------------------------------
@@ -1251,45 +1285,44 @@ def _run_split(k, args, first, nblocks):
 
 
 # ---- many recorded runs: L-BFGS, and rates that follow each run's loss ---------------------
-def one_run_for(oid, sid, bumps, spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
-                batch, nreg, pos, loss, grad, evals, plat):
-    """One recorded run for literal ``oid``, ``sid``, ``bumps``: the trajectory kernel
-    ``run_trajectory`` calls (L-BFGS: its own)."""
+def one_run_for(oid, sid, bumps, plat_on, spec, hp, lrs, x0, y0, steps, noise, seed, stream,
+                clip, batch, nreg, pos, loss, grad, evals, plat):
+    """One recorded run for literal ``oid``, ``sid``, ``bumps``, ``plat_on`` (PLAT): the
+    trajectory kernel ``run_trajectory`` calls (L-BFGS: its own)."""
+    _, _, k = _trajectory_kernel(oid, (sid, bumps), plat_on)
     if oid == O_LBFGS:
-        return _kernel("run_lbfgs", _make_lbfgs_trajectory, (sid, bumps))(
-            spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat)
-    return _kernel("run_trajectory", _make_trajectory, (oid, sid, bumps))(
-        spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss, grad,
-        plat)
+        return k(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat)
+    return k(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos, loss,
+             grad, plat)
 
 
 @overload(one_run_for, prefer_literal=True)
-def _ol_one_run_for(oid, sid, bumps, spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
-                    batch, nreg, pos, loss, grad, evals, plat):
+def _ol_one_run_for(oid, sid, bumps, plat_on, spec, hp, lrs, x0, y0, steps, noise, seed,
+                    stream, clip, batch, nreg, pos, loss, grad, evals, plat):
     # The loop is inlined (numba IR inlining), not called: a call would name a function
     # that other specialisations share the name of, and a kernel loaded from the disk
     # cache could then call another specialisation's loop compiled earlier in the
-    # process. This function's own name carries its literal oid, sid and bumps.
-    O, S, B = _lit(oid), _lit(sid), _lit(bumps)
+    # process. This function's own name carries its literal oid, sid, bumps and plat_on.
+    O, S, B, P = _lit(oid), _lit(sid), _lit(bumps), _lit(plat_on)
     if O == O_LBFGS:
-        k = njit(**_INLINE)(_lbfgs_body(S, B))
+        k = njit(**_INLINE)(_lbfgs_body(S, B, P))
 
-        def one_lbfgs(oid, sid, bumps, spec, hp, lrs, x0, y0, steps, noise, seed, stream,
-                      clip, batch, nreg, pos, loss, grad, evals, plat):
+        def one_lbfgs(oid, sid, bumps, plat_on, spec, hp, lrs, x0, y0, steps, noise, seed,
+                      stream, clip, batch, nreg, pos, loss, grad, evals, plat):
             return k(spec, hp, lrs, x0, y0, steps, nreg, pos, loss, grad, evals, plat)
 
         return one_lbfgs
-    k = njit(**_INLINE)(_trajectory_body(O, S, B))
+    k = njit(**_INLINE)(_trajectory_body(O, S, B, P))
 
-    def one_run(oid, sid, bumps, spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip,
-                batch, nreg, pos, loss, grad, evals, plat):
+    def one_run(oid, sid, bumps, plat_on, spec, hp, lrs, x0, y0, steps, noise, seed, stream,
+                clip, batch, nreg, pos, loss, grad, evals, plat):
         return k(spec, hp, lrs, x0, y0, steps, noise, seed, stream, clip, batch, nreg, pos,
                  loss, grad, plat)
 
     return one_run
 
 
-def _make_runs(OID, SID, BUMPS):
+def _make_runs(OID, SID, BUMPS, PLAT=0):
     @njit(**_JIT)
     def run_runs_kernel(spec, hp, lrs, plat, starts, steps, window, noise, seed, stream0,
                         clip, batch, nreg, out, b0, b1):
@@ -1310,9 +1343,9 @@ def _make_runs(OID, SID, BUMPS):
                 L[t] = lrs[t]
             x0 = starts[i, 0]
             y0 = starts[i, 1] if dim == 2 else 0.0
-            k, reason = one_run_for(OID, SID, BUMPS, spec, hp, L, x0, y0, steps, noise, seed,
-                                    stream0 + i, clip, batch, nreg, pos, loss, grad, evals,
-                                    plat)
+            k, reason = one_run_for(OID, SID, BUMPS, PLAT, spec, hp, L, x0, y0, steps, noise,
+                                    seed, stream0 + i, clip, batch, nreg, pos, loss, grad,
+                                    evals, plat)
             if k == 0:  # undefined at the start: the start itself, not finite
                 pos[0, 0] = x0
                 pos[0, 1] = y0
@@ -1353,15 +1386,21 @@ def _make_runs(OID, SID, BUMPS):
     return run_runs_kernel
 
 
+def _make_runs_plateau(OID, SID, BUMPS):
+    return _make_runs(OID, SID, BUMPS, 1)
+
+
 def run_runs(spec, oid, hp, lrs, plat, starts, steps, window, noise, seed, stream0, clip,
              batch, nreg, out):
     """``run_batch``'s summaries (the same rows of ``out``) from one recorded run per start,
     all in one kernel: for L-BFGS (no batch kernel) and a ReduceLROnPlateau (``plat``,
     a rate per run that follows its loss). Memory is O(steps) per thread."""
+    on = _plateau_on(plat)
     if plat is None:
         plat = NO_PLATEAU
     key = (int(oid),) + surface_key(spec)
-    k = _kernel("run_runs", _make_runs, key)
+    name = "run_runs_plateau" if on else "run_runs"
+    k = _kernel(name, _make_runs_plateau if on else _make_runs, key)
     n = starts.shape[0]
     args = (spec, hp, lrs, plat, starts, steps, window, noise, seed, stream0, clip, batch,
             nreg, out)
@@ -1369,12 +1408,12 @@ def run_runs(spec, oid, hp, lrs, plat, starts, steps, window, noise, seed, strea
         k(*args, 0, n)
         return
     work = n * (steps + 1) * (int(hp[1]) if int(oid) == O_LBFGS else 1)
-    done, _ = _interim_run("run_runs", key, k, work, args + (0, n),
+    done, _ = _interim_run(name, key, k, work, args + (0, n),
                            lambda: _twin().run_runs(spec, oid, *args[1:]))
     if done:
         return
     first = 0
     if not k.signatures:  # compile (or load) on this thread, with the first start
         first = min(1, n)
-        _call("run_runs", key, k, *args, 0, first)
+        _call(name, key, k, *args, 0, first)
     _run_split(k, args, first, n)
