@@ -291,6 +291,24 @@ def _derivs(act, A, l, n, m, d1, d2, second):
                     o2[r] = (1.0 - a[r]) * a[r] * (1.0 - 2.0 * a[r])
 
 
+@njit(**_JIT)
+def _times_derivs(act, A, l, n, m, Dq):
+    """Dq[i, r] *= act'(z), from the activations a = A[l, i, r], as ``_derivs`` computes
+    act'(z) (the same product, without storing act'). One loop per activation."""
+    for i in range(n):
+        a = A[l, i]
+        d = Dq[i]
+        if act == ACT_TANH:
+            for r in range(m):
+                d[r] *= 1.0 - a[r] * a[r]
+        elif act == ACT_RELU:
+            for r in range(m):
+                d[r] *= 1.0 if a[r] > 0.0 else 0.0
+        else:
+            for r in range(m):
+                d[r] *= (1.0 - a[r]) * a[r]
+
+
 @njit(**_INLINE)
 def forward(sizes, act, w, X, idx, m, A):
     """Activations of examples ``X[idx[:m]]``: A[0] the inputs, A[L] the logits."""
@@ -304,11 +322,15 @@ def forward(sizes, act, w, X, idx, m, A):
         nout = sizes[l + 1]
         ob = off + nout * nin
         for j in range(nout):
+            # z = ((b + w_0 a_0) + w_1 a_1) + ...: the first term with the bias, one loop
+            # over the examples fewer (a short loop's set-up is most of a minibatch's)
             bj = w[ob + j]
             z = A[l + 1, j]
+            w0 = w[off + j * nin]
+            a = A[l, 0]
             for r in range(m):
-                z[r] = bj
-            for i in range(nin):
+                z[r] = bj + w0 * a[r]
+            for i in range(1, nin):
                 wji = w[off + j * nin + i]
                 a = A[l, i]
                 for r in range(m):
@@ -372,20 +394,24 @@ def backward(sizes, act, w, A, m, D, g):
             for i in range(nin):
                 g[off + j * nin + i] = _dot(d, A[l, i], m)
         if l > 0:
+            # D[q, i] = (w_0i D[p, 0] + w_1i D[p, 1] + ...) act'(z_i): the first product
+            # stored rather than added to zeros (the same values; a zero's sign may differ,
+            # which no sum of the gradient keeps), act' applied in place (the same product)
             q = 1 - p
+            dp = D[p, 0]
             for i in range(nin):
+                w0 = w[off + i]
+                dq = D[q, i]
                 for r in range(m):
-                    D[q, i, r] = 0.0
-            for j in range(nout):
+                    dq[r] = w0 * dp[r]
+            for j in range(1, nout):
+                dp = D[p, j]
                 for i in range(nin):
                     wji = w[off + j * nin + i]
+                    dq = D[q, i]
                     for r in range(m):
-                        D[q, i, r] += wji * D[p, j, r]
-            d1 = D[p]  # free now: D[p] is not read again
-            _derivs(act, A, l, nin, m, d1, d1, m < 0)
-            for i in range(nin):
-                for r in range(m):
-                    D[q, i, r] *= d1[i, r]
+                        dq[r] += wji * dp[r]
+            _times_derivs(act, A, l, nin, m, D[q])
             p = q
 
 
