@@ -35,7 +35,11 @@ Every figure comes from a fresh process with its own empty numba cache folder
     ``record_every`` (its run kernel larger) 27-31 s (simulate 19-22 s); after
     (mlp.evaluate, hvp inlined into hvp_many, one training kernel with a cfunc update per
     optimizer) 18.4-19.5 s (simulate 12-13 s, the second optimizer 0.6-0.8 s,
-    predictions and plane 1.3-1.8 s, the sharpness 3.8-4.5 s).
+    predictions and plane 1.3-1.8 s, the sharpness 3.8-4.5 s); with the forward and
+    backward passes one C callback the kernels share (``mlp._net_pass``), alternating
+    with the kernels before: 12.4-13.8 s against 15.4-16.1 s (simulate 8.0-8.7 s against
+    10.0-10.5 s, predictions and plane 0.6-0.9 s against 1.2-1.4 s, sharpness 3.1-3.4 s
+    against 3.4-3.5 s).
 
 By default the package imported here is used with empty caches (what a fresh
 ``pip install`` meets: pip installs no compiled kernels). ``--fresh-install`` first makes
@@ -186,8 +190,8 @@ with loops.compiled_only():
     sim.sharpness(net, run, stride=10)
     mark("sharpness")
 print(json.dumps({"stages": stages, "compiles": rec.rows,
-                  "callbacks": [[e["key"][0], e["cpu"]] for e in loops.compile_log
-                                if e["kernel"] == "net_update"]}))
+                  "callbacks": [[e["kernel"], e["key"], e["cpu"]] for e in loops.compile_log
+                                if e["kernel"].startswith("net_")]}))
 """
 
 
@@ -347,8 +351,8 @@ def _network(python: str, tmp: str) -> None:
             print(f"        {'  ' * r['depth']}{r['fn']:<{28 - 2 * r['depth']}} incl "
                   f"{r['incl']:6.2f} s excl {r['excl']:6.2f} s CPU")
         seen = upto
-    for oid, cpu in n.get("callbacks", []):
-        print(f"    update callback (cfunc) of optimizer id {oid}: {cpu:.2f} s CPU")
+    for name, key, cpu in n.get("callbacks", []):  # net_update keyed on the optimizer id
+        print(f"    C callback (cfunc) {name}{tuple(key) or ''}: {cpu:.2f} s CPU")
     w = _run(python, NETWORK, _env(cache, home))
     print(f"    warm (the same steps, loaded from the cache): "
           f"{sum(s[1] for s in w['stages'][1:]):.2f} s wall")

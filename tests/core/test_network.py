@@ -205,6 +205,16 @@ def test_bad_vectors_are_refused():
         net.accuracy(net.init, "validation")
 
 
+def test_the_shared_pass_refuses_a_strided_array():
+    # the kernels hand the network pass their arrays by pointer: one that is not
+    # C-contiguous would be read as if it were, so the pass refuses it
+    net = _tiny()
+    a = net._arrays
+    X = np.asfortranarray(a["X"])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        mlp.network_loss(a["sizes"], net.act_id, net.init.copy(), X, a["y"])
+
+
 def test_predictions_and_decision_grid():
     net = sim.network("blobs", hidden=(), n_train=50, n_test=50, noise=0.0)
     w = np.array([1.0, 1.0, 0.0])  # logit x + y

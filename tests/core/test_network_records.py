@@ -73,6 +73,7 @@ def test_a_batch_forward_pass_gives_the_full_batch_columns_and_the_same_gradient
     # step_gradient (gather) and step_minibatch (own pass): gb bit for bit at every step
     n = net.n_params
     Xt, yt = a["Xt"], a["yt"]
+    pf, pt = mlp.pass_fn(), mlp.perturb_fn(0.0, 0.0)
     for t in range(9):  # two epochs and a step, batches of 6, 6, 6, 2
         bufs = [np.empty((len(sizes), 5, max(N, len(yt)))), np.empty((2, 5, N)),
                 np.empty((len(sizes), 5, B)), np.empty((2, 5, B))]
@@ -81,11 +82,11 @@ def test_a_batch_forward_pass_gives_the_full_batch_columns_and_the_same_gradient
         p1 = np.zeros((10, n))
         p2 = np.zeros((10, n))
         loss, tloss, grad = np.empty(1), np.empty(1), np.empty((1, n))
-        st1, e1 = mlp.step_gradient(sizes, act, w, a["X"], a["y"], Xt, yt, t, 100, B, nb, -1,
-                                    0.0, 7, 0, 0.0, *bufs, np.arange(N), np.arange(N), gb1,
-                                    p1, loss, tloss, grad, 0)
-        st2, e2 = mlp.step_minibatch(sizes, act, w, a["X"], a["y"], t, B, nb, -1, 0.0, 7, 0,
-                                     0.0, *bufs2, np.arange(N), np.arange(N), gb2, p2)
+        st1, e1 = mlp.step_gradient(pf, pt, sizes, act, w, a["X"], a["y"], Xt, yt, t, 100, B,
+                                    nb, -1, 0.0, 7, 0, 0.0, *bufs, np.arange(N), np.arange(N),
+                                    gb1, p1, loss, tloss, grad, 0)
+        st2, e2 = mlp.step_minibatch(pf, pt, sizes, act, w, a["X"], a["y"], t, B, nb, -1, 0.0,
+                                     7, 0, 0.0, *bufs2, np.arange(N), np.arange(N), gb2, p2)
         assert (st1, e1) == (st2, e2) == (0, t // nb)
         assert np.array_equal(gb1, gb2), t
         assert np.array_equal(p1[t], p2[t]) and np.array_equal(p2[t], w)
@@ -100,9 +101,10 @@ def test_a_step_between_records_reports_a_minibatch_that_is_not_finite():
     w = np.full(n, np.inf)
     A, D = mlp.make_buffers(a["sizes"], 8)
     Ab, Db = mlp.make_buffers(a["sizes"], 4)
-    st, _ = mlp.step_minibatch(a["sizes"], net.act_id, w, a["X"], a["y"], 1, 4, 2, 0, 0.0,
-                               0, 0, 0.0, A, D, Ab, Db, np.arange(8), np.arange(8),
-                               np.empty(n), np.zeros((3, n)))
+    st, _ = mlp.step_minibatch(mlp.pass_fn(), mlp.perturb_fn(0.0, 0.0), a["sizes"],
+                               net.act_id, w, a["X"], a["y"], 1, 4, 2, 0, 0.0, 0, 0, 0.0, A, D,
+                               Ab, Db, np.arange(8), np.arange(8), np.empty(n),
+                               np.zeros((3, n)))
     assert st == 1
 
 

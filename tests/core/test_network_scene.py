@@ -166,10 +166,11 @@ def test_warmup_plan_compiles_an_lbfgs_lanes_maps():
 
 def test_network_kernels_compile_each_helper_once(tmp_path):
     # a constant flag passed from compiled code would be a literal, and compile the
-    # helper again per value (output_loss with and without the gradient, _derivs with
-    # and without the second derivative); the loss, gradient, loss plane and
-    # predictions share one kernel (mlp.evaluate). In a fresh process with an empty
-    # numba cache: kernels loaded from a cache compile (and list) no helper.
+    # helper again per value (_pass per mode, _derivs with and without the second
+    # derivative); the loss, gradient, loss plane and predictions share one kernel
+    # (mlp.evaluate); forward, output_loss and backward are compiled once, into the
+    # shared pass (a C callback, not a function of their own). In a fresh process with
+    # an empty numba cache: kernels loaded from a cache compile (and list) no helper.
     import os
     import subprocess
     import sys
@@ -177,21 +178,33 @@ def test_network_kernels_compile_each_helper_once(tmp_path):
     code = """if True:
         import simulator as sim
         from numba.core import types
-        from simulator.core.kernels import mlp
+        from simulator.core.kernels import loops, mlp
         net = sim.network("moons", hidden=(3,), n_train=16, n_test=8)
         net.loss(net.init), net.gradient(net.init), net.accuracy(net.init)
         sim.loss_plane(net, runs=[[net.init, net.init + 1.0, 2.0 * net.init]], resolution=3)
         sim.sharpness(net, net.init)
-        for fn in (mlp.output_loss, mlp._derivs, mlp.forward, mlp.backward):
+        sim.simulate(net, sim.Adam(), net.init, steps=3, noise=0.1, batch_size=4,
+                     record_every=2)
+        kernels = (mlp.evaluate, mlp.hvp_many_kernel, mlp.run_network_kernel)
+        loaded = all(k.stats.cache_hits for k in kernels)
+        for fn in (mlp._pass, mlp._derivs):  # compiled by the kernels (none if loaded)
             lit = [s for s in fn.signatures if any(isinstance(a, types.Literal) for a in s)]
-            assert len(fn.signatures) == 1 and not lit, (fn, fn.signatures)
+            assert len(fn.signatures) == (0 if loaded else 1) and not lit, (fn, fn.signatures)
+        for fn in (mlp.output_loss, mlp.forward, mlp.backward):
+            assert not fn.signatures, (fn, fn.signatures)
         assert len(mlp.evaluate.signatures) == 1
-        print("ok")
+        log = loops.compile_log
+        assert [e["kernel"] for e in log].count("net_pass") == 1
+        # the C callbacks (the pass, the noise, the update) load from the disk cache too
+        cached = [e["cached"] for e in log if e["kernel"] in ("net_pass", "net_perturb",
+                                                               "net_update", "run_network")]
+        print("ok", len(cached), all(cached), loaded)
     """
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), LOSSLAB_INTERIM="0")
-    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                       timeout=600)
-    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-3000:]
+    for expect in ("ok 4 False False", "ok 4 True True"):  # cold, then from the cache
+        p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=600)
+        assert p.returncode == 0 and p.stdout.strip() == expect, (p.stdout, p.stderr[-3000:])
 
 
 def test_one_network_run_kernel_serves_every_optimizer(net):
@@ -229,7 +242,7 @@ def test_network_plan_compiles_what_a_network_scene_needs():
     assert [label for label, _ in plan] == ["network training", "network loss plane",
                                             "network sharpness"]
     assert run_plan(plan) == []
-    assert mlp.hvp_many.signatures and mlp.evaluate.signatures
+    assert mlp.hvp_many_kernel.signatures and mlp.evaluate.signatures
     assert "network training" in [label for label, _ in full_plan()]
 
 

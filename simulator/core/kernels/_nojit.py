@@ -19,6 +19,21 @@ def cfunc(*args, **kwargs):
     return lambda fn: fn
 
 
+def carray(ptr, shape, dtype=None):
+    """numba's ``carray``; the interpreter runs no C callback (the network kernels, which
+    use them, have no interpreted stand-in), so nothing here calls it."""
+    raise NotImplementedError("carray: no C callbacks in the interpreter")
+
+
+def c_caller(sig):
+    """numba's C-callback caller; as ``carray``, never called in the interpreter."""
+
+    def call(address, *args):
+        raise NotImplementedError("c_caller: no C callbacks in the interpreter")
+
+    return call
+
+
 def overload(*args, **kwargs):
     """Registers nothing: in Python the selector's own body (the generic path) runs."""
     return lambda typer: typer
@@ -38,4 +53,5 @@ def objmode(*args, **kwargs):
     return nullcontext()
 
 
-__all__ = ["INTERPRETED", "cfunc", "errors", "njit", "objmode", "overload", "types"]
+__all__ = ["INTERPRETED", "c_caller", "carray", "cfunc", "errors", "njit", "objmode",
+           "overload", "types"]

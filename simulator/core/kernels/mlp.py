@@ -21,21 +21,25 @@ minibatch) gathers them through an index array ``idx`` first.
 Compile time (see "Compile time is a budget" in ARCHITECTURE.md). numba compiles each
 ``@njit`` function on its own, then links the code of everything it calls into the
 caller and has LLVM optimise the whole again: a function's callees are optimised once
-more in every caller and at every level of calls. So the network has three kernels, each
-optimising the forward and backward passes once: ``run_network_kernel`` (training, one
-kernel for every optimizer), ``evaluate`` (loss, gradient, loss plane, predictions) and
-``hvp_many``. The training kernel takes the optimizer's update as an argument: a C
-callback (numba ``cfunc``, ``_make_update``) specialised per optimizer id through
+more in every caller and at every level of calls. So the network has three kernels:
+``run_network_kernel`` (training, one kernel for every optimizer), ``evaluate`` (loss,
+gradient, loss plane, predictions) and ``hvp_many_kernel``; and the passes they share,
+``forward``, ``output_loss`` and ``backward``, are compiled once, into one C callback
+(numba ``cfunc``, ``_net_pass``, made by ``pass_fn``) that every kernel calls through a
+function pointer (``_pass``, which passes each array as a pointer and its shape), so no
+kernel optimises them again; ``perturb`` (gradient noise and clipping) likewise
+(``perturb_fn``). The training kernel takes the optimizer's update as an argument too: a
+C callback (``_make_update``) specialised per optimizer id through
 ``coefs_for``/``coord_for`` like the surface kernels, compiled on its own in well under
 a second and called through a function pointer (one call per step, over the n_params
 coordinates); every callback has the one type ``UPDATE_SIG``, so the training kernel
-compiles once, and both are cached on disk (the callback keyed on its ``OID``, a closure
+compiles once, and all are cached on disk (the update keyed on its ``OID``, a closure
 int, like ``loops``' factories).
-The functions only they call (``step_gradient``, ``step_minibatch``, ``finish_run``,
-``loss_grad``, ``loss_value``, ``hvp``) are inlined into them in numba's IR
-(``inline="always"``) rather than compiled and optimised as functions of their own; the
-shared passes (``forward``, ``output_loss``, ``backward``) are compiled once each and
-called. Constant flags are passed computed, not literal (see ``loss_value``).
+The functions only one kernel or callback calls (``step_gradient``, ``step_minibatch``,
+``finish_run``, ``hvp``, and the passes in ``_net_pass``) are inlined into it in numba's
+IR (``inline="always"``) rather than compiled and optimised as functions of their own.
+Constant flags are passed computed, not literal (see ``loss_value``; the pass's mode
+bits ``P_*`` as expressions).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import math
 
 import numpy as np
 
-from ._jit import cfunc, njit, types
+from ._jit import c_caller, carray, cfunc, njit, types
 from .optim import coefs_for, coord_for, hp_tuple, initial_slot0
 from .rng import key, mix64, permutation, uniform
 
@@ -288,6 +292,24 @@ def _derivs(act, A, l, n, m, d1, d2, second):
 
 
 @njit(**_JIT)
+def _times_derivs(act, A, l, n, m, Dq):
+    """Dq[i, r] *= act'(z), from the activations a = A[l, i, r], as ``_derivs`` computes
+    act'(z) (the same product, without storing act'). One loop per activation."""
+    for i in range(n):
+        a = A[l, i]
+        d = Dq[i]
+        if act == ACT_TANH:
+            for r in range(m):
+                d[r] *= 1.0 - a[r] * a[r]
+        elif act == ACT_RELU:
+            for r in range(m):
+                d[r] *= 1.0 if a[r] > 0.0 else 0.0
+        else:
+            for r in range(m):
+                d[r] *= (1.0 - a[r]) * a[r]
+
+
+@njit(**_INLINE)
 def forward(sizes, act, w, X, idx, m, A):
     """Activations of examples ``X[idx[:m]]``: A[0] the inputs, A[L] the logits."""
     L = sizes.shape[0] - 1
@@ -300,11 +322,15 @@ def forward(sizes, act, w, X, idx, m, A):
         nout = sizes[l + 1]
         ob = off + nout * nin
         for j in range(nout):
+            # z = ((b + w_0 a_0) + w_1 a_1) + ...: the first term with the bias, one loop
+            # over the examples fewer (a short loop's set-up is most of a minibatch's)
             bj = w[ob + j]
             z = A[l + 1, j]
+            w0 = w[off + j * nin]
+            a = A[l, 0]
             for r in range(m):
-                z[r] = bj
-            for i in range(nin):
+                z[r] = bj + w0 * a[r]
+            for i in range(1, nin):
                 wji = w[off + j * nin + i]
                 a = A[l, i]
                 for r in range(m):
@@ -319,7 +345,7 @@ def _sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z))
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def output_loss(sizes, A, y, idx, m, D, want):
     """Mean loss of the logits in A[L]; with ``want``, D[0] = dLoss/dlogits."""
     L = sizes.shape[0] - 1
@@ -352,7 +378,7 @@ def output_loss(sizes, A, y, idx, m, D, want):
     return total / m
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def backward(sizes, act, w, A, m, D, g):
     """Backpropagate D[0] (dLoss/dlogits) into the flat gradient ``g``."""
     L = sizes.shape[0] - 1
@@ -368,20 +394,24 @@ def backward(sizes, act, w, A, m, D, g):
             for i in range(nin):
                 g[off + j * nin + i] = _dot(d, A[l, i], m)
         if l > 0:
+            # D[q, i] = (w_0i D[p, 0] + w_1i D[p, 1] + ...) act'(z_i): the first product
+            # stored rather than added to zeros (the same values; a zero's sign may differ,
+            # which no sum of the gradient keeps), act' applied in place (the same product)
             q = 1 - p
+            dp = D[p, 0]
             for i in range(nin):
+                w0 = w[off + i]
+                dq = D[q, i]
                 for r in range(m):
-                    D[q, i, r] = 0.0
-            for j in range(nout):
+                    dq[r] = w0 * dp[r]
+            for j in range(1, nout):
+                dp = D[p, j]
                 for i in range(nin):
                     wji = w[off + j * nin + i]
+                    dq = D[q, i]
                     for r in range(m):
-                        D[q, i, r] += wji * D[p, j, r]
-            d1 = D[p]  # free now: D[p] is not read again
-            _derivs(act, A, l, nin, m, d1, d1, m < 0)
-            for i in range(nin):
-                for r in range(m):
-                    D[q, i, r] *= d1[i, r]
+                        dq[r] += wji * dp[r]
+            _times_derivs(act, A, l, nin, m, D[q])
             p = q
 
 
@@ -405,15 +435,107 @@ def loss_grad(sizes, act, w, X, y, idx, m, A, D, g):
     return f
 
 
+# ---- the shared pass, one C callback -------------------------------------------------------
+# forward, output_loss and backward are compiled once, inlined into one C callback
+# (``_net_pass``, made by ``pass_fn``), which every kernel calls through a function pointer
+# (``_pass``): a called @njit function is linked into each caller and optimised and emitted
+# again there, once per kernel (and the training kernel calls them at six sites).
+P_FWD = 1  # the forward pass over X[idx[:m]] into A
+P_LOSS = 2  # the mean loss (returned; else nan)
+P_DELTA = 4  # with it, D[0] = dLoss/dlogits
+P_BACK = 8  # backpropagate D[0] into g
+P_GRAD = P_LOSS | P_DELTA | P_BACK  # the loss and gradient (after a forward pass)
+# A mode is passed as an expression (``P_FWD | P_GRAD``): a bare constant passed from
+# compiled code is a literal to numba, which compiles ``_pass`` once per value.
+
+_P = types.CPointer(types.float64)
+_I = types.CPointer(types.int64)
+_i8 = types.int64
+PASS_SIG = types.float64(_I, _i8, _i8, _P, _i8, _P, _i8, _i8, _I, _i8, _I, _i8, _P, _i8, _i8,
+                         _i8, _P, _i8, _i8, _P, _i8)
+
+
+def _net_pass(sp, nl, act, wp, n, xp, nx, xc, yp, ny, ip, m, ap, na, wa, ca, dp, wd, cd, gp,
+              mode):
+    """What ``mode`` (``P_*`` bits) asks of the C-contiguous arrays at these pointers:
+    ``sizes`` (nl), ``w``, ``g`` (n), ``X`` (nx, xc), ``y`` (ny), ``idx`` (m), ``A``
+    (na, wa, ca), ``D`` (2, wd, cd)."""
+    sizes = carray(sp, (nl,))
+    w = carray(wp, (n,))
+    X = carray(xp, (nx, xc))
+    y = carray(yp, (ny,))
+    idx = carray(ip, (m,))
+    A = carray(ap, (na, wa, ca))
+    D = carray(dp, (2, wd, cd))
+    g = carray(gp, (n,))
+    f = np.nan
+    if mode & P_FWD:
+        forward(sizes, act, w, X, idx, m, A)
+    if mode & P_LOSS:
+        f = output_loss(sizes, A, y, idx, m, D, (mode & P_DELTA) != 0)
+    if mode & P_BACK:
+        backward(sizes, act, w, A, m, D, g)
+    return f
+
+
+def _make_cfunc(name, key, sig, fn):
+    """``fn`` as a C callback of type ``sig``, compiled (or loaded) now; logged as kernel
+    ``name`` with ``key`` in ``compile_log``."""
+    import time
+
+    from .loops import compile_log
+
+    t0, c0 = time.perf_counter(), time.thread_time()
+    cf = cfunc(sig, cache=True, error_model="numpy")(fn)
+    compile_log.append({"kernel": name, "key": key, "cached": bool(cf.cache_hits),
+                        "seconds": time.perf_counter() - t0, "cpu": time.thread_time() - c0})
+    return cf
+
+
+_addresses: list = []  # pass_fn's, once known (a loss or an HVP from Python asks each time)
+
+
+def pass_fn() -> int:
+    """The address of the shared pass's C callback (``_net_pass`` of type ``PASS_SIG``,
+    made once per process and kept), for ``_pass``."""
+    if _addresses:
+        return _addresses[0]
+    from .loops import _kernel
+
+    a = _kernel("net_pass", lambda: _make_cfunc("net_pass", (), PASS_SIG, _net_pass),
+                ()).address
+    _addresses[:] = [a]
+    return a
+
+
+_call_pass = c_caller(PASS_SIG)
+
+
+@njit(**_JIT)
+def _pass(pf, mode, sizes, act, w, X, y, idx, m, A, D, g):
+    """Call the shared pass at address ``pf`` (``pass_fn()``) on these arrays, by pointer:
+    each must be C-contiguous (a check that numba folds away for arrays typed so; a
+    strided view would be read as if it were not) and ``idx`` hold ``m`` entries, ``g``
+    as many as ``w``."""
+    if not (sizes.flags.c_contiguous and w.flags.c_contiguous and X.flags.c_contiguous
+            and y.flags.c_contiguous and idx.flags.c_contiguous and A.flags.c_contiguous
+            and D.flags.c_contiguous and g.flags.c_contiguous):
+        raise ValueError("the network pass takes C-contiguous arrays")
+    if m > idx.shape[0] or g.shape[0] != w.shape[0]:
+        raise ValueError("the network pass: idx or g too short")
+    return _call_pass(pf, sizes.ctypes, sizes.shape[0], act, w.ctypes, w.shape[0], X.ctypes,
+                      X.shape[0], X.shape[1], y.ctypes, y.shape[0], idx.ctypes, m, A.ctypes,
+                      A.shape[0], A.shape[1], A.shape[2], D.ctypes, D.shape[1], D.shape[2],
+                      g.ctypes, mode)
+
+
 @njit(**_INLINE)
-def hvp(sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, g, out):
-    """Hessian of the mean loss over ``X[idx[:m]]`` times ``v`` into ``out``; the
-    gradient into ``g``; returns the loss. Pearlmutter's R-operator. Inlined (in numba's
-    IR) into its one caller, ``hvp_many``: compiled as a function of its own, its code
-    would be optimised twice, once alone and once again inside ``hvp_many``."""
+def hvp(pf, sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, out):
+    """Hessian of the mean loss over ``X[idx[:m]]`` times ``v`` into ``out``; returns the
+    loss. Pearlmutter's R-operator, after the shared pass ``pf``'s forward pass and
+    output deltas. Inlined (in numba's IR) into its one caller, ``hvp_many_kernel``."""
     L = sizes.shape[0] - 1
-    forward(sizes, act, w, X, idx, m, A)
-    f = output_loss(sizes, A, y, idx, m, D, m >= 0)
+    f = _pass(pf, P_FWD | P_LOSS | P_DELTA, sizes, act, w, X, y, idx, m, A, D, out)
     # R-forward: RZ[l] = R{z_l}, RA[l] = R{a_l} (RA[0] = 0: the inputs do not move)
     for i in range(sizes[0]):
         for r in range(m):
@@ -470,10 +592,8 @@ def hvp(sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, g, out):
         for j in range(nout):
             d = D[p, j]
             rd = RD[p, j]
-            g[ob + j] = _total(d, m)
             out[ob + j] = _total(rd, m)
             for i in range(nin):
-                g[off + j * nin + i] = _dot(d, A[l, i], m)
                 out[off + j * nin + i] = _dot2(rd, A[l, i], d, RA[l, i], m)
         if l > 0:
             q = 1 - p
@@ -501,8 +621,9 @@ def hvp(sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, g, out):
 
 
 @njit(**_JIT)
-def hvp_many(sizes, act, w, V, X, y, out):
-    """Hessian times each row of ``V`` (k, n) into ``out`` (k, n), full batch."""
+def hvp_many_kernel(pf, sizes, act, w, V, X, y, out):
+    """Hessian times each row of ``V`` (k, n) into ``out`` (k, n), full batch (``pf``:
+    ``pass_fn()``)."""
     N = X.shape[0]
     L = sizes.shape[0] - 1
     W = 0
@@ -513,10 +634,15 @@ def hvp_many(sizes, act, w, V, X, y, out):
     RZ = np.empty((L + 1, W, N))
     RA = np.empty((L + 1, W, N))
     RD = np.empty((2, W, N))
-    g = np.empty(w.shape[0])
     idx = np.arange(N)
     for k in range(V.shape[0]):
-        hvp(sizes, act, w, V[k], X, y, idx, N, A, D, RZ, RA, RD, g, out[k])
+        hvp(pf, sizes, act, w, V[k], X, y, idx, N, A, D, RZ, RA, RD, out[k])
+
+
+def hvp_many(sizes, act, w, V, X, y, out):
+    """Hessian times each row of ``V`` (k, n) into ``out`` (k, n), full batch
+    (``hvp_many_kernel``; C-contiguous arrays)."""
+    hvp_many_kernel(pass_fn(), sizes, act, w, V, X, y, out)
 
 
 EV_LOSS = 0  # out[0, 0]: the mean loss at W[0] over (X, y)
@@ -526,12 +652,12 @@ EV_LOGITS = 3  # out[r, :d_out]: the logits of X[r] at W[0]
 
 
 @njit(**_JIT)
-def evaluate(mode, sizes, act, W, X, y, alphas, betas, out):
+def evaluate(pf, mode, sizes, act, W, X, y, alphas, betas, out):
     """Full-batch forward passes, what ``mode`` says (``EV_*``): one kernel for the
     loss, the gradient, the loss plane and the predictions, so that the forward pass's
     code is compiled and optimised into one kernel, once (each would otherwise optimise
     it again). ``y`` may be empty for ``EV_LOGITS``; ``alphas``, ``betas`` are read by
-    ``EV_PLANE`` only."""
+    ``EV_PLANE`` only; ``pf`` is ``pass_fn()``."""
     N = X.shape[0]
     L = sizes.shape[0] - 1
     Wd = 0
@@ -549,18 +675,19 @@ def evaluate(mode, sizes, act, W, X, y, alphas, betas, out):
             for i in range(alphas.shape[0]):
                 for k in range(c.shape[0]):
                     w[k] = c[k] + alphas[i] * d1[k] + betas[j] * d2[k]
-                forward(sizes, act, w, X, idx, N, A)
-                out[j, i] = output_loss(sizes, A, y, idx, N, D, mode < 0)
+                out[j, i] = _pass(pf, P_FWD | P_LOSS, sizes, act, w, X, y, idx, N, A, D, w)
         return
-    forward(sizes, act, W[0], X, idx, N, A)
+    pm = P_FWD
+    if mode != EV_LOGITS:
+        pm = P_FWD | P_GRAD if mode == EV_GRAD else P_FWD | P_LOSS
+    g = out[1] if mode == EV_GRAD else W[0]
+    f = _pass(pf, pm, sizes, act, W[0], X, y, idx, N, A, D, g)
     if mode == EV_LOGITS:
         for r in range(N):
             for k in range(sizes[L]):
                 out[r, k] = A[L, k, r]
         return
-    out[0, 0] = output_loss(sizes, A, y, idx, N, D, mode == EV_GRAD)
-    if mode == EV_GRAD:
-        backward(sizes, act, W[0], A, N, D, out[1])
+    out[0, 0] = f
 
 
 _NO_LABELS = np.zeros(0, dtype=np.int64)
@@ -570,27 +697,29 @@ _NO_STEPS = np.zeros(0)
 def network_loss(sizes, act, w, X, y) -> float:
     """The mean loss at ``w`` over ``(X, y)`` (``evaluate``)."""
     out = np.empty((1, 1))
-    evaluate(EV_LOSS, sizes, act, w.reshape(1, -1), X, y, _NO_STEPS, _NO_STEPS, out)
+    evaluate(pass_fn(), EV_LOSS, sizes, act, w.reshape(1, -1), X, y, _NO_STEPS, _NO_STEPS,
+             out)
     return float(out[0, 0])
 
 
 def network_gradient(sizes, act, w, X, y):
     """``(loss, gradient)`` at ``w`` over ``(X, y)`` (``evaluate``)."""
     out = np.empty((2, w.shape[0]))
-    evaluate(EV_GRAD, sizes, act, w.reshape(1, -1), X, y, _NO_STEPS, _NO_STEPS, out)
+    evaluate(pass_fn(), EV_GRAD, sizes, act, w.reshape(1, -1), X, y, _NO_STEPS, _NO_STEPS,
+             out)
     return float(out[0, 0]), out[1]
 
 
 def plane_losses(sizes, act, c, d1, d2, alphas, betas, X, y, out):
     """The loss at c + alphas[i] d1 + betas[j] d2 into out[j, i] (rows: beta)."""
     W = np.stack([c, d1, d2])
-    evaluate(EV_PLANE, sizes, act, W, X, y, alphas, betas, out)
+    evaluate(pass_fn(), EV_PLANE, sizes, act, W, X, y, alphas, betas, out)
 
 
 def logits(sizes, act, w, X, out):
     """The network's outputs (logits) at every row of ``X`` into ``out`` (n, d_out)."""
-    evaluate(EV_LOGITS, sizes, act, w.reshape(1, -1), X, _NO_LABELS, _NO_STEPS, _NO_STEPS,
-             out)
+    evaluate(pass_fn(), EV_LOGITS, sizes, act, w.reshape(1, -1), X, _NO_LABELS, _NO_STEPS,
+             _NO_STEPS, out)
 
 
 # ---- gradient noise and clipping -------------------------------------------------------
@@ -603,7 +732,7 @@ def _normal(seed, stream, t, lane):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def perturb(sizes, g, noise, seed, stream, t, clip):
     """Gaussian noise on every coordinate, then ``clip_grad_norm_`` as torch computes it
     (the norm of the per-tensor norms; every gradient multiplied by the clamped coef)."""
@@ -630,6 +759,33 @@ def perturb(sizes, g, noise, seed, stream, t, clip):
                 g[i] *= coef
 
 
+PERTURB_SIG = types.void(_I, _i8, _P, _i8, types.float64, _i8, _i8, _i8, types.float64)
+
+
+def _perturb_c(sp, nl, gp, n, noise, seed, stream, t, clip):
+    perturb(carray(sp, (nl,)), carray(gp, (n,)), noise, seed, stream, t, clip)
+
+
+def _no_perturb(sp, nl, gp, n, noise, seed, stream, t, clip):
+    return
+
+
+def perturb_fn(noise, clip) -> int:
+    """The address of ``perturb``'s C callback (type ``PERTURB_SIG``) when a run adds
+    noise or clips; else of one that does nothing (which the run kernel never calls), so
+    that a run without them compiles no noise or clipping. Each made once per process."""
+    from .loops import _kernel
+
+    if noise > 0.0 or clip > 0.0:
+        return _kernel("net_perturb", lambda: _make_cfunc("net_perturb", (), PERTURB_SIG,
+                                                          _perturb_c), ()).address
+    return _kernel("net_no_perturb", lambda: _make_cfunc("net_no_perturb", (), PERTURB_SIG,
+                                                         _no_perturb), ()).address
+
+
+_call_perturb = c_caller(PERTURB_SIG)
+
+
 # ---- one recorded run -----------------------------------------------------------------
 @njit(**_JIT)
 def all_finite(w):
@@ -652,8 +808,8 @@ def _gather(sizes, A, cols, m, Ab):
 
 
 @njit(**_INLINE)
-def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, seed, stream,
-                  clip, A, D, Ab, Db, full, perm, gb, pos, loss, tloss, grad, row):
+def step_gradient(pf, pt, sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, seed,
+                  stream, clip, A, D, Ab, Db, full, perm, gb, pos, loss, tloss, grad, row):
     """Everything of a recorded step ``t`` but the update, the same for every optimizer
     (inlined into ``run_network_kernel``): record the position (row
     ``t`` of ``pos``), the full-batch training loss and gradient and the test loss (row
@@ -670,7 +826,7 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
     N = X.shape[0]
     Nt = Xt.shape[0]
     g = grad[row]
-    f = loss_grad(sizes, act, w, X, y, full, N, A, D, g)
+    f = _pass(pf, P_FWD | P_GRAD, sizes, act, w, X, y, full, N, A, D, g)
     m = 0
     if B > 0 and t < steps:
         e = t // nb
@@ -682,7 +838,7 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
         _gather(sizes, A, perm[j0:], m, Ab)  # before the test set's pass overwrites A
     ft = np.nan
     if Nt > 0:
-        ft = loss_value(sizes, act, w, Xt, yt, full, Nt, A, D)
+        ft = _pass(pf, P_FWD | P_LOSS, sizes, act, w, Xt, yt, full, Nt, A, D, g)
     ok = math.isfinite(f) and all_finite(g)
     if not ok:
         return 1, epoch
@@ -693,19 +849,20 @@ def step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb, epoch, noise, se
     if t == steps:
         return 3, epoch
     if m > 0:
-        output_loss(sizes, Ab, y, perm[(t % nb) * B:], m, Db, m >= 0)
-        backward(sizes, act, w, Ab, m, Db, gb)
+        _pass(pf, P_LOSS | P_GRAD, sizes, act, w, X, y, perm[(t % nb) * B:], m, Ab,
+              Db, gb)
     else:
         for i in range(n):
             gb[i] = g[i]
     if noise > 0.0 or clip > 0.0:
-        perturb(sizes, gb, noise, seed, stream, t, clip)
+        _call_perturb(pt, sizes.ctypes, sizes.shape[0], gb.ctypes, n, noise, seed, stream, t,
+                      clip)
     return 0, epoch
 
 
 @njit(**_INLINE)
-def step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise, seed, stream, clip, A, D, Ab,
-                   Db, full, perm, gb, pos):
+def step_minibatch(pf, pt, sizes, act, w, X, y, t, B, nb, epoch, noise, seed, stream, clip, A,
+                   D, Ab, Db, full, perm, gb, pos):
     """A step ``t`` between records (``record_every`` > 1): the position into row ``t``
     of ``pos``, and the gradient the update uses into ``gb``, from a forward and a
     backward pass over the minibatch's examples only (the full batch when ``B`` is 0):
@@ -721,22 +878,24 @@ def step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise, seed, stream, cl
             permutation(seed, e, N, perm)
             epoch = e
         j0 = (t % nb) * B
-        f = loss_grad(sizes, act, w, X, y, perm[j0:], min(B, N - j0), Ab, Db, gb)
+        f = _pass(pf, P_FWD | P_GRAD, sizes, act, w, X, y, perm[j0:], min(B, N - j0), Ab, Db,
+                  gb)
     else:
-        f = loss_grad(sizes, act, w, X, y, full, N, A, D, gb)
+        f = _pass(pf, P_FWD | P_GRAD, sizes, act, w, X, y, full, N, A, D, gb)
     ok = math.isfinite(f) and all_finite(gb)
     for i in range(n):
         pos[t, i] = w[i]
     if not ok:
         return 1, epoch
     if noise > 0.0 or clip > 0.0:
-        perturb(sizes, gb, noise, seed, stream, t, clip)
+        _call_perturb(pt, sizes.ctypes, sizes.shape[0], gb.ctypes, n, noise, seed, stream, t,
+                      clip)
     return 0, epoch
 
 
 @njit(**_INLINE)
-def finish_run(sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, loss, tloss,
-               grad, rsteps, row):
+def finish_run(pf, sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, loss,
+               tloss, grad, rsteps, row):
     """The end of a run stopped at row ``k`` (rows ``0..k-1`` kept) for ``reason``, whose
     last recorded step is ``last``: the first step after ``last`` whose full-batch loss
     or gradient is not finite ends it instead (reason 1), as a run recorded at every step
@@ -746,7 +905,7 @@ def finish_run(sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, l
     N = X.shape[0]
     Nt = Xt.shape[0]
     for s in range(last + 1, k):
-        f = loss_grad(sizes, act, pos[s], X, y, full, N, A, D, gs)
+        f = _pass(pf, P_FWD | P_GRAD, sizes, act, pos[s], X, y, full, N, A, D, gs)
         ok = math.isfinite(f) and all_finite(gs)
         if not ok:
             k = s
@@ -754,16 +913,17 @@ def finish_run(sizes, act, X, y, Xt, yt, A, D, full, gs, pos, last, k, reason, l
             break
     if k - 1 > last:
         s = k - 1
-        loss[row] = loss_grad(sizes, act, pos[s], X, y, full, N, A, D, grad[row])
+        loss[row] = _pass(pf, P_FWD | P_GRAD, sizes, act, pos[s], X, y, full, N, A, D,
+                          grad[row])
         tloss[row] = np.nan
         if Nt > 0:
-            tloss[row] = loss_value(sizes, act, pos[s], Xt, yt, full, Nt, A, D)
+            tloss[row] = _pass(pf, P_FWD | P_LOSS, sizes, act, pos[s], Xt, yt, full, Nt, A, D,
+                               gs)
         rsteps[row] = s
         row += 1
     return k, reason, row
 
 
-_P = types.CPointer(types.float64)
 UPDATE_SIG = types.float64(_P, types.int64, types.float64, types.float64, _P, _P, _P, _P, _P,
                            types.int64)
 
@@ -782,22 +942,15 @@ def _make_update(OID):
                                                   s0[i], s1[i], s2[i])
         return mu_prod
 
-    import time
-
-    from .loops import compile_log
-
-    t0, c0 = time.perf_counter(), time.thread_time()
-    cf = cfunc(UPDATE_SIG, cache=True, error_model="numpy")(update)
-    compile_log.append({"kernel": "net_update", "key": (OID,), "cached": bool(cf.cache_hits),
-                        "seconds": time.perf_counter() - t0, "cpu": time.thread_time() - c0})
-    return cf
+    return _make_cfunc("net_update", (OID,), UPDATE_SIG, update)
 
 
 @njit(**_JIT)
-def run_network_kernel(sizes, act, oid, upd, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
-                       stream, clip, rec, pos, loss, tloss, grad, rsteps):
+def run_network_kernel(sizes, act, oid, upd, pf, pt, hp, lrs, w0, X, y, Xt, yt, steps, batch,
+                       noise, seed, stream, clip, rec, pos, loss, tloss, grad, rsteps):
     """``run_network``'s kernel: one for every optimizer, whose update ``upd`` is a
-    callback from ``_make_update(oid)``."""
+    callback from ``_make_update(oid)``; ``pf`` is ``pass_fn()``, ``pt``
+    ``perturb_fn(...)`` (addresses of C callbacks)."""
     n = w0.shape[0]
     N = X.shape[0]
     Nt = Xt.shape[0]
@@ -827,8 +980,8 @@ def run_network_kernel(sizes, act, oid, upd, hp, lrs, w0, X, y, Xt, yt, steps, b
     reason = 0
     for t in range(steps + 1):
         if t % rec == 0 or t == steps:
-            status, epoch = step_gradient(sizes, act, w, X, y, Xt, yt, t, steps, B, nb,
-                                          epoch, noise, seed, stream, clip, A, D, Ab, Db,
+            status, epoch = step_gradient(pf, pt, sizes, act, w, X, y, Xt, yt, t, steps, B,
+                                          nb, epoch, noise, seed, stream, clip, A, D, Ab, Db,
                                           full, perm, gb, pos, loss, tloss, grad, row)
             if status == 1:
                 k, reason = t, 1
@@ -839,9 +992,9 @@ def run_network_kernel(sizes, act, oid, upd, hp, lrs, w0, X, y, Xt, yt, steps, b
             if status == 3:
                 break
         else:
-            status, epoch = step_minibatch(sizes, act, w, X, y, t, B, nb, epoch, noise,
-                                           seed, stream, clip, A, D, Ab, Db, full, perm,
-                                           gb, pos)
+            status, epoch = step_minibatch(pf, pt, sizes, act, w, X, y, t, B, nb, epoch,
+                                           noise, seed, stream, clip, A, D, Ab, Db, full,
+                                           perm, gb, pos)
             if status == 1:
                 k, reason = t, 1
                 break
@@ -852,7 +1005,7 @@ def run_network_kernel(sizes, act, oid, upd, hp, lrs, w0, X, y, Xt, yt, steps, b
             k, reason = t + 1, 2
             break
     if reason != 0:  # one call site: one compiled signature
-        return finish_run(sizes, act, X, y, Xt, yt, A, D, full, gb, pos, last, k, reason,
+        return finish_run(pf, sizes, act, X, y, Xt, yt, A, D, full, gb, pos, last, k, reason,
                           loss, tloss, grad, rsteps, row)
     return k, reason, row
 
@@ -890,5 +1043,6 @@ def run_network(sizes, act, oid, hp, lrs, w0, X, y, Xt, yt, steps, batch, noise,
 
     upd = _kernel("net_update", _make_update, (int(oid),))
     k = _kernel("run_network", lambda: run_network_kernel, ())  # for compile_log
-    return _call("run_network", (), k, sizes, act, int(oid), upd, hp, lrs, w0, X, y, Xt, yt, steps,
-                 batch, noise, seed, stream, clip, rec, pos, loss, tloss, grad, rsteps)
+    return _call("run_network", (), k, sizes, act, int(oid), upd, pass_fn(),
+                 perturb_fn(noise, clip), hp, lrs, w0, X, y, Xt, yt, steps, batch, noise, seed,
+                 stream, clip, rec, pos, loss, tloss, grad, rsteps)

@@ -222,7 +222,7 @@ class NetworkPlots(QWidget):
             secs = self.job.elapsed()
             extra = ""
             if computing and secs >= COMPILE_HINT_S:
-                extra = f" {secs:.0f} s" + compile_hint("hvp_many", secs)
+                extra = f" {secs:.0f} s" + compile_hint("hvp_many_kernel", secs)
             wait = "Training the lanes\u2026" if training and not computing else None
             out["acc"] = ("say", wait or "Computing the test accuracy\u2026" + extra)
             out["sharp"] = ("say", wait or "Computing the sharpness (the Hessian's top "

@@ -128,8 +128,8 @@ class Placeholder(QLabel):
 
 def kernel_compiled(name: str = "run_network") -> bool:
     """Whether this process has the networks' kernel ``name`` compiled or loaded
-    (``run_network``: training; ``evaluate``: plane and predictions; ``hvp_many``:
-    sharpness)."""
+    (``run_network``: training; ``evaluate``: plane and predictions; ``hvp_many_kernel``:
+    sharpness: a kernel of ``kernels.mlp``)."""
     if name == "run_network":
         from simulator.core.kernels.loops import is_ready
 
