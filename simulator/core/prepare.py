@@ -197,8 +197,11 @@ def network_plan(optimizers: Iterable = ()) -> list[Step]:
 
     def training():
         # one kernel trains with every optimizer (the id is a run-time argument), full
-        # batch or minibatches
-        simulate(net, opts[0] if opts else SGD(), net.init, steps=2, batch_size=4)
+        # batch or minibatches; gradient noise and clipping are a C callback of their own
+        # (kernels.mlp.perturb_fn), compiled by the second run
+        opt = opts[0] if opts else SGD()
+        simulate(net, opt, net.init, steps=2, batch_size=4)
+        simulate(net, opt, net.init, steps=2, noise=0.01, clip_grad_norm=1.0)
 
     def plane():
         net.decision_grid(net.init, resolution=3)

@@ -232,9 +232,13 @@ def test_session_refuses_a_bad_network_start(net):
         sim.Scene.from_dict(d)
 
 
-def test_network_plan_compiles_what_a_network_scene_needs():
-    from simulator.core.kernels import mlp
+def test_network_plan_compiles_what_a_network_scene_needs(monkeypatch):
+    from simulator.core.kernels import loops, mlp
     from simulator.core.prepare import full_plan, network_optimizers, network_plan, run_plan
+
+    # the callbacks this process made already are made (or loaded) again: the plan's own
+    monkeypatch.setattr(loops, "_kernels", {})
+    monkeypatch.setattr(mlp, "_addresses", [])
 
     names = {type(o).__name__ for o in network_optimizers()}
     assert "Newton" not in names and "Adam" in names and "SGD" in names
@@ -243,6 +247,8 @@ def test_network_plan_compiles_what_a_network_scene_needs():
                                             "network sharpness"]
     assert run_plan(plan) == []
     assert mlp.hvp_many_kernel.signatures and mlp.evaluate.signatures
+    # the C callbacks: the passes, and the noise and clipping a lane may turn on
+    assert {("net_pass", ()), ("net_perturb", ()), ("net_no_perturb", ())} <= set(loops._kernels)
     assert "network training" in [label for label, _ in full_plan()]
 
 

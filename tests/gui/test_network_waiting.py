@@ -186,3 +186,21 @@ def test_placeholder_follows_its_host_and_waits_before_a_note(qtbot):
     board.clear()  # a re-run done within the delay: never shown
     qtbot.wait(NOTE_DELAY_MS + 150)
     assert not board.isVisible()
+
+
+def test_compile_hints_name_network_kernels_that_exist():
+    # kernel_compiled takes a name it cannot find for compiled (no hint): each name the
+    # views ask about must be a kernel of kernels.mlp (hvp_many became a Python wrapper of
+    # hvp_many_kernel, and the sharpness's hint went silent)
+    import re
+    from pathlib import Path
+
+    from simulator.core.kernels import mlp
+    from simulator.gui.views import placeholder
+
+    views = Path(placeholder.__file__).parent
+    names = {n for f in views.glob("*.py")
+             for n in re.findall(r'compile_hint\("(\w+)"', f.read_text())}
+    assert {"run_network", "evaluate", "hvp_many_kernel"} <= names
+    for name in names - {"run_network"}:
+        assert hasattr(getattr(mlp, name, None), "signatures"), name

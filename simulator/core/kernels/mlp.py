@@ -36,7 +36,7 @@ coordinates); every callback has the one type ``UPDATE_SIG``, so the training ke
 compiles once, and all are cached on disk (the update keyed on its ``OID``, a closure
 int, like ``loops``' factories).
 The functions only one kernel or callback calls (``step_gradient``, ``step_minibatch``,
-``finish_run``, ``hvp``, and the passes in ``_net_pass``) are inlined into it in numba's
+``finish_run``, and the passes in ``_net_pass``) are inlined into it in numba's
 IR (``inline="always"``) rather than compiled and optimised as functions of their own.
 Constant flags are passed computed, not literal (see ``loss_value``; the pass's mode
 bits ``P_*`` as expressions).
@@ -529,101 +529,12 @@ def _pass(pf, mode, sizes, act, w, X, y, idx, m, A, D, g):
                       g.ctypes, mode)
 
 
-@njit(**_INLINE)
-def hvp(pf, sizes, act, w, v, X, y, idx, m, A, D, RZ, RA, RD, out):
-    """Hessian of the mean loss over ``X[idx[:m]]`` times ``v`` into ``out``; returns the
-    loss. Pearlmutter's R-operator, after the shared pass ``pf``'s forward pass and
-    output deltas. Inlined (in numba's IR) into its one caller, ``hvp_many_kernel``."""
-    L = sizes.shape[0] - 1
-    f = _pass(pf, P_FWD | P_LOSS | P_DELTA, sizes, act, w, X, y, idx, m, A, D, out)
-    # R-forward: RZ[l] = R{z_l}, RA[l] = R{a_l} (RA[0] = 0: the inputs do not move)
-    for i in range(sizes[0]):
-        for r in range(m):
-            RA[0, i, r] = 0.0
-    off = 0
-    for l in range(L):
-        nin = sizes[l]
-        nout = sizes[l + 1]
-        ob = off + nout * nin
-        for j in range(nout):
-            vb = v[ob + j]
-            for r in range(m):
-                RZ[l + 1, j, r] = vb
-            for i in range(nin):
-                vji = v[off + j * nin + i]
-                wji = w[off + j * nin + i]
-                for r in range(m):
-                    RZ[l + 1, j, r] += vji * A[l, i, r] + wji * RA[l, i, r]
-        if l < L - 1:
-            _derivs(act, A, l + 1, nout, m, RA[l + 1], RA[l + 1], m < 0)
-            for j in range(nout):
-                for r in range(m):
-                    RA[l + 1, j, r] *= RZ[l + 1, j, r]
-        off = ob + nout
-    # R{dLoss/dlogits} = (Hessian of the loss in the logits) R{z_L}
-    K = sizes[L]
-    inv = 1.0 / m
-    if K == 1:
-        for r in range(m):
-            s = _sigmoid(A[L, 0, r])
-            RD[0, 0, r] = s * (1.0 - s) * RZ[L, 0, r] * inv
-    else:
-        for r in range(m):
-            # softmax p = D[0] / inv + onehot; recompute it from the logits
-            mx = A[L, 0, r]
-            for k in range(1, K):
-                mx = max(mx, A[L, k, r])
-            s = 0.0
-            for k in range(K):
-                s += math.exp(A[L, k, r] - mx)
-            pr = 0.0
-            for k in range(K):
-                pr += math.exp(A[L, k, r] - mx) / s * RZ[L, k, r]
-            for k in range(K):
-                pk = math.exp(A[L, k, r] - mx) / s
-                RD[0, k, r] = pk * (RZ[L, k, r] - pr) * inv
-    # backward and R-backward together
-    p = 0
-    for l in range(L - 1, -1, -1):
-        nin = sizes[l]
-        nout = sizes[l + 1]
-        off = _offset(sizes, l)
-        ob = off + nout * nin
-        for j in range(nout):
-            d = D[p, j]
-            rd = RD[p, j]
-            out[ob + j] = _total(rd, m)
-            for i in range(nin):
-                out[off + j * nin + i] = _dot2(rd, A[l, i], d, RA[l, i], m)
-        if l > 0:
-            q = 1 - p
-            for i in range(nin):
-                for r in range(m):
-                    D[q, i, r] = 0.0
-                    RD[q, i, r] = 0.0
-            for j in range(nout):
-                for i in range(nin):
-                    wji = w[off + j * nin + i]
-                    vji = v[off + j * nin + i]
-                    for r in range(m):
-                        D[q, i, r] += wji * D[p, j, r]
-                        RD[q, i, r] += vji * D[p, j, r] + wji * RD[p, j, r]
-            d1 = D[p]  # free now
-            d2 = RD[p]
-            _derivs(act, A, l, nin, m, d1, d2, m >= 0)
-            for i in range(nin):
-                for r in range(m):
-                    e = D[q, i, r]
-                    RD[q, i, r] = d2[i, r] * RZ[l, i, r] * e + d1[i, r] * RD[q, i, r]
-                    D[q, i, r] = d1[i, r] * e
-            p = q
-    return f
-
-
 @njit(**_JIT)
 def hvp_many_kernel(pf, sizes, act, w, V, X, y, out):
-    """Hessian times each row of ``V`` (k, n) into ``out`` (k, n), full batch (``pf``:
-    ``pass_fn()``)."""
+    """Hessian of the mean loss times each row ``v`` of ``V`` (k, n) into ``out`` (k, n),
+    full batch (``pf``: ``pass_fn()``): Pearlmutter's R-operator, after the shared pass's
+    forward pass and output deltas. Written out in the loop over the rows (an inlined
+    function of its own cost about 0.6 s more to compile)."""
     N = X.shape[0]
     L = sizes.shape[0] - 1
     W = 0
@@ -635,8 +546,92 @@ def hvp_many_kernel(pf, sizes, act, w, V, X, y, out):
     RA = np.empty((L + 1, W, N))
     RD = np.empty((2, W, N))
     idx = np.arange(N)
-    for k in range(V.shape[0]):
-        hvp(pf, sizes, act, w, V[k], X, y, idx, N, A, D, RZ, RA, RD, out[k])
+    m = N
+    for kv in range(V.shape[0]):
+        v = V[kv]
+        hv = out[kv]
+        _pass(pf, P_FWD | P_LOSS | P_DELTA, sizes, act, w, X, y, idx, m, A, D, hv)
+        # R-forward: RZ[l] = R{z_l}, RA[l] = R{a_l} (RA[0] = 0: the inputs do not move)
+        for i in range(sizes[0]):
+            for r in range(m):
+                RA[0, i, r] = 0.0
+        off = 0
+        for l in range(L):
+            nin = sizes[l]
+            nout = sizes[l + 1]
+            ob = off + nout * nin
+            for j in range(nout):
+                vb = v[ob + j]
+                for r in range(m):
+                    RZ[l + 1, j, r] = vb
+                for i in range(nin):
+                    vji = v[off + j * nin + i]
+                    wji = w[off + j * nin + i]
+                    for r in range(m):
+                        RZ[l + 1, j, r] += vji * A[l, i, r] + wji * RA[l, i, r]
+            if l < L - 1:
+                _derivs(act, A, l + 1, nout, m, RA[l + 1], RA[l + 1], m < 0)
+                for j in range(nout):
+                    for r in range(m):
+                        RA[l + 1, j, r] *= RZ[l + 1, j, r]
+            off = ob + nout
+        # R{dLoss/dlogits} = (Hessian of the loss in the logits) R{z_L}
+        K = sizes[L]
+        inv = 1.0 / m
+        if K == 1:
+            for r in range(m):
+                s = _sigmoid(A[L, 0, r])
+                RD[0, 0, r] = s * (1.0 - s) * RZ[L, 0, r] * inv
+        else:
+            for r in range(m):
+                # softmax p = D[0] / inv + onehot; recompute it from the logits
+                mx = A[L, 0, r]
+                for k in range(1, K):
+                    mx = max(mx, A[L, k, r])
+                s = 0.0
+                for k in range(K):
+                    s += math.exp(A[L, k, r] - mx)
+                pr = 0.0
+                for k in range(K):
+                    pr += math.exp(A[L, k, r] - mx) / s * RZ[L, k, r]
+                for k in range(K):
+                    pk = math.exp(A[L, k, r] - mx) / s
+                    RD[0, k, r] = pk * (RZ[L, k, r] - pr) * inv
+        # backward and R-backward together
+        p = 0
+        for l in range(L - 1, -1, -1):
+            nin = sizes[l]
+            nout = sizes[l + 1]
+            off = _offset(sizes, l)
+            ob = off + nout * nin
+            for j in range(nout):
+                d = D[p, j]
+                rd = RD[p, j]
+                hv[ob + j] = _total(rd, m)
+                for i in range(nin):
+                    hv[off + j * nin + i] = _dot2(rd, A[l, i], d, RA[l, i], m)
+            if l > 0:
+                q = 1 - p
+                for i in range(nin):
+                    for r in range(m):
+                        D[q, i, r] = 0.0
+                        RD[q, i, r] = 0.0
+                for j in range(nout):
+                    for i in range(nin):
+                        wji = w[off + j * nin + i]
+                        vji = v[off + j * nin + i]
+                        for r in range(m):
+                            D[q, i, r] += wji * D[p, j, r]
+                            RD[q, i, r] += vji * D[p, j, r] + wji * RD[p, j, r]
+                d1 = D[p]  # free now
+                d2 = RD[p]
+                _derivs(act, A, l, nin, m, d1, d2, m >= 0)
+                for i in range(nin):
+                    for r in range(m):
+                        e = D[q, i, r]
+                        RD[q, i, r] = d2[i, r] * RZ[l, i, r] * e + d1[i, r] * RD[q, i, r]
+                        D[q, i, r] = d1[i, r] * e
+                p = q
 
 
 def hvp_many(sizes, act, w, V, X, y, out):
