@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from simulator.core.library import get_surface
 from simulator.gui import settings as st
@@ -488,11 +488,36 @@ def test_3d_view_beside_the_map_by_default_at_1440x900(qtbot):
     w2.close()
 
 
-def test_the_3d_switch_shows_and_hides_a_networks_mesh_too(qtbot):
+class _StandInMesh(QWidget):
+    """Where a network's 3-D mesh (``views.landscape3d.Landscape3D``) goes: a
+    QOpenGLWidget shown in this offscreen process can crash (no OpenGL here; under
+    pytest-xvfb the offscreen platform tries GLX on the display)."""
+
+    def __init__(self, native: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        from simulator.gui.views.placeholder import Placeholder
+
+        self.setObjectName("stand_in_mesh")
+        self.placeholder = Placeholder(self)
+        self.planes = 0
+
+    def show_plane(self, plane, colours) -> None:
+        self.planes += 1
+
+    def clear(self) -> None:
+        pass
+
+    def show_frame(self, frame) -> None:
+        pass
+
+
+def test_the_3d_switch_shows_and_hides_a_networks_mesh_too(qtbot, monkeypatch):
     # on a network the views are its loss plane and that plane's 3-D mesh: the
     # toolbar's 3-D View (F3) was greyed out there while the mesh stayed on screen
     from simulator.core.network import Network
+    from simulator.gui.views import landscape3d
 
+    monkeypatch.setattr(landscape3d, "Landscape3D", _StandInMesh)
     w = MainWindow(make_3d=_stand_in_3d)
     qtbot.addWidget(w)
     w.resize(1440, 900)
@@ -501,7 +526,8 @@ def test_the_3d_switch_shows_and_hides_a_networks_mesh_too(qtbot):
     w.session.set_surface(Network("moons", hidden=(4,), n_train=32, n_test=32, seed=1))
     w.session.flush()
     mesh = w.landscape.mesh3d
-    assert w.view_stack.currentWidget() is w.landscape and mesh is not None
+    assert isinstance(mesh, _StandInMesh)
+    assert w.view_stack.currentWidget() is w.landscape
     assert w.act_show_3d.isEnabled() and w.act_show_3d.isChecked() and mesh.isVisible()
     w.act_show_3d.trigger()
     assert not mesh.isVisible() and not w.surface3d.isVisible()
