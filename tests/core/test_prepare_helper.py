@@ -167,7 +167,10 @@ def test_front_and_back_meet_each_step_compiled_once():
     assert run.helper_compiled == 2 and helper.closed
     done = [i for i, _, _ in seen]
     assert done == sorted(done) and seen[-1] == (n, n, "")
-    assert "step 0, step 5" in [label for _, _, label in seen]  # both processes shown
+    # both processes shown: this thread's step 0 lasts until the helper is on step 4,
+    # which lasts until this thread waits for it, so whichever of the two began later
+    # reported both (whether "step 0, step 5" shows too depends on the threads' timing)
+    assert "step 0, step 4" in [label for _, _, label in seen]
 
 
 def test_helper_dies_mid_step_this_thread_compiles_it():
