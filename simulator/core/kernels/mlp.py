@@ -36,8 +36,11 @@ coordinates); every callback has the one type ``UPDATE_SIG``, so the training ke
 compiles once, and all are cached on disk (the update keyed on its ``OID``, a closure
 int, like ``loops``' factories).
 The functions only one kernel or callback calls (``step_gradient``, ``step_minibatch``,
-``finish_run``, and the passes in ``_net_pass``) are inlined into it in numba's
-IR (``inline="always"``) rather than compiled and optimised as functions of their own.
+``finish_run``, and the passes in ``_net_pass`` with their loops ``_activate``, ``_total``,
+``_dot``, ``_dact``; ``_total`` also into ``hvp_many_kernel``) are inlined into it in
+numba's IR (``inline="always"``) rather than compiled and optimised as functions of
+their own (as functions, ``_total`` and ``_dot`` were a call per unit and weight, ~65 a
+pass of a 2-16-1 network).
 Constant flags are passed computed, not literal (see ``loss_value``; the pass's mode
 bits ``P_*`` as expressions).
 """
@@ -176,7 +179,7 @@ def sigmoid(z):
     return (1.0 if z >= 0.0 else e) / (1.0 + e)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _activate(act, A, l, nout, m):
     """A[l, :nout, :m] = act(A[l, :nout, :m]) in place; one loop per activation, so
     each vectorises."""
@@ -201,7 +204,7 @@ def _activate(act, A, l, nout, m):
 # + (s6 + s7)), then the last m mod 8 terms in order: a fixed order, the same on every CPU,
 # eight independent chains, and an error bound (m/8 + 3) u sum|terms| below the single
 # chain's m u sum|terms| (Higham 4.2).
-@njit(**_JIT)
+@njit(**_INLINE)
 def _total(x, m):
     """sum of x[:m] in the fixed order above."""
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
@@ -221,7 +224,7 @@ def _total(x, m):
     return s
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _dot(x, y, m):
     """sum of x[r] y[r], r < m, in the fixed order above."""
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
@@ -291,24 +294,6 @@ def _derivs(act, A, l, n, m, d1, d2, second):
                     o2[r] = (1.0 - a[r]) * a[r] * (1.0 - 2.0 * a[r])
 
 
-@njit(**_JIT)
-def _times_derivs(act, A, l, n, m, Dq):
-    """Dq[i, r] *= act'(z), from the activations a = A[l, i, r], as ``_derivs`` computes
-    act'(z) (the same product, without storing act'). One loop per activation."""
-    for i in range(n):
-        a = A[l, i]
-        d = Dq[i]
-        if act == ACT_TANH:
-            for r in range(m):
-                d[r] *= 1.0 - a[r] * a[r]
-        elif act == ACT_RELU:
-            for r in range(m):
-                d[r] *= 1.0 if a[r] > 0.0 else 0.0
-        else:
-            for r in range(m):
-                d[r] *= (1.0 - a[r]) * a[r]
-
-
 @njit(**_INLINE)
 def forward(sizes, act, w, X, idx, m, A):
     """Activations of examples ``X[idx[:m]]``: A[0] the inputs, A[L] the logits."""
@@ -322,19 +307,34 @@ def forward(sizes, act, w, X, idx, m, A):
         nout = sizes[l + 1]
         ob = off + nout * nin
         for j in range(nout):
-            # z = ((b + w_0 a_0) + w_1 a_1) + ...: the first term with the bias, one loop
-            # over the examples fewer (a short loop's set-up is most of a minibatch's)
+            # z = ((b + w_0 a_0) + w_1 a_1) + ...: two terms to a loop over the examples
+            # (the first two with the bias), in this order: half the loops to set up and
+            # half the passes over z
             bj = w[ob + j]
             z = A[l + 1, j]
-            w0 = w[off + j * nin]
-            a = A[l, 0]
-            for r in range(m):
-                z[r] = bj + w0 * a[r]
-            for i in range(1, nin):
-                wji = w[off + j * nin + i]
-                a = A[l, i]
+            o = off + j * nin
+            w0 = w[o]
+            a0 = A[l, 0]
+            if nin == 1:
                 for r in range(m):
-                    z[r] += wji * a[r]
+                    z[r] = bj + w0 * a0[r]
+                continue
+            w1 = w[o + 1]
+            a1 = A[l, 1]
+            for r in range(m):
+                z[r] = (bj + w0 * a0[r]) + w1 * a1[r]
+            for i in range(2, nin - 1, 2):
+                w0 = w[o + i]
+                w1 = w[o + i + 1]
+                a0 = A[l, i]
+                a1 = A[l, i + 1]
+                for r in range(m):
+                    z[r] = (z[r] + w0 * a0[r]) + w1 * a1[r]
+            if nin % 2 == 1:
+                w0 = w[o + nin - 1]
+                a0 = A[l, nin - 1]
+                for r in range(m):
+                    z[r] += w0 * a0[r]
         if l < L - 1:
             _activate(act, A, l + 1, nout, m)
         off = ob + nout
@@ -379,6 +379,16 @@ def output_loss(sizes, A, y, idx, m, D, want):
 
 
 @njit(**_INLINE)
+def _dact(act, a):
+    """act'(z) from the activation a = act(z), as ``_derivs`` computes it."""
+    if act == ACT_TANH:
+        return 1.0 - a * a
+    if act == ACT_RELU:
+        return 1.0 if a > 0.0 else 0.0
+    return (1.0 - a) * a
+
+
+@njit(**_INLINE)
 def backward(sizes, act, w, A, m, D, g):
     """Backpropagate D[0] (dLoss/dlogits) into the flat gradient ``g``."""
     L = sizes.shape[0] - 1
@@ -389,29 +399,40 @@ def backward(sizes, act, w, A, m, D, g):
         off = _offset(sizes, l)
         ob = off + nout * nin
         for j in range(nout):
+            # the sums over the examples two to a loop (the bias's with the first
+            # weight's, then the weights' in pairs): each as _total/_dot makes it alone
             d = D[p, j]
+            o = off + j * nin
             g[ob + j] = _total(d, m)
             for i in range(nin):
-                g[off + j * nin + i] = _dot(d, A[l, i], m)
+                g[o + i] = _dot(d, A[l, i], m)
         if l > 0:
             # D[q, i] = (w_0i D[p, 0] + w_1i D[p, 1] + ...) act'(z_i): the first product
             # stored rather than added to zeros (the same values; a zero's sign may differ,
-            # which no sum of the gradient keeps), act' applied in place (the same product)
+            # which no sum of the gradient keeps), act' (from the activations, as
+            # ``_derivs``) applied in the last product's loop (the same product)
             q = 1 - p
-            dp = D[p, 0]
+            a = A[l]
             for i in range(nin):
                 w0 = w[off + i]
+                dp = D[p, 0]
                 dq = D[q, i]
-                for r in range(m):
-                    dq[r] = w0 * dp[r]
-            for j in range(1, nout):
-                dp = D[p, j]
-                for i in range(nin):
-                    wji = w[off + j * nin + i]
-                    dq = D[q, i]
+                ai = a[i]
+                if nout == 1:
                     for r in range(m):
-                        dq[r] += wji * dp[r]
-            _times_derivs(act, A, l, nin, m, D[q])
+                        dq[r] = (w0 * dp[r]) * _dact(act, ai[r])
+                else:
+                    for r in range(m):
+                        dq[r] = w0 * dp[r]
+                    for j in range(1, nout - 1):
+                        wji = w[off + j * nin + i]
+                        dp = D[p, j]
+                        for r in range(m):
+                            dq[r] += wji * dp[r]
+                    wji = w[off + (nout - 1) * nin + i]
+                    dp = D[p, nout - 1]
+                    for r in range(m):
+                        dq[r] = (dq[r] + wji * dp[r]) * _dact(act, ai[r])
             p = q
 
 
