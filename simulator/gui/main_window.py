@@ -186,6 +186,8 @@ class TransportBar(QWidget):
                 "The lanes are being trained; their steps can be played once the first "
                 "runs are in.")
             self.timeline.setEnabled(False)
+            with QSignalBlocker(self.timeline):
+                self.timeline.setValue(0)  # empty, not full: nothing has been run yet
             return
         self.timeline.setEnabled(True)
         if s.running_in_background:

@@ -93,11 +93,11 @@ def test_the_views_say_the_lanes_are_training_then_what_is_computed(window, qtbo
     bar = window.transport
     assert bar.step_label.text().startswith("training"), bar.step_label.text()
     assert f"/{len(s.lanes)}" in bar.step_label.text()
-    assert not bar.timeline.isEnabled()
+    assert not bar.timeline.isEnabled() and bar.timeline.value() == 0 < s.frame
     runs.release()
     qtbot.waitUntil(lambda: not s.pending and bool(s.results), timeout=60000)
     assert bar.step_label.text() == f"step {s.frame} / {s.steps}"
-    assert bar.timeline.isEnabled()
+    assert bar.timeline.isEnabled() and bar.timeline.value() == s.frame
     # the runs are in: the plane is being computed (held), the losses are drawn, the
     # sharpness and accuracy are being computed (held)
     qtbot.waitUntil(lambda: "Computing the loss plane" in shown_texts(view), timeout=5000)
