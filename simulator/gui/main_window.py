@@ -138,6 +138,12 @@ class TransportBar(QWidget):
             lay.addWidget(b)
         self.session.frame_changed.connect(self._on_frame)
         self.session.training_changed.connect(self._on_training)
+        # a network's lanes train in the background: until their first runs are in the
+        # label says so (not "step 400 / 400" of runs nobody can see yet)
+        for sig in (self.session.trajectories_changed, self.session.surface_changed,
+                    self.session.lanes_changed):
+            sig.connect(self._on_runs_state)
+        self.session.runs_progress.connect(lambda _d, _t: self._on_runs_state())
         self.animator.speed_changed.connect(self._on_speed)
         self._on_training()
         self._on_speed(self.animator.speed)
@@ -159,10 +165,39 @@ class TransportBar(QWidget):
             self.timeline.setPageStep(max(1, self.session.steps // 20))
         self._on_frame(self.session.frame)
 
+    def training(self) -> bool:
+        """Whether the lanes are being trained with no runs to show yet (a network's
+        first runs, made in the background): the transport has no steps to offer."""
+        s = self.session
+        return bool(s.running_in_background and not s.results)
+
+    def _on_runs_state(self) -> None:
+        self._on_frame(self.session.frame)
+
     def _on_frame(self, i: int) -> None:
         with QSignalBlocker(self.timeline):
             self.timeline.setValue(i)
-        self.step_label.setText(f"step {i} / {self.session.steps}")
+        s = self.session
+        if self.training():
+            done, total, _ = s.runs_state()
+            count = f" {done}/{total}" if total > 1 else ""
+            self.step_label.setText(f"training{count}\u2026")
+            self.step_label.setToolTip(
+                "The lanes are being trained; their steps can be played once the first "
+                "runs are in.")
+            self.timeline.setEnabled(False)
+            with QSignalBlocker(self.timeline):
+                self.timeline.setValue(0)  # empty, not full: nothing has been run yet
+            return
+        self.timeline.setEnabled(True)
+        if s.running_in_background:
+            self.step_label.setText(f"step {i} / {s.steps}\u2026")
+            self.step_label.setToolTip(
+                "The lanes are being re-trained for the new settings; the previous runs "
+                "are shown until the new ones are in.")
+        else:
+            self.step_label.setText(f"step {i} / {s.steps}")
+            self.step_label.setToolTip("")
 
     def _on_speed(self, v: float) -> None:
         i = self.speed.findData(float(v))

@@ -88,8 +88,16 @@ def test_the_views_say_the_lanes_are_training_then_what_is_computed(window, qtbo
     assert not any(p.isVisible() for p in plots.plots.values())
     assert "Training the lanes" in data.title.text()
     assert data.image.image is None
+    # the transport has no steps to offer yet: it says the lanes train (not "step 400 /
+    # 400" of runs nobody can see), and its timeline cannot be dragged
+    bar = window.transport
+    assert bar.step_label.text().startswith("training"), bar.step_label.text()
+    assert f"/{len(s.lanes)}" in bar.step_label.text()
+    assert not bar.timeline.isEnabled() and bar.timeline.value() == 0 < s.frame
     runs.release()
     qtbot.waitUntil(lambda: not s.pending and bool(s.results), timeout=60000)
+    assert bar.step_label.text() == f"step {s.frame} / {s.steps}"
+    assert bar.timeline.isEnabled() and bar.timeline.value() == s.frame
     # the runs are in: the plane is being computed (held), the losses are drawn, the
     # sharpness and accuracy are being computed (held)
     qtbot.waitUntil(lambda: "Computing the loss plane" in shown_texts(view), timeout=5000)
@@ -134,6 +142,10 @@ def test_a_rerun_keeps_the_old_picture_dimmed_under_a_note(window, qtbot, monkey
     assert view.plane is old and view.image.image is not None and axes_shown(view.plot)
     assert vb.opacity() < 1.0
     assert "Training the lanes" not in shown_texts(view)
+    # the old runs can still be played; the transport marks them as being replaced
+    bar = window.transport
+    assert bar.step_label.text() == f"step {s.frame} / {s.steps}\u2026"
+    assert bar.timeline.isEnabled() and "re-trained" in bar.step_label.toolTip()
     # each view has its own note timer: the plots' may fire a turn after the map's
     qtbot.waitUntil(lambda: "re-training" in shown_texts(plots.plots["loss"]), timeout=5000)
     assert plots.lane_count("loss") == len(s.lanes)  # the old curves stay
@@ -148,6 +160,7 @@ def test_a_rerun_keeps_the_old_picture_dimmed_under_a_note(window, qtbot, monkey
         qtbot.waitUntil(lambda p=p: shown_texts(p) == "", timeout=10000)
         assert p.getPlotItem().vb.opacity() == 1.0
     assert shown_texts(data.plot) == "" and data.image.opacity() == 1.0
+    assert bar.step_label.text() == f"step {s.frame} / {s.steps}"
 
 
 def test_no_message_on_a_surface_scene(window):

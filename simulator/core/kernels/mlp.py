@@ -345,6 +345,20 @@ def _sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z))
 
 
+@njit(**_JIT)
+def _max_expsum(Z, K, r):
+    """``(mx, s)`` of example ``r``'s logits ``Z[:K, r]``: their maximum and the sum of
+    ``exp(z - mx)`` over them in order (the softmax's normaliser; ``output_loss`` and the
+    HVP's R{delta} both take it from here)."""
+    mx = Z[0, r]
+    for k in range(1, K):
+        mx = max(mx, Z[k, r])
+    s = 0.0
+    for k in range(K):
+        s += math.exp(Z[k, r] - mx)
+    return mx, s
+
+
 @njit(**_INLINE)
 def output_loss(sizes, A, y, idx, m, D, want):
     """Mean loss of the logits in A[L]; with ``want``, D[0] = dLoss/dlogits."""
@@ -362,12 +376,7 @@ def output_loss(sizes, A, y, idx, m, D, want):
                 D[0, 0, r] = (_sigmoid(z) - t) * inv
     else:
         for r in range(m):
-            mx = A[L, 0, r]
-            for k in range(1, K):
-                mx = max(mx, A[L, k, r])
-            s = 0.0
-            for k in range(K):
-                s += math.exp(A[L, k, r] - mx)
+            mx, s = _max_expsum(A[L], K, r)
             lse = math.log(s)
             c = y[idx[r]]
             total += -(A[L, c, r] - mx - lse)
@@ -606,12 +615,7 @@ def hvp_many_kernel(pf, sizes, act, w, V, X, y, out):
         else:
             for r in range(m):
                 # softmax p = D[0] / inv + onehot; recompute it from the logits
-                mx = A[L, 0, r]
-                for k in range(1, K):
-                    mx = max(mx, A[L, k, r])
-                s = 0.0
-                for k in range(K):
-                    s += math.exp(A[L, k, r] - mx)
+                mx, s = _max_expsum(A[L], K, r)
                 pr = 0.0
                 for k in range(K):
                     pr += math.exp(A[L, k, r] - mx) / s * RZ[L, k, r]
