@@ -575,7 +575,9 @@ def hvp_many_kernel(pf, sizes, act, w, V, X, y, out):
     RZ = np.empty((L + 1, W, N))
     RA = np.empty((L + 1, W, N))
     RD = np.empty((2, W, N))
-    idx = np.arange(N)
+    idx = np.empty(N, np.int64)  # np.arange(N) (see run_network_kernel)
+    for r in range(N):
+        idx[r] = r
     m = N
     for kv in range(V.shape[0]):
         v = V[kv]
@@ -685,7 +687,9 @@ def evaluate(pf, mode, sizes, act, W, X, y, alphas, betas, out):
         Wd = max(Wd, sizes[i])
     A = np.empty((L + 1, Wd, max(N, 1)))
     D = np.empty((2, Wd, max(N, 1)))
-    idx = np.arange(N)
+    idx = np.empty(N, np.int64)  # np.arange(N) (see run_network_kernel)
+    for r in range(N):
+        idx[r] = r
     if mode == EV_PLANE:
         c = W[0]
         d1 = W[1]
@@ -983,16 +987,27 @@ def run_network_kernel(sizes, act, oid, upd, pf, pt, hp, lrs, w0, X, y, Xt, yt, 
     B = batch if 0 < batch < N else 0
     Ab = np.empty((L + 1, Wd, max(B, 1)))
     Db = np.empty((2, Wd, max(B, 1)))
-    full = np.arange(max(N, Nt))
-    perm = np.arange(max(N, 1))
+    # np.empty and loops, not np.arange, np.full, np.zeros or .copy(): each of those is
+    # a function of numba's compiled on its own (with an np.empty of its own signature),
+    # about 4% of a network's first use, cold; np.empty of these types the kernels share
+    full = np.empty(max(N, Nt), np.int64)
+    for r in range(full.shape[0]):
+        full[r] = r
+    perm = np.empty(max(N, 1), np.int64)  # rng.permutation fills it each epoch
     gb = np.empty(n)
     nb = (N + B - 1) // B if B > 0 else 1
     epoch = min(B, 0) - 1  # -1
     h = hp_tuple(hp)
-    s0 = np.full(n, initial_slot0(oid, h))
-    s1 = np.zeros(n)
-    s2 = np.zeros(n)
-    w = w0.copy()
+    s0 = np.empty(n)
+    s1 = np.empty(n)
+    s2 = np.empty(n)
+    w = np.empty(n)
+    v0 = initial_slot0(oid, h)
+    for i in range(n):
+        s0[i] = v0
+        s1[i] = 0.0
+        s2[i] = 0.0
+        w[i] = w0[i]
     mu_prod = 1.0
     row = 0
     last = -1
