@@ -132,7 +132,19 @@ def ratio_per_sample(sim, net, opt, repeats: int) -> None:
     full-batch step's work (loss, gradient and test loss over every point), and the rest
     minibatch steps of cost c: per sample, 8/k + 8 (k-1)/k c/C against the full-batch
     run's step cost C. At k = 8 the records alone are 1.0: the target needs k of about
-    four epochs or more."""
+    four epochs or more.
+
+    The training alone is above 1.0 by the steps' fixed costs: a step's time is about
+    F + m c over m examples, c the same per example for 32 as for 256 (a pass over 48
+    to 256 examples measures about the same per example; most of c is tanh), and F,
+    paid per step whatever m, is the optimizer's update over every parameter, the
+    epoch's permutation (its share), the finiteness tests and the position's copy, and
+    the pass's set-up (its ~120 loops' entries and exits, the sums' final additions):
+    about 0.8 us against c of about 0.13 us here (2-16-1), so per sample
+    (1 + F/(32 c)) / (1 + F/(256 c)), about 1.16; plus each run's fixed cost (its two
+    records, ~0.12 ms, and ~0.2 ms of Python in ``simulate``: input checks, the
+    status, typing the update callback), which the minibatch run's 8x shorter time
+    counts 8x more."""
     import statistics
 
     def timed(**kw):  # the thread's CPU time: a loaded machine's waits left out

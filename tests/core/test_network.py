@@ -246,6 +246,23 @@ def _arguments():
                           + [np.linspace(-21, 21, 2001), np.linspace(-0.8, 0.8, 2001)])
 
 
+@pytest.mark.parametrize("values, finite", [
+    ([], True), ([0.0], True), ([-0.0, 1.0, -2.5], True),
+    ([5e-324, -5e-324, 2.2250738585072014e-308], True),  # subnormals, the least normal
+    ([1.7976931348623157e308, -1.7976931348623157e308], True),  # the largest finite
+    ([math.inf], False), ([1.0, -math.inf], False), ([math.nan], False),
+    ([0.0] * 64 + [math.nan] + [0.0] * 9, False),  # past a vector's width, and the tail
+    ([0.0] * 70 + [-math.inf], False),
+])
+def test_all_finite_reads_the_exponent_bits(values, finite):
+    """``all_finite`` (a bit test, branch-free so that it vectorises) agrees with
+    ``math.isfinite`` on every entry, compiled and as plain Python."""
+    w = np.array(values, dtype=np.float64)
+    assert finite == all(math.isfinite(v) for v in values)
+    assert mlp.all_finite(w) is finite
+    assert bool(mlp.all_finite.py_func(w)) is finite
+
+
 def test_tanh_and_sigmoid_are_within_their_ulp_bounds():
     # the bounds of kernels/mlp.py's error analysis, against 120-bit mpmath; libm's tanh
     # (glibc: within 2 ulps) for comparison; plus the values that must be exact
