@@ -41,6 +41,11 @@ Every figure comes from a fresh process with its own empty numba cache folder
     10.0-10.5 s, predictions and plane 0.6-0.9 s against 1.2-1.4 s, sharpness 3.1-3.4 s
     against 3.4-3.5 s).
 
+(g) ``losslab open edge-of-stability`` cold, as a student meets a network lab: seconds
+    from launch to the window, to the lanes trained, to the loss plane and every lane's
+    sharpness drawn (the lab usable), and to the end of the background warm-up (with its
+    helper process, as the app runs it); targets 5 s and 30 s (the first-start budget).
+
 By default the package imported here is used with empty caches (what a fresh
 ``pip install`` meets: pip installs no compiled kernels). ``--fresh-install`` first makes
 a new virtual environment in a temporary folder and ``pip install``s this checkout into it
@@ -49,7 +54,7 @@ a new virtual environment in a temporary folder and ``pip install``s this checko
 Usage::
 
     python bench/bench_startup.py [--fresh-install] [--runs N] [--skip-gui] [--network-only]
-                                  [--helper-ab]
+                                  [--helper-ab] [--network-lab]
 
 Prints figures; asserts nothing.
 """
@@ -122,6 +127,40 @@ def done():
     out["warm_cpu_thread"] = state["warmup"].seconds
     app.quit()
 state["warmup"].finished.connect(done)
+QTimer.singleShot(600_000, app.quit)
+app.exec()
+print(json.dumps(out))
+"""
+
+NETWORK_LAB = """
+import time; t0 = time.perf_counter()
+import os, sys
+from PySide6.QtCore import QTimer
+from simulator.gui import lab_dialogs
+from simulator.gui.app import make_application, open_main_window, start_warmup_soon
+from simulator.core.labs import load_lab
+app = make_application(sys.argv)
+lab_dialogs.open_on_start(load_lab(LAB))  # as ``losslab open LAB`` does
+win = open_main_window(with_3d=False)
+state, out = {}, {}
+start_warmup_soon(win, state)
+s = win.session
+def poll():
+    now = time.perf_counter() - t0
+    out.setdefault("window", now)
+    if s.results and not s.running_in_background:
+        out.setdefault("trained", now)
+    if getattr(win.landscape, "plane", None) is not None:
+        out.setdefault("plane", now)
+    if s.results and win.network_plots.lane_count("sharp") == len(s.lanes):
+        out.setdefault("sharpness", now)
+    w = state.get("warmup")
+    if w is not None and w.isFinished():
+        out.setdefault("warm", now)
+    if len(out) == 5:
+        out["cpu"] = time.process_time()
+        app.quit()
+timer = QTimer(); timer.timeout.connect(poll); timer.start(50)
 QTimer.singleShot(600_000, app.quit)
 app.exec()
 print(json.dumps(out))
@@ -250,6 +289,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="cold runs of each figure")
     ap.add_argument("--skip-gui", action="store_true", help="no app figures")
     ap.add_argument("--network-only", action="store_true", help="only (f)")
+    ap.add_argument("--network-lab", action="store_true",
+                    help="only (g): a network lab opened at launch, cold")
     ap.add_argument("--helper-ab", action="store_true",
                     help="only (d), cold, alternating one-process warm-ups "
                          "(LOSSLAB_WARMUP_HELPER=0) with helper-process ones")
@@ -257,6 +298,10 @@ def main() -> int:
     if args.helper_ab:
         with tempfile.TemporaryDirectory(prefix="losslab-startup-") as tmp:
             _helper_ab(sys.executable, tmp, args.runs)
+        return 0
+    if args.network_lab:
+        with tempfile.TemporaryDirectory(prefix="losslab-startup-") as tmp:
+            _network_lab(sys.executable, tmp, args.runs)
         return 0
     if args.network_only:
         with tempfile.TemporaryDirectory(prefix="losslab-startup-") as tmp:
@@ -334,6 +379,27 @@ def _helper_ab(python: str, tmp: str, runs: int) -> None:
         ratios = [y / x for x, y in zip(a, b)]
         print(f"(d) {what}: A {_fmt(a)}; B {_fmt(b)}; B/A per pair "
               f"{', '.join(f'{q:.2f}' for q in ratios)} (median {statistics.median(ratios):.2f})")
+
+
+def _network_lab(python: str, tmp: str, runs: int, lab: str = "edge-of-stability") -> None:
+    """(g): ``losslab open LAB`` (a network lab) cold, as a student meets it: the times
+    from launch to the window, to the lanes trained, to the loss plane and to every
+    lane's sharpness drawn (the lab fully usable), and to the end of the background
+    warm-up (with its helper process, as the app runs it)."""
+    print(f"(g) `losslab open {lab}` cold (empty numba cache, fresh HOME), seconds from "
+          f"launch; {os.cpu_count()} cores:")
+    keys = ("window", "trained", "plane", "sharpness", "warm")
+    rows = []
+    for r in range(runs):
+        cache = tempfile.mkdtemp(dir=tmp, prefix="numba-")
+        home = tempfile.mkdtemp(dir=tmp, prefix="home-")
+        o = _run(python, NETWORK_LAB.replace("LAB", repr(lab)), _env(cache, home))
+        rows.append(o)
+        print(f"    run {r + 1}: " + ", ".join(f"{k} {o[k]:.1f}" for k in keys)
+              + f"; process and helper CPU {o['process_cpu']:.1f} s; load "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
+    print("    " + "; ".join(f"{k} {_fmt([o[k] for o in rows])}" for k in keys)
+          + " (targets: the window 5 s, everything usable 30 s)")
 
 
 def _network(python: str, tmp: str) -> None:
