@@ -139,7 +139,7 @@ def ratio_per_sample(sim, net, opt, repeats: int) -> None:
     to 256 examples measures about the same per example; most of c is tanh), and F,
     paid per step whatever m, is the optimizer's update over every parameter, the
     epoch's permutation (its share), the finiteness tests and the position's copy, and
-    the pass's set-up (its ~120 loops' entries and exits, the sums' final additions):
+    the pass's set-up (its ~150 loops' entries and exits, the sums' final additions):
     about 0.8 us against c of about 0.13 us here (2-16-1), so per sample
     (1 + F/(32 c)) / (1 + F/(256 c)), about 1.16; plus each run's fixed cost (its two
     records, ~0.12 ms, and ~0.2 ms of Python in ``simulate``: input checks, the

@@ -308,34 +308,20 @@ def forward(sizes, act, w, X, idx, m, A):
         nout = sizes[l + 1]
         ob = off + nout * nin
         for j in range(nout):
-            # z = ((b + w_0 a_0) + w_1 a_1) + ...: two terms to a loop over the examples
-            # (the first two with the bias), in this order: half the loops to set up and
-            # half the passes over z
+            # z = ((b + w_0 a_0) + w_1 a_1) + ...: the first term with the bias, one loop
+            # over the examples fewer (two terms to a loop measured no faster, and cost
+            # compile time)
             bj = w[ob + j]
             z = A[l + 1, j]
-            o = off + j * nin
-            w0 = w[o]
-            a0 = A[l, 0]
-            if nin == 1:
-                for r in range(m):
-                    z[r] = bj + w0 * a0[r]
-                continue
-            w1 = w[o + 1]
-            a1 = A[l, 1]
+            w0 = w[off + j * nin]
+            a = A[l, 0]
             for r in range(m):
-                z[r] = (bj + w0 * a0[r]) + w1 * a1[r]
-            for i in range(2, nin - 1, 2):
-                w0 = w[o + i]
-                w1 = w[o + i + 1]
-                a0 = A[l, i]
-                a1 = A[l, i + 1]
+                z[r] = bj + w0 * a[r]
+            for i in range(1, nin):
+                wji = w[off + j * nin + i]
+                a = A[l, i]
                 for r in range(m):
-                    z[r] = (z[r] + w0 * a0[r]) + w1 * a1[r]
-            if nin % 2 == 1:
-                w0 = w[o + nin - 1]
-                a0 = A[l, nin - 1]
-                for r in range(m):
-                    z[r] += w0 * a0[r]
+                    z[r] += wji * a[r]
         if l < L - 1:
             _activate(act, A, l + 1, nout, m)
         off = ob + nout
