@@ -254,9 +254,10 @@ def _arguments():
     ([0.0] * 64 + [math.nan] + [0.0] * 9, False),  # past a vector's width, and the tail
     ([0.0] * 70 + [-math.inf], False),
 ])
-def test_all_finite_reads_the_exponent_bits(values, finite):
-    """``all_finite`` (a bit test, branch-free so that it vectorises) agrees with
-    ``math.isfinite`` on every entry, compiled and as plain Python."""
+def test_all_finite_agrees_with_isfinite(values, finite):
+    """``all_finite`` (a comparison with the largest double, branch-free so that it
+    vectorises) agrees with ``math.isfinite`` on every entry, compiled and as plain
+    Python."""
     w = np.array(values, dtype=np.float64)
     assert finite == all(math.isfinite(v) for v in values)
     assert mlp.all_finite(w) is finite

@@ -64,7 +64,7 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
 _TWO_PI = 2.0 * math.pi
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
-_EXP = np.uint64(0x7FF0000000000000)  # a float64's exponent field
+_FMAX = 1.7976931348623157e308  # the largest finite double
 
 
 # ---- layout -------------------------------------------------------------------------
@@ -800,13 +800,13 @@ _call_perturb = c_caller(PERTURB_SIG)
 # ---- one recorded run -----------------------------------------------------------------
 @njit(**_JIT)
 def all_finite(w):
-    """Whether every entry of ``w`` is finite: none has its exponent field all ones (inf,
-    nan), counted on the bits without an early exit, so that the loop vectorises (a
-    step tests its gradient and position, n values each)."""
-    b = w.view(np.uint64)
+    """Whether every entry of ``w`` is finite (|x| <= the largest double: false for inf
+    and nan), counted without an early exit, so that the loop vectorises (a step tests
+    its gradient and position, n values each). (A bit test through ``w.view`` cost
+    0.3-0.8 s more to compile the run kernel.)"""
     bad = 0
-    for i in range(b.shape[0]):
-        bad += 1 if (b[i] & _EXP) == _EXP else 0
+    for i in range(w.shape[0]):
+        bad += 0 if abs(w[i]) <= _FMAX else 1
     return bad == 0
 
 
