@@ -403,8 +403,7 @@ def backward(sizes, act, w, A, m, D, g):
         off = _offset(sizes, l)
         ob = off + nout * nin
         for j in range(nout):
-            # the sums over the examples two to a loop (the bias's with the first
-            # weight's, then the weights' in pairs): each as _total/_dot makes it alone
+            # the sums over the examples in _total's and _dot's fixed order, one a loop
             d = D[p, j]
             o = off + j * nin
             g[ob + j] = _total(d, m)
