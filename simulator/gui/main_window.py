@@ -146,6 +146,7 @@ class TransportBar(QWidget):
         self.session.runs_progress.connect(lambda _d, _t: self._on_runs_state())
         self.animator.speed_changed.connect(self._on_speed)
         self._on_training()
+        self._on_runs_state()
         self._on_speed(self.animator.speed)
 
     def icon_size(self):
@@ -172,32 +173,34 @@ class TransportBar(QWidget):
         return bool(s.running_in_background and not s.results)
 
     def _on_runs_state(self) -> None:
-        self._on_frame(self.session.frame)
+        """The timeline's state and the label's tooltip follow the runs (not each frame:
+        playback calls ``_on_frame`` every frame)."""
+        s = self.session
+        training = self.training()
+        self.timeline.setEnabled(not training)
+        if training:
+            tip = ("The lanes are being trained; their steps can be played once the first "
+                   "runs are in.")
+        elif s.running_in_background:
+            tip = ("The lanes are being re-trained for the new settings; the previous runs "
+                   "are shown until the new ones are in.")
+        else:
+            tip = ""
+        self.step_label.setToolTip(tip)
+        self._on_frame(s.frame)
 
     def _on_frame(self, i: int) -> None:
-        with QSignalBlocker(self.timeline):
-            self.timeline.setValue(i)
         s = self.session
         if self.training():
             done, total, _ = s.runs_state()
             count = f" {done}/{total}" if total > 1 else ""
             self.step_label.setText(f"training{count}\u2026")
-            self.step_label.setToolTip(
-                "The lanes are being trained; their steps can be played once the first "
-                "runs are in.")
-            self.timeline.setEnabled(False)
-            with QSignalBlocker(self.timeline):
-                self.timeline.setValue(0)  # empty, not full: nothing has been run yet
-            return
-        self.timeline.setEnabled(True)
-        if s.running_in_background:
-            self.step_label.setText(f"step {i} / {s.steps}\u2026")
-            self.step_label.setToolTip(
-                "The lanes are being re-trained for the new settings; the previous runs "
-                "are shown until the new ones are in.")
+            i = 0  # the timeline empty, not full: nothing has been run yet
         else:
-            self.step_label.setText(f"step {i} / {s.steps}")
-            self.step_label.setToolTip("")
+            more = "\u2026" if s.running_in_background else ""
+            self.step_label.setText(f"step {i} / {s.steps}{more}")
+        with QSignalBlocker(self.timeline):
+            self.timeline.setValue(i)
 
     def _on_speed(self, v: float) -> None:
         i = self.speed.findData(float(v))
