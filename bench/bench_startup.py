@@ -140,7 +140,7 @@ from simulator.gui import lab_dialogs
 from simulator.gui.app import make_application, open_main_window, start_warmup_soon
 from simulator.core.labs import load_lab
 app = make_application(sys.argv)
-lab_dialogs.open_on_start(load_lab(LAB))  # as ``losslab open LAB`` does
+lab_dialogs.open_on_start(load_lab(os.environ["BENCH_LAB"]))  # as `losslab open` does
 win = open_main_window(with_3d=False)
 state, out = {}, {}
 start_warmup_soon(win, state)
@@ -157,8 +157,7 @@ def poll():
     w = state.get("warmup")
     if w is not None and w.isFinished():
         out.setdefault("warm", now)
-    if len(out) == 5:
-        out["cpu"] = time.process_time()
+    if all(k in out for k in ("window", "trained", "plane", "sharpness", "warm")):
         app.quit()
 timer = QTimer(); timer.timeout.connect(poll); timer.start(50)
 QTimer.singleShot(600_000, app.quit)
@@ -393,7 +392,7 @@ def _network_lab(python: str, tmp: str, runs: int, lab: str = "edge-of-stability
     for r in range(runs):
         cache = tempfile.mkdtemp(dir=tmp, prefix="numba-")
         home = tempfile.mkdtemp(dir=tmp, prefix="home-")
-        o = _run(python, NETWORK_LAB.replace("LAB", repr(lab)), _env(cache, home))
+        o = _run(python, NETWORK_LAB, _env(cache, home, BENCH_LAB=lab))
         rows.append(o)
         print(f"    run {r + 1}: " + ", ".join(f"{k} {o[k]:.1f}" for k in keys)
               + f"; process and helper CPU {o['process_cpu']:.1f} s; load "
